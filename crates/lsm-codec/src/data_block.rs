@@ -1,0 +1,290 @@
+//! [`DataBlock`]: a decoded view of a data (or index) block's payload.
+//!
+//! Opening a block reads and checks its trailer and restart array; entries are decoded
+//! lazily. Every offset read from the block is bounds-checked, so a malformed payload
+//! yields [`DecodeError`], never a panic or an out-of-bounds read. The format is the one
+//! [`crate::DataBlockBuilder`] writes.
+#![deny(clippy::indexing_slicing)]
+
+use std::cmp::{Ordering, Reverse};
+
+use lsm_core::coding::Decoder;
+use lsm_core::{DecodeError, InternalEntry, InternalKey, SeqNo, Slice, ValueType};
+
+use crate::BlockIter;
+use crate::hash_index::{self, Lookup};
+use crate::layout::{
+    BLOCK_FLAG_HASH_INDEX, BLOCK_FLAGS_KNOWN, BLOCK_TRAILER_LEN, HASH_BUCKET_COUNT_LEN,
+    RESTART_OFFSET_LEN,
+};
+
+/// A data or index block, ready to search and iterate. Clones share the bytes.
+#[derive(Clone, Debug)]
+pub struct DataBlock {
+    bytes: Slice,
+    /// End of the entries, start of the restart array.
+    data_end: usize,
+    restart_count: usize,
+    /// Range of the hash buckets, when the block has a hash index.
+    hash_buckets: Option<(usize, usize)>,
+}
+
+/// An entry's header fields and where its parts lie in the block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryHeader {
+    pub shared: usize,
+    pub seqno: SeqNo,
+    pub value_type: ValueType,
+    pub suffix_start: usize,
+    pub value_start: usize,
+    pub next_offset: usize,
+}
+
+impl DataBlock {
+    /// Opens a block payload.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the trailer, the hash index or the restart array is malformed.
+    pub fn new(bytes: Slice) -> Result<Self, DecodeError> {
+        let len = bytes.len();
+        let trailer_start = len.checked_sub(BLOCK_TRAILER_LEN).ok_or(DecodeError::UnexpectedEof {
+            offset: 0,
+            needed: BLOCK_TRAILER_LEN,
+            available: len,
+        })?;
+        let mut trailer = Decoder::at(&bytes, trailer_start)?;
+        let restart_count = trailer.u32()? as usize;
+        let flags = trailer.u8()?;
+        if flags & !BLOCK_FLAGS_KNOWN != 0 {
+            return Err(invalid("block flags", u64::from(flags), trailer_start + 4));
+        }
+
+        let mut restarts_end = trailer_start;
+        let mut hash_buckets = None;
+        if flags & BLOCK_FLAG_HASH_INDEX != 0 {
+            let count_offset = restarts_end
+                .checked_sub(HASH_BUCKET_COUNT_LEN)
+                .ok_or_else(|| invalid("hash index", 0, restarts_end))?;
+            let bucket_count = usize::from(Decoder::at(&bytes, count_offset)?.u16()?);
+            let buckets_start = count_offset
+                .checked_sub(bucket_count)
+                .filter(|_| bucket_count > 0)
+                .ok_or_else(|| invalid("hash bucket count", bucket_count as u64, count_offset))?;
+            hash_buckets = Some((buckets_start, count_offset));
+            restarts_end = buckets_start;
+        }
+
+        let restarts_len = restart_count
+            .checked_mul(RESTART_OFFSET_LEN)
+            .filter(|&restarts_len| restarts_len <= restarts_end && restart_count > 0)
+            .ok_or_else(|| invalid("restart count", restart_count as u64, trailer_start))?;
+        let data_end = restarts_end - restarts_len;
+        let block = Self {
+            bytes,
+            data_end,
+            restart_count,
+            hash_buckets,
+        };
+        block.check_restarts()?;
+        Ok(block)
+    }
+
+    /// Restart offsets must start at 0 and strictly increase inside the entry area.
+    fn check_restarts(&self) -> Result<(), DecodeError> {
+        let mut previous = None;
+        for restart_idx in 0..self.restart_count {
+            let offset = self.restart_offset(restart_idx)?;
+            let valid = match previous {
+                None => offset == 0,
+                Some(previous) => offset > previous && offset < self.data_end,
+            };
+            if !valid || offset >= self.data_end {
+                return Err(invalid(
+                    "restart offset",
+                    offset as u64,
+                    self.data_end + restart_idx * RESTART_OFFSET_LEN,
+                ));
+            }
+            previous = Some(offset);
+        }
+        Ok(())
+    }
+
+    /// The block's bytes.
+    #[must_use]
+    pub fn bytes(&self) -> &Slice {
+        &self.bytes
+    }
+
+    /// The number of restart points.
+    #[must_use]
+    pub fn restart_count(&self) -> usize {
+        self.restart_count
+    }
+
+    /// Whether the block carries a hash index.
+    #[must_use]
+    pub fn has_hash_index(&self) -> bool {
+        self.hash_buckets.is_some()
+    }
+
+    /// A double-ended iterator over all entries.
+    #[must_use]
+    pub fn iter(&self) -> BlockIter {
+        BlockIter::new(self.clone())
+    }
+
+    /// The newest version of `user_key` visible at `read_seqno` (seqno strictly below it),
+    /// tombstones included, if this block holds one.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when an entry on the way is malformed.
+    pub fn get(&self, user_key: &[u8], read_seqno: SeqNo) -> Result<Option<InternalEntry>, DecodeError> {
+        if read_seqno == 0 {
+            return Ok(None);
+        }
+        let target = (user_key, read_seqno - 1);
+        let start_restart = match self.hash_lookup(user_key) {
+            Lookup::Absent => return Ok(None),
+            Lookup::Restart(restart_idx) => restart_idx,
+            Lookup::Collision => self.restart_before(target, Bound::Lower)?,
+        };
+        let mut offset = self.restart_offset(start_restart)?;
+        let mut key = Vec::new();
+        while offset < self.data_end {
+            let header = self.decode_header(offset, &key)?;
+            self.apply_key(&header, &mut key)?;
+            match compare((&key, header.seqno), target) {
+                Ordering::Less => offset = header.next_offset,
+                _ if key != user_key => return Ok(None),
+                _ => return self.entry_at(&header, Slice::new(user_key)).map(Some),
+            }
+        }
+        Ok(None)
+    }
+
+    fn hash_lookup(&self, user_key: &[u8]) -> Lookup {
+        let Some((start, end)) = self.hash_buckets else {
+            return Lookup::Collision;
+        };
+        match self.bytes.get(start..end).map(|buckets| hash_index::lookup(buckets, user_key)) {
+            Some(Lookup::Restart(restart_idx)) if restart_idx >= self.restart_count => Lookup::Collision,
+            Some(lookup) => lookup,
+            None => Lookup::Collision,
+        }
+    }
+
+    pub(crate) fn data_end(&self) -> usize {
+        self.data_end
+    }
+
+    pub(crate) fn restart_offset(&self, restart_idx: usize) -> Result<usize, DecodeError> {
+        let offset = self.data_end + restart_idx * RESTART_OFFSET_LEN;
+        Ok(Decoder::at(&self.bytes, offset)?.u32()? as usize)
+    }
+
+    /// The last restart whose key is below (`Lower`) or at most (`Upper`) the target, or 0.
+    pub(crate) fn restart_before(&self, target: (&[u8], SeqNo), bound: Bound) -> Result<usize, DecodeError> {
+        let (mut low, mut high) = (0, self.restart_count);
+        // Invariant: restarts before `low` qualify (or low == 0); restarts from `high` do not.
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            let header = self.decode_header(self.restart_offset(mid)?, &[])?;
+            if header.shared != 0 {
+                return Err(invalid("shared length at restart", header.shared as u64, self.restart_offset(mid)?));
+            }
+            // A restart stores its whole key, so the suffix is the key.
+            let restart_key = self.suffix(&header)?;
+            let order = compare((restart_key, header.seqno), target);
+            let qualifies = match bound {
+                Bound::Lower => order == Ordering::Less,
+                Bound::Upper => order != Ordering::Greater,
+            };
+            if qualifies {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        Ok(low)
+    }
+
+    /// Decodes the header of the entry at `offset`; `previous_key` is the key before it.
+    pub(crate) fn decode_header(&self, offset: usize, previous_key: &[u8]) -> Result<EntryHeader, DecodeError> {
+        let entries = self.bytes.get(..self.data_end).ok_or_else(|| invalid("data end", self.data_end as u64, 0))?;
+        let mut decoder = Decoder::at(entries, offset)?;
+        let shared = decoder.varint_len()?;
+        let unshared = decoder.varint_len()?;
+        let value_len = decoder.varint_len()?;
+        let value_type = ValueType::try_from(decoder.u8()?)?;
+        let seqno = decoder.varint_u64()?;
+        if shared > previous_key.len() {
+            return Err(invalid("shared key length", shared as u64, offset));
+        }
+        let suffix_start = decoder.offset();
+        decoder.bytes(unshared)?;
+        let value_start = decoder.offset();
+        decoder.bytes(value_len)?;
+        Ok(EntryHeader {
+            shared,
+            seqno,
+            value_type,
+            suffix_start,
+            value_start,
+            next_offset: decoder.offset(),
+        })
+    }
+
+    /// Turns `key` (the previous entry's key) into this entry's key.
+    pub(crate) fn apply_key(&self, header: &EntryHeader, key: &mut Vec<u8>) -> Result<(), DecodeError> {
+        key.truncate(header.shared);
+        key.extend_from_slice(self.suffix(header)?);
+        Ok(())
+    }
+
+    /// The entry described by `header`, with `user_key` as its key.
+    pub(crate) fn entry_at(&self, header: &EntryHeader, user_key: Slice) -> Result<InternalEntry, DecodeError> {
+        let value = self
+            .bytes
+            .get_slice(header.value_start, header.next_offset)
+            .ok_or_else(|| invalid("value range", header.value_start as u64, header.value_start))?;
+        Ok(InternalEntry {
+            key: InternalKey {
+                user_key,
+                seqno: header.seqno,
+                value_type: header.value_type,
+            },
+            value,
+        })
+    }
+
+    /// The key suffix bytes of `header`.
+    pub(crate) fn suffix(&self, header: &EntryHeader) -> Result<&[u8], DecodeError> {
+        self.slice(header.suffix_start, header.value_start)
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Result<&[u8], DecodeError> {
+        self.bytes
+            .get(start..end)
+            .ok_or_else(|| invalid("byte range", start as u64, start))
+    }
+}
+
+/// Which side of a target a restart search stops on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// The last restart strictly below the target.
+    Lower,
+    /// The last restart at or below the target.
+    Upper,
+}
+
+/// Orders `(user key, seqno)` pairs as internal keys (seqno descending); the value type
+/// is not part of a seek target.
+pub(crate) fn compare(left: (&[u8], SeqNo), right: (&[u8], SeqNo)) -> Ordering {
+    (left.0, Reverse(left.1)).cmp(&(right.0, Reverse(right.1)))
+}
+
+fn invalid(field: &'static str, value: u64, offset: usize) -> DecodeError {
+    DecodeError::InvalidField { field, value, offset }
+}

@@ -1,0 +1,325 @@
+//! [`Slice`]: cheap-to-clone, immutable bytes.
+//!
+//! A slice is a window into a reference-counted buffer, so a decoded block can hand out
+//! its values without copying them, and clones cost one atomic increment. Equality,
+//! order and hashing are those of the bytes, never of the buffer identity.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io;
+use std::ops::{Bound, Deref, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Immutable bytes with cheap clones and zero-copy sub-slices.
+#[derive(Clone)]
+pub struct Slice {
+    buffer: Arc<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+/// A user key.
+pub type UserKey = Slice;
+
+/// A user value.
+pub type UserValue = Slice;
+
+impl Slice {
+    /// Copies `bytes` into a new slice.
+    #[must_use]
+    pub fn new(bytes: &[u8]) -> Self {
+        Self::from_arc(Arc::from(bytes))
+    }
+
+    /// The empty slice.
+    #[must_use]
+    pub fn empty() -> Self {
+        Self::new(&[])
+    }
+
+    /// Reads exactly `len` bytes from `reader` into a new slice.
+    ///
+    /// # Errors
+    /// Whatever `reader` returns, including `UnexpectedEof` when it ends early.
+    pub fn from_reader<R: io::Read>(reader: &mut R, len: usize) -> io::Result<Self> {
+        let mut bytes = vec![0; len];
+        reader.read_exact(&mut bytes)?;
+        Ok(Self::from(bytes))
+    }
+
+    fn from_arc(buffer: Arc<[u8]>) -> Self {
+        let end = buffer.len();
+        Self {
+            buffer,
+            start: 0,
+            end,
+        }
+    }
+
+    /// A sub-slice sharing this slice's buffer.
+    ///
+    /// # Panics
+    /// When `range` is not within `0..self.len()`, like slice indexing.
+    #[must_use]
+    pub fn slice(&self, range: impl RangeBounds<usize>) -> Self {
+        let start = match range.start_bound() {
+            Bound::Included(&n) => n,
+            Bound::Excluded(&n) => n + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(&n) => n + 1,
+            Bound::Excluded(&n) => n,
+            Bound::Unbounded => self.len(),
+        };
+        assert!(start <= end, "slice start {start} after end {end}");
+        assert!(end <= self.len(), "slice end {end} beyond length {}", self.len());
+        Self {
+            buffer: Arc::clone(&self.buffer),
+            start: self.start + start,
+            end: self.start + end,
+        }
+    }
+
+    /// A sub-slice, or `None` when `start..end` does not fit.
+    #[must_use]
+    pub fn get_slice(&self, start: usize, end: usize) -> Option<Self> {
+        (start <= end && end <= self.len()).then(|| self.slice(start..end))
+    }
+
+    /// The bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        // The constructor and `slice` keep `start <= end <= buffer.len()`.
+        &self.buffer[self.start..self.end]
+    }
+
+    /// Copies the bytes into a `Vec`.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+}
+
+impl Deref for Slice {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Slice {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Borrow<[u8]> for Slice {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Default for Slice {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl fmt::Debug for Slice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.as_bytes().escape_ascii())
+    }
+}
+
+impl PartialEq for Slice {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Slice {}
+
+impl PartialOrd for Slice {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Slice {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Hash for Slice {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialEq<[u8]> for Slice {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_bytes() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Slice {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_bytes() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<[u8; N]> for Slice {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        self.as_bytes() == other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Slice {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.as_bytes() == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Slice {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.as_bytes() == other.as_slice()
+    }
+}
+
+impl PartialEq<str> for Slice {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Slice {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialOrd<[u8]> for Slice {
+    fn partial_cmp(&self, other: &[u8]) -> Option<Ordering> {
+        Some(self.as_bytes().cmp(other))
+    }
+}
+
+impl PartialOrd<&[u8]> for Slice {
+    fn partial_cmp(&self, other: &&[u8]) -> Option<Ordering> {
+        Some(self.as_bytes().cmp(*other))
+    }
+}
+
+impl FromIterator<u8> for Slice {
+    fn from_iter<T: IntoIterator<Item = u8>>(iter: T) -> Self {
+        Self::from(iter.into_iter().collect::<Vec<u8>>())
+    }
+}
+
+impl From<&[u8]> for Slice {
+    fn from(bytes: &[u8]) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for Slice {
+    fn from(bytes: [u8; N]) -> Self {
+        Self::new(&bytes)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Slice {
+    fn from(bytes: &[u8; N]) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl From<Vec<u8>> for Slice {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::from_arc(Arc::from(bytes))
+    }
+}
+
+impl From<&Vec<u8>> for Slice {
+    fn from(bytes: &Vec<u8>) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl From<String> for Slice {
+    fn from(text: String) -> Self {
+        Self::from(text.into_bytes())
+    }
+}
+
+impl From<&String> for Slice {
+    fn from(text: &String) -> Self {
+        Self::new(text.as_bytes())
+    }
+}
+
+impl From<&str> for Slice {
+    fn from(text: &str) -> Self {
+        Self::new(text.as_bytes())
+    }
+}
+
+impl From<Arc<[u8]>> for Slice {
+    fn from(buffer: Arc<[u8]>) -> Self {
+        Self::from_arc(buffer)
+    }
+}
+
+impl From<Arc<str>> for Slice {
+    fn from(text: Arc<str>) -> Self {
+        Self::new(text.as_bytes())
+    }
+}
+
+impl From<&Path> for Slice {
+    fn from(path: &Path) -> Self {
+        Self::new(path.as_os_str().as_encoded_bytes())
+    }
+}
+
+impl From<PathBuf> for Slice {
+    fn from(path: PathBuf) -> Self {
+        Self::from(path.as_path())
+    }
+}
+
+impl From<Slice> for Vec<u8> {
+    fn from(slice: Slice) -> Self {
+        slice.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_slices_share_and_compare_by_bytes() {
+        let whole = Slice::from("hello world");
+        let hello = whole.slice(..5);
+        let world = whole.slice(6..);
+        assert_eq!(hello, "hello");
+        assert_eq!(world, b"world");
+        assert!(hello < world);
+        assert_eq!(whole.slice(6..).slice(1..=2), "or");
+        assert_eq!(whole.get_slice(3, 20), None);
+        assert_eq!(Slice::empty().len(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "beyond length")]
+    fn slice_out_of_bounds_panics_like_indexing() {
+        let _ = Slice::from("abc").slice(1..4);
+    }
+}
