@@ -251,7 +251,7 @@ mod tests {
         builder.add(b"apply", 1, ValueType::Value, b"y");
         let block = builder.finish();
         // Second entry: shared 4, unshared 1, value_len 1, type 0, seqno 1, "y", "y".
-        let second = &block[12..19];
+        let second = &block[11..18];
         assert_eq!(second, &[4, 1, 1, 0, 1, b'y', b'y']);
         assert!(builder.is_empty());
     }

@@ -89,7 +89,9 @@ pub struct BlockContext {
 }
 
 impl BlockContext {
-    fn checksum_seed(self) -> u64 {
+    /// The seed of this context's block checksums: XXH3-64 of file id and offset.
+    #[must_use]
+    pub fn checksum_seed(self) -> u64 {
         let mut bytes = [0; 16];
         bytes[..8].copy_from_slice(&self.file_id.to_le_bytes());
         bytes[8..].copy_from_slice(&self.block_offset.to_le_bytes());

@@ -1,0 +1,108 @@
+//! The corruption sweep: every bit of a sample block in every envelope variant flipped,
+//! and every truncation. Each case must give a typed error or the identical payload;
+//! never a panic, and never an allocation above the block's declared bound (checked by
+//! a counting global allocator, which is why this file is its own test binary with a
+//! single test).
+#![expect(unsafe_code, reason = "a counting global allocator; see UNSAFE.md")]
+
+#[path = "support/samples.rs"]
+mod samples;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use lsm_codec::envelope::{self, BlockHeader};
+use lsm_codec::{BlockType, DecodeOptions, EncodeOptions, Error};
+use lsm_core::Slice;
+
+struct CountingAllocator;
+
+static TRACKING: AtomicBool = AtomicBool::new(false);
+static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call forwards to `System` with the caller's arguments unchanged; the
+// wrapper only records sizes in atomics, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if TRACKING.load(Ordering::Relaxed) {
+            LARGEST_ALLOCATION.fetch_max(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: same contract as this function's caller upholds.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if TRACKING.load(Ordering::Relaxed) {
+            LARGEST_ALLOCATION.fetch_max(new_size, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as this function's caller upholds.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Decodes `bytes` while recording the largest allocation.
+fn decode_tracked(bytes: &Slice, options: DecodeOptions<'_>) -> (lsm_codec::Result<Slice>, usize) {
+    LARGEST_ALLOCATION.store(0, Ordering::Relaxed);
+    TRACKING.store(true, Ordering::Relaxed);
+    let result = envelope::decode(bytes, BlockType::Data, options, samples::context());
+    TRACKING.store(false, Ordering::Relaxed);
+    (result, LARGEST_ALLOCATION.load(Ordering::Relaxed))
+}
+
+fn is_typed(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Corruption { file_id: 42, block_offset: 4096, .. }
+            | Error::UnsupportedFormatVersion { .. }
+            | Error::DictionaryMismatch { .. }
+            | Error::WrongKey { .. }
+            | Error::KeyRequired { .. }
+    )
+}
+
+#[test]
+fn every_bit_flip_and_truncation_is_detected() {
+    let dictionary = samples::dictionary();
+    let cipher = samples::cipher();
+    let payload = samples::data_block_payload(0, 8);
+    let mut cases = 0_usize;
+    for (name, compression, encrypted) in samples::variants(&dictionary) {
+        let cipher = encrypted.then_some(&cipher);
+        let options = EncodeOptions { compression: &compression, cipher };
+        let block = envelope::encode(&payload, BlockType::Data, options, samples::context()).unwrap();
+        let header = BlockHeader::decode_from(&block).unwrap();
+        let bound = header.uncompressed_len.max(header.stored_len) as usize;
+        let decode_options = DecodeOptions { dictionary: Some(&dictionary), cipher };
+
+        let (clean, _) = decode_tracked(&Slice::from(block.clone()), decode_options);
+        assert_eq!(clean.unwrap(), payload.as_slice(), "{name}: clean decode");
+
+        for bit in 0..block.len() * 8 {
+            let mut damaged = block.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            let (result, largest) = decode_tracked(&Slice::from(damaged), decode_options);
+            match result {
+                Ok(decoded) => assert_eq!(decoded, payload.as_slice(), "{name}: bit {bit} decoded to other bytes"),
+                Err(error) => assert!(is_typed(&error), "{name}: bit {bit}: untyped {error:?}"),
+            }
+            assert!(largest <= bound, "{name}: bit {bit}: allocation of {largest} above bound {bound}");
+            cases += 1;
+        }
+        for len in 0..block.len() {
+            let (result, largest) = decode_tracked(&Slice::from(&block[..len]), decode_options);
+            let error = result.expect_err("a truncated block must not decode");
+            assert!(is_typed(&error), "{name}: truncated to {len}: untyped {error:?}");
+            assert!(largest <= bound, "{name}: truncated to {len}: allocation of {largest}");
+            cases += 1;
+        }
+    }
+    println!("corruption sweep: {cases} cases, 0 undetected");
+}

@@ -1,0 +1,179 @@
+//! The block envelope: round trips in every variant and the typed error of every misuse.
+
+#[path = "support/samples.rs"]
+mod samples;
+
+use lsm_codec::envelope::{self, BlockHeader};
+use lsm_codec::layout::HEADER_LEN;
+use lsm_codec::{
+    BlockContext, BlockType, Compression, CorruptionKind, DecodeOptions, EncodeOptions,
+    EncryptionKey, Error, FILE_SALT_LEN, FileCipher, ZstdDictionary,
+};
+use lsm_core::Slice;
+use proptest::prelude::*;
+
+fn encode(payload: &[u8], compression: &Compression, cipher: Option<&FileCipher>, context: BlockContext) -> Slice {
+    let options = EncodeOptions { compression, cipher };
+    Slice::from(envelope::encode(payload, BlockType::Data, options, context).unwrap())
+}
+
+fn decode(block: &Slice, dictionary: Option<&ZstdDictionary>, cipher: Option<&FileCipher>, context: BlockContext) -> lsm_codec::Result<Slice> {
+    envelope::decode(block, BlockType::Data, DecodeOptions { dictionary, cipher }, context)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_variant_round_trips(
+        payload in proptest::collection::vec(any::<u8>(), 0..3000),
+        repeat in 1..4_usize,
+        level in prop_oneof![Just(-5), Just(1), Just(3), Just(19)],
+        file_id in any::<u64>(),
+        block_offset in any::<u64>(),
+    ) {
+        let payload = payload.repeat(repeat);
+        let dictionary = ZstdDictionary::new(b"a raw-content dictionary: abcdefghijklmnop");
+        let cipher = samples::cipher();
+        let context = BlockContext { file_id, block_offset };
+        for compression in [Compression::None, Compression::zstd(level), Compression::zstd_dict(level, &dictionary)] {
+            for cipher in [None, Some(&cipher)] {
+                let block = encode(&payload, &compression, cipher, context);
+                let header = BlockHeader::decode_from(&block).unwrap();
+                prop_assert_eq!(header.block_len(), block.len() as u64);
+                prop_assert_eq!(header.uncompressed_len as usize, payload.len());
+                let decoded = decode(&block, Some(&dictionary), cipher, context).unwrap();
+                prop_assert_eq!(decoded.as_bytes(), payload.as_slice());
+            }
+        }
+    }
+}
+
+#[test]
+fn incompressible_payloads_are_stored_plain() {
+    let payload: Vec<u8> = (0..=255).collect();
+    let block = encode(&payload, &Compression::zstd(3), None, samples::context());
+    let header = BlockHeader::decode_from(&block).unwrap();
+    assert_eq!(header.compression, 0);
+    assert_eq!(header.stored_len as usize, payload.len());
+}
+
+#[test]
+fn trained_dictionary_beats_plain_zstd_on_small_blocks() {
+    let dictionary = samples::dictionary();
+    let payload = samples::data_block_payload(0, 5);
+    let plain = encode(&payload, &Compression::zstd(3), None, samples::context());
+    let with_dict = encode(&payload, &Compression::zstd_dict(3, &dictionary), None, samples::context());
+    assert!(with_dict.len() < plain.len(), "dictionary {} vs plain {}", with_dict.len(), plain.len());
+}
+
+#[test]
+fn wrong_or_missing_dictionary_is_a_typed_error() {
+    let dictionary = samples::dictionary();
+    let other = ZstdDictionary::new(b"another dictionary");
+    let payload = samples::data_block_payload(0, 20);
+    let block = encode(&payload, &Compression::zstd_dict(3, &dictionary), None, samples::context());
+    assert!(matches!(
+        decode(&block, None, None, samples::context()),
+        Err(Error::DictionaryMissing { dict_id }) if dict_id == dictionary.id()
+    ));
+    assert!(matches!(
+        decode(&block, Some(&other), None, samples::context()),
+        Err(Error::DictionaryMismatch { expected, found }) if expected == dictionary.id() && found == other.id()
+    ));
+}
+
+#[test]
+fn wrong_key_is_reported_as_such_for_many_keys() {
+    let payload = samples::data_block_payload(0, 20);
+    let block = encode(&payload, &Compression::zstd(1), Some(&samples::cipher()), samples::context());
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    for _ in 0..1000 {
+        let mut key = [0; 32];
+        for chunk in key.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        let cipher = FileCipher::new(&EncryptionKey::new(key), &[0x5A; FILE_SALT_LEN]);
+        let result = decode(&block, None, Some(&cipher), samples::context());
+        assert!(matches!(result, Err(Error::WrongKey { file_id: 42, block_offset: 4096 })), "{result:?}");
+    }
+    assert!(matches!(
+        decode(&block, None, None, samples::context()),
+        Err(Error::KeyRequired { .. })
+    ));
+}
+
+#[test]
+fn plaintext_block_in_an_encrypted_file_is_rejected() {
+    let block = encode(b"payload", &Compression::None, None, samples::context());
+    assert!(matches!(
+        decode(&block, None, Some(&samples::cipher()), samples::context()),
+        Err(Error::Corruption { kind: CorruptionKind::NotEncrypted, .. })
+    ));
+}
+
+/// Rewrites a block's checksum for another context, as an attacker (or a misdirected
+/// write that happens to carry a valid checksum) would.
+fn reseal_checksum(block: &[u8], context: BlockContext) -> Slice {
+    let mut bytes = block.to_vec();
+    let mut builder = lsm_core::checksum::ChecksumBuilder::with_seed(context.checksum_seed());
+    builder.update(&bytes[..20]);
+    builder.update(&bytes[HEADER_LEN..]);
+    bytes[20..28].copy_from_slice(&builder.finish().into_raw().to_le_bytes());
+    Slice::from(bytes)
+}
+
+#[test]
+fn moved_blocks_fail_their_checksum_and_their_authentication() {
+    let original = samples::context();
+    let elsewhere = [
+        BlockContext { file_id: 42, block_offset: 8192 },
+        BlockContext { file_id: 43, block_offset: 4096 },
+    ];
+    for cipher in [None, Some(samples::cipher())] {
+        let block = encode(b"some payload bytes", &Compression::None, cipher.as_ref(), original);
+        for context in elsewhere {
+            assert!(matches!(
+                decode(&block, None, cipher.as_ref(), context),
+                Err(Error::Corruption { kind: CorruptionKind::ChecksumMismatch { .. }, .. })
+            ));
+            let resealed = reseal_checksum(&block, context);
+            let result = decode(&resealed, None, cipher.as_ref(), context);
+            if cipher.is_some() {
+                // The AAD binds file and offset: authentication fails even with a valid checksum.
+                assert!(matches!(result, Err(Error::Corruption { kind: CorruptionKind::AuthenticationFailed, .. })));
+            } else {
+                assert_eq!(result.unwrap(), b"some payload bytes");
+            }
+        }
+    }
+}
+
+#[test]
+fn future_versions_and_foreign_types_are_typed_errors() {
+    let context = samples::context();
+    let block = encode(b"payload", &Compression::None, None, context);
+    let mut future = block.to_vec();
+    future[3] = 2;
+    let future = reseal_checksum(&future, context);
+    assert!(matches!(
+        decode(&future, None, None, context),
+        Err(Error::UnsupportedFormatVersion { found: 2, max: 1 })
+    ));
+    assert!(matches!(
+        envelope::decode(&block, BlockType::Index, DecodeOptions::default(), context),
+        Err(Error::Corruption { kind: CorruptionKind::UnexpectedBlockType { expected: 2, found: 1 }, .. })
+    ));
+}
+
+#[test]
+fn zeroed_and_empty_input_is_corrupt() {
+    let context = samples::context();
+    for bytes in [vec![], vec![0; 10], vec![0; 4096]] {
+        let result = decode(&Slice::from(bytes), None, None, context);
+        assert!(matches!(result, Err(Error::Corruption { file_id: 42, block_offset: 4096, .. })), "{result:?}");
+    }
+}
