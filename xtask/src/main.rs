@@ -1,2 +1,141 @@
-//! placeholder
-fn main() {}
+//! Project automation. `cargo xtask <command>`; this crate links no engine crate, so it
+//! builds in seconds.
+//!
+//! - `ci`: every check and test, in the order CI runs them.
+//! - `bench [ARGS]`: the benchmark tool in release mode (arguments go to it).
+//! - `tidy`, `deps`, `format-check`: the individual checks.
+//! - `fixtures`: writes missing golden fixtures and fuzz seed corpora (never overwrites).
+//! - `fuzz <target> [--time SECONDS]`: runs a cargo-fuzz target (needs nightly and cargo-fuzz).
+#![expect(
+    clippy::disallowed_methods,
+    reason = "xtask is a tool, not part of the engine: it reads the tree with std::fs"
+)]
+
+mod ci;
+mod deps;
+mod format_check;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("usage: cargo xtask <ci|bench|tidy|deps|format-check|fixtures|fuzz> [args]");
+        return ExitCode::FAILURE;
+    };
+    let result = match command.as_str() {
+        "ci" => ci::run(),
+        "bench" => bench(rest),
+        "tidy" => tidy::run(&project_root()),
+        "deps" => deps::run(),
+        "format-check" => format_check::run(&project_root()),
+        "fixtures" => fixtures(),
+        "fuzz" => fuzz(rest),
+        other => Err(format!("unknown command `{other}`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask {command}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one folder below the root")
+        .to_path_buf()
+}
+
+/// Runs `cargo` with `args` at the root; fails when it fails.
+fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(project_root());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = command
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}
+
+fn has_cargo_subcommand(name: &str) -> bool {
+    Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+fn bench(args: &[String]) -> Result {
+    let mut cargo_args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "lsm-bench",
+        "--",
+    ];
+    cargo_args.extend(args.iter().map(String::as_str));
+    cargo(&cargo_args, &[])
+}
+
+fn fixtures() -> Result {
+    cargo(
+        &["test", "--package", "lsm-codec", "--test", "golden"],
+        &[("LSM_WRITE_FIXTURES", "1")],
+    )?;
+    cargo(
+        &[
+            "test",
+            "--package",
+            "lsm-codec",
+            "--lib",
+            "write_seed_corpus",
+        ],
+        &[("LSM_WRITE_CORPUS", "1")],
+    )
+}
+
+fn fuzz(args: &[String]) -> Result {
+    let target = args
+        .first()
+        .ok_or("usage: cargo xtask fuzz <target> [--time SECONDS]")?;
+    let seconds = match args.get(1).map(String::as_str) {
+        Some("--time") => args.get(2).ok_or("--time needs a value")?.clone(),
+        Some(other) => return Err(format!("unknown argument `{other}`")),
+        None => "60".to_owned(),
+    };
+    let status = Command::new("cargo")
+        .args([
+            "+nightly",
+            "fuzz",
+            "run",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+        ])
+        .current_dir(project_root().join("fuzz"))
+        .status()
+        .map_err(|error| format!("cannot run cargo +nightly fuzz: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "fuzzing {target} failed ({status}); needs a nightly toolchain and `cargo install cargo-fuzz`"
+        ))
+    }
+}

@@ -50,7 +50,8 @@ impl BlockIter {
     /// [`DecodeError`] when an entry on the way is malformed.
     pub fn seek(&mut self, user_key: &[u8], seqno: SeqNo) -> Result<(), DecodeError> {
         let target = (user_key, seqno);
-        let (offset, previous_key) = self.scan_to(target, Bound::Lower, |order| order != Ordering::Less)?;
+        let (offset, previous_key) =
+            self.scan_to(target, Bound::Lower, |order| order != Ordering::Less)?;
         self.front_offset = offset;
         self.front_key = previous_key;
         Ok(())
@@ -95,7 +96,9 @@ impl BlockIter {
     }
 
     fn next_front(&mut self) -> Result<InternalEntry, DecodeError> {
-        let header = self.block.decode_header(self.front_offset, &self.front_key)?;
+        let header = self
+            .block
+            .decode_header(self.front_offset, &self.front_key)?;
         self.block.apply_key(&header, &mut self.front_key)?;
         let entry = self.block.entry_at(&header, Slice::new(&self.front_key))?;
         self.front_offset = header.next_offset;

@@ -125,7 +125,10 @@ impl fmt::Debug for DictEncoder {
 
 fn assert_level(level: i32) {
     let range = zstd_safe::min_c_level()..=zstd_safe::max_c_level();
-    assert!(range.contains(&level), "zstd level {level} outside {range:?}");
+    assert!(
+        range.contains(&level),
+        "zstd level {level} outside {range:?}"
+    );
 }
 
 /// A zstd dictionary, identified by the low 32 bits of the XXH3-64 of its bytes.
@@ -146,9 +149,12 @@ impl ZstdDictionary {
     /// When zstd cannot allocate the prepared decoder (out of memory).
     #[must_use]
     pub fn new(raw: &[u8]) -> Self {
-        let decoder =
-            DDict::try_create(raw).expect("zstd only fails to prepare a dictionary when out of memory");
-        #[expect(clippy::cast_possible_truncation, reason = "the id is the hash's low 32 bits")]
+        let decoder = DDict::try_create(raw)
+            .expect("zstd only fails to prepare a dictionary when out of memory");
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "the id is the hash's low 32 bits"
+        )]
         let id = xxh3_64(raw) as u32;
         Self(Arc::new(DictionaryInner {
             raw: raw.to_vec(),
@@ -192,8 +198,12 @@ impl Eq for ZstdDictionary {}
 ///
 /// # Errors
 /// [`Error::DictionaryTraining`] when zstd cannot train on the samples (too few, or too small).
-pub fn train_dictionary<S: AsRef<[u8]>>(samples: &[S], max_len_bytes: usize) -> Result<ZstdDictionary> {
-    let raw = zstd::dict::from_samples(samples, max_len_bytes).map_err(Error::DictionaryTraining)?;
+pub fn train_dictionary<S: AsRef<[u8]>>(
+    samples: &[S],
+    max_len_bytes: usize,
+) -> Result<ZstdDictionary> {
+    let raw =
+        zstd::dict::from_samples(samples, max_len_bytes).map_err(Error::DictionaryTraining)?;
     Ok(ZstdDictionary::new(&raw))
 }
 
@@ -218,7 +228,9 @@ pub(crate) fn compress(compression: &Compression, input: &[u8], out: &mut Vec<u8
             let mut context = cell.borrow_mut();
             match compression {
                 Compression::Zstd { level } => context.compress(out, input, *level),
-                Compression::ZstdDict(encoder) => context.compress_using_cdict(out, input, &encoder.prepared),
+                Compression::ZstdDict(encoder) => {
+                    context.compress_using_cdict(out, input, &encoder.prepared)
+                }
                 Compression::None => Ok(0),
             }
         })
@@ -238,7 +250,9 @@ pub(crate) fn decompress(
     let decoded = DECOMPRESSOR.with(|cell| {
         let mut context = cell.borrow_mut();
         match dictionary {
-            Some(dictionary) => context.decompress_using_ddict(&mut out, input, &dictionary.0.decoder),
+            Some(dictionary) => {
+                context.decompress_using_ddict(&mut out, input, &dictionary.0.decoder)
+            }
             None => context.decompress(&mut out, input),
         }
     });

@@ -47,11 +47,13 @@ impl DataBlock {
     /// [`DecodeError`] when the trailer, the hash index or the restart array is malformed.
     pub fn new(bytes: Slice) -> Result<Self, DecodeError> {
         let len = bytes.len();
-        let trailer_start = len.checked_sub(BLOCK_TRAILER_LEN).ok_or(DecodeError::UnexpectedEof {
-            offset: 0,
-            needed: BLOCK_TRAILER_LEN,
-            available: len,
-        })?;
+        let trailer_start =
+            len.checked_sub(BLOCK_TRAILER_LEN)
+                .ok_or(DecodeError::UnexpectedEof {
+                    offset: 0,
+                    needed: BLOCK_TRAILER_LEN,
+                    available: len,
+                })?;
         let mut trailer = Decoder::at(&bytes, trailer_start)?;
         let restart_count = trailer.u32()? as usize;
         let flags = trailer.u8()?;
@@ -139,7 +141,11 @@ impl DataBlock {
     ///
     /// # Errors
     /// [`DecodeError`] when an entry on the way is malformed.
-    pub fn get(&self, user_key: &[u8], read_seqno: SeqNo) -> Result<Option<InternalEntry>, DecodeError> {
+    pub fn get(
+        &self,
+        user_key: &[u8],
+        read_seqno: SeqNo,
+    ) -> Result<Option<InternalEntry>, DecodeError> {
         if read_seqno == 0 {
             return Ok(None);
         }
@@ -167,8 +173,14 @@ impl DataBlock {
         let Some((start, end)) = self.hash_buckets else {
             return Lookup::Collision;
         };
-        match self.bytes.get(start..end).map(|buckets| hash_index::lookup(buckets, user_key)) {
-            Some(Lookup::Restart(restart_idx)) if restart_idx >= self.restart_count => Lookup::Collision,
+        match self
+            .bytes
+            .get(start..end)
+            .map(|buckets| hash_index::lookup(buckets, user_key))
+        {
+            Some(Lookup::Restart(restart_idx)) if restart_idx >= self.restart_count => {
+                Lookup::Collision
+            }
             Some(lookup) => lookup,
             None => Lookup::Collision,
         }
@@ -184,14 +196,22 @@ impl DataBlock {
     }
 
     /// The last restart whose key is below (`Lower`) or at most (`Upper`) the target, or 0.
-    pub(crate) fn restart_before(&self, target: (&[u8], SeqNo), bound: Bound) -> Result<usize, DecodeError> {
+    pub(crate) fn restart_before(
+        &self,
+        target: (&[u8], SeqNo),
+        bound: Bound,
+    ) -> Result<usize, DecodeError> {
         let (mut low, mut high) = (0, self.restart_count);
         // Invariant: restarts before `low` qualify (or low == 0); restarts from `high` do not.
         while high - low > 1 {
             let mid = low + (high - low) / 2;
             let header = self.decode_header(self.restart_offset(mid)?, &[])?;
             if header.shared != 0 {
-                return Err(invalid("shared length at restart", header.shared as u64, self.restart_offset(mid)?));
+                return Err(invalid(
+                    "shared length at restart",
+                    header.shared as u64,
+                    self.restart_offset(mid)?,
+                ));
             }
             // A restart stores its whole key, so the suffix is the key.
             let restart_key = self.suffix(&header)?;
@@ -210,8 +230,15 @@ impl DataBlock {
     }
 
     /// Decodes the header of the entry at `offset`; `previous_key` is the key before it.
-    pub(crate) fn decode_header(&self, offset: usize, previous_key: &[u8]) -> Result<EntryHeader, DecodeError> {
-        let entries = self.bytes.get(..self.data_end).ok_or_else(|| invalid("data end", self.data_end as u64, 0))?;
+    pub(crate) fn decode_header(
+        &self,
+        offset: usize,
+        previous_key: &[u8],
+    ) -> Result<EntryHeader, DecodeError> {
+        let entries = self
+            .bytes
+            .get(..self.data_end)
+            .ok_or_else(|| invalid("data end", self.data_end as u64, 0))?;
         let mut decoder = Decoder::at(entries, offset)?;
         let shared = decoder.varint_len()?;
         let unshared = decoder.varint_len()?;
@@ -236,14 +263,22 @@ impl DataBlock {
     }
 
     /// Turns `key` (the previous entry's key) into this entry's key.
-    pub(crate) fn apply_key(&self, header: &EntryHeader, key: &mut Vec<u8>) -> Result<(), DecodeError> {
+    pub(crate) fn apply_key(
+        &self,
+        header: &EntryHeader,
+        key: &mut Vec<u8>,
+    ) -> Result<(), DecodeError> {
         key.truncate(header.shared);
         key.extend_from_slice(self.suffix(header)?);
         Ok(())
     }
 
     /// The entry described by `header`, with `user_key` as its key.
-    pub(crate) fn entry_at(&self, header: &EntryHeader, user_key: Slice) -> Result<InternalEntry, DecodeError> {
+    pub(crate) fn entry_at(
+        &self,
+        header: &EntryHeader,
+        user_key: Slice,
+    ) -> Result<InternalEntry, DecodeError> {
         let value = self
             .bytes
             .get_slice(header.value_start, header.next_offset)
@@ -286,5 +321,9 @@ pub(crate) fn compare(left: (&[u8], SeqNo), right: (&[u8], SeqNo)) -> Ordering {
 }
 
 fn invalid(field: &'static str, value: u64, offset: usize) -> DecodeError {
-    DecodeError::InvalidField { field, value, offset }
+    DecodeError::InvalidField {
+        field,
+        value,
+        offset,
+    }
 }

@@ -5,8 +5,8 @@
 //! ```text
 //! entry*            shared varint | unshared varint | value_len varint | value_type u8
 //!                   | seqno varint | key suffix [unshared] | value [value_len]
-//! restart offsets   u32 × restart_count (offset of every restart entry; the first is 0)
-//! [hash index]      bucket u8 × bucket_count | bucket_count u16      (if flagged)
+//! restart offsets   u32 x restart_count (offset of every restart entry; the first is 0)
+//! [hash index]      bucket u8 x bucket_count | bucket_count u16      (if flagged)
 //! trailer           restart_count u32 | flags u8
 //! ```
 //!
@@ -26,8 +26,8 @@ use lsm_core::{InternalEntry, InternalKey, SeqNo, ValueType};
 
 use crate::hash_index;
 use crate::layout::{
-    BLOCK_FLAG_HASH_INDEX, BLOCK_TRAILER_LEN, HASH_RESTART_COUNT_MAX,
-    RESTART_INTERVAL_DEFAULT, RESTART_INTERVAL_MAX, RESTART_OFFSET_LEN,
+    BLOCK_FLAG_HASH_INDEX, BLOCK_TRAILER_LEN, HASH_RESTART_COUNT_MAX, RESTART_INTERVAL_DEFAULT,
+    RESTART_INTERVAL_MAX, RESTART_OFFSET_LEN,
 };
 
 /// Builds one data block (or, through [`crate::IndexBlockBuilder`], one index block).
@@ -81,7 +81,10 @@ impl DataBlockBuilder {
     /// When `ratio` is negative or not finite.
     #[must_use]
     pub fn with_hash_index(mut self, ratio: f64) -> Self {
-        assert!(ratio.is_finite() && ratio >= 0.0, "invalid hash index ratio {ratio}");
+        assert!(
+            ratio.is_finite() && ratio >= 0.0,
+            "invalid hash index ratio {ratio}"
+        );
         self.hash_ratio = ratio;
         self
     }
@@ -106,7 +109,9 @@ impl DataBlockBuilder {
             assert!(order == Ordering::Less, "block entries out of order");
         }
 
-        let is_restart = self.entries_since_restart.is_multiple_of(self.restart_interval);
+        let is_restart = self
+            .entries_since_restart
+            .is_multiple_of(self.restart_interval);
         let shared = if is_restart {
             let offset = u32::try_from(self.buffer.len()).expect("block offsets fit in u32");
             self.restarts.push(offset);

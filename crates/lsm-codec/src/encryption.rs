@@ -110,7 +110,12 @@ impl FileCipher {
     }
 
     /// Authenticates and decrypts `in_out` (ciphertext then tag); returns the plaintext length.
-    pub(crate) fn open(&self, aad: &[u8; AAD_LEN], block_offset: u64, in_out: &mut [u8]) -> Option<usize> {
+    pub(crate) fn open(
+        &self,
+        aad: &[u8; AAD_LEN],
+        block_offset: u64,
+        in_out: &mut [u8],
+    ) -> Option<usize> {
         if in_out.len() < GCM_TAG_LEN {
             return None;
         }
@@ -148,6 +153,9 @@ mod tests {
         let base = FileCipher::new(&key, &[1; FILE_SALT_LEN]).key_check();
         assert_eq!(base, FileCipher::new(&key, &[1; FILE_SALT_LEN]).key_check());
         assert_ne!(base, FileCipher::new(&key, &[2; FILE_SALT_LEN]).key_check());
-        assert_ne!(base, FileCipher::new(&EncryptionKey::new([8; 32]), &[1; FILE_SALT_LEN]).key_check());
+        assert_ne!(
+            base,
+            FileCipher::new(&EncryptionKey::new([8; 32]), &[1; FILE_SALT_LEN]).key_check()
+        );
     }
 }

@@ -10,8 +10,8 @@
 //! 12  u32  dictionary id         (0 unless compression is 2)
 //! 16  u32  key check             (0 unless encrypted)
 //! 20  u64  checksum              XXH3-64 of bytes 0..20 and the stored bytes,
-//!                                seeded with XXH3-64(file id ‖ block offset)
-//! 28  ...  stored bytes          payload, compressed, then encrypted (ciphertext ‖ 16-byte tag)
+//!                                seeded with XXH3-64(file id || block offset)
+//! 28  ...  stored bytes          payload, compressed, then encrypted (ciphertext || 16-byte tag)
 //! ```
 //!
 //! Writing: compress (kept only if smaller), encrypt, checksum. Reading checks, in order:
@@ -175,12 +175,18 @@ impl BlockHeader {
 
     fn encode_prefix(&self) -> [u8; HEADER_CHECKSUM_OFFSET] {
         let mut out = Vec::with_capacity(HEADER_CHECKSUM_OFFSET);
-        out.extend_from_slice(&[self.block_type, self.compression, self.flags, self.format_version]);
+        out.extend_from_slice(&[
+            self.block_type,
+            self.compression,
+            self.flags,
+            self.format_version,
+        ]);
         put_u32(&mut out, self.stored_len);
         put_u32(&mut out, self.uncompressed_len);
         put_u32(&mut out, self.dict_id);
         put_u32(&mut out, self.key_check);
-        out.try_into().expect("the header prefix has a fixed length")
+        out.try_into()
+            .expect("the header prefix has a fixed length")
     }
 
     fn aad(&self, context: BlockContext) -> [u8; AAD_LEN] {
@@ -204,7 +210,9 @@ pub fn encode_into(
     context: BlockContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let too_large = || Error::BlockTooLarge { len_bytes: payload.len() };
+    let too_large = || Error::BlockTooLarge {
+        len_bytes: payload.len(),
+    };
     let uncompressed_len = u32::try_from(payload.len()).map_err(|_| too_large())?;
 
     let mut stored = Vec::new();
@@ -218,13 +226,21 @@ pub fn encode_into(
         compression_tag = COMPRESSION_NONE;
         dict_id = 0;
     }
-    let tag_len = if options.cipher.is_some() { GCM_TAG_LEN } else { 0 };
+    let tag_len = if options.cipher.is_some() {
+        GCM_TAG_LEN
+    } else {
+        0
+    };
     let stored_len = u32::try_from(stored.len() + tag_len).map_err(|_| too_large())?;
 
     let mut header = BlockHeader {
         block_type: block_type as u8,
         compression: compression_tag,
-        flags: if options.cipher.is_some() { FLAG_ENCRYPTED } else { 0 },
+        flags: if options.cipher.is_some() {
+            FLAG_ENCRYPTED
+        } else {
+            0
+        },
         format_version: FORMAT_VERSION,
         stored_len,
         uncompressed_len,
@@ -299,7 +315,12 @@ pub fn verify(bytes: &[u8], context: BlockContext) -> Result<BlockHeader> {
 /// [`Error::Corruption`] for damaged or misplaced bytes; [`Error::UnsupportedFormatVersion`];
 /// [`Error::DictionaryMissing`] / [`Error::DictionaryMismatch`]; [`Error::KeyRequired`] /
 /// [`Error::WrongKey`] for encrypted blocks.
-pub fn decode(bytes: &Slice, expected: BlockType, options: DecodeOptions<'_>, context: BlockContext) -> Result<Slice> {
+pub fn decode(
+    bytes: &Slice,
+    expected: BlockType,
+    options: DecodeOptions<'_>,
+    context: BlockContext,
+) -> Result<Slice> {
     let header = verify(bytes, context)?;
     check_fields(&header, expected, context)?;
     let corrupt = |kind| Error::corruption(context, kind);
@@ -308,10 +329,18 @@ pub fn decode(bytes: &Slice, expected: BlockType, options: DecodeOptions<'_>, co
     let plain = match (header.flags & FLAG_ENCRYPTED != 0, options.cipher) {
         (false, Some(_)) => return Err(corrupt(CorruptionKind::NotEncrypted)),
         (false, None) => stored,
-        (true, None) => return Err(Error::KeyRequired { file_id: context.file_id, block_offset: context.block_offset }),
+        (true, None) => {
+            return Err(Error::KeyRequired {
+                file_id: context.file_id,
+                block_offset: context.block_offset,
+            });
+        }
         (true, Some(cipher)) => {
             if header.key_check != cipher.key_check() {
-                return Err(Error::WrongKey { file_id: context.file_id, block_offset: context.block_offset });
+                return Err(Error::WrongKey {
+                    file_id: context.file_id,
+                    block_offset: context.block_offset,
+                });
             }
             let mut buffer = stored.to_vec();
             let plain_len = cipher
@@ -329,12 +358,21 @@ pub fn decode(bytes: &Slice, expected: BlockType, options: DecodeOptions<'_>, co
             declared: declared as u64,
             actual: plain.len() as u64,
         })),
-        COMPRESSION_ZSTD => compression::decompress(&plain, None, declared).map(Slice::from).map_err(corrupt),
+        COMPRESSION_ZSTD => compression::decompress(&plain, None, declared)
+            .map(Slice::from)
+            .map_err(corrupt),
         _ => {
             let dictionary = match options.dictionary {
-                None => return Err(Error::DictionaryMissing { dict_id: header.dict_id }),
+                None => {
+                    return Err(Error::DictionaryMissing {
+                        dict_id: header.dict_id,
+                    });
+                }
                 Some(dictionary) if dictionary.id() != header.dict_id => {
-                    return Err(Error::DictionaryMismatch { expected: header.dict_id, found: dictionary.id() });
+                    return Err(Error::DictionaryMismatch {
+                        expected: header.dict_id,
+                        found: dictionary.id(),
+                    });
                 }
                 Some(dictionary) => dictionary,
             };
@@ -349,10 +387,19 @@ pub fn decode(bytes: &Slice, expected: BlockType, options: DecodeOptions<'_>, co
 /// reads, the expected type, known flags and compression, and zero unused fields.
 fn check_fields(header: &BlockHeader, expected: BlockType, context: BlockContext) -> Result<()> {
     let invalid = |field, value: u32| {
-        Error::corruption(context, CorruptionKind::InvalidHeaderField { field, value: u64::from(value) })
+        Error::corruption(
+            context,
+            CorruptionKind::InvalidHeaderField {
+                field,
+                value: u64::from(value),
+            },
+        )
     };
     if header.format_version > FORMAT_VERSION {
-        return Err(Error::UnsupportedFormatVersion { found: header.format_version, max: FORMAT_VERSION });
+        return Err(Error::UnsupportedFormatVersion {
+            found: header.format_version,
+            max: FORMAT_VERSION,
+        });
     }
     if header.format_version == 0 {
         return Err(invalid("format version", 0));
@@ -363,7 +410,10 @@ fn check_fields(header: &BlockHeader, expected: BlockType, context: BlockContext
     if header.block_type != expected as u8 {
         return Err(Error::corruption(
             context,
-            CorruptionKind::UnexpectedBlockType { expected: expected as u8, found: header.block_type },
+            CorruptionKind::UnexpectedBlockType {
+                expected: expected as u8,
+                found: header.block_type,
+            },
         ));
     }
     if header.flags & !FLAGS_KNOWN != 0 {
@@ -373,13 +423,19 @@ fn check_fields(header: &BlockHeader, expected: BlockType, context: BlockContext
         return Err(invalid("key check", header.key_check));
     }
     match header.compression {
-        COMPRESSION_NONE | COMPRESSION_ZSTD if header.dict_id != 0 => Err(invalid("dict id", header.dict_id)),
+        COMPRESSION_NONE | COMPRESSION_ZSTD if header.dict_id != 0 => {
+            Err(invalid("dict id", header.dict_id))
+        }
         COMPRESSION_NONE | COMPRESSION_ZSTD | COMPRESSION_ZSTD_DICT => Ok(()),
         other => Err(invalid("compression", other.into())),
     }
 }
 
-fn checksum(prefix: &[u8; HEADER_CHECKSUM_OFFSET], stored: &[u8], context: BlockContext) -> Checksum {
+fn checksum(
+    prefix: &[u8; HEADER_CHECKSUM_OFFSET],
+    stored: &[u8],
+    context: BlockContext,
+) -> Checksum {
     let mut builder = lsm_core::checksum::ChecksumBuilder::with_seed(context.checksum_seed());
     builder.update(prefix);
     builder.update(stored);

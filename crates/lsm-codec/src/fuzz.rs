@@ -7,8 +7,8 @@
 use lsm_core::{InternalEntry, SeqNo, Slice, ValueType};
 
 use crate::{
-    BlockContext, BlockType, DataBlock, DataBlockBuilder, DecodeOptions, EncryptionKey,
-    FileCipher, IndexBlock, ZstdDictionary, envelope,
+    BlockContext, BlockType, DataBlock, DataBlockBuilder, DecodeOptions, EncryptionKey, FileCipher,
+    IndexBlock, ZstdDictionary, envelope,
 };
 
 /// Arbitrary bytes as a data-block and an index-block payload: open, iterate from both
@@ -18,10 +18,17 @@ pub fn block_decode(data: &[u8]) {
     if let Ok(block) = DataBlock::new(Slice::new(data)) {
         let forward = block.iter().take_while(Result::is_ok).count();
         let backward = block.iter().rev().take_while(Result::is_ok).count();
-        assert!(forward <= data.len() && backward <= data.len(), "more entries than bytes");
+        assert!(
+            forward <= data.len() && backward <= data.len(),
+            "more entries than bytes"
+        );
         let mut iter = block.iter();
         let mut from_front = true;
-        while let Some(Ok(_)) = if from_front { iter.next() } else { iter.next_back() } {
+        while let Some(Ok(_)) = if from_front {
+            iter.next()
+        } else {
+            iter.next_back()
+        } {
             from_front = !from_front;
         }
         let mut iter = block.iter();
@@ -43,14 +50,19 @@ pub fn block_decode(data: &[u8]) {
 /// Arbitrary bytes as an enveloped block. The first byte picks the reader's options
 /// (no key, the test key, a dictionary); the block then goes to the payload decoder.
 pub fn envelope_decode(data: &[u8]) {
-    let Some((&selector, block)) = data.split_first() else { return };
+    let Some((&selector, block)) = data.split_first() else {
+        return;
+    };
     let dictionary = ZstdDictionary::new(b"fuzz dictionary");
     let cipher = FileCipher::new(&EncryptionKey::new([7; 32]), &[9; crate::FILE_SALT_LEN]);
     let options = DecodeOptions {
         dictionary: (selector & 1 != 0).then_some(&dictionary),
         cipher: (selector & 2 != 0).then_some(&cipher),
     };
-    let context = BlockContext { file_id: 1, block_offset: 0 };
+    let context = BlockContext {
+        file_id: 1,
+        block_offset: 0,
+    };
     if let Ok(payload) = envelope::decode(&Slice::new(block), BlockType::Data, options, context) {
         assert!(payload.len() <= u32::MAX as usize);
         block_decode(&payload);
@@ -60,7 +72,9 @@ pub fn envelope_decode(data: &[u8]) {
 
 /// Arbitrary bytes as a list of entries: build a block, decode it, and compare.
 pub fn block_roundtrip(data: &[u8]) {
-    let Some((&config, mut rest)) = data.split_first() else { return };
+    let Some((&config, mut rest)) = data.split_first() else {
+        return;
+    };
     let mut entries = Vec::new();
     while let Some(entry) = take_entry(&mut rest) {
         entries.push(entry);
@@ -77,13 +91,22 @@ pub fn block_roundtrip(data: &[u8]) {
         builder.add_entry(entry);
     }
     let block = DataBlock::new(Slice::from(builder.finish())).expect("a built block opens");
-    let decoded: Vec<_> = block.iter().map(|entry| entry.expect("a built block decodes")).collect();
+    let decoded: Vec<_> = block
+        .iter()
+        .map(|entry| entry.expect("a built block decodes"))
+        .collect();
     assert_eq!(decoded, entries, "forward round trip");
-    let mut reversed: Vec<_> = block.iter().rev().map(|entry| entry.expect("a built block decodes")).collect();
+    let mut reversed: Vec<_> = block
+        .iter()
+        .rev()
+        .map(|entry| entry.expect("a built block decodes"))
+        .collect();
     reversed.reverse();
     assert_eq!(reversed, entries, "backward round trip");
     for entry in &entries {
-        let found = block.get(&entry.key.user_key, entry.key.seqno + 1).expect("lookup decodes");
+        let found = block
+            .get(&entry.key.user_key, entry.key.seqno + 1)
+            .expect("lookup decodes");
         assert_eq!(found.as_ref(), Some(entry), "point lookup");
     }
 }
@@ -105,16 +128,21 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use lsm_core::{Fs, StdFs};
+    use lsm_testkit::rng::Rng;
 
     use super::*;
 
     fn corpus_dir(target: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus")
+            .join(target)
     }
 
     fn corpus(target: &str) -> Vec<Vec<u8>> {
         let dir = corpus_dir(target);
-        let entries = StdFs.read_dir(&dir).unwrap_or_else(|error| panic!("corpus {}: {error}", dir.display()));
+        let entries = StdFs
+            .read_dir(&dir)
+            .unwrap_or_else(|error| panic!("corpus {}: {error}", dir.display()));
         let inputs: Vec<_> = entries
             .iter()
             .map(|entry| lsm_core::fs::read_all(&StdFs, &entry.path).expect("corpus file reads"))
@@ -123,56 +151,46 @@ mod tests {
         inputs
     }
 
-    /// xorshift64*: enough randomness for mutations, reproducible from a seed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-
-        fn below(&mut self, bound: usize) -> usize {
-            (self.next() % bound.max(1) as u64) as usize
-        }
-    }
-
     fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
         let mut out = input.to_vec();
         for _ in 0..=rng.below(4) {
+            let byte = rng.next_u64().to_le_bytes()[0];
             match rng.below(4) {
                 0 if !out.is_empty() => {
-                    let idx = rng.below(out.len());
+                    let idx = rng.index(out.len());
                     out[idx] ^= 1 << rng.below(8);
                 }
-                1 if !out.is_empty() => out.truncate(rng.below(out.len())),
+                1 if !out.is_empty() => {
+                    let len = rng.index(out.len());
+                    out.truncate(len);
+                }
                 2 => {
-                    let idx = rng.below(out.len() + 1);
-                    out.insert(idx, rng.next() as u8);
+                    let idx = rng.index(out.len() + 1);
+                    out.insert(idx, byte);
                 }
                 _ if !out.is_empty() => {
-                    let idx = rng.below(out.len());
-                    out[idx] = rng.next() as u8;
+                    let idx = rng.index(out.len());
+                    out[idx] = byte;
                 }
-                _ => out.push(rng.next() as u8),
+                _ => out.push(byte),
             }
         }
         out
     }
 
     fn replay(target: &str, body: fn(&[u8])) {
-        let seed = std::env::var("LSM_SEED").ok().and_then(|seed| seed.parse().ok()).unwrap_or(0x5EED_u64);
-        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
-        println!("{target}: seed {seed} (rerun with LSM_SEED={seed}), {mutations} mutations");
+        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        println!("{target}: {mutations} mutations of the corpus");
+        let mut rng = Rng::from_env(0x5EED);
         let inputs = corpus(target);
         for input in &inputs {
             body(input);
         }
-        let mut rng = Rng(seed | 1);
         for _ in 0..mutations {
-            let input = &inputs[rng.below(inputs.len())];
+            let input = &inputs[rng.index(inputs.len())];
             body(&mutate(&mut rng, input));
         }
     }
@@ -199,11 +217,22 @@ mod tests {
             return;
         }
         let mut builder = DataBlockBuilder::new(4).with_hash_index(1.0);
-        for (idx, key) in ["alpha", "alphabet", "beta", "gamma", "gammas"].iter().enumerate() {
-            builder.add(key.as_bytes(), 9 - idx as u64, ValueType::Value, b"value bytes");
+        for (idx, key) in ["alpha", "alphabet", "beta", "gamma", "gammas"]
+            .iter()
+            .enumerate()
+        {
+            builder.add(
+                key.as_bytes(),
+                9 - idx as u64,
+                ValueType::Value,
+                b"value bytes",
+            );
         }
         let payload = builder.finish();
-        let context = BlockContext { file_id: 1, block_offset: 0 };
+        let context = BlockContext {
+            file_id: 1,
+            block_offset: 0,
+        };
         let dictionary = ZstdDictionary::new(b"fuzz dictionary");
         let cipher = FileCipher::new(&EncryptionKey::new([7; 32]), &[9; crate::FILE_SALT_LEN]);
         let mut envelopes = Vec::new();
@@ -213,9 +242,19 @@ mod tests {
             (1, crate::Compression::zstd_dict(1, &dictionary), None),
             (2, crate::Compression::zstd(1), Some(&cipher)),
         ] {
-            let options = crate::EncodeOptions { compression: &compression, cipher };
+            let options = crate::EncodeOptions {
+                compression: &compression,
+                cipher,
+            };
             let mut input = vec![selector];
-            envelope::encode_into(&payload.repeat(1), BlockType::Data, options, context, &mut input).unwrap();
+            envelope::encode_into(
+                &payload.repeat(1),
+                BlockType::Data,
+                options,
+                context,
+                &mut input,
+            )
+            .unwrap();
             envelopes.push(input);
         }
         let write = |target: &str, name: &str, bytes: &[u8]| {
@@ -231,6 +270,10 @@ mod tests {
         for (idx, input) in envelopes.iter().enumerate() {
             write("envelope_decode", &format!("sample-{idx}"), input);
         }
-        write("block_roundtrip", "sample", b"\x83\x21abc\x05xyz\x10b\x07\x09abcdefgh\x01");
+        write(
+            "block_roundtrip",
+            "sample",
+            b"\x83\x21abc\x05xyz\x10b\x07\x09abcdefgh\x01",
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The in-block hash index: user key → restart interval, for point lookups.
+//! The in-block hash index: user key -> restart interval, for point lookups.
 //!
 //! Each bucket holds the index of the restart interval where the first version of the
 //! keys hashing to it lives, [`HASH_BUCKET_EMPTY`] when no key hashes there (the key is
@@ -32,7 +32,10 @@ pub(crate) fn hash(user_key: &[u8]) -> u64 {
 /// The bucket of `hash` among `bucket_count` buckets.
 pub(crate) fn bucket_of(hash: u64, bucket_count: usize) -> usize {
     // Multiply-shift maps the hash uniformly onto 0..bucket_count without a division.
-    #[expect(clippy::cast_possible_truncation, reason = "the product's high half is < bucket_count")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the product's high half is < bucket_count"
+    )]
     let bucket = ((u128::from(hash) * bucket_count as u128) >> 64) as usize;
     bucket
 }
@@ -49,7 +52,10 @@ pub(crate) fn build(entries: &[(u64, usize)], ratio: f64) -> Vec<u8> {
     let bucket_count = wanted.clamp(1, HASH_BUCKET_COUNT_MAX);
     let mut buckets = vec![HASH_BUCKET_EMPTY; bucket_count];
     for &(hash, restart_idx) in entries {
-        assert!(restart_idx < HASH_RESTART_COUNT_MAX, "restart index exceeds the hash index range");
+        assert!(
+            restart_idx < HASH_RESTART_COUNT_MAX,
+            "restart index exceeds the hash index range"
+        );
         let restart = u8::try_from(restart_idx).expect("restart index < 254");
         let bucket = &mut buckets[bucket_of(hash, bucket_count)];
         *bucket = match *bucket {

@@ -94,7 +94,8 @@ impl IndexBlockBuilder {
     pub fn add(&mut self, user_key: &[u8], seqno: SeqNo, handle: BlockHandle) {
         self.handle_buffer.clear();
         handle.encode_into(&mut self.handle_buffer);
-        self.inner.add(user_key, seqno, ValueType::Value, &self.handle_buffer);
+        self.inner
+            .add(user_key, seqno, ValueType::Value, &self.handle_buffer);
     }
 
     /// How many entries were added.
@@ -144,7 +145,10 @@ impl IndexBlock {
     pub fn seek(&self, user_key: &[u8], seqno: SeqNo) -> Result<Option<IndexEntry>, DecodeError> {
         let mut iter = self.block.iter();
         iter.seek(user_key, seqno)?;
-        iter.next().transpose()?.map(IndexEntry::try_from).transpose()
+        iter.next()
+            .transpose()?
+            .map(IndexEntry::try_from)
+            .transpose()
     }
 
     /// All entries, in order, from both ends.
@@ -177,7 +181,12 @@ mod tests {
             builder.add(last_key, 5, handle);
         }
         let index = IndexBlock::new(Slice::from(builder.finish())).unwrap();
-        let offset_for = |key: &[u8], seqno| index.seek(key, seqno).unwrap().map(|entry| entry.handle.offset);
+        let offset_for = |key: &[u8], seqno| {
+            index
+                .seek(key, seqno)
+                .unwrap()
+                .map(|entry| entry.handle.offset)
+        };
         assert_eq!(offset_for(b"a", SeqNo::MAX), Some(0));
         assert_eq!(offset_for(b"c", 9), Some(0));
         // Versions of "c" older than 5 would sort after the block's last entry.
@@ -185,13 +194,20 @@ mod tests {
         assert_eq!(offset_for(b"g", SeqNo::MAX), Some(200));
         assert_eq!(offset_for(b"q", SeqNo::MAX), None);
         assert_eq!(index.iter().count(), 4);
-        assert_eq!(index.iter().rev().next().unwrap().unwrap().handle.offset, 300);
+        assert_eq!(
+            index.iter().next_back().unwrap().unwrap().handle.offset,
+            300
+        );
     }
 
     #[test]
     fn handle_rejects_trailing_bytes() {
         let mut bytes = Vec::new();
-        BlockHandle { offset: 1, len_bytes: 2 }.encode_into(&mut bytes);
+        BlockHandle {
+            offset: 1,
+            len_bytes: 2,
+        }
+        .encode_into(&mut bytes);
         assert_eq!(BlockHandle::decode_from(&bytes).unwrap().len_bytes, 2);
         bytes.push(0);
         assert!(BlockHandle::decode_from(&bytes).is_err());

@@ -1,6 +1,10 @@
 //! Data and index blocks against a sorted `Vec` model: iteration from both ends (also
 //! mixed), seeks in both directions, and point lookups at every read seqno; and damaged
 //! payloads, which must never panic the decoder.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
 
 #[path = "support/samples.rs"]
 mod samples;
@@ -30,7 +34,9 @@ fn entries_strategy() -> impl Strategy<Value = Vec<InternalEntry>> {
     proptest::collection::vec(entry, 1..150).prop_map(|raw| {
         let mut entries: Vec<_> = raw
             .into_iter()
-            .map(|(key, seqno, value_type, value)| InternalEntry::new(key, value, seqno, value_type))
+            .map(|(key, seqno, value_type, value)| {
+                InternalEntry::new(key, value, seqno, value_type)
+            })
             .collect();
         entries.sort();
         // One version per (user key, seqno), as the engine guarantees.
@@ -48,7 +54,12 @@ fn build(entries: &[InternalEntry], restart_interval: usize, hash_ratio: f64) ->
 }
 
 fn position_at_or_after(entries: &[InternalEntry], key: &[u8], seqno: SeqNo) -> usize {
-    entries.partition_point(|entry| (entry.key.user_key.as_bytes(), std::cmp::Reverse(entry.key.seqno)) < (key, std::cmp::Reverse(seqno)))
+    entries.partition_point(|entry| {
+        (
+            entry.key.user_key.as_bytes(),
+            std::cmp::Reverse(entry.key.seqno),
+        ) < (key, std::cmp::Reverse(seqno))
+    })
 }
 
 proptest! {
@@ -172,7 +183,9 @@ fn damaged_payloads_never_panic_the_block_decoder() {
 }
 
 fn exercise_block(bytes: Vec<u8>) {
-    let Ok(block) = DataBlock::new(Slice::from(bytes)) else { return };
+    let Ok(block) = DataBlock::new(Slice::from(bytes)) else {
+        return;
+    };
     let forward = block.iter().take_while(Result::is_ok).count();
     let backward = block.iter().rev().take_while(Result::is_ok).count();
     assert!(forward < 100_000 && backward < 100_000);

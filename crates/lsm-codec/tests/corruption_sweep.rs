@@ -4,6 +4,10 @@
 //! a counting global allocator, which is why this file is its own test binary with a
 //! single test).
 #![expect(unsafe_code, reason = "a counting global allocator; see UNSAFE.md")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
 
 #[path = "support/samples.rs"]
 mod samples;
@@ -60,8 +64,11 @@ fn decode_tracked(bytes: &Slice, options: DecodeOptions<'_>) -> (lsm_codec::Resu
 fn is_typed(error: &Error) -> bool {
     matches!(
         error,
-        Error::Corruption { file_id: 42, block_offset: 4096, .. }
-            | Error::UnsupportedFormatVersion { .. }
+        Error::Corruption {
+            file_id: 42,
+            block_offset: 4096,
+            ..
+        } | Error::UnsupportedFormatVersion { .. }
             | Error::DictionaryMismatch { .. }
             | Error::WrongKey { .. }
             | Error::KeyRequired { .. }
@@ -76,11 +83,18 @@ fn every_bit_flip_and_truncation_is_detected() {
     let mut cases = 0_usize;
     for (name, compression, encrypted) in samples::variants(&dictionary) {
         let cipher = encrypted.then_some(&cipher);
-        let options = EncodeOptions { compression: &compression, cipher };
-        let block = envelope::encode(&payload, BlockType::Data, options, samples::context()).unwrap();
+        let options = EncodeOptions {
+            compression: &compression,
+            cipher,
+        };
+        let block =
+            envelope::encode(&payload, BlockType::Data, options, samples::context()).unwrap();
         let header = BlockHeader::decode_from(&block).unwrap();
         let bound = header.uncompressed_len.max(header.stored_len) as usize;
-        let decode_options = DecodeOptions { dictionary: Some(&dictionary), cipher };
+        let decode_options = DecodeOptions {
+            dictionary: Some(&dictionary),
+            cipher,
+        };
 
         let (clean, _) = decode_tracked(&Slice::from(block.clone()), decode_options);
         assert_eq!(clean.unwrap(), payload.as_slice(), "{name}: clean decode");
@@ -90,17 +104,30 @@ fn every_bit_flip_and_truncation_is_detected() {
             damaged[bit / 8] ^= 1 << (bit % 8);
             let (result, largest) = decode_tracked(&Slice::from(damaged), decode_options);
             match result {
-                Ok(decoded) => assert_eq!(decoded, payload.as_slice(), "{name}: bit {bit} decoded to other bytes"),
+                Ok(decoded) => assert_eq!(
+                    decoded,
+                    payload.as_slice(),
+                    "{name}: bit {bit} decoded to other bytes"
+                ),
                 Err(error) => assert!(is_typed(&error), "{name}: bit {bit}: untyped {error:?}"),
             }
-            assert!(largest <= bound, "{name}: bit {bit}: allocation of {largest} above bound {bound}");
+            assert!(
+                largest <= bound,
+                "{name}: bit {bit}: allocation of {largest} above bound {bound}"
+            );
             cases += 1;
         }
         for len in 0..block.len() {
             let (result, largest) = decode_tracked(&Slice::from(&block[..len]), decode_options);
             let error = result.expect_err("a truncated block must not decode");
-            assert!(is_typed(&error), "{name}: truncated to {len}: untyped {error:?}");
-            assert!(largest <= bound, "{name}: truncated to {len}: allocation of {largest}");
+            assert!(
+                is_typed(&error),
+                "{name}: truncated to {len}: untyped {error:?}"
+            );
+            assert!(
+                largest <= bound,
+                "{name}: truncated to {len}: allocation of {largest}"
+            );
             cases += 1;
         }
     }

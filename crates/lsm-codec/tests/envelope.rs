@@ -1,4 +1,8 @@
 //! The block envelope: round trips in every variant and the typed error of every misuse.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
 
 #[path = "support/samples.rs"]
 mod samples;
@@ -12,13 +16,31 @@ use lsm_codec::{
 use lsm_core::Slice;
 use proptest::prelude::*;
 
-fn encode(payload: &[u8], compression: &Compression, cipher: Option<&FileCipher>, context: BlockContext) -> Slice {
-    let options = EncodeOptions { compression, cipher };
+fn encode(
+    payload: &[u8],
+    compression: &Compression,
+    cipher: Option<&FileCipher>,
+    context: BlockContext,
+) -> Slice {
+    let options = EncodeOptions {
+        compression,
+        cipher,
+    };
     Slice::from(envelope::encode(payload, BlockType::Data, options, context).unwrap())
 }
 
-fn decode(block: &Slice, dictionary: Option<&ZstdDictionary>, cipher: Option<&FileCipher>, context: BlockContext) -> lsm_codec::Result<Slice> {
-    envelope::decode(block, BlockType::Data, DecodeOptions { dictionary, cipher }, context)
+fn decode(
+    block: &Slice,
+    dictionary: Option<&ZstdDictionary>,
+    cipher: Option<&FileCipher>,
+    context: BlockContext,
+) -> lsm_codec::Result<Slice> {
+    envelope::decode(
+        block,
+        BlockType::Data,
+        DecodeOptions { dictionary, cipher },
+        context,
+    )
 }
 
 proptest! {
@@ -63,8 +85,18 @@ fn trained_dictionary_beats_plain_zstd_on_small_blocks() {
     let dictionary = samples::dictionary();
     let payload = samples::data_block_payload(0, 5);
     let plain = encode(&payload, &Compression::zstd(3), None, samples::context());
-    let with_dict = encode(&payload, &Compression::zstd_dict(3, &dictionary), None, samples::context());
-    assert!(with_dict.len() < plain.len(), "dictionary {} vs plain {}", with_dict.len(), plain.len());
+    let with_dict = encode(
+        &payload,
+        &Compression::zstd_dict(3, &dictionary),
+        None,
+        samples::context(),
+    );
+    assert!(
+        with_dict.len() < plain.len(),
+        "dictionary {} vs plain {}",
+        with_dict.len(),
+        plain.len()
+    );
 }
 
 #[test]
@@ -72,7 +104,12 @@ fn wrong_or_missing_dictionary_is_a_typed_error() {
     let dictionary = samples::dictionary();
     let other = ZstdDictionary::new(b"another dictionary");
     let payload = samples::data_block_payload(0, 20);
-    let block = encode(&payload, &Compression::zstd_dict(3, &dictionary), None, samples::context());
+    let block = encode(
+        &payload,
+        &Compression::zstd_dict(3, &dictionary),
+        None,
+        samples::context(),
+    );
     assert!(matches!(
         decode(&block, None, None, samples::context()),
         Err(Error::DictionaryMissing { dict_id }) if dict_id == dictionary.id()
@@ -86,7 +123,12 @@ fn wrong_or_missing_dictionary_is_a_typed_error() {
 #[test]
 fn wrong_key_is_reported_as_such_for_many_keys() {
     let payload = samples::data_block_payload(0, 20);
-    let block = encode(&payload, &Compression::zstd(1), Some(&samples::cipher()), samples::context());
+    let block = encode(
+        &payload,
+        &Compression::zstd(1),
+        Some(&samples::cipher()),
+        samples::context(),
+    );
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     for _ in 0..1000 {
         let mut key = [0; 32];
@@ -98,7 +140,16 @@ fn wrong_key_is_reported_as_such_for_many_keys() {
         }
         let cipher = FileCipher::new(&EncryptionKey::new(key), &[0x5A; FILE_SALT_LEN]);
         let result = decode(&block, None, Some(&cipher), samples::context());
-        assert!(matches!(result, Err(Error::WrongKey { file_id: 42, block_offset: 4096 })), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(Error::WrongKey {
+                    file_id: 42,
+                    block_offset: 4096
+                })
+            ),
+            "{result:?}"
+        );
     }
     assert!(matches!(
         decode(&block, None, None, samples::context()),
@@ -111,7 +162,10 @@ fn plaintext_block_in_an_encrypted_file_is_rejected() {
     let block = encode(b"payload", &Compression::None, None, samples::context());
     assert!(matches!(
         decode(&block, None, Some(&samples::cipher()), samples::context()),
-        Err(Error::Corruption { kind: CorruptionKind::NotEncrypted, .. })
+        Err(Error::Corruption {
+            kind: CorruptionKind::NotEncrypted,
+            ..
+        })
     ));
 }
 
@@ -130,21 +184,41 @@ fn reseal_checksum(block: &[u8], context: BlockContext) -> Slice {
 fn moved_blocks_fail_their_checksum_and_their_authentication() {
     let original = samples::context();
     let elsewhere = [
-        BlockContext { file_id: 42, block_offset: 8192 },
-        BlockContext { file_id: 43, block_offset: 4096 },
+        BlockContext {
+            file_id: 42,
+            block_offset: 8192,
+        },
+        BlockContext {
+            file_id: 43,
+            block_offset: 4096,
+        },
     ];
     for cipher in [None, Some(samples::cipher())] {
-        let block = encode(b"some payload bytes", &Compression::None, cipher.as_ref(), original);
+        let block = encode(
+            b"some payload bytes",
+            &Compression::None,
+            cipher.as_ref(),
+            original,
+        );
         for context in elsewhere {
             assert!(matches!(
                 decode(&block, None, cipher.as_ref(), context),
-                Err(Error::Corruption { kind: CorruptionKind::ChecksumMismatch { .. }, .. })
+                Err(Error::Corruption {
+                    kind: CorruptionKind::ChecksumMismatch { .. },
+                    ..
+                })
             ));
             let resealed = reseal_checksum(&block, context);
             let result = decode(&resealed, None, cipher.as_ref(), context);
             if cipher.is_some() {
                 // The AAD binds file and offset: authentication fails even with a valid checksum.
-                assert!(matches!(result, Err(Error::Corruption { kind: CorruptionKind::AuthenticationFailed, .. })));
+                assert!(matches!(
+                    result,
+                    Err(Error::Corruption {
+                        kind: CorruptionKind::AuthenticationFailed,
+                        ..
+                    })
+                ));
             } else {
                 assert_eq!(result.unwrap(), b"some payload bytes");
             }
@@ -165,7 +239,13 @@ fn future_versions_and_foreign_types_are_typed_errors() {
     ));
     assert!(matches!(
         envelope::decode(&block, BlockType::Index, DecodeOptions::default(), context),
-        Err(Error::Corruption { kind: CorruptionKind::UnexpectedBlockType { expected: 2, found: 1 }, .. })
+        Err(Error::Corruption {
+            kind: CorruptionKind::UnexpectedBlockType {
+                expected: 2,
+                found: 1
+            },
+            ..
+        })
     ));
 }
 
@@ -174,6 +254,16 @@ fn zeroed_and_empty_input_is_corrupt() {
     let context = samples::context();
     for bytes in [vec![], vec![0; 10], vec![0; 4096]] {
         let result = decode(&Slice::from(bytes), None, None, context);
-        assert!(matches!(result, Err(Error::Corruption { file_id: 42, block_offset: 4096, .. })), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(Error::Corruption {
+                    file_id: 42,
+                    block_offset: 4096,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
     }
 }

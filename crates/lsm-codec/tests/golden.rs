@@ -5,6 +5,10 @@
 //! zstd's output may change between zstd releases, so compressed fixtures are only
 //! decoded, never compared with a fresh encoding. `cargo xtask fixtures` writes missing
 //! fixtures (`LSM_WRITE_FIXTURES=1`) and never overwrites one.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
 
 #[path = "support/samples.rs"]
 mod samples;
@@ -19,7 +23,9 @@ use lsm_codec::{
 use lsm_core::{Fs, OpenOptions, Slice, StdFs, ValueType};
 
 fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v1")
+        .join(name)
 }
 
 /// Reads a fixture, first writing `fresh` to it when missing and writing is enabled.
@@ -31,8 +37,12 @@ fn fixture(name: &str, fresh: &[u8]) -> Vec<u8> {
         file.append(fresh).unwrap();
         file.sync_all().unwrap();
     }
-    lsm_core::fs::read_all(&StdFs, &path)
-        .unwrap_or_else(|error| panic!("fixture {}: {error} (run `cargo xtask fixtures`)", path.display()))
+    lsm_core::fs::read_all(&StdFs, &path).unwrap_or_else(|error| {
+        panic!(
+            "fixture {}: {error} (run `cargo xtask fixtures`)",
+            path.display()
+        )
+    })
 }
 
 fn data_payload() -> Vec<u8> {
@@ -41,9 +51,20 @@ fn data_payload() -> Vec<u8> {
 
 fn hashed_payload() -> Vec<u8> {
     let mut builder = DataBlockBuilder::new(2).with_hash_index(1.5);
-    let versions = [("apple", 9, ValueType::Value), ("apple", 4, ValueType::Tombstone), ("apricot", 7, ValueType::MergeOperand), ("banana", 3, ValueType::WeakTombstone), ("cherry", 1, ValueType::Indirection)];
+    let versions = [
+        ("apple", 9, ValueType::Value),
+        ("apple", 4, ValueType::Tombstone),
+        ("apricot", 7, ValueType::MergeOperand),
+        ("banana", 3, ValueType::WeakTombstone),
+        ("cherry", 1, ValueType::Indirection),
+    ];
     for (key, seqno, value_type) in versions {
-        builder.add(key.as_bytes(), seqno, value_type, format!("{key}@{seqno}").as_bytes());
+        builder.add(
+            key.as_bytes(),
+            seqno,
+            value_type,
+            format!("{key}@{seqno}").as_bytes(),
+        );
     }
     builder.finish()
 }
@@ -51,7 +72,14 @@ fn hashed_payload() -> Vec<u8> {
 fn index_payload() -> Vec<u8> {
     let mut builder = IndexBlockBuilder::new(16);
     for (block_idx, key) in ["b", "d", "f"].iter().enumerate() {
-        builder.add(key.as_bytes(), 5, BlockHandle { offset: block_idx as u64 * 4096, len_bytes: 4000 });
+        builder.add(
+            key.as_bytes(),
+            5,
+            BlockHandle {
+                offset: block_idx as u64 * 4096,
+                len_bytes: 4000,
+            },
+        );
     }
     builder.finish()
 }
@@ -59,8 +87,14 @@ fn index_payload() -> Vec<u8> {
 #[test]
 fn payload_encodings_are_stable() {
     assert_eq!(fixture("data_payload.bin", &data_payload()), data_payload());
-    assert_eq!(fixture("data_payload_hash_index.bin", &hashed_payload()), hashed_payload());
-    assert_eq!(fixture("index_payload.bin", &index_payload()), index_payload());
+    assert_eq!(
+        fixture("data_payload_hash_index.bin", &hashed_payload()),
+        hashed_payload()
+    );
+    assert_eq!(
+        fixture("index_payload.bin", &index_payload()),
+        index_payload()
+    );
 }
 
 #[test]
@@ -70,14 +104,31 @@ fn envelopes_decode_and_deterministic_ones_are_stable() {
     let cipher = samples::cipher();
     for (name, compression, encrypted) in samples::variants(&dictionary) {
         let cipher = encrypted.then_some(&cipher);
-        let options = EncodeOptions { compression: &compression, cipher };
-        let fresh = envelope::encode(&payload, BlockType::Data, options, samples::context()).unwrap();
+        let options = EncodeOptions {
+            compression: &compression,
+            cipher,
+        };
+        let fresh =
+            envelope::encode(&payload, BlockType::Data, options, samples::context()).unwrap();
         let stored = fixture(&format!("block_{name}.bin"), &fresh);
         if matches!(compression, Compression::None) {
             assert_eq!(stored, fresh, "{name}: encoding changed");
         }
-        let decode_options = DecodeOptions { dictionary: Some(&dictionary), cipher };
-        let decoded = envelope::decode(&Slice::from(stored), BlockType::Data, decode_options, samples::context()).unwrap();
-        assert_eq!(decoded, payload.as_slice(), "{name}: fixture decodes to other bytes");
+        let decode_options = DecodeOptions {
+            dictionary: Some(&dictionary),
+            cipher,
+        };
+        let decoded = envelope::decode(
+            &Slice::from(stored),
+            BlockType::Data,
+            decode_options,
+            samples::context(),
+        )
+        .unwrap();
+        assert_eq!(
+            decoded,
+            payload.as_slice(),
+            "{name}: fixture decodes to other bytes"
+        );
     }
 }

@@ -245,7 +245,11 @@ mod tests {
         ));
         assert!(matches!(
             Decoder::new(&[1, 2, 3]).u32(),
-            Err(DecodeError::UnexpectedEof { needed: 4, available: 3, .. })
+            Err(DecodeError::UnexpectedEof {
+                needed: 4,
+                available: 3,
+                ..
+            })
         ));
     }
 

@@ -92,7 +92,9 @@ where
         for (source_idx, source) in self.sources.iter().enumerate() {
             if let Some(entry) = &source.front {
                 // Strictly less: on ties the earlier (newer) source wins.
-                if best.is_none_or(|(_, best_entry)| entry.key.cmp(&best_entry.key) == Ordering::Less) {
+                if best
+                    .is_none_or(|(_, best_entry)| entry.key.cmp(&best_entry.key) == Ordering::Less)
+                {
                     best = Some((source_idx, entry));
                 }
             }
@@ -114,7 +116,9 @@ where
         for (source_idx, source) in self.sources.iter().enumerate() {
             if let Some(entry) = &source.back {
                 // Greater or equal: on ties the later (older) source goes first from the back.
-                if best.is_none_or(|(_, best_entry)| entry.key.cmp(&best_entry.key) != Ordering::Less) {
+                if best
+                    .is_none_or(|(_, best_entry)| entry.key.cmp(&best_entry.key) != Ordering::Less)
+                {
                     best = Some((source_idx, entry));
                 }
             }

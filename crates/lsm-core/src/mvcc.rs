@@ -207,7 +207,11 @@ mod tests {
         let mut entries: Vec<_> = versions
             .iter()
             .map(|&(key, seqno, is_tombstone)| {
-                let value_type = if is_tombstone { ValueType::Tombstone } else { ValueType::Value };
+                let value_type = if is_tombstone {
+                    ValueType::Tombstone
+                } else {
+                    ValueType::Value
+                };
                 InternalEntry::new([key], seqno.to_le_bytes(), seqno, value_type)
             })
             .collect();
@@ -220,12 +224,17 @@ mod tests {
     fn model(entries: &[InternalEntry], read_seqno: SeqNo) -> Vec<InternalEntry> {
         let mut newest: BTreeMap<UserKey, InternalEntry> = BTreeMap::new();
         for entry in entries.iter().filter(|entry| entry.key.seqno < read_seqno) {
-            let slot = newest.entry(entry.key.user_key.clone()).or_insert_with(|| entry.clone());
+            let slot = newest
+                .entry(entry.key.user_key.clone())
+                .or_insert_with(|| entry.clone());
             if entry.key.seqno > slot.key.seqno {
                 *slot = entry.clone();
             }
         }
-        newest.into_values().filter(|entry| !entry.key.value_type.is_tombstone()).collect()
+        newest
+            .into_values()
+            .filter(|entry| !entry.key.value_type.is_tombstone())
+            .collect()
     }
 
     proptest! {
@@ -276,7 +285,12 @@ mod tests {
     #[test]
     fn an_error_inside_a_key_does_not_split_it() {
         let good = entries(&[(1, 5, false), (1, 3, false), (2, 1, false)]);
-        let source = vec![Ok(good[0].clone()), Err(()), Ok(good[1].clone()), Ok(good[2].clone())];
+        let source = vec![
+            Ok(good[0].clone()),
+            Err(()),
+            Ok(good[1].clone()),
+            Ok(good[2].clone()),
+        ];
         let mut stream = MvccStream::new(source.clone().into_iter(), 4);
         assert_eq!(stream.next(), Some(Err(())));
         assert_eq!(stream.next(), Some(Ok(good[1].clone())));

@@ -76,7 +76,11 @@ impl Slice {
             Bound::Unbounded => self.len(),
         };
         assert!(start <= end, "slice start {start} after end {end}");
-        assert!(end <= self.len(), "slice end {end} beyond length {}", self.len());
+        assert!(
+            end <= self.len(),
+            "slice end {end} beyond length {}",
+            self.len()
+        );
         Self {
             buffer: Arc::clone(&self.buffer),
             start: self.start + start,

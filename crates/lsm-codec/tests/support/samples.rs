@@ -10,7 +10,13 @@ use lsm_core::ValueType;
 
 /// A JSON-like record of the shape a package index holds.
 pub fn record(idx: u64) -> (Vec<u8>, Vec<u8>) {
-    let names = ["libfoo", "python3-bar", "golang-baz", "node-qux", "texlive-extra"];
+    let names = [
+        "libfoo",
+        "python3-bar",
+        "golang-baz",
+        "node-qux",
+        "texlive-extra",
+    ];
     let name = names[(idx % 5) as usize];
     let key = format!("{name}-{idx:06}").into_bytes();
     let value = format!(
@@ -42,7 +48,9 @@ pub fn data_block_payload(first: u64, count: u64) -> Vec<u8> {
 
 /// A dictionary trained on sample blocks.
 pub fn dictionary() -> ZstdDictionary {
-    let samples: Vec<_> = (0..200).map(|block_idx| data_block_payload(10_000 + block_idx * 7, 6)).collect();
+    let samples: Vec<_> = (0..200)
+        .map(|block_idx| data_block_payload(10_000 + block_idx * 7, 6))
+        .collect();
     train_dictionary(&samples, 8 * 1024).expect("training on 200 samples succeeds")
 }
 
@@ -58,7 +66,10 @@ pub fn cipher() -> FileCipher {
 
 /// The context of the test block.
 pub fn context() -> BlockContext {
-    BlockContext { file_id: 42, block_offset: 4096 }
+    BlockContext {
+        file_id: 42,
+        block_offset: 4096,
+    }
 }
 
 /// Every envelope variant: name, compression, whether encrypted.

@@ -65,7 +65,9 @@ impl MemFs {
 
 fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panic while holding the lock leaves only plain data behind; keep going.
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn not_found() -> io::Error {
@@ -113,7 +115,9 @@ impl Fs for MemFs {
             None => return Err(not_found()),
         };
         if options.truncate {
-            let mut bytes = inode.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut bytes = inode
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             state.reserve(bytes.len(), 0)?;
             bytes.clear();
         }

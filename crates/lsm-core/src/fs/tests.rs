@@ -26,7 +26,9 @@ fn conformance(fs: &dyn Fs, root: &Path) {
         io::ErrorKind::UnexpectedEof
     );
     assert_eq!(
-        fs.open(&path, OpenOptions::create_new()).unwrap_err().kind(),
+        fs.open(&path, OpenOptions::create_new())
+            .unwrap_err()
+            .kind(),
         io::ErrorKind::AlreadyExists
     );
     fs.sync_dir(&dir).unwrap();

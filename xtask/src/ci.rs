@@ -1,0 +1,68 @@
+//! `cargo xtask ci`: every check and test, in order, stopping at the first failure.
+
+use std::time::Instant;
+
+use crate::{Result, cargo, deps, format_check, has_cargo_subcommand, project_root, tidy};
+
+pub(crate) fn run() -> Result {
+    let started = Instant::now();
+    step("fmt", || cargo(&["fmt", "--all", "--", "--check"], &[]))?;
+    step("clippy", || {
+        cargo(
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )
+    })?;
+    step("tidy", || tidy::run(&project_root()))?;
+    step("deps", deps::run)?;
+    step("format-check", || format_check::run(&project_root()))?;
+    step("test", test)?;
+    step("doc", || {
+        cargo(
+            &["doc", "--workspace", "--no-deps", "--all-features"],
+            &[("RUSTDOCFLAGS", "-D warnings")],
+        )
+    })?;
+    eprintln!("xtask ci: all checks passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
+    eprintln!("==> {name}");
+    let started = Instant::now();
+    let result = body();
+    eprintln!(
+        "<== {name}: {} in {:.1?}",
+        if result.is_ok() { "ok" } else { "FAILED" },
+        started.elapsed()
+    );
+    result
+}
+
+/// Runs every test with every crate's `invariants` feature on: nextest when installed
+/// (then doctests separately, which nextest does not run), else `cargo test`.
+fn test() -> Result {
+    if has_cargo_subcommand("nextest") {
+        cargo(
+            &[
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ],
+            &[],
+        )?;
+        cargo(&["test", "--workspace", "--all-features", "--doc"], &[])
+    } else {
+        cargo(&["test", "--workspace", "--all-features"], &[])
+    }
+}

@@ -1,0 +1,137 @@
+//! `cargo xtask deps`: dependencies point down the layer table only.
+//!
+//! Reads `cargo metadata` and checks every edge between workspace crates against
+//! [`ALLOWED`]. A crate missing from the table is an error, so a new crate or a new edge
+//! is a deliberate change to this file (and to ARCHITECTURE.md). Also runs `cargo deny
+//! check` when cargo-deny is installed.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{Result, cargo, has_cargo_subcommand, project_root};
+
+/// Each workspace crate and the workspace crates it may depend on (normal and build
+/// dependencies). Dev-dependencies may also name `lsm-testkit`.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("lsm-core", &[]),
+    ("lsm-codec", &["lsm-core"]),
+    ("lsm-burr", &[]),
+    ("lsm-memtable", &["lsm-core"]),
+    ("lsm-table", &["lsm-core", "lsm-codec", "lsm-burr"]),
+    ("lsm-vlog", &["lsm-core", "lsm-codec"]),
+    ("lsm-version", &["lsm-core", "lsm-table", "lsm-vlog"]),
+    (
+        "lsm-compaction",
+        &[
+            "lsm-core",
+            "lsm-codec",
+            "lsm-table",
+            "lsm-vlog",
+            "lsm-version",
+        ],
+    ),
+    (
+        "lsm",
+        &[
+            "lsm-core",
+            "lsm-codec",
+            "lsm-burr",
+            "lsm-memtable",
+            "lsm-table",
+            "lsm-vlog",
+            "lsm-version",
+            "lsm-compaction",
+        ],
+    ),
+    // Dev-only: engine crates take it as a dev-dependency, never a normal one.
+    (
+        "lsm-testkit",
+        &[
+            "lsm-core",
+            "lsm-codec",
+            "lsm-burr",
+            "lsm-memtable",
+            "lsm-table",
+            "lsm-vlog",
+            "lsm-version",
+        ],
+    ),
+    (
+        "lsm-bench",
+        &[
+            "lsm-testkit",
+            "lsm-core",
+            "lsm-codec",
+            "lsm-burr",
+            "lsm-memtable",
+            "lsm-table",
+            "lsm-vlog",
+            "lsm-version",
+            "lsm-compaction",
+            "lsm",
+        ],
+    ),
+    ("xtask", &[]),
+];
+
+pub(crate) fn run() -> Result {
+    let output = Command::new("cargo")
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(project_root())
+        .output()
+        .map_err(|error| format!("cannot run cargo metadata: {error}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let metadata: Value =
+        serde_json::from_slice(&output.stdout).map_err(|error| error.to_string())?;
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or("metadata without packages")?;
+    let members: Vec<&str> = packages
+        .iter()
+        .filter_map(|package| package["name"].as_str())
+        .collect();
+
+    let mut problems = Vec::new();
+    for package in packages {
+        let name = package["name"].as_str().unwrap_or_default();
+        let Some((_, allowed)) = ALLOWED.iter().find(|(crate_name, _)| *crate_name == name) else {
+            problems.push(format!(
+                "{name} is not in the layer table (xtask/src/deps.rs)"
+            ));
+            continue;
+        };
+        for dependency in package["dependencies"].as_array().into_iter().flatten() {
+            let dependency_name = dependency["name"].as_str().unwrap_or_default();
+            if !members.contains(&dependency_name) {
+                continue;
+            }
+            let is_dev = dependency["kind"].as_str() == Some("dev");
+            let permitted =
+                allowed.contains(&dependency_name) || (is_dev && dependency_name == "lsm-testkit");
+            if !permitted {
+                let kind = if is_dev {
+                    "dev-dependency"
+                } else {
+                    "dependency"
+                };
+                problems.push(format!(
+                    "{name} may not depend on {dependency_name} ({kind})"
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(format!("layering violations:\n  {}", problems.join("\n  ")));
+    }
+    eprintln!("deps: {} crates follow the layer table", members.len());
+
+    if has_cargo_subcommand("deny") {
+        cargo(&["deny", "check"], &[])?;
+    } else {
+        eprintln!("deps: cargo-deny is not installed; skipping `cargo deny check`");
+    }
+    Ok(())
+}
