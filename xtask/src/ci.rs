@@ -48,9 +48,11 @@ fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
 }
 
 /// Runs every test with every crate's `invariants` feature on: nextest when installed
-/// (then doctests separately, which nextest does not run), else `cargo test`.
+/// (and the doctests, which nextest does not run), else `cargo test`.
 fn test() -> Result {
     if has_cargo_subcommand("nextest") {
+        // Doctests first, so that the run closes on nextest's summary of every test.
+        cargo(&["test", "--workspace", "--all-features", "--doc"], &[])?;
         cargo(
             &[
                 "nextest",
@@ -60,8 +62,7 @@ fn test() -> Result {
                 "--no-fail-fast",
             ],
             &[],
-        )?;
-        cargo(&["test", "--workspace", "--all-features", "--doc"], &[])
+        )
     } else {
         cargo(&["test", "--workspace", "--all-features"], &[])
     }

@@ -58,10 +58,10 @@ fn bench_blocks(c: &mut Criterion) {
     });
     let block = DataBlock::new(Slice::from(payload.clone())).expect("built blocks open");
     group.bench_function("iter_forward_4k", |b| {
-        b.iter(|| black_box(block.iter().count()))
+        b.iter(|| black_box(block.iter().count()));
     });
     group.bench_function("iter_backward_4k", |b| {
-        b.iter(|| black_box(block.iter().rev().count()))
+        b.iter(|| black_box(block.iter().rev().count()));
     });
     group.throughput(Throughput::Elements(1));
     let mut rng = Rng::new(1);

@@ -13,6 +13,33 @@
 //!   AES-256-GCM encryption ([`FileCipher`]).
 //!
 //! The byte layout is specified in `docs/format/block.md`; its constants live in [`layout`].
+//!
+//! ```
+//! use lsm_codec::{envelope, BlockContext, BlockType, Compression, DataBlock, DataBlockBuilder};
+//! use lsm_codec::{DecodeOptions, EncodeOptions, EncryptionKey, FileCipher};
+//! use lsm_core::{Slice, ValueType};
+//!
+//! // Build a block of sorted entries.
+//! let mut builder = DataBlockBuilder::new(16);
+//! builder.add(b"apple", 2, ValueType::Value, b"red");
+//! builder.add(b"banana", 1, ValueType::Value, b"yellow");
+//! let payload = builder.finish();
+//!
+//! // Wrap it for disk: zstd, encrypted under a per-file key, bound to its place.
+//! let cipher = FileCipher::new(&EncryptionKey::new([7; 32]), &[1; 16]);
+//! let context = BlockContext { file_id: 12, block_offset: 0 };
+//! let compression = Compression::zstd(3);
+//! let options = EncodeOptions { compression: &compression, cipher: Some(&cipher) };
+//! let on_disk = envelope::encode(&payload, BlockType::Data, options, context)?;
+//!
+//! // Read it back and look a key up.
+//! let options = DecodeOptions { dictionary: None, cipher: Some(&cipher) };
+//! let payload = envelope::decode(&Slice::from(on_disk), BlockType::Data, options, context)?;
+//! let block = DataBlock::new(payload)?;
+//! let entry = block.get(b"banana", u64::MAX)?.expect("banana is in the block");
+//! assert_eq!(entry.value, "yellow");
+//! # Ok::<(), lsm_codec::Error>(())
+//! ```
 
 #![forbid(unsafe_code)]
 

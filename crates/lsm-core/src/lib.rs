@@ -7,6 +7,32 @@
 //! [`merge`] and [`mvcc`] streams shared by the read path and compaction.
 //!
 //! This crate depends on no other crate of the workspace.
+//!
+//! ```
+//! use lsm_core::merge::MergeIter;
+//! use lsm_core::mvcc::MvccStream;
+//! use lsm_core::{InternalEntry, ValueType};
+//!
+//! // Two sorted sources, newest first: a memtable and an older table.
+//! let memtable = vec![
+//!     InternalEntry::new("a", "a@7", 7, ValueType::Value),
+//!     InternalEntry::tombstone("b", 6),
+//! ];
+//! let table = vec![
+//!     InternalEntry::new("a", "a@2", 2, ValueType::Value),
+//!     InternalEntry::new("b", "b@3", 3, ValueType::Value),
+//! ];
+//! let sources = [memtable, table].map(|entries| entries.into_iter().map(Ok::<_, ()>));
+//!
+//! // Reading at seqno 5 sees "a@2" and "b@3"; at 10, "a@7" and no "b".
+//! let at = |read_seqno| -> Vec<_> {
+//!     MvccStream::new(MergeIter::new(sources.clone()), read_seqno)
+//!         .map(|entry| entry.unwrap().value)
+//!         .collect()
+//! };
+//! assert_eq!(at(5), ["a@2", "b@3"]);
+//! assert_eq!(at(10), ["a@7"]);
+//! ```
 
 #![forbid(unsafe_code)]
 
