@@ -3,7 +3,8 @@
 //! Reads `cargo metadata` and checks every edge between workspace crates against
 //! [`ALLOWED`]. A crate missing from the table is an error, so a new crate or a new edge
 //! is a deliberate change to this file (and to ARCHITECTURE.md). Also runs `cargo deny
-//! check` when cargo-deny is installed.
+//! check bans licenses sources` when cargo-deny is installed (and `advisories` with
+//! `LSM_DENY_ADVISORIES=1`, since the advisory database comes from the network).
 
 use std::process::Command;
 
@@ -129,7 +130,13 @@ pub(crate) fn run() -> Result {
     eprintln!("deps: {} crates follow the layer table", members.len());
 
     if has_cargo_subcommand("deny") {
-        cargo(&["deny", "check"], &[])?;
+        // Advisories need the RustSec database from the network; set LSM_DENY_ADVISORIES=1
+        // where it is reachable.
+        let mut checks = vec!["deny", "check", "bans", "licenses", "sources"];
+        if std::env::var("LSM_DENY_ADVISORIES").as_deref() == Ok("1") {
+            checks.push("advisories");
+        }
+        cargo(&checks, &[])?;
     } else {
         eprintln!("deps: cargo-deny is not installed; skipping `cargo deny check`");
     }
