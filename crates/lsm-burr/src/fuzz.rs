@@ -1,0 +1,128 @@
+//! The fuzz target body: arbitrary bytes as an encoded filter. The `fuzz/` target calls
+//! it, and `cargo test` runs it over the checked-in corpus in `fuzz/corpus/filter_decode/`
+//! plus seeded mutations of it.
+
+use crate::FilterRef;
+
+/// Decodes `data` as a filter and, if that succeeds, queries it: nothing may panic.
+pub fn filter_decode(data: &[u8]) {
+    let Ok(filter) = FilterRef::decode(data) else {
+        return;
+    };
+    let stats = filter.stats();
+    assert_eq!(stats.size_in_bytes, data.len());
+    let mut probe = 0x9E37_79B9_7F4A_7C15_u64;
+    for fixed in [0, 1, u64::MAX, u64::MAX / 2] {
+        let _ = filter.contains_hash(fixed);
+    }
+    for _ in 0..64 {
+        probe = probe.rotate_left(17).wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ data.len() as u64;
+        let _ = filter.contains_hash(probe);
+    }
+    let _ = filter.contains(data);
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "test arithmetic on small values"
+)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::{BurrFilter, FilterPolicy, RibbonWidth};
+
+    fn corpus_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/filter_decode")
+    }
+
+    /// Reads the corpus with `std::fs`: this crate stands alone, without the engine's `Fs`.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test-only corpus reading in a standalone crate"
+    )]
+    fn corpus() -> Vec<Vec<u8>> {
+        let mut inputs = Vec::new();
+        let entries = std::fs::read_dir(corpus_dir()).expect("the corpus folder exists");
+        for entry in entries {
+            inputs
+                .push(std::fs::read(entry.expect("a corpus entry").path()).expect("a corpus file"));
+        }
+        assert!(!inputs.is_empty(), "empty corpus");
+        inputs
+    }
+
+    #[test]
+    fn filter_decode_corpus() {
+        let seed: u64 = std::env::var("LSM_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or(0x5EED);
+        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
+        println!("filter_decode: seed {seed} (rerun with LSM_SEED={seed}), {mutations} mutations");
+        let inputs = corpus();
+        for input in &inputs {
+            filter_decode(input);
+        }
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..mutations {
+            let mut input = inputs[(next() % inputs.len() as u64) as usize].clone();
+            for _ in 0..=next() % 3 {
+                let len = input.len().max(1) as u64;
+                match next() % 4 {
+                    0 if !input.is_empty() => input[(next() % len) as usize] ^= 1 << (next() % 8),
+                    1 if !input.is_empty() => input.truncate((next() % len) as usize),
+                    2 => input.insert(
+                        (next() % (len + 1)).min(input.len() as u64) as usize,
+                        next().to_le_bytes()[0],
+                    ),
+                    _ if !input.is_empty() => {
+                        input[(next() % len) as usize] = next().to_le_bytes()[0];
+                    }
+                    _ => input.push(next().to_le_bytes()[0]),
+                }
+            }
+            filter_decode(&input);
+        }
+    }
+
+    /// Writes the seed corpus when `LSM_WRITE_CORPUS=1`; never overwrites a file.
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "writes the test corpus")]
+    fn write_seed_corpus() {
+        if std::env::var("LSM_WRITE_CORPUS").as_deref() != Ok("1") {
+            return;
+        }
+        std::fs::create_dir_all(corpus_dir()).unwrap();
+        let samples = [
+            ("empty", 0_u64, FilterPolicy::bits_per_key(7.0).unwrap()),
+            ("small", 40, FilterPolicy::bits_per_key(7.0).unwrap()),
+            ("layered", 3000, FilterPolicy::fpr(0.01).unwrap()),
+            (
+                "wide",
+                5000,
+                FilterPolicy::bits_per_key(9.0)
+                    .unwrap()
+                    .with_width(RibbonWidth::W128),
+            ),
+        ];
+        for (name, count, policy) in samples {
+            let hashes: Vec<u64> = (0..count).collect();
+            let bytes = BurrFilter::build(&hashes, &policy).unwrap().encode();
+            let path = corpus_dir().join(name);
+            if !path.exists() {
+                std::fs::write(path, bytes).unwrap();
+            }
+        }
+    }
+}
