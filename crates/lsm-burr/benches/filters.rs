@@ -250,7 +250,7 @@ fn bench_filters(c: &mut Criterion) {
     for candidate in candidates() {
         let name = candidate.name();
         group.bench_function(format!("build/{name}"), |b| {
-            b.iter(|| black_box(candidate.build(&keys)))
+            b.iter(|| black_box(candidate.build(&keys)));
         });
         let filter = candidate.build(&keys);
         let mut next = 0;
