@@ -98,16 +98,13 @@ fn fixtures() -> Result {
         &["test", "--package", "lsm-codec", "--test", "golden"],
         &[("LSM_WRITE_FIXTURES", "1")],
     )?;
-    cargo(
-        &[
-            "test",
-            "--package",
-            "lsm-codec",
-            "--lib",
-            "write_seed_corpus",
-        ],
-        &[("LSM_WRITE_CORPUS", "1")],
-    )
+    for package in ["lsm-codec", "lsm-burr"] {
+        cargo(
+            &["test", "--package", package, "--lib", "write_seed_corpus"],
+            &[("LSM_WRITE_CORPUS", "1")],
+        )?;
+    }
+    Ok(())
 }
 
 fn fuzz(args: &[String]) -> Result {
