@@ -3,10 +3,10 @@
 //!
 //! A filter is built once from the 64-bit hashes of a set of keys. Afterwards it answers
 //! "maybe in the set" for every key that was in it (never a false negative) and for a
-//! fraction ε of other keys (the false-positive rate), using about `log2(1/ε)` bits per
-//! key: 7.02 bits per key at ε = 2^-7, where a Bloom filter needs 44% more and a binary
+//! fraction epsilon of other keys (the false-positive rate), using about `log2(1/epsilon)` bits per
+//! key: 7.02 bits per key at epsilon = 2^-7, where a Bloom filter needs 44% more and a binary
 //! fuse filter 13% more. The method is Bumped Ribbon Retrieval (Dillinger,
-//! Hübschle-Schneider, Sanders, Walzer, SEA 2022); `docs/format/filter-burr.md` in the
+//! Huebschle-Schneider, Sanders, Walzer, SEA 2022); `docs/format/filter-burr.md` in the
 //! repository describes this implementation and its byte format.
 //!
 //! ```
@@ -42,3 +42,8 @@ pub use error::{Error, Result};
 pub use filter::{BurrFilter, FilterRef, FilterStats};
 pub use hashing::hash;
 pub use policy::{FilterPolicy, RibbonWidth};
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
