@@ -310,15 +310,14 @@ enum Insert {
 /// The banded system under construction: per slot a coefficient row (0 = empty) and
 /// its result bits.
 struct Banding<C> {
-    coeffs: Vec<C>,
-    results: Vec<u32>,
+    /// Coefficient row and result bits per slot, side by side: an insertion step reads both.
+    rows: Vec<(C, u32)>,
 }
 
 impl<C: Coeff> Banding<C> {
     fn new(slot_count: usize) -> Self {
         Self {
-            coeffs: vec![C::ZERO; slot_count],
-            results: vec![0; slot_count],
+            rows: vec![(C::ZERO, 0); slot_count],
         }
     }
 
@@ -326,14 +325,13 @@ impl<C: Coeff> Banding<C> {
     #[inline(never)]
     fn insert(&mut self, mut start: usize, mut coeff: C, mut result: u32) -> Insert {
         loop {
-            let existing = self.coeffs[start];
+            let (existing, existing_result) = self.rows[start];
             if existing == C::ZERO {
-                self.coeffs[start] = coeff;
-                self.results[start] = result;
+                self.rows[start] = (coeff, result);
                 return Insert::Stored(start);
             }
             coeff = coeff ^ existing;
-            result ^= self.results[start];
+            result ^= existing_result;
             if coeff == C::ZERO {
                 return if result == 0 {
                     Insert::Redundant
@@ -348,8 +346,7 @@ impl<C: Coeff> Banding<C> {
     }
 
     fn clear(&mut self, slot: usize) {
-        self.coeffs[slot] = C::ZERO;
-        self.results[slot] = 0;
+        self.rows[slot] = (C::ZERO, 0);
     }
 
     /// Back-substitution into interleaved column words, block by block.
@@ -368,8 +365,8 @@ impl<C: Coeff> Banding<C> {
         let windows = &mut windows[..result_bits as usize];
         for block in (0..block_count).rev() {
             for slot in (block * row_bits..(block + 1) * row_bits).rev() {
-                let coeff = self.coeffs[slot] >> 1;
-                let result = self.results[slot];
+                let (coeff, result) = self.rows[slot];
+                let coeff = coeff >> 1;
                 for (column, window) in windows.iter_mut().enumerate() {
                     let bit = ((result >> column) & 1) ^ (coeff & *window).parity();
                     *window = (*window << 1) | C::from_bit(bit);
@@ -388,11 +385,11 @@ impl<C: Coeff> Banding<C> {
 
     /// Back-substitution into rows of `result_bits` bits, packed LSB first.
     fn solve_rows(&self, result_bits: u32) -> Vec<u8> {
-        let slot_count = self.coeffs.len();
+        let slot_count = self.rows.len();
         let mut rows = vec![0_u32; slot_count];
         for slot in (0..slot_count).rev() {
-            let mut row = self.results[slot];
-            let mut coeff = self.coeffs[slot] >> 1;
+            let (coeff, mut row) = self.rows[slot];
+            let mut coeff = coeff >> 1;
             let mut next = slot + 1;
             while coeff != C::ZERO {
                 let skip = coeff.trailing_zeros();
