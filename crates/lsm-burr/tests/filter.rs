@@ -112,6 +112,8 @@ fn false_positive_rates_match_the_design() {
         (100_000, 7.0),
         (100_000, 8.0),
         (100_000, 10.0),
+        (100_000, 12.0),
+        (100_000, 16.0),
         (1, 7.0),
         (10, 7.0),
         (100, 7.0),
@@ -185,7 +187,12 @@ fn space_stays_within_the_goals() {
         (1_000_000, RibbonWidth::W64, 7.0, 0.003),
         (1_000_000, RibbonWidth::W128, 7.0, 0.0015),
     ] {
-        let filter = BurrFilter::build(&random_hashes(count, 5), &policy(bits, width, 0)).unwrap();
+        let hashes = random_hashes(count, 5);
+        let filter = BurrFilter::build(&hashes, &policy(bits, width, 0)).unwrap();
+        assert!(
+            hashes.iter().all(|&hash| filter.contains_hash(hash)),
+            "false negative at {count} keys"
+        );
         let overhead = payload_overhead(&filter, bits);
         assert!(
             overhead <= goal,
@@ -275,7 +282,7 @@ fn round_trips_answer_identically() {
                 .unwrap();
         let bytes = filter.encode();
         let view = FilterRef::decode(&bytes).unwrap();
-        for probe in random_hashes(200_000, 15)
+        for probe in random_hashes(1_000_000, 15)
             .into_iter()
             .chain(hashes)
             .chain([0, u64::MAX])
