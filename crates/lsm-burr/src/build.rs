@@ -20,7 +20,7 @@
 use crate::coeff::Coeff;
 use crate::hashing::{fastrange, fingerprint, layer_seed, mix, result_mask};
 use crate::layout::{
-    BASE_ATTEMPTS_MAX, BUMP_LAYER_BUCKETS_MIN, BUMP_LAYER_COUNT_MAX, HeaderFields, KEY_COUNT_MAX,
+    BASE_ATTEMPTS_MAX, BASE_ROW_BITS, BUMP_LAYER_BUCKETS_MIN, BUMP_LAYER_COUNT_MAX, HeaderFields, KEY_COUNT_MAX,
     LAYER0_BUCKETS_MIN, THRESHOLD_NONE_BUMPED, base_seed, bucket_shift, class_bounds,
     lower_block_count,
 };
@@ -101,7 +101,9 @@ fn build_with<C: Coeff>(
     }
     // `keys` are now mixed with the seed of layer `layers.len()`, which is the base seed
     // of attempt 0; undo nothing, re-mix for later attempts.
-    let (base_slots, attempt, base_bytes) = build_base::<C>(&keys, policy, layers.len(), knobs)?;
+    // The base layer always uses 64-bit rows: it is small, and its row-by-row query
+    // reads one row per set coefficient bit, so narrower rows answer faster.
+    let (base_slots, attempt, base_bytes) = build_base(&keys, policy, layers.len(), knobs)?;
 
     let header = HeaderFields {
         w128: C::BITS == 128,
@@ -235,7 +237,7 @@ fn build_bump_layer<C: Coeff>(
 
 /// Solves the base layer: returns its slot count, the attempt that succeeded and the
 /// packed solution.
-fn build_base<C: Coeff>(
+fn build_base(
     keys: &[u64],
     policy: &FilterPolicy,
     bump_layer_count: usize,
@@ -249,10 +251,10 @@ fn build_base<C: Coeff>(
     let mask = result_mask(policy.result_bits);
     let attempt_seed0 = base_seed(policy.seed, bump_layer_count, 0);
     for attempt in 0..knobs.base_attempts_max {
-        let width = u32::try_from(slot_count.min(u64::from(C::BITS))).expect("at most 128");
+        let width = u32::try_from(slot_count.min(u64::from(BASE_ROW_BITS))).expect("at most 64");
         let num_starts = slot_count - u64::from(width) + 1;
-        let row_mask = C::low_mask(width);
-        let mut banding = Banding::<C>::new(usize::try_from(slot_count).expect("fits memory"));
+        let row_mask = u64::low_mask(width);
+        let mut banding = Banding::<u64>::new(usize::try_from(slot_count).expect("fits memory"));
         let reseed = (attempt > 0).then(|| base_seed(policy.seed, bump_layer_count, attempt));
         let solved = keys.iter().all(|&key| {
             // Keys arrive mixed with the attempt-0 seed; undo that for other attempts.
@@ -261,7 +263,7 @@ fn build_base<C: Coeff>(
                 None => key,
             };
             let start = usize::try_from(fastrange(key, num_starts)).expect("start < slot count");
-            banding.insert(start, C::from_hash(key) & row_mask, fingerprint(key, mask))
+            banding.insert(start, u64::from_hash(key) & row_mask, fingerprint(key, mask))
                 != Insert::Failed
         });
         if solved {

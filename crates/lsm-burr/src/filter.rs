@@ -222,7 +222,7 @@ fn contains_with<C: Coeff>(layout: &Layout, bytes: &[u8], hash: u64) -> bool {
             return query_bump::<C>(layer, bytes, key, start, layout.result_bits);
         }
     }
-    query_base::<C>(
+    query_base(
         &layout.base,
         bytes,
         mix(key, layout.base.seed),
@@ -287,7 +287,7 @@ fn query_bump<C: Coeff>(
     found == expected
 }
 
-fn query_base<C: Coeff>(base: &BaseLayer, bytes: &[u8], key: u64, result_bits: u32) -> bool {
+fn query_base(base: &BaseLayer, bytes: &[u8], key: u64, result_bits: u32) -> bool {
     if base.slot_count == 0 {
         return false;
     }
@@ -295,10 +295,10 @@ fn query_base<C: Coeff>(base: &BaseLayer, bytes: &[u8], key: u64, result_bits: u
         return true;
     };
     let start = usize::try_from(fastrange(key, base.num_starts)).unwrap_or(0);
-    let mut coeff = C::from_hash(key) & C::low_mask(base.width);
+    let mut coeff = u64::from_hash(key) & u64::low_mask(base.width);
     let mut acc = 0_u32;
     let mut slot = start;
-    while coeff != C::ZERO {
+    while coeff != 0 {
         let skip = coeff.trailing_zeros();
         slot += skip as usize;
         acc ^= read_row(solution, slot, result_bits);

@@ -34,6 +34,8 @@ pub(crate) const BUMP_LAYER_BUCKETS_MIN: usize = 8;
 pub(crate) const LAYER0_BUCKETS_MIN: usize = 4;
 /// Most keys one filter holds.
 pub(crate) const KEY_COUNT_MAX: u64 = 1 << 40;
+/// Coefficient bits of the base layer's rows, whatever the ribbon width.
+pub(crate) const BASE_ROW_BITS: u32 = 64;
 /// Most attempts at solving the base layer.
 pub(crate) const BASE_ATTEMPTS_MAX: u64 = 32;
 /// log2 of the bucket size (starts per threshold) for 64-bit rows.
@@ -71,7 +73,7 @@ pub(crate) struct BaseLayer {
     pub seed: u64,
     pub key_count: u64,
     pub slot_count: u64,
-    /// Coefficient bits: `min(ribbon width, slot_count)`.
+    /// Coefficient bits: `min(64, slot_count)`.
     pub width: u32,
     pub num_starts: u64,
     pub solution: Range<usize>,
@@ -262,7 +264,7 @@ impl Layout {
                 solution,
             });
         }
-        let base_width = u32::try_from(base_slots.min(u64::from(row_bits))).unwrap_or(row_bits);
+        let base_width = u32::try_from(base_slots.min(u64::from(BASE_ROW_BITS))).unwrap_or(BASE_ROW_BITS);
         let base_len = base_slots
             .checked_mul(u64::from(result_bits))
             .map(|bits| bits.div_ceil(8))
