@@ -20,9 +20,9 @@
 use crate::coeff::Coeff;
 use crate::hashing::{fastrange, fingerprint, layer_seed, mix, result_mask};
 use crate::layout::{
-    BASE_ATTEMPTS_MAX, BASE_ROW_BITS, BUMP_LAYER_BUCKETS_MIN, BUMP_LAYER_COUNT_MAX, HeaderFields, KEY_COUNT_MAX,
-    LAYER0_BUCKETS_MIN, THRESHOLD_NONE_BUMPED, base_seed, bucket_shift, class_bounds,
-    lower_block_count,
+    BASE_ATTEMPTS_MAX, BASE_ROW_BITS, BUMP_LAYER_BUCKETS_MIN, BUMP_LAYER_COUNT_MAX, HeaderFields,
+    KEY_COUNT_MAX, LAYER0_BUCKETS_MIN, THRESHOLD_NONE_BUMPED, base_seed, bucket_shift,
+    class_bounds, lower_block_count,
 };
 use crate::policy::{FilterPolicy, RibbonWidth};
 use crate::{Error, Result};
@@ -263,8 +263,11 @@ fn build_base(
                 None => key,
             };
             let start = usize::try_from(fastrange(key, num_starts)).expect("start < slot count");
-            banding.insert(start, u64::from_hash(key) & row_mask, fingerprint(key, mask))
-                != Insert::Failed
+            banding.insert(
+                start,
+                u64::from_hash(key) & row_mask,
+                fingerprint(key, mask),
+            ) != Insert::Failed
         });
         if solved {
             return Ok((slot_count, attempt, banding.solve_rows(policy.result_bits)));

@@ -74,6 +74,15 @@ impl BurrFilter {
         Ok(Self { bytes, layout })
     }
 
+    /// Takes ownership of encoded bytes (for instance read from disk) and parses them.
+    ///
+    /// # Errors
+    /// As [`FilterRef::decode`].
+    pub fn decode(bytes: Vec<u8>) -> Result<Self> {
+        let layout = Layout::decode(&bytes)?;
+        Ok(Self { bytes, layout })
+    }
+
     /// Whether the key with this hash may be in the set (always, if it is).
     #[must_use]
     pub fn contains_hash(&self, hash: u64) -> bool {

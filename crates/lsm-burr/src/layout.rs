@@ -264,7 +264,8 @@ impl Layout {
                 solution,
             });
         }
-        let base_width = u32::try_from(base_slots.min(u64::from(BASE_ROW_BITS))).unwrap_or(BASE_ROW_BITS);
+        let base_width =
+            u32::try_from(base_slots.min(u64::from(BASE_ROW_BITS))).unwrap_or(BASE_ROW_BITS);
         let base_len = base_slots
             .checked_mul(u64::from(result_bits))
             .map(|bits| bits.div_ceil(8))

@@ -290,6 +290,9 @@ fn round_trips_answer_identically() {
             assert_eq!(filter.contains_hash(probe), view.contains_hash(probe));
         }
         assert_eq!(view.stats(), filter.stats());
+        let owned = BurrFilter::decode(bytes.clone()).unwrap();
+        assert_eq!(owned.encode(), bytes);
+        assert!(BurrFilter::decode(bytes[..bytes.len() - 1].to_vec()).is_err());
         assert_eq!(view.size_in_bytes(), bytes.len());
         assert_eq!(filter.size_in_bytes(), bytes.len());
     }

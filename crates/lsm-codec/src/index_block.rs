@@ -11,7 +11,7 @@ use lsm_core::{DecodeError, InternalEntry, InternalKey, SeqNo, Slice, ValueType}
 use crate::{BlockIter, DataBlock, DataBlockBuilder};
 
 /// Where a block lies in its file: offset and on-disk length (envelope included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct BlockHandle {
     /// Offset of the block's first byte.
     pub offset: u64,

@@ -76,11 +76,12 @@ fn not_found() -> io::Error {
 
 impl State {
     fn parent_exists(&self, path: &Path) -> bool {
-        match path.parent() {
-            None => true,
-            Some(parent) if parent.as_os_str().is_empty() => true,
-            Some(parent) => self.dirs.contains(parent),
-        }
+        path.parent().is_none_or(|parent| self.is_dir(parent))
+    }
+
+    /// Whether `path` is a directory; the root and the empty path always are.
+    fn is_dir(&self, path: &Path) -> bool {
+        path.as_os_str().is_empty() || path.parent().is_none() || self.dirs.contains(path)
     }
 
     fn reserve(&mut self, old_len: usize, new_len: usize) -> io::Result<()> {
@@ -144,7 +145,7 @@ impl Fs for MemFs {
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
         let state = self.lock_state();
-        if !state.dirs.contains(path) {
+        if !state.is_dir(path) {
             return Err(not_found());
         }
         let in_dir = |candidate: &&PathBuf| candidate.parent() == Some(path);
@@ -199,7 +200,7 @@ impl Fs for MemFs {
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        if self.lock_state().dirs.contains(path) {
+        if self.lock_state().is_dir(path) {
             Ok(())
         } else {
             Err(not_found())
@@ -208,7 +209,7 @@ impl Fs for MemFs {
 
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
         let state = self.lock_state();
-        if state.dirs.contains(path) {
+        if state.is_dir(path) {
             return Ok(Metadata {
                 len_bytes: 0,
                 is_dir: true,

@@ -1,0 +1,116 @@
+//! How a table is written ([`TableOptions`]) and read ([`ReadOptions`]), and the
+//! [`PrefixExtractor`] that lets filters answer prefix scans.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use lsm_burr::FilterPolicy;
+use lsm_codec::{Compression, EncryptionKey, FILE_SALT_LEN};
+
+/// Extracts the prefixes of a key that the filter should also hold, so that a scan over
+/// one prefix can skip tables that hold no key with it.
+pub trait PrefixExtractor: Send + Sync + Debug {
+    /// A stable name, recorded in the table (a reader with another extractor ignores the
+    /// prefix entries).
+    fn name(&self) -> &str;
+
+    /// The prefixes of `key` (none when the key has no prefix of interest).
+    fn prefixes<'a>(&self, key: &'a [u8]) -> Box<dyn Iterator<Item = &'a [u8]> + 'a>;
+
+    /// Whether a prefix scan over `prefix` may consult the filter: `prefix` must be one
+    /// the extractor produces.
+    fn is_valid_scan_boundary(&self, prefix: &[u8]) -> bool;
+}
+
+/// The first `len` bytes of every key at least that long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedPrefix {
+    len: usize,
+    name: &'static str,
+}
+
+impl FixedPrefix {
+    /// An extractor of `len`-byte prefixes.
+    ///
+    /// # Panics
+    /// When `len` is 0.
+    #[must_use]
+    pub fn new(len: usize) -> Self {
+        assert!(len > 0, "a prefix has at least one byte");
+        Self { len, name: "fixed" }
+    }
+}
+
+impl PrefixExtractor for FixedPrefix {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn prefixes<'a>(&self, key: &'a [u8]) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+        Box::new(key.get(..self.len).into_iter())
+    }
+
+    fn is_valid_scan_boundary(&self, prefix: &[u8]) -> bool {
+        prefix.len() == self.len
+    }
+}
+
+/// How a [`crate::TableWriter`] builds a table.
+#[derive(Debug, Clone)]
+pub struct TableOptions {
+    /// Target uncompressed size of a data block.
+    pub block_size: usize,
+    /// A restart point every this many entries in data blocks.
+    pub restart_interval: usize,
+    /// A restart point every this many entries in index blocks.
+    pub index_restart_interval: usize,
+    /// In-block hash index buckets per distinct key (0 = off).
+    pub hash_index_ratio: f64,
+    /// Compression of data blocks. With a dictionary, the dictionary is stored in the
+    /// table so that it opens alone.
+    pub compression: Compression,
+    /// Compression of index blocks (never with a dictionary).
+    pub index_compression: Compression,
+    /// The key filter, or none.
+    pub filter: Option<FilterPolicy>,
+    /// Also put key prefixes into the filter.
+    pub prefix_extractor: Option<Arc<dyn PrefixExtractor>>,
+    /// Above this many bytes of index entries, the index is split into partitions under
+    /// a top-level index.
+    pub index_partition_threshold: usize,
+    /// Target size of an index partition.
+    pub index_partition_size: usize,
+    /// Encrypt every block: the master key and this file's random salt (drawn by the
+    /// caller, fresh for every file).
+    pub encryption: Option<(EncryptionKey, [u8; FILE_SALT_LEN])>,
+    /// Creation time recorded in the properties, from the caller's clock.
+    pub created_at_ms: u64,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        Self {
+            block_size: 4096,
+            restart_interval: 16,
+            index_restart_interval: 1,
+            hash_index_ratio: 0.0,
+            compression: Compression::None,
+            index_compression: Compression::None,
+            filter: Some(FilterPolicy::fpr(0.01).expect("1% is a valid rate")),
+            prefix_extractor: None,
+            index_partition_threshold: 4 << 20,
+            index_partition_size: 4096,
+            encryption: None,
+            created_at_ms: 0,
+        }
+    }
+}
+
+/// What opening a table needs besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The master key, for encrypted tables.
+    pub encryption_key: Option<EncryptionKey>,
+    /// The extractor whose prefixes the filter may hold (matched by name).
+    pub prefix_extractor: Option<Arc<dyn PrefixExtractor>>,
+}

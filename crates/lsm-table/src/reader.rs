@@ -1,0 +1,525 @@
+//! [`Table`]: an open table. Opening reads and checks the footer and the properties, then
+//! loads the top-level index, the filter and the dictionary; data blocks and index
+//! partitions are read when a lookup or scan needs them.
+//!
+//! Every offset taken from the file is checked against the file's length before it is
+//! read, and every block is checked (checksum bound to this file and offset) before it
+//! is decoded, so a damaged or truncated table gives a typed error naming the table and
+//! offset, never a panic or a wrong answer.
+#![deny(clippy::indexing_slicing)]
+
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lsm_burr::BurrFilter;
+use lsm_codec::envelope::{self, BlockContext, BlockType};
+use lsm_codec::{
+    BlockHandle, DataBlock, DecodeOptions, FileCipher, IndexBlock, IndexEntry, ZstdDictionary,
+};
+use lsm_core::coding::Decoder;
+use lsm_core::{FileId, Fs, FsFile, InternalEntry, OpenOptions, SeqNo, Slice};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::iter::TableIter;
+use crate::layout::{
+    BLOCK_LEN_MAX, FOOTER_CHECKSUM_OFFSET, FOOTER_FLAG_ENCRYPTED, FOOTER_FLAGS_KNOWN, FOOTER_LEN,
+    FOOTER_MAGIC, PROPERTIES_LEN_MAX, TABLE_FORMAT_VERSION,
+};
+use crate::writer::prefix_hash;
+use crate::{Error, ReadOptions, Result, TableProperties};
+
+/// An open table; clones share it.
+#[derive(Clone)]
+pub struct Table {
+    inner: Arc<TableInner>,
+}
+
+pub(crate) struct TableInner {
+    source: BlockSource,
+    pub(crate) file_id: FileId,
+    pub(crate) properties: TableProperties,
+    pub(crate) top_index: IndexBlock,
+    filter: Option<BurrFilter>,
+    prefix_filter: bool,
+}
+
+/// Where blocks come from, and what decoding them needs.
+struct BlockSource {
+    file: Box<dyn FsFile>,
+    path: PathBuf,
+    file_id: FileId,
+    /// Bytes before the footer: every block lies below this.
+    blocks_end: u64,
+    dictionary: Option<ZstdDictionary>,
+    cipher: Option<FileCipher>,
+}
+
+/// The outcome of checking one block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockReport {
+    /// What the block is.
+    pub block_type: &'static str,
+    /// Where.
+    pub handle: BlockHandle,
+    /// The error, if the block is damaged.
+    pub error: Option<String>,
+}
+
+/// The outcome of [`Table::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerifyReport {
+    /// Every block checked, in file order of discovery.
+    pub blocks: Vec<BlockReport>,
+}
+
+impl VerifyReport {
+    /// Whether every block checked out.
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.blocks.iter().all(|block| block.error.is_none())
+    }
+}
+
+struct Footer {
+    flags: u8,
+    key_check: u32,
+    salt: [u8; lsm_codec::FILE_SALT_LEN],
+    properties: BlockHandle,
+}
+
+impl Table {
+    /// Opens table `file_id` at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Corruption`] / [`Error::Block`] for damaged or truncated
+    /// files; [`Error::UnsupportedFormatVersion`]; [`Error::FileIdMismatch`];
+    /// [`Error::KeyRequired`] / [`Error::WrongKey`] for encrypted tables.
+    pub fn open(fs: &dyn Fs, path: &Path, file_id: FileId, options: &ReadOptions) -> Result<Self> {
+        let file = fs
+            .open(path, OpenOptions::read())
+            .map_err(|source| Error::io("open", path, source))?;
+        let file_len = file
+            .len()
+            .map_err(|source| Error::io("stat", path, source))?;
+        let footer = read_footer(file.as_ref(), path, file_id, file_len)?;
+        let cipher = match (
+            footer.flags & FOOTER_FLAG_ENCRYPTED != 0,
+            &options.encryption_key,
+        ) {
+            (true, None) => return Err(Error::KeyRequired { file_id }),
+            (true, Some(key)) => {
+                let cipher = FileCipher::new(key, &footer.salt);
+                if cipher.key_check() != footer.key_check {
+                    return Err(Error::WrongKey { file_id });
+                }
+                Some(cipher)
+            }
+            (false, Some(_)) => {
+                return Err(corruption(
+                    file_id,
+                    file_len,
+                    "plaintext table where a key was given",
+                ));
+            }
+            (false, None) => None,
+        };
+        let mut source = BlockSource {
+            file,
+            path: path.to_path_buf(),
+            file_id,
+            blocks_end: file_len - FOOTER_LEN as u64,
+            dictionary: None,
+            cipher,
+        };
+        if footer.properties.len_bytes > PROPERTIES_LEN_MAX {
+            return Err(corruption(file_id, file_len, "properties block too large"));
+        }
+        let properties_bytes = source.read_block(footer.properties, BlockType::Properties)?;
+        let properties = TableProperties::decode(&properties_bytes)
+            .map_err(|source| block_error(file_id, footer.properties.offset, source.into()))?;
+        if let Some(handle) = properties.dictionary_handle {
+            let raw = source.read_block(handle, BlockType::Dictionary)?;
+            let dictionary = ZstdDictionary::new(&raw);
+            if Some(dictionary.id()) != properties.dictionary_id {
+                return Err(corruption(
+                    file_id,
+                    handle.offset,
+                    "dictionary id does not match",
+                ));
+            }
+            source.dictionary = Some(dictionary);
+        }
+        let index = source.read_block(properties.index_handle, BlockType::Index)?;
+        let top_index = IndexBlock::new(index)
+            .map_err(|error| block_error(file_id, properties.index_handle.offset, error.into()))?;
+        let mut filter = None;
+        let mut prefix_filter = false;
+        if let Some(handle) = properties.filter_handle {
+            let bytes = source.read_block(handle, BlockType::Filter)?;
+            filter = Some(
+                BurrFilter::decode(bytes.to_vec())
+                    .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?,
+            );
+            let extractor_name = options
+                .prefix_extractor
+                .as_ref()
+                .map(|extractor| extractor.name());
+            prefix_filter = extractor_name.is_some()
+                && properties.prefix_extractor.as_deref() == extractor_name;
+        }
+        let inner = TableInner {
+            source,
+            file_id,
+            properties,
+            top_index,
+            filter,
+            prefix_filter,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The table's id.
+    #[must_use]
+    pub fn file_id(&self) -> FileId {
+        self.inner.file_id
+    }
+
+    /// The table's properties.
+    #[must_use]
+    pub fn properties(&self) -> &TableProperties {
+        &self.inner.properties
+    }
+
+    /// The newest version of `user_key` with a seqno below `read_seqno`, tombstones
+    /// included (the caller interprets them).
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Block`] when a block on the way is damaged.
+    pub fn get(&self, user_key: &[u8], read_seqno: SeqNo) -> Result<Option<InternalEntry>> {
+        let inner = &self.inner;
+        let properties = &inner.properties;
+        if read_seqno == 0
+            || user_key < properties.key_min.as_bytes()
+            || user_key > properties.key_max.as_bytes()
+        {
+            return Ok(None);
+        }
+        if let Some(filter) = &inner.filter
+            && !filter.contains_hash(lsm_burr::hash(user_key))
+        {
+            return Ok(None);
+        }
+        let target_seqno = read_seqno - 1;
+        let Some(entry) = inner.seek_index(user_key, target_seqno)? else {
+            return Ok(None);
+        };
+        let block = inner.data_block(entry.handle)?;
+        block
+            .get(user_key, read_seqno)
+            .map_err(|source| block_error(inner.file_id, entry.handle.offset, source.into()))
+    }
+
+    /// Whether a scan over `prefix` may find keys here: false only when the filter holds
+    /// prefixes of the reader's extractor and `prefix` is not among them.
+    #[must_use]
+    pub fn may_contain_prefix(&self, prefix: &[u8], options: &ReadOptions) -> bool {
+        let inner = &self.inner;
+        let (Some(filter), Some(extractor)) = (&inner.filter, &options.prefix_extractor) else {
+            return true;
+        };
+        if !inner.prefix_filter || !extractor.is_valid_scan_boundary(prefix) {
+            return true;
+        }
+        filter.contains_hash(prefix_hash(prefix))
+    }
+
+    /// A double-ended iterator over the entries with user keys in `range` and seqnos below
+    /// `read_seqno`, in internal-key order (every visible version, tombstones included).
+    /// Blocks are read lazily.
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        read_seqno: SeqNo,
+    ) -> TableIter {
+        TableIter::new(&self.inner, range, read_seqno)
+    }
+
+    /// Every entry with a seqno below `read_seqno`, from both ends.
+    pub fn iter(&self, read_seqno: SeqNo) -> TableIter {
+        self.range::<&[u8], _>(.., read_seqno)
+    }
+
+    /// Checks every block's checksum: data blocks, index blocks, filter, dictionary and
+    /// properties.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when reading fails; damaged blocks are reported, not returned.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        self.inner.verify()
+    }
+
+    /// The data block handles with the last key of each block, in order.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    pub fn index_entries(&self) -> Result<Vec<IndexEntry>> {
+        let inner = &self.inner;
+        let mut entries = Vec::new();
+        for top in inner.top_index.iter() {
+            let top = top.map_err(|source| {
+                block_error(
+                    inner.file_id,
+                    inner.properties.index_handle.offset,
+                    source.into(),
+                )
+            })?;
+            if inner.properties.index_partitioned {
+                let partition = inner.index_partition(top.handle)?;
+                for entry in partition.iter() {
+                    entries.push(entry.map_err(|source| {
+                        block_error(inner.file_id, top.handle.offset, source.into())
+                    })?);
+                }
+            } else {
+                entries.push(top);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// The filter's figures, if the table has a filter.
+    #[must_use]
+    pub fn filter_stats(&self) -> Option<lsm_burr::FilterStats> {
+        self.inner.filter.as_ref().map(BurrFilter::stats)
+    }
+
+    /// The on-disk size of the filter and of the index blocks held in memory.
+    #[must_use]
+    pub fn resident_bytes(&self) -> u64 {
+        let filter = self
+            .inner
+            .filter
+            .as_ref()
+            .map_or(0, |filter| filter.size_in_bytes() as u64);
+        filter + self.inner.top_index_len()
+    }
+}
+
+impl TableInner {
+    fn top_index_len(&self) -> u64 {
+        self.properties.index_handle.len_bytes
+    }
+
+    pub(crate) fn read_block(&self, handle: BlockHandle, block_type: BlockType) -> Result<Slice> {
+        self.source.read_block(handle, block_type)
+    }
+
+    pub(crate) fn data_block(&self, handle: BlockHandle) -> Result<DataBlock> {
+        let payload = self.read_block(handle, BlockType::Data)?;
+        DataBlock::new(payload)
+            .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
+    pub(crate) fn index_partition(&self, handle: BlockHandle) -> Result<IndexBlock> {
+        let payload = self.read_block(handle, BlockType::Index)?;
+        IndexBlock::new(payload)
+            .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
+    /// The index entry of the data block holding the first entry at or after the target.
+    pub(crate) fn seek_index(&self, user_key: &[u8], seqno: SeqNo) -> Result<Option<IndexEntry>> {
+        let top_offset = self.properties.index_handle.offset;
+        let top = self
+            .top_index
+            .seek(user_key, seqno)
+            .map_err(|source| block_error(self.file_id, top_offset, source.into()))?;
+        match top {
+            Some(top) if self.properties.index_partitioned => self
+                .index_partition(top.handle)?
+                .seek(user_key, seqno)
+                .map_err(|source| block_error(self.file_id, top.handle.offset, source.into())),
+            other => Ok(other),
+        }
+    }
+
+    fn verify(&self) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let properties = &self.properties;
+        let check = |report: &mut VerifyReport,
+                     block_type: &'static str,
+                     handle: BlockHandle|
+         -> Result<()> {
+            let error = match self.source.read_raw(handle) {
+                Ok(bytes) => {
+                    let context = BlockContext {
+                        file_id: self.file_id,
+                        block_offset: handle.offset,
+                    };
+                    envelope::verify(&bytes, context)
+                        .err()
+                        .map(|error| error.to_string())
+                }
+                Err(Error::Io { source, .. }) => {
+                    return Err(Error::io("read", &self.source.path, source));
+                }
+                Err(error) => Some(error.to_string()),
+            };
+            report.blocks.push(BlockReport {
+                block_type,
+                handle,
+                error,
+            });
+            Ok(())
+        };
+        check(&mut report, "index", properties.index_handle)?;
+        for (block_type, handle) in [
+            ("filter", properties.filter_handle),
+            ("dictionary", properties.dictionary_handle),
+            ("range tombstones", properties.range_tombstone_handle),
+        ] {
+            if let Some(handle) = handle {
+                check(&mut report, block_type, handle)?;
+            }
+        }
+        for top in self.top_index.iter() {
+            let Ok(top) = top else {
+                report.blocks.push(BlockReport {
+                    block_type: "index entry",
+                    handle: properties.index_handle,
+                    error: Some("malformed index entry".to_owned()),
+                });
+                break;
+            };
+            if properties.index_partitioned {
+                check(&mut report, "index partition", top.handle)?;
+                match self.index_partition(top.handle) {
+                    Ok(partition) => {
+                        for entry in partition.iter().flatten() {
+                            check(&mut report, "data", entry.handle)?;
+                        }
+                    }
+                    Err(error) => report.blocks.push(BlockReport {
+                        block_type: "index partition",
+                        handle: top.handle,
+                        error: Some(error.to_string()),
+                    }),
+                }
+            } else {
+                check(&mut report, "data", top.handle)?;
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl BlockSource {
+    /// Reads and decodes one block after checking its handle against the file.
+    fn read_block(&self, handle: BlockHandle, block_type: BlockType) -> Result<Slice> {
+        let bytes = self.read_raw(handle)?;
+        let context = BlockContext {
+            file_id: self.file_id,
+            block_offset: handle.offset,
+        };
+        let dictionary = if block_type == BlockType::Data {
+            self.dictionary.as_ref()
+        } else {
+            None
+        };
+        let options = DecodeOptions {
+            dictionary,
+            cipher: self.cipher.as_ref(),
+        };
+        envelope::decode(&Slice::from(bytes), block_type, options, context)
+            .map_err(|source| block_error(self.file_id, handle.offset, source))
+    }
+
+    /// Reads a block's bytes after checking its handle against the file.
+    fn read_raw(&self, handle: BlockHandle) -> Result<Vec<u8>> {
+        let end = handle.offset.checked_add(handle.len_bytes);
+        if end.is_none_or(|end| end > self.blocks_end) || handle.len_bytes > BLOCK_LEN_MAX {
+            return Err(corruption(
+                self.file_id,
+                handle.offset,
+                "block handle outside the file",
+            ));
+        }
+        let len = usize::try_from(handle.len_bytes)
+            .map_err(|_| corruption(self.file_id, handle.offset, "block too large"))?;
+        let mut bytes = vec![0; len];
+        self.file
+            .read_exact_at(&mut bytes, handle.offset)
+            .map_err(|source| Error::io("read", &self.path, source))?;
+        Ok(bytes)
+    }
+}
+
+fn read_footer(file: &dyn FsFile, path: &Path, file_id: FileId, file_len: u64) -> Result<Footer> {
+    if file_len < FOOTER_LEN as u64 {
+        return Err(corruption(file_id, 0, "file shorter than a footer"));
+    }
+    let footer_offset = file_len - FOOTER_LEN as u64;
+    let mut bytes = [0; FOOTER_LEN];
+    file.read_exact_at(&mut bytes, footer_offset)
+        .map_err(|source| Error::io("read", path, source))?;
+    let body = bytes.get(..FOOTER_CHECKSUM_OFFSET).unwrap_or_default();
+    let mut decoder = Decoder::new(&bytes);
+    let bad = |what| corruption(file_id, footer_offset, what);
+    let magic: [u8; 8] = decoder.array().map_err(|_| bad("footer"))?;
+    if magic != FOOTER_MAGIC {
+        return Err(bad("bad footer magic"));
+    }
+    let version = decoder.u8().map_err(|_| bad("footer"))?;
+    let flags = decoder.u8().map_err(|_| bad("footer"))?;
+    decoder.bytes(2).map_err(|_| bad("footer"))?;
+    let key_check = decoder.u32().map_err(|_| bad("footer"))?;
+    let salt = decoder.array().map_err(|_| bad("footer"))?;
+    let properties = BlockHandle {
+        offset: decoder.u64().map_err(|_| bad("footer"))?,
+        len_bytes: decoder.u64().map_err(|_| bad("footer"))?,
+    };
+    let stored_file_id = decoder.u64().map_err(|_| bad("footer"))?;
+    let checksum = decoder.u64().map_err(|_| bad("footer"))?;
+    if xxh3_64(body) != checksum {
+        return Err(bad("footer checksum mismatch"));
+    }
+    if version > TABLE_FORMAT_VERSION {
+        return Err(Error::UnsupportedFormatVersion {
+            found: version,
+            max: TABLE_FORMAT_VERSION,
+        });
+    }
+    if version == 0 || flags & !FOOTER_FLAGS_KNOWN != 0 {
+        return Err(bad("bad footer version or flags"));
+    }
+    if stored_file_id != file_id {
+        return Err(Error::FileIdMismatch {
+            expected: file_id,
+            found: stored_file_id,
+        });
+    }
+    Ok(Footer {
+        flags,
+        key_check,
+        salt,
+        properties,
+    })
+}
+
+pub(crate) fn corruption(file_id: FileId, offset: u64, what: &'static str) -> Error {
+    Error::Corruption {
+        file_id,
+        offset,
+        what,
+    }
+}
+
+pub(crate) fn block_error(file_id: FileId, offset: u64, source: lsm_codec::Error) -> Error {
+    Error::Block {
+        file_id,
+        offset,
+        source,
+    }
+}

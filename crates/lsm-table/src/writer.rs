@@ -1,0 +1,367 @@
+//! [`TableWriter`]: writes a table from entries in internal-key order.
+//!
+//! Entries go into data blocks cut at the target size; each finished block is encoded
+//! (compressed, encrypted, checksummed for its place) and appended. At the end come the
+//! index (one block, or partitions under a top-level block when it is large), the filter
+//! over user-key hashes (and prefix hashes), the dictionary if data blocks use one, the
+//! properties, and the footer; then the file is synced. The caller makes the file's
+//! directory entry durable (`Fs::sync_dir`) before anything refers to it.
+//!
+//! Invariant (asserted in release builds too): entries strictly increase in internal-key
+//! order. Keys and values outside the limits are bad input and return an error.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use lsm_burr::BurrFilter;
+use lsm_codec::envelope::{self, BlockContext, BlockType};
+use lsm_codec::{
+    BlockHandle, Compression, DataBlockBuilder, EncodeOptions, FileCipher, IndexBlockBuilder,
+};
+use lsm_core::coding::{put_u32, put_u64};
+use lsm_core::{
+    FileId, Fs, FsFile, InternalEntry, InternalKey, OpenOptions, SeqNo, UserKey, ValueType, limits,
+};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::error::BuildError;
+use crate::layout::{FOOTER_FLAG_ENCRYPTED, FOOTER_MAGIC, TABLE_FORMAT_VERSION};
+use crate::{Error, Result, TableOptions, TableProperties};
+
+/// Bytes buffered before they are appended to the file.
+const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
+/// The hash a filter holds for a key prefix (kept apart from whole-key hashes).
+pub(crate) fn prefix_hash(prefix: &[u8]) -> u64 {
+    lsm_burr::hash(prefix) ^ 0x9E37_79B9_7F4A_7C15
+}
+
+/// Writes one table; see the module docs.
+pub struct TableWriter {
+    file: Box<dyn FsFile>,
+    path: PathBuf,
+    file_id: FileId,
+    options: TableOptions,
+    cipher: Option<FileCipher>,
+    /// Offset of the next byte to write (buffered bytes included).
+    offset: u64,
+    buffer: Vec<u8>,
+    data_block: DataBlockBuilder,
+    /// `(last internal key, handle)` of every data block.
+    index_entries: Vec<(InternalKey, BlockHandle)>,
+    last_key: Option<InternalKey>,
+    filter_hashes: Vec<u64>,
+    properties: TableProperties,
+}
+
+impl TableWriter {
+    /// Creates the file at `path` (it must not exist) for table `file_id`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be created.
+    ///
+    /// # Panics
+    /// When the options are invalid (a zero block size or restart interval).
+    pub fn create(
+        fs: &dyn Fs,
+        path: &Path,
+        file_id: FileId,
+        options: TableOptions,
+    ) -> Result<Self> {
+        assert!(options.block_size > 0, "block size must be positive");
+        let file = fs
+            .open(path, OpenOptions::create_new())
+            .map_err(|source| Error::io("create", path, source))?;
+        let cipher = options
+            .encryption
+            .as_ref()
+            .map(|(key, salt)| FileCipher::new(key, salt));
+        let data_block = DataBlockBuilder::new(options.restart_interval)
+            .with_hash_index(options.hash_index_ratio);
+        let properties = TableProperties {
+            data_compression: options.compression.to_string(),
+            index_compression: options.index_compression.to_string(),
+            created_at_ms: options.created_at_ms,
+            block_size: options.block_size as u64,
+            restart_interval: options.restart_interval as u64,
+            seqno_min: SeqNo::MAX,
+            dictionary_id: options
+                .compression
+                .dictionary()
+                .map(lsm_codec::ZstdDictionary::id),
+            prefix_extractor: options
+                .prefix_extractor
+                .as_ref()
+                .map(|extractor| extractor.name().to_owned()),
+            ..TableProperties::default()
+        };
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            file_id,
+            options,
+            cipher,
+            offset: 0,
+            buffer: Vec::new(),
+            data_block,
+            index_entries: Vec::new(),
+            last_key: None,
+            filter_hashes: Vec::new(),
+            properties,
+        })
+    }
+
+    /// Adds an entry.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEntry`] for a key or value outside the limits; [`Error::Io`] and
+    /// [`Error::Build`] when writing a finished block fails.
+    ///
+    /// # Panics
+    /// When the entry does not sort strictly after the previous one.
+    pub fn add(&mut self, entry: &InternalEntry) -> Result<()> {
+        limits::check_user_key(&entry.key.user_key).map_err(Error::InvalidEntry)?;
+        limits::check_value(&entry.value).map_err(Error::InvalidEntry)?;
+        let new_user_key = match &self.last_key {
+            Some(last) => {
+                assert!(
+                    last.cmp(&entry.key) == Ordering::Less,
+                    "table entries out of order"
+                );
+                last.user_key != entry.key.user_key
+            }
+            None => true,
+        };
+        if new_user_key && self.data_block.estimated_len() >= self.options.block_size {
+            self.flush_data_block()?;
+        }
+        if new_user_key {
+            self.note_user_key(&entry.key.user_key);
+        }
+        self.data_block.add_entry(entry);
+        self.count(entry);
+        self.last_key = Some(entry.key.clone());
+        Ok(())
+    }
+
+    fn note_user_key(&mut self, user_key: &UserKey) {
+        self.properties.user_key_count += 1;
+        if self.properties.user_key_count == 1 {
+            self.properties.key_min = user_key.clone();
+        }
+        self.properties.key_max = user_key.clone();
+        if self.options.filter.is_some() {
+            self.filter_hashes.push(lsm_burr::hash(user_key));
+            if let Some(extractor) = &self.options.prefix_extractor {
+                self.filter_hashes
+                    .extend(extractor.prefixes(user_key).map(prefix_hash));
+            }
+        }
+    }
+
+    fn count(&mut self, entry: &InternalEntry) {
+        let properties = &mut self.properties;
+        properties.entry_count += 1;
+        properties.seqno_min = properties.seqno_min.min(entry.key.seqno);
+        properties.seqno_max = properties.seqno_max.max(entry.key.seqno);
+        properties.key_bytes += entry.key.user_key.len() as u64;
+        properties.value_bytes += entry.value.len() as u64;
+        match entry.key.value_type {
+            ValueType::Tombstone => properties.tombstone_count += 1,
+            ValueType::WeakTombstone => properties.weak_tombstone_count += 1,
+            ValueType::MergeOperand => properties.merge_operand_count += 1,
+            ValueType::Indirection => properties.indirection_count += 1,
+            ValueType::Value => {}
+        }
+    }
+
+    /// Entries added so far.
+    #[must_use]
+    pub fn entry_count(&self) -> u64 {
+        self.properties.entry_count
+    }
+
+    /// Bytes written or buffered so far (the finished file will be a little larger).
+    #[must_use]
+    pub fn written_bytes(&self) -> u64 {
+        self.offset + self.data_block.estimated_len() as u64
+    }
+
+    fn flush_data_block(&mut self) -> Result<()> {
+        if self.data_block.is_empty() {
+            return Ok(());
+        }
+        let last_key = self
+            .last_key
+            .clone()
+            .expect("a non-empty block has a last key");
+        let payload = self.data_block.finish();
+        self.properties.data_bytes_raw += payload.len() as u64;
+        let compression = self.options.compression.clone();
+        let handle = self.write_block(&payload, BlockType::Data, &compression)?;
+        self.properties.data_block_count += 1;
+        self.properties.data_bytes_stored += handle.len_bytes;
+        self.index_entries.push((last_key, handle));
+        Ok(())
+    }
+
+    fn write_block(
+        &mut self,
+        payload: &[u8],
+        block_type: BlockType,
+        compression: &Compression,
+    ) -> Result<BlockHandle> {
+        let context = BlockContext {
+            file_id: self.file_id,
+            block_offset: self.offset,
+        };
+        let options = EncodeOptions {
+            compression,
+            cipher: self.cipher.as_ref(),
+        };
+        let before = self.buffer.len();
+        envelope::encode_into(payload, block_type, options, context, &mut self.buffer).map_err(
+            |source| Error::Build {
+                file_id: self.file_id,
+                source: BuildError::Block(source),
+            },
+        )?;
+        let len_bytes = (self.buffer.len() - before) as u64;
+        let handle = BlockHandle {
+            offset: self.offset,
+            len_bytes,
+        };
+        self.offset += len_bytes;
+        if self.buffer.len() >= WRITE_BUFFER_BYTES {
+            self.flush_buffer()?;
+        }
+        Ok(handle)
+    }
+
+    fn flush_buffer(&mut self) -> Result<()> {
+        self.file
+            .append(&self.buffer)
+            .map_err(|source| Error::io("append", &self.path, source))?;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Writes the index, filter, dictionary, properties and footer, and syncs the file.
+    ///
+    /// # Errors
+    /// [`Error::EmptyTable`] when no entry was added; [`Error::Io`] and [`Error::Build`]
+    /// when writing fails (the file is then incomplete and must be deleted).
+    pub fn finish(mut self) -> Result<TableProperties> {
+        if self.properties.entry_count == 0 {
+            return Err(Error::EmptyTable {
+                file_id: self.file_id,
+            });
+        }
+        self.flush_data_block()?;
+        self.write_index()?;
+        self.write_filter()?;
+        if let Some(dictionary) = self.options.compression.dictionary().cloned() {
+            let handle =
+                self.write_block(dictionary.raw(), BlockType::Dictionary, &Compression::None)?;
+            self.properties.dictionary_handle = Some(handle);
+        }
+        let encoded = self.properties.encode();
+        let properties_handle =
+            self.write_block(&encoded, BlockType::Properties, &Compression::None)?;
+        self.write_footer(properties_handle);
+        self.flush_buffer()?;
+        self.file
+            .sync_all()
+            .map_err(|source| Error::io("sync", &self.path, source))?;
+        Ok(self.properties)
+    }
+
+    fn write_index(&mut self) -> Result<()> {
+        let entries = std::mem::take(&mut self.index_entries);
+        let entry_bytes: usize = entries.iter().map(|(key, _)| key.user_key.len() + 16).sum();
+        let compression = self.options.index_compression.clone();
+        let restart_interval = self.options.index_restart_interval;
+        let top_entries = if entry_bytes > self.options.index_partition_threshold {
+            self.properties.index_partitioned = true;
+            let mut partitions = Vec::new();
+            let mut builder = IndexBlockBuilder::new(restart_interval);
+            for (position, (key, handle)) in entries.iter().enumerate() {
+                builder.add(&key.user_key, key.seqno, *handle);
+                let is_last = position + 1 == entries.len();
+                if builder.estimated_len() >= self.options.index_partition_size || is_last {
+                    let handle =
+                        self.write_block(&builder.finish(), BlockType::Index, &compression)?;
+                    self.note_index_block(handle);
+                    partitions.push((key.clone(), handle));
+                }
+            }
+            partitions
+        } else {
+            entries
+        };
+        let mut builder = IndexBlockBuilder::new(restart_interval);
+        for (key, handle) in &top_entries {
+            builder.add(&key.user_key, key.seqno, *handle);
+        }
+        let handle = self.write_block(&builder.finish(), BlockType::Index, &compression)?;
+        self.note_index_block(handle);
+        self.properties.index_handle = handle;
+        Ok(())
+    }
+
+    fn note_index_block(&mut self, handle: BlockHandle) {
+        self.properties.index_block_count += 1;
+        self.properties.index_bytes_stored += handle.len_bytes;
+    }
+
+    fn write_filter(&mut self) -> Result<()> {
+        let Some(policy) = self.options.filter else {
+            return Ok(());
+        };
+        let filter =
+            BurrFilter::build(&self.filter_hashes, &policy).map_err(|source| Error::Build {
+                file_id: self.file_id,
+                source: BuildError::Filter(source),
+            })?;
+        let handle = self.write_block(filter.as_bytes(), BlockType::Filter, &Compression::None)?;
+        self.properties.filter_handle = Some(handle);
+        self.properties.filter_bytes_stored = handle.len_bytes;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "at most 32000"
+        )]
+        let bits_milli = (policy.design_bits_per_key() * 1000.0).round() as u64;
+        self.properties.filter_bits_milli = bits_milli;
+        Ok(())
+    }
+
+    fn write_footer(&mut self, properties_handle: BlockHandle) {
+        let mut footer = Vec::with_capacity(crate::layout::FOOTER_LEN);
+        footer.extend_from_slice(&FOOTER_MAGIC);
+        let flags = if self.cipher.is_some() {
+            FOOTER_FLAG_ENCRYPTED
+        } else {
+            0
+        };
+        footer.extend_from_slice(&[TABLE_FORMAT_VERSION, flags, 0, 0]);
+        put_u32(
+            &mut footer,
+            self.cipher.as_ref().map_or(0, FileCipher::key_check),
+        );
+        let salt = self
+            .options
+            .encryption
+            .as_ref()
+            .map_or([0; lsm_codec::FILE_SALT_LEN], |(_, salt)| *salt);
+        footer.extend_from_slice(&salt);
+        put_u64(&mut footer, properties_handle.offset);
+        put_u64(&mut footer, properties_handle.len_bytes);
+        put_u64(&mut footer, self.file_id);
+        let checksum = xxh3_64(&footer);
+        put_u64(&mut footer, checksum);
+        debug_assert_eq!(footer.len(), crate::layout::FOOTER_LEN);
+        self.buffer.extend_from_slice(&footer);
+        self.offset += footer.len() as u64;
+    }
+}

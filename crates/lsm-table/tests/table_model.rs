@@ -1,0 +1,261 @@
+//! Tables against a sorted `Vec` model, in every combination of settings: point lookups
+//! at every read seqno, and range scans with random bounds from both ends (also mixed).
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use lsm_burr::FilterPolicy;
+use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
+use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
+use lsm_table::{FixedPrefix, ReadOptions, Table, TableOptions, TableWriter};
+use proptest::prelude::*;
+
+fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![Just(b'a'), Just(b'b'), Just(b'c'), Just(b'd')],
+        1..5,
+    )
+}
+
+fn entries_strategy() -> impl Strategy<Value = Vec<InternalEntry>> {
+    let value_type = prop_oneof![
+        6 => Just(ValueType::Value),
+        1 => Just(ValueType::Tombstone),
+        1 => Just(ValueType::WeakTombstone),
+        1 => Just(ValueType::MergeOperand),
+    ];
+    proptest::collection::vec(
+        (
+            key_strategy(),
+            0..30_u64,
+            value_type,
+            proptest::collection::vec(any::<u8>(), 0..60),
+        ),
+        1..300,
+    )
+    .prop_map(|raw| {
+        let mut entries: Vec<_> = raw
+            .into_iter()
+            .map(|(key, seqno, value_type, value)| {
+                InternalEntry::new(key, value, seqno, value_type)
+            })
+            .collect();
+        entries.sort();
+        entries.dedup_by(|a, b| a.key.user_key == b.key.user_key && a.key.seqno == b.key.seqno);
+        entries
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    block_size: usize,
+    restart_interval: usize,
+    hash_ratio: f64,
+    compression: u8,
+    partitioned: bool,
+    filter: bool,
+    prefixes: bool,
+    encrypted: bool,
+}
+
+fn settings_strategy() -> impl Strategy<Value = Settings> {
+    (
+        prop_oneof![Just(64_usize), Just(256), Just(4096)],
+        1..17_usize,
+        prop_oneof![Just(0.0), Just(1.0)],
+        0..3_u8,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                block_size,
+                restart_interval,
+                hash_ratio,
+                compression,
+                partitioned,
+                filter,
+                prefixes,
+                encrypted,
+            )| Settings {
+                block_size,
+                restart_interval,
+                hash_ratio,
+                compression,
+                partitioned,
+                filter,
+                prefixes,
+                encrypted,
+            },
+        )
+}
+
+fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions) {
+    let fs = Arc::new(MemFs::new());
+    let dictionary = ZstdDictionary::new(b"abcd abcd value bytes dictionary content");
+    let key = EncryptionKey::new([3; 32]);
+    let options = TableOptions {
+        block_size: settings.block_size,
+        restart_interval: settings.restart_interval,
+        hash_index_ratio: settings.hash_ratio,
+        compression: match settings.compression {
+            0 => Compression::None,
+            1 => Compression::zstd(1),
+            _ => Compression::zstd_dict(1, &dictionary),
+        },
+        index_compression: if settings.compression == 1 {
+            Compression::zstd(1)
+        } else {
+            Compression::None
+        },
+        filter: settings.filter.then(|| FilterPolicy::fpr(0.05).unwrap()),
+        prefix_extractor: settings
+            .prefixes
+            .then(|| Arc::new(FixedPrefix::new(2)) as _),
+        index_partition_threshold: if settings.partitioned { 0 } else { 1 << 20 },
+        index_partition_size: 64,
+        encryption: settings.encrypted.then(|| (key.clone(), [9; 16])),
+        created_at_ms: 1234,
+        ..TableOptions::default()
+    };
+    let mut writer = TableWriter::create(fs.as_ref(), "/table".as_ref(), 7, options).unwrap();
+    for entry in entries {
+        writer.add(entry).unwrap();
+    }
+    let properties = writer.finish().unwrap();
+    assert_eq!(properties.entry_count, entries.len() as u64);
+    assert_eq!(properties.index_partitioned, settings.partitioned);
+    let read_options = ReadOptions {
+        encryption_key: settings.encrypted.then_some(key),
+        prefix_extractor: settings
+            .prefixes
+            .then(|| Arc::new(FixedPrefix::new(2)) as _),
+    };
+    let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
+    (table, read_options)
+}
+
+fn in_bounds(key: &[u8], lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    let above = match lower {
+        Bound::Included(bound) => key >= bound.as_slice(),
+        Bound::Excluded(bound) => key > bound.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let below = match upper {
+        Bound::Included(bound) => key <= bound.as_slice(),
+        Bound::Excluded(bound) => key < bound.as_slice(),
+        Bound::Unbounded => true,
+    };
+    above && below
+}
+
+fn bound_strategy() -> impl Strategy<Value = Bound<Vec<u8>>> {
+    prop_oneof![
+        key_strategy().prop_map(Bound::Included),
+        key_strategy().prop_map(Bound::Excluded),
+        Just(Bound::Unbounded),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn table_matches_model(
+        entries in entries_strategy(),
+        settings in settings_strategy(),
+        probes in proptest::collection::vec((key_strategy(), 0..32_u64), 1..40),
+        scans in proptest::collection::vec((bound_strategy(), bound_strategy(), 0..32_u64, proptest::collection::vec(any::<bool>(), 0..40)), 1..6),
+    ) {
+        let (table, read_options) = build(&entries, &settings);
+        for (key, read_seqno) in probes {
+            let expected = entries.iter().find(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < read_seqno).cloned();
+            prop_assert_eq!(table.get(&key, read_seqno).unwrap(), expected);
+            let prefix = &key[..key.len().min(2)];
+            if entries.iter().any(|entry| entry.key.user_key.starts_with(prefix) && entry.key.user_key.len() >= 2) {
+                prop_assert!(table.may_contain_prefix(prefix, &read_options));
+            }
+        }
+        for (lower, upper, read_seqno, directions) in scans {
+            let expected: Vec<_> = entries
+                .iter()
+                .filter(|entry| entry.key.seqno < read_seqno && in_bounds(&entry.key.user_key, &lower, &upper))
+                .cloned()
+                .collect();
+            let mut scan = table.range::<Vec<u8>, _>((lower.clone(), upper.clone()), read_seqno);
+            let (mut front, mut back) = (Vec::new(), Vec::new());
+            for from_front in directions.into_iter().chain(std::iter::repeat(true)) {
+                let item = if from_front { scan.next() } else { scan.next_back() };
+                let Some(entry) = item else { break };
+                prop_assert!(front.len() + back.len() < expected.len(), "more entries than the model");
+                if from_front { front.push(entry.unwrap()) } else { back.push(entry.unwrap()) }
+            }
+            back.reverse();
+            front.extend(back);
+            prop_assert_eq!(front, expected);
+        }
+        prop_assert!(table.verify().unwrap().is_ok());
+        let index = table.index_entries().unwrap();
+        prop_assert_eq!(index.len() as u64, table.properties().data_block_count);
+    }
+}
+
+#[test]
+fn a_large_table_with_partitions_scans_and_finds_everything() {
+    let entries: Vec<_> = (0..100_000_u64)
+        .map(|idx| {
+            InternalEntry::new(
+                format!("key-{idx:08}"),
+                format!("value-{idx}"),
+                idx % 7,
+                ValueType::Value,
+            )
+        })
+        .collect();
+    let settings = Settings {
+        block_size: 4096,
+        restart_interval: 16,
+        hash_ratio: 0.0,
+        compression: 1,
+        partitioned: true,
+        filter: true,
+        prefixes: false,
+        encrypted: false,
+    };
+    let (table, _) = build(&entries, &settings);
+    assert!(table.properties().index_block_count > 2);
+    assert_eq!(
+        table.range::<&[u8], _>(.., SeqNo::MAX).count(),
+        entries.len()
+    );
+    assert_eq!(
+        table.range::<&[u8], _>(.., SeqNo::MAX).rev().count(),
+        entries.len()
+    );
+    for idx in (0..100_000).step_by(997) {
+        let key = format!("key-{idx:08}");
+        assert_eq!(
+            table
+                .get(key.as_bytes(), SeqNo::MAX)
+                .unwrap()
+                .unwrap()
+                .value,
+            format!("value-{idx}").as_str()
+        );
+        assert!(
+            table
+                .get(format!("key-{idx:08}x").as_bytes(), SeqNo::MAX)
+                .unwrap()
+                .is_none()
+        );
+    }
+    let one = InternalEntry::new("only", "one", 1, ValueType::Value);
+    let (table, _) = build(std::slice::from_ref(&one), &settings);
+    assert_eq!(table.get(b"only", 2).unwrap(), Some(one));
+}
