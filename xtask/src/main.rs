@@ -94,11 +94,13 @@ fn bench(args: &[String]) -> Result {
 }
 
 fn fixtures() -> Result {
-    cargo(
-        &["test", "--package", "lsm-codec", "--test", "golden"],
-        &[("LSM_WRITE_FIXTURES", "1")],
-    )?;
-    for package in ["lsm-codec", "lsm-burr"] {
+    for package in ["lsm-codec", "lsm-table"] {
+        cargo(
+            &["test", "--package", package, "--test", "golden"],
+            &[("LSM_WRITE_FIXTURES", "1")],
+        )?;
+    }
+    for package in ["lsm-codec", "lsm-burr", "lsm-table"] {
         cargo(
             &["test", "--package", package, "--lib", "write_seed_corpus"],
             &[("LSM_WRITE_CORPUS", "1")],

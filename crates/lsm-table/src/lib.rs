@@ -31,6 +31,8 @@
 #![forbid(unsafe_code)]
 
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod iter;
 pub mod layout;
 mod options;

@@ -1,0 +1,130 @@
+//! The fuzz target body: arbitrary bytes as a table file. The `fuzz/` target calls it,
+//! and `cargo test` runs it over the checked-in corpus in `fuzz/corpus/table_open/` plus
+//! seeded mutations of it.
+
+use lsm_core::{Fs, MemFs, OpenOptions, SeqNo};
+
+use crate::{ReadOptions, Table};
+
+/// Opens `data` as table 9 and, if that works, scans it from both ends and looks keys up.
+/// Nothing may panic.
+pub fn table_open(data: &[u8]) {
+    let fs = MemFs::new();
+    let Ok(file) = fs.open("/t".as_ref(), OpenOptions::create_new()) else {
+        return;
+    };
+    if file.append(data).is_err() {
+        return;
+    }
+    let Ok(table) = Table::open(&fs, "/t".as_ref(), 9, &ReadOptions::default()) else {
+        return;
+    };
+    let forward = table
+        .iter(SeqNo::MAX)
+        .take(10_000)
+        .take_while(Result::is_ok)
+        .count();
+    let backward = table
+        .iter(SeqNo::MAX)
+        .rev()
+        .take(10_000)
+        .take_while(Result::is_ok)
+        .count();
+    assert!(
+        forward <= data.len() && backward <= data.len(),
+        "more entries than bytes"
+    );
+    for key in [&b"user:0007"[..], b"a", b"\xff\xff"] {
+        let _ = table.get(key, SeqNo::MAX);
+        let _ = table.range(key.., 5).next_back();
+    }
+    let _ = table.verify();
+    let _ = table.index_entries();
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "test arithmetic on small values"
+)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use lsm_core::StdFs;
+
+    use super::*;
+
+    fn corpus_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/table_open")
+    }
+
+    #[test]
+    fn table_open_corpus() {
+        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(3000);
+        let seed: u64 = std::env::var("LSM_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or(0x5EED);
+        println!("table_open: seed {seed} (rerun with LSM_SEED={seed}), {mutations} mutations");
+        let inputs: Vec<Vec<u8>> = StdFs
+            .read_dir(&corpus_dir())
+            .expect("the corpus exists")
+            .iter()
+            .map(|entry| lsm_core::fs::read_all(&StdFs, &entry.path).expect("a corpus file"))
+            .collect();
+        assert!(!inputs.is_empty());
+        for input in &inputs {
+            table_open(input);
+        }
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..mutations {
+            let mut input = inputs[(next() % inputs.len() as u64) as usize].clone();
+            let len = input.len().max(1) as u64;
+            match next() % 3 {
+                0 => {
+                    let position = (next() % len) as usize % input.len().max(1);
+                    if let Some(byte) = input.get_mut(position) {
+                        *byte ^= 1 << (next() % 8);
+                    }
+                }
+                1 => input.truncate((next() % len) as usize),
+                _ => {
+                    let position = (next() % len) as usize % input.len().max(1);
+                    if let Some(byte) = input.get_mut(position) {
+                        *byte = next().to_le_bytes()[0];
+                    }
+                }
+            }
+            table_open(&input);
+        }
+    }
+
+    /// Copies the golden tables into the corpus when `LSM_WRITE_CORPUS=1`.
+    #[test]
+    fn write_seed_corpus() {
+        if std::env::var("LSM_WRITE_CORPUS").as_deref() != Ok("1") {
+            return;
+        }
+        StdFs.create_dir_all(&corpus_dir()).unwrap();
+        for name in ["table_plain.sst", "table_partitioned_prefix.sst"] {
+            let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/v1")
+                .join(name);
+            let target = corpus_dir().join(name);
+            if !StdFs.exists(&target).unwrap() {
+                let bytes = lsm_core::fs::read_all(&StdFs, &source).unwrap();
+                let file = StdFs.open(&target, OpenOptions::create_new()).unwrap();
+                file.append(&bytes).unwrap();
+            }
+        }
+    }
+}

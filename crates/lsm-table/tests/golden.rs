@@ -1,0 +1,146 @@
+//! Golden tables of format version 1 under `tests/fixtures/v1/`: deterministic writes
+//! must reproduce them byte for byte (zstd-compressed ones are only read, since zstd's
+//! output may change between its releases), and every fixture must keep opening and
+//! answering, so an accidental format change fails here. `cargo xtask fixtures` writes
+//! missing fixtures (`LSM_WRITE_FIXTURES=1`) and never overwrites one.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
+
+use std::path::{Path, PathBuf};
+
+use lsm_burr::FilterPolicy;
+use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
+use lsm_core::{Fs, InternalEntry, MemFs, OpenOptions, SeqNo, StdFs, ValueType};
+use lsm_table::{FixedPrefix, ReadOptions, Table, TableOptions, TableWriter};
+
+fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v1")
+        .join(name)
+}
+
+fn fixture(name: &str, fresh: &[u8]) -> Vec<u8> {
+    let path = fixture_path(name);
+    if std::env::var("LSM_WRITE_FIXTURES").as_deref() == Ok("1") && !StdFs.exists(&path).unwrap() {
+        StdFs.create_dir_all(path.parent().unwrap()).unwrap();
+        let file = StdFs.open(&path, OpenOptions::create_new()).unwrap();
+        file.append(fresh).unwrap();
+        file.sync_all().unwrap();
+    }
+    lsm_core::fs::read_all(&StdFs, &path).unwrap_or_else(|error| {
+        panic!(
+            "fixture {}: {error} (run `cargo xtask fixtures`)",
+            path.display()
+        )
+    })
+}
+
+fn entries() -> Vec<InternalEntry> {
+    let mut entries = Vec::new();
+    for idx in 0..60_u64 {
+        let key = format!("user:{:04}", idx * 7 % 61);
+        entries.push(InternalEntry::new(
+            key.clone(),
+            format!("{{\"id\":{idx},\"name\":\"n{idx}\"}}"),
+            200 + idx,
+            ValueType::Value,
+        ));
+        if idx % 5 == 0 {
+            entries.push(InternalEntry::tombstone(key.clone(), 100 + idx));
+        }
+        if idx % 11 == 0 {
+            entries.push(InternalEntry::new(
+                key,
+                "+1",
+                50 + idx,
+                ValueType::MergeOperand,
+            ));
+        }
+    }
+    entries.sort();
+    entries
+}
+
+fn key() -> EncryptionKey {
+    EncryptionKey::new(*b"fixture key, 32 bytes long......")
+}
+
+fn variants() -> Vec<(&'static str, TableOptions, bool)> {
+    let base = TableOptions {
+        block_size: 512,
+        created_at_ms: 1_700_000_000_000,
+        ..TableOptions::default()
+    };
+    vec![
+        ("table_plain.sst", base.clone(), true),
+        (
+            "table_partitioned_prefix.sst",
+            TableOptions {
+                index_partition_threshold: 0,
+                index_partition_size: 128,
+                prefix_extractor: Some(std::sync::Arc::new(FixedPrefix::new(6))),
+                filter: Some(FilterPolicy::bits_per_key(10.0).unwrap()),
+                hash_index_ratio: 1.0,
+                ..base.clone()
+            },
+            true,
+        ),
+        (
+            "table_encrypted.sst",
+            TableOptions {
+                encryption: Some((key(), [0x42; 16])),
+                ..base.clone()
+            },
+            true,
+        ),
+        (
+            "table_zstd_dict.sst",
+            TableOptions {
+                compression: Compression::zstd_dict(
+                    3,
+                    &ZstdDictionary::new(b"{\"id\":1,\"name\":\"n1\"} user:00"),
+                ),
+                ..base
+            },
+            false,
+        ),
+    ]
+}
+
+#[test]
+fn fixtures_open_answer_and_stay_stable() {
+    for (name, options, deterministic) in variants() {
+        let fs = MemFs::new();
+        let mut writer = TableWriter::create(&fs, "/t".as_ref(), 9, options.clone()).unwrap();
+        for entry in entries() {
+            writer.add(&entry).unwrap();
+        }
+        writer.finish().unwrap();
+        let fresh = lsm_core::fs::read_all(&fs, "/t".as_ref()).unwrap();
+        let stored = fixture(name, &fresh);
+        if deterministic {
+            assert_eq!(stored, fresh, "{name}: the table encoding changed");
+        }
+        let fs = MemFs::new();
+        fs.open("/f".as_ref(), OpenOptions::create_new())
+            .unwrap()
+            .append(&stored)
+            .unwrap();
+        let read_options = ReadOptions {
+            encryption_key: options.encryption.as_ref().map(|(key, _)| key.clone()),
+            prefix_extractor: options.prefix_extractor.clone(),
+        };
+        let table = Table::open(&fs, "/f".as_ref(), 9, &read_options).unwrap();
+        let all: Vec<_> = table.iter(SeqNo::MAX).collect::<Result<_, _>>().unwrap();
+        assert_eq!(all, entries(), "{name}: entries");
+        assert_eq!(
+            table.get(b"user:0007", 210).unwrap().unwrap().key.seqno,
+            201,
+            "{name}: lookup"
+        );
+        assert_eq!(table.properties().created_at_ms, 1_700_000_000_000);
+        assert!(table.verify().unwrap().is_ok());
+    }
+}
