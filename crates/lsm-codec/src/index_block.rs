@@ -159,6 +159,12 @@ impl IndexBlock {
             .map(|entry| entry.and_then(IndexEntry::try_from))
     }
 
+    /// The payload's length in bytes.
+    #[must_use]
+    pub fn len_bytes(&self) -> usize {
+        self.block.bytes().len()
+    }
+
     /// The underlying block iterator, for seeks in both directions.
     #[must_use]
     pub fn block_iter(&self) -> BlockIter {

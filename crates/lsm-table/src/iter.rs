@@ -82,7 +82,11 @@ type IndexIter = Box<dyn DoubleEndedIterator<Item = Result<IndexEntry>> + Send>;
 /// The index entries of the data blocks that can hold keys in the bounds.
 fn index_entries(table: &Arc<TableInner>, lower: &Target, upper: &Target) -> IndexIter {
     let top_offset = table.properties.index_handle.offset;
-    let top = match bounded_index(&table.top_index, lower, upper) {
+    let top_index = match table.top_index() {
+        Ok(index) => index,
+        Err(error) => return Box::new(std::iter::once(Err(error))),
+    };
+    let top = match bounded_index(&top_index, lower, upper) {
         Ok(top) => top,
         Err(error) => {
             return Box::new(std::iter::once(Err(block_error(

@@ -30,6 +30,8 @@
 
 #![forbid(unsafe_code)]
 
+mod block_cache;
+mod descriptor_cache;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
@@ -41,6 +43,8 @@ mod reader;
 mod two_level;
 mod writer;
 
+pub use block_cache::{BlockCache, BlockCacheStats, BlockPriority};
+pub use descriptor_cache::DescriptorCache;
 pub use error::{Error, Result};
 pub use iter::TableIter;
 pub use options::{FixedPrefix, PrefixExtractor, ReadOptions, TableOptions};

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, FILE_SALT_LEN};
 
+use crate::{BlockCache, DescriptorCache};
+
 /// Extracts the prefixes of a key that the filter should also hold, so that a scan over
 /// one prefix can skip tables that hold no key with it.
 pub trait PrefixExtractor: Send + Sync + Debug {
@@ -107,10 +109,29 @@ impl Default for TableOptions {
 }
 
 /// What opening a table needs besides its bytes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// The master key, for encrypted tables.
     pub encryption_key: Option<EncryptionKey>,
     /// The extractor whose prefixes the filter may hold (matched by name).
     pub prefix_extractor: Option<Arc<dyn PrefixExtractor>>,
+    /// A cache of decoded blocks, shareable across tables and trees.
+    pub block_cache: Option<Arc<BlockCache>>,
+    /// A bound on open files: the table reopens its file through it when needed.
+    pub descriptor_cache: Option<Arc<DescriptorCache>>,
+    /// Keep the top-level index and the filter in memory (pinned) instead of reading
+    /// them through the block cache on each use.
+    pub pin_index_and_filter: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            encryption_key: None,
+            prefix_extractor: None,
+            block_cache: None,
+            descriptor_cache: None,
+            pin_index_and_filter: true,
+        }
+    }
 }

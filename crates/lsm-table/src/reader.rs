@@ -12,7 +12,7 @@ use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lsm_burr::BurrFilter;
+use lsm_burr::{BurrFilter, FilterRef};
 use lsm_codec::envelope::{self, BlockContext, BlockType};
 use lsm_codec::{
     BlockHandle, DataBlock, DecodeOptions, FileCipher, IndexBlock, IndexEntry, ZstdDictionary,
@@ -21,13 +21,14 @@ use lsm_core::coding::Decoder;
 use lsm_core::{FileId, Fs, FsFile, InternalEntry, OpenOptions, SeqNo, Slice};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::descriptor_cache::TableFile;
 use crate::iter::TableIter;
 use crate::layout::{
     BLOCK_LEN_MAX, FOOTER_CHECKSUM_OFFSET, FOOTER_FLAG_ENCRYPTED, FOOTER_FLAGS_KNOWN, FOOTER_LEN,
     FOOTER_MAGIC, PROPERTIES_LEN_MAX, TABLE_FORMAT_VERSION,
 };
 use crate::writer::prefix_hash;
-use crate::{Error, ReadOptions, Result, TableProperties};
+use crate::{BlockCache, BlockPriority, Error, ReadOptions, Result, TableProperties};
 
 /// An open table; clones share it.
 #[derive(Clone)]
@@ -39,20 +40,24 @@ pub(crate) struct TableInner {
     source: BlockSource,
     pub(crate) file_id: FileId,
     pub(crate) properties: TableProperties,
-    pub(crate) top_index: IndexBlock,
+    /// The top-level index, when pinned.
+    top_index: Option<IndexBlock>,
+    /// The filter, when pinned.
     filter: Option<BurrFilter>,
     prefix_filter: bool,
 }
 
 /// Where blocks come from, and what decoding them needs.
 struct BlockSource {
-    file: Box<dyn FsFile>,
+    file: TableFile,
     path: PathBuf,
     file_id: FileId,
     /// Bytes before the footer: every block lies below this.
     blocks_end: u64,
     dictionary: Option<ZstdDictionary>,
     cipher: Option<FileCipher>,
+    /// The block cache and this table's id in it.
+    cache: Option<(Arc<BlockCache>, u64)>,
 }
 
 /// The outcome of checking one block.
@@ -103,6 +108,14 @@ impl Table {
             .len()
             .map_err(|source| Error::io("stat", path, source))?;
         let footer = read_footer(file.as_ref(), path, file_id, file_len)?;
+        let file = match &options.descriptor_cache {
+            Some(cache) => TableFile::Cached {
+                cache: Arc::clone(cache),
+                id: cache.new_file_id(),
+                path: path.to_path_buf(),
+            },
+            None => TableFile::Owned(file),
+        };
         let cipher = match (
             footer.flags & FOOTER_FLAG_ENCRYPTED != 0,
             &options.encryption_key,
@@ -131,6 +144,10 @@ impl Table {
             blocks_end: file_len - FOOTER_LEN as u64,
             dictionary: None,
             cipher,
+            cache: options
+                .block_cache
+                .as_ref()
+                .map(|cache| (Arc::clone(cache), cache.new_table_id())),
         };
         if footer.properties.len_bytes > PROPERTIES_LEN_MAX {
             return Err(corruption(file_id, file_len, "properties block too large"));
@@ -156,11 +173,11 @@ impl Table {
         let mut filter = None;
         let mut prefix_filter = false;
         if let Some(handle) = properties.filter_handle {
+            // Decoded now even when not pinned: a damaged filter fails the open.
             let bytes = source.read_block(handle, BlockType::Filter)?;
-            filter = Some(
-                BurrFilter::decode(bytes.to_vec())
-                    .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?,
-            );
+            let decoded = BurrFilter::decode(bytes.to_vec())
+                .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?;
+            filter = options.pin_index_and_filter.then_some(decoded);
             let extractor_name = options
                 .prefix_extractor
                 .as_ref()
@@ -168,6 +185,7 @@ impl Table {
             prefix_filter = extractor_name.is_some()
                 && properties.prefix_extractor.as_deref() == extractor_name;
         }
+        let top_index = options.pin_index_and_filter.then_some(top_index);
         let inner = TableInner {
             source,
             file_id,
@@ -207,9 +225,7 @@ impl Table {
         {
             return Ok(None);
         }
-        if let Some(filter) = &inner.filter
-            && !filter.contains_hash(lsm_burr::hash(user_key))
-        {
+        if !inner.filter_contains(lsm_burr::hash(user_key))? {
             return Ok(None);
         }
         let target_seqno = read_seqno - 1;
@@ -224,16 +240,18 @@ impl Table {
 
     /// Whether a scan over `prefix` may find keys here: false only when the filter holds
     /// prefixes of the reader's extractor and `prefix` is not among them.
-    #[must_use]
-    pub fn may_contain_prefix(&self, prefix: &[u8], options: &ReadOptions) -> bool {
+    ///
+    /// # Errors
+    /// As [`Self::get`], when the filter is not pinned and must be read.
+    pub fn may_contain_prefix(&self, prefix: &[u8], options: &ReadOptions) -> Result<bool> {
         let inner = &self.inner;
-        let (Some(filter), Some(extractor)) = (&inner.filter, &options.prefix_extractor) else {
-            return true;
+        let Some(extractor) = &options.prefix_extractor else {
+            return Ok(true);
         };
         if !inner.prefix_filter || !extractor.is_valid_scan_boundary(prefix) {
-            return true;
+            return Ok(true);
         }
-        filter.contains_hash(prefix_hash(prefix))
+        inner.filter_contains(prefix_hash(prefix))
     }
 
     /// A double-ended iterator over the entries with user keys in `range` and seqnos below
@@ -268,7 +286,7 @@ impl Table {
     pub fn index_entries(&self) -> Result<Vec<IndexEntry>> {
         let inner = &self.inner;
         let mut entries = Vec::new();
-        for top in inner.top_index.iter() {
+        for top in inner.top_index()?.iter() {
             let top = top.map_err(|source| {
                 block_error(
                     inner.file_id,
@@ -291,26 +309,63 @@ impl Table {
     }
 
     /// The filter's figures, if the table has a filter.
-    #[must_use]
-    pub fn filter_stats(&self) -> Option<lsm_burr::FilterStats> {
-        self.inner.filter.as_ref().map(BurrFilter::stats)
+    ///
+    /// # Errors
+    /// As [`Self::get`], when the filter is not pinned and must be read.
+    pub fn filter_stats(&self) -> Result<Option<lsm_burr::FilterStats>> {
+        let inner = &self.inner;
+        if let Some(filter) = &inner.filter {
+            return Ok(Some(filter.stats()));
+        }
+        let Some(handle) = inner.properties.filter_handle else {
+            return Ok(None);
+        };
+        let bytes = inner.read_block(handle, BlockType::Filter)?;
+        let filter = FilterRef::decode(&bytes)
+            .map_err(|_| corruption(inner.file_id, handle.offset, "malformed filter"))?;
+        Ok(Some(filter.stats()))
     }
 
-    /// The on-disk size of the filter and of the index blocks held in memory.
+    /// Bytes of the pinned filter and top-level index.
     #[must_use]
-    pub fn resident_bytes(&self) -> u64 {
-        let filter = self
-            .inner
+    pub fn pinned_bytes(&self) -> u64 {
+        let inner = &self.inner;
+        let filter = inner
             .filter
             .as_ref()
             .map_or(0, |filter| filter.size_in_bytes() as u64);
-        filter + self.inner.top_index_len()
+        let index = inner
+            .top_index
+            .as_ref()
+            .map_or(0, |index| index.len_bytes() as u64);
+        filter + index
     }
 }
 
 impl TableInner {
-    fn top_index_len(&self) -> u64 {
-        self.properties.index_handle.len_bytes
+    /// The top-level index, pinned or read through the cache.
+    pub(crate) fn top_index(&self) -> Result<IndexBlock> {
+        if let Some(index) = &self.top_index {
+            return Ok(index.clone());
+        }
+        let handle = self.properties.index_handle;
+        let payload = self.read_block(handle, BlockType::Index)?;
+        IndexBlock::new(payload)
+            .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
+    /// Whether the filter may hold `hash` (true without a filter).
+    fn filter_contains(&self, hash: u64) -> Result<bool> {
+        if let Some(filter) = &self.filter {
+            return Ok(filter.contains_hash(hash));
+        }
+        let Some(handle) = self.properties.filter_handle else {
+            return Ok(true);
+        };
+        let bytes = self.read_block(handle, BlockType::Filter)?;
+        let filter = FilterRef::decode(&bytes)
+            .map_err(|_| corruption(self.file_id, handle.offset, "malformed filter"))?;
+        Ok(filter.contains_hash(hash))
     }
 
     pub(crate) fn read_block(&self, handle: BlockHandle, block_type: BlockType) -> Result<Slice> {
@@ -333,7 +388,7 @@ impl TableInner {
     pub(crate) fn seek_index(&self, user_key: &[u8], seqno: SeqNo) -> Result<Option<IndexEntry>> {
         let top_offset = self.properties.index_handle.offset;
         let top = self
-            .top_index
+            .top_index()?
             .seek(user_key, seqno)
             .map_err(|source| block_error(self.file_id, top_offset, source.into()))?;
         match top {
@@ -384,7 +439,18 @@ impl TableInner {
                 check(&mut report, block_type, handle)?;
             }
         }
-        for top in self.top_index.iter() {
+        let top_index = match self.top_index() {
+            Ok(index) => index,
+            Err(error) => {
+                report.blocks.push(BlockReport {
+                    block_type: "index",
+                    handle: properties.index_handle,
+                    error: Some(error.to_string()),
+                });
+                return Ok(report);
+            }
+        };
+        for top in top_index.iter() {
             let Ok(top) = top else {
                 report.blocks.push(BlockReport {
                     block_type: "index entry",
@@ -418,6 +484,11 @@ impl TableInner {
 impl BlockSource {
     /// Reads and decodes one block after checking its handle against the file.
     fn read_block(&self, handle: BlockHandle, block_type: BlockType) -> Result<Slice> {
+        if let Some((cache, table_id)) = &self.cache
+            && let Some(payload) = cache.get(*table_id, handle.offset)
+        {
+            return Ok(payload);
+        }
         let bytes = self.read_raw(handle)?;
         let context = BlockContext {
             file_id: self.file_id,
@@ -432,8 +503,17 @@ impl BlockSource {
             dictionary,
             cipher: self.cipher.as_ref(),
         };
-        envelope::decode(&Slice::from(bytes), block_type, options, context)
-            .map_err(|source| block_error(self.file_id, handle.offset, source))
+        let payload = envelope::decode(&Slice::from(bytes), block_type, options, context)
+            .map_err(|source| block_error(self.file_id, handle.offset, source))?;
+        if let Some((cache, table_id)) = &self.cache {
+            let priority = if block_type == BlockType::Data {
+                BlockPriority::Data
+            } else {
+                BlockPriority::Metadata
+            };
+            cache.insert(*table_id, handle.offset, payload.clone(), priority);
+        }
+        Ok(payload)
     }
 
     /// Reads a block's bytes after checking its handle against the file.

@@ -131,6 +131,7 @@ fn fixtures_open_answer_and_stay_stable() {
         let read_options = ReadOptions {
             encryption_key: options.encryption.as_ref().map(|(key, _)| key.clone()),
             prefix_extractor: options.prefix_extractor.clone(),
+            ..ReadOptions::default()
         };
         let table = Table::open(&fs, "/f".as_ref(), 9, &read_options).unwrap();
         let all: Vec<_> = table.iter(SeqNo::MAX).collect::<Result<_, _>>().unwrap();

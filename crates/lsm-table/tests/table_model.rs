@@ -11,7 +11,9 @@ use std::sync::Arc;
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
 use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
-use lsm_table::{FixedPrefix, ReadOptions, Table, TableOptions, TableWriter};
+use lsm_table::{
+    BlockCache, DescriptorCache, FixedPrefix, ReadOptions, Table, TableOptions, TableWriter,
+};
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -60,6 +62,8 @@ struct Settings {
     filter: bool,
     prefixes: bool,
     encrypted: bool,
+    /// 0: no caches, 1: block cache, 2: block cache, descriptor cache and nothing pinned.
+    caching: u8,
 }
 
 fn settings_strategy() -> impl Strategy<Value = Settings> {
@@ -72,6 +76,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        0..3_u8,
     )
         .prop_map(
             |(
@@ -83,6 +88,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
                 filter,
                 prefixes,
                 encrypted,
+                caching,
             )| Settings {
                 block_size,
                 restart_interval,
@@ -92,6 +98,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
                 filter,
                 prefixes,
                 encrypted,
+                caching,
             },
         )
 }
@@ -136,6 +143,12 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
         prefix_extractor: settings
             .prefixes
             .then(|| Arc::new(FixedPrefix::new(2)) as _),
+        // A cache too small for the table, so that eviction happens during the test.
+        block_cache: (settings.caching > 0)
+            .then(|| Arc::new(BlockCache::with_capacity_bytes(16 * 512))),
+        descriptor_cache: (settings.caching > 1)
+            .then(|| Arc::new(DescriptorCache::new(fs.clone(), 1))),
+        pin_index_and_filter: settings.caching < 2,
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
     (table, read_options)
@@ -179,7 +192,7 @@ proptest! {
             prop_assert_eq!(table.get(&key, read_seqno).unwrap(), expected);
             let prefix = &key[..key.len().min(2)];
             if entries.iter().any(|entry| entry.key.user_key.starts_with(prefix) && entry.key.user_key.len() >= 2) {
-                prop_assert!(table.may_contain_prefix(prefix, &read_options));
+                prop_assert!(table.may_contain_prefix(prefix, &read_options).unwrap());
             }
         }
         for (lower, upper, read_seqno, directions) in scans {
@@ -227,6 +240,7 @@ fn a_large_table_with_partitions_scans_and_finds_everything() {
         filter: true,
         prefixes: false,
         encrypted: false,
+        caching: 1,
     };
     let (table, _) = build(&entries, &settings);
     assert!(table.properties().index_block_count > 2);

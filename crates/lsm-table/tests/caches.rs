@@ -1,0 +1,111 @@
+//! Tables read through a shared block cache and a descriptor cache: answers stay exact,
+//! the block cache serves repeated reads, and no more files stay open than allowed.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
+
+use std::sync::Arc;
+
+use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
+use lsm_table::{BlockCache, DescriptorCache, ReadOptions, Table, TableOptions, TableWriter};
+
+fn write_table(fs: &MemFs, file_id: u64, keys: std::ops::Range<u64>) {
+    let path = format!("/t{file_id}");
+    let options = TableOptions {
+        block_size: 512,
+        ..TableOptions::default()
+    };
+    let mut writer = TableWriter::create(fs, path.as_ref(), file_id, options).unwrap();
+    for idx in keys {
+        writer
+            .add(&InternalEntry::new(
+                format!("k{idx:06}"),
+                format!("v{idx}"),
+                1,
+                ValueType::Value,
+            ))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+#[test]
+fn shared_caches_serve_many_tables_exactly() {
+    let fs = Arc::new(MemFs::new());
+    for file_id in 0..5 {
+        write_table(&fs, file_id, file_id * 1000..file_id * 1000 + 1000);
+    }
+    let block_cache = Arc::new(BlockCache::with_capacity_bytes(1 << 20));
+    let descriptors = Arc::new(DescriptorCache::new(fs.clone(), 2));
+    let options = ReadOptions {
+        block_cache: Some(block_cache.clone()),
+        descriptor_cache: Some(descriptors.clone()),
+        ..ReadOptions::default()
+    };
+    let tables: Vec<Table> = (0..5)
+        .map(|file_id| {
+            Table::open(
+                fs.as_ref(),
+                format!("/t{file_id}").as_ref(),
+                file_id,
+                &options,
+            )
+            .unwrap()
+        })
+        .collect();
+    for round in 0..3 {
+        for idx in (0..5000).step_by(37) {
+            let table = &tables[(idx / 1000) as usize];
+            let entry = table
+                .get(format!("k{idx:06}").as_bytes(), SeqNo::MAX)
+                .unwrap()
+                .unwrap();
+            assert_eq!(entry.value, format!("v{idx}").as_str(), "round {round}");
+            assert!(descriptors.open_count() <= 2);
+        }
+    }
+    let stats = block_cache.stats();
+    assert!(stats.hits > stats.misses, "{stats:?}");
+    assert!(stats.used_bytes <= 1 << 20);
+    assert_eq!(stats.evictions, 0);
+    for table in &tables {
+        assert_eq!(table.iter(SeqNo::MAX).count(), 1000);
+        assert!(table.verify().unwrap().is_ok());
+    }
+    drop(tables);
+    assert_eq!(
+        descriptors.open_count(),
+        0,
+        "dropped tables close their files"
+    );
+}
+
+#[test]
+fn unpinned_metadata_is_read_through_the_cache() {
+    let fs = MemFs::new();
+    write_table(&fs, 1, 0..2000);
+    let block_cache = Arc::new(BlockCache::with_capacity_bytes(1 << 20));
+    let pinned = Table::open(&fs, "/t1".as_ref(), 1, &ReadOptions::default()).unwrap();
+    let unpinned_options = ReadOptions {
+        block_cache: Some(block_cache.clone()),
+        pin_index_and_filter: false,
+        ..ReadOptions::default()
+    };
+    let unpinned = Table::open(&fs, "/t1".as_ref(), 1, &unpinned_options).unwrap();
+    assert!(pinned.pinned_bytes() > 0);
+    assert_eq!(unpinned.pinned_bytes(), 0);
+    for idx in (0..2000).step_by(13) {
+        let key = format!("k{idx:06}");
+        assert_eq!(
+            pinned.get(key.as_bytes(), SeqNo::MAX).unwrap(),
+            unpinned.get(key.as_bytes(), SeqNo::MAX).unwrap()
+        );
+    }
+    assert!(unpinned.get(b"absent", SeqNo::MAX).unwrap().is_none());
+    assert_eq!(
+        unpinned.filter_stats().unwrap(),
+        pinned.filter_stats().unwrap()
+    );
+    assert!(block_cache.stats().hits > 100);
+}
