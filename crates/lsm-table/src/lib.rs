@@ -40,6 +40,7 @@ pub mod layout;
 mod options;
 mod properties;
 mod reader;
+mod table_set_writer;
 mod two_level;
 mod writer;
 
@@ -47,7 +48,8 @@ pub use block_cache::{BlockCache, BlockCacheStats, BlockPriority};
 pub use descriptor_cache::DescriptorCache;
 pub use error::{Error, Result};
 pub use iter::TableIter;
-pub use options::{FixedPrefix, PrefixExtractor, ReadOptions, TableOptions};
+pub use options::{DictionaryTraining, FixedPrefix, PrefixExtractor, ReadOptions, TableOptions};
 pub use properties::TableProperties;
 pub use reader::{BlockReport, Table, VerifyReport};
+pub use table_set_writer::{NewTable, TableSetWriter, WrittenTable};
 pub use writer::TableWriter;

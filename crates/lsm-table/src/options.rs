@@ -82,6 +82,9 @@ pub struct TableOptions {
     pub index_partition_threshold: usize,
     /// Target size of an index partition.
     pub index_partition_size: usize,
+    /// Train a zstd dictionary on this table's own first data blocks (the dictionary is
+    /// stored in the table). Overrides `compression` for data blocks.
+    pub dictionary_training: Option<DictionaryTraining>,
     /// Encrypt every block: the master key and this file's random salt (drawn by the
     /// caller, fresh for every file).
     pub encryption: Option<(EncryptionKey, [u8; FILE_SALT_LEN])>,
@@ -100,10 +103,32 @@ impl Default for TableOptions {
             index_compression: Compression::None,
             filter: Some(FilterPolicy::fpr(0.01).expect("1% is a valid rate")),
             prefix_extractor: None,
+            dictionary_training: None,
             index_partition_threshold: 4 << 20,
             index_partition_size: 4096,
             encryption: None,
             created_at_ms: 0,
+        }
+    }
+}
+
+/// How a table trains its own zstd dictionary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DictionaryTraining {
+    /// zstd level of the data blocks.
+    pub level: i32,
+    /// Largest dictionary to train.
+    pub dictionary_bytes: usize,
+    /// Uncompressed bytes of data blocks to sample (they are buffered until then).
+    pub sample_bytes: usize,
+}
+
+impl Default for DictionaryTraining {
+    fn default() -> Self {
+        Self {
+            level: 3,
+            dictionary_bytes: 16 * 1024,
+            sample_bytes: 1 << 20,
         }
     }
 }

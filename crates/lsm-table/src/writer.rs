@@ -17,6 +17,7 @@ use lsm_burr::BurrFilter;
 use lsm_codec::envelope::{self, BlockContext, BlockType};
 use lsm_codec::{
     BlockHandle, Compression, DataBlockBuilder, EncodeOptions, FileCipher, IndexBlockBuilder,
+    ZstdDictionary, train_dictionary,
 };
 use lsm_core::coding::{put_u32, put_u64};
 use lsm_core::{
@@ -52,6 +53,9 @@ pub struct TableWriter {
     last_key: Option<InternalKey>,
     filter_hashes: Vec<u64>,
     properties: TableProperties,
+    /// Data blocks waiting for the dictionary they train.
+    pending_blocks: Vec<(InternalKey, Vec<u8>)>,
+    pending_bytes: usize,
 }
 
 impl TableWriter {
@@ -85,10 +89,7 @@ impl TableWriter {
             block_size: options.block_size as u64,
             restart_interval: options.restart_interval as u64,
             seqno_min: SeqNo::MAX,
-            dictionary_id: options
-                .compression
-                .dictionary()
-                .map(lsm_codec::ZstdDictionary::id),
+            dictionary_id: options.compression.dictionary().map(ZstdDictionary::id),
             prefix_extractor: options
                 .prefix_extractor
                 .as_ref()
@@ -108,6 +109,8 @@ impl TableWriter {
             last_key: None,
             filter_hashes: Vec::new(),
             properties,
+            pending_blocks: Vec::new(),
+            pending_bytes: 0,
         })
     }
 
@@ -197,11 +200,52 @@ impl TableWriter {
             .expect("a non-empty block has a last key");
         let payload = self.data_block.finish();
         self.properties.data_bytes_raw += payload.len() as u64;
+        if let Some(training) = self.options.dictionary_training {
+            // Blocks wait, uncompressed, until enough of them can train the dictionary.
+            self.pending_bytes += payload.len();
+            self.pending_blocks.push((last_key, payload));
+            if self.pending_bytes >= training.sample_bytes {
+                self.train_and_write_pending()?;
+            }
+            return Ok(());
+        }
+        self.write_data_block(last_key, &payload)
+    }
+
+    fn write_data_block(&mut self, last_key: InternalKey, payload: &[u8]) -> Result<()> {
         let compression = self.options.compression.clone();
-        let handle = self.write_block(&payload, BlockType::Data, &compression)?;
+        let handle = self.write_block(payload, BlockType::Data, &compression)?;
         self.properties.data_block_count += 1;
         self.properties.data_bytes_stored += handle.len_bytes;
         self.index_entries.push((last_key, handle));
+        Ok(())
+    }
+
+    /// Trains a dictionary on the buffered blocks (plain zstd when training fails, for
+    /// instance on too few samples), then writes them with it.
+    fn train_and_write_pending(&mut self) -> Result<()> {
+        let Some(training) = self.options.dictionary_training.take() else {
+            return Ok(());
+        };
+        let samples: Vec<&[u8]> = self
+            .pending_blocks
+            .iter()
+            .map(|(_, payload)| payload.as_slice())
+            .collect();
+        self.options.compression = match train_dictionary(&samples, training.dictionary_bytes) {
+            Ok(dictionary) => Compression::zstd_dict(training.level, &dictionary),
+            Err(_) => Compression::zstd(training.level),
+        };
+        self.properties.data_compression = self.options.compression.to_string();
+        self.properties.dictionary_id = self
+            .options
+            .compression
+            .dictionary()
+            .map(ZstdDictionary::id);
+        for (last_key, payload) in std::mem::take(&mut self.pending_blocks) {
+            self.write_data_block(last_key, &payload)?;
+        }
+        self.pending_bytes = 0;
         Ok(())
     }
 
@@ -258,6 +302,7 @@ impl TableWriter {
             });
         }
         self.flush_data_block()?;
+        self.train_and_write_pending()?;
         self.write_index()?;
         self.write_filter()?;
         if let Some(dictionary) = self.options.compression.dictionary().cloned() {

@@ -1,0 +1,116 @@
+//! [`TableSetWriter`]: writes a sorted stream into as many tables as its size needs.
+//!
+//! It rolls to a new table once the current one reaches the target size, but never
+//! between two versions of one user key, so that a key's history stays in one table and
+//! a point lookup reads one table per run.
+
+use std::path::PathBuf;
+
+use lsm_core::{FileId, Fs, InternalEntry, UserKey};
+
+use crate::{Result, TableOptions, TableProperties, TableWriter};
+
+/// The identity of the next table to write.
+#[derive(Debug, Clone)]
+pub struct NewTable {
+    /// Its id.
+    pub file_id: FileId,
+    /// Where to create it.
+    pub path: PathBuf,
+    /// A fresh random salt for its encryption (ignored unless the options encrypt).
+    pub salt: [u8; lsm_codec::FILE_SALT_LEN],
+}
+
+/// One table a [`TableSetWriter`] finished.
+#[derive(Debug, Clone)]
+pub struct WrittenTable {
+    /// Its id.
+    pub file_id: FileId,
+    /// Its path.
+    pub path: PathBuf,
+    /// Its properties.
+    pub properties: TableProperties,
+}
+
+/// Writes a sorted stream into tables of about `target_bytes`; see the module docs.
+pub struct TableSetWriter<'a> {
+    fs: &'a dyn Fs,
+    options: TableOptions,
+    target_bytes: u64,
+    next_table: Box<dyn FnMut() -> NewTable + 'a>,
+    current: Option<(NewTable, TableWriter)>,
+    last_user_key: Option<UserKey>,
+    written: Vec<WrittenTable>,
+}
+
+impl<'a> TableSetWriter<'a> {
+    /// A writer that names each new table with `next_table`.
+    pub fn new(
+        fs: &'a dyn Fs,
+        options: TableOptions,
+        target_bytes: u64,
+        next_table: impl FnMut() -> NewTable + 'a,
+    ) -> Self {
+        Self {
+            fs,
+            options,
+            target_bytes,
+            next_table: Box::new(next_table),
+            current: None,
+            last_user_key: None,
+            written: Vec::new(),
+        }
+    }
+
+    /// Adds an entry (entries strictly increase in internal-key order).
+    ///
+    /// # Errors
+    /// As [`TableWriter::add`], [`TableWriter::finish`] and [`TableWriter::create`].
+    pub fn add(&mut self, entry: &InternalEntry) -> Result<()> {
+        let new_user_key = self.last_user_key.as_ref() != Some(&entry.key.user_key);
+        let full = self
+            .current
+            .as_ref()
+            .is_some_and(|(_, writer)| writer.written_bytes() >= self.target_bytes);
+        if full && new_user_key {
+            self.finish_current()?;
+        }
+        if self.current.is_none() {
+            let table = (self.next_table)();
+            let mut options = self.options.clone();
+            if let Some((_, salt)) = &mut options.encryption {
+                *salt = table.salt;
+            }
+            let writer = TableWriter::create(self.fs, &table.path, table.file_id, options)?;
+            self.current = Some((table, writer));
+        }
+        if let Some((_, writer)) = &mut self.current {
+            writer.add(entry)?;
+        }
+        if new_user_key {
+            self.last_user_key = Some(entry.key.user_key.clone());
+        }
+        Ok(())
+    }
+
+    fn finish_current(&mut self) -> Result<()> {
+        if let Some((table, writer)) = self.current.take() {
+            let properties = writer.finish()?;
+            self.written.push(WrittenTable {
+                file_id: table.file_id,
+                path: table.path,
+                properties,
+            });
+        }
+        Ok(())
+    }
+
+    /// Finishes the last table; returns every table written, in key order.
+    ///
+    /// # Errors
+    /// As [`TableWriter::finish`].
+    pub fn finish(mut self) -> Result<Vec<WrittenTable>> {
+        self.finish_current()?;
+        Ok(self.written)
+    }
+}

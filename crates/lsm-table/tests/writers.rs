@@ -1,0 +1,156 @@
+//! Writers beyond the basics: tables that train their own zstd dictionary, and a set
+//! writer that rolls to new tables without splitting a key's versions.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap like the tests they serve"
+)]
+
+use std::collections::BTreeSet;
+
+use lsm_codec::{Compression, EncryptionKey};
+use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
+use lsm_table::{
+    DictionaryTraining, NewTable, ReadOptions, Table, TableOptions, TableSetWriter, TableWriter,
+};
+
+fn json_entries(count: u64) -> Vec<InternalEntry> {
+    (0..count)
+        .map(|idx| {
+            let value = format!(
+                r#"{{"Package":"pkg-{idx}","Version":"1.{}.{}","Maintainer":"Team {} <team{}@example.org>","Section":"{}","Priority":"optional"}}"#,
+                idx % 17,
+                idx % 5,
+                idx % 9,
+                idx % 9,
+                ["libs", "devel", "python", "web"][(idx % 4) as usize]
+            );
+            InternalEntry::new(format!("pkg-{idx:08}"), value, 1, ValueType::Value)
+        })
+        .collect()
+}
+
+fn write(fs: &MemFs, path: &str, entries: &[InternalEntry], options: TableOptions) -> u64 {
+    let mut writer = TableWriter::create(fs, path.as_ref(), 1, options).unwrap();
+    for entry in entries {
+        writer.add(entry).unwrap();
+    }
+    writer.finish().unwrap();
+    lsm_core::fs::read_all(fs, path.as_ref()).unwrap().len() as u64
+}
+
+#[test]
+fn a_table_trains_its_own_dictionary_and_opens_alone() {
+    let fs = MemFs::new();
+    let entries = json_entries(20_000);
+    let training = DictionaryTraining {
+        level: 3,
+        dictionary_bytes: 8 * 1024,
+        sample_bytes: 256 * 1024,
+    };
+    let trained = TableOptions {
+        dictionary_training: Some(training),
+        ..TableOptions::default()
+    };
+    let trained_len = write(&fs, "/trained", &entries, trained);
+    let plain_len = write(
+        &fs,
+        "/zstd",
+        &entries,
+        TableOptions {
+            compression: Compression::zstd(3),
+            ..TableOptions::default()
+        },
+    );
+    assert!(
+        trained_len < plain_len,
+        "trained {trained_len} vs zstd {plain_len}"
+    );
+
+    let table = Table::open(&fs, "/trained".as_ref(), 1, &ReadOptions::default()).unwrap();
+    assert!(table.properties().dictionary_id.is_some());
+    assert!(table.properties().data_compression.starts_with("zstd+dict"));
+    let all: Vec<_> = table.iter(SeqNo::MAX).collect::<Result<_, _>>().unwrap();
+    assert_eq!(all, entries);
+}
+
+#[test]
+fn too_few_samples_fall_back_to_plain_zstd() {
+    let fs = MemFs::new();
+    let entries = json_entries(3);
+    let options = TableOptions {
+        dictionary_training: Some(DictionaryTraining::default()),
+        ..TableOptions::default()
+    };
+    write(&fs, "/small", &entries, options);
+    let table = Table::open(&fs, "/small".as_ref(), 1, &ReadOptions::default()).unwrap();
+    assert_eq!(table.properties().dictionary_id, None);
+    assert_eq!(table.iter(SeqNo::MAX).count(), 3);
+}
+
+#[test]
+fn the_set_writer_rolls_between_keys_and_salts_each_file() {
+    let fs = MemFs::new();
+    let mut entries = Vec::new();
+    for idx in 0..3000_u64 {
+        for version in 0..(1 + idx % 4) {
+            entries.push(InternalEntry::new(
+                format!("key-{idx:06}"),
+                format!("value {idx}.{version}"),
+                100 - version,
+                ValueType::Value,
+            ));
+        }
+    }
+    let key = EncryptionKey::new([4; 32]);
+    let options = TableOptions {
+        encryption: Some((key.clone(), [0; 16])),
+        block_size: 1024,
+        ..TableOptions::default()
+    };
+    let mut next_id = 10_u64;
+    let mut writer = TableSetWriter::new(&fs, options, 16 * 1024, || {
+        next_id += 1;
+        NewTable {
+            file_id: next_id,
+            path: format!("/set/{next_id}").into(),
+            salt: [next_id.to_le_bytes()[0]; 16],
+        }
+    });
+    fs_create_dir(&fs);
+    for entry in &entries {
+        writer.add(entry).unwrap();
+    }
+    let tables = writer.finish().unwrap();
+    assert!(tables.len() > 3, "{} tables", tables.len());
+    let read_options = ReadOptions {
+        encryption_key: Some(key),
+        ..ReadOptions::default()
+    };
+    let mut seen_keys = BTreeSet::new();
+    let mut all = Vec::new();
+    let mut previous_max = None;
+    for written in &tables {
+        let table = Table::open(&fs, &written.path, written.file_id, &read_options).unwrap();
+        let properties = table.properties();
+        assert!(
+            previous_max
+                .as_ref()
+                .is_none_or(|max| *max < properties.key_min),
+            "overlapping tables"
+        );
+        previous_max = Some(properties.key_max.clone());
+        for entry in table.iter(SeqNo::MAX) {
+            let entry = entry.unwrap();
+            // A key's versions are all in one table: a key seen before belongs to this one.
+            seen_keys.insert(entry.key.user_key.clone());
+            all.push(entry);
+        }
+    }
+    assert_eq!(all, entries);
+    assert_eq!(seen_keys.len(), 3000);
+}
+
+fn fs_create_dir(fs: &MemFs) {
+    use lsm_core::Fs;
+    fs.create_dir_all("/set".as_ref()).unwrap();
+}
