@@ -57,6 +57,7 @@ pub struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     /// A decoder at the start of `bytes`.
     #[must_use]
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         Self { bytes, offset: 0 }
     }
@@ -65,6 +66,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when `offset` is beyond the end.
+    #[inline]
     pub fn at(bytes: &'a [u8], offset: usize) -> Result<Self, DecodeError> {
         if offset > bytes.len() {
             return Err(DecodeError::UnexpectedEof {
@@ -78,18 +80,21 @@ impl<'a> Decoder<'a> {
 
     /// The offset of the next byte to read.
     #[must_use]
+    #[inline]
     pub fn offset(&self) -> usize {
         self.offset
     }
 
     /// How many bytes are left.
     #[must_use]
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.offset
     }
 
     /// Whether every byte has been read.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
@@ -98,6 +103,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when fewer are left.
+    #[inline]
     pub fn bytes(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         let eof = DecodeError::UnexpectedEof {
             offset: self.offset,
@@ -114,6 +120,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when fewer are left.
+    #[inline]
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let mut array = [0; N];
         array.copy_from_slice(self.bytes(N)?);
@@ -124,6 +131,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] at the end.
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
     }
@@ -132,6 +140,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when fewer than 2 bytes are left.
+    #[inline]
     pub fn u16(&mut self) -> Result<u16, DecodeError> {
         self.array().map(u16::from_le_bytes)
     }
@@ -140,6 +149,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when fewer than 4 bytes are left.
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         self.array().map(u32::from_le_bytes)
     }
@@ -148,6 +158,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when fewer than 8 bytes are left.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
         self.array().map(u64::from_le_bytes)
     }
@@ -157,6 +168,7 @@ impl<'a> Decoder<'a> {
     /// # Errors
     /// [`DecodeError::UnexpectedEof`] when the bytes end inside the varint;
     /// [`DecodeError::VarintOverflow`] when it is longer than 10 bytes or exceeds `u64`.
+    #[inline]
     pub fn varint_u64(&mut self) -> Result<u64, DecodeError> {
         self.varint(VARINT_U64_LEN_MAX, 64)
     }
@@ -165,6 +177,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// As [`Self::varint_u64`], with a 5-byte, 32-bit bound.
+    #[inline]
     pub fn varint_u32(&mut self) -> Result<u32, DecodeError> {
         let start = self.offset;
         let value = self.varint(VARINT_U32_LEN_MAX, 32)?;
@@ -175,10 +188,12 @@ impl<'a> Decoder<'a> {
     ///
     /// # Errors
     /// As [`Self::varint_u32`].
+    #[inline]
     pub fn varint_len(&mut self) -> Result<usize, DecodeError> {
         self.varint_u32().map(|len| len as usize)
     }
 
+    #[inline]
     fn varint(&mut self, len_max: usize, width_bits: u32) -> Result<u64, DecodeError> {
         let start = self.offset;
         let mut value = 0_u64;

@@ -30,6 +30,7 @@ impl InternalKey {
 
     /// Compares two internal keys given by parts, without building either.
     #[must_use]
+    #[inline]
     pub fn compare_parts(
         left: (&[u8], SeqNo, ValueType),
         right: (&[u8], SeqNo, ValueType),
@@ -51,6 +52,7 @@ impl PartialOrd for InternalKey {
 }
 
 impl Ord for InternalKey {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         Self::compare_parts(
             (&self.user_key, self.seqno, self.value_type),

@@ -30,6 +30,7 @@ pub type UserValue = Slice;
 impl Slice {
     /// Copies `bytes` into a new slice.
     #[must_use]
+    #[inline]
     pub fn new(bytes: &[u8]) -> Self {
         Self::from_arc(Arc::from(bytes))
     }
@@ -50,6 +51,7 @@ impl Slice {
         Ok(Self::from(bytes))
     }
 
+    #[inline]
     fn from_arc(buffer: Arc<[u8]>) -> Self {
         let end = buffer.len();
         Self {
@@ -64,6 +66,7 @@ impl Slice {
     /// # Panics
     /// When `range` is not within `0..self.len()`, like slice indexing.
     #[must_use]
+    #[inline]
     pub fn slice(&self, range: impl RangeBounds<usize>) -> Self {
         let start = match range.start_bound() {
             Bound::Included(&n) => n,
@@ -90,12 +93,14 @@ impl Slice {
 
     /// A sub-slice, or `None` when `start..end` does not fit.
     #[must_use]
+    #[inline]
     pub fn get_slice(&self, start: usize, end: usize) -> Option<Self> {
         (start <= end && end <= self.len()).then(|| self.slice(start..end))
     }
 
     /// The bytes.
     #[must_use]
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         // The constructor and `slice` keep `start <= end <= buffer.len()`.
         &self.buffer[self.start..self.end]
@@ -111,18 +116,21 @@ impl Slice {
 impl Deref for Slice {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
 impl AsRef<[u8]> for Slice {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
 impl Borrow<[u8]> for Slice {
+    #[inline]
     fn borrow(&self) -> &[u8] {
         self.as_bytes()
     }
@@ -141,6 +149,7 @@ impl fmt::Debug for Slice {
 }
 
 impl PartialEq for Slice {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -149,12 +158,14 @@ impl PartialEq for Slice {
 impl Eq for Slice {}
 
 impl PartialOrd for Slice {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
 impl Ord for Slice {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         self.as_bytes().cmp(other.as_bytes())
     }

@@ -57,9 +57,32 @@ pub struct BlockCacheStats {
 
 type Key = (u64, u64);
 
+/// Keys are two integers: a multiply-mix hashes them far faster than SipHash, and the
+/// keys are not attacker-chosen (table ids come from a counter, offsets from the file).
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type KeyMap<V> = HashMap<Key, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 #[derive(Debug, Default)]
 struct Shard {
-    map: HashMap<Key, (BlockPriority, usize)>,
+    map: KeyMap<(BlockPriority, usize)>,
     metadata: Ring,
     data: Ring,
     used_bytes: u64,
