@@ -96,10 +96,10 @@ fn bench_tables(c: &mut Criterion) {
         filter.bits_per_key, filter.key_count
     );
     group.bench_function("scan_forward/zstd3", |b| {
-        b.iter(|| black_box(plain.iter(SeqNo::MAX).count()))
+        b.iter(|| black_box(plain.iter(SeqNo::MAX).count()));
     });
     group.bench_function("scan_backward/zstd3", |b| {
-        b.iter(|| black_box(plain.iter(SeqNo::MAX).rev().count()))
+        b.iter(|| black_box(plain.iter(SeqNo::MAX).rev().count()));
     });
     group.finish();
 
