@@ -17,12 +17,32 @@ use crate::reader::{TableInner, block_error};
 use crate::two_level::TwoLevelIter;
 
 /// Entries of a table in a key range, visible at a read seqno; see the module docs.
+///
+/// [`Self::seek`] and [`Self::seek_for_prev`] reposition one end; entries the other end
+/// has already yielded are never yielded again.
 pub struct TableIter {
+    table: Arc<TableInner>,
+    read_seqno: SeqNo,
+    /// The range given at creation, as internal-key bounds.
+    range: Bounds,
+    /// The bounds the current scan runs within.
+    bounds: Bounds,
+    last_front: Option<(UserKey, SeqNo)>,
+    last_back: Option<(UserKey, SeqNo)>,
     inner: Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send>,
 }
 
 /// A seek target: (user key, seqno) in internal-key order.
 type Target = Option<(UserKey, SeqNo)>;
+
+/// Internal-key bounds: entries at or after `lower`, at or before `upper`, except
+/// exactly `excluded` (how an exclusive bound after a key's last version is written).
+#[derive(Clone, Debug, Default)]
+struct Bounds {
+    lower: Target,
+    upper: Target,
+    excluded: Option<(UserKey, SeqNo)>,
+}
 
 impl TableIter {
     pub(crate) fn new<K: AsRef<[u8]>, R: RangeBounds<K>>(
@@ -30,50 +50,148 @@ impl TableIter {
         range: R,
         read_seqno: SeqNo,
     ) -> Self {
-        let (lower, excluded_lower) = match range.start_bound() {
-            Bound::Included(key) => (Some((UserKey::new(key.as_ref()), SeqNo::MAX)), None),
-            Bound::Excluded(key) => (
-                Some((UserKey::new(key.as_ref()), 0)),
-                Some(UserKey::new(key.as_ref())),
-            ),
-            Bound::Unbounded => (None, None),
-        };
-        let upper = match range.end_bound() {
+        let mut bounds = Bounds::default();
+        match range.start_bound() {
+            Bound::Included(key) => bounds.lower = Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
+            Bound::Excluded(key) => bounds.set_after(UserKey::new(key.as_ref()), 0),
+            Bound::Unbounded => {}
+        }
+        bounds.upper = match range.end_bound() {
             Bound::Included(key) => Some((UserKey::new(key.as_ref()), 0)),
             Bound::Excluded(key) => Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
             Bound::Unbounded => None,
         };
-        let index = index_entries(table, &lower, &upper);
-        let data_table = Arc::clone(table);
-        let data = TwoLevelIter::new(index, move |entry: IndexEntry| {
-            data_block_iter(&data_table, &entry, &lower, &upper)
-        });
-        let visible = data.filter(move |item| match item {
-            Ok(entry) => {
-                entry.key.seqno < read_seqno
-                    && excluded_lower
-                        .as_ref()
-                        .is_none_or(|excluded| entry.key.user_key != *excluded)
-            }
-            Err(_) => true,
-        });
+        let inner = scan(table, &bounds, read_seqno);
         Self {
-            inner: Box::new(visible),
+            table: Arc::clone(table),
+            read_seqno,
+            range: bounds.clone(),
+            bounds,
+            last_front: None,
+            last_back: None,
+            inner,
         }
     }
+
+    /// Moves the front to the first entry whose user key is at least `user_key` (within
+    /// the range, and before anything the back has yielded).
+    pub fn seek(&mut self, user_key: &[u8]) {
+        let target = (UserKey::new(user_key), SeqNo::MAX);
+        let range_lower = self.range.lower.clone();
+        let use_range = range_lower
+            .as_ref()
+            .is_some_and(|lower| compare(lower, &target).is_ge());
+        self.bounds.lower = if use_range { range_lower } else { Some(target) };
+        self.bounds.excluded = if use_range {
+            self.range.excluded.clone()
+        } else {
+            None
+        };
+        self.last_front = None;
+        self.rebuild();
+    }
+
+    /// Moves the back to the last entry whose user key is at most `user_key` (within the
+    /// range, and after anything the front has yielded).
+    pub fn seek_for_prev(&mut self, user_key: &[u8]) {
+        let target = (UserKey::new(user_key), 0);
+        let range_upper = self.range.upper.clone();
+        let use_range = range_upper
+            .as_ref()
+            .is_some_and(|upper| compare(upper, &target).is_le());
+        self.bounds.upper = if use_range { range_upper } else { Some(target) };
+        self.last_back = None;
+        self.rebuild();
+    }
+
+    /// Restarts the scan within the bounds, minus what either end already yielded.
+    fn rebuild(&mut self) {
+        if let Some((key, seqno)) = self.last_front.clone() {
+            self.bounds.set_after(key, seqno);
+        }
+        if let Some((key, seqno)) = self.last_back.clone() {
+            // Entries before (key, seqno) are those at or before (key, seqno + 1).
+            self.bounds.upper = Some((key, seqno + 1));
+        }
+        self.inner = scan(&self.table, &self.bounds, self.read_seqno);
+    }
+
+    fn note(slot: &mut Option<(UserKey, SeqNo)>, item: Option<&Result<InternalEntry>>) {
+        if let Some(Ok(entry)) = item {
+            *slot = Some((entry.key.user_key.clone(), entry.key.seqno));
+        }
+    }
+}
+
+impl Bounds {
+    /// Starts after `(key, seqno)`.
+    fn set_after(&mut self, key: UserKey, seqno: SeqNo) {
+        if seqno > 0 {
+            self.lower = Some((key, seqno - 1));
+            self.excluded = None;
+        } else {
+            // Nothing sorts between (key, 0) and the next user key: start at (key, 0)
+            // and skip exactly that entry.
+            self.lower = Some((key.clone(), 0));
+            self.excluded = Some((key, 0));
+        }
+    }
+}
+
+fn compare(left: &(UserKey, SeqNo), right: &(UserKey, SeqNo)) -> std::cmp::Ordering {
+    InternalKey::compare_parts(
+        (&left.0, left.1, ValueType::Value),
+        (&right.0, right.1, ValueType::Value),
+    )
+}
+
+/// The entries within `bounds` visible at `read_seqno`.
+fn scan(
+    table: &Arc<TableInner>,
+    bounds: &Bounds,
+    read_seqno: SeqNo,
+) -> Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send> {
+    let Bounds {
+        lower,
+        upper,
+        excluded,
+    } = bounds.clone();
+    if let (Some(lower), Some(upper)) = (&lower, &upper)
+        && compare(lower, upper).is_gt()
+    {
+        return Box::new(std::iter::empty());
+    }
+    let index = index_entries(table, &lower, &upper);
+    let data_table = Arc::clone(table);
+    let data = TwoLevelIter::new(index, move |entry: IndexEntry| {
+        data_block_iter(&data_table, &entry, &lower, &upper)
+    });
+    Box::new(data.filter(move |item| match item {
+        Ok(entry) => {
+            entry.key.seqno < read_seqno
+                && excluded.as_ref().is_none_or(|(key, seqno)| {
+                    entry.key.seqno != *seqno || entry.key.user_key != *key
+                })
+        }
+        Err(_) => true,
+    }))
 }
 
 impl Iterator for TableIter {
     type Item = Result<InternalEntry>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next()
+        let item = self.inner.next();
+        Self::note(&mut self.last_front, item.as_ref());
+        item
     }
 }
 
 impl DoubleEndedIterator for TableIter {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back()
+        let item = self.inner.next_back();
+        Self::note(&mut self.last_back, item.as_ref());
+        item
     }
 }
 

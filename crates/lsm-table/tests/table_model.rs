@@ -273,3 +273,64 @@ fn a_large_table_with_partitions_scans_and_finds_everything() {
     let (table, _) = build(std::slice::from_ref(&one), &settings);
     assert_eq!(table.get(b"only", 2).unwrap(), Some(one));
 }
+
+#[derive(Debug, Clone)]
+enum Op {
+    Next,
+    NextBack,
+    Seek(Vec<u8>),
+    SeekForPrev(Vec<u8>),
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Next),
+        4 => Just(Op::NextBack),
+        1 => key_strategy().prop_map(Op::Seek),
+        1 => key_strategy().prop_map(Op::SeekForPrev),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Seeks reposition one end; the other end's progress is kept.
+    #[test]
+    fn seeks_match_a_cursor_model(
+        entries in entries_strategy(),
+        settings in settings_strategy(),
+        lower in bound_strategy(),
+        upper in bound_strategy(),
+        read_seqno in 0..32_u64,
+        ops in proptest::collection::vec(op_strategy(), 1..60),
+    ) {
+        let (table, _) = build(&entries, &settings);
+        let visible: Vec<_> = entries
+            .iter()
+            .filter(|entry| entry.key.seqno < read_seqno && in_bounds(&entry.key.user_key, &lower, &upper))
+            .cloned()
+            .collect();
+        let (mut front, mut back) = (0, visible.len());
+        let mut scan = table.range::<Vec<u8>, _>((lower.clone(), upper.clone()), read_seqno);
+        for op in ops {
+            match op {
+                Op::Next => {
+                    let expected = (front < back).then(|| { front += 1; visible[front - 1].clone() });
+                    prop_assert_eq!(scan.next().transpose().unwrap(), expected);
+                }
+                Op::NextBack => {
+                    let expected = (front < back).then(|| { back -= 1; visible[back].clone() });
+                    prop_assert_eq!(scan.next_back().transpose().unwrap(), expected);
+                }
+                Op::Seek(key) => {
+                    scan.seek(&key);
+                    front = visible.partition_point(|entry| entry.key.user_key.as_bytes() < key.as_slice());
+                }
+                Op::SeekForPrev(key) => {
+                    scan.seek_for_prev(&key);
+                    back = visible.partition_point(|entry| entry.key.user_key.as_bytes() <= key.as_slice());
+                }
+            }
+        }
+    }
+}
