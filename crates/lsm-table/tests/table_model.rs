@@ -311,7 +311,7 @@ proptest! {
             .cloned()
             .collect();
         let (mut front, mut back) = (0, visible.len());
-        let mut scan = table.range::<Vec<u8>, _>((lower.clone(), upper.clone()), read_seqno);
+        let mut scan = table.range::<Vec<u8>, _>((lower, upper), read_seqno);
         for op in ops {
             match op {
                 Op::Next => {
