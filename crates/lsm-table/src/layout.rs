@@ -115,4 +115,6 @@ pub mod tag {
     pub const DICTIONARY_ID: u64 = 36;
     /// Range tombstones (varint).
     pub const RANGE_TOMBSTONE_COUNT: u64 = 37;
+    /// Whether the filter is partitioned under a filter index (u8).
+    pub const FILTER_PARTITIONED: u64 = 38;
 }

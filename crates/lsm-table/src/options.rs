@@ -77,6 +77,10 @@ pub struct TableOptions {
     pub filter: Option<FilterPolicy>,
     /// Also put key prefixes into the filter.
     pub prefix_extractor: Option<Arc<dyn PrefixExtractor>>,
+    /// Split the filter into partitions of about this many hashes under a filter index
+    /// (a lookup then reads one small partition instead of the whole filter); `None`
+    /// keeps one full filter.
+    pub filter_partition_keys: Option<usize>,
     /// Above this many bytes of index entries, the index is split into partitions under
     /// a top-level index.
     pub index_partition_threshold: usize,
@@ -103,6 +107,7 @@ impl Default for TableOptions {
             index_compression: Compression::None,
             filter: Some(FilterPolicy::fpr(0.01).expect("1% is a valid rate")),
             prefix_extractor: None,
+            filter_partition_keys: None,
             dictionary_training: None,
             index_partition_threshold: 4 << 20,
             index_partition_size: 4096,

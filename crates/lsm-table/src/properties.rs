@@ -15,8 +15,11 @@ pub struct TableProperties {
     pub index_handle: BlockHandle,
     /// Whether the index has partitions under the top level.
     pub index_partitioned: bool,
-    /// The filter block, if any.
+    /// The filter block, or the filter index when partitioned, if any.
     pub filter_handle: Option<BlockHandle>,
+    /// Whether the filter is partitioned: `filter_handle` is then an index block of
+    /// filter partitions keyed by the last user key each covers.
+    pub filter_partitioned: bool,
     /// The range-tombstone block, if any.
     pub range_tombstone_handle: Option<BlockHandle>,
     /// The zstd dictionary block, if any.
@@ -102,6 +105,9 @@ impl TableProperties {
             tag::INDEX_PARTITIONED,
             &[u8::from(self.index_partitioned)],
         );
+        if self.filter_partitioned {
+            put_record(&mut out, tag::FILTER_PARTITIONED, &[1]);
+        }
         put_record(&mut out, tag::KEY_MIN, &self.key_min);
         put_record(&mut out, tag::KEY_MAX, &self.key_max);
         for (tag, value) in self.numbers() {
@@ -181,6 +187,7 @@ impl TableProperties {
                     has_index = true;
                 }
                 tag::INDEX_PARTITIONED => properties.index_partitioned = value == [1],
+                tag::FILTER_PARTITIONED => properties.filter_partitioned = value == [1],
                 tag::FILTER_HANDLE => properties.filter_handle = Some(handle()?),
                 tag::RANGE_TOMBSTONE_HANDLE => properties.range_tombstone_handle = Some(handle()?),
                 tag::DICTIONARY_HANDLE => properties.dictionary_handle = Some(handle()?),
@@ -278,6 +285,8 @@ mod tests {
             data_compression: "zstd(3)".into(),
             prefix_extractor: Some("fixed".into()),
             dictionary_id: Some(0xDEAD_BEEF),
+            filter_partitioned: true,
+            index_partitioned: true,
             ..TableProperties::default()
         };
         let mut bytes = properties.encode();

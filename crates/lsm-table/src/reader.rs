@@ -42,8 +42,10 @@ pub(crate) struct TableInner {
     pub(crate) properties: TableProperties,
     /// The top-level index, when pinned.
     top_index: Option<IndexBlock>,
-    /// The filter, when pinned.
+    /// The full filter, when pinned.
     filter: Option<BurrFilter>,
+    /// The filter partitions' index, when the filter is partitioned and pinned.
+    filter_index: Option<IndexBlock>,
     prefix_filter: bool,
 }
 
@@ -171,13 +173,21 @@ impl Table {
         let top_index = IndexBlock::new(index)
             .map_err(|error| block_error(file_id, properties.index_handle.offset, error.into()))?;
         let mut filter = None;
+        let mut filter_index = None;
         let mut prefix_filter = false;
         if let Some(handle) = properties.filter_handle {
             // Decoded now even when not pinned: a damaged filter fails the open.
-            let bytes = source.read_block(handle, BlockType::Filter)?;
-            let decoded = BurrFilter::decode(bytes.to_vec())
-                .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?;
-            filter = options.pin_index_and_filter.then_some(decoded);
+            if properties.filter_partitioned {
+                let bytes = source.read_block(handle, BlockType::Index)?;
+                let index = IndexBlock::new(bytes)
+                    .map_err(|error| block_error(file_id, handle.offset, error.into()))?;
+                filter_index = options.pin_index_and_filter.then_some(index);
+            } else {
+                let bytes = source.read_block(handle, BlockType::Filter)?;
+                let decoded = BurrFilter::decode(bytes.to_vec())
+                    .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?;
+                filter = options.pin_index_and_filter.then_some(decoded);
+            }
             let extractor_name = options
                 .prefix_extractor
                 .as_ref()
@@ -192,6 +202,7 @@ impl Table {
             properties,
             top_index,
             filter,
+            filter_index,
             prefix_filter,
         };
         Ok(Self {
@@ -225,7 +236,7 @@ impl Table {
         {
             return Ok(None);
         }
-        if !inner.filter_contains(lsm_burr::hash(user_key))? {
+        if !inner.filter_contains(lsm_burr::hash(user_key), user_key)? {
             return Ok(None);
         }
         let target_seqno = read_seqno - 1;
@@ -251,7 +262,32 @@ impl Table {
         if !inner.prefix_filter || !extractor.is_valid_scan_boundary(prefix) {
             return Ok(true);
         }
-        inner.filter_contains(prefix_hash(prefix))
+        if !inner.properties.filter_partitioned {
+            return inner.filter_contains(prefix_hash(prefix), prefix);
+        }
+        // The prefix's keys may span partitions: ask each partition from the one that
+        // can hold the prefix up to the first that ends beyond it.
+        let index = inner.filter_index()?;
+        let index_offset = inner
+            .properties
+            .filter_handle
+            .map_or(0, |handle| handle.offset);
+        let mut partitions = index.block_iter();
+        partitions
+            .seek(prefix, SeqNo::MAX)
+            .map_err(|error| block_error(inner.file_id, index_offset, error.into()))?;
+        for partition in partitions {
+            let partition = partition
+                .and_then(IndexEntry::try_from)
+                .map_err(|error| block_error(inner.file_id, index_offset, error.into()))?;
+            if inner.partition_contains(partition.handle, prefix_hash(prefix))? {
+                return Ok(true);
+            }
+            if !partition.last_key.user_key.starts_with(prefix) {
+                break;
+            }
+        }
+        Ok(false)
     }
 
     /// A double-ended iterator over the entries with user keys in `range` and seqnos below
@@ -320,6 +356,9 @@ impl Table {
         let Some(handle) = inner.properties.filter_handle else {
             return Ok(None);
         };
+        if inner.properties.filter_partitioned {
+            return inner.partitioned_filter_stats().map(Some);
+        }
         let bytes = inner.read_block(handle, BlockType::Filter)?;
         let filter = FilterRef::decode(&bytes)
             .map_err(|_| corruption(inner.file_id, handle.offset, "malformed filter"))?;
@@ -338,11 +377,72 @@ impl Table {
             .top_index
             .as_ref()
             .map_or(0, |index| index.len_bytes() as u64);
-        filter + index
+        let filter_index = inner
+            .filter_index
+            .as_ref()
+            .map_or(0, |index| index.len_bytes() as u64);
+        filter + index + filter_index
     }
 }
 
 impl TableInner {
+    /// The filter partitions' index, pinned or read through the cache.
+    fn filter_index(&self) -> Result<IndexBlock> {
+        if let Some(index) = &self.filter_index {
+            return Ok(index.clone());
+        }
+        let handle = self
+            .properties
+            .filter_handle
+            .ok_or_else(|| corruption(self.file_id, 0, "partitioned filter without an index"))?;
+        let payload = self.read_block(handle, BlockType::Index)?;
+        IndexBlock::new(payload)
+            .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
+    /// The figures of all filter partitions together.
+    fn partitioned_filter_stats(&self) -> Result<lsm_burr::FilterStats> {
+        let index = self.filter_index()?;
+        let mut total: Option<lsm_burr::FilterStats> = None;
+        for partition in index.iter() {
+            let offset = self
+                .properties
+                .filter_handle
+                .map_or(0, |handle| handle.offset);
+            let partition =
+                partition.map_err(|error| block_error(self.file_id, offset, error.into()))?;
+            let bytes = self.read_block(partition.handle, BlockType::Filter)?;
+            let stats = FilterRef::decode(&bytes)
+                .map_err(|_| corruption(self.file_id, partition.handle.offset, "malformed filter"))?
+                .stats();
+            total = Some(match total {
+                None => stats,
+                Some(mut total) => {
+                    total.key_count += stats.key_count;
+                    total.size_in_bytes += stats.size_in_bytes;
+                    total.header_len_bytes += stats.header_len_bytes;
+                    total.layer_key_counts.extend(stats.layer_key_counts);
+                    total.layer_slot_counts.extend(stats.layer_slot_counts);
+                    total
+                }
+            });
+        }
+        let mut total = total
+            .ok_or_else(|| corruption(self.file_id, 0, "partitioned filter without partitions"))?;
+        #[expect(clippy::cast_precision_loss, reason = "a ratio for display")]
+        let bits_per_key = total.size_in_bytes as f64 * 8.0 / total.key_count.max(1) as f64;
+        total.bits_per_key = bits_per_key;
+        Ok(total)
+    }
+
+    /// Whether the filter partition at `handle` may hold `hash`.
+    fn partition_contains(&self, handle: BlockHandle, hash: u64) -> Result<bool> {
+        let bytes = self.read_block(handle, BlockType::Filter)?;
+        let filter = FilterRef::decode(&bytes)
+            .map_err(|_| corruption(self.file_id, handle.offset, "malformed filter"))?;
+        Ok(filter.contains_hash(hash))
+    }
+
     /// The top-level index, pinned or read through the cache.
     pub(crate) fn top_index(&self) -> Result<IndexBlock> {
         if let Some(index) = &self.top_index {
@@ -354,10 +454,25 @@ impl TableInner {
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
-    /// Whether the filter may hold `hash` (true without a filter).
-    fn filter_contains(&self, hash: u64) -> Result<bool> {
+    /// Whether the filter may hold `hash`, which belongs to `key` (the key picks the
+    /// partition of a partitioned filter); true without a filter.
+    fn filter_contains(&self, hash: u64, key: &[u8]) -> Result<bool> {
         if let Some(filter) = &self.filter {
             return Ok(filter.contains_hash(hash));
+        }
+        if self.properties.filter_partitioned {
+            let index = self.filter_index()?;
+            let index_offset = self
+                .properties
+                .filter_handle
+                .map_or(0, |handle| handle.offset);
+            let partition = index
+                .seek(key, SeqNo::MAX)
+                .map_err(|error| block_error(self.file_id, index_offset, error.into()))?;
+            return match partition {
+                Some(partition) => self.partition_contains(partition.handle, hash),
+                None => Ok(false),
+            };
         }
         let Some(handle) = self.properties.filter_handle else {
             return Ok(true);
@@ -430,6 +545,20 @@ impl TableInner {
             Ok(())
         };
         check(&mut report, "index", properties.index_handle)?;
+        if properties.filter_partitioned {
+            match self.filter_index() {
+                Ok(index) => {
+                    for partition in index.iter().flatten() {
+                        check(&mut report, "filter partition", partition.handle)?;
+                    }
+                }
+                Err(error) => report.blocks.push(BlockReport {
+                    block_type: "filter index",
+                    handle: properties.filter_handle.unwrap_or_default(),
+                    error: Some(error.to_string()),
+                }),
+            }
+        }
         for (block_type, handle) in [
             ("filter", properties.filter_handle),
             ("dictionary", properties.dictionary_handle),

@@ -52,6 +52,8 @@ pub struct TableWriter {
     index_entries: Vec<(InternalKey, BlockHandle)>,
     last_key: Option<InternalKey>,
     filter_hashes: Vec<u64>,
+    /// `(last user key, handle)` of every finished filter partition.
+    filter_partitions: Vec<(UserKey, BlockHandle)>,
     properties: TableProperties,
     /// Data blocks waiting for the dictionary they train.
     pending_blocks: Vec<(InternalKey, Vec<u8>)>,
@@ -108,6 +110,7 @@ impl TableWriter {
             index_entries: Vec::new(),
             last_key: None,
             filter_hashes: Vec::new(),
+            filter_partitions: Vec::new(),
             properties,
             pending_blocks: Vec::new(),
             pending_bytes: 0,
@@ -139,6 +142,7 @@ impl TableWriter {
             self.flush_data_block()?;
         }
         if new_user_key {
+            self.maybe_cut_filter_partition()?;
             self.note_user_key(&entry.key.user_key);
         }
         self.data_block.add_entry(entry);
@@ -359,18 +363,65 @@ impl TableWriter {
         self.properties.index_bytes_stored += handle.len_bytes;
     }
 
-    fn write_filter(&mut self) -> Result<()> {
-        let Some(policy) = self.options.filter else {
+    /// Before a new user key: closes the filter partition when it holds enough hashes.
+    fn maybe_cut_filter_partition(&mut self) -> Result<()> {
+        let Some(target) = self.options.filter_partition_keys else {
             return Ok(());
         };
+        if self.filter_hashes.len() < target.max(1) {
+            return Ok(());
+        }
+        match self.last_key.as_ref().map(|key| key.user_key.clone()) {
+            Some(last_user_key) => self.cut_filter_partition(last_user_key),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the hashes gathered so far as one filter partition ending at `last_user_key`.
+    fn cut_filter_partition(&mut self, last_user_key: UserKey) -> Result<()> {
+        let handle = self.write_filter_block()?;
+        self.filter_partitions.push((last_user_key, handle));
+        self.filter_hashes.clear();
+        Ok(())
+    }
+
+    fn write_filter_block(&mut self) -> Result<BlockHandle> {
+        let policy = self
+            .options
+            .filter
+            .expect("filters are written only with a policy");
         let filter =
             BurrFilter::build(&self.filter_hashes, &policy).map_err(|source| Error::Build {
                 file_id: self.file_id,
                 source: BuildError::Filter(source),
             })?;
         let handle = self.write_block(filter.as_bytes(), BlockType::Filter, &Compression::None)?;
-        self.properties.filter_handle = Some(handle);
-        self.properties.filter_bytes_stored = handle.len_bytes;
+        self.properties.filter_bytes_stored += handle.len_bytes;
+        Ok(handle)
+    }
+
+    fn write_filter(&mut self) -> Result<()> {
+        let Some(policy) = self.options.filter else {
+            return Ok(());
+        };
+        if self.options.filter_partition_keys.is_some() {
+            if !self.filter_hashes.is_empty() {
+                let last_user_key = self.properties.key_max.clone();
+                self.cut_filter_partition(last_user_key)?;
+            }
+            let mut builder = IndexBlockBuilder::new(self.options.index_restart_interval);
+            for (last_user_key, handle) in &self.filter_partitions {
+                builder.add(last_user_key, 0, *handle);
+            }
+            let handle =
+                self.write_block(&builder.finish(), BlockType::Index, &Compression::None)?;
+            self.properties.filter_bytes_stored += handle.len_bytes;
+            self.properties.filter_handle = Some(handle);
+            self.properties.filter_partitioned = true;
+        } else {
+            let handle = self.write_filter_block()?;
+            self.properties.filter_handle = Some(handle);
+        }
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,

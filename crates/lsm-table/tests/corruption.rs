@@ -122,6 +122,7 @@ fn partitioned_zstd_dictionary_table() {
         index_partition_threshold: 0,
         index_partition_size: 64,
         filter: Some(FilterPolicy::bits_per_key(9.0).unwrap()),
+        filter_partition_keys: Some(6),
         ..TableOptions::default()
     };
     sweep(

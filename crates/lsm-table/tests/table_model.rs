@@ -64,6 +64,8 @@ struct Settings {
     encrypted: bool,
     /// 0: no caches, 1: block cache, 2: block cache, descriptor cache and nothing pinned.
     caching: u8,
+    /// Filter partitions of this many hashes, or one full filter.
+    filter_partition_keys: Option<usize>,
 }
 
 fn settings_strategy() -> impl Strategy<Value = Settings> {
@@ -76,7 +78,10 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
-        0..3_u8,
+        (
+            0..3_u8,
+            prop_oneof![Just(None), Just(Some(1)), Just(Some(8))],
+        ),
     )
         .prop_map(
             |(
@@ -88,7 +93,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
                 filter,
                 prefixes,
                 encrypted,
-                caching,
+                (caching, filter_partition_keys),
             )| Settings {
                 block_size,
                 restart_interval,
@@ -99,6 +104,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
                 prefixes,
                 encrypted,
                 caching,
+                filter_partition_keys,
             },
         )
 }
@@ -122,6 +128,7 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
             Compression::None
         },
         filter: settings.filter.then(|| FilterPolicy::fpr(0.05).unwrap()),
+        filter_partition_keys: settings.filter_partition_keys,
         prefix_extractor: settings
             .prefixes
             .then(|| Arc::new(FixedPrefix::new(2)) as _),
@@ -241,6 +248,7 @@ fn a_large_table_with_partitions_scans_and_finds_everything() {
         prefixes: false,
         encrypted: false,
         caching: 1,
+        filter_partition_keys: Some(1000),
     };
     let (table, _) = build(&entries, &settings);
     assert!(table.properties().index_block_count > 2);
