@@ -227,8 +227,8 @@ proptest! {
 }
 
 #[test]
-fn a_large_table_with_partitions_scans_and_finds_everything() {
-    let entries: Vec<_> = (0..100_000_u64)
+fn a_million_entry_table_with_partitions_scans_and_finds_everything() {
+    let entries: Vec<_> = (0..1_000_000_u64)
         .map(|idx| {
             InternalEntry::new(
                 format!("key-{idx:08}"),
@@ -260,7 +260,7 @@ fn a_large_table_with_partitions_scans_and_finds_everything() {
         table.range::<&[u8], _>(.., SeqNo::MAX).rev().count(),
         entries.len()
     );
-    for idx in (0..100_000).step_by(997) {
+    for idx in (0..1_000_000).step_by(997) {
         let key = format!("key-{idx:08}");
         assert_eq!(
             table
