@@ -17,18 +17,7 @@ use xorf::{BinaryFuse8, Filter};
 const NEGATIVES: usize = 2_000_000;
 const RUNS: usize = 5;
 
-fn random_hashes(count: usize, seed: u64) -> Vec<u64> {
-    let mut state = seed;
-    (0..count)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        })
-        .collect()
-}
+use lsm_testkit::rng::random_u64s as random_hashes;
 
 /// A filter under test, behind one interface.
 trait Candidate {

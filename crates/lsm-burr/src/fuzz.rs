@@ -37,63 +37,9 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/filter_decode")
     }
 
-    /// Reads the corpus with `std::fs`: this crate stands alone, without the engine's `Fs`.
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "test-only corpus reading in a standalone crate"
-    )]
-    fn corpus() -> Vec<Vec<u8>> {
-        let mut inputs = Vec::new();
-        let entries = std::fs::read_dir(corpus_dir()).expect("the corpus folder exists");
-        for entry in entries {
-            inputs
-                .push(std::fs::read(entry.expect("a corpus entry").path()).expect("a corpus file"));
-        }
-        assert!(!inputs.is_empty(), "empty corpus");
-        inputs
-    }
-
     #[test]
     fn filter_decode_corpus() {
-        let seed: u64 = std::env::var("LSM_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or(0x5EED);
-        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(10_000);
-        println!("filter_decode: seed {seed} (rerun with LSM_SEED={seed}), {mutations} mutations");
-        let inputs = corpus();
-        for input in &inputs {
-            filter_decode(input);
-        }
-        let mut state = seed | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..mutations {
-            let mut input = inputs[(next() % inputs.len() as u64) as usize].clone();
-            for _ in 0..=next() % 3 {
-                let len = input.len().max(1) as u64;
-                match next() % 4 {
-                    0 if !input.is_empty() => input[(next() % len) as usize] ^= 1 << (next() % 8),
-                    1 if !input.is_empty() => input.truncate((next() % len) as usize),
-                    2 => input.insert(
-                        (next() % (len + 1)).min(input.len() as u64) as usize,
-                        next().to_le_bytes()[0],
-                    ),
-                    _ if !input.is_empty() => {
-                        input[(next() % len) as usize] = next().to_le_bytes()[0];
-                    }
-                    _ => input.push(next().to_le_bytes()[0]),
-                }
-            }
-            filter_decode(&input);
-        }
+        lsm_testkit::fuzz::replay("filter_decode", &corpus_dir(), 10_000, filter_decode);
     }
 
     /// Writes the seed corpus when `LSM_WRITE_CORPUS=1`; never overwrites a file.

@@ -128,7 +128,6 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use lsm_core::{Fs, StdFs};
-    use lsm_testkit::rng::Rng;
 
     use super::*;
 
@@ -138,61 +137,8 @@ mod tests {
             .join(target)
     }
 
-    fn corpus(target: &str) -> Vec<Vec<u8>> {
-        let dir = corpus_dir(target);
-        let entries = StdFs
-            .read_dir(&dir)
-            .unwrap_or_else(|error| panic!("corpus {}: {error}", dir.display()));
-        let inputs: Vec<_> = entries
-            .iter()
-            .map(|entry| lsm_core::fs::read_all(&StdFs, &entry.path).expect("corpus file reads"))
-            .collect();
-        assert!(!inputs.is_empty(), "corpus {} is empty", dir.display());
-        inputs
-    }
-
-    fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
-        let mut out = input.to_vec();
-        for _ in 0..=rng.below(4) {
-            let byte = rng.next_u64().to_le_bytes()[0];
-            match rng.below(4) {
-                0 if !out.is_empty() => {
-                    let idx = rng.index(out.len());
-                    out[idx] ^= 1 << rng.below(8);
-                }
-                1 if !out.is_empty() => {
-                    let len = rng.index(out.len());
-                    out.truncate(len);
-                }
-                2 => {
-                    let idx = rng.index(out.len() + 1);
-                    out.insert(idx, byte);
-                }
-                _ if !out.is_empty() => {
-                    let idx = rng.index(out.len());
-                    out[idx] = byte;
-                }
-                _ => out.push(byte),
-            }
-        }
-        out
-    }
-
     fn replay(target: &str, body: fn(&[u8])) {
-        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(10_000);
-        println!("{target}: {mutations} mutations of the corpus");
-        let mut rng = Rng::from_env(0x5EED);
-        let inputs = corpus(target);
-        for input in &inputs {
-            body(input);
-        }
-        for _ in 0..mutations {
-            let input = &inputs[rng.index(inputs.len())];
-            body(&mutate(&mut rng, input));
-        }
+        lsm_testkit::fuzz::replay(target, &corpus_dir(target), 10_000, body);
     }
 
     #[test]

@@ -13,36 +13,18 @@
 #[path = "support/samples.rs"]
 mod samples;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lsm_codec::envelope;
 use lsm_codec::{
     BlockHandle, BlockType, Compression, DataBlockBuilder, DecodeOptions, EncodeOptions,
     IndexBlockBuilder, ZstdDictionary,
 };
-use lsm_core::{Fs, OpenOptions, Slice, StdFs, ValueType};
+use lsm_core::{Slice, ValueType};
 
-fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/v1")
-        .join(name)
-}
-
-/// Reads a fixture, first writing `fresh` to it when missing and writing is enabled.
 fn fixture(name: &str, fresh: &[u8]) -> Vec<u8> {
-    let path = fixture_path(name);
-    if std::env::var("LSM_WRITE_FIXTURES").as_deref() == Ok("1") && !StdFs.exists(&path).unwrap() {
-        StdFs.create_dir_all(path.parent().unwrap()).unwrap();
-        let file = StdFs.open(&path, OpenOptions::create_new()).unwrap();
-        file.append(fresh).unwrap();
-        file.sync_all().unwrap();
-    }
-    lsm_core::fs::read_all(&StdFs, &path).unwrap_or_else(|error| {
-        panic!(
-            "fixture {}: {error} (run `cargo xtask fixtures`)",
-            path.display()
-        )
-    })
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
+    lsm_testkit::fixtures::fixture(&dir, name, fresh)
 }
 
 fn data_payload() -> Vec<u8> {

@@ -60,52 +60,7 @@ mod tests {
 
     #[test]
     fn table_open_corpus() {
-        let mutations: usize = std::env::var("LSM_FUZZ_MUTATIONS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(3000);
-        let seed: u64 = std::env::var("LSM_SEED")
-            .ok()
-            .and_then(|seed| seed.parse().ok())
-            .unwrap_or(0x5EED);
-        println!("table_open: seed {seed} (rerun with LSM_SEED={seed}), {mutations} mutations");
-        let inputs: Vec<Vec<u8>> = StdFs
-            .read_dir(&corpus_dir())
-            .expect("the corpus exists")
-            .iter()
-            .map(|entry| lsm_core::fs::read_all(&StdFs, &entry.path).expect("a corpus file"))
-            .collect();
-        assert!(!inputs.is_empty());
-        for input in &inputs {
-            table_open(input);
-        }
-        let mut state = seed | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..mutations {
-            let mut input = inputs[(next() % inputs.len() as u64) as usize].clone();
-            let len = input.len().max(1) as u64;
-            match next() % 3 {
-                0 => {
-                    let position = (next() % len) as usize % input.len().max(1);
-                    if let Some(byte) = input.get_mut(position) {
-                        *byte ^= 1 << (next() % 8);
-                    }
-                }
-                1 => input.truncate((next() % len) as usize),
-                _ => {
-                    let position = (next() % len) as usize % input.len().max(1);
-                    if let Some(byte) = input.get_mut(position) {
-                        *byte = next().to_le_bytes()[0];
-                    }
-                }
-            }
-            table_open(&input);
-        }
+        lsm_testkit::fuzz::replay("table_open", &corpus_dir(), 3000, table_open);
     }
 
     /// Copies the golden tables into the corpus when `LSM_WRITE_CORPUS=1`.

@@ -8,33 +8,16 @@
     reason = "test helpers unwrap like the tests they serve"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
-use lsm_core::{Fs, InternalEntry, MemFs, OpenOptions, SeqNo, StdFs, ValueType};
+use lsm_core::{Fs, InternalEntry, MemFs, OpenOptions, SeqNo, ValueType};
 use lsm_table::{FixedPrefix, ReadOptions, Table, TableOptions, TableWriter};
 
-fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/v1")
-        .join(name)
-}
-
 fn fixture(name: &str, fresh: &[u8]) -> Vec<u8> {
-    let path = fixture_path(name);
-    if std::env::var("LSM_WRITE_FIXTURES").as_deref() == Ok("1") && !StdFs.exists(&path).unwrap() {
-        StdFs.create_dir_all(path.parent().unwrap()).unwrap();
-        let file = StdFs.open(&path, OpenOptions::create_new()).unwrap();
-        file.append(fresh).unwrap();
-        file.sync_all().unwrap();
-    }
-    lsm_core::fs::read_all(&StdFs, &path).unwrap_or_else(|error| {
-        panic!(
-            "fixture {}: {error} (run `cargo xtask fixtures`)",
-            path.display()
-        )
-    })
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
+    lsm_testkit::fixtures::fixture(&dir, name, fresh)
 }
 
 fn entries() -> Vec<InternalEntry> {

@@ -4,8 +4,12 @@
 //!   compression figure and realistic load.
 //! - [`rng`]: a small seeded generator; every randomised test prints its seed and reruns
 //!   from `LSM_SEED`.
+//! - [`fuzz`]: replays a fuzz corpus and seeded mutations of it under `cargo test`.
+//! - [`fixtures`]: golden files that tests compare against.
 
 #![forbid(unsafe_code)]
 
 pub mod data;
+pub mod fixtures;
+pub mod fuzz;
 pub mod rng;

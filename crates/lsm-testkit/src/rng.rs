@@ -48,6 +48,13 @@ impl Rng {
     }
 }
 
+/// `count` random 64-bit values from `seed` (as filter tests use for key hashes).
+#[must_use]
+pub fn random_u64s(count: usize, seed: u64) -> Vec<u64> {
+    let mut rng = Rng::new(seed);
+    (0..count).map(|_| rng.next_u64()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
