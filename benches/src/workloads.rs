@@ -9,7 +9,7 @@ use lsm_codec::{
     EncodeOptions, train_dictionary,
 };
 use lsm_core::{SeqNo, Slice, ValueType};
-use lsm_testkit::data::debian_records;
+use lsm_testkit::data::small_row_blocks;
 use lsm_testkit::rng::Rng;
 
 const BLOCK_TARGET_BYTES: usize = 4096;
@@ -39,24 +39,8 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
 }
 
 fn blocks() -> Result<Vec<(Rows, Vec<u8>)>, String> {
-    let mut rows: Rows = debian_records()
-        .map_err(|error| format!("cannot load the data set: {error}"))?
-        .into_iter()
-        .map(|record| (record.key, record.small_value))
-        .collect();
-    rows.sort();
-    rows.dedup_by(|a, b| a.0 == b.0);
-    let mut blocks = Vec::new();
-    let mut builder = DataBlockBuilder::new(16);
-    let mut entries = Vec::new();
-    for (key, value) in rows {
-        builder.add(&key, 1, ValueType::Value, &value);
-        entries.push((key, value));
-        if builder.estimated_len() >= BLOCK_TARGET_BYTES {
-            blocks.push((std::mem::take(&mut entries), builder.finish()));
-        }
-    }
-    Ok(blocks)
+    small_row_blocks(BLOCK_TARGET_BYTES)
+        .map_err(|error| format!("cannot load the data set: {error}"))
 }
 
 /// The median duration of `runs` timed calls of `body`.

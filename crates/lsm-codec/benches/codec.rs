@@ -13,33 +13,13 @@ use lsm_codec::{
     EncodeOptions, train_dictionary,
 };
 use lsm_core::{SeqNo, Slice, ValueType};
-use lsm_testkit::data::debian_records;
 use lsm_testkit::rng::Rng;
 
 const BLOCK_TARGET_BYTES: usize = 4096;
 
-type Rows = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// Sorted `(key, small row)` pairs cut into ~4 KiB blocks.
-fn blocks() -> Vec<(Rows, Vec<u8>)> {
-    let mut rows: Vec<_> = debian_records()
+fn blocks() -> Vec<lsm_testkit::data::RowBlock> {
+    lsm_testkit::data::small_row_blocks(BLOCK_TARGET_BYTES)
         .expect("the shared data set is readable")
-        .into_iter()
-        .map(|record| (record.key, record.small_value))
-        .collect();
-    rows.sort();
-    rows.dedup_by(|a, b| a.0 == b.0);
-    let mut blocks = Vec::new();
-    let mut builder = DataBlockBuilder::new(16);
-    let mut entries = Vec::new();
-    for (key, value) in rows {
-        builder.add(&key, 1, ValueType::Value, &value);
-        entries.push((key, value));
-        if builder.estimated_len() >= BLOCK_TARGET_BYTES {
-            blocks.push((std::mem::take(&mut entries), builder.finish()));
-        }
-    }
-    blocks
 }
 
 fn bench_blocks(c: &mut Criterion) {

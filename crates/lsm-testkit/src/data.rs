@@ -7,7 +7,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use lsm_core::{StdFs, fs::read_all};
+use lsm_codec::DataBlockBuilder;
+use lsm_core::{StdFs, ValueType, fs::read_all};
 use serde_json::{Map, Value};
 
 /// The name of the data file.
@@ -90,4 +91,32 @@ fn short(value: &Value) -> Value {
         Some(text) => Value::String(text.lines().next().unwrap_or_default().to_owned()),
         None => value.clone(),
     }
+}
+
+/// Sorted, distinct `(key, row)` pairs of one block, and the encoded block.
+pub type RowBlock = (Vec<(Vec<u8>, Vec<u8>)>, Vec<u8>);
+
+/// The Debian records as sorted `(key, small row)` pairs cut into data blocks of about
+/// `block_bytes` (restart interval 16, seqno 1): what block and codec benchmarks run on.
+///
+/// # Errors
+/// As [`debian_records`].
+pub fn small_row_blocks(block_bytes: usize) -> io::Result<Vec<RowBlock>> {
+    let mut rows: Vec<_> = debian_records()?
+        .into_iter()
+        .map(|record| (record.key, record.small_value))
+        .collect();
+    rows.sort();
+    rows.dedup_by(|a, b| a.0 == b.0);
+    let mut blocks = Vec::new();
+    let mut builder = DataBlockBuilder::new(16);
+    let mut entries = Vec::new();
+    for (key, value) in rows {
+        builder.add(&key, 1, ValueType::Value, &value);
+        entries.push((key, value));
+        if builder.estimated_len() >= block_bytes {
+            blocks.push((std::mem::take(&mut entries), builder.finish()));
+        }
+    }
+    Ok(blocks)
 }
