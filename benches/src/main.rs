@@ -1,15 +1,17 @@
 //! `lsm-bench`: the engine's benchmark tool (`cargo xtask bench`).
 //!
-//! Today it measures the block layer, the only layer that exists so far: building,
-//! iterating and seeking 4 KiB data blocks, and encoding and decoding them with none,
-//! zstd and zstd with a trained dictionary, all on real records (Debian's package index
-//! cut to rows of a few hundred bytes). Each figure is the median of `--runs` runs. It
-//! prints a table and a bar chart, and writes one JSON line per workload to
-//! `target/bench/blocks.jsonl`.
+//! Until the tree exists, it runs the db_bench workloads on the largest unit there is,
+//! one table on the real file system (`fillseq`, `readrandom`, `readmissing`, `readseq`,
+//! `readreverse`, `seekrandom` over Debian's package index), and the block layer's
+//! workloads: building, iterating and seeking 4 KiB data blocks, and encoding and
+//! decoding them with none, zstd and zstd with a trained dictionary. Each figure is the
+//! median of `--runs` runs. It prints a table and a bar chart, and writes one JSON line
+//! per workload to `target/bench/results.jsonl`.
 //!
 //! Flags: `--runs N` (default 5), `--out PATH`.
 
 mod report;
+mod table_workloads;
 mod workloads;
 
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut runs = 5_usize;
-    let mut out = PathBuf::from("target/bench/blocks.jsonl");
+    let mut out = PathBuf::from("target/bench/results.jsonl");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next();
@@ -33,8 +35,11 @@ fn main() -> ExitCode {
         }
     }
     // TODO(issue 8): the db_bench workloads on a tree, beside RocksDB and fjall's lsm-tree.
-    println!("lsm-bench: block-layer workloads on real records (median of {runs} runs)");
-    let results = match workloads::run_all(runs) {
+    println!("lsm-bench: table and block workloads on real records (median of {runs} runs)");
+    let results = match table_workloads::run_all(runs).and_then(|mut results| {
+        results.extend(workloads::run_all(runs)?);
+        Ok(results)
+    }) {
         Ok(results) => results,
         Err(error) => {
             eprintln!("lsm-bench: {error}");
