@@ -1,0 +1,107 @@
+//! [`Memtable`]: a concurrent skiplist of internal entries with size accounting.
+
+use std::ops::RangeBounds;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_skiplist::SkipMap;
+use lsm_core::{InternalEntry, InternalKey, MemtableId, SeqNo, UserKey, UserValue, ValueType};
+
+use crate::MemtableIter;
+
+/// Bytes counted per entry on top of its key and value: the skiplist node, the internal
+/// key's fields and the two reference counts, roughly.
+pub const ENTRY_OVERHEAD_BYTES: u64 = 64;
+
+/// An in-memory sorted set of internal entries; see the crate docs.
+#[derive(Debug)]
+pub struct Memtable {
+    id: MemtableId,
+    pub(crate) items: SkipMap<InternalKey, UserValue>,
+    approximate_size: AtomicU64,
+    highest_seqno: AtomicU64,
+}
+
+impl Memtable {
+    /// An empty memtable.
+    #[must_use]
+    pub fn new(id: MemtableId) -> Self {
+        Self {
+            id,
+            items: SkipMap::new(),
+            approximate_size: AtomicU64::new(0),
+            highest_seqno: AtomicU64::new(0),
+        }
+    }
+
+    /// The memtable's id.
+    #[must_use]
+    pub fn id(&self) -> MemtableId {
+        self.id
+    }
+
+    /// Inserts an entry; returns the bytes it added and the memtable's new size.
+    ///
+    /// Keys and values are assumed to be within the limits (the tree checks user input).
+    /// Inserting the same internal key twice keeps the later value.
+    pub fn insert(&self, entry: InternalEntry) -> (u64, u64) {
+        let added =
+            entry.key.user_key.len() as u64 + entry.value.len() as u64 + ENTRY_OVERHEAD_BYTES;
+        self.highest_seqno
+            .fetch_max(entry.key.seqno, Ordering::AcqRel);
+        self.items.insert(entry.key, entry.value);
+        let size = self.approximate_size.fetch_add(added, Ordering::AcqRel) + added;
+        (added, size)
+    }
+
+    /// The newest version of `user_key` with a seqno below `read_seqno`, tombstones
+    /// included.
+    #[must_use]
+    pub fn get(&self, user_key: &[u8], read_seqno: SeqNo) -> Option<InternalEntry> {
+        if read_seqno == 0 {
+            return None;
+        }
+        // The first entry at or after (key, read_seqno - 1) is the newest visible version
+        // of the key, if it has one.
+        let target = InternalKey::new(UserKey::new(user_key), read_seqno - 1, ValueType::Value);
+        let entry = self.items.lower_bound(std::ops::Bound::Included(&target))?;
+        (entry.key().user_key == user_key).then(|| InternalEntry {
+            key: entry.key().clone(),
+            value: entry.value().clone(),
+        })
+    }
+
+    /// A double-ended scan of the versions with user keys in `range` and seqnos below
+    /// `read_seqno` (every visible version, tombstones included), in internal-key order.
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        self: &Arc<Self>,
+        range: R,
+        read_seqno: SeqNo,
+    ) -> MemtableIter {
+        MemtableIter::new(Arc::clone(self), range, read_seqno)
+    }
+
+    /// Entries held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no entry is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Bytes of keys, values and per-entry overhead inserted so far.
+    #[must_use]
+    pub fn approximate_size(&self) -> u64 {
+        self.approximate_size.load(Ordering::Acquire)
+    }
+
+    /// The highest seqno inserted (0 when empty).
+    #[must_use]
+    pub fn highest_seqno(&self) -> SeqNo {
+        self.highest_seqno.load(Ordering::Acquire)
+    }
+}
