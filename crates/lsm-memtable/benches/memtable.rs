@@ -42,7 +42,7 @@ fn bench_memtable(c: &mut Criterion) {
         ));
     }
     group.bench_function("scan_100k", |b| {
-        b.iter(|| black_box(memtable.range::<&[u8], _>(.., SeqNo::MAX).count()))
+        b.iter(|| black_box(memtable.range::<&[u8], _>(.., SeqNo::MAX).count()));
     });
     group.throughput(Throughput::Elements(1));
     let mut idx = 0;

@@ -6,6 +6,8 @@
 //!   from `LSM_SEED`.
 //! - [`fuzz`]: replays a fuzz corpus and seeded mutations of it under `cargo test`.
 //! - [`fixtures`]: golden files that tests compare against.
+//! - [`sim_fs`]: a file system that remembers what is durable and crashes under the
+//!   models of the reliability spec, for crash-point enumeration and fault injection.
 
 #![forbid(unsafe_code)]
 
@@ -13,3 +15,4 @@ pub mod data;
 pub mod fixtures;
 pub mod fuzz;
 pub mod rng;
+pub mod sim_fs;
