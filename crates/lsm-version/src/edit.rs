@@ -1,0 +1,90 @@
+//! [`VersionEdit`]: one change to a version, and its encoding.
+#![deny(clippy::indexing_slicing)]
+
+use lsm_core::coding::{Decoder, put_varint_u64};
+use lsm_core::{DecodeError, SeqNo, TableId};
+
+use crate::TableMeta;
+
+/// Tables added and removed, and the counters a recovery must restore.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionEdit {
+    /// `(level, tables)` to add; see [`crate::Version::apply`] for where they go.
+    pub added: Vec<(u8, Vec<TableMeta>)>,
+    /// Ids of tables to remove.
+    pub removed: Vec<TableId>,
+    /// The next unused table id (a version keeps the highest it has seen).
+    pub next_table_id: TableId,
+    /// The highest seqno persisted (a version keeps the highest it has seen).
+    pub last_seqno: SeqNo,
+}
+
+impl VersionEdit {
+    /// Appends the encoding.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        put_varint_u64(out, self.next_table_id);
+        put_varint_u64(out, self.last_seqno);
+        put_varint_u64(out, self.removed.len() as u64);
+        for &id in &self.removed {
+            put_varint_u64(out, id);
+        }
+        put_varint_u64(out, self.added.len() as u64);
+        for (level, tables) in &self.added {
+            out.push(*level);
+            put_varint_u64(out, tables.len() as u64);
+            for table in tables {
+                table.encode_into(out);
+            }
+        }
+    }
+
+    /// Decodes an edit.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the bytes are malformed; counts are bounded by the bytes left,
+    /// so no allocation exceeds the input.
+    pub fn decode_from(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let next_table_id = decoder.varint_u64()?;
+        let last_seqno = decoder.varint_u64()?;
+        let removed_count = bounded_count(decoder)?;
+        let mut removed = Vec::with_capacity(removed_count);
+        for _ in 0..removed_count {
+            removed.push(decoder.varint_u64()?);
+        }
+        let added_count = bounded_count(decoder)?;
+        let mut added = Vec::with_capacity(added_count);
+        for _ in 0..added_count {
+            let level = decoder.u8()?;
+            let table_count = bounded_count(decoder)?;
+            let mut tables = Vec::with_capacity(table_count);
+            for _ in 0..table_count {
+                tables.push(TableMeta::decode_from(decoder)?);
+            }
+            added.push((level, tables));
+        }
+        Ok(Self {
+            added,
+            removed,
+            next_table_id,
+            last_seqno,
+        })
+    }
+}
+
+/// A count that cannot exceed the bytes left (every counted item takes at least one).
+fn bounded_count(decoder: &mut Decoder<'_>) -> Result<usize, DecodeError> {
+    let offset = decoder.offset();
+    let count = decoder.varint_u64()?;
+    if count > decoder.remaining() as u64 {
+        return Err(DecodeError::InvalidField {
+            field: "count",
+            value: count,
+            offset,
+        });
+    }
+    usize::try_from(count).map_err(|_| DecodeError::InvalidField {
+        field: "count",
+        value: count,
+        offset,
+    })
+}

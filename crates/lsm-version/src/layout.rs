@@ -1,0 +1,43 @@
+//! The manifest's file names, record framing and constants.
+//!
+//! ```text
+//! current            magic "lsmcurr1" | generation u64 | xxh3-64 of the 16 bytes before
+//! manifest-{gen}     record* ; record = len u32 | xxh3-64(payload) u64 | payload
+//!                    the first record is a snapshot, every later one an edit
+//! ```
+
+/// The pointer file naming the live manifest generation.
+pub const CURRENT_FILE: &str = "current";
+/// The pointer file being written, renamed over `current` once synced.
+pub const CURRENT_TEMP_FILE: &str = "current.tmp";
+/// Magic of the pointer file.
+pub const CURRENT_MAGIC: [u8; 8] = *b"lsmcurr1";
+/// Length of the pointer file.
+pub const CURRENT_LEN: usize = 8 + 8 + 8;
+/// Length of a record header: payload length (`u32`) and XXH3-64 of the payload.
+pub const RECORD_HEADER_LEN: usize = 4 + 8;
+/// Largest payload of one record.
+pub const RECORD_LEN_MAX: u32 = 64 << 20;
+/// Record tag of a snapshot.
+pub const RECORD_SNAPSHOT: u8 = 1;
+/// Record tag of an edit.
+pub const RECORD_EDIT: u8 = 2;
+/// Manifest format version (first byte after the tag of a snapshot).
+pub const MANIFEST_FORMAT_VERSION: u8 = 1;
+/// Most levels a version may have.
+pub const LEVEL_COUNT_MAX: usize = 64;
+
+/// The file name of manifest generation `generation`.
+#[must_use]
+pub fn manifest_file_name(generation: u64) -> String {
+    format!("manifest-{generation}")
+}
+
+/// The generation of a manifest file name, if it is one.
+#[must_use]
+pub fn parse_manifest_file_name(name: &str) -> Option<u64> {
+    name.strip_prefix("manifest-")?.parse().ok()
+}
+
+const _: () = assert!(CURRENT_LEN == 24);
+const _: () = assert!(RECORD_HEADER_LEN == 12);

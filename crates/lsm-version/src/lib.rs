@@ -1,0 +1,27 @@
+//! `lsm-version`: which tables make up a tree, and the manifest that makes it durable
+//! (layer 3).
+//!
+//! A [`Version`] is an immutable set of tables arranged in levels of runs (a run is a
+//! list of tables with disjoint key ranges). Every change is a [`VersionEdit`]: tables
+//! added and removed, and the id and seqno counters. The [`Manifest`] appends each edit,
+//! synced, to a log that starts with a snapshot of the whole version, rolls to a new
+//! snapshot when the log grows, and switches a `current` pointer file atomically; on
+//! open it recovers the latest version (a torn last record, which was never
+//! acknowledged, is dropped).
+//!
+//! Versions hold metadata only, never open files.
+
+#![forbid(unsafe_code)]
+
+mod edit;
+mod error;
+pub mod layout;
+mod manifest;
+mod table_meta;
+mod version;
+
+pub use edit::VersionEdit;
+pub use error::{Error, Result};
+pub use manifest::{Manifest, Recovered};
+pub use table_meta::TableMeta;
+pub use version::{Level, Run, Version};

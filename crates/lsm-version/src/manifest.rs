@@ -1,0 +1,485 @@
+//! [`Manifest`]: the durable log of versions.
+//!
+//! A manifest generation is one file, `manifest-{gen}`: a snapshot record of a whole
+//! version, then one record per edit, each appended and synced before the edit counts.
+//! The `current` file names the live generation; it is replaced by writing
+//! `current.tmp`, syncing it, renaming it over `current` and syncing the directory, so a
+//! crash leaves either the old pointer or the new one. When the log outgrows its
+//! threshold, the manifest rolls: the new generation's snapshot is written and synced,
+//! the pointer switched, and only then the old file deleted.
+//!
+//! Recovery reads the pointer, the snapshot and the edits. A damaged record at the end
+//! of the log (torn by a crash while it was being appended, so never acknowledged) is
+//! dropped and cut off; a damaged record followed by valid data is corruption.
+#![deny(clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lsm_core::coding::{Decoder, put_u32, put_u64, put_varint_u64};
+use lsm_core::{DecodeError, Fs, FsFile, OpenOptions};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::layout::{
+    CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE, LEVEL_COUNT_MAX,
+    MANIFEST_FORMAT_VERSION, RECORD_EDIT, RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT,
+    manifest_file_name, parse_manifest_file_name,
+};
+use crate::{Error, Result, Run, TableMeta, Version, VersionEdit};
+
+/// The durable log of a tree's versions; see the module docs.
+pub struct Manifest {
+    fs: Arc<dyn Fs>,
+    dir: PathBuf,
+    generation: u64,
+    file: Box<dyn FsFile>,
+    len_bytes: u64,
+    roll_threshold_bytes: u64,
+    version: Version,
+    /// Set after a failed write or sync: nothing is known about the file's tail.
+    poisoned: bool,
+}
+
+/// What [`Manifest::open`] found.
+pub enum Recovered {
+    /// The directory has no manifest: nothing was ever acknowledged.
+    Fresh,
+    /// The latest durable version, and the manifest to continue it.
+    Manifest(Manifest),
+}
+
+impl Manifest {
+    /// Starts a manifest for `version` in `dir` (which must have none yet).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a write, sync or rename fails.
+    pub fn create(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        version: Version,
+        roll_threshold_bytes: u64,
+    ) -> Result<Self> {
+        let generation = 1;
+        let (file, len_bytes) = write_generation(fs.as_ref(), dir, generation, &version)?;
+        switch_current(fs.as_ref(), dir, generation)?;
+        Ok(Self {
+            fs,
+            dir: dir.to_path_buf(),
+            generation,
+            file,
+            len_bytes,
+            roll_threshold_bytes,
+            version,
+            poisoned: false,
+        })
+    }
+
+    /// Recovers the latest durable version from `dir`.
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Corruption`] for a damaged pointer, snapshot or log;
+    /// [`Error::UnsupportedFormatVersion`].
+    pub fn open(fs: Arc<dyn Fs>, dir: &Path, roll_threshold_bytes: u64) -> Result<Recovered> {
+        let Some(generation) = read_current(fs.as_ref(), dir)? else {
+            return Ok(Recovered::Fresh);
+        };
+        let path = dir.join(manifest_file_name(generation));
+        let bytes = lsm_core::fs::read_all(fs.as_ref(), &path)
+            .map_err(|source| Error::io("read", &path, source))?;
+        let (version, valid_len) = replay(&bytes, &path)?;
+        remove_stale_files(fs.as_ref(), dir, generation)?;
+        let file = fs
+            .open(&path, OpenOptions::write())
+            .map_err(|source| Error::io("open", &path, source))?;
+        if valid_len < bytes.len() as u64 {
+            // Cut the torn tail so that new records follow the last valid one.
+            file.set_len(valid_len)
+                .map_err(|source| Error::io("truncate", &path, source))?;
+            file.sync_all()
+                .map_err(|source| Error::io("sync", &path, source))?;
+        }
+        Ok(Recovered::Manifest(Self {
+            fs,
+            dir: dir.to_path_buf(),
+            generation,
+            file,
+            len_bytes: valid_len,
+            roll_threshold_bytes,
+            version,
+            poisoned: false,
+        }))
+    }
+
+    /// The latest version.
+    #[must_use]
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+
+    /// The live generation.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Makes `edit` durable and applies it; returns the new version.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when appending, syncing or rolling fails; the manifest then refuses
+    /// further edits (the tree must reopen).
+    ///
+    /// # Panics
+    /// When the edit does not apply to the current version (see [`Version::apply`]).
+    pub fn apply(&mut self, edit: &VersionEdit) -> Result<&Version> {
+        if self.poisoned {
+            return Err(Error::io(
+                "append",
+                &self.path(),
+                std::io::Error::other("manifest poisoned by an earlier failure"),
+            ));
+        }
+        let next = self.version.apply(edit);
+        let mut payload = vec![RECORD_EDIT];
+        edit.encode_into(&mut payload);
+        let record = frame(&payload);
+        let path = self.path();
+        let written = self
+            .file
+            .append(&record)
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            self.poisoned = true;
+            return Err(Error::io("append", &path, source));
+        }
+        self.len_bytes += record.len() as u64;
+        self.version = next;
+        if self.len_bytes > self.roll_threshold_bytes {
+            self.roll().inspect_err(|_| self.poisoned = true)?;
+        }
+        Ok(&self.version)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(manifest_file_name(self.generation))
+    }
+
+    /// Starts the next generation from a snapshot of the current version.
+    fn roll(&mut self) -> Result<()> {
+        let generation = self.generation + 1;
+        let (file, len_bytes) =
+            write_generation(self.fs.as_ref(), &self.dir, generation, &self.version)?;
+        switch_current(self.fs.as_ref(), &self.dir, generation)?;
+        let old = self.path();
+        self.generation = generation;
+        self.file = file;
+        self.len_bytes = len_bytes;
+        // The old file is garbage only now that the pointer names the new one durably.
+        self.fs
+            .remove_file(&old)
+            .map_err(|source| Error::io("remove", &old, source))?;
+        Ok(())
+    }
+}
+
+/// Removes what a crash may have left beside the live generation: manifests of other
+/// generations (a roll that never switched the pointer, or an old one not yet deleted)
+/// and a pointer file being written. None of them is referenced by the durable pointer.
+fn remove_stale_files(fs: &dyn Fs, dir: &Path, live_generation: u64) -> Result<()> {
+    let entries = fs
+        .read_dir(dir)
+        .map_err(|source| Error::io("read_dir", dir, source))?;
+    for entry in entries {
+        let Some(name) = entry.file_name() else {
+            continue;
+        };
+        let stale_manifest =
+            parse_manifest_file_name(name).is_some_and(|generation| generation != live_generation);
+        if stale_manifest || name == CURRENT_TEMP_FILE {
+            fs.remove_file(&entry.path)
+                .map_err(|source| Error::io("remove", &entry.path, source))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes and syncs `manifest-{generation}` holding a snapshot of `version`, and makes its
+/// directory entry durable.
+fn write_generation(
+    fs: &dyn Fs,
+    dir: &Path,
+    generation: u64,
+    version: &Version,
+) -> Result<(Box<dyn FsFile>, u64)> {
+    let path = dir.join(manifest_file_name(generation));
+    let file = fs
+        .open(&path, OpenOptions::create_new())
+        .map_err(|source| Error::io("create", &path, source))?;
+    let record = frame(&encode_snapshot(version));
+    file.append(&record)
+        .map_err(|source| Error::io("append", &path, source))?;
+    file.sync_all()
+        .map_err(|source| Error::io("sync", &path, source))?;
+    fs.sync_dir(dir)
+        .map_err(|source| Error::io("sync_dir", dir, source))?;
+    Ok((file, record.len() as u64))
+}
+
+/// Points `current` at `generation` atomically and durably.
+fn switch_current(fs: &dyn Fs, dir: &Path, generation: u64) -> Result<()> {
+    let temp = dir.join(CURRENT_TEMP_FILE);
+    let mut bytes = CURRENT_MAGIC.to_vec();
+    put_u64(&mut bytes, generation);
+    let checksum = xxh3_64(&bytes);
+    put_u64(&mut bytes, checksum);
+    let options = OpenOptions {
+        truncate: true,
+        ..OpenOptions::write()
+    };
+    let file = fs
+        .open(&temp, options)
+        .map_err(|source| Error::io("create", &temp, source))?;
+    file.append(&bytes)
+        .map_err(|source| Error::io("append", &temp, source))?;
+    file.sync_all()
+        .map_err(|source| Error::io("sync", &temp, source))?;
+    let current = dir.join(CURRENT_FILE);
+    fs.rename(&temp, &current)
+        .map_err(|source| Error::io("rename", &current, source))?;
+    fs.sync_dir(dir)
+        .map_err(|source| Error::io("sync_dir", dir, source))
+}
+
+/// The generation `current` names, or `None` when there is no `current`.
+fn read_current(fs: &dyn Fs, dir: &Path) -> Result<Option<u64>> {
+    let path = dir.join(CURRENT_FILE);
+    let bytes = match lsm_core::fs::read_all(fs, &path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::io("read", &path, source)),
+    };
+    let corrupt = |what| Error::Corruption {
+        path: path.clone(),
+        offset: 0,
+        what,
+    };
+    if bytes.len() != CURRENT_LEN {
+        return Err(corrupt("pointer file of the wrong length"));
+    }
+    let mut decoder = Decoder::new(&bytes);
+    let magic: [u8; 8] = decoder.array().map_err(|_| corrupt("pointer file"))?;
+    let generation = decoder.u64().map_err(|_| corrupt("pointer file"))?;
+    let checksum = decoder.u64().map_err(|_| corrupt("pointer file"))?;
+    if magic != CURRENT_MAGIC || xxh3_64(bytes.get(..16).unwrap_or_default()) != checksum {
+        return Err(corrupt("pointer file checksum mismatch"));
+    }
+    Ok(Some(generation))
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(RECORD_HEADER_LEN + payload.len());
+    put_u32(
+        &mut record,
+        u32::try_from(payload.len()).expect("records are far below 4 GiB"),
+    );
+    put_u64(&mut record, xxh3_64(payload));
+    record.extend_from_slice(payload);
+    record
+}
+
+fn encode_snapshot(version: &Version) -> Vec<u8> {
+    let mut out = vec![RECORD_SNAPSHOT, MANIFEST_FORMAT_VERSION];
+    for value in [
+        version.id(),
+        version.next_table_id(),
+        version.last_seqno(),
+        version.levels().len() as u64,
+    ] {
+        put_varint_u64(&mut out, value);
+    }
+    for level in version.levels() {
+        put_varint_u64(&mut out, level.runs().len() as u64);
+        for run in level.runs() {
+            put_varint_u64(&mut out, run.tables().len() as u64);
+            for table in run.tables() {
+                table.encode_into(&mut out);
+            }
+        }
+    }
+    out
+}
+
+fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
+    let mut decoder = Decoder::new(payload);
+    let _tag = decoder.u8()?;
+    let _format_version = decoder.u8()?;
+    let id = decoder.varint_u64()?;
+    let next_table_id = decoder.varint_u64()?;
+    let last_seqno = decoder.varint_u64()?;
+    let level_count = decoder.varint_u64()?;
+    if level_count == 0 || level_count > LEVEL_COUNT_MAX as u64 {
+        return Err(DecodeError::InvalidField {
+            field: "level count",
+            value: level_count,
+            offset: decoder.offset(),
+        });
+    }
+    let mut levels = Vec::new();
+    for _ in 0..level_count {
+        let run_count = bounded(&mut decoder)?;
+        let mut runs = Vec::with_capacity(run_count);
+        for _ in 0..run_count {
+            let table_count = bounded(&mut decoder)?;
+            let mut tables = Vec::with_capacity(table_count);
+            for _ in 0..table_count {
+                tables.push(Arc::new(TableMeta::decode_from(&mut decoder)?));
+            }
+            let offset = decoder.offset();
+            let sorted = tables.windows(2).all(|pair| match pair {
+                [left, right] => left.key_range.max() < right.key_range.min(),
+                _ => true,
+            });
+            if tables.is_empty() || !sorted {
+                return Err(DecodeError::InvalidField {
+                    field: "run",
+                    value: 0,
+                    offset,
+                });
+            }
+            runs.push(Run::new(tables));
+        }
+        levels.push(Version::level_from_runs(runs));
+    }
+    Ok(Version::from_parts(id, levels, next_table_id, last_seqno))
+}
+
+fn bounded(decoder: &mut Decoder<'_>) -> Result<usize, DecodeError> {
+    let offset = decoder.offset();
+    let count = decoder.varint_u64()?;
+    if count > decoder.remaining() as u64 {
+        return Err(DecodeError::InvalidField {
+            field: "count",
+            value: count,
+            offset,
+        });
+    }
+    usize::try_from(count).map_err(|_| DecodeError::InvalidField {
+        field: "count",
+        value: count,
+        offset,
+    })
+}
+
+/// The version a manifest file describes, and the length of its valid prefix.
+fn replay(bytes: &[u8], path: &Path) -> Result<(Version, u64)> {
+    let corrupt = |offset: usize, what| Error::Corruption {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        what,
+    };
+    let (snapshot, mut offset) = match next_record(bytes, 0) {
+        Record::Valid(payload, end) => (payload, end),
+        Record::End | Record::Damaged => return Err(corrupt(0, "missing or damaged snapshot")),
+    };
+    match (snapshot.first(), snapshot.get(1)) {
+        (Some(&RECORD_SNAPSHOT), Some(&version)) if version > MANIFEST_FORMAT_VERSION => {
+            return Err(Error::UnsupportedFormatVersion {
+                found: version,
+                max: MANIFEST_FORMAT_VERSION,
+            });
+        }
+        (Some(&RECORD_SNAPSHOT), Some(_)) => {}
+        _ => return Err(corrupt(0, "the first record is not a snapshot")),
+    }
+    let mut version = decode_snapshot(snapshot).map_err(|_| corrupt(0, "malformed snapshot"))?;
+    loop {
+        match next_record(bytes, offset) {
+            Record::End => break,
+            Record::Valid(payload, end) => {
+                let mut decoder = Decoder::new(payload);
+                if decoder.u8().ok() != Some(RECORD_EDIT) {
+                    return Err(corrupt(offset, "unexpected record type"));
+                }
+                let edit = VersionEdit::decode_from(&mut decoder)
+                    .map_err(|_| corrupt(offset, "malformed edit"))?;
+                if !edit_applies(&version, &edit) {
+                    return Err(corrupt(offset, "edit does not apply to the version"));
+                }
+                version = version.apply(&edit);
+                offset = end;
+            }
+            Record::Damaged => {
+                // A torn append leaves damage only at the end (or zeros after it).
+                let rest = bytes.get(offset..).unwrap_or_default();
+                if is_torn_tail(rest) {
+                    break;
+                }
+                return Err(corrupt(offset, "damaged record before the end of the log"));
+            }
+        }
+    }
+    Ok((version, offset as u64))
+}
+
+/// Whether the damage starting `rest` is a torn last record: a record whose declared
+/// end is the file's end or beyond it, or nothing but zeros after a bad header.
+fn is_torn_tail(rest: &[u8]) -> bool {
+    let mut decoder = Decoder::new(rest);
+    let Ok(len) = decoder.u32() else { return true };
+    let record_end = RECORD_HEADER_LEN as u64 + u64::from(len);
+    record_end >= rest.len() as u64 || rest.iter().all(|&byte| byte == 0)
+}
+
+/// Whether an edit read from disk can apply (so that a crafted edit cannot reach the
+/// asserts of [`Version::apply`]).
+fn edit_applies(version: &Version, edit: &VersionEdit) -> bool {
+    let present: std::collections::BTreeSet<_> = version.tables().map(|table| table.id).collect();
+    let removed: std::collections::BTreeSet<_> = edit.removed.iter().copied().collect();
+    let levels_ok = edit
+        .added
+        .iter()
+        .all(|(level, _)| usize::from(*level) < version.levels().len());
+    let mut added = std::collections::BTreeSet::new();
+    let adds_ok = edit
+        .added
+        .iter()
+        .flat_map(|(_, tables)| tables)
+        .all(|table| {
+            added.insert(table.id) && (!present.contains(&table.id) || removed.contains(&table.id))
+        });
+    let runs_ok = edit.added.iter().all(|(_, tables)| {
+        let mut ranges: Vec<_> = tables.iter().map(|table| &table.key_range).collect();
+        ranges.sort_by(|a, b| a.min().cmp(b.min()));
+        ranges.windows(2).all(|pair| match pair {
+            [left, right] => left.max() < right.min(),
+            _ => true,
+        })
+    });
+    removed.is_subset(&present) && levels_ok && adds_ok && runs_ok
+}
+
+enum Record<'a> {
+    Valid(&'a [u8], usize),
+    Damaged,
+    End,
+}
+
+fn next_record(bytes: &[u8], offset: usize) -> Record<'_> {
+    let rest = bytes.get(offset..).unwrap_or_default();
+    if rest.is_empty() {
+        return Record::End;
+    }
+    let mut decoder = Decoder::new(rest);
+    let (Ok(len), Ok(checksum)) = (decoder.u32(), decoder.u64()) else {
+        return Record::Damaged;
+    };
+    if len > RECORD_LEN_MAX {
+        return Record::Damaged;
+    }
+    let Ok(payload) = decoder.bytes(len as usize) else {
+        return Record::Damaged;
+    };
+    if xxh3_64(payload) != checksum {
+        return Record::Damaged;
+    }
+    Record::Valid(payload, offset + RECORD_HEADER_LEN + len as usize)
+}

@@ -1,0 +1,284 @@
+//! [`Version`]: levels of runs of tables, immutable; edits make new versions.
+//!
+//! Level 0 holds one run per flush, newest first. A level above 0 usually holds one run,
+//! but tiered strategies may stack several (newest first). Within a run, tables are
+//! sorted by key and their key ranges are disjoint: asserted whenever a run is built.
+//!
+//! Applying an edit removes the listed tables (dropping runs left empty) and then adds
+//! the new ones: to level 0 as a new run at the front; to a higher level into its
+//! newest run when they overlap none of its tables, else as a new run at the front.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use lsm_core::{SeqNo, TableId};
+
+use crate::layout::LEVEL_COUNT_MAX;
+use crate::{TableMeta, VersionEdit};
+
+/// Tables with disjoint key ranges, in key order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Run {
+    tables: Vec<Arc<TableMeta>>,
+}
+
+/// Runs of one level, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Level {
+    runs: Vec<Run>,
+}
+
+/// An immutable set of tables; see the module docs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    id: u64,
+    levels: Vec<Level>,
+    next_table_id: TableId,
+    last_seqno: SeqNo,
+}
+
+impl Run {
+    /// A run of `tables`, sorted by key.
+    ///
+    /// # Panics
+    /// When two tables' key ranges overlap (a bug in the caller).
+    #[must_use]
+    pub fn new(mut tables: Vec<Arc<TableMeta>>) -> Self {
+        tables.sort_by(|a, b| a.key_range.min().cmp(b.key_range.min()));
+        for pair in tables.windows(2) {
+            if let [left, right] = pair {
+                assert!(
+                    left.key_range.max() < right.key_range.min(),
+                    "tables of a run overlap"
+                );
+            }
+        }
+        Self { tables }
+    }
+
+    /// The tables, in key order.
+    #[must_use]
+    pub fn tables(&self) -> &[Arc<TableMeta>] {
+        &self.tables
+    }
+
+    /// The table whose key range holds `key`, if any (binary search).
+    #[must_use]
+    pub fn table_for_key(&self, key: &[u8]) -> Option<&Arc<TableMeta>> {
+        let position = self
+            .tables
+            .partition_point(|table| table.key_range.max().as_bytes() < key);
+        self.tables
+            .get(position)
+            .filter(|table| table.key_range.contains_key(key))
+    }
+
+    fn overlaps(&self, tables: &[Arc<TableMeta>]) -> bool {
+        tables.iter().any(|new| {
+            self.tables
+                .iter()
+                .any(|old| old.key_range.overlaps_with(&new.key_range))
+        })
+    }
+}
+
+impl Level {
+    /// The runs, newest first.
+    #[must_use]
+    pub fn runs(&self) -> &[Run] {
+        &self.runs
+    }
+
+    /// Tables in the level.
+    #[must_use]
+    pub fn table_count(&self) -> usize {
+        self.runs.iter().map(|run| run.tables.len()).sum()
+    }
+
+    /// Bytes of the level's tables.
+    #[must_use]
+    pub fn size_bytes(&self) -> u64 {
+        self.runs
+            .iter()
+            .flat_map(|run| &run.tables)
+            .map(|table| table.size_bytes)
+            .sum()
+    }
+}
+
+impl Version {
+    /// The empty version with `level_count` levels.
+    ///
+    /// # Panics
+    /// When `level_count` is 0 or above 64.
+    #[must_use]
+    pub fn new(level_count: usize) -> Self {
+        assert!(
+            (1..=LEVEL_COUNT_MAX).contains(&level_count),
+            "level count {level_count} outside 1..=64"
+        );
+        Self {
+            id: 0,
+            levels: vec![Level::default(); level_count],
+            next_table_id: 1,
+            last_seqno: 0,
+        }
+    }
+
+    pub(crate) fn from_parts(
+        id: u64,
+        levels: Vec<Level>,
+        next_table_id: TableId,
+        last_seqno: SeqNo,
+    ) -> Self {
+        Self {
+            id,
+            levels,
+            next_table_id,
+            last_seqno,
+        }
+    }
+
+    pub(crate) fn level_from_runs(runs: Vec<Run>) -> Level {
+        Level { runs }
+    }
+
+    /// The version's id: the number of edits applied since the empty version.
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The levels.
+    #[must_use]
+    pub fn levels(&self) -> &[Level] {
+        &self.levels
+    }
+
+    /// The next unused table id.
+    #[must_use]
+    pub fn next_table_id(&self) -> TableId {
+        self.next_table_id
+    }
+
+    /// The highest seqno persisted in tables.
+    #[must_use]
+    pub fn last_seqno(&self) -> SeqNo {
+        self.last_seqno
+    }
+
+    /// Every table, level by level, run by run.
+    pub fn tables(&self) -> impl Iterator<Item = &Arc<TableMeta>> {
+        self.levels
+            .iter()
+            .flat_map(|level| &level.runs)
+            .flat_map(|run| &run.tables)
+    }
+
+    /// Tables in all levels.
+    #[must_use]
+    pub fn table_count(&self) -> usize {
+        self.levels.iter().map(Level::table_count).sum()
+    }
+
+    /// The version after `edit`.
+    ///
+    /// # Panics
+    /// When the edit removes a table the version does not hold, adds one it already
+    /// holds, or names a level the version does not have: edits are built from the
+    /// version they apply to, so any of these is a bug.
+    #[must_use]
+    pub fn apply(&self, edit: &VersionEdit) -> Self {
+        let present: BTreeSet<TableId> = self.tables().map(|table| table.id).collect();
+        let removed: BTreeSet<TableId> = edit.removed.iter().copied().collect();
+        assert!(
+            removed.is_subset(&present),
+            "edit removes a table the version does not hold"
+        );
+        let mut levels: Vec<Level> = self
+            .levels
+            .iter()
+            .map(|level| Level {
+                runs: level
+                    .runs
+                    .iter()
+                    .map(|run| Run {
+                        tables: run
+                            .tables
+                            .iter()
+                            .filter(|table| !removed.contains(&table.id))
+                            .cloned()
+                            .collect(),
+                    })
+                    .filter(|run| !run.tables.is_empty())
+                    .collect(),
+            })
+            .collect();
+        for (level_idx, tables) in &edit.added {
+            if tables.is_empty() {
+                continue;
+            }
+            assert!(
+                tables
+                    .iter()
+                    .all(|table| !present.contains(&table.id) || removed.contains(&table.id)),
+                "edit adds a table twice"
+            );
+            let level = levels
+                .get_mut(usize::from(*level_idx))
+                .expect("edits name existing levels");
+            let tables: Vec<Arc<TableMeta>> = tables.iter().cloned().map(Arc::new).collect();
+            match level.runs.first_mut() {
+                Some(run) if *level_idx > 0 && !run.overlaps(&tables) => {
+                    let mut merged = run.tables.clone();
+                    merged.extend(tables);
+                    *run = Run::new(merged);
+                }
+                _ => level.runs.insert(0, Run::new(tables)),
+            }
+        }
+        let max_id = levels
+            .iter()
+            .flat_map(|level| &level.runs)
+            .flat_map(|run| &run.tables)
+            .map(|table| table.id)
+            .max();
+        Self {
+            id: self.id + 1,
+            levels,
+            next_table_id: self
+                .next_table_id
+                .max(edit.next_table_id)
+                .max(max_id.map_or(0, |id| id + 1)),
+            last_seqno: self.last_seqno.max(edit.last_seqno),
+        }
+    }
+
+    /// Checks every structural invariant (runs sorted and disjoint, ids unique and below
+    /// the next id).
+    ///
+    /// # Panics
+    /// When one does not hold.
+    pub fn validate(&self) {
+        let mut seen = BTreeSet::new();
+        for run in self.levels.iter().flat_map(|level| &level.runs) {
+            assert!(!run.tables.is_empty(), "empty run");
+            for pair in run.tables.windows(2) {
+                if let [left, right] = pair {
+                    assert!(
+                        left.key_range.max() < right.key_range.min(),
+                        "run out of order or overlapping"
+                    );
+                }
+            }
+            for table in &run.tables {
+                assert!(seen.insert(table.id), "table {} appears twice", table.id);
+                assert!(
+                    table.id < self.next_table_id,
+                    "table id {} not below the next id",
+                    table.id
+                );
+            }
+        }
+    }
+}
