@@ -100,7 +100,7 @@ fn fixtures() -> Result {
             &[("LSM_WRITE_FIXTURES", "1")],
         )?;
     }
-    for package in ["lsm-codec", "lsm-burr", "lsm-table"] {
+    for package in ["lsm-codec", "lsm-burr", "lsm-table", "lsm-version"] {
         cargo(
             &["test", "--package", package, "--lib", "write_seed_corpus"],
             &[("LSM_WRITE_CORPUS", "1")],

@@ -15,6 +15,8 @@
 
 mod edit;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod layout;
 mod manifest;
 mod table_meta;

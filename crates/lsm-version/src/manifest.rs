@@ -391,6 +391,9 @@ fn replay(bytes: &[u8], path: &Path) -> Result<(Version, u64)> {
         _ => return Err(corrupt(0, "the first record is not a snapshot")),
     }
     let mut version = decode_snapshot(snapshot).map_err(|_| corrupt(0, "malformed snapshot"))?;
+    if !version.ids_are_consistent() {
+        return Err(corrupt(0, "snapshot table ids repeat or reach the next id"));
+    }
     loop {
         match next_record(bytes, offset) {
             Record::End => break,

@@ -254,6 +254,15 @@ impl Version {
         }
     }
 
+    /// Whether table ids are unique and below the next id (what a decoded snapshot must
+    /// satisfy; runs are checked as they are decoded).
+    #[must_use]
+    pub fn ids_are_consistent(&self) -> bool {
+        let mut seen = BTreeSet::new();
+        self.tables()
+            .all(|table| seen.insert(table.id) && table.id < self.next_table_id)
+    }
+
     /// Checks every structural invariant (runs sorted and disjoint, ids unique and below
     /// the next id).
     ///
