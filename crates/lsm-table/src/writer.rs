@@ -188,10 +188,11 @@ impl TableWriter {
         self.properties.entry_count
     }
 
-    /// Bytes written or buffered so far (the finished file will be a little larger).
+    /// Bytes written or buffered so far, blocks waiting for dictionary training counted
+    /// uncompressed (the finished file will be a little larger).
     #[must_use]
     pub fn written_bytes(&self) -> u64 {
-        self.offset + self.data_block.estimated_len() as u64
+        self.offset + self.pending_bytes as u64 + self.data_block.estimated_len() as u64
     }
 
     fn flush_data_block(&mut self) -> Result<()> {
