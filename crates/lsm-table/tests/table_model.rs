@@ -161,19 +161,7 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
     (table, read_options)
 }
 
-fn in_bounds(key: &[u8], lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
-    let above = match lower {
-        Bound::Included(bound) => key >= bound.as_slice(),
-        Bound::Excluded(bound) => key > bound.as_slice(),
-        Bound::Unbounded => true,
-    };
-    let below = match upper {
-        Bound::Included(bound) => key <= bound.as_slice(),
-        Bound::Excluded(bound) => key < bound.as_slice(),
-        Bound::Unbounded => true,
-    };
-    above && below
-}
+use lsm_testkit::model::in_bounds;
 
 fn bound_strategy() -> impl Strategy<Value = Bound<Vec<u8>>> {
     prop_oneof![

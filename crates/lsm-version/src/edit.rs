@@ -72,7 +72,7 @@ impl VersionEdit {
 }
 
 /// A count that cannot exceed the bytes left (every counted item takes at least one).
-fn bounded_count(decoder: &mut Decoder<'_>) -> Result<usize, DecodeError> {
+pub(crate) fn bounded_count(decoder: &mut Decoder<'_>) -> Result<usize, DecodeError> {
     let offset = decoder.offset();
     let count = decoder.varint_u64()?;
     if count > decoder.remaining() as u64 {

@@ -20,6 +20,7 @@ use lsm_core::coding::{Decoder, put_u32, put_u64, put_varint_u64};
 use lsm_core::{DecodeError, Fs, FsFile, OpenOptions};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::edit::bounded_count;
 use crate::layout::{
     CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE, LEVEL_COUNT_MAX,
     MANIFEST_FORMAT_VERSION, RECORD_EDIT, RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT,
@@ -325,10 +326,10 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
     }
     let mut levels = Vec::new();
     for _ in 0..level_count {
-        let run_count = bounded(&mut decoder)?;
+        let run_count = bounded_count(&mut decoder)?;
         let mut runs = Vec::with_capacity(run_count);
         for _ in 0..run_count {
-            let table_count = bounded(&mut decoder)?;
+            let table_count = bounded_count(&mut decoder)?;
             let mut tables = Vec::with_capacity(table_count);
             for _ in 0..table_count {
                 tables.push(Arc::new(TableMeta::decode_from(&mut decoder)?));
@@ -350,23 +351,6 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
         levels.push(Version::level_from_runs(runs));
     }
     Ok(Version::from_parts(id, levels, next_table_id, last_seqno))
-}
-
-fn bounded(decoder: &mut Decoder<'_>) -> Result<usize, DecodeError> {
-    let offset = decoder.offset();
-    let count = decoder.varint_u64()?;
-    if count > decoder.remaining() as u64 {
-        return Err(DecodeError::InvalidField {
-            field: "count",
-            value: count,
-            offset,
-        });
-    }
-    usize::try_from(count).map_err(|_| DecodeError::InvalidField {
-        field: "count",
-        value: count,
-        offset,
-    })
 }
 
 /// The version a manifest file describes, and the length of its valid prefix.
