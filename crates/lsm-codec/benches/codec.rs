@@ -70,6 +70,31 @@ fn bench_blocks(c: &mut Criterion) {
             },
         );
     }
+    // Small rows (the Debian keys with 8-byte values, restart interval 4): many restarts
+    // per block, where the hash index saves the binary search.
+    let small: Vec<(Vec<u8>, Vec<u8>)> = blocks
+        .iter()
+        .flat_map(|(rows, _)| rows)
+        .take(120)
+        .map(|(key, _)| (key.clone(), b"8 bytes!".to_vec()))
+        .collect();
+    for hash_ratio in [0.0, 1.33] {
+        let mut builder = DataBlockBuilder::new(4).with_hash_index(hash_ratio);
+        for (key, value) in &small {
+            builder.add(key, 1, ValueType::Value, value);
+        }
+        let block = DataBlock::new(Slice::from(builder.finish())).expect("built blocks open");
+        group.bench_with_input(
+            BenchmarkId::new("get_small_rows", format!("hash_ratio_{hash_ratio}")),
+            &block,
+            |b, block| {
+                b.iter(|| {
+                    let (key, _) = &small[rng.index(small.len())];
+                    black_box(block.get(key, SeqNo::MAX).expect("built blocks decode"))
+                });
+            },
+        );
+    }
     group.finish();
 }
 
