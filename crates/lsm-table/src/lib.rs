@@ -53,3 +53,8 @@ pub use properties::TableProperties;
 pub use reader::{BlockReport, Table, VerifyReport};
 pub use table_set_writer::{NewTable, TableSetWriter, WrittenTable};
 pub use writer::TableWriter;
+
+/// The README's example, compiled and run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
