@@ -102,8 +102,16 @@ fn fixtures() -> Result {
     }
     for package in ["lsm-codec", "lsm-burr", "lsm-table", "lsm-version"] {
         cargo(
-            &["test", "--package", package, "--lib", "write_seed_corpus"],
-            &[("LSM_WRITE_CORPUS", "1")],
+            &[
+                "test",
+                "--package",
+                package,
+                "--lib",
+                "write_seed_corpus",
+                "--",
+                "--ignored",
+            ],
+            &[],
         )?;
     }
     Ok(())

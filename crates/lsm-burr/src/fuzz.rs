@@ -42,13 +42,12 @@ mod tests {
         lsm_testkit::fuzz::replay("filter_decode", &corpus_dir(), 10_000, filter_decode);
     }
 
-    /// Writes the seed corpus when `LSM_WRITE_CORPUS=1`; never overwrites a file.
+    /// Writes the seed corpus (never overwriting a file): a generator that `cargo xtask fixtures`
+    /// runs, not a check.
     #[test]
+    #[ignore = "issue 2: corpus generator, run by cargo xtask fixtures"]
     #[expect(clippy::disallowed_methods, reason = "writes the test corpus")]
     fn write_seed_corpus() {
-        if std::env::var("LSM_WRITE_CORPUS").as_deref() != Ok("1") {
-            return;
-        }
         std::fs::create_dir_all(corpus_dir()).unwrap();
         let samples = [
             ("empty", 0_u64, FilterPolicy::bits_per_key(7.0).unwrap()),

@@ -63,12 +63,11 @@ mod tests {
         lsm_testkit::fuzz::replay("table_open", &corpus_dir(), 3000, table_open);
     }
 
-    /// Copies the golden tables into the corpus when `LSM_WRITE_CORPUS=1`.
+    /// Copies the golden tables into the corpus (never overwriting a file): a generator that `cargo xtask fixtures`
+    /// runs, not a check.
     #[test]
+    #[ignore = "issue 2: corpus generator, run by cargo xtask fixtures"]
     fn write_seed_corpus() {
-        if std::env::var("LSM_WRITE_CORPUS").as_deref() != Ok("1") {
-            return;
-        }
         StdFs.create_dir_all(&corpus_dir()).unwrap();
         for name in ["table_plain.sst", "table_partitioned_prefix.sst"] {
             let source = Path::new(env!("CARGO_MANIFEST_DIR"))

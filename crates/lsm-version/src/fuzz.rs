@@ -59,12 +59,11 @@ mod tests {
         lsm_testkit::fuzz::replay("manifest_replay", &corpus_dir(), 10_000, manifest_replay);
     }
 
-    /// Writes a seed manifest when `LSM_WRITE_CORPUS=1`; never overwrites a file.
+    /// Writes a seed manifest (never overwriting a file): a generator that `cargo xtask fixtures`
+    /// runs, not a check.
     #[test]
+    #[ignore = "issue 2: corpus generator, run by cargo xtask fixtures"]
     fn write_seed_corpus() {
-        if std::env::var("LSM_WRITE_CORPUS").as_deref() != Ok("1") {
-            return;
-        }
         let fs = Arc::new(MemFs::new());
         let dir = Path::new("/db");
         fs.create_dir_all(dir).unwrap();
