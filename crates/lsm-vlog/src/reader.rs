@@ -1,0 +1,348 @@
+//! [`BlobFileReader`]: reads values by handle, and scans a file for garbage collection.
+//!
+//! Opening checks the header (magic, version, flags, file id, key) and the footer
+//! (checksum, and that the frame region fills the file exactly). A read checks the
+//! handle against the file, decodes the frame through the envelope (so damaged or
+//! misplaced bytes fail their checksum) and compares the value's length with the one
+//! the handle recorded.
+#![deny(clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+
+use lsm_codec::envelope::{self, BlockContext, BlockType};
+use lsm_codec::layout::HEADER_LEN as FRAME_HEADER_LEN;
+use lsm_codec::{BlockHeader, DecodeOptions, EncryptionKey, FileCipher, ZstdDictionary};
+use lsm_core::checksum::ChecksumBuilder;
+use lsm_core::coding::Decoder;
+use lsm_core::{BlobFileId, Fs, FsFile, OpenOptions, SeqNo, Slice, UserKey, UserValue};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::layout::{
+    BLOB_FORMAT_VERSION, FLAG_ENCRYPTED, FLAGS_KNOWN, FOOTER_LEN, FOOTER_MAGIC, FRAME_LEN_MAX,
+    HEADER_LEN, HEADER_MAGIC,
+};
+use crate::{BlobHandle, Error, Result};
+
+/// What reading blob files needs.
+#[derive(Debug, Clone, Default)]
+pub struct BlobReadOptions {
+    /// The master key, for encrypted files.
+    pub encryption_key: Option<EncryptionKey>,
+    /// The dictionary frames were compressed with, if any.
+    pub dictionary: Option<ZstdDictionary>,
+}
+
+/// One stored value with its key and seqno.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// The user key it was written under.
+    pub key: UserKey,
+    /// The version's seqno.
+    pub seqno: SeqNo,
+    /// The value.
+    pub value: UserValue,
+}
+
+/// An open blob file.
+pub struct BlobFileReader {
+    file: Box<dyn FsFile>,
+    path: PathBuf,
+    file_id: BlobFileId,
+    frames_end: u64,
+    frame_count: u64,
+    frames_checksum: u64,
+    cipher: Option<FileCipher>,
+    dictionary: Option<ZstdDictionary>,
+}
+
+impl BlobFileReader {
+    /// Opens blob file `file_id` at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`]; [`Error::Corruption`] for a damaged header or footer;
+    /// [`Error::UnsupportedFormatVersion`]; [`Error::FileIdMismatch`]; [`Error::WrongKey`].
+    pub fn open(
+        fs: &dyn Fs,
+        path: &Path,
+        file_id: BlobFileId,
+        options: &BlobReadOptions,
+    ) -> Result<Self> {
+        let file = fs
+            .open(path, OpenOptions::read())
+            .map_err(|source| Error::io("open", path, source))?;
+        let file_len = file
+            .len()
+            .map_err(|source| Error::io("stat", path, source))?;
+        let corrupt = |offset, what| Error::Corruption {
+            file_id,
+            offset,
+            what,
+        };
+        if file_len < (HEADER_LEN + FOOTER_LEN) as u64 {
+            return Err(corrupt(0, "shorter than a header and a footer"));
+        }
+        let mut header = [0; HEADER_LEN];
+        file.read_exact_at(&mut header, 0)
+            .map_err(|source| Error::io("read", path, source))?;
+        let mut decoder = Decoder::new(&header);
+        let bad_header = |_| corrupt(0, "header");
+        let magic: [u8; 8] = decoder.array().map_err(bad_header)?;
+        let version = decoder.u8().map_err(bad_header)?;
+        let flags = decoder.u8().map_err(bad_header)?;
+        decoder.bytes(2).map_err(bad_header)?;
+        let key_check = decoder.u32().map_err(bad_header)?;
+        let salt: [u8; 16] = decoder.array().map_err(bad_header)?;
+        let stored_file_id = decoder.u64().map_err(bad_header)?;
+        let checksum = decoder.u64().map_err(bad_header)?;
+        if magic != HEADER_MAGIC
+            || xxh3_64(header.get(..HEADER_LEN - 8).unwrap_or_default()) != checksum
+        {
+            return Err(corrupt(0, "header checksum mismatch"));
+        }
+        if version > BLOB_FORMAT_VERSION {
+            return Err(Error::UnsupportedFormatVersion {
+                found: version,
+                max: BLOB_FORMAT_VERSION,
+            });
+        }
+        if version == 0 || flags & !FLAGS_KNOWN != 0 {
+            return Err(corrupt(0, "bad version or flags"));
+        }
+        if stored_file_id != file_id {
+            return Err(Error::FileIdMismatch {
+                expected: file_id,
+                found: stored_file_id,
+            });
+        }
+        let cipher = match (flags & FLAG_ENCRYPTED != 0, &options.encryption_key) {
+            (true, Some(key)) => {
+                let cipher = FileCipher::new(key, &salt);
+                if cipher.key_check() != key_check {
+                    return Err(Error::WrongKey { file_id });
+                }
+                Some(cipher)
+            }
+            (true, None) => return Err(Error::WrongKey { file_id }),
+            (false, Some(_)) => {
+                return Err(corrupt(0, "plaintext blob file where a key was given"));
+            }
+            (false, None) => None,
+        };
+        let footer_offset = file_len - FOOTER_LEN as u64;
+        let mut footer = [0; FOOTER_LEN];
+        file.read_exact_at(&mut footer, footer_offset)
+            .map_err(|source| Error::io("read", path, source))?;
+        let mut decoder = Decoder::new(&footer);
+        let bad_footer = |_| corrupt(footer_offset, "footer");
+        let frame_count = decoder.u64().map_err(bad_footer)?;
+        let frame_bytes = decoder.u64().map_err(bad_footer)?;
+        let _value_bytes = decoder.u64().map_err(bad_footer)?;
+        let frames_checksum = decoder.u64().map_err(bad_footer)?;
+        let magic: [u8; 8] = decoder.array().map_err(bad_footer)?;
+        let checksum = decoder.u64().map_err(bad_footer)?;
+        if magic != FOOTER_MAGIC
+            || xxh3_64(footer.get(..FOOTER_LEN - 8).unwrap_or_default()) != checksum
+        {
+            return Err(corrupt(footer_offset, "footer checksum mismatch"));
+        }
+        if HEADER_LEN as u64 + frame_bytes != footer_offset {
+            return Err(corrupt(footer_offset, "frames do not fill the file"));
+        }
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            file_id,
+            frames_end: footer_offset,
+            frame_count,
+            frames_checksum,
+            cipher,
+            dictionary: options.dictionary.clone(),
+        })
+    }
+
+    /// The file's id.
+    #[must_use]
+    pub fn file_id(&self) -> BlobFileId {
+        self.file_id
+    }
+
+    /// Values in the file.
+    #[must_use]
+    pub fn frame_count(&self) -> u64 {
+        self.frame_count
+    }
+
+    /// The value at `handle`, with its key and seqno.
+    ///
+    /// # Errors
+    /// [`Error::WrongFile`] for another file's handle; [`Error::Corruption`] for a handle
+    /// outside the frames or a length that does not match; [`Error::Frame`] for a damaged
+    /// frame; [`Error::Io`].
+    pub fn get(&self, handle: &BlobHandle) -> Result<Blob> {
+        if handle.file_id != self.file_id {
+            return Err(Error::WrongFile {
+                file_id: self.file_id,
+                handle_file_id: handle.file_id,
+            });
+        }
+        let blob = self.read_frame(handle.offset, handle.on_disk_len)?;
+        if blob.value.len() as u64 != u64::from(handle.value_len) {
+            return Err(Error::Corruption {
+                file_id: self.file_id,
+                offset: handle.offset,
+                what: "value length differs from the handle",
+            });
+        }
+        Ok(blob)
+    }
+
+    fn read_frame(&self, offset: u64, len: u64) -> Result<Blob> {
+        let corrupt = |what| Error::Corruption {
+            file_id: self.file_id,
+            offset,
+            what,
+        };
+        let end = offset
+            .checked_add(len)
+            .ok_or_else(|| corrupt("frame range overflows"))?;
+        if offset < HEADER_LEN as u64 || end > self.frames_end || len > FRAME_LEN_MAX {
+            return Err(corrupt("frame outside the file's frames"));
+        }
+        let len = usize::try_from(len).map_err(|_| corrupt("frame too large"))?;
+        let mut bytes = vec![0; len];
+        self.file
+            .read_exact_at(&mut bytes, offset)
+            .map_err(|source| Error::io("read", &self.path, source))?;
+        let context = BlockContext {
+            file_id: self.file_id,
+            block_offset: offset,
+        };
+        let options = DecodeOptions {
+            dictionary: self.dictionary.as_ref(),
+            cipher: self.cipher.as_ref(),
+        };
+        let payload = envelope::decode(&Slice::from(bytes), BlockType::Blob, options, context)
+            .map_err(|source| Error::Frame {
+                file_id: self.file_id,
+                offset,
+                source,
+            })?;
+        let mut decoder = Decoder::new(&payload);
+        let bad = |_| corrupt("malformed frame payload");
+        let key_len = decoder.varint_len().map_err(bad)?;
+        let key_start = decoder.offset();
+        decoder.bytes(key_len).map_err(bad)?;
+        let seqno = decoder.varint_u64().map_err(bad)?;
+        let value_start = decoder.offset();
+        Ok(Blob {
+            key: payload.slice(key_start..key_start + key_len),
+            seqno,
+            value: payload.slice(value_start..),
+        })
+    }
+
+    /// Every value in file order, with its handle (for garbage collection).
+    #[must_use]
+    pub fn scan(&self) -> BlobScanner<'_> {
+        BlobScanner {
+            reader: self,
+            offset: HEADER_LEN as u64,
+            failed: false,
+        }
+    }
+
+    /// Reads all frames and checks them against the footer's checksum and count.
+    ///
+    /// # Errors
+    /// [`Error::Corruption`] when they differ; [`Error::Io`].
+    pub fn verify(&self) -> Result<()> {
+        let mut checksum = ChecksumBuilder::with_seed(0);
+        let mut frames = 0;
+        let mut offset = HEADER_LEN as u64;
+        while offset < self.frames_end {
+            let len = self.frame_len_at(offset)?;
+            let mut bytes = vec![
+                0;
+                usize::try_from(len).map_err(|_| Error::Corruption {
+                    file_id: self.file_id,
+                    offset,
+                    what: "frame too large"
+                })?
+            ];
+            self.file
+                .read_exact_at(&mut bytes, offset)
+                .map_err(|source| Error::io("read", &self.path, source))?;
+            checksum.update(&bytes);
+            frames += 1;
+            offset += len;
+        }
+        if checksum.finish().into_raw() != self.frames_checksum || frames != self.frame_count {
+            return Err(Error::Corruption {
+                file_id: self.file_id,
+                offset: self.frames_end,
+                what: "frames differ from the footer",
+            });
+        }
+        Ok(())
+    }
+
+    /// The on-disk length of the frame at `offset`, from its envelope header.
+    fn frame_len_at(&self, offset: u64) -> Result<u64> {
+        let corrupt = |what| Error::Corruption {
+            file_id: self.file_id,
+            offset,
+            what,
+        };
+        let mut header = [0; FRAME_HEADER_LEN];
+        if offset + FRAME_HEADER_LEN as u64 > self.frames_end {
+            return Err(corrupt("truncated frame header"));
+        }
+        self.file
+            .read_exact_at(&mut header, offset)
+            .map_err(|source| Error::io("read", &self.path, source))?;
+        let header = BlockHeader::decode_from(&header).map_err(|_| corrupt("frame header"))?;
+        let len = header.block_len();
+        if offset + len > self.frames_end {
+            return Err(corrupt("frame runs past the frames"));
+        }
+        Ok(len)
+    }
+}
+
+/// Iterates over a blob file's values; see [`BlobFileReader::scan`].
+pub struct BlobScanner<'a> {
+    reader: &'a BlobFileReader,
+    offset: u64,
+    failed: bool,
+}
+
+impl Iterator for BlobScanner<'_> {
+    type Item = Result<(BlobHandle, Blob)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.offset >= self.reader.frames_end {
+            return None;
+        }
+        let offset = self.offset;
+        let item = self.reader.frame_len_at(offset).and_then(|len| {
+            let blob = self.reader.read_frame(offset, len)?;
+            let value_len = u32::try_from(blob.value.len()).map_err(|_| Error::Corruption {
+                file_id: self.reader.file_id,
+                offset,
+                what: "value too large",
+            })?;
+            self.offset += len;
+            Ok((
+                BlobHandle {
+                    file_id: self.reader.file_id,
+                    offset,
+                    on_disk_len: len,
+                    value_len,
+                },
+                blob,
+            ))
+        });
+        self.failed = item.is_err();
+        Some(item)
+    }
+}

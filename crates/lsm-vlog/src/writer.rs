@@ -1,0 +1,207 @@
+//! [`BlobFileWriter`]: appends values to a new blob file.
+//!
+//! Each value becomes one enveloped frame at the current offset; the returned handle is
+//! what the tree stores. `finish` writes the footer (counts and a checksum of all
+//! frames) and syncs the file; the caller makes its directory entry durable before any
+//! version refers to the file.
+
+use std::path::{Path, PathBuf};
+
+use lsm_codec::envelope::{self, BlockContext, BlockType};
+use lsm_codec::{Compression, EncodeOptions, EncryptionKey, FILE_SALT_LEN, FileCipher};
+use lsm_core::checksum::ChecksumBuilder;
+use lsm_core::coding::{put_u32, put_u64, put_varint_u64};
+use lsm_core::{BlobFileId, Fs, FsFile, OpenOptions, SeqNo, limits};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::layout::{BLOB_FORMAT_VERSION, FLAG_ENCRYPTED, FOOTER_MAGIC, HEADER_MAGIC};
+use crate::{BlobHandle, Error, Result};
+
+/// Bytes buffered before they are appended to the file.
+const WRITE_BUFFER_BYTES: usize = 1 << 20;
+
+/// How blob files are written.
+#[derive(Debug, Clone, Default)]
+pub struct BlobWriteOptions {
+    /// Compression of each frame (kept only when it shrinks the frame).
+    pub compression: Compression,
+    /// Encrypt every frame: the master key and this file's fresh random salt.
+    pub encryption: Option<(EncryptionKey, [u8; FILE_SALT_LEN])>,
+}
+
+/// What a finished blob file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobFileMeta {
+    /// The file's id.
+    pub file_id: BlobFileId,
+    /// Values written.
+    pub frame_count: u64,
+    /// Sum of the values' lengths.
+    pub value_bytes: u64,
+    /// The file's length.
+    pub file_len: u64,
+}
+
+/// Writes one blob file; see the module docs.
+pub struct BlobFileWriter {
+    file: Box<dyn FsFile>,
+    path: PathBuf,
+    file_id: BlobFileId,
+    compression: Compression,
+    cipher: Option<FileCipher>,
+    offset: u64,
+    buffer: Vec<u8>,
+    frame_count: u64,
+    frame_bytes: u64,
+    value_bytes: u64,
+    frames_checksum: ChecksumBuilder,
+    payload: Vec<u8>,
+}
+
+impl BlobFileWriter {
+    /// Creates the file at `path` (it must not exist) and writes its header.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be created.
+    pub fn create(
+        fs: &dyn Fs,
+        path: &Path,
+        file_id: BlobFileId,
+        options: BlobWriteOptions,
+    ) -> Result<Self> {
+        let file = fs
+            .open(path, OpenOptions::create_new())
+            .map_err(|source| Error::io("create", path, source))?;
+        let cipher = options
+            .encryption
+            .as_ref()
+            .map(|(key, salt)| FileCipher::new(key, salt));
+        let mut header = HEADER_MAGIC.to_vec();
+        let flags = if cipher.is_some() { FLAG_ENCRYPTED } else { 0 };
+        header.extend_from_slice(&[BLOB_FORMAT_VERSION, flags, 0, 0]);
+        put_u32(
+            &mut header,
+            cipher.as_ref().map_or(0, FileCipher::key_check),
+        );
+        header.extend_from_slice(
+            &options
+                .encryption
+                .as_ref()
+                .map_or([0; FILE_SALT_LEN], |(_, salt)| *salt),
+        );
+        put_u64(&mut header, file_id);
+        let checksum = xxh3_64(&header);
+        put_u64(&mut header, checksum);
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            file_id,
+            compression: options.compression,
+            cipher,
+            offset: header.len() as u64,
+            buffer: header,
+            frame_count: 0,
+            frame_bytes: 0,
+            value_bytes: 0,
+            frames_checksum: ChecksumBuilder::with_seed(0),
+            payload: Vec::new(),
+        })
+    }
+
+    /// Appends a value; returns its handle.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEntry`] for a key or value outside the limits; [`Error::Encode`]
+    /// and [`Error::Io`] when encoding or writing fails.
+    pub fn write(&mut self, key: &[u8], seqno: SeqNo, value: &[u8]) -> Result<BlobHandle> {
+        limits::check_user_key(key).map_err(Error::InvalidEntry)?;
+        limits::check_value(value).map_err(Error::InvalidEntry)?;
+        self.payload.clear();
+        put_varint_u64(&mut self.payload, key.len() as u64);
+        self.payload.extend_from_slice(key);
+        put_varint_u64(&mut self.payload, seqno);
+        self.payload.extend_from_slice(value);
+        let context = BlockContext {
+            file_id: self.file_id,
+            block_offset: self.offset,
+        };
+        let options = EncodeOptions {
+            compression: &self.compression,
+            cipher: self.cipher.as_ref(),
+        };
+        let before = self.buffer.len();
+        envelope::encode_into(
+            &self.payload,
+            BlockType::Blob,
+            options,
+            context,
+            &mut self.buffer,
+        )
+        .map_err(|source| Error::Encode {
+            file_id: self.file_id,
+            source,
+        })?;
+        let frame = self.buffer.get(before..).unwrap_or_default();
+        self.frames_checksum.update(frame);
+        let on_disk_len = frame.len() as u64;
+        let handle = BlobHandle {
+            file_id: self.file_id,
+            offset: self.offset,
+            on_disk_len,
+            value_len: u32::try_from(value.len()).expect("checked against the value limit"),
+        };
+        self.offset += on_disk_len;
+        self.frame_count += 1;
+        self.frame_bytes += on_disk_len;
+        self.value_bytes += value.len() as u64;
+        if self.buffer.len() >= WRITE_BUFFER_BYTES {
+            self.flush_buffer()?;
+        }
+        Ok(handle)
+    }
+
+    /// Bytes written or buffered so far.
+    #[must_use]
+    pub fn written_bytes(&self) -> u64 {
+        self.offset
+    }
+
+    fn flush_buffer(&mut self) -> Result<()> {
+        self.file
+            .append(&self.buffer)
+            .map_err(|source| Error::io("append", &self.path, source))?;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Writes the footer and syncs the file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when writing or syncing fails (the file must then be deleted).
+    pub fn finish(mut self) -> Result<BlobFileMeta> {
+        let mut footer = Vec::new();
+        for value in [
+            self.frame_count,
+            self.frame_bytes,
+            self.value_bytes,
+            self.frames_checksum.finish().into_raw(),
+        ] {
+            put_u64(&mut footer, value);
+        }
+        footer.extend_from_slice(&FOOTER_MAGIC);
+        let checksum = xxh3_64(&footer);
+        put_u64(&mut footer, checksum);
+        self.buffer.extend_from_slice(&footer);
+        self.offset += footer.len() as u64;
+        self.flush_buffer()?;
+        self.file
+            .sync_all()
+            .map_err(|source| Error::io("sync", &self.path, source))?;
+        Ok(BlobFileMeta {
+            file_id: self.file_id,
+            frame_count: self.frame_count,
+            value_bytes: self.value_bytes,
+            file_len: self.offset,
+        })
+    }
+}
