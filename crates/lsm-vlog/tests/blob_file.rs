@@ -403,3 +403,39 @@ proptest! {
         prop_assert_eq!(scanned, handles);
     }
 }
+
+#[test]
+fn dictionary_frames_need_their_dictionary() {
+    let samples: Vec<Vec<u8>> = (0..400)
+        .map(|idx| {
+            format!(
+                "{{\"Package\": \"pkg-{idx}\", \"Section\": \"libs\", \"Priority\": \"optional\"}}"
+            )
+            .into_bytes()
+        })
+        .collect();
+    let dictionary = lsm_codec::train_dictionary(&samples, 4_096).unwrap();
+    let fs = MemFs::new();
+    let options = BlobWriteOptions {
+        compression: Compression::zstd_dict(3, &dictionary),
+        ..BlobWriteOptions::default()
+    };
+    let entries: Vec<(Vec<u8>, u64, Vec<u8>)> = samples
+        .iter()
+        .take(20)
+        .enumerate()
+        .map(|(idx, value)| (format!("k{idx}").into_bytes(), 1, value.clone()))
+        .collect();
+    let handles = write_file(&fs, options, &entries);
+    let with = BlobReadOptions {
+        dictionary: Some(dictionary),
+        ..BlobReadOptions::default()
+    };
+    let reader = BlobFileReader::open(&fs, PATH.as_ref(), FILE_ID, &with).unwrap();
+    for ((_, _, value), handle) in entries.iter().zip(&handles) {
+        assert_eq!(reader.get(handle).unwrap().value.as_ref(), value.as_slice());
+    }
+    let without =
+        BlobFileReader::open(&fs, PATH.as_ref(), FILE_ID, &BlobReadOptions::default()).unwrap();
+    assert!(matches!(without.get(&handles[0]), Err(Error::Frame { .. })));
+}
