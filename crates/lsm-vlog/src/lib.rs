@@ -29,9 +29,11 @@ mod error;
 mod handle;
 pub mod layout;
 mod reader;
+mod set_writer;
 mod writer;
 
 pub use error::{Error, Result};
 pub use handle::BlobHandle;
 pub use reader::{Blob, BlobFileReader, BlobReadOptions, BlobScanner};
+pub use set_writer::{BlobSetWriter, NewBlobFile, WrittenBlobFile};
 pub use writer::{BlobFileMeta, BlobFileWriter, BlobWriteOptions};
