@@ -100,7 +100,13 @@ fn fixtures() -> Result {
             &[("LSM_WRITE_FIXTURES", "1")],
         )?;
     }
-    for package in ["lsm-codec", "lsm-burr", "lsm-table", "lsm-version"] {
+    for package in [
+        "lsm-codec",
+        "lsm-burr",
+        "lsm-table",
+        "lsm-version",
+        "lsm-vlog",
+    ] {
         cargo(
             &[
                 "test",

@@ -26,6 +26,8 @@
 #![forbid(unsafe_code)]
 
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod handle;
 pub mod layout;
 mod reader;
