@@ -8,6 +8,7 @@
 //! file, and a create, rename or remove only after `sync_dir` on its directory. No
 //! implementation may make anything durable as a side effect of `drop`.
 
+mod descriptor_cache;
 mod mem_fs;
 mod std_fs;
 
@@ -15,6 +16,7 @@ use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use descriptor_cache::{DescriptorCache, ReadFile};
 pub use mem_fs::MemFs;
 pub use std_fs::StdFs;
 

@@ -52,7 +52,9 @@ mod value_type;
 
 pub use checksum::Checksum;
 pub use error::{DecodeError, Error, Result};
-pub use fs::{DirEntry, Fs, FsFile, FsLock, MemFs, Metadata, OpenOptions, StdFs};
+pub use fs::{
+    DescriptorCache, DirEntry, Fs, FsFile, FsLock, MemFs, Metadata, OpenOptions, ReadFile, StdFs,
+};
 pub use ids::{BlobFileId, FileId, MemtableId, TableId};
 pub use internal_key::{InternalEntry, InternalKey};
 pub use key_range::KeyRange;

@@ -31,7 +31,6 @@
 #![forbid(unsafe_code)]
 
 mod block_cache;
-mod descriptor_cache;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
@@ -45,9 +44,9 @@ mod two_level;
 mod writer;
 
 pub use block_cache::{BlockCache, BlockCacheStats, BlockPriority};
-pub use descriptor_cache::DescriptorCache;
 pub use error::{Error, Result};
 pub use iter::TableIter;
+pub use lsm_core::DescriptorCache;
 pub use options::{DictionaryTraining, FixedPrefix, PrefixExtractor, ReadOptions, TableOptions};
 pub use properties::TableProperties;
 pub use reader::{BlockReport, Table, VerifyReport};

@@ -18,10 +18,9 @@ use lsm_codec::{
     BlockHandle, DataBlock, DecodeOptions, FileCipher, IndexBlock, IndexEntry, ZstdDictionary,
 };
 use lsm_core::coding::Decoder;
-use lsm_core::{FileId, Fs, FsFile, InternalEntry, OpenOptions, SeqNo, Slice};
+use lsm_core::{FileId, Fs, FsFile, InternalEntry, OpenOptions, ReadFile, SeqNo, Slice};
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::descriptor_cache::TableFile;
 use crate::iter::TableIter;
 use crate::layout::{
     BLOCK_LEN_MAX, FOOTER_CHECKSUM_OFFSET, FOOTER_FLAG_ENCRYPTED, FOOTER_FLAGS_KNOWN, FOOTER_LEN,
@@ -51,7 +50,7 @@ pub(crate) struct TableInner {
 
 /// Where blocks come from, and what decoding them needs.
 struct BlockSource {
-    file: TableFile,
+    file: ReadFile,
     path: PathBuf,
     file_id: FileId,
     /// Bytes before the footer: every block lies below this.
@@ -111,12 +110,8 @@ impl Table {
             .map_err(|source| Error::io("stat", path, source))?;
         let footer = read_footer(file.as_ref(), path, file_id, file_len)?;
         let file = match &options.descriptor_cache {
-            Some(cache) => TableFile::Cached {
-                cache: Arc::clone(cache),
-                id: cache.new_file_id(),
-                path: path.to_path_buf(),
-            },
-            None => TableFile::Owned(file),
+            Some(cache) => ReadFile::cached(cache, path),
+            None => ReadFile::owned(file),
         };
         let cipher = match (
             footer.flags & FOOTER_FLAG_ENCRYPTED != 0,

@@ -8,13 +8,16 @@
 #![deny(clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lsm_codec::envelope::{self, BlockContext, BlockType};
 use lsm_codec::layout::HEADER_LEN as FRAME_HEADER_LEN;
 use lsm_codec::{BlockHeader, DecodeOptions, EncryptionKey, FileCipher, ZstdDictionary};
 use lsm_core::checksum::ChecksumBuilder;
 use lsm_core::coding::Decoder;
-use lsm_core::{BlobFileId, Fs, FsFile, OpenOptions, SeqNo, Slice, UserKey, UserValue};
+use lsm_core::{
+    BlobFileId, DescriptorCache, Fs, OpenOptions, ReadFile, SeqNo, Slice, UserKey, UserValue,
+};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::layout::{
@@ -30,6 +33,9 @@ pub struct BlobReadOptions {
     pub encryption_key: Option<EncryptionKey>,
     /// The dictionary frames were compressed with, if any.
     pub dictionary: Option<ZstdDictionary>,
+    /// When set, the file is not kept open: each read goes through this cache, shared
+    /// with the tables so that all open files stay under one bound.
+    pub descriptor_cache: Option<Arc<DescriptorCache>>,
 }
 
 /// One stored value with its key and seqno.
@@ -45,7 +51,7 @@ pub struct Blob {
 
 /// An open blob file.
 pub struct BlobFileReader {
-    file: Box<dyn FsFile>,
+    file: ReadFile,
     path: PathBuf,
     file_id: BlobFileId,
     frames_end: u64,
@@ -148,6 +154,10 @@ impl BlobFileReader {
         if HEADER_LEN as u64 + frame_bytes != footer_offset {
             return Err(corrupt(footer_offset, "frames do not fill the file"));
         }
+        let file = match &options.descriptor_cache {
+            Some(cache) => ReadFile::cached(cache, path),
+            None => ReadFile::owned(file),
+        };
         Ok(Self {
             file,
             path: path.to_path_buf(),

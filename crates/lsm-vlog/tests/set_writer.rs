@@ -218,3 +218,32 @@ fn every_crash_point_gives_whole_files_or_none() {
     }
     println!("{op_count} crash points, {images} images, {opened} files opened with exact answers");
 }
+
+#[test]
+fn readers_share_a_bounded_descriptor_cache() {
+    let fs = std::sync::Arc::new(MemFs::new());
+    fs.create_dir_all(Path::new("/db")).unwrap();
+    let values = values();
+    let (handles, files) = write_all(fs.as_ref(), BlobWriteOptions::default(), &values).unwrap();
+    assert!(files.len() >= 3, "{} files", files.len());
+    let cache = std::sync::Arc::new(lsm_core::DescriptorCache::new(fs.clone(), 2));
+    let read = BlobReadOptions {
+        descriptor_cache: Some(cache.clone()),
+        ..BlobReadOptions::default()
+    };
+    let readers: Vec<BlobFileReader> = files
+        .iter()
+        .map(|file| {
+            BlobFileReader::open(fs.as_ref(), &file.path, file.meta.file_id, &read).unwrap()
+        })
+        .collect();
+    for _ in 0..2 {
+        for (handle, (_, value)) in handles.iter().zip(&values) {
+            let reader = &readers[usize::try_from(handle.file_id - 1).unwrap()];
+            assert_eq!(reader.get(handle).unwrap().value.as_ref(), value.as_slice());
+            assert!(cache.open_count() <= 2);
+        }
+    }
+    drop(readers);
+    assert_eq!(cache.open_count(), 0);
+}

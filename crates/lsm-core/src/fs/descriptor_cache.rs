@@ -1,9 +1,9 @@
-//! [`DescriptorCache`]: a bounded set of open table files.
+//! [`DescriptorCache`]: a bounded set of open files, shared by tables and blob files.
 //!
-//! A process with thousands of tables must stay under its open-file limit. Tables
-//! opened with a descriptor cache do not keep their file open: each read asks the cache,
-//! which reopens the file through its `Fs` when it was closed, and closes the least
-//! recently used file when more than `capacity` are open.
+//! A process with thousands of tables must stay under its open-file limit. A file read
+//! through a descriptor cache ([`ReadFile::cached`]) does not stay open: each read asks
+//! the cache, which reopens the file through its `Fs` when it was closed, and closes the
+//! least recently used file when more than `capacity` are open.
 
 use std::collections::HashMap;
 use std::io;
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lsm_core::{Fs, FsFile, OpenOptions};
+use crate::{Fs, FsFile, OpenOptions};
 
 /// A bounded cache of open files; see the module docs.
 #[derive(Debug)]
@@ -48,13 +48,13 @@ impl DescriptorCache {
         &self.fs
     }
 
-    /// A fresh id for one table's file.
-    pub(crate) fn new_file_id(&self) -> u64 {
+    /// A fresh id for one reader's file.
+    fn new_file_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The open file `id` at `path`, opening it (and closing another) when needed.
-    pub(crate) fn get(&self, id: u64, path: &Path) -> io::Result<Arc<dyn FsFile>> {
+    fn get(&self, id: u64, path: &Path) -> io::Result<Arc<dyn FsFile>> {
         {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             state.clock += 1;
@@ -85,8 +85,8 @@ impl DescriptorCache {
         Ok(file)
     }
 
-    /// Forgets file `id` (when its table is dropped).
-    pub(crate) fn remove(&self, id: u64) {
+    /// Forgets file `id` (when its reader is dropped).
+    fn remove(&self, id: u64) {
         self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -111,9 +111,12 @@ impl DescriptorCache {
     }
 }
 
-/// A table's file: owned, or reopened through a descriptor cache.
+/// A file read by position: kept open, or reopened through a descriptor cache.
 #[derive(Debug)]
-pub(crate) enum TableFile {
+pub struct ReadFile(Inner);
+
+#[derive(Debug)]
+enum Inner {
     Owned(Box<dyn FsFile>),
     Cached {
         cache: Arc<DescriptorCache>,
@@ -122,18 +125,38 @@ pub(crate) enum TableFile {
     },
 }
 
-impl TableFile {
-    pub(crate) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        match self {
-            Self::Owned(file) => file.read_exact_at(buf, offset),
-            Self::Cached { cache, id, path } => cache.get(*id, path)?.read_exact_at(buf, offset),
+impl ReadFile {
+    /// A file that stays open as long as the reader.
+    #[must_use]
+    pub fn owned(file: Box<dyn FsFile>) -> Self {
+        Self(Inner::Owned(file))
+    }
+
+    /// The file at `path`, opened through `cache` on each read.
+    #[must_use]
+    pub fn cached(cache: &Arc<DescriptorCache>, path: &Path) -> Self {
+        Self(Inner::Cached {
+            cache: Arc::clone(cache),
+            id: cache.new_file_id(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Fills `buf` from `offset`.
+    ///
+    /// # Errors
+    /// As [`FsFile::read_exact_at`], and as [`Fs::open`] when the file must be reopened.
+    pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        match &self.0 {
+            Inner::Owned(file) => file.read_exact_at(buf, offset),
+            Inner::Cached { cache, id, path } => cache.get(*id, path)?.read_exact_at(buf, offset),
         }
     }
 }
 
-impl Drop for TableFile {
+impl Drop for ReadFile {
     fn drop(&mut self) {
-        if let Self::Cached { cache, id, .. } = self {
+        if let Inner::Cached { cache, id, .. } = &self.0 {
             cache.remove(*id);
         }
     }
@@ -141,8 +164,10 @@ impl Drop for TableFile {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
     use super::*;
-    use lsm_core::MemFs;
+    use crate::MemFs;
 
     #[test]
     fn at_most_capacity_files_stay_open() {
@@ -168,5 +193,32 @@ mod tests {
         assert_eq!(cache.open_calls(), 30);
         let _ = cache.get(9, Path::new("/f9")).unwrap();
         assert_eq!(cache.open_calls(), 30, "a cached file is not reopened");
+    }
+
+    #[test]
+    fn cached_files_reopen_and_are_forgotten_when_dropped() {
+        let fs = Arc::new(MemFs::new());
+        for name in ["/a", "/b"] {
+            fs.open(Path::new(name), OpenOptions::create_new())
+                .unwrap()
+                .append(name.as_bytes())
+                .unwrap();
+        }
+        let cache = Arc::new(DescriptorCache::new(fs, 1));
+        let a = ReadFile::cached(&cache, Path::new("/a"));
+        let b = ReadFile::cached(&cache, Path::new("/b"));
+        let mut byte = [0; 2];
+        for _ in 0..2 {
+            a.read_exact_at(&mut byte, 0).unwrap();
+            assert_eq!(&byte, b"/a");
+            b.read_exact_at(&mut byte, 0).unwrap();
+            assert_eq!(&byte, b"/b");
+            assert_eq!(cache.open_count(), 1);
+        }
+        assert_eq!(cache.open_calls(), 4);
+        drop(b);
+        assert_eq!(cache.open_count(), 0);
+        let missing = ReadFile::cached(&cache, Path::new("/gone"));
+        assert!(missing.read_exact_at(&mut byte, 0).is_err());
     }
 }
