@@ -36,6 +36,6 @@ mod writer;
 
 pub use error::{Error, Result};
 pub use handle::BlobHandle;
-pub use reader::{Blob, BlobFileReader, BlobReadOptions, BlobScanner};
+pub use reader::{Blob, BlobFileReader, BlobReadOptions, BlobScanner, SCAN_WINDOW_BYTES};
 pub use set_writer::{BlobSetWriter, NewBlobFile, WrittenBlobFile};
 pub use writer::{BlobFileMeta, BlobFileWriter, BlobWriteOptions};

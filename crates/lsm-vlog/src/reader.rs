@@ -220,9 +220,12 @@ impl BlobFileReader {
         }
         let len = usize::try_from(len).map_err(|_| corrupt("frame too large"))?;
         let mut bytes = vec![0; len];
-        self.file
-            .read_exact_at(&mut bytes, offset)
-            .map_err(|source| Error::io("read", &self.path, source))?;
+        self.read_at(&mut bytes, offset)?;
+        self.decode_frame(offset, &Slice::from(bytes))
+    }
+
+    /// Decodes the frame `bytes` read at `offset`.
+    fn decode_frame(&self, offset: u64, bytes: &Slice) -> Result<Blob> {
         let context = BlockContext {
             file_id: self.file_id,
             block_offset: offset,
@@ -231,14 +234,20 @@ impl BlobFileReader {
             dictionary: self.dictionary.as_ref(),
             cipher: self.cipher.as_ref(),
         };
-        let payload = envelope::decode(&Slice::from(bytes), BlockType::Blob, options, context)
-            .map_err(|source| Error::Frame {
-                file_id: self.file_id,
-                offset,
-                source,
+        let payload =
+            envelope::decode(bytes, BlockType::Blob, options, context).map_err(|source| {
+                Error::Frame {
+                    file_id: self.file_id,
+                    offset,
+                    source,
+                }
             })?;
         let mut decoder = Decoder::new(&payload);
-        let bad = |_| corrupt("malformed frame payload");
+        let bad = |_| Error::Corruption {
+            file_id: self.file_id,
+            offset,
+            what: "malformed frame payload",
+        };
         let key_len = decoder.varint_len().map_err(bad)?;
         let key_start = decoder.offset();
         decoder.bytes(key_len).map_err(bad)?;
@@ -251,11 +260,20 @@ impl BlobFileReader {
         })
     }
 
-    /// Every value in file order, with its handle (for garbage collection).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|source| Error::io("read", &self.path, source))
+    }
+
+    /// Every value in file order, with its handle (for garbage collection). The frames
+    /// are read in windows of [`SCAN_WINDOW_BYTES`], not one read per frame; a value
+    /// that was stored uncompressed and in plaintext shares its window's buffer.
     #[must_use]
     pub fn scan(&self) -> BlobScanner<'_> {
         BlobScanner {
             reader: self,
+            window: FrameWindow::default(),
             offset: HEADER_LEN as u64,
             failed: false,
         }
@@ -267,24 +285,14 @@ impl BlobFileReader {
     /// [`Error::Corruption`] when they differ; [`Error::Io`].
     pub fn verify(&self) -> Result<()> {
         let mut checksum = ChecksumBuilder::with_seed(0);
+        let mut window = FrameWindow::default();
         let mut frames = 0;
         let mut offset = HEADER_LEN as u64;
         while offset < self.frames_end {
-            let len = self.frame_len_at(offset)?;
-            let mut bytes = vec![
-                0;
-                usize::try_from(len).map_err(|_| Error::Corruption {
-                    file_id: self.file_id,
-                    offset,
-                    what: "frame too large"
-                })?
-            ];
-            self.file
-                .read_exact_at(&mut bytes, offset)
-                .map_err(|source| Error::io("read", &self.path, source))?;
-            checksum.update(&bytes);
+            let frame = window.frame_at(self, offset)?;
+            checksum.update(&frame);
             frames += 1;
-            offset += len;
+            offset += frame.len() as u64;
         }
         if checksum.finish().into_raw() != self.frames_checksum || frames != self.frame_count {
             return Err(Error::Corruption {
@@ -295,33 +303,74 @@ impl BlobFileReader {
         }
         Ok(())
     }
+}
 
-    /// The on-disk length of the frame at `offset`, from its envelope header.
-    fn frame_len_at(&self, offset: u64) -> Result<u64> {
+/// Bytes a scan reads at once.
+pub const SCAN_WINDOW_BYTES: usize = 1 << 20;
+
+/// A window of consecutive frame bytes, refilled as a sequential walk leaves it.
+#[derive(Default)]
+struct FrameWindow {
+    start: u64,
+    bytes: Slice,
+}
+
+impl FrameWindow {
+    /// The whole frame at `offset` (which lies in the frames region), by its envelope
+    /// header's length.
+    fn frame_at(&mut self, reader: &BlobFileReader, offset: u64) -> Result<Slice> {
         let corrupt = |what| Error::Corruption {
-            file_id: self.file_id,
+            file_id: reader.file_id,
             offset,
             what,
         };
-        let mut header = [0; FRAME_HEADER_LEN];
-        if offset + FRAME_HEADER_LEN as u64 > self.frames_end {
+        if offset + FRAME_HEADER_LEN as u64 > reader.frames_end {
             return Err(corrupt("truncated frame header"));
         }
-        self.file
-            .read_exact_at(&mut header, offset)
-            .map_err(|source| Error::io("read", &self.path, source))?;
-        let header = BlockHeader::decode_from(&header).map_err(|_| corrupt("frame header"))?;
-        let len = header.block_len();
-        if offset + len > self.frames_end {
+        self.fill(reader, offset, FRAME_HEADER_LEN as u64)?;
+        let at = usize::try_from(offset - self.start).map_err(|_| corrupt("frame offset"))?;
+        let header = self
+            .bytes
+            .get(at..at + FRAME_HEADER_LEN)
+            .ok_or_else(|| corrupt("frame header"))?;
+        let len = BlockHeader::decode_from(header)
+            .map_err(|_| corrupt("frame header"))?
+            .block_len();
+        if len > FRAME_LEN_MAX || offset + len > reader.frames_end {
             return Err(corrupt("frame runs past the frames"));
         }
-        Ok(len)
+        self.fill(reader, offset, len)?;
+        let at = usize::try_from(offset - self.start).map_err(|_| corrupt("frame offset"))?;
+        let len = usize::try_from(len).map_err(|_| corrupt("frame too large"))?;
+        Ok(self.bytes.slice(at..at + len))
+    }
+
+    /// Makes `offset..offset + len` (inside the frames region) part of the window.
+    fn fill(&mut self, reader: &BlobFileReader, offset: u64, len: u64) -> Result<()> {
+        let window_end = self.start + self.bytes.len() as u64;
+        if offset >= self.start && offset + len <= window_end {
+            return Ok(());
+        }
+        let want = len
+            .max(SCAN_WINDOW_BYTES as u64)
+            .min(reader.frames_end - offset);
+        let want = usize::try_from(want).map_err(|_| Error::Corruption {
+            file_id: reader.file_id,
+            offset,
+            what: "frame too large",
+        })?;
+        let mut bytes = vec![0; want];
+        reader.read_at(&mut bytes, offset)?;
+        self.start = offset;
+        self.bytes = Slice::from(bytes);
+        Ok(())
     }
 }
 
 /// Iterates over a blob file's values; see [`BlobFileReader::scan`].
 pub struct BlobScanner<'a> {
     reader: &'a BlobFileReader,
+    window: FrameWindow,
     offset: u64,
     failed: bool,
 }
@@ -333,20 +382,21 @@ impl Iterator for BlobScanner<'_> {
         if self.failed || self.offset >= self.reader.frames_end {
             return None;
         }
-        let offset = self.offset;
-        let item = self.reader.frame_len_at(offset).and_then(|len| {
-            let blob = self.reader.read_frame(offset, len)?;
+        let (reader, offset) = (self.reader, self.offset);
+        let item = self.window.frame_at(reader, offset).and_then(|frame| {
+            let blob = reader.decode_frame(offset, &frame)?;
             let value_len = u32::try_from(blob.value.len()).map_err(|_| Error::Corruption {
-                file_id: self.reader.file_id,
+                file_id: reader.file_id,
                 offset,
                 what: "value too large",
             })?;
-            self.offset += len;
+            let on_disk_len = frame.len() as u64;
+            self.offset += on_disk_len;
             Ok((
                 BlobHandle {
-                    file_id: self.reader.file_id,
+                    file_id: reader.file_id,
                     offset,
-                    on_disk_len: len,
+                    on_disk_len,
                     value_len,
                 },
                 blob,

@@ -439,3 +439,46 @@ fn dictionary_frames_need_their_dictionary() {
         BlobFileReader::open(&fs, PATH.as_ref(), FILE_ID, &BlobReadOptions::default()).unwrap();
     assert!(matches!(without.get(&handles[0]), Err(Error::Frame { .. })));
 }
+
+#[test]
+fn scans_cross_window_boundaries_and_frames_larger_than_a_window() {
+    let window = lsm_vlog::SCAN_WINDOW_BYTES;
+    let mut entries = Vec::new();
+    for (idx, len) in [
+        7_000,
+        window / 3,
+        window + window / 2,
+        1,
+        window / 2,
+        90_000,
+        0,
+        300_001,
+    ]
+    .into_iter()
+    .cycle()
+    .take(20)
+    .enumerate()
+    {
+        let value: Vec<u8> = (0..len)
+            .map(|byte| u8::try_from((byte * 7 + idx) % 251).unwrap())
+            .collect();
+        entries.push((format!("key-{idx:02}").into_bytes(), idx as u64, value));
+    }
+    let fs = MemFs::new();
+    let handles = write_file(&fs, BlobWriteOptions::default(), &entries);
+    let reader =
+        BlobFileReader::open(&fs, PATH.as_ref(), FILE_ID, &BlobReadOptions::default()).unwrap();
+    reader.verify().unwrap();
+    let scanned: Vec<(BlobHandle, Blob)> = reader.scan().map(Result::unwrap).collect();
+    assert_eq!(scanned.len(), entries.len());
+    for (((handle, blob), expected_handle), (key, seqno, value)) in
+        scanned.iter().zip(&handles).zip(&entries)
+    {
+        assert_eq!(handle, expected_handle);
+        assert_eq!((blob.key.as_ref(), blob.seqno), (key.as_slice(), *seqno));
+        assert!(
+            blob.value.as_ref() == value.as_slice(),
+            "value of {handle:?}"
+        );
+    }
+}
