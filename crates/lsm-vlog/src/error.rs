@@ -60,9 +60,15 @@ pub enum Error {
         /// The newest this build reads.
         max: u8,
     },
-    /// The file is encrypted and the key given is not its key, or no key was given.
-    #[error("wrong or missing encryption key for blob file {file_id}")]
+    /// The file is encrypted and the key given is not its key.
+    #[error("wrong encryption key for blob file {file_id}")]
     WrongKey {
+        /// The blob file.
+        file_id: BlobFileId,
+    },
+    /// The file is encrypted and no key was given.
+    #[error("blob file {file_id} is encrypted; no key was given")]
+    KeyRequired {
         /// The blob file.
         file_id: BlobFileId,
     },

@@ -66,7 +66,8 @@ impl BlobFileReader {
     ///
     /// # Errors
     /// [`Error::Io`]; [`Error::Corruption`] for a damaged header or footer;
-    /// [`Error::UnsupportedFormatVersion`]; [`Error::FileIdMismatch`]; [`Error::WrongKey`].
+    /// [`Error::UnsupportedFormatVersion`]; [`Error::FileIdMismatch`]; [`Error::WrongKey`];
+    /// [`Error::KeyRequired`].
     pub fn open(
         fs: &dyn Fs,
         path: &Path,
@@ -128,7 +129,7 @@ impl BlobFileReader {
                 }
                 Some(cipher)
             }
-            (true, None) => return Err(Error::WrongKey { file_id }),
+            (true, None) => return Err(Error::KeyRequired { file_id }),
             (false, Some(_)) => {
                 return Err(corrupt(0, "plaintext blob file where a key was given"));
             }

@@ -263,7 +263,7 @@ fn wrong_key_missing_key_and_wrong_id_are_typed() {
     ));
     assert!(matches!(
         open(&bytes, &BlobReadOptions::default()),
-        Err(Error::WrongKey { file_id: FILE_ID })
+        Err(Error::KeyRequired { file_id: FILE_ID })
     ));
     let fs = MemFs::new();
     fs.open(PATH.as_ref(), OpenOptions::create_new())
