@@ -72,6 +72,13 @@ pub enum Error {
         /// The id in its footer.
         found: FileId,
     },
+    /// An earlier write or encode error left the writer unusable; the file must be
+    /// deleted.
+    #[error("table {file_id}: the writer failed earlier and writes no more")]
+    WriterFailed {
+        /// The table.
+        file_id: FileId,
+    },
     /// A table needs at least one entry.
     #[error("table {file_id} has no entries")]
     EmptyTable {

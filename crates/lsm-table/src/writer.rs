@@ -58,6 +58,8 @@ pub struct TableWriter {
     /// Data blocks waiting for the dictionary they train.
     pending_blocks: Vec<(InternalKey, Vec<u8>)>,
     pending_bytes: usize,
+    /// Set by the first error after which the file's contents are unknown.
+    failed: bool,
 }
 
 impl TableWriter {
@@ -114,18 +116,21 @@ impl TableWriter {
             properties,
             pending_blocks: Vec::new(),
             pending_bytes: 0,
+            failed: false,
         })
     }
 
     /// Adds an entry.
     ///
     /// # Errors
-    /// [`Error::InvalidEntry`] for a key or value outside the limits; [`Error::Io`] and
-    /// [`Error::Build`] when writing a finished block fails.
+    /// [`Error::InvalidEntry`] for a key or value outside the limits (the writer stays
+    /// usable); [`Error::Io`] and [`Error::Build`] when writing a finished block fails,
+    /// after which every call returns [`Error::WriterFailed`] and the file must be deleted.
     ///
     /// # Panics
     /// When the entry does not sort strictly after the previous one.
     pub fn add(&mut self, entry: &InternalEntry) -> Result<()> {
+        self.check_not_failed()?;
         limits::check_user_key(&entry.key.user_key).map_err(Error::InvalidEntry)?;
         limits::check_value(&entry.value).map_err(Error::InvalidEntry)?;
         let new_user_key = match &self.last_key {
@@ -139,16 +144,33 @@ impl TableWriter {
             None => true,
         };
         if new_user_key && self.data_block.estimated_len() >= self.options.block_size {
-            self.flush_data_block()?;
+            let flushed = self.flush_data_block();
+            self.fail_on_error(flushed)?;
         }
         if new_user_key {
-            self.maybe_cut_filter_partition()?;
+            let cut = self.maybe_cut_filter_partition();
+            self.fail_on_error(cut)?;
             self.note_user_key(&entry.key.user_key);
         }
         self.data_block.add_entry(entry);
         self.count(entry);
         self.last_key = Some(entry.key.clone());
         Ok(())
+    }
+
+    fn check_not_failed(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::WriterFailed {
+                file_id: self.file_id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Passes `result` on, remembering an error: the file may hold part of a block.
+    fn fail_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
+        self.failed |= result.is_err();
+        result
     }
 
     fn note_user_key(&mut self, user_key: &UserKey) {
@@ -298,9 +320,11 @@ impl TableWriter {
     /// Writes the index, filter, dictionary, properties and footer, and syncs the file.
     ///
     /// # Errors
-    /// [`Error::EmptyTable`] when no entry was added; [`Error::Io`] and [`Error::Build`]
-    /// when writing fails (the file is then incomplete and must be deleted).
+    /// [`Error::EmptyTable`] when no entry was added; [`Error::WriterFailed`] after an
+    /// earlier failure; [`Error::Io`] and [`Error::Build`] when writing fails (the file is
+    /// then incomplete and must be deleted).
     pub fn finish(mut self) -> Result<TableProperties> {
+        self.check_not_failed()?;
         if self.properties.entry_count == 0 {
             return Err(Error::EmptyTable {
                 file_id: self.file_id,

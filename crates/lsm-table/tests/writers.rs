@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use lsm_codec::{Compression, EncryptionKey};
 use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
 use lsm_table::{
-    DictionaryTraining, NewTable, ReadOptions, Table, TableOptions, TableSetWriter, TableWriter,
+    DictionaryTraining, Error, NewTable, ReadOptions, Table, TableOptions, TableSetWriter,
+    TableWriter,
 };
 
 fn json_entries(count: u64) -> Vec<InternalEntry> {
@@ -153,4 +154,24 @@ fn the_set_writer_rolls_between_keys_and_salts_each_file() {
 fn fs_create_dir(fs: &MemFs) {
     use lsm_core::Fs;
     fs.create_dir_all("/set".as_ref()).unwrap();
+}
+
+#[test]
+fn a_failed_append_leaves_the_writer_unusable() {
+    let fs = MemFs::with_capacity(64 * 1024);
+    let mut writer =
+        TableWriter::create(&fs, "/full.sst".as_ref(), 1, TableOptions::default()).unwrap();
+    let entries = json_entries(50_000);
+    let failed_at = entries
+        .iter()
+        .position(|entry| writer.add(entry).is_err())
+        .expect("the disk fills up");
+    assert!(matches!(
+        writer.add(&entries[failed_at + 1]),
+        Err(Error::WriterFailed { file_id: 1 })
+    ));
+    assert!(matches!(
+        writer.finish(),
+        Err(Error::WriterFailed { file_id: 1 })
+    ));
 }

@@ -80,6 +80,12 @@ pub enum Error {
         /// The id in its header.
         found: BlobFileId,
     },
+    /// An earlier write error left the writer unusable; the file must be deleted.
+    #[error("blob file {file_id}: the writer failed earlier and writes no more")]
+    WriterFailed {
+        /// The blob file.
+        file_id: BlobFileId,
+    },
     /// A key or value outside the limits.
     #[error(transparent)]
     InvalidEntry(lsm_core::Error),

@@ -56,6 +56,8 @@ pub struct BlobFileWriter {
     value_bytes: u64,
     frames_checksum: ChecksumBuilder,
     payload: Vec<u8>,
+    /// Set when an append failed: the file's contents are then unknown.
+    failed: bool,
 }
 
 impl BlobFileWriter {
@@ -105,15 +107,18 @@ impl BlobFileWriter {
             value_bytes: 0,
             frames_checksum: ChecksumBuilder::with_seed(0),
             payload: Vec::new(),
+            failed: false,
         })
     }
 
     /// Appends a value; returns its handle.
     ///
     /// # Errors
-    /// [`Error::InvalidEntry`] for a key or value outside the limits; [`Error::Encode`]
-    /// and [`Error::Io`] when encoding or writing fails.
+    /// [`Error::InvalidEntry`] for a key or value outside the limits and [`Error::Encode`]
+    /// when the frame cannot be encoded (the writer stays usable); [`Error::Io`] when an
+    /// append fails, after which every call returns [`Error::WriterFailed`].
     pub fn write(&mut self, key: &[u8], seqno: SeqNo, value: &[u8]) -> Result<BlobHandle> {
+        self.check_not_failed()?;
         limits::check_user_key(key).map_err(Error::InvalidEntry)?;
         limits::check_value(value).map_err(Error::InvalidEntry)?;
         self.payload.clear();
@@ -130,17 +135,20 @@ impl BlobFileWriter {
             cipher: self.cipher.as_ref(),
         };
         let before = self.buffer.len();
-        envelope::encode_into(
+        if let Err(source) = envelope::encode_into(
             &self.payload,
             BlockType::Blob,
             options,
             context,
             &mut self.buffer,
-        )
-        .map_err(|source| Error::Encode {
-            file_id: self.file_id,
-            source,
-        })?;
+        ) {
+            // Nothing of this frame stays: the writer is as before the call.
+            self.buffer.truncate(before);
+            return Err(Error::Encode {
+                file_id: self.file_id,
+                source,
+            });
+        }
         let frame = self.buffer.get(before..).unwrap_or_default();
         self.frames_checksum.update(frame);
         let on_disk_len = frame.len() as u64;
@@ -167,18 +175,29 @@ impl BlobFileWriter {
     }
 
     fn flush_buffer(&mut self) -> Result<()> {
-        self.file
-            .append(&self.buffer)
-            .map_err(|source| Error::io("append", &self.path, source))?;
+        if let Err(source) = self.file.append(&self.buffer) {
+            self.failed = true;
+            return Err(Error::io("append", &self.path, source));
+        }
         self.buffer.clear();
         Ok(())
     }
 
+    fn check_not_failed(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::WriterFailed {
+                file_id: self.file_id,
+            });
+        }
+        Ok(())
+    }
     /// Writes the footer and syncs the file.
     ///
     /// # Errors
-    /// [`Error::Io`] when writing or syncing fails (the file must then be deleted).
+    /// [`Error::WriterFailed`] after an earlier failure; [`Error::Io`] when writing or
+    /// syncing fails (the file must then be deleted).
     pub fn finish(mut self) -> Result<BlobFileMeta> {
+        self.check_not_failed()?;
         let mut footer = Vec::new();
         for value in [
             self.frame_count,

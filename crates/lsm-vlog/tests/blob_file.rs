@@ -482,3 +482,23 @@ fn scans_cross_window_boundaries_and_frames_larger_than_a_window() {
         );
     }
 }
+
+#[test]
+fn a_failed_append_leaves_the_writer_unusable() {
+    let fs = MemFs::with_capacity(1 << 20);
+    let mut writer =
+        BlobFileWriter::create(&fs, PATH.as_ref(), FILE_ID, BlobWriteOptions::default()).unwrap();
+    writer.write(b"small", 1, b"fits").unwrap();
+    assert!(matches!(
+        writer.write(b"large", 2, &vec![1; 3 << 20]),
+        Err(Error::Io { .. })
+    ));
+    assert!(matches!(
+        writer.write(b"small", 3, b"fits"),
+        Err(Error::WriterFailed { file_id: FILE_ID })
+    ));
+    assert!(matches!(
+        writer.finish(),
+        Err(Error::WriterFailed { file_id: FILE_ID })
+    ));
+}
