@@ -2,7 +2,9 @@
 //!
 //! Until the tree exists, it runs the db_bench workloads on the largest unit there is,
 //! one table on the real file system (`fillseq`, `readrandom`, `readmissing`, `readseq`,
-//! `readreverse`, `seekrandom` over Debian's package index), and the block layer's
+//! `readreverse`, `seekrandom` over Debian's package index), the blob files that will
+//! hold separated values (fill, random reads by handle, the garbage collector's scan),
+//! and the block layer's
 //! workloads: building, iterating and seeking 4 KiB data blocks, and encoding and
 //! decoding them with none, zstd and zstd with a trained dictionary. Each figure is the
 //! median of `--runs` runs. It prints a table and a bar chart, and writes one JSON line
@@ -10,6 +12,7 @@
 //!
 //! Flags: `--runs N` (default 5), `--out PATH`.
 
+mod blob_workloads;
 mod report;
 mod table_workloads;
 mod workloads;
@@ -35,8 +38,9 @@ fn main() -> ExitCode {
         }
     }
     // TODO(issue 8): the db_bench workloads on a tree, beside RocksDB and fjall's lsm-tree.
-    println!("lsm-bench: table and block workloads on real records (median of {runs} runs)");
+    println!("lsm-bench: table, blob and block workloads on real records (median of {runs} runs)");
     let results = match table_workloads::run_all(runs).and_then(|mut results| {
+        results.extend(blob_workloads::run_all(runs)?);
         results.extend(workloads::run_all(runs)?);
         Ok(results)
     }) {

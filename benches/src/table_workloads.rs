@@ -17,7 +17,18 @@ use crate::workloads::Measurement;
 const LOOKUPS: usize = 100_000;
 
 /// A scratch directory removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    /// A fresh directory under the system's temporary directory.
+    pub(crate) fn new(name: &str) -> Result<Self, String> {
+        let path = std::env::temp_dir().join(format!("lsm-bench-{}-{name}", std::process::id()));
+        StdFs
+            .create_dir_all(&path)
+            .map_err(|error| format!("{}: {error}", path.display()))?;
+        Ok(Self(path))
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -30,13 +41,13 @@ impl Drop for TempDir {
     }
 }
 
-fn median(runs: usize, mut body: impl FnMut() -> Duration) -> Duration {
+pub(crate) fn median(runs: usize, mut body: impl FnMut() -> Duration) -> Duration {
     let mut times: Vec<_> = (0..runs).map(|_| body()).collect();
     times.sort();
     times[times.len() / 2]
 }
 
-fn per_op(name: &str, ops: usize, bytes: Option<u64>, time: Duration) -> Measurement {
+pub(crate) fn per_op(name: &str, ops: usize, bytes: Option<u64>, time: Duration) -> Measurement {
     Measurement {
         name: name.to_owned(),
         bytes_per_sec: bytes.map(|bytes| bytes as f64 / time.as_secs_f64()),
@@ -59,10 +70,7 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
         .iter()
         .map(|entry| (entry.key.user_key.len() + entry.value.len()) as u64)
         .sum();
-    let dir = TempDir(std::env::temp_dir().join(format!("lsm-bench-{}", std::process::id())));
-    StdFs
-        .create_dir_all(&dir.0)
-        .map_err(|error| error.to_string())?;
+    let dir = TempDir::new("table")?;
 
     let mut results = Vec::new();
     let mut table_idx = 0_u64;
