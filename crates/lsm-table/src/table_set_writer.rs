@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use lsm_core::{FileId, Fs, InternalEntry, UserKey};
 
-use crate::{Result, TableOptions, TableProperties, TableWriter};
+use crate::{Error, Result, TableOptions, TableProperties, TableWriter};
 
 /// The identity of the next table to write.
 #[derive(Debug, Clone)]
@@ -41,6 +41,10 @@ pub struct TableSetWriter<'a> {
     current: Option<(NewTable, TableWriter)>,
     last_user_key: Option<UserKey>,
     written: Vec<WrittenTable>,
+    /// The id of the table named last (the one an I/O error concerns).
+    last_file_id: FileId,
+    /// The table whose creation, write or finish failed: the set is then unusable.
+    failed: Option<FileId>,
 }
 
 impl<'a> TableSetWriter<'a> {
@@ -59,14 +63,32 @@ impl<'a> TableSetWriter<'a> {
             current: None,
             last_user_key: None,
             written: Vec::new(),
+            last_file_id: 0,
+            failed: None,
         }
     }
 
     /// Adds an entry (entries strictly increase in internal-key order).
     ///
     /// # Errors
-    /// As [`TableWriter::add`], [`TableWriter::finish`] and [`TableWriter::create`].
+    /// [`Error::InvalidEntry`] for an entry outside the limits (the writer stays usable);
+    /// as [`TableWriter::add`], [`TableWriter::finish`] and [`TableWriter::create`]
+    /// otherwise, after which every call returns [`Error::WriterFailed`] and every table
+    /// it named must be deleted.
     pub fn add(&mut self, entry: &InternalEntry) -> Result<()> {
+        if let Some(file_id) = self.failed {
+            return Err(Error::WriterFailed { file_id });
+        }
+        let result = self.add_inner(entry);
+        if let Err(error) = &result
+            && !matches!(error, Error::InvalidEntry(_))
+        {
+            self.failed = Some(self.last_file_id);
+        }
+        result
+    }
+
+    fn add_inner(&mut self, entry: &InternalEntry) -> Result<()> {
         let new_user_key = self.last_user_key.as_ref() != Some(&entry.key.user_key);
         let full = self
             .current
@@ -77,6 +99,7 @@ impl<'a> TableSetWriter<'a> {
         }
         if self.current.is_none() {
             let table = (self.next_table)();
+            self.last_file_id = table.file_id;
             let mut options = self.options.clone();
             if let Some((_, salt)) = &mut options.encryption {
                 *salt = table.salt;
@@ -108,8 +131,11 @@ impl<'a> TableSetWriter<'a> {
     /// Finishes the last table; returns every table written, in key order.
     ///
     /// # Errors
-    /// As [`TableWriter::finish`].
+    /// [`Error::WriterFailed`] after an earlier failure; as [`TableWriter::finish`].
     pub fn finish(mut self) -> Result<Vec<WrittenTable>> {
+        if let Some(file_id) = self.failed {
+            return Err(Error::WriterFailed { file_id });
+        }
         self.finish_current()?;
         Ok(self.written)
     }

@@ -175,3 +175,58 @@ fn a_failed_append_leaves_the_writer_unusable() {
         Err(Error::WriterFailed { file_id: 1 })
     ));
 }
+
+/// A caller that ignores errors and carries on: once any I/O failed, `finish` must fail
+/// too, so that no table list is ever returned over a hole.
+fn stubborn_set_write(
+    fs: &lsm_testkit::sim_fs::SimFs,
+    entries: &[InternalEntry],
+) -> (usize, Result<Vec<lsm_table::WrittenTable>, Error>) {
+    let mut next_id = 0_u64;
+    let options = TableOptions {
+        block_size: 1024,
+        ..TableOptions::default()
+    };
+    let mut writer = TableSetWriter::new(fs, options, 16 * 1024, || {
+        next_id += 1;
+        NewTable {
+            file_id: next_id,
+            path: format!("/set/{next_id}").into(),
+            salt: [0; 16],
+        }
+    });
+    let failures = entries
+        .iter()
+        .filter(|entry| writer.add(entry).is_err())
+        .count();
+    (failures, writer.finish())
+}
+
+#[test]
+fn an_injected_io_error_fails_the_whole_table_set() {
+    use lsm_core::Fs;
+    let entries = json_entries(2_000);
+    let dry_run = lsm_testkit::sim_fs::SimFs::new();
+    dry_run.create_dir_all("/set".as_ref()).unwrap();
+    let ops_before = dry_run.op_count();
+    let (failures, tables) = stubborn_set_write(&dry_run, &entries);
+    assert_eq!(failures, 0);
+    assert!(tables.unwrap().len() > 3);
+    for op in ops_before..dry_run.op_count() {
+        let fs = lsm_testkit::sim_fs::SimFs::new();
+        fs.create_dir_all("/set".as_ref()).unwrap();
+        fs.fail_op(op, std::io::ErrorKind::Other);
+        let (failures, tables) = stubborn_set_write(&fs, &entries);
+        assert!(
+            failures > 0 || tables.is_err(),
+            "operation {op} failed unnoticed"
+        );
+        if failures > 0 {
+            assert!(
+                matches!(tables, Err(Error::WriterFailed { .. })),
+                "operation {op}: {:?}",
+                tables.map(|tables| tables.len())
+            );
+        }
+    }
+}

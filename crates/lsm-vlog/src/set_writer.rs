@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use lsm_core::{BlobFileId, Fs, SeqNo};
 
-use crate::{BlobFileMeta, BlobFileWriter, BlobHandle, BlobWriteOptions, Result};
+use crate::{BlobFileMeta, BlobFileWriter, BlobHandle, BlobWriteOptions, Error, Result};
 
 /// The identity of the next blob file to write.
 #[derive(Debug, Clone)]
@@ -40,6 +40,10 @@ pub struct BlobSetWriter<'a> {
     next_file: Box<dyn FnMut() -> NewBlobFile + 'a>,
     current: Option<(PathBuf, BlobFileWriter)>,
     written: Vec<WrittenBlobFile>,
+    /// The id of the file named last (the one an I/O error concerns).
+    last_file_id: BlobFileId,
+    /// The file whose creation, append or finish failed: the set is then unusable.
+    failed: Option<BlobFileId>,
 }
 
 impl<'a> BlobSetWriter<'a> {
@@ -57,15 +61,32 @@ impl<'a> BlobSetWriter<'a> {
             next_file: Box::new(next_file),
             current: None,
             written: Vec::new(),
+            last_file_id: 0,
+            failed: None,
         }
     }
 
     /// Appends a value; returns its handle.
     ///
     /// # Errors
-    /// As [`BlobFileWriter::create`], [`BlobFileWriter::write`] and
-    /// [`BlobFileWriter::finish`].
+    /// [`Error::InvalidEntry`] and [`Error::Encode`] for a value that cannot be stored
+    /// (the writer stays usable); as [`BlobFileWriter::create`], [`BlobFileWriter::write`]
+    /// and [`BlobFileWriter::finish`] when I/O fails, after which every call returns
+    /// [`Error::WriterFailed`] and every file it named must be deleted.
     pub fn write(&mut self, key: &[u8], seqno: SeqNo, value: &[u8]) -> Result<BlobHandle> {
+        if let Some(file_id) = self.failed {
+            return Err(Error::WriterFailed { file_id });
+        }
+        let result = self.write_inner(key, seqno, value);
+        if let Err(error) = &result
+            && !matches!(error, Error::InvalidEntry(_) | Error::Encode { .. })
+        {
+            self.failed = Some(self.last_file_id);
+        }
+        result
+    }
+
+    fn write_inner(&mut self, key: &[u8], seqno: SeqNo, value: &[u8]) -> Result<BlobHandle> {
         let full = self
             .current
             .as_ref()
@@ -77,6 +98,7 @@ impl<'a> BlobSetWriter<'a> {
             Some((_, writer)) => writer,
             None => {
                 let file = (self.next_file)();
+                self.last_file_id = file.file_id;
                 let mut options = self.options.clone();
                 if let Some((_, salt)) = &mut options.encryption {
                     *salt = file.salt;
@@ -99,8 +121,11 @@ impl<'a> BlobSetWriter<'a> {
     /// Finishes the last file; returns every file written, in order.
     ///
     /// # Errors
-    /// As [`BlobFileWriter::finish`].
+    /// [`Error::WriterFailed`] after an earlier I/O failure; as [`BlobFileWriter::finish`].
     pub fn finish(mut self) -> Result<Vec<WrittenBlobFile>> {
+        if let Some(file_id) = self.failed {
+            return Err(Error::WriterFailed { file_id });
+        }
         self.finish_current()?;
         Ok(self.written)
     }

@@ -293,3 +293,54 @@ fn readers_share_a_bounded_descriptor_cache() {
     drop(readers);
     assert_eq!(cache.open_count(), 0);
 }
+
+/// A caller that ignores errors and carries on: once any I/O failed, `finish` must fail
+/// too, so that no file list is ever returned over a hole.
+fn stubborn_workload(
+    fs: &SimFs,
+    values: &[(Vec<u8>, Vec<u8>)],
+) -> (usize, lsm_vlog::Result<Vec<WrittenBlobFile>>) {
+    let next_id = Cell::new(1_u64);
+    let mut writer = BlobSetWriter::new(fs, BlobWriteOptions::default(), TARGET_BYTES, || {
+        let file_id = next_id.get();
+        next_id.set(file_id + 1);
+        NewBlobFile {
+            file_id,
+            path: path_of(file_id),
+            salt: [0; 16],
+        }
+    });
+    let failures = values
+        .iter()
+        .enumerate()
+        .filter(|(seqno, (key, value))| writer.write(key, *seqno as u64, value).is_err())
+        .count();
+    (failures, writer.finish())
+}
+
+#[test]
+fn an_injected_io_error_fails_the_whole_set() {
+    let values = values();
+    let dry_run = SimFs::new();
+    dry_run.create_dir_all(Path::new("/db")).unwrap();
+    let ops_before = dry_run.op_count();
+    let (failures, files) = stubborn_workload(&dry_run, &values);
+    assert_eq!(failures, 0);
+    files.unwrap();
+    for op in ops_before..dry_run.op_count() {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        fs.fail_op(op, std::io::ErrorKind::Other);
+        let (failures, files) = stubborn_workload(&fs, &values);
+        assert!(
+            failures > 0 || files.is_err(),
+            "operation {op} failed unnoticed"
+        );
+        if failures > 0 {
+            assert!(
+                matches!(files, Err(lsm_vlog::Error::WriterFailed { .. })),
+                "operation {op}: {files:?}"
+            );
+        }
+    }
+}
