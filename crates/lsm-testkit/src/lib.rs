@@ -7,6 +7,7 @@
 //! - [`fuzz`]: replays a fuzz corpus and seeded mutations of it under `cargo test`.
 //! - [`fixtures`]: golden files that tests compare against.
 //! - [`model`]: helpers the model-based tests share.
+//! - [`oracle`]: the ordered-map MVCC reference a tree is checked against.
 //! - [`sim_fs`]: a file system that remembers what is durable and crashes under the
 //!   models of the reliability spec, for crash-point enumeration and fault injection.
 
@@ -16,5 +17,6 @@ pub mod data;
 pub mod fixtures;
 pub mod fuzz;
 pub mod model;
+pub mod oracle;
 pub mod rng;
 pub mod sim_fs;

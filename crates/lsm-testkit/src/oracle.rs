@@ -1,0 +1,245 @@
+//! [`Oracle`]: the reference a tree is checked against, built on ordered maps only.
+//!
+//! It keeps every version of every key and answers reads at any seqno by the rule the
+//! engine promises: a read at seqno `r` sees, per key, the newest version with seqno
+//! `< r`; a value makes the key present, a tombstone (strong or weak) makes it absent.
+//! It shares no code with the engine's merge and MVCC streams, so that a bug there
+//! cannot hide itself. [`Oracle::gc`] drops what no read at or above a watermark can
+//! see, which is what flush and compaction may do.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::model::in_bounds;
+
+/// One version of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    /// A value.
+    Value(Vec<u8>),
+    /// A tombstone.
+    Tombstone,
+    /// A weak (single) tombstone: reads treat it as a tombstone.
+    WeakTombstone,
+}
+
+/// Every version of every key; see the module docs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Oracle {
+    keys: BTreeMap<Vec<u8>, BTreeMap<u64, Version>>,
+}
+
+impl Oracle {
+    /// An empty oracle.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `value` for `key` at `seqno` (replacing a version at the same seqno).
+    pub fn insert(&mut self, key: &[u8], value: &[u8], seqno: u64) {
+        self.record(key, seqno, Version::Value(value.to_vec()));
+    }
+
+    /// Records a tombstone for `key` at `seqno`.
+    pub fn remove(&mut self, key: &[u8], seqno: u64) {
+        self.record(key, seqno, Version::Tombstone);
+    }
+
+    /// Records a weak tombstone for `key` at `seqno`.
+    pub fn remove_weak(&mut self, key: &[u8], seqno: u64) {
+        self.record(key, seqno, Version::WeakTombstone);
+    }
+
+    /// Records a tombstone at `seqno` for every key present at `seqno + 1`, as a
+    /// `clear` at that seqno would.
+    pub fn remove_all(&mut self, seqno: u64) {
+        let present: Vec<Vec<u8>> = self
+            .range(
+                &Bound::Unbounded,
+                &Bound::Unbounded,
+                seqno.saturating_add(1),
+            )
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        for key in present {
+            self.remove(&key, seqno);
+        }
+    }
+
+    fn record(&mut self, key: &[u8], seqno: u64, version: Version) {
+        self.keys
+            .entry(key.to_vec())
+            .or_default()
+            .insert(seqno, version);
+    }
+
+    /// The value of `key` seen at `read_seqno`.
+    #[must_use]
+    pub fn get(&self, key: &[u8], read_seqno: u64) -> Option<Vec<u8>> {
+        self.keys
+            .get(key)
+            .and_then(|versions| visible(versions, read_seqno))
+    }
+
+    /// The present keys within the bounds at `read_seqno`, in key order.
+    #[must_use]
+    pub fn range(
+        &self,
+        lower: &Bound<Vec<u8>>,
+        upper: &Bound<Vec<u8>>,
+        read_seqno: u64,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.keys
+            .iter()
+            .filter(|(key, _)| in_bounds(key, lower, upper))
+            .filter_map(|(key, versions)| {
+                visible(versions, read_seqno).map(|value| (key.clone(), value))
+            })
+            .collect()
+    }
+
+    /// The present keys starting with `prefix` at `read_seqno`, in key order.
+    #[must_use]
+    pub fn prefix(&self, prefix: &[u8], read_seqno: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.range(&Bound::Unbounded, &Bound::Unbounded, read_seqno)
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(prefix))
+            .collect()
+    }
+
+    /// Number of present keys at `read_seqno`.
+    #[must_use]
+    pub fn len(&self, read_seqno: u64) -> usize {
+        self.keys
+            .values()
+            .filter(|versions| visible(versions, read_seqno).is_some())
+            .count()
+    }
+
+    /// Whether no key is present at `read_seqno`.
+    #[must_use]
+    pub fn is_empty(&self, read_seqno: u64) -> bool {
+        self.len(read_seqno) == 0
+    }
+
+    /// The highest seqno recorded.
+    #[must_use]
+    pub fn highest_seqno(&self) -> Option<u64> {
+        self.keys
+            .values()
+            .filter_map(|versions| versions.keys().next_back().copied())
+            .max()
+    }
+
+    /// Versions kept, over all keys.
+    #[must_use]
+    pub fn version_count(&self) -> usize {
+        self.keys.values().map(BTreeMap::len).sum()
+    }
+
+    /// Drops every version that no read at a seqno `>= watermark` can see: per key,
+    /// everything older than the newest version below the watermark, and that version
+    /// too when it is a tombstone with nothing older left to hide.
+    pub fn gc(&mut self, watermark: u64) {
+        for versions in self.keys.values_mut() {
+            let Some(&newest_below) = versions
+                .range(..watermark)
+                .next_back()
+                .map(|(seqno, _)| seqno)
+            else {
+                continue;
+            };
+            versions.retain(|&seqno, _| seqno >= newest_below);
+            if !matches!(versions.get(&newest_below), Some(Version::Value(_))) {
+                versions.remove(&newest_below);
+            }
+        }
+        self.keys.retain(|_, versions| !versions.is_empty());
+    }
+}
+
+/// The value the newest version below `read_seqno` gives, if it is a value.
+fn visible(versions: &BTreeMap<u64, Version>, read_seqno: u64) -> Option<Vec<u8>> {
+    match versions.range(..read_seqno).next_back() {
+        Some((_, Version::Value(value))) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn reads_see_the_newest_version_below_the_read_seqno() {
+        let mut oracle = Oracle::new();
+        oracle.insert(b"a", b"1", 1);
+        oracle.insert(b"a", b"2", 5);
+        oracle.remove(b"a", 8);
+        oracle.insert(b"b", b"x", 3);
+        oracle.remove_weak(b"b", 4);
+        assert_eq!(oracle.get(b"a", 1), None);
+        assert_eq!(oracle.get(b"a", 2), Some(b"1".to_vec()));
+        assert_eq!(oracle.get(b"a", 6), Some(b"2".to_vec()));
+        assert_eq!(oracle.get(b"a", 9), None);
+        assert_eq!(oracle.get(b"b", 4), Some(b"x".to_vec()));
+        assert_eq!(oracle.get(b"b", 5), None);
+        assert_eq!(
+            oracle.range(&Bound::Unbounded, &Bound::Unbounded, 4).len(),
+            2
+        );
+        assert_eq!(oracle.len(9), 0);
+        assert!(oracle.is_empty(u64::MAX));
+        assert_eq!(oracle.highest_seqno(), Some(8));
+    }
+
+    #[test]
+    fn remove_all_hides_everything_from_its_seqno_on() {
+        let mut oracle = Oracle::new();
+        oracle.insert(b"a", b"1", 1);
+        oracle.insert(b"b", b"2", 2);
+        oracle.remove_all(3);
+        assert_eq!(oracle.len(3), 2);
+        assert_eq!(oracle.len(4), 0);
+        oracle.insert(b"a", b"3", 4);
+        assert_eq!(oracle.prefix(b"a", 5), vec![(b"a".to_vec(), b"3".to_vec())]);
+    }
+
+    /// Every read at or above the watermark answers the same after `gc`, and `gc` keeps
+    /// at most one version below the watermark per key.
+    #[test]
+    fn gc_never_changes_an_answer_at_or_above_the_watermark() {
+        let mut rng = Rng::from_env(5);
+        for _ in 0..200 {
+            let mut oracle = Oracle::new();
+            let ops = 1 + rng.index(60);
+            for seqno in 0..ops as u64 {
+                let key = [b'k', b'0' + u8::try_from(rng.below(5)).unwrap()];
+                match rng.below(4) {
+                    0 => oracle.remove(&key, seqno),
+                    1 => oracle.remove_weak(&key, seqno),
+                    _ => oracle.insert(&key, &seqno.to_le_bytes(), seqno),
+                }
+            }
+            let watermark = rng.below(ops as u64 + 2);
+            let mut collected = oracle.clone();
+            collected.gc(watermark);
+            for read_seqno in watermark..=ops as u64 + 1 {
+                assert_eq!(
+                    collected.range(&Bound::Unbounded, &Bound::Unbounded, read_seqno),
+                    oracle.range(&Bound::Unbounded, &Bound::Unbounded, read_seqno),
+                    "watermark {watermark}, read {read_seqno}"
+                );
+            }
+            for versions in collected.keys.values() {
+                assert!(versions.range(..watermark).count() <= 1);
+            }
+            assert!(collected.version_count() <= oracle.version_count());
+        }
+    }
+}
