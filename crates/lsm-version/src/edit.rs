@@ -2,11 +2,12 @@
 #![deny(clippy::indexing_slicing)]
 
 use lsm_core::coding::{Decoder, put_varint_u64};
-use lsm_core::{DecodeError, SeqNo, TableId};
+use lsm_core::{BlobFileId, DecodeError, SeqNo, TableId};
 
-use crate::TableMeta;
+use crate::{BlobFileInfo, BlobGarbage, TableMeta};
 
-/// Tables added and removed, and the counters a recovery must restore.
+/// Tables and blob files added and removed, dead blob values credited, and the counters
+/// a recovery must restore.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VersionEdit {
     /// `(level, tables)` to add; see [`crate::Version::apply`] for where they go.
@@ -17,6 +18,14 @@ pub struct VersionEdit {
     pub next_table_id: TableId,
     /// The highest seqno persisted (a version keeps the highest it has seen).
     pub last_seqno: SeqNo,
+    /// Blob files to add (their dead counters start as given, normally zero).
+    pub added_blob_files: Vec<BlobFileInfo>,
+    /// Ids of blob files to remove.
+    pub removed_blob_files: Vec<BlobFileId>,
+    /// Values of blob files (present after this edit's additions) that died.
+    pub blob_garbage: Vec<BlobGarbage>,
+    /// The next unused blob file id (a version keeps the highest it has seen).
+    pub next_blob_file_id: BlobFileId,
 }
 
 impl VersionEdit {
@@ -35,6 +44,19 @@ impl VersionEdit {
             for table in tables {
                 table.encode_into(out);
             }
+        }
+        put_varint_u64(out, self.next_blob_file_id);
+        put_varint_u64(out, self.removed_blob_files.len() as u64);
+        for &id in &self.removed_blob_files {
+            put_varint_u64(out, id);
+        }
+        put_varint_u64(out, self.added_blob_files.len() as u64);
+        for blob_file in &self.added_blob_files {
+            blob_file.encode_into(out);
+        }
+        put_varint_u64(out, self.blob_garbage.len() as u64);
+        for garbage in &self.blob_garbage {
+            garbage.encode_into(out);
         }
     }
 
@@ -62,11 +84,31 @@ impl VersionEdit {
             }
             added.push((level, tables));
         }
+        let next_blob_file_id = decoder.varint_u64()?;
+        let removed_blob_count = bounded_count(decoder)?;
+        let mut removed_blob_files = Vec::with_capacity(removed_blob_count);
+        for _ in 0..removed_blob_count {
+            removed_blob_files.push(decoder.varint_u64()?);
+        }
+        let added_blob_count = bounded_count(decoder)?;
+        let mut added_blob_files = Vec::with_capacity(added_blob_count);
+        for _ in 0..added_blob_count {
+            added_blob_files.push(BlobFileInfo::decode_from(decoder)?);
+        }
+        let garbage_count = bounded_count(decoder)?;
+        let mut blob_garbage = Vec::with_capacity(garbage_count);
+        for _ in 0..garbage_count {
+            blob_garbage.push(BlobGarbage::decode_from(decoder)?);
+        }
         Ok(Self {
             added,
             removed,
             next_table_id,
             last_seqno,
+            added_blob_files,
+            removed_blob_files,
+            blob_garbage,
+            next_blob_file_id,
         })
     }
 }

@@ -9,10 +9,15 @@
 //! open it recovers the latest version (a torn last record, which was never
 //! acknowledged, is dropped).
 //!
+//! A version also records the blob files that hold separated values, with how much of
+//! each is dead ([`BlobFileInfo`]); edits add and remove blob files and credit dead
+//! values ([`BlobGarbage`]).
+//!
 //! Versions hold metadata only, never open files.
 
 #![forbid(unsafe_code)]
 
+mod blob_file;
 mod edit;
 mod error;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -22,6 +27,7 @@ mod manifest;
 mod table_meta;
 mod version;
 
+pub use blob_file::{BlobFileInfo, BlobGarbage};
 pub use edit::VersionEdit;
 pub use error::{Error, Result};
 pub use manifest::{Manifest, Recovered};

@@ -26,7 +26,7 @@ use crate::layout::{
     MANIFEST_FORMAT_VERSION, RECORD_EDIT, RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT,
     manifest_file_name, parse_manifest_file_name,
 };
-use crate::{Error, Result, Run, TableMeta, Version, VersionEdit};
+use crate::{BlobFileInfo, Error, Result, Run, TableMeta, Version, VersionEdit};
 
 /// The durable log of a tree's versions; see the module docs.
 pub struct Manifest {
@@ -306,6 +306,11 @@ fn encode_snapshot(version: &Version) -> Vec<u8> {
             }
         }
     }
+    put_varint_u64(&mut out, version.next_blob_file_id());
+    put_varint_u64(&mut out, version.blob_file_count() as u64);
+    for info in version.blob_files().values() {
+        info.encode_into(&mut out);
+    }
     out
 }
 
@@ -350,7 +355,28 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
         }
         levels.push(Version::level_from_runs(runs));
     }
-    Ok(Version::from_parts(id, levels, next_table_id, last_seqno))
+    let next_blob_file_id = decoder.varint_u64()?;
+    let blob_file_count = bounded_count(&mut decoder)?;
+    let mut blob_files = std::collections::BTreeMap::new();
+    for _ in 0..blob_file_count {
+        let offset = decoder.offset();
+        let info = BlobFileInfo::decode_from(&mut decoder)?;
+        if blob_files.insert(info.id, info).is_some() {
+            return Err(DecodeError::InvalidField {
+                field: "blob file id repeats",
+                value: info.id,
+                offset,
+            });
+        }
+    }
+    Ok(Version::from_parts(
+        id,
+        levels,
+        next_table_id,
+        last_seqno,
+        blob_files,
+        next_blob_file_id,
+    ))
 }
 
 /// The version a manifest file describes, and the length of its valid prefix.
@@ -441,7 +467,43 @@ fn edit_applies(version: &Version, edit: &VersionEdit) -> bool {
             _ => true,
         })
     });
-    removed.is_subset(&present) && levels_ok && adds_ok && runs_ok
+    removed.is_subset(&present)
+        && levels_ok
+        && adds_ok
+        && runs_ok
+        && blob_changes_apply(version, edit)
+}
+
+/// Whether an edit's blob file changes apply: it removes only present blob files, adds
+/// each id once (unless removed in the same edit), and credits dead values only to blob
+/// files present afterwards, within their totals.
+fn blob_changes_apply(version: &Version, edit: &VersionEdit) -> bool {
+    let mut blob_files = version.blob_files().clone();
+    for id in &edit.removed_blob_files {
+        if blob_files.remove(id).is_none() {
+            return false;
+        }
+    }
+    for info in &edit.added_blob_files {
+        if !info.is_consistent() || blob_files.insert(info.id, *info).is_some() {
+            return false;
+        }
+    }
+    edit.blob_garbage.iter().all(|garbage| {
+        blob_files.get_mut(&garbage.file_id).is_some_and(|info| {
+            match (
+                info.dead_frames.checked_add(garbage.frames),
+                info.dead_value_bytes.checked_add(garbage.value_bytes),
+            ) {
+                (Some(frames), Some(bytes)) => {
+                    info.dead_frames = frames;
+                    info.dead_value_bytes = bytes;
+                    info.is_consistent()
+                }
+                _ => false,
+            }
+        })
+    })
 }
 
 enum Record<'a> {

@@ -8,13 +8,13 @@
 //! the new ones: to level 0 as a new run at the front; to a higher level into its
 //! newest run when they overlap none of its tables, else as a new run at the front.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use lsm_core::{SeqNo, TableId};
+use lsm_core::{BlobFileId, SeqNo, TableId};
 
 use crate::layout::LEVEL_COUNT_MAX;
-use crate::{TableMeta, VersionEdit};
+use crate::{BlobFileInfo, TableMeta, VersionEdit};
 
 /// Tables with disjoint key ranges, in key order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,13 +28,15 @@ pub struct Level {
     runs: Vec<Run>,
 }
 
-/// An immutable set of tables; see the module docs.
+/// An immutable set of tables and blob files; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
     id: u64,
     levels: Vec<Level>,
     next_table_id: TableId,
     last_seqno: SeqNo,
+    blob_files: Arc<BTreeMap<BlobFileId, BlobFileInfo>>,
+    next_blob_file_id: BlobFileId,
 }
 
 impl Run {
@@ -122,6 +124,8 @@ impl Version {
             levels: vec![Level::default(); level_count],
             next_table_id: 1,
             last_seqno: 0,
+            blob_files: Arc::default(),
+            next_blob_file_id: 1,
         }
     }
 
@@ -130,12 +134,16 @@ impl Version {
         levels: Vec<Level>,
         next_table_id: TableId,
         last_seqno: SeqNo,
+        blob_files: BTreeMap<BlobFileId, BlobFileInfo>,
+        next_blob_file_id: BlobFileId,
     ) -> Self {
         Self {
             id,
             levels,
             next_table_id,
             last_seqno,
+            blob_files: Arc::new(blob_files),
+            next_blob_file_id,
         }
     }
 
@@ -179,6 +187,33 @@ impl Version {
     #[must_use]
     pub fn table_count(&self) -> usize {
         self.levels.iter().map(Level::table_count).sum()
+    }
+
+    /// The blob files, by id.
+    #[must_use]
+    pub fn blob_files(&self) -> &BTreeMap<BlobFileId, BlobFileInfo> {
+        &self.blob_files
+    }
+
+    /// Blob files in the version.
+    #[must_use]
+    pub fn blob_file_count(&self) -> usize {
+        self.blob_files.len()
+    }
+
+    /// Value bytes in blob files that no table points to any more.
+    #[must_use]
+    pub fn stale_blob_bytes(&self) -> u64 {
+        self.blob_files
+            .values()
+            .map(|info| info.dead_value_bytes)
+            .sum()
+    }
+
+    /// The next unused blob file id.
+    #[must_use]
+    pub fn next_blob_file_id(&self) -> BlobFileId {
+        self.next_blob_file_id
     }
 
     /// The version after `edit`.
@@ -243,6 +278,8 @@ impl Version {
             .flat_map(|run| &run.tables)
             .map(|table| table.id)
             .max();
+        let blob_files = self.apply_blob_changes(edit);
+        let max_blob_id = blob_files.keys().next_back().copied();
         Self {
             id: self.id + 1,
             levels,
@@ -251,7 +288,45 @@ impl Version {
                 .max(edit.next_table_id)
                 .max(max_id.map_or(0, |id| id + 1)),
             last_seqno: self.last_seqno.max(edit.last_seqno),
+            next_blob_file_id: self
+                .next_blob_file_id
+                .max(edit.next_blob_file_id)
+                .max(max_blob_id.map_or(0, |id| id + 1)),
+            blob_files: if blob_files == *self.blob_files {
+                Arc::clone(&self.blob_files)
+            } else {
+                Arc::new(blob_files)
+            },
         }
+    }
+
+    /// The blob files after `edit`: removals, then additions, then dead values credited.
+    fn apply_blob_changes(&self, edit: &VersionEdit) -> BTreeMap<BlobFileId, BlobFileInfo> {
+        let mut blob_files = (*self.blob_files).clone();
+        for id in &edit.removed_blob_files {
+            assert!(
+                blob_files.remove(id).is_some(),
+                "edit removes a blob file the version does not hold"
+            );
+        }
+        for info in &edit.added_blob_files {
+            assert!(
+                blob_files.insert(info.id, *info).is_none(),
+                "edit adds a blob file twice"
+            );
+        }
+        for garbage in &edit.blob_garbage {
+            let info = blob_files
+                .get_mut(&garbage.file_id)
+                .expect("garbage credited to a blob file the version holds");
+            info.dead_frames = info.dead_frames.saturating_add(garbage.frames);
+            info.dead_value_bytes = info.dead_value_bytes.saturating_add(garbage.value_bytes);
+            assert!(
+                info.is_consistent(),
+                "more dead values than the blob file holds"
+            );
+        }
+        blob_files
     }
 
     /// Whether table ids are unique and below the next id (what a decoded snapshot must
@@ -261,6 +336,10 @@ impl Version {
         let mut seen = BTreeSet::new();
         self.tables()
             .all(|table| seen.insert(table.id) && table.id < self.next_table_id)
+            && self
+                .blob_files
+                .iter()
+                .all(|(&id, info)| id == info.id && id < self.next_blob_file_id)
     }
 
     /// Checks every structural invariant (runs sorted and disjoint, ids unique and below
@@ -288,6 +367,17 @@ impl Version {
                     table.id
                 );
             }
+        }
+        for (&id, info) in self.blob_files.iter() {
+            assert_eq!(id, info.id, "blob file filed under another id");
+            assert!(
+                id < self.next_blob_file_id,
+                "blob file id {id} not below the next id"
+            );
+            assert!(
+                info.is_consistent(),
+                "blob file {id} has more dead values than values"
+            );
         }
     }
 }

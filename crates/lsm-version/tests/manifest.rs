@@ -12,7 +12,9 @@ use lsm_core::coding::Decoder;
 use lsm_core::{Fs, KeyRange, MemFs, OpenOptions};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
-use lsm_version::{Error, Manifest, Recovered, TableMeta, Version, VersionEdit};
+use lsm_version::{
+    BlobFileInfo, BlobGarbage, Error, Manifest, Recovered, TableMeta, Version, VersionEdit,
+};
 use proptest::prelude::*;
 
 fn table(id: u64, min: &str, max: &str) -> TableMeta {
@@ -32,10 +34,13 @@ fn edits() -> Vec<VersionEdit> {
     let mut edits = Vec::new();
     for flush in 0..12_u64 {
         let id = flush * 3 + 1;
+        // Each flush also writes one blob file (id flush + 1) of 10 values.
         edits.push(VersionEdit {
             added: vec![(0, vec![table(id, "a", "m"), table(id + 1, "n", "z")])],
             next_table_id: id + 2,
             last_seqno: flush * 100,
+            added_blob_files: vec![BlobFileInfo::new(flush + 1, 10, 1000, 1100)],
+            next_blob_file_id: flush + 2,
             ..VersionEdit::default()
         });
         if flush % 3 == 2 {
@@ -51,6 +56,25 @@ fn edits() -> Vec<VersionEdit> {
                 )],
                 removed,
                 next_table_id: out + 1,
+                // The oldest of the three flushes' blob files dies whole, the next loses
+                // half; the file that died at the previous compaction is deleted.
+                blob_garbage: vec![
+                    BlobGarbage {
+                        file_id: flush - 1,
+                        frames: 10,
+                        value_bytes: 1000,
+                    },
+                    BlobGarbage {
+                        file_id: flush,
+                        frames: 5,
+                        value_bytes: 500,
+                    },
+                ],
+                removed_blob_files: if flush >= 5 {
+                    vec![flush - 4]
+                } else {
+                    Vec::new()
+                },
                 ..VersionEdit::default()
             });
         }
@@ -94,16 +118,112 @@ fn edits_place_tables_in_runs() {
     assert!(last.levels()[1].runs()[0].table_for_key(b"99").is_none());
     assert_eq!(last.next_table_id(), 1012);
     assert_eq!(last.last_seqno(), 1100);
+    // 12 blob files written, 3 of the 4 fully dead ones deleted; the last dead one and
+    // the four half-dead ones count as stale.
+    assert_eq!(last.blob_file_count(), 9);
+    assert_eq!(last.stale_blob_bytes(), 1000 + 4 * 500);
+    assert!(last.blob_files()[&10].is_dead());
+    assert!((last.blob_files()[&11].dead_ratio() - 0.5).abs() < 1e-9);
+    assert_eq!(last.next_blob_file_id(), 13);
+}
+
+#[test]
+#[should_panic(expected = "more dead values than the blob file holds")]
+fn crediting_more_than_a_blob_file_holds_is_a_bug() {
+    let version = Version::new(1).apply(&VersionEdit {
+        added_blob_files: vec![BlobFileInfo::new(1, 2, 10, 50)],
+        ..VersionEdit::default()
+    });
+    let _ = version.apply(&VersionEdit {
+        blob_garbage: vec![BlobGarbage {
+            file_id: 1,
+            frames: 3,
+            value_bytes: 1,
+        }],
+        ..VersionEdit::default()
+    });
+}
+
+#[test]
+fn a_logged_edit_that_does_not_apply_to_blob_files_is_corruption() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    fs.create_dir_all(Path::new("/db")).unwrap();
+    let mut manifest =
+        Manifest::create(Arc::clone(&fs), Path::new("/db"), Version::new(2), 1 << 20).unwrap();
+    manifest
+        .apply(&VersionEdit {
+            added_blob_files: vec![BlobFileInfo::new(1, 2, 10, 50)],
+            ..VersionEdit::default()
+        })
+        .unwrap();
+    drop(manifest);
+    let bad_edits = [
+        VersionEdit {
+            removed_blob_files: vec![2],
+            ..VersionEdit::default()
+        },
+        VersionEdit {
+            added_blob_files: vec![BlobFileInfo::new(1, 2, 10, 50)],
+            ..VersionEdit::default()
+        },
+        VersionEdit {
+            blob_garbage: vec![BlobGarbage {
+                file_id: 1,
+                frames: 3,
+                value_bytes: 0,
+            }],
+            ..VersionEdit::default()
+        },
+        VersionEdit {
+            blob_garbage: vec![BlobGarbage {
+                file_id: 2,
+                frames: 0,
+                value_bytes: 0,
+            }],
+            ..VersionEdit::default()
+        },
+    ];
+    let path = Path::new("/db/manifest-1");
+    let intact = lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
+    for edit in bad_edits {
+        // Append the edit as a well-formed record, as a buggy writer would have.
+        let mut payload = vec![lsm_version::layout::RECORD_EDIT];
+        edit.encode_into(&mut payload);
+        let mut record = u32::try_from(payload.len()).unwrap().to_le_bytes().to_vec();
+        record.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes());
+        record.extend_from_slice(&payload);
+        fs.remove_file(path).unwrap();
+        let file = fs.open(path, OpenOptions::create_new()).unwrap();
+        file.append(&intact).unwrap();
+        file.append(&record).unwrap();
+        file.append(&record).unwrap();
+        assert!(
+            matches!(
+                Manifest::open(Arc::clone(&fs), Path::new("/db"), 1 << 20),
+                Err(Error::Corruption { .. })
+            ),
+            "{edit:?}"
+        );
+    }
 }
 
 proptest! {
     #[test]
-    fn edits_round_trip(removed in proptest::collection::vec(any::<u64>(), 0..5), seqno in any::<u64>(), id in any::<u64>()) {
+    fn edits_round_trip(
+        removed in proptest::collection::vec(any::<u64>(), 0..5),
+        blobs in proptest::collection::vec((any::<u64>(), 0_u64..100, 0_u64..10_000), 0..4),
+        seqno in any::<u64>(),
+        id in any::<u64>(),
+    ) {
         let edit = VersionEdit {
             added: vec![(0, vec![table(7, "a", "b")]), (2, vec![table(8, "c", "d"), table(9, "e", "f")])],
-            removed,
+            removed: removed.clone(),
             next_table_id: id,
             last_seqno: seqno,
+            added_blob_files: blobs.iter().map(|&(id, frames, bytes)| BlobFileInfo::new(id, frames, bytes, bytes + 100)).collect(),
+            removed_blob_files: removed,
+            blob_garbage: blobs.iter().map(|&(file_id, frames, value_bytes)| BlobGarbage { file_id, frames, value_bytes }).collect(),
+            next_blob_file_id: id / 2,
         };
         let mut bytes = Vec::new();
         edit.encode_into(&mut bytes);
