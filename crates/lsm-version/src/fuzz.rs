@@ -82,6 +82,8 @@ mod tests {
                 added: vec![(0, vec![table])],
                 next_table_id: id + 1,
                 last_seqno: id * 10,
+                added_blob_files: vec![crate::BlobFileInfo::new(id, 4, 400, 500)],
+                next_blob_file_id: id + 1,
                 ..VersionEdit::default()
             };
             manifest.apply(&edit).unwrap();
@@ -89,12 +91,18 @@ mod tests {
         let removal = VersionEdit {
             removed: vec![2],
             next_table_id: 4,
+            removed_blob_files: vec![1],
+            blob_garbage: vec![crate::BlobGarbage {
+                file_id: 2,
+                frames: 2,
+                value_bytes: 200,
+            }],
             ..VersionEdit::default()
         };
         manifest.apply(&removal).unwrap();
         let bytes = lsm_core::fs::read_all(fs.as_ref(), &dir.join("manifest-1")).unwrap();
         StdFs.create_dir_all(&corpus_dir()).unwrap();
-        let target = corpus_dir().join("four-edits");
+        let target = corpus_dir().join("four-edits-with-blob-files");
         if !StdFs.exists(&target).unwrap() {
             let file = StdFs.open(&target, OpenOptions::create_new()).unwrap();
             file.append(&bytes).unwrap();
