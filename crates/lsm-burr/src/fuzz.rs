@@ -28,27 +28,19 @@ pub fn filter_decode(data: &[u8]) {
     reason = "test arithmetic on small values"
 )]
 mod tests {
-    use std::path::{Path, PathBuf};
-
     use super::*;
     use crate::{BurrFilter, FilterPolicy, RibbonWidth};
 
-    fn corpus_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/filter_decode")
-    }
-
     #[test]
     fn filter_decode_corpus() {
-        lsm_testkit::fuzz::replay("filter_decode", &corpus_dir(), 10_000, filter_decode);
+        lsm_testkit::fuzz::replay("filter_decode", 10_000, filter_decode);
     }
 
     /// Writes the seed corpus (never overwriting a file): a generator that `cargo xtask fixtures`
     /// runs, not a check.
     #[test]
     #[ignore = "issue 2: corpus generator, run by cargo xtask fixtures"]
-    #[expect(clippy::disallowed_methods, reason = "writes the test corpus")]
     fn write_seed_corpus() {
-        std::fs::create_dir_all(corpus_dir()).unwrap();
         let samples = [
             ("empty", 0_u64, FilterPolicy::bits_per_key(7.0).unwrap()),
             ("small", 40, FilterPolicy::bits_per_key(7.0).unwrap()),
@@ -64,10 +56,7 @@ mod tests {
         for (name, count, policy) in samples {
             let hashes: Vec<u64> = (0..count).collect();
             let bytes = BurrFilter::build(&hashes, &policy).unwrap().encode();
-            let path = corpus_dir().join(name);
-            if !path.exists() {
-                std::fs::write(path, bytes).unwrap();
-            }
+            lsm_testkit::fuzz::write_seed("filter_decode", name, &bytes);
         }
     }
 }

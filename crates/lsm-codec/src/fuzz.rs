@@ -125,20 +125,10 @@ fn take_entry(rest: &mut &[u8]) -> Option<InternalEntry> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-
-    use lsm_core::{Fs, StdFs};
-
     use super::*;
 
-    fn corpus_dir(target: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fuzz/corpus")
-            .join(target)
-    }
-
     fn replay(target: &str, body: fn(&[u8])) {
-        lsm_testkit::fuzz::replay(target, &corpus_dir(target), 10_000, body);
+        lsm_testkit::fuzz::replay(target, 10_000, body);
     }
 
     #[test]
@@ -202,15 +192,7 @@ mod tests {
             .unwrap();
             envelopes.push(input);
         }
-        let write = |target: &str, name: &str, bytes: &[u8]| {
-            let dir = corpus_dir(target);
-            StdFs.create_dir_all(&dir).unwrap();
-            let file = StdFs.open(&dir.join(name), lsm_core::OpenOptions::create_new());
-            if let Ok(file) = file {
-                file.append(bytes).unwrap();
-                file.sync_all().unwrap();
-            }
-        };
+        let write = lsm_testkit::fuzz::write_seed;
         write("block_decode", "sample", &payload);
         for (idx, input) in envelopes.iter().enumerate() {
             write("envelope_decode", &format!("sample-{idx}"), input);

@@ -48,19 +48,15 @@ pub fn table_open(data: &[u8]) {
     reason = "test arithmetic on small values"
 )]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use lsm_core::StdFs;
 
     use super::*;
 
-    fn corpus_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/table_open")
-    }
-
     #[test]
     fn table_open_corpus() {
-        lsm_testkit::fuzz::replay("table_open", &corpus_dir(), 3000, table_open);
+        lsm_testkit::fuzz::replay("table_open", 3000, table_open);
     }
 
     /// Copies the golden tables into the corpus (never overwriting a file): a generator that `cargo xtask fixtures`
@@ -68,17 +64,12 @@ mod tests {
     #[test]
     #[ignore = "issue 2: corpus generator, run by cargo xtask fixtures"]
     fn write_seed_corpus() {
-        StdFs.create_dir_all(&corpus_dir()).unwrap();
         for name in ["table_plain.sst", "table_partitioned_prefix.sst"] {
             let source = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/v1")
                 .join(name);
-            let target = corpus_dir().join(name);
-            if !StdFs.exists(&target).unwrap() {
-                let bytes = lsm_core::fs::read_all(&StdFs, &source).unwrap();
-                let file = StdFs.open(&target, OpenOptions::create_new()).unwrap();
-                file.append(&bytes).unwrap();
-            }
+            let bytes = lsm_core::fs::read_all(&StdFs, &source).unwrap();
+            lsm_testkit::fuzz::write_seed("table_open", name, &bytes);
         }
     }
 }

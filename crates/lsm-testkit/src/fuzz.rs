@@ -2,18 +2,46 @@
 //! mutations of them (bit flips, truncations, insertions, overwrites), so stable CI
 //! exercises each decoder's fuzz body without a nightly toolchain.
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use lsm_core::{Fs, StdFs};
+use lsm_core::{Fs, OpenOptions, StdFs};
 
 use crate::rng::Rng;
 
-/// Runs `body` over every file in `corpus_dir` and over `LSM_FUZZ_MUTATIONS` (default
-/// `default_mutations`) mutations of them, seeded from `LSM_SEED`.
+/// The checked-in corpus of fuzz target `target`: `fuzz/corpus/<target>/`.
+#[must_use]
+pub fn corpus_dir(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target)
+}
+
+/// Adds `bytes` to the corpus of `target` as `name`, unless a file of that name exists
+/// (seed generators never overwrite).
+///
+/// # Panics
+/// When the corpus directory or the file cannot be written.
+pub fn write_seed(target: &str, name: &str, bytes: &[u8]) {
+    let dir = corpus_dir(target);
+    StdFs
+        .create_dir_all(&dir)
+        .unwrap_or_else(|error| panic!("corpus {}: {error}", dir.display()));
+    // `create_new` fails when the file exists: that seed stays as it is.
+    if let Ok(file) = StdFs.open(&dir.join(name), OpenOptions::create_new()) {
+        file.append(bytes)
+            .and_then(|()| file.sync_all())
+            .unwrap_or_else(|error| panic!("seed {name} of {target}: {error}"));
+    }
+}
+
+/// Runs `body` over every file in the corpus of `target` and over
+/// `LSM_FUZZ_MUTATIONS` (default `default_mutations`) mutations of them, seeded from
+/// `LSM_SEED`.
 ///
 /// # Panics
 /// When the corpus is missing or empty, and whenever `body` panics.
-pub fn replay(target: &str, corpus_dir: &Path, default_mutations: usize, body: impl Fn(&[u8])) {
+pub fn replay(target: &str, default_mutations: usize, body: impl Fn(&[u8])) {
+    let corpus_dir = corpus_dir(target);
     let mutations = std::env::var("LSM_FUZZ_MUTATIONS")
         .ok()
         .and_then(|count| count.parse().ok())
@@ -21,7 +49,7 @@ pub fn replay(target: &str, corpus_dir: &Path, default_mutations: usize, body: i
     eprintln!("{target}: {mutations} mutations of the corpus");
     let mut rng = Rng::from_env(0x5EED);
     let entries = StdFs
-        .read_dir(corpus_dir)
+        .read_dir(&corpus_dir)
         .unwrap_or_else(|error| panic!("corpus {}: {error}", corpus_dir.display()));
     let inputs: Vec<Vec<u8>> = entries
         .iter()

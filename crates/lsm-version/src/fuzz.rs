@@ -43,20 +43,14 @@ pub fn manifest_replay(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
-    use lsm_core::{KeyRange, StdFs};
+    use lsm_core::KeyRange;
 
     use super::*;
     use crate::{TableMeta, Version};
 
-    fn corpus_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/manifest_replay")
-    }
-
     #[test]
     fn manifest_replay_corpus() {
-        lsm_testkit::fuzz::replay("manifest_replay", &corpus_dir(), 10_000, manifest_replay);
+        lsm_testkit::fuzz::replay("manifest_replay", 10_000, manifest_replay);
     }
 
     /// Writes a seed manifest (never overwriting a file): a generator that `cargo xtask fixtures`
@@ -101,11 +95,6 @@ mod tests {
         };
         manifest.apply(&removal).unwrap();
         let bytes = lsm_core::fs::read_all(fs.as_ref(), &dir.join("manifest-1")).unwrap();
-        StdFs.create_dir_all(&corpus_dir()).unwrap();
-        let target = corpus_dir().join("four-edits-with-blob-files");
-        if !StdFs.exists(&target).unwrap() {
-            let file = StdFs.open(&target, OpenOptions::create_new()).unwrap();
-            file.append(&bytes).unwrap();
-        }
+        lsm_testkit::fuzz::write_seed("manifest_replay", "four-edits-with-blob-files", &bytes);
     }
 }

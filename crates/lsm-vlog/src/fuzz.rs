@@ -47,21 +47,14 @@ pub fn blob_open(data: &[u8]) {
     reason = "test helpers unwrap like the tests they serve"
 )]
 mod tests {
-    use std::path::{Path, PathBuf};
-
     use lsm_codec::Compression;
-    use lsm_core::StdFs;
 
     use super::*;
     use crate::{BlobFileWriter, BlobWriteOptions};
 
-    fn corpus_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/blob_open")
-    }
-
     #[test]
     fn blob_open_corpus() {
-        lsm_testkit::fuzz::replay("blob_open", &corpus_dir(), 3000, blob_open);
+        lsm_testkit::fuzz::replay("blob_open", 3000, blob_open);
     }
 
     /// Writes small blob files into the corpus (never overwriting a file): a generator
@@ -69,7 +62,6 @@ mod tests {
     #[test]
     #[ignore = "issue 9: corpus generator, run by cargo xtask fixtures"]
     fn write_seed_corpus() {
-        StdFs.create_dir_all(&corpus_dir()).unwrap();
         for (name, compression) in [
             ("plain.blob", Compression::None),
             ("zstd.blob", Compression::zstd(1)),
@@ -87,15 +79,8 @@ mod tests {
                     .unwrap();
             }
             writer.finish().unwrap();
-            let target = corpus_dir().join(name);
-            if !StdFs.exists(&target).unwrap() {
-                let bytes = lsm_core::fs::read_all(&fs, "/b".as_ref()).unwrap();
-                StdFs
-                    .open(&target, OpenOptions::create_new())
-                    .unwrap()
-                    .append(&bytes)
-                    .unwrap();
-            }
+            let bytes = lsm_core::fs::read_all(&fs, "/b".as_ref()).unwrap();
+            lsm_testkit::fuzz::write_seed("blob_open", name, &bytes);
         }
     }
 }
