@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use lsm_core::{InternalEntry, SeqNo, ValueType};
 use lsm_memtable::Memtable;
+use lsm_testkit::model::in_bounds;
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -17,14 +18,8 @@ fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn bound_strategy() -> impl Strategy<Value = Bound<Vec<u8>>> {
-    prop_oneof![
-        key_strategy().prop_map(Bound::Included),
-        key_strategy().prop_map(Bound::Excluded),
-        Just(Bound::Unbounded),
-    ]
+    lsm_testkit::model::bound_strategy(key_strategy)
 }
-
-use lsm_testkit::model::in_bounds;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]

@@ -14,6 +14,7 @@ use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
 use lsm_table::{
     BlockCache, DescriptorCache, FixedPrefix, ReadOptions, Table, TableOptions, TableWriter,
 };
+use lsm_testkit::model::in_bounds;
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -161,14 +162,8 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
     (table, read_options)
 }
 
-use lsm_testkit::model::in_bounds;
-
 fn bound_strategy() -> impl Strategy<Value = Bound<Vec<u8>>> {
-    prop_oneof![
-        key_strategy().prop_map(Bound::Included),
-        key_strategy().prop_map(Bound::Excluded),
-        Just(Bound::Unbounded),
-    ]
+    lsm_testkit::model::bound_strategy(key_strategy)
 }
 
 proptest! {
