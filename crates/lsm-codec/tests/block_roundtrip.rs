@@ -31,18 +31,7 @@ fn entries_strategy() -> impl Strategy<Value = Vec<InternalEntry>> {
         value_type_strategy(),
         proptest::collection::vec(any::<u8>(), 0..40),
     );
-    proptest::collection::vec(entry, 1..150).prop_map(|raw| {
-        let mut entries: Vec<_> = raw
-            .into_iter()
-            .map(|(key, seqno, value_type, value)| {
-                InternalEntry::new(key, value, seqno, value_type)
-            })
-            .collect();
-        entries.sort();
-        // One version per (user key, seqno), as the engine guarantees.
-        entries.dedup_by(|a, b| a.key.user_key == b.key.user_key && a.key.seqno == b.key.seqno);
-        entries
-    })
+    proptest::collection::vec(entry, 1..150).prop_map(lsm_testkit::model::sorted_entries)
 }
 
 fn build(entries: &[InternalEntry], restart_interval: usize, hash_ratio: f64) -> DataBlock {
@@ -169,9 +158,7 @@ fn damaged_payloads_never_panic_the_block_decoder() {
     // entries, but must never panic or read out of bounds.
     let payload = samples::data_block_payload(0, 12);
     let mut cases = 0_usize;
-    for bit in 0..payload.len() * 8 {
-        let mut damaged = payload.clone();
-        damaged[bit / 8] ^= 1 << (bit % 8);
+    for (_, damaged) in lsm_testkit::damage::bit_flips(&payload, 1) {
         exercise_block(damaged);
         cases += 1;
     }

@@ -99,9 +99,7 @@ fn every_bit_flip_and_truncation_is_detected() {
         let (clean, _) = decode_tracked(&Slice::from(block.clone()), decode_options);
         assert_eq!(clean.unwrap(), payload.as_slice(), "{name}: clean decode");
 
-        for bit in 0..block.len() * 8 {
-            let mut damaged = block.clone();
-            damaged[bit / 8] ^= 1 << (bit % 8);
+        for (bit, damaged) in lsm_testkit::damage::bit_flips(&block, 1) {
             let (result, largest) = decode_tracked(&Slice::from(damaged), decode_options);
             match result {
                 Ok(decoded) => assert_eq!(

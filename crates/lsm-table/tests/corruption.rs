@@ -80,9 +80,7 @@ fn sweep(name: &str, options: TableOptions, read_options: &ReadOptions, bit_stri
     let clean = answers(&bytes, read_options).unwrap();
     assert_eq!(clean.forward.len(), entries().len());
     let (mut detected, mut same) = (0, 0);
-    for bit in (0..bytes.len() * 8).step_by(bit_stride) {
-        let mut damaged = bytes.clone();
-        damaged[bit / 8] ^= 1 << (bit % 8);
+    for (bit, damaged) in lsm_testkit::damage::bit_flips(&bytes, bit_stride) {
         match answers(&damaged, read_options) {
             Ok(answers) => {
                 assert_eq!(answers, clean, "{name}: bit {bit} changed an answer");

@@ -40,17 +40,7 @@ fn entries_strategy() -> impl Strategy<Value = Vec<InternalEntry>> {
         ),
         1..300,
     )
-    .prop_map(|raw| {
-        let mut entries: Vec<_> = raw
-            .into_iter()
-            .map(|(key, seqno, value_type, value)| {
-                InternalEntry::new(key, value, seqno, value_type)
-            })
-            .collect();
-        entries.sort();
-        entries.dedup_by(|a, b| a.key.user_key == b.key.user_key && a.key.seqno == b.key.seqno);
-        entries
-    })
+    .prop_map(lsm_testkit::model::sorted_entries)
 }
 
 #[derive(Debug, Clone)]

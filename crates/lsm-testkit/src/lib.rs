@@ -2,6 +2,7 @@
 //!
 //! - [`data`]: the real records under `shared/data/` (Debian's package index), for every
 //!   compression figure and realistic load.
+//! - [`damage`]: damaged copies of encoded bytes for corruption sweeps.
 //! - [`rng`]: a small seeded generator; every randomised test prints its seed and reruns
 //!   from `LSM_SEED`.
 //! - [`fuzz`]: replays a fuzz corpus and seeded mutations of it under `cargo test`.
@@ -13,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod damage;
 pub mod data;
 pub mod fixtures;
 pub mod fuzz;

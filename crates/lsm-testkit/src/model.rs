@@ -2,6 +2,8 @@
 
 use std::ops::Bound;
 
+use lsm_core::{InternalEntry, SeqNo, ValueType};
+
 use proptest::prelude::{Just, Strategy, prop_oneof};
 
 /// Whether `key` lies within the user-key bounds `lower`..`upper`.
@@ -30,4 +32,17 @@ where
         keys().prop_map(Bound::Excluded),
         Just(Bound::Unbounded),
     ]
+}
+
+/// Entries in internal-key order with one version per (user key, seqno), as the engine
+/// guarantees: what blocks, memtables and tables are built from in model tests.
+#[must_use]
+pub fn sorted_entries(raw: Vec<(Vec<u8>, SeqNo, ValueType, Vec<u8>)>) -> Vec<InternalEntry> {
+    let mut entries: Vec<InternalEntry> = raw
+        .into_iter()
+        .map(|(key, seqno, value_type, value)| InternalEntry::new(key, value, seqno, value_type))
+        .collect();
+    entries.sort();
+    entries.dedup_by(|a, b| a.key.user_key == b.key.user_key && a.key.seqno == b.key.seqno);
+    entries
 }

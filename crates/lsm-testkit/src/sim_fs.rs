@@ -164,10 +164,18 @@ impl State {
 
     fn put(&mut self, path: &Path, node: Node) {
         self.live.insert(path.to_path_buf(), node);
-        self.pending
-            .entry(parent_of(path))
-            .or_default()
-            .push(DirOp::Put(path.to_path_buf(), node));
+        self.record(parent_of(path), DirOp::Put(path.to_path_buf(), node));
+    }
+
+    /// Removes the entry at `path`; durable once its directory is synced.
+    fn remove(&mut self, path: &Path) {
+        self.live.remove(path);
+        self.record(parent_of(path), DirOp::Remove(path.to_path_buf()));
+    }
+
+    /// Records a directory change of `dir` that its next sync makes durable.
+    fn record(&mut self, dir: PathBuf, op: DirOp) {
+        self.pending.entry(dir).or_default().push(op);
     }
 
     fn inode(&mut self, inode: usize) -> io::Result<&mut Inode> {
@@ -442,7 +450,7 @@ impl Fs for SimFs {
         let op = DirOp::Rename(from.to_path_buf(), to.to_path_buf());
         // A rename touches both directories; it is durable once both are synced, which the
         // simulation approximates by recording it with the target's directory.
-        state.pending.entry(parent_of(to)).or_default().push(op);
+        state.record(parent_of(to), op);
         Ok(())
     }
 
@@ -454,12 +462,7 @@ impl Fs for SimFs {
             Some(Node::Dir) => return Err(io::ErrorKind::IsADirectory.into()),
             None => return Err(not_found()),
         }
-        state.live.remove(path);
-        state
-            .pending
-            .entry(parent_of(path))
-            .or_default()
-            .push(DirOp::Remove(path.to_path_buf()));
+        state.remove(path);
         Ok(())
     }
 
@@ -472,12 +475,7 @@ impl Fs for SimFs {
         if state.live.keys().any(|entry| entry.parent() == Some(path)) {
             return Err(io::ErrorKind::DirectoryNotEmpty.into());
         }
-        state.live.remove(path);
-        state
-            .pending
-            .entry(parent_of(path))
-            .or_default()
-            .push(DirOp::Remove(path.to_path_buf()));
+        state.remove(path);
         Ok(())
     }
 

@@ -334,9 +334,7 @@ fn corruption_sweep() {
         let (bytes, handles) = bytes_of(write);
         let clean = answers(&bytes, &handles, &read).unwrap();
         let (mut detected, mut same) = (0, 0);
-        for bit in 0..bytes.len() * 8 {
-            let mut damaged = bytes.clone();
-            damaged[bit / 8] ^= 1 << (bit % 8);
+        for (bit, damaged) in lsm_testkit::damage::bit_flips(&bytes, 1) {
             match answers(&damaged, &handles, &read) {
                 Ok(answers) => {
                     assert_eq!(answers, clean, "{name}: bit {bit} changed an answer");
