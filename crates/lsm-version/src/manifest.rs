@@ -471,39 +471,7 @@ fn edit_applies(version: &Version, edit: &VersionEdit) -> bool {
         && levels_ok
         && adds_ok
         && runs_ok
-        && blob_changes_apply(version, edit)
-}
-
-/// Whether an edit's blob file changes apply: it removes only present blob files, adds
-/// each id once (unless removed in the same edit), and credits dead values only to blob
-/// files present afterwards, within their totals.
-fn blob_changes_apply(version: &Version, edit: &VersionEdit) -> bool {
-    let mut blob_files = version.blob_files().clone();
-    for id in &edit.removed_blob_files {
-        if blob_files.remove(id).is_none() {
-            return false;
-        }
-    }
-    for info in &edit.added_blob_files {
-        if !info.is_consistent() || blob_files.insert(info.id, *info).is_some() {
-            return false;
-        }
-    }
-    edit.blob_garbage.iter().all(|garbage| {
-        blob_files.get_mut(&garbage.file_id).is_some_and(|info| {
-            match (
-                info.dead_frames.checked_add(garbage.frames),
-                info.dead_value_bytes.checked_add(garbage.value_bytes),
-            ) {
-                (Some(frames), Some(bytes)) => {
-                    info.dead_frames = frames;
-                    info.dead_value_bytes = bytes;
-                    info.is_consistent()
-                }
-                _ => false,
-            }
-        })
-    })
+        && version.blob_files_after(edit).is_some()
 }
 
 enum Record<'a> {

@@ -278,7 +278,9 @@ impl Version {
             .flat_map(|run| &run.tables)
             .map(|table| table.id)
             .max();
-        let blob_files = self.apply_blob_changes(edit);
+        let blob_files = self
+            .blob_files_after(edit)
+            .expect("edit's blob file changes apply to the version");
         let max_blob_id = blob_files.keys().next_back().copied();
         Self {
             id: self.id + 1,
@@ -300,33 +302,31 @@ impl Version {
         }
     }
 
-    /// The blob files after `edit`: removals, then additions, then dead values credited.
-    fn apply_blob_changes(&self, edit: &VersionEdit) -> BTreeMap<BlobFileId, BlobFileInfo> {
+    /// The blob files after `edit`: removals, then additions, then dead values credited;
+    /// `None` when the edit removes a blob file the version does not hold, adds one twice,
+    /// or credits garbage to an absent file or past its totals.
+    pub(crate) fn blob_files_after(
+        &self,
+        edit: &VersionEdit,
+    ) -> Option<BTreeMap<BlobFileId, BlobFileInfo>> {
         let mut blob_files = (*self.blob_files).clone();
         for id in &edit.removed_blob_files {
-            assert!(
-                blob_files.remove(id).is_some(),
-                "edit removes a blob file the version does not hold"
-            );
+            blob_files.remove(id)?;
         }
         for info in &edit.added_blob_files {
-            assert!(
-                blob_files.insert(info.id, *info).is_none(),
-                "edit adds a blob file twice"
-            );
+            if !info.is_consistent() || blob_files.insert(info.id, *info).is_some() {
+                return None;
+            }
         }
         for garbage in &edit.blob_garbage {
-            let info = blob_files
-                .get_mut(&garbage.file_id)
-                .expect("garbage credited to a blob file the version holds");
-            info.dead_frames = info.dead_frames.saturating_add(garbage.frames);
-            info.dead_value_bytes = info.dead_value_bytes.saturating_add(garbage.value_bytes);
-            assert!(
-                info.is_consistent(),
-                "more dead values than the blob file holds"
-            );
+            let info = blob_files.get_mut(&garbage.file_id)?;
+            info.dead_frames = info.dead_frames.checked_add(garbage.frames)?;
+            info.dead_value_bytes = info.dead_value_bytes.checked_add(garbage.value_bytes)?;
+            if !info.is_consistent() {
+                return None;
+            }
         }
-        blob_files
+        Some(blob_files)
     }
 
     /// Whether table ids are unique and below the next id (what a decoded snapshot must

@@ -128,7 +128,7 @@ fn edits_place_tables_in_runs() {
 }
 
 #[test]
-#[should_panic(expected = "more dead values than the blob file holds")]
+#[should_panic(expected = "blob file changes apply")]
 fn crediting_more_than_a_blob_file_holds_is_a_bug() {
     let version = Version::new(1).apply(&VersionEdit {
         added_blob_files: vec![BlobFileInfo::new(1, 2, 10, 50)],
