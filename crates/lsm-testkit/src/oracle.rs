@@ -68,6 +68,17 @@ impl Oracle {
         }
     }
 
+    /// Forgets the version of `key` at `seqno`, as if it had never been written (what
+    /// dropping a table, or losing an unflushed memtable in a crash, does to it).
+    pub fn forget(&mut self, key: &[u8], seqno: u64) {
+        if let Some(versions) = self.keys.get_mut(key) {
+            versions.remove(&seqno);
+            if versions.is_empty() {
+                self.keys.remove(key);
+            }
+        }
+    }
+
     fn record(&mut self, key: &[u8], seqno: u64, version: Version) {
         self.keys
             .entry(key.to_vec())
@@ -196,6 +207,15 @@ mod tests {
         assert_eq!(oracle.len(9), 0);
         assert!(oracle.is_empty(u64::MAX));
         assert_eq!(oracle.highest_seqno(), Some(8));
+        oracle.forget(b"a", 8);
+        assert_eq!(oracle.get(b"a", 9), Some(b"2".to_vec()));
+        oracle.forget(b"b", 3);
+        oracle.forget(b"b", 4);
+        oracle.forget(b"zz", 1);
+        assert_eq!(
+            oracle.range(&Bound::Unbounded, &Bound::Unbounded, 9).len(),
+            1
+        );
     }
 
     #[test]

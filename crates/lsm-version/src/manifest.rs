@@ -82,6 +82,14 @@ impl Manifest {
     /// [`Error::UnsupportedFormatVersion`].
     pub fn open(fs: Arc<dyn Fs>, dir: &Path, roll_threshold_bytes: u64) -> Result<Recovered> {
         let Some(generation) = read_current(fs.as_ref(), dir)? else {
+            // A crash inside `create` can leave a manifest file that no pointer names:
+            // it was never acknowledged, so it goes (generations start at 1).
+            let dir_exists = fs
+                .exists(dir)
+                .map_err(|source| Error::io("stat", dir, source))?;
+            if dir_exists {
+                remove_stale_files(fs.as_ref(), dir, 0)?;
+            }
             return Ok(Recovered::Fresh);
         };
         let path = dir.join(manifest_file_name(generation));

@@ -366,7 +366,14 @@ fn every_crash_point_recovers_an_acknowledged_prefix() {
                     panic!("crash point {crash_point}, {model:?}: recovery failed: {error}")
                 });
             match (recovered, acknowledged) {
-                (Recovered::Fresh, None) => {}
+                (Recovered::Fresh, None) => {
+                    // A creation cut short must not stand in the way of a new one.
+                    image.create_dir_all(Path::new("/db")).unwrap();
+                    Manifest::create(Arc::clone(&image), Path::new("/db"), Version::new(4), 600)
+                        .unwrap_or_else(|error| {
+                            panic!("crash point {crash_point}, {model:?}: create failed: {error}")
+                        });
+                }
                 (Recovered::Fresh, Some(_)) => {
                     panic!("crash point {crash_point}, {model:?}: a created manifest vanished")
                 }

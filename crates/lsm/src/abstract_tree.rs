@@ -1,0 +1,287 @@
+//! [`AbstractTree`]: the operations every tree type offers.
+//!
+//! Reads take a read seqno and see versions with seqnos strictly below it; writes take
+//! the seqno to write at. The trait is sealed: the engine's own tree types implement it.
+
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::Arc;
+
+use lsm_core::{SeqNo, UserKey, UserValue};
+use lsm_memtable::Memtable;
+
+use crate::guard::{Guard, IterGuardImpl, PinnableSlice};
+use crate::read::{Index, IterBox};
+use crate::tree::FlushGuard;
+use crate::{CheckpointInfo, Result};
+
+pub(crate) mod sealed {
+    /// Keeps [`super::AbstractTree`] implemented by this crate only.
+    pub trait Sealed {}
+}
+
+/// What kind of tree a tree is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TreeType {
+    /// Values are stored in the tables.
+    Standard,
+    /// Large values are stored in blob files.
+    Blob,
+}
+
+impl From<TreeType> for u8 {
+    fn from(tree_type: TreeType) -> Self {
+        match tree_type {
+            TreeType::Standard => 0,
+            TreeType::Blob => 1,
+        }
+    }
+}
+
+/// The operations of a tree; see the module docs.
+pub trait AbstractTree: sealed::Sealed {
+    /// Writes `key` = `value` at `seqno`; returns the bytes added and the active
+    /// memtable's new size.
+    ///
+    /// # Panics
+    /// On an empty key, a key above 65,535 bytes or a value above `u32::MAX` bytes.
+    fn insert<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        value: V,
+        seqno: SeqNo,
+    ) -> (u64, u64);
+
+    /// Deletes `key` at `seqno` (hiding every older version).
+    ///
+    /// # Panics
+    /// As [`Self::insert`].
+    fn remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64);
+
+    /// Deletes `key` at `seqno` with a weak (single) tombstone, for keys written once:
+    /// reads treat it as a tombstone; compaction may drop it with the one value it hides.
+    ///
+    /// # Panics
+    /// As [`Self::insert`].
+    #[doc(hidden)]
+    fn remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64);
+
+    /// As [`Self::insert`], refused on a poisoned tree.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`].
+    fn try_insert<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        value: V,
+        seqno: SeqNo,
+    ) -> Result<(u64, u64)> {
+        self.write_admission()?;
+        Ok(self.insert(key, value, seqno))
+    }
+
+    /// As [`Self::remove`], refused on a poisoned tree.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`].
+    fn try_remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> Result<(u64, u64)> {
+        self.write_admission()?;
+        Ok(self.remove(key, seqno))
+    }
+
+    /// As [`Self::remove_weak`], refused on a poisoned tree.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`].
+    fn try_remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> Result<(u64, u64)> {
+        self.write_admission()?;
+        Ok(self.remove_weak(key, seqno))
+    }
+
+    /// Whether the tree accepts writes.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`] after a failed flush or manifest write.
+    fn write_admission(&self) -> Result<()>;
+
+    /// The value of `key` at `seqno`.
+    ///
+    /// # Errors
+    /// I/O and corruption errors of the tables read.
+    fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>>;
+
+    /// As [`Self::get`], telling whether the value is a view into a table block.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    fn get_pinned<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<PinnableSlice>>;
+
+    /// The values of `keys`, all read from one snapshot.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    fn multi_get<K: AsRef<[u8]>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        seqno: SeqNo,
+    ) -> Result<Vec<Option<UserValue>>>;
+
+    /// Whether `key` has a value at `seqno`.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    fn contains_key<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<bool> {
+        self.get(key, seqno).map(|value| value.is_some())
+    }
+
+    /// The length of `key`'s value at `seqno`.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    fn size_of<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<u32>> {
+        Ok(self
+            .get(key, seqno)?
+            .map(|value| crate::guard::value_len(&value)))
+    }
+
+    /// Every key-value pair at `seqno`, from both ends.
+    fn iter(&self, seqno: SeqNo, index: Index) -> IterBox {
+        self.range::<&[u8], _>(.., seqno, index)
+    }
+
+    /// The pairs with keys in `range` at `seqno`, from both ends; the iterator pins its
+    /// snapshot (files it may read stay until it drops).
+    fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+        index: Index,
+    ) -> IterBox;
+
+    /// The pairs with keys starting with `prefix` at `seqno`, from both ends.
+    fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox;
+
+    /// The pair with the smallest key at `seqno`.
+    fn first_key_value(&self, seqno: SeqNo, index: Index) -> Option<IterGuardImpl> {
+        self.iter(seqno, index).next()
+    }
+
+    /// The pair with the largest key at `seqno`.
+    fn last_key_value(&self, seqno: SeqNo, index: Index) -> Option<IterGuardImpl> {
+        self.iter(seqno, index).next_back()
+    }
+
+    /// Keys with a value at `seqno` (a full scan).
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    fn len(&self, seqno: SeqNo, index: Index) -> Result<usize> {
+        let mut count = 0;
+        for item in self.iter(seqno, index) {
+            item.key()?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Whether no key has a value at `seqno`.
+    ///
+    /// # Errors
+    /// As [`Self::get`].
+    fn is_empty(&self, seqno: SeqNo, index: Index) -> Result<bool> {
+        match self.first_key_value(seqno, index) {
+            Some(item) => item.key().map(|_| false),
+            None => Ok(true),
+        }
+    }
+
+    /// Seals the active memtable (when it holds anything); returns it.
+    fn rotate_memtable(&self) -> Option<Arc<Memtable>>;
+
+    /// Sealed memtables waiting for a flush.
+    fn sealed_memtable_count(&self) -> usize;
+
+    /// The active memtable.
+    fn active_memtable(&self) -> Arc<Memtable>;
+
+    /// The flush lock, held across [`Self::flush`].
+    fn get_flush_lock(&self) -> FlushGuard<'_>;
+
+    /// Flushes every sealed memtable into a new level-0 run, dropping versions that no
+    /// read at or above `seqno_threshold` can see; returns the bytes written, or `None`
+    /// when nothing was sealed.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`] on a poisoned tree; I/O and table errors (nothing
+    /// is lost: the memtables stay readable); manifest errors (which poison the tree).
+    fn flush(&self, lock: &FlushGuard<'_>, seqno_threshold: SeqNo) -> Result<Option<u64>>;
+
+    /// Seals the active memtable and flushes everything sealed; on return every write
+    /// made before the call is durable.
+    ///
+    /// # Errors
+    /// As [`Self::flush`].
+    #[doc(hidden)]
+    fn flush_active_memtable(&self, eviction_seqno: SeqNo) -> Result<()> {
+        let lock = self.get_flush_lock();
+        self.rotate_memtable();
+        self.flush(&lock, eviction_seqno).map(|_| ())
+    }
+
+    /// Removes the tables whose keys all lie within `range` (memtables are untouched).
+    /// Reads below the change keep their answers until a flush's GC watermark passes it.
+    /// Takes the flush lock: do not call it while holding that lock.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`]; manifest errors.
+    fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()>;
+
+    /// Removes every memtable and table. Reads below the change keep their answers until
+    /// a flush's GC watermark passes it. Takes the flush lock.
+    ///
+    /// # Errors
+    /// As [`Self::drop_range`].
+    fn clear(&self) -> Result<()>;
+
+    /// Writes a checkpoint to `target_path` (which must not exist); see
+    /// [`CheckpointInfo`]. Takes the flush lock.
+    ///
+    /// # Errors
+    /// [`crate::Error::CheckpointTargetExists`]; flush, I/O and manifest errors.
+    fn create_checkpoint(&self, target_path: &Path) -> Result<CheckpointInfo>;
+
+    /// The highest seqno written, in memory or on disk.
+    fn get_highest_seqno(&self) -> Option<SeqNo> {
+        match (
+            self.get_highest_memtable_seqno(),
+            self.get_highest_persisted_seqno(),
+        ) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The highest seqno in the memtables.
+    fn get_highest_memtable_seqno(&self) -> Option<SeqNo>;
+
+    /// The highest seqno made durable by a flush.
+    fn get_highest_persisted_seqno(&self) -> Option<SeqNo>;
+
+    /// Tables in the tree.
+    fn table_count(&self) -> usize;
+
+    /// Tables in level `idx`, or `None` past the last level.
+    fn level_table_count(&self, idx: usize) -> Option<usize>;
+
+    /// Level-0 runs.
+    fn l0_run_count(&self) -> usize;
+
+    /// Bytes of the tree's table files.
+    fn disk_space(&self) -> u64;
+
+    /// Entries in memtables and tables, counting every version and tombstone (cheap).
+    fn approximate_len(&self) -> usize;
+
+    /// What kind of tree this is.
+    fn tree_type(&self) -> TreeType;
+}

@@ -1,0 +1,151 @@
+//! [`AnyTree`]: the tree [`crate::Config::open`] returns, of whichever type the
+//! configuration asks for.
+
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::Arc;
+
+use lsm_core::{SeqNo, UserKey, UserValue};
+use lsm_memtable::Memtable;
+
+use crate::abstract_tree::sealed::Sealed;
+use crate::guard::PinnableSlice;
+use crate::read::{Index, IterBox};
+use crate::tree::FlushGuard;
+use crate::{AbstractTree, CheckpointInfo, Result, Tree, TreeType};
+
+/// A tree of any type.
+// TODO(issue 9): the `Blob` variant (key-value separation) joins `Standard`.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum AnyTree {
+    /// A standard tree.
+    Standard(Tree),
+}
+
+impl Sealed for AnyTree {}
+
+/// Forwards a call to the tree inside.
+macro_rules! forward {
+    ($self:ident, $tree:ident => $call:expr) => {
+        match $self {
+            AnyTree::Standard($tree) => $call,
+        }
+    };
+}
+
+impl AbstractTree for AnyTree {
+    fn insert<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        value: V,
+        seqno: SeqNo,
+    ) -> (u64, u64) {
+        forward!(self, tree => tree.insert(key, value, seqno))
+    }
+
+    fn remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
+        forward!(self, tree => tree.remove(key, seqno))
+    }
+
+    fn remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
+        forward!(self, tree => tree.remove_weak(key, seqno))
+    }
+
+    fn write_admission(&self) -> Result<()> {
+        forward!(self, tree => tree.write_admission())
+    }
+
+    fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>> {
+        forward!(self, tree => tree.get(key, seqno))
+    }
+
+    fn get_pinned<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<PinnableSlice>> {
+        forward!(self, tree => tree.get_pinned(key, seqno))
+    }
+
+    fn multi_get<K: AsRef<[u8]>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        seqno: SeqNo,
+    ) -> Result<Vec<Option<UserValue>>> {
+        forward!(self, tree => tree.multi_get(keys, seqno))
+    }
+
+    fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+        index: Index,
+    ) -> IterBox {
+        forward!(self, tree => tree.range(range, seqno, index))
+    }
+
+    fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {
+        forward!(self, tree => tree.prefix(prefix, seqno, index))
+    }
+
+    fn rotate_memtable(&self) -> Option<Arc<Memtable>> {
+        forward!(self, tree => tree.rotate_memtable())
+    }
+
+    fn sealed_memtable_count(&self) -> usize {
+        forward!(self, tree => tree.sealed_memtable_count())
+    }
+
+    fn active_memtable(&self) -> Arc<Memtable> {
+        forward!(self, tree => tree.active_memtable())
+    }
+
+    fn get_flush_lock(&self) -> FlushGuard<'_> {
+        forward!(self, tree => tree.get_flush_lock())
+    }
+
+    fn flush(&self, lock: &FlushGuard<'_>, seqno_threshold: SeqNo) -> Result<Option<u64>> {
+        forward!(self, tree => tree.flush(lock, seqno_threshold))
+    }
+
+    fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        forward!(self, tree => tree.drop_range(range))
+    }
+
+    fn clear(&self) -> Result<()> {
+        forward!(self, tree => tree.clear())
+    }
+
+    fn create_checkpoint(&self, target_path: &Path) -> Result<CheckpointInfo> {
+        forward!(self, tree => tree.create_checkpoint(target_path))
+    }
+
+    fn get_highest_memtable_seqno(&self) -> Option<SeqNo> {
+        forward!(self, tree => tree.get_highest_memtable_seqno())
+    }
+
+    fn get_highest_persisted_seqno(&self) -> Option<SeqNo> {
+        forward!(self, tree => tree.get_highest_persisted_seqno())
+    }
+
+    fn table_count(&self) -> usize {
+        forward!(self, tree => tree.table_count())
+    }
+
+    fn level_table_count(&self, idx: usize) -> Option<usize> {
+        forward!(self, tree => tree.level_table_count(idx))
+    }
+
+    fn l0_run_count(&self) -> usize {
+        forward!(self, tree => tree.l0_run_count())
+    }
+
+    fn disk_space(&self) -> u64 {
+        forward!(self, tree => tree.disk_space())
+    }
+
+    fn approximate_len(&self) -> usize {
+        forward!(self, tree => tree.approximate_len())
+    }
+
+    fn tree_type(&self) -> TreeType {
+        forward!(self, tree => tree.tree_type())
+    }
+}

@@ -1,0 +1,111 @@
+//! Checkpoints: a consistent copy of the tree in another directory, openable on its own.
+//!
+//! Under the flush lock the active memtable is sealed and everything sealed is flushed
+//! (so the checkpoint holds every write made before the call), then each table of the
+//! current version is hard-linked into the target (copied where the file system has no
+//! links or the target is on another device), and a fresh manifest describing that
+//! version is written and synced. Tables are immutable, so a link is a copy that costs
+//! no space until the tree deletes its own name for the file.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use lsm_core::{Fs, OpenOptions, SeqNo};
+use lsm_version::Manifest;
+
+use crate::layout::{TABLES_DIR, table_path};
+use crate::tree::TreeInner;
+use crate::{Error, Result};
+
+/// What a checkpoint holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// Tables linked or copied.
+    pub sst_files: usize,
+    /// Blob files linked or copied.
+    pub blob_files: usize,
+    /// Bytes of those files.
+    pub total_bytes: u64,
+    /// The id of the version the checkpoint holds.
+    pub version_id: u64,
+    /// Every write with a seqno below this is in the checkpoint.
+    pub seqno: SeqNo,
+}
+
+impl TreeInner {
+    /// Writes a checkpoint to `target`, which must not exist; see the module docs.
+    ///
+    /// # Errors
+    /// [`Error::CheckpointTargetExists`]; flush errors; I/O and manifest errors writing
+    /// the target (a partial target is left for the caller to delete).
+    pub(crate) fn create_checkpoint(&self, target: &Path) -> Result<CheckpointInfo> {
+        let fs = Arc::clone(&self.config.fs);
+        if fs
+            .exists(target)
+            .map_err(|source| Error::io("stat", target, source))?
+        {
+            return Err(Error::CheckpointTargetExists(target.to_path_buf()));
+        }
+        let lock = self.flush_lock();
+        self.rotate();
+        self.flush_sealed(&lock, 0)?;
+        let current = self.super_version();
+        let version = &current.version;
+        let target_tables = target.join(TABLES_DIR);
+        fs.create_dir_all(&target_tables)
+            .map_err(|source| Error::io("create dir", &target_tables, source))?;
+        let mut total_bytes = 0;
+        for meta in version.tables() {
+            let from = table_path(&self.config.path, meta.id);
+            let to = table_path(target, meta.id);
+            link_or_copy(fs.as_ref(), &from, &to)?;
+            total_bytes += meta.size_bytes;
+        }
+        fs.sync_dir(&target_tables)
+            .map_err(|source| Error::io("sync dir", &target_tables, source))?;
+        drop(Manifest::create(
+            Arc::clone(&fs),
+            target,
+            (**version).clone(),
+            self.config.manifest_rotate_bytes,
+        )?);
+        if let Some(parent) = target.parent() {
+            fs.sync_dir(parent)
+                .map_err(|source| Error::io("sync dir", parent, source))?;
+        }
+        drop(lock);
+        let info = CheckpointInfo {
+            sst_files: version.table_count(),
+            blob_files: 0,
+            total_bytes,
+            version_id: version.id(),
+            seqno: version.last_seqno() + 1,
+        };
+        tracing::info!(tables = info.sst_files, total_bytes, "checkpoint written");
+        Ok(info)
+    }
+}
+
+/// Links `from` as `to`, or copies and syncs it where links are not possible.
+fn link_or_copy(fs: &dyn Fs, from: &Path, to: &Path) -> Result<()> {
+    match fs.hard_link(from, to) {
+        Ok(()) => return Ok(()),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::Unsupported | io::ErrorKind::CrossesDevices
+            ) => {}
+        Err(source) => return Err(Error::io("link", to, source)),
+    }
+    let bytes =
+        lsm_core::fs::read_all(fs, from).map_err(|source| Error::io("read", from, source))?;
+    let file = fs
+        .open(to, OpenOptions::create_new())
+        .map_err(|source| Error::io("create", to, source))?;
+    file.write_all_at(&bytes, 0)
+        .map_err(|source| Error::io("write", to, source))?;
+    file.sync_all()
+        .map_err(|source| Error::io("sync", to, source))?;
+    Ok(())
+}

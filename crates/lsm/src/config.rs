@@ -1,0 +1,330 @@
+//! [`Config`]: where a tree lives and how it writes and reads its tables.
+//!
+//! Built with [`Config::new`] and `#[must_use]` builder methods, then opened with
+//! [`Config::open`]. Per-level settings are [`policy`] lists indexed by level.
+
+pub mod policy;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lsm_core::{Fs, SequenceNumberCounter, StdFs};
+use lsm_table::{ReadOptions, TableOptions};
+
+pub use policy::{
+    BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, CompressionType, FilterPolicy,
+    FilterPolicyEntry, HashRatioPolicy, PartitioningPolicy, PinningPolicy, RestartIntervalPolicy,
+};
+
+use crate::{AnyTree, Cache, DescriptorTable, Result, Tree};
+
+/// Levels of a tree.
+pub const LEVEL_COUNT: u8 = 7;
+
+/// Default block cache size per tree (when none is shared).
+pub const DEFAULT_CACHE_BYTES: u64 = 16 << 20;
+
+/// Default open-file bound per tree (when none is shared).
+pub const DEFAULT_OPEN_FILES: usize = 256;
+
+/// Default manifest size past which it rolls over to a fresh snapshot.
+pub const DEFAULT_MANIFEST_ROTATE_BYTES: u64 = 1 << 20;
+
+/// Target size of the tables a flush writes.
+pub const FLUSH_TABLE_TARGET_BYTES: u64 = 64 << 20;
+
+/// A tree's configuration; see the module docs.
+#[derive(Clone)]
+pub struct Config {
+    /// The tree's directory (absolute).
+    #[doc(hidden)]
+    pub path: PathBuf,
+    /// The file system every file of the tree goes through.
+    #[doc(hidden)]
+    pub fs: Arc<dyn Fs>,
+    /// Levels (fixed at 7).
+    pub level_count: u8,
+    /// Data block size per level.
+    pub data_block_size_policy: BlockSizePolicy,
+    /// Data block compression per level.
+    pub data_block_compression_policy: CompressionPolicy,
+    /// Index block compression per level.
+    pub index_block_compression_policy: CompressionPolicy,
+    /// Data block restart interval per level.
+    pub data_block_restart_interval_policy: RestartIntervalPolicy,
+    /// Index block restart interval per level.
+    pub index_block_restart_interval_policy: RestartIntervalPolicy,
+    /// In-block hash index ratio per level.
+    pub data_block_hash_ratio_policy: HashRatioPolicy,
+    /// Key filter per level.
+    pub filter_policy: FilterPolicy,
+    /// Whether large indexes are partitioned, per level.
+    pub index_block_partitioning_policy: PartitioningPolicy,
+    /// Whether filters are partitioned, per level.
+    pub filter_block_partitioning_policy: PartitioningPolicy,
+    /// Target size of index partitions, per level.
+    pub index_block_partition_size_policy: BlockSizePolicy,
+    /// Target size of filter partitions, per level.
+    pub filter_block_partition_size_policy: BlockSizePolicy,
+    /// Whether index blocks stay in memory while a table is open, per level.
+    pub index_block_pinning_policy: PinningPolicy,
+    /// Whether filters stay in memory while a table is open, per level.
+    pub filter_block_pinning_policy: PinningPolicy,
+    /// The block cache.
+    #[doc(hidden)]
+    pub cache: Arc<Cache>,
+    /// The open-file cache.
+    #[doc(hidden)]
+    pub descriptor_table: Option<Arc<DescriptorTable>>,
+    pub(crate) seqno: SequenceNumberCounter,
+    pub(crate) visible_seqno: SequenceNumberCounter,
+    pub(crate) directory_lock: bool,
+    pub(crate) manifest_rotate_bytes: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("level_count", &self.level_count)
+            .field("data_block_size_policy", &self.data_block_size_policy)
+            .field("filter_policy", &self.filter_policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new(
+            ".lsm.data",
+            SequenceNumberCounter::default(),
+            SequenceNumberCounter::default(),
+        )
+    }
+}
+
+impl Config {
+    /// A configuration for the tree at `path`, drawing write seqnos from `seqno` and
+    /// publishing visible ones to `visible_seqno` (recovery raises both past every
+    /// persisted seqno).
+    #[must_use]
+    pub fn new<P: AsRef<Path>>(
+        path: P,
+        seqno: SequenceNumberCounter,
+        visible_seqno: SequenceNumberCounter,
+    ) -> Self {
+        let path = path.as_ref();
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        Self {
+            path,
+            fs: Arc::new(StdFs),
+            level_count: LEVEL_COUNT,
+            data_block_size_policy: BlockSizePolicy::all(4096),
+            data_block_compression_policy: CompressionPolicy::disabled(),
+            index_block_compression_policy: CompressionPolicy::disabled(),
+            data_block_restart_interval_policy: RestartIntervalPolicy::all(16),
+            index_block_restart_interval_policy: RestartIntervalPolicy::all(1),
+            data_block_hash_ratio_policy: HashRatioPolicy::all(0.0),
+            filter_policy: FilterPolicy::default(),
+            index_block_partitioning_policy: PartitioningPolicy::all(true),
+            filter_block_partitioning_policy: PartitioningPolicy::new([false, false, false, true]),
+            index_block_partition_size_policy: BlockSizePolicy::all(4096),
+            filter_block_partition_size_policy: BlockSizePolicy::all(4096),
+            index_block_pinning_policy: PinningPolicy::new([true, true, false]),
+            filter_block_pinning_policy: PinningPolicy::new([true, false]),
+            cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
+            descriptor_table: None,
+            seqno,
+            visible_seqno,
+            directory_lock: true,
+            manifest_rotate_bytes: DEFAULT_MANIFEST_ROTATE_BYTES,
+        }
+    }
+
+    /// Opens the tree, creating it when the directory holds none.
+    ///
+    /// # Errors
+    /// [`crate::Error::Locked`] when another opener holds the directory;
+    /// [`crate::Error::InvalidConfig`]; I/O, manifest and table errors from recovery.
+    pub fn open(self) -> Result<AnyTree> {
+        Tree::open(self).map(AnyTree::Standard)
+    }
+
+    /// Data block size per level.
+    #[must_use]
+    pub fn data_block_size_policy(mut self, policy: BlockSizePolicy) -> Self {
+        self.data_block_size_policy = policy;
+        self
+    }
+
+    /// Data block compression per level.
+    #[must_use]
+    pub fn data_block_compression_policy(mut self, policy: CompressionPolicy) -> Self {
+        self.data_block_compression_policy = policy;
+        self
+    }
+
+    /// Index block compression per level.
+    #[must_use]
+    pub fn index_block_compression_policy(mut self, policy: CompressionPolicy) -> Self {
+        self.index_block_compression_policy = policy;
+        self
+    }
+
+    /// Data block restart interval per level.
+    ///
+    /// # Panics
+    /// When any entry is 0.
+    #[must_use]
+    pub fn data_block_restart_interval_policy(mut self, policy: RestartIntervalPolicy) -> Self {
+        assert!(
+            policy.iter().all(|&n| n > 0),
+            "restart intervals are at least 1"
+        );
+        self.data_block_restart_interval_policy = policy;
+        self
+    }
+
+    /// Index block restart interval per level.
+    ///
+    /// # Panics
+    /// When any entry is 0.
+    #[must_use]
+    pub fn index_block_restart_interval_policy(mut self, policy: RestartIntervalPolicy) -> Self {
+        assert!(
+            policy.iter().all(|&n| n > 0),
+            "restart intervals are at least 1"
+        );
+        self.index_block_restart_interval_policy = policy;
+        self
+    }
+
+    /// In-block hash index ratio per level.
+    #[must_use]
+    pub fn data_block_hash_ratio_policy(mut self, policy: HashRatioPolicy) -> Self {
+        self.data_block_hash_ratio_policy = policy;
+        self
+    }
+
+    /// Key filter per level.
+    #[must_use]
+    pub fn filter_policy(mut self, policy: FilterPolicy) -> Self {
+        self.filter_policy = policy;
+        self
+    }
+
+    /// Index partitioning per level.
+    #[must_use]
+    pub fn index_block_partitioning_policy(mut self, policy: PartitioningPolicy) -> Self {
+        self.index_block_partitioning_policy = policy;
+        self
+    }
+
+    /// Filter partitioning per level.
+    #[must_use]
+    pub fn filter_block_partitioning_policy(mut self, policy: PartitioningPolicy) -> Self {
+        self.filter_block_partitioning_policy = policy;
+        self
+    }
+
+    /// Index pinning per level.
+    #[must_use]
+    pub fn index_block_pinning_policy(mut self, policy: PinningPolicy) -> Self {
+        self.index_block_pinning_policy = policy;
+        self
+    }
+
+    /// Filter pinning per level.
+    #[must_use]
+    pub fn filter_block_pinning_policy(mut self, policy: PinningPolicy) -> Self {
+        self.filter_block_pinning_policy = policy;
+        self
+    }
+
+    /// Shares a block cache (default: 16 MiB per tree).
+    #[must_use]
+    pub fn use_cache(mut self, cache: Arc<Cache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Shares an open-file cache; `None` gives the tree its own of 256 files.
+    #[must_use]
+    pub fn use_descriptor_table(mut self, table: Option<Arc<DescriptorTable>>) -> Self {
+        self.descriptor_table = table;
+        self
+    }
+
+    /// The file system every file of the tree goes through.
+    #[must_use]
+    pub fn with_fs<F: Fs>(self, fs: F) -> Self {
+        self.with_shared_fs(Arc::new(fs))
+    }
+
+    /// As [`Self::with_fs`], sharing a file system.
+    #[must_use]
+    pub fn with_shared_fs(mut self, fs: Arc<dyn Fs>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// Whether opening takes an exclusive lock on the directory (default: yes). Only
+    /// turn it off when something else guarantees a single opener.
+    #[must_use]
+    pub fn with_directory_lock(mut self, enabled: bool) -> Self {
+        self.directory_lock = enabled;
+        self
+    }
+
+    /// Manifest size past which it rolls over to a fresh snapshot (0: at every edit).
+    #[must_use]
+    pub fn manifest_log_rotate_bytes(mut self, bytes: u64) -> Self {
+        self.manifest_rotate_bytes = bytes;
+        self
+    }
+
+    /// How tables of `level` are written.
+    pub(crate) fn table_options(&self, level: usize) -> Result<TableOptions> {
+        let filter = self.filter_policy.get(level).to_burr()?;
+        let filter_partition_keys = if self.filter_block_partitioning_policy.get(level) {
+            let partition_bits = u64::from(self.filter_block_partition_size_policy.get(level)) * 8;
+            let bits_per_key = filter.as_ref().map_or(10.0, |f| f.design_bits_per_key());
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a positive count of keys far below usize::MAX"
+            )]
+            let keys = (partition_bits as f64 / bits_per_key) as usize;
+            Some(keys.max(64))
+        } else {
+            None
+        };
+        Ok(TableOptions {
+            block_size: self.data_block_size_policy.get(level) as usize,
+            restart_interval: usize::from(self.data_block_restart_interval_policy.get(level)),
+            index_restart_interval: usize::from(
+                self.index_block_restart_interval_policy.get(level),
+            ),
+            hash_index_ratio: f64::from(self.data_block_hash_ratio_policy.get(level)),
+            compression: self.data_block_compression_policy.get(level).to_codec(),
+            index_compression: self.index_block_compression_policy.get(level).to_codec(),
+            filter,
+            filter_partition_keys,
+            index_partition_threshold: if self.index_block_partitioning_policy.get(level) {
+                TableOptions::default().index_partition_threshold
+            } else {
+                usize::MAX
+            },
+            index_partition_size: self.index_block_partition_size_policy.get(level) as usize,
+            ..TableOptions::default()
+        })
+    }
+
+    /// How tables of `level` are read.
+    pub(crate) fn read_options(&self, level: usize, tree: &ReadOptions) -> ReadOptions {
+        let mut options = tree.clone();
+        options.pin_index_and_filter = self.index_block_pinning_policy.get(level)
+            || self.filter_block_pinning_policy.get(level);
+        options
+    }
+}

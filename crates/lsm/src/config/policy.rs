@@ -1,0 +1,245 @@
+//! Per-level policies: one value per level, the last one reused for deeper levels.
+//!
+//! Every policy is a non-empty list of at most [`POLICY_LEN_MAX`] entries; entry `i`
+//! applies to level `i`, and levels past the end use the last entry. Tables are written
+//! with the policy of the level they are written to (a flush writes level 0).
+
+use std::fmt;
+use std::ops::Deref;
+
+/// Entries a per-level policy may hold.
+pub const POLICY_LEN_MAX: usize = 255;
+
+macro_rules! level_policy {
+    ($(#[$doc:meta])* $name:ident, $element:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name(Vec<$element>);
+
+        impl $name {
+            /// The same value at every level.
+            #[must_use]
+            pub fn all(value: $element) -> Self {
+                Self(vec![value])
+            }
+
+            /// One value per level, the last reused for deeper levels.
+            ///
+            /// # Panics
+            /// When `values` is empty or longer than [`POLICY_LEN_MAX`].
+            #[must_use]
+            pub fn new(values: impl Into<Vec<$element>>) -> Self {
+                let values = values.into();
+                assert!(!values.is_empty(), "a per-level policy needs at least one entry");
+                assert!(
+                    values.len() <= POLICY_LEN_MAX,
+                    "a per-level policy holds at most {POLICY_LEN_MAX} entries"
+                );
+                Self(values)
+            }
+
+            /// The value at `level`.
+            #[must_use]
+            pub fn get(&self, level: usize) -> $element {
+                let last = self.0.len() - 1;
+                self.0[level.min(last)].clone()
+            }
+        }
+
+        impl Deref for $name {
+            type Target = [$element];
+
+            fn deref(&self) -> &[$element] {
+                &self.0
+            }
+        }
+    };
+}
+
+level_policy!(
+    /// Target uncompressed size of blocks, per level.
+    BlockSizePolicy,
+    u32
+);
+level_policy!(
+    /// Compression of blocks, per level.
+    CompressionPolicy,
+    CompressionType
+);
+level_policy!(
+    /// A yes/no switch per level (pinning, partitioning).
+    PinningPolicy,
+    bool
+);
+level_policy!(
+    /// Entries between restart points of blocks, per level.
+    RestartIntervalPolicy,
+    u8
+);
+level_policy!(
+    /// In-block hash index buckets per key of data blocks (0 = none), per level.
+    HashRatioPolicy,
+    f32
+);
+level_policy!(
+    /// The key filter, per level.
+    FilterPolicy,
+    FilterPolicyEntry
+);
+
+/// The same type under the name its partitioning uses read better with.
+pub type PartitioningPolicy = PinningPolicy;
+
+impl CompressionPolicy {
+    /// No compression anywhere.
+    #[must_use]
+    pub fn disabled() -> Self {
+        Self::all(CompressionType::None)
+    }
+}
+
+impl PinningPolicy {
+    /// Off at every level.
+    #[must_use]
+    pub fn disabled() -> Self {
+        Self::all(false)
+    }
+}
+
+impl FilterPolicy {
+    /// No filters anywhere.
+    #[must_use]
+    pub fn disabled() -> Self {
+        Self::all(FilterPolicyEntry::None)
+    }
+}
+
+impl Default for FilterPolicy {
+    fn default() -> Self {
+        Self::all(FilterPolicyEntry::Bloom(BloomConstructionPolicy::default()))
+    }
+}
+
+/// How blocks are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CompressionType {
+    /// Stored as is.
+    None,
+    /// zstd at this level (1..=22; negative levels trade ratio for speed).
+    Zstd(i32),
+}
+
+impl CompressionType {
+    /// zstd at `level`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] outside `-7..=22`.
+    pub fn zstd(level: i32) -> crate::Result<Self> {
+        if (-7..=22).contains(&level) {
+            Ok(Self::Zstd(level))
+        } else {
+            Err(crate::Error::InvalidConfig("zstd level outside -7..=22"))
+        }
+    }
+
+    pub(crate) fn to_codec(self) -> lsm_codec::Compression {
+        match self {
+            Self::None => lsm_codec::Compression::None,
+            Self::Zstd(level) => lsm_codec::Compression::Zstd { level },
+        }
+    }
+}
+
+impl fmt::Display for CompressionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => f.write_str("none"),
+            Self::Zstd(_) => f.write_str("zstd"),
+        }
+    }
+}
+
+/// The filter of one level.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FilterPolicyEntry {
+    /// No filter.
+    None,
+    /// A BuRR filter built to this policy (named after the Bloom filter it replaces).
+    Bloom(BloomConstructionPolicy),
+}
+
+/// How big a filter is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BloomConstructionPolicy {
+    /// About this many bits per key.
+    BitsPerKey(f32),
+    /// About this false-positive rate.
+    FalsePositiveRate(f32),
+}
+
+impl Default for BloomConstructionPolicy {
+    fn default() -> Self {
+        Self::BitsPerKey(10.0)
+    }
+}
+
+impl FilterPolicyEntry {
+    /// The BuRR policy, or `None` for no filter.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] for a rate outside `(0, 1)` or a size below one bit.
+    pub(crate) fn to_burr(self) -> crate::Result<Option<lsm_burr::FilterPolicy>> {
+        let invalid = |_| crate::Error::InvalidConfig("filter policy out of range");
+        match self {
+            Self::None => Ok(None),
+            Self::Bloom(BloomConstructionPolicy::BitsPerKey(bits)) => {
+                lsm_burr::FilterPolicy::bits_per_key(f64::from(bits))
+                    .map(Some)
+                    .map_err(invalid)
+            }
+            Self::Bloom(BloomConstructionPolicy::FalsePositiveRate(rate)) => {
+                lsm_burr::FilterPolicy::fpr(f64::from(rate))
+                    .map(Some)
+                    .map_err(invalid)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deeper_levels_reuse_the_last_entry() {
+        let policy = BlockSizePolicy::new([4096, 8192]);
+        assert_eq!(policy.get(0), 4096);
+        assert_eq!(policy.get(1), 8192);
+        assert_eq!(policy.get(6), 8192);
+        assert_eq!(policy.len(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least one entry")]
+    fn an_empty_policy_is_refused() {
+        let _ = PinningPolicy::new(Vec::new());
+    }
+
+    #[test]
+    fn filter_policies_map_to_burr_policies() {
+        assert!(FilterPolicyEntry::None.to_burr().unwrap().is_none());
+        let policy = FilterPolicyEntry::Bloom(BloomConstructionPolicy::FalsePositiveRate(0.01))
+            .to_burr()
+            .unwrap()
+            .unwrap();
+        assert!(policy.design_fpr() <= 0.011);
+        assert!(
+            FilterPolicyEntry::Bloom(BloomConstructionPolicy::FalsePositiveRate(2.0))
+                .to_burr()
+                .is_err()
+        );
+        assert!(CompressionType::zstd(23).is_err());
+        assert_eq!(CompressionType::zstd(3).unwrap().to_string(), "zstd");
+    }
+}

@@ -1,0 +1,90 @@
+//! The public error type of the `lsm` facade.
+//!
+//! Variant names follow the surface users of coordinode-lsm-tree already match on
+//! (`Io`, `Locked`, `Unrecoverable`, ...); the lower crates' typed errors are carried whole
+//! so that a corrupt block still names its file and offset.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Result alias of the facade.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors of the facade.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file-system operation of the tree itself failed (creating its directory, listing
+    /// or deleting files). The error's payload names the operation and the path.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// Another opener holds the tree's directory lock.
+    #[error("tree directory {0} is locked by another opener")]
+    Locked(String),
+    /// A flush or manifest write failed earlier: nothing is known about the durable state
+    /// past that point, so the tree refuses further writes and version changes until it is
+    /// reopened (recovery then finds the last durable state).
+    #[error("the tree is poisoned by an earlier write failure; reopen it")]
+    Unrecoverable,
+    /// A table failed to open, read or write (corruption names the file and offset).
+    #[error(transparent)]
+    Table(#[from] lsm_table::Error),
+    /// The manifest failed to read or write.
+    #[error(transparent)]
+    Manifest(#[from] lsm_version::Error),
+    /// The configuration cannot be used.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
+    /// A table holds a pointer to a value in a blob file: the directory belongs to a tree
+    /// with key-value separation, which a standard tree cannot read.
+    #[error("value stored in a blob file; open the tree with key-value separation")]
+    BlobIndirection,
+    /// A checkpoint's target directory already exists.
+    #[error("checkpoint target {0} already exists")]
+    CheckpointTargetExists(PathBuf),
+}
+
+/// An I/O error with the operation and path it concerns; carried inside [`Error::Io`]
+/// (keeping the original error's kind).
+#[derive(Debug)]
+pub struct IoContext {
+    /// The operation.
+    pub op: &'static str,
+    /// The path.
+    pub path: PathBuf,
+    /// What the file system said.
+    pub source: io::Error,
+}
+
+impl fmt::Display for IoContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed on {}", self.op, self.path.display())
+    }
+}
+
+impl std::error::Error for IoContext {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+impl Error {
+    /// An [`Error::Io`] for `op` on `path`.
+    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> Self {
+        Self::Io(io::Error::new(
+            source.kind(),
+            IoContext {
+                op,
+                path: path.to_path_buf(),
+                source,
+            },
+        ))
+    }
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}

@@ -1,0 +1,216 @@
+//! Flush: sealed memtables to a level-0 run, installed in one version edit.
+//!
+//! Every sealed memtable is merged into one sorted stream, garbage-collected below the
+//! caller's watermark ([`GcStream`]), and written by a [`TableSetWriter`]; the tables are
+//! synced, their directory entries made durable, and opened; only then does one edit add
+//! them as a new level-0 run and retire the memtables. So a crash at any point leaves
+//! either the state before the flush (the new files are orphans, removed at the next
+//! open) or the state after it, never a version referencing a partial file.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lsm_core::gc::GcStream;
+use lsm_core::merge::MergeIter;
+use lsm_core::{InternalEntry, KeyRange, MemtableId, SeqNo};
+use lsm_memtable::Memtable;
+use lsm_table::{NewTable, Table, TableSetWriter, WrittenTable};
+use lsm_version::{TableMeta, VersionEdit};
+
+use crate::config::FLUSH_TABLE_TARGET_BYTES;
+use crate::layout::{TABLES_DIR, table_path};
+use crate::live_table::LiveTable;
+use crate::tree::{FlushGuard, TreeInner};
+use crate::{Error, Result};
+
+impl TreeInner {
+    /// Seals the active memtable (when it holds anything); returns it.
+    pub(crate) fn rotate(&self) -> Option<Arc<Memtable>> {
+        let mut sealed_memtable = None;
+        let fresh = Arc::new(Memtable::new(self.next_memtable_id()));
+        self.install(|current| {
+            let mut next = current.clone();
+            if !current.active.is_empty() {
+                sealed_memtable = Some(Arc::clone(&current.active));
+                next.sealed.insert(0, Arc::clone(&current.active));
+                next.active = fresh;
+            }
+            next
+        });
+        sealed_memtable
+    }
+
+    /// Flushes every sealed memtable; returns the bytes of tables written, or `None`
+    /// when nothing was sealed. See the module docs.
+    ///
+    /// # Errors
+    /// [`Error::Unrecoverable`] on a poisoned tree; I/O and table errors (the memtables
+    /// stay sealed and readable, and the tables written are deleted); manifest errors
+    /// (which poison the tree).
+    pub(crate) fn flush_sealed(
+        &self,
+        _lock: &FlushGuard<'_>,
+        watermark: SeqNo,
+    ) -> Result<Option<u64>> {
+        self.check_poisoned()?;
+        let current = self.super_version();
+        if current.sealed.is_empty() {
+            return Ok(None);
+        }
+        let memtables = current.sealed.clone();
+        let span = tracing::info_span!("flush", memtables = memtables.len(), watermark);
+        let _entered = span.enter();
+        let flushed_ids: BTreeSet<MemtableId> = memtables.iter().map(|m| m.id()).collect();
+        let highest_seqno = memtables
+            .iter()
+            .map(|m| m.highest_seqno())
+            .max()
+            .unwrap_or(0);
+        let sources = memtables.iter().map(|memtable| {
+            memtable
+                .range::<&[u8], _>(.., SeqNo::MAX)
+                .map(Ok::<_, Infallible>)
+        });
+        let stream = GcStream::new(MergeIter::new(sources), watermark);
+        let written = self.write_tables(0, stream)?;
+        let opened = match self.open_written(0, &written) {
+            Ok(opened) => opened,
+            Err(error) => {
+                self.remove_written(&written);
+                return Err(error);
+            }
+        };
+        let bytes_written = opened.iter().map(|(meta, _)| meta.size_bytes).sum();
+        let mut installed_version = None;
+        if !opened.is_empty() {
+            let edit = VersionEdit {
+                added: vec![(0, opened.iter().map(|(meta, _)| meta.clone()).collect())],
+                next_table_id: self
+                    .table_id_counter
+                    .load(std::sync::atomic::Ordering::Acquire),
+                last_seqno: highest_seqno,
+                ..VersionEdit::default()
+            };
+            match self.apply_edit(&edit) {
+                Ok(version) => installed_version = Some(version),
+                // The edit may or may not be durable: keep the files. The next open
+                // either finds them referenced or removes them as orphans.
+                Err(error) => return Err(error),
+            }
+        }
+        self.install(|current| {
+            let mut next = current.clone();
+            next.sealed
+                .retain(|memtable| !flushed_ids.contains(&memtable.id()));
+            if let Some(version) = installed_version {
+                next.version = version;
+                let mut tables = (*current.tables).clone();
+                tables.extend(opened.into_iter().map(|(meta, table)| (meta.id, table)));
+                next.tables = Arc::new(tables);
+            }
+            next.prune_history(watermark);
+            next
+        });
+        tracing::info!(tables = written.len(), bytes_written, "flushed");
+        Ok(Some(bytes_written))
+    }
+
+    /// Writes `stream` into tables for `level`, synced and with durable directory
+    /// entries. On failure, every file it created is deleted.
+    pub(crate) fn write_tables<E>(
+        &self,
+        level: usize,
+        stream: impl Iterator<Item = Result<InternalEntry, E>>,
+    ) -> Result<Vec<WrittenTable>>
+    where
+        Error: From<E>,
+    {
+        let fs = Arc::clone(&self.config.fs);
+        let options = self.config.table_options(level)?;
+        let tree_dir = self.config.path.clone();
+        let mut named = Vec::new();
+        let result = {
+            let mut writer =
+                TableSetWriter::new(fs.as_ref(), options, FLUSH_TABLE_TARGET_BYTES, || {
+                    let file_id = self.next_table_id();
+                    let path = table_path(&tree_dir, file_id);
+                    named.push(path.clone());
+                    NewTable {
+                        file_id,
+                        path,
+                        // Tables of this tree are not encrypted: the salt is unused.
+                        salt: [0; lsm_codec::FILE_SALT_LEN],
+                    }
+                });
+            let mut outcome = Ok(());
+            for entry in stream {
+                let added = entry
+                    .map_err(Error::from)
+                    .and_then(|entry| writer.add(&entry).map_err(Error::Table));
+                if let Err(error) = added {
+                    outcome = Err(error);
+                    break;
+                }
+            }
+            outcome.and_then(|()| writer.finish().map_err(Error::Table))
+        };
+        let synced = result.and_then(|written| {
+            let tables_dir = tree_dir.join(TABLES_DIR);
+            if !written.is_empty() {
+                fs.sync_dir(&tables_dir)
+                    .map_err(|source| Error::io("sync dir", &tables_dir, source))?;
+            }
+            Ok(written)
+        });
+        if synced.is_err() {
+            for path in &named {
+                // Best effort: the next open removes whatever is left as an orphan.
+                let _ = fs.remove_file(path);
+            }
+        }
+        synced
+    }
+
+    /// Opens freshly written tables of `level`.
+    pub(crate) fn open_written(
+        &self,
+        level: usize,
+        written: &[WrittenTable],
+    ) -> Result<Vec<(TableMeta, Arc<LiveTable>)>> {
+        let fs = &self.config.fs;
+        let options = self.config.read_options(level, &self.read_options);
+        written
+            .iter()
+            .map(|table| {
+                let opened = Table::open(fs.as_ref(), &table.path, table.file_id, &options)?;
+                let size_bytes = fs
+                    .metadata(&table.path)
+                    .map_err(|source| Error::io("stat", &table.path, source))?
+                    .len_bytes;
+                let properties = &table.properties;
+                let meta = TableMeta {
+                    id: table.file_id,
+                    key_range: KeyRange::new(
+                        properties.key_min.clone(),
+                        properties.key_max.clone(),
+                    ),
+                    seqno_min: properties.seqno_min,
+                    seqno_max: properties.seqno_max,
+                    size_bytes,
+                    entry_count: properties.entry_count,
+                    tombstone_count: properties.tombstone_count + properties.weak_tombstone_count,
+                };
+                let live = LiveTable::new(opened, table.path.clone(), Arc::clone(fs));
+                Ok((meta, Arc::new(live)))
+            })
+            .collect()
+    }
+
+    /// Deletes tables that no edit references (best effort; orphans otherwise).
+    pub(crate) fn remove_written(&self, written: &[WrittenTable]) {
+        for table in written {
+            let _ = self.config.fs.remove_file(&table.path);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `lsm`: an embedded LSM-tree key-value store (layer 5, the facade).
+//!
+//! A tree keeps every version of every key by sequence number (seqno): writes carry the
+//! seqno to write at, reads the seqno to read at, and a read at `r` sees the newest
+//! version below `r`, so any seqno is a snapshot. Writes land in an in-memory memtable;
+//! a flush writes sealed memtables to an immutable table on disk and records it in a
+//! crash-safe manifest. There is no write-ahead log at this layer: a write is durable
+//! once a flush covering its seqno has returned, and after a crash the tree reopens in
+//! the state of some flush at or after the last one that returned.
+//!
+//! The surface mirrors coordinode-lsm-tree 5.6 ([`Config`], [`AbstractTree`],
+//! [`AnyTree`], [`Guard`], ...), so code written for it compiles against this crate with
+//! the dependency renamed.
+//!
+//! ```
+//! use lsm::{AbstractTree, Config, Guard, SequenceNumberCounter};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let seqno = SequenceNumberCounter::default();
+//! let tree = Config::new(dir.path(), seqno.clone(), SequenceNumberCounter::default()).open()?;
+//!
+//! tree.insert("apple", "red", seqno.next());
+//! let before_banana = seqno.get();
+//! tree.insert("banana", "yellow", seqno.next());
+//! tree.remove("apple", seqno.next());
+//!
+//! // Reads at the latest seqno see the latest state; older seqnos are snapshots.
+//! assert_eq!(tree.get("apple", seqno.get())?, None);
+//! assert_eq!(tree.get("apple", before_banana)?.as_deref(), Some(&b"red"[..]));
+//!
+//! // Make everything durable, then scan from both ends.
+//! tree.flush_active_memtable(0)?;
+//! let keys: Vec<_> = tree.iter(seqno.get(), None).map(|item| item.key()).collect::<Result<_, _>>()?;
+//! assert_eq!(keys, ["banana"]);
+//! # Ok::<(), lsm::Error>(())
+//! ```
+//!
+//! Crate map: `lsm-core` (vocabulary, `Fs`), `lsm-codec` (blocks), `lsm-burr` (filters),
+//! `lsm-memtable`, `lsm-table`, `lsm-version` (versions and the manifest); this crate wires
+//! them into trees. See `ARCHITECTURE.md`.
+
+#![forbid(unsafe_code)]
+
+mod abstract_tree;
+mod any_tree;
+mod cache;
+mod checkpoint;
+pub mod config;
+mod error;
+mod flush;
+mod guard;
+pub mod layout;
+mod live_table;
+mod maintenance;
+mod read;
+mod recovery;
+mod super_version;
+mod tree;
+
+pub use abstract_tree::{AbstractTree, TreeType};
+pub use any_tree::AnyTree;
+pub use cache::{Cache, DescriptorTable};
+pub use checkpoint::CheckpointInfo;
+pub use config::{CompressionType, Config};
+pub use error::{Error, IoContext, Result};
+pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
+pub use lsm_core::{
+    Fs, MAX_SEQNO, MemFs, MemtableId, SeqNo, SequenceNumberCounter, Slice, StdFs, UserKey,
+    UserValue, ValueType,
+};
+pub use lsm_memtable::Memtable;
+pub use read::{Index, IterBox};
+pub use tree::{FlushGuard, Tree, TreeId, TreeInner};

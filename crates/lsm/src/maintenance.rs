@@ -1,0 +1,142 @@
+//! Version changes that remove data: [`TreeInner::clear`] and
+//! [`TreeInner::drop_range`].
+//!
+//! Both are version edits like any other (durable before they count, serialised with
+//! flushes by the flush lock). Each takes one seqno `s` from the tree's counter: reads at
+//! or below `s` see the state before the change, reads above it the state after. Both
+//! record the super-version they replace in the version history under the mark `s + 1`,
+//! so that reads below the mark keep their answers until a GC watermark passes it (see
+//! `super_version`). Removed tables are marked obsolete and their files go once no
+//! super-version holds them.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use lsm_memtable::Memtable;
+use lsm_version::VersionEdit;
+
+use crate::Result;
+use crate::read::OwnedBounds;
+use crate::tree::TreeInner;
+
+impl TreeInner {
+    /// Removes every memtable and table.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unrecoverable`] on a poisoned tree; manifest errors (which poison it).
+    pub(crate) fn clear(&self) -> Result<()> {
+        let lock = self.flush_lock();
+        self.check_poisoned()?;
+        let current = self.super_version();
+        let removed: Vec<_> = current.version.tables().map(|meta| meta.id).collect();
+        let version = if removed.is_empty() {
+            Arc::clone(&current.version)
+        } else {
+            self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?
+        };
+        let mark = self.take_mark();
+        let fresh = Arc::new(Memtable::new(self.next_memtable_id()));
+        self.install(|current| {
+            let mut next = current.with_history_entry(mark);
+            next.active = fresh;
+            next.sealed = Vec::new();
+            next.version = version;
+            next.tables = Arc::default();
+            next
+        });
+        self.mark_obsolete(&current, &removed);
+        drop(lock);
+        tracing::info!(tables = removed.len(), "tree cleared");
+        Ok(())
+    }
+
+    /// Removes the tables whose keys all lie within `bounds` (memtables are untouched).
+    ///
+    /// # Errors
+    /// As [`Self::clear`].
+    pub(crate) fn drop_range(&self, bounds: &OwnedBounds) -> Result<()> {
+        let lock = self.flush_lock();
+        self.check_poisoned()?;
+        let current = self.super_version();
+        let removed: Vec<_> = current
+            .version
+            .tables()
+            .filter(|meta| {
+                contains(bounds, meta.key_range.min()) && contains(bounds, meta.key_range.max())
+            })
+            .map(|meta| meta.id)
+            .collect();
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let version = self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?;
+        let mark = self.take_mark();
+        let removed_set: BTreeSet<_> = removed.iter().copied().collect();
+        self.install(|current| {
+            let mut next = current.with_history_entry(mark);
+            next.version = version;
+            next.tables = Arc::new(
+                current
+                    .tables
+                    .iter()
+                    .filter(|(id, _)| !removed_set.contains(id))
+                    .map(|(id, table)| (*id, Arc::clone(table)))
+                    .collect(),
+            );
+            next
+        });
+        self.mark_obsolete(&current, &removed);
+        drop(lock);
+        tracing::info!(tables = removed.len(), "range dropped");
+        Ok(())
+    }
+
+    /// Takes a seqno for a destructive change: reads at or below it see the state
+    /// before the change, reads above it the state after. Published as visible, so that
+    /// a read at the visible seqno sees the change.
+    fn take_mark(&self) -> lsm_core::SeqNo {
+        let mark = self.config.seqno.next() + 1;
+        self.config.visible_seqno.fetch_max(mark);
+        mark
+    }
+
+    fn removal_edit(
+        &self,
+        removed: Vec<lsm_core::TableId>,
+        version: &lsm_version::Version,
+    ) -> VersionEdit {
+        VersionEdit {
+            removed,
+            next_table_id: self.table_id_counter.load(Ordering::Acquire),
+            last_seqno: version.last_seqno(),
+            ..VersionEdit::default()
+        }
+    }
+
+    fn mark_obsolete(
+        &self,
+        old: &crate::super_version::SuperVersion,
+        removed: &[lsm_core::TableId],
+    ) {
+        for id in removed {
+            old.table(*id).mark_obsolete();
+        }
+    }
+}
+
+/// Whether `key` lies within `bounds`.
+fn contains(bounds: &OwnedBounds, key: &[u8]) -> bool {
+    let after_start = match &bounds.0 {
+        Bound::Included(start) => key >= start.as_bytes(),
+        Bound::Excluded(start) => key > start.as_bytes(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match &bounds.1 {
+        Bound::Included(end) => key <= end.as_bytes(),
+        Bound::Excluded(end) => key < end.as_bytes(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
+}

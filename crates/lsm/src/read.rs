@@ -1,0 +1,237 @@
+//! The read path: point reads and range scans over one super-version.
+//!
+//! A point read asks the memtables (newest first), then each run of each level (level 0
+//! newest run first) for the newest version below the read seqno; the first source that
+//! has one answers, because a key's versions in a newer source are newer than any in an
+//! older source. Within a run a binary search over key ranges picks the one table that
+//! may hold the key, and the table's filter usually answers "no" without a block read.
+//!
+//! A scan merges one source per memtable and one per run (a run's tables are opened
+//! lazily, one after the other, from either end) and keeps the newest visible version
+//! of each key ([`MvccStream`]). Sources already filter by the read seqno, so an extra
+//! memtable passed by the caller (`index`) is read at its own seqno.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use lsm_core::merge::MergeIter;
+use lsm_core::mvcc::MvccStream;
+use lsm_core::{InternalEntry, SeqNo, Slice, UserKey, UserValue, ValueType};
+use lsm_memtable::Memtable;
+
+use crate::guard::IterGuardImpl;
+use crate::super_version::SuperVersion;
+use crate::{Error, Result};
+
+/// A source of a scan.
+type EntryIter = Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send>;
+
+/// A tree iterator: double-ended, `'static`, pinned to its snapshot.
+pub type IterBox = Box<dyn DoubleEndedIterator<Item = IterGuardImpl> + Send + 'static>;
+
+/// An extra memtable merged into a read at its own seqno.
+pub type Index = Option<(Arc<Memtable>, SeqNo)>;
+
+/// Owned bounds of a scan.
+pub(crate) type OwnedBounds = (Bound<UserKey>, Bound<UserKey>);
+
+/// The newest version of `user_key` below `read_seqno`, tombstones included.
+///
+/// # Errors
+/// Table read errors.
+pub(crate) fn get_entry(
+    super_version: &SuperVersion,
+    user_key: &[u8],
+    read_seqno: SeqNo,
+) -> Result<Option<InternalEntry>> {
+    for memtable in super_version.memtables() {
+        if let Some(entry) = memtable.get(user_key, read_seqno) {
+            return Ok(Some(entry));
+        }
+    }
+    for level in super_version.version.levels() {
+        for run in level.runs() {
+            let Some(meta) = run.table_for_key(user_key) else {
+                continue;
+            };
+            if meta.seqno_min >= read_seqno {
+                continue;
+            }
+            if let Some(entry) = super_version
+                .table(meta.id)
+                .table
+                .get(user_key, read_seqno)?
+            {
+                return Ok(Some(entry));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether an entry came from a memtable or a table (for [`crate::PinnableSlice`]).
+pub(crate) fn entry_in_memtables(
+    super_version: &SuperVersion,
+    user_key: &[u8],
+    read_seqno: SeqNo,
+) -> bool {
+    super_version
+        .memtables()
+        .any(|memtable| memtable.get(user_key, read_seqno).is_some())
+}
+
+/// The value an entry gives a reader: `None` for a tombstone.
+///
+/// # Errors
+/// [`Error::BlobIndirection`] for a value held in a blob file.
+pub(crate) fn resolve(entry: InternalEntry) -> Result<Option<UserValue>> {
+    match entry.key.value_type {
+        // Without a merge operator, the newest operand is the value.
+        ValueType::Value | ValueType::MergeOperand => Ok(Some(entry.value)),
+        ValueType::Tombstone | ValueType::WeakTombstone => Ok(None),
+        ValueType::Indirection => Err(Error::BlobIndirection),
+    }
+}
+
+/// Owned copies of `range`'s bounds.
+pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> OwnedBounds {
+    let own = |bound: Bound<&K>| match bound {
+        Bound::Included(key) => Bound::Included(Slice::new(key.as_ref())),
+        Bound::Excluded(key) => Bound::Excluded(Slice::new(key.as_ref())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (own(range.start_bound()), own(range.end_bound()))
+}
+
+/// The bounds of the keys starting with `prefix`.
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> OwnedBounds {
+    let start = Bound::Included(Slice::new(prefix));
+    // The end is the prefix with its last byte below 0xFF incremented and the rest cut.
+    let end = match prefix.iter().rposition(|&byte| byte < u8::MAX) {
+        Some(position) => {
+            let mut end = prefix[..=position].to_vec();
+            end[position] += 1;
+            Bound::Excluded(Slice::from(end))
+        }
+        None => Bound::Unbounded,
+    };
+    (start, end)
+}
+
+/// Whether a table with keys in `min..=max` may hold keys within `bounds`.
+fn overlaps(bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
+    let after_start = match &bounds.0 {
+        Bound::Included(start) => max >= start.as_bytes(),
+        Bound::Excluded(start) => max > start.as_bytes(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match &bounds.1 {
+        Bound::Included(end) => min <= end.as_bytes(),
+        Bound::Excluded(end) => min < end.as_bytes(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
+}
+
+/// A scan of `bounds` at `read_seqno` over `super_version`, which it keeps pinned.
+pub(crate) fn scan(
+    super_version: Arc<SuperVersion>,
+    bounds: OwnedBounds,
+    read_seqno: SeqNo,
+    index: Index,
+) -> IterBox {
+    let mut sources: Vec<EntryIter> = Vec::new();
+    if let Some((memtable, index_seqno)) = index {
+        sources.push(Box::new(
+            memtable.range(bounds.clone(), index_seqno).map(Ok),
+        ));
+    }
+    for memtable in super_version.memtables() {
+        sources.push(Box::new(memtable.range(bounds.clone(), read_seqno).map(Ok)));
+    }
+    for level in super_version.version.levels() {
+        for run in level.runs() {
+            let tables: Vec<_> = run
+                .tables()
+                .iter()
+                .filter(|meta| meta.seqno_min < read_seqno)
+                .filter(|meta| overlaps(&bounds, meta.key_range.min(), meta.key_range.max()))
+                .map(|meta| Arc::clone(super_version.table(meta.id)))
+                .collect();
+            if tables.is_empty() {
+                continue;
+            }
+            let run_bounds = bounds.clone();
+            sources.push(Box::new(
+                tables
+                    .into_iter()
+                    .flat_map(move |live| live.table.range(run_bounds.clone(), read_seqno))
+                    .map(|entry| entry.map_err(Error::from)),
+            ));
+        }
+    }
+    // Sources hold the read seqno themselves; the stream only picks the newest version.
+    let stream = MvccStream::new(MergeIter::new(sources), SeqNo::MAX);
+    Box::new(Pinned {
+        _super_version: super_version,
+        stream,
+    })
+}
+
+/// A scan together with the super-version its tables belong to, so that no table file
+/// is deleted while the scan may still read it.
+struct Pinned<S> {
+    _super_version: Arc<SuperVersion>,
+    stream: S,
+}
+
+impl<S> Iterator for Pinned<S>
+where
+    S: Iterator<Item = Result<InternalEntry>>,
+{
+    type Item = IterGuardImpl;
+
+    fn next(&mut self) -> Option<IterGuardImpl> {
+        self.stream.next().map(to_guard)
+    }
+}
+
+impl<S> DoubleEndedIterator for Pinned<S>
+where
+    S: DoubleEndedIterator<Item = Result<InternalEntry>>,
+{
+    fn next_back(&mut self) -> Option<IterGuardImpl> {
+        self.stream.next_back().map(to_guard)
+    }
+}
+
+fn to_guard(item: Result<InternalEntry>) -> IterGuardImpl {
+    IterGuardImpl::new(item.and_then(|entry| match entry.key.value_type {
+        ValueType::Indirection => Err(Error::BlobIndirection),
+        _ => Ok(entry),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bounds_end_after_every_key_with_the_prefix() {
+        let (_, end) = prefix_bounds(b"ab");
+        assert_eq!(end, Bound::Excluded(Slice::from("ac")));
+        let (_, end) = prefix_bounds(&[b'a', 0xFF, 0xFF]);
+        assert_eq!(end, Bound::Excluded(Slice::from("b")));
+        let (_, end) = prefix_bounds(&[0xFF]);
+        assert_eq!(end, Bound::Unbounded);
+    }
+
+    #[test]
+    fn overlap_respects_bound_kinds() {
+        let bounds: OwnedBounds = (Bound::Excluded("c".into()), Bound::Excluded("f".into()));
+        assert!(!overlaps(&bounds, b"a", b"c"));
+        assert!(overlaps(&bounds, b"a", b"d"));
+        assert!(!overlaps(&bounds, b"f", b"g"));
+        assert!(overlaps(&bounds, b"e", b"g"));
+    }
+}

@@ -1,0 +1,188 @@
+//! Opening a tree: directory lock, manifest replay, tables, orphans, counters.
+//!
+//! 1. Create the directory (and make its entry durable) and take the lock file.
+//! 2. Replay the manifest ([`Manifest::open`] cuts a torn tail) or start one.
+//! 3. Open every table of the version; a referenced table that is missing or damaged
+//!    fails the open with a typed error, because a silent gap would be a wrong answer.
+//! 4. Delete orphans: table files that no durable edit references (written by a flush
+//!    or compaction that crashed before its edit, or obsolete tables whose deletion was
+//!    cut short).
+//! 5. Restore the id counters and raise the seqno counters past every persisted seqno.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use lsm_core::{Fs, FsLock};
+use lsm_memtable::Memtable;
+use lsm_table::{ReadOptions, Table};
+use lsm_version::{Manifest, Recovered, Version};
+
+use crate::layout::{LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
+use crate::live_table::LiveTable;
+use crate::super_version::SuperVersion;
+use crate::tree::TreeInner;
+use crate::{Config, Error, Result, Tree};
+
+/// Tree ids handed out in this process.
+static NEXT_TREE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Tree {
+    /// Opens (or creates) the tree `config` describes; see the module docs.
+    ///
+    /// # Errors
+    /// [`Error::Locked`]; [`Error::Io`]; [`Error::Manifest`] for a damaged manifest;
+    /// [`Error::Table`] for a missing or damaged table.
+    pub(crate) fn open(config: Config) -> Result<Self> {
+        let span = tracing::info_span!("open", path = %config.path.display());
+        let _entered = span.enter();
+        let fs = Arc::clone(&config.fs);
+        let dir = config.path.clone();
+        create_dir_durably(fs.as_ref(), &dir)?;
+        let directory_lock = lock_directory(fs.as_ref(), &dir, config.directory_lock)?;
+        let tables_dir = dir.join(TABLES_DIR);
+        if !fs
+            .exists(&tables_dir)
+            .map_err(|source| Error::io("stat", &tables_dir, source))?
+        {
+            fs.create_dir_all(&tables_dir)
+                .map_err(|source| Error::io("create dir", &tables_dir, source))?;
+            fs.sync_dir(&dir)
+                .map_err(|source| Error::io("sync dir", &dir, source))?;
+        }
+        let manifest = match Manifest::open(Arc::clone(&fs), &dir, config.manifest_rotate_bytes)? {
+            Recovered::Manifest(manifest) => manifest,
+            Recovered::Fresh => Manifest::create(
+                Arc::clone(&fs),
+                &dir,
+                Version::new(usize::from(config.level_count)),
+                config.manifest_rotate_bytes,
+            )?,
+        };
+        let version = Arc::new(manifest.version().clone());
+        let descriptor_cache = match &config.descriptor_table {
+            Some(table) => table.for_fs(&fs),
+            None => Arc::new(lsm_core::DescriptorCache::new(
+                Arc::clone(&fs),
+                crate::config::DEFAULT_OPEN_FILES,
+            )),
+        };
+        let read_options = ReadOptions {
+            block_cache: Some(Arc::clone(config.cache.blocks())),
+            descriptor_cache: Some(descriptor_cache),
+            ..ReadOptions::default()
+        };
+        let tables = open_tables(&config, &fs, &version, &read_options)?;
+        remove_orphans(fs.as_ref(), &dir, &version)?;
+        if version.table_count() > 0 || version.last_seqno() > 0 {
+            config.seqno.fetch_max(version.last_seqno() + 1);
+            config.visible_seqno.fetch_max(version.last_seqno() + 1);
+        }
+        tracing::info!(
+            tables = version.table_count(),
+            last_seqno = version.last_seqno(),
+            "tree opened"
+        );
+        let super_version = SuperVersion {
+            active: Arc::new(Memtable::new(1)),
+            sealed: Vec::new(),
+            version: Arc::clone(&version),
+            tables: Arc::new(tables),
+            history: Arc::default(),
+        };
+        Ok(Self(Arc::new(TreeInner {
+            id: NEXT_TREE_ID.fetch_add(1, Ordering::Relaxed),
+            config: Arc::new(config),
+            read_options,
+            super_version: RwLock::new(Arc::new(super_version)),
+            flush_lock: Mutex::new(()),
+            manifest: Mutex::new(manifest),
+            memtable_id_counter: AtomicU64::new(2),
+            table_id_counter: AtomicU64::new(version.next_table_id()),
+            poisoned: AtomicBool::new(false),
+            _directory_lock: directory_lock,
+        })))
+    }
+}
+
+/// Creates `dir` and makes its entry durable in its parent.
+fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
+    if fs
+        .exists(dir)
+        .map_err(|source| Error::io("stat", dir, source))?
+    {
+        return Ok(());
+    }
+    fs.create_dir_all(dir)
+        .map_err(|source| Error::io("create dir", dir, source))?;
+    if let Some(parent) = dir.parent() {
+        fs.sync_dir(parent)
+            .map_err(|source| Error::io("sync dir", parent, source))?;
+    }
+    Ok(())
+}
+
+fn lock_directory(fs: &dyn Fs, dir: &Path, enabled: bool) -> Result<Option<Box<dyn FsLock>>> {
+    if !enabled {
+        return Ok(None);
+    }
+    let path = dir.join(LOCK_FILE);
+    match fs.lock(&path) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+            Err(Error::Locked(dir.display().to_string()))
+        }
+        Err(source) => Err(Error::io("lock", &path, source)),
+    }
+}
+
+/// Opens every table of `version`.
+pub(crate) fn open_tables(
+    config: &Config,
+    fs: &Arc<dyn Fs>,
+    version: &Version,
+    read_options: &ReadOptions,
+) -> Result<BTreeMap<lsm_core::TableId, Arc<LiveTable>>> {
+    let mut tables = BTreeMap::new();
+    for (level_idx, level) in version.levels().iter().enumerate() {
+        for meta in level.runs().iter().flat_map(|run| run.tables()) {
+            let path = table_path(&config.path, meta.id);
+            let options = config.read_options(level_idx, read_options);
+            let table = Table::open(fs.as_ref(), &path, meta.id, &options)?;
+            tables.insert(
+                meta.id,
+                Arc::new(LiveTable::new(table, path, Arc::clone(fs))),
+            );
+        }
+    }
+    Ok(tables)
+}
+
+/// Deletes table files the version does not reference.
+fn remove_orphans(fs: &dyn Fs, dir: &Path, version: &Version) -> Result<()> {
+    let tables_dir = dir.join(TABLES_DIR);
+    let live: BTreeSet<_> = version.tables().map(|table| table.id).collect();
+    let entries = fs
+        .read_dir(&tables_dir)
+        .map_err(|source| Error::io("list", &tables_dir, source))?;
+    let mut removed_count = 0_usize;
+    for entry in entries {
+        let Some(id) = entry.file_name().and_then(parse_table_file_name) else {
+            continue;
+        };
+        if live.contains(&id) {
+            continue;
+        }
+        fs.remove_file(&entry.path)
+            .map_err(|source| Error::io("remove orphan", &entry.path, source))?;
+        removed_count += 1;
+    }
+    if removed_count > 0 {
+        fs.sync_dir(&tables_dir)
+            .map_err(|source| Error::io("sync dir", &tables_dir, source))?;
+        tracing::warn!(removed_count, "orphan tables removed");
+    }
+    Ok(())
+}

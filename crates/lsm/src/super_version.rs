@@ -1,0 +1,86 @@
+//! [`SuperVersion`]: everything a read needs, pinned by one `Arc`.
+//!
+//! A super-version is the active memtable, the sealed memtables (newest first), the
+//! version (levels of runs of tables) and the open tables, plus the version history. It
+//! is immutable: writes go into the active memtable it holds, and every other change
+//! (rotation, flush, `clear`, `drop_range`) installs a new super-version. A reader clones
+//! the `Arc` and keeps reading it, whatever is installed after.
+//!
+//! **Version history.** `clear` and `drop_range` remove data without a seqno of their
+//! own, yet a read at a seqno older than them must keep its answer. So before such a
+//! change the tree records the super-version it replaces, with a mark (the next seqno
+//! to be handed out): a read at `r` uses the oldest recorded super-version whose mark is
+//! above `r`, else the current one. A flush with GC watermark `w` forgets the records
+//! with marks at or below `w`, since no read below `w` is promised any more. The history
+//! lives in memory; after a reopen, reads see the reopened state at every seqno.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use lsm_core::{SeqNo, TableId};
+use lsm_memtable::Memtable;
+use lsm_version::Version;
+
+use crate::live_table::LiveTable;
+
+/// A reader's view of the tree; see the module docs.
+#[derive(Clone)]
+pub(crate) struct SuperVersion {
+    pub(crate) active: Arc<Memtable>,
+    /// Sealed memtables, newest first.
+    pub(crate) sealed: Vec<Arc<Memtable>>,
+    pub(crate) version: Arc<Version>,
+    pub(crate) tables: Arc<BTreeMap<TableId, Arc<LiveTable>>>,
+    /// Replaced super-versions by ascending mark; their own history is empty.
+    pub(crate) history: Arc<Vec<(SeqNo, Arc<SuperVersion>)>>,
+}
+
+impl SuperVersion {
+    /// The super-version a read at `read_seqno` uses.
+    pub(crate) fn at(self: &Arc<Self>, read_seqno: SeqNo) -> Arc<Self> {
+        self.history
+            .iter()
+            .find(|(mark, _)| read_seqno < *mark)
+            .map_or_else(|| Arc::clone(self), |(_, old)| Arc::clone(old))
+    }
+
+    /// The memtables, newest first.
+    pub(crate) fn memtables(&self) -> impl Iterator<Item = &Arc<Memtable>> {
+        std::iter::once(&self.active).chain(&self.sealed)
+    }
+
+    /// The open table `id` of the version.
+    ///
+    /// # Panics
+    /// When the version lists a table that is not open (the two are installed together).
+    pub(crate) fn table(&self, id: TableId) -> &Arc<LiveTable> {
+        self.tables
+            .get(&id)
+            .expect("every table of the version is open")
+    }
+
+    /// This super-version with `self` recorded in the history under `mark`; the caller
+    /// then changes what it needs.
+    pub(crate) fn with_history_entry(&self, mark: SeqNo) -> Self {
+        let mut recorded = self.clone();
+        recorded.history = Arc::default();
+        let mut history: Vec<_> = (*self.history).clone();
+        history.push((mark, Arc::new(recorded)));
+        let mut next = self.clone();
+        next.history = Arc::new(history);
+        next
+    }
+
+    /// Forgets history entries no read at or above `watermark` uses.
+    pub(crate) fn prune_history(&mut self, watermark: SeqNo) {
+        if self.history.iter().any(|(mark, _)| *mark <= watermark) {
+            self.history = Arc::new(
+                self.history
+                    .iter()
+                    .filter(|(mark, _)| *mark > watermark)
+                    .cloned()
+                    .collect(),
+            );
+        }
+    }
+}

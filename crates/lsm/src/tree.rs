@@ -1,0 +1,359 @@
+//! [`Tree`]: the standard tree (values stored inline in its tables).
+//!
+//! State: the current [`SuperVersion`] behind a read-write lock that is held only to
+//! clone or swap an `Arc` (and, by writers, across one memtable insert, so that a
+//! rotation never seals a memtable with a write still landing in it); the manifest behind
+//! a mutex; the flush lock that serialises every version change (flush, `clear`,
+//! `drop_range`, checkpoints). Reads never wait for I/O of a flush: the flush writes its
+//! tables first and swaps the super-version last.
+//!
+//! After a failed manifest write or sync nothing is known about the durable state, so
+//! the tree is poisoned: writes through the `try_*` methods and every version change
+//! return [`Error::Unrecoverable`] until it is reopened.
+
+use std::ops::{Deref, RangeBounds};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use lsm_core::limits::{USER_KEY_LEN_MAX, VALUE_LEN_MAX};
+use lsm_core::{
+    FsLock, InternalEntry, MAX_SEQNO, MemtableId, SeqNo, TableId, UserKey, UserValue, ValueType,
+};
+use lsm_memtable::Memtable;
+use lsm_table::ReadOptions;
+use lsm_version::{Level, Manifest, Version, VersionEdit};
+
+use crate::read::{self, Index, IterBox};
+use crate::super_version::SuperVersion;
+use crate::{AbstractTree, CheckpointInfo, Config, Error, PinnableSlice, Result, TreeType};
+
+/// A tree's identity within this process.
+pub type TreeId = u64;
+
+/// The guard of a tree's flush lock.
+pub type FlushGuard<'a> = MutexGuard<'a, ()>;
+
+/// A standard tree; cheap to clone (clones share the tree).
+#[derive(Clone)]
+pub struct Tree(pub Arc<TreeInner>);
+
+/// The shared state of a [`Tree`].
+pub struct TreeInner {
+    /// The tree's identity within this process.
+    pub id: TreeId,
+    /// The configuration it was opened with.
+    pub config: Arc<Config>,
+    pub(crate) read_options: ReadOptions,
+    pub(crate) super_version: RwLock<Arc<SuperVersion>>,
+    pub(crate) flush_lock: Mutex<()>,
+    pub(crate) manifest: Mutex<Manifest>,
+    pub(crate) memtable_id_counter: AtomicU64,
+    pub(crate) table_id_counter: AtomicU64,
+    pub(crate) poisoned: AtomicBool,
+    pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
+}
+
+impl Deref for Tree {
+    type Target = TreeInner;
+
+    fn deref(&self) -> &TreeInner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree")
+            .field("id", &self.id)
+            .field("path", &self.config.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TreeInner {
+    /// The current super-version.
+    pub(crate) fn super_version(&self) -> Arc<SuperVersion> {
+        Arc::clone(
+            &self
+                .super_version
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    /// The super-version a read at `read_seqno` uses.
+    pub(crate) fn super_version_at(&self, read_seqno: SeqNo) -> Arc<SuperVersion> {
+        self.super_version().at(read_seqno)
+    }
+
+    /// Replaces the current super-version with `change` applied to it.
+    pub(crate) fn install(&self, change: impl FnOnce(&SuperVersion) -> SuperVersion) {
+        let mut current = self
+            .super_version
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(change(&current));
+    }
+
+    /// Inserts one entry into the active memtable.
+    ///
+    /// # Panics
+    /// On an empty key, a key longer than 65,535 bytes, a value longer than
+    /// `u32::MAX` bytes, or a seqno above [`MAX_SEQNO`]: a caller bug.
+    pub(crate) fn append(&self, entry: InternalEntry) -> (u64, u64) {
+        let key_len = entry.key.user_key.len();
+        assert!(key_len > 0, "keys are never empty");
+        assert!(
+            key_len <= USER_KEY_LEN_MAX,
+            "key of {key_len} bytes above the limit"
+        );
+        assert!(
+            entry.value.len() as u64 <= VALUE_LEN_MAX,
+            "value above the limit of u32::MAX bytes"
+        );
+        assert!(entry.key.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
+        // Hold the read side across the insert: a rotation (write side) then never seals
+        // a memtable that a write is still landing in.
+        let current = self
+            .super_version
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        current.active.insert(entry)
+    }
+
+    /// Refuses work on a poisoned tree.
+    pub(crate) fn check_poisoned(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            Err(Error::Unrecoverable)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Makes `edit` durable; returns the new version. A failure poisons the tree.
+    pub(crate) fn apply_edit(&self, edit: &VersionEdit) -> Result<Arc<Version>> {
+        self.check_poisoned()?;
+        let mut manifest = self.manifest.lock().unwrap_or_else(PoisonError::into_inner);
+        match manifest.apply(edit) {
+            Ok(version) => Ok(Arc::new(version.clone())),
+            Err(error) => {
+                self.poisoned.store(true, Ordering::Release);
+                tracing::error!(%error, "manifest write failed; the tree is poisoned");
+                Err(error.into())
+            }
+        }
+    }
+
+    /// A fresh memtable id.
+    pub(crate) fn next_memtable_id(&self) -> MemtableId {
+        self.memtable_id_counter.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// A fresh table id.
+    pub(crate) fn next_table_id(&self) -> TableId {
+        self.table_id_counter.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// Takes the flush lock.
+    pub(crate) fn flush_lock(&self) -> FlushGuard<'_> {
+        self.flush_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes one version of `user_key` at `seqno`.
+    pub(crate) fn insert_entry(
+        &self,
+        user_key: UserKey,
+        value: UserValue,
+        seqno: SeqNo,
+        value_type: ValueType,
+    ) -> (u64, u64) {
+        self.append(InternalEntry::new(user_key, value, seqno, value_type))
+    }
+}
+
+impl crate::abstract_tree::sealed::Sealed for Tree {}
+
+impl AbstractTree for Tree {
+    fn insert<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        value: V,
+        seqno: SeqNo,
+    ) -> (u64, u64) {
+        self.insert_entry(key.into(), value.into(), seqno, ValueType::Value)
+    }
+
+    fn remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
+        self.insert_entry(key.into(), UserValue::empty(), seqno, ValueType::Tombstone)
+    }
+
+    fn remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
+        self.insert_entry(
+            key.into(),
+            UserValue::empty(),
+            seqno,
+            ValueType::WeakTombstone,
+        )
+    }
+
+    fn write_admission(&self) -> Result<()> {
+        self.check_poisoned()
+    }
+
+    fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>> {
+        let super_version = self.super_version_at(seqno);
+        match read::get_entry(&super_version, key.as_ref(), seqno)? {
+            Some(entry) => read::resolve(entry),
+            None => Ok(None),
+        }
+    }
+
+    fn get_pinned<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<PinnableSlice>> {
+        let super_version = self.super_version_at(seqno);
+        let key = key.as_ref();
+        let Some(entry) = read::get_entry(&super_version, key, seqno)? else {
+            return Ok(None);
+        };
+        let in_memtable = read::entry_in_memtables(&super_version, key, seqno);
+        Ok(read::resolve(entry)?.map(|value| {
+            if in_memtable {
+                PinnableSlice::owned(value)
+            } else {
+                PinnableSlice::pinned(value)
+            }
+        }))
+    }
+
+    fn multi_get<K: AsRef<[u8]>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        seqno: SeqNo,
+    ) -> Result<Vec<Option<UserValue>>> {
+        let super_version = self.super_version_at(seqno);
+        keys.into_iter()
+            .map(
+                |key| match read::get_entry(&super_version, key.as_ref(), seqno)? {
+                    Some(entry) => read::resolve(entry),
+                    None => Ok(None),
+                },
+            )
+            .collect()
+    }
+
+    fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+        index: Index,
+    ) -> IterBox {
+        read::scan(
+            self.super_version_at(seqno),
+            read::owned_bounds(&range),
+            seqno,
+            index,
+        )
+    }
+
+    fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {
+        read::scan(
+            self.super_version_at(seqno),
+            read::prefix_bounds(prefix.as_ref()),
+            seqno,
+            index,
+        )
+    }
+
+    fn rotate_memtable(&self) -> Option<Arc<Memtable>> {
+        self.rotate()
+    }
+
+    fn sealed_memtable_count(&self) -> usize {
+        self.super_version().sealed.len()
+    }
+
+    fn active_memtable(&self) -> Arc<Memtable> {
+        Arc::clone(&self.super_version().active)
+    }
+
+    fn get_flush_lock(&self) -> FlushGuard<'_> {
+        self.flush_lock()
+    }
+
+    fn flush(&self, lock: &FlushGuard<'_>, seqno_threshold: SeqNo) -> Result<Option<u64>> {
+        self.flush_sealed(lock, seqno_threshold)
+    }
+
+    fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        TreeInner::drop_range(self, &read::owned_bounds(&range))
+    }
+
+    fn clear(&self) -> Result<()> {
+        TreeInner::clear(self)
+    }
+
+    fn create_checkpoint(&self, target_path: &Path) -> Result<CheckpointInfo> {
+        TreeInner::create_checkpoint(self, target_path)
+    }
+
+    fn get_highest_memtable_seqno(&self) -> Option<SeqNo> {
+        self.super_version()
+            .memtables()
+            .filter(|memtable| !memtable.is_empty())
+            .map(|memtable| memtable.highest_seqno())
+            .max()
+    }
+
+    fn get_highest_persisted_seqno(&self) -> Option<SeqNo> {
+        let version = Arc::clone(&self.super_version().version);
+        (version.table_count() > 0 || version.last_seqno() > 0).then(|| version.last_seqno())
+    }
+
+    fn table_count(&self) -> usize {
+        self.super_version().version.table_count()
+    }
+
+    fn level_table_count(&self, idx: usize) -> Option<usize> {
+        self.super_version()
+            .version
+            .levels()
+            .get(idx)
+            .map(Level::table_count)
+    }
+
+    fn l0_run_count(&self) -> usize {
+        self.super_version()
+            .version
+            .levels()
+            .first()
+            .map_or(0, |level| level.runs().len())
+    }
+
+    fn disk_space(&self) -> u64 {
+        self.super_version()
+            .version
+            .tables()
+            .map(|meta| meta.size_bytes)
+            .sum()
+    }
+
+    fn approximate_len(&self) -> usize {
+        let super_version = self.super_version();
+        let in_memory: usize = super_version
+            .memtables()
+            .map(|memtable| memtable.len())
+            .sum();
+        let on_disk: u64 = super_version
+            .version
+            .tables()
+            .map(|meta| meta.entry_count)
+            .sum();
+        in_memory.saturating_add(usize::try_from(on_disk).unwrap_or(usize::MAX))
+    }
+
+    fn tree_type(&self) -> TreeType {
+        TreeType::Standard
+    }
+}

@@ -1,0 +1,325 @@
+//! The tree against the ordered-map oracle: random operation sequences (insert, remove,
+//! weak remove, reads at current and older snapshots, scans from both ends, rotation,
+//! flush with GC watermarks, `drop_range`, `clear`, checkpoint-and-open, reopen), every
+//! answer compared. Rerun a failure with `PROPTEST_CASES` and the seed proptest prints.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::ops::Bound;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
+use lsm_testkit::model::{bound_strategy, in_bounds};
+use lsm_testkit::oracle::Oracle;
+use proptest::prelude::*;
+
+const KEY_COUNT: u8 = 24;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(u8, u16),
+    Remove(u8),
+    RemoveWeak(u8),
+    Get(u8, u16),
+    MultiGet(Vec<u8>, u16),
+    Scan(Bound<Vec<u8>>, Bound<Vec<u8>>, u16, Vec<bool>),
+    Prefix(u8, u16),
+    Rotate,
+    Flush(bool),
+    DropRange(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    Clear,
+    Checkpoint,
+    Reopen,
+}
+
+fn key(idx: u8) -> Vec<u8> {
+    // Two-level keys so that prefixes group several keys.
+    format!("{}{}", char::from(b'a' + idx / 6), idx % 6).into_bytes()
+}
+
+fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
+    (0..KEY_COUNT).prop_map(key)
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
+        3 => (0..KEY_COUNT).prop_map(Op::Remove),
+        2 => (0..KEY_COUNT).prop_map(Op::RemoveWeak),
+        6 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, at)| Op::Get(k, at)),
+        2 => (prop::collection::vec(0..KEY_COUNT, 0..6), any::<u16>()).prop_map(|(k, at)| Op::MultiGet(k, at)),
+        4 => (bound_strategy(key_strategy), bound_strategy(key_strategy), any::<u16>(), prop::collection::vec(any::<bool>(), 0..40))
+            .prop_map(|(lo, hi, at, ends)| Op::Scan(lo, hi, at, ends)),
+        2 => (0..4_u8, any::<u16>()).prop_map(|(p, at)| Op::Prefix(p, at)),
+        1 => Just(Op::Rotate),
+        3 => any::<bool>().prop_map(Op::Flush),
+        1 => (bound_strategy(key_strategy), bound_strategy(key_strategy)).prop_map(|(lo, hi)| Op::DropRange(lo, hi)),
+        1 => Just(Op::Clear),
+        1 => Just(Op::Checkpoint),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// A flushed table as the model knows it: its key range and the versions it holds.
+struct ModelTable {
+    min: Vec<u8>,
+    max: Vec<u8>,
+    versions: Vec<(Vec<u8>, SeqNo)>,
+}
+
+struct Harness {
+    fs: Arc<dyn Fs>,
+    seqno: SequenceNumberCounter,
+    tree: Option<AnyTree>,
+    oracle: Oracle,
+    /// (mark, state before the change) of `clear` and `drop_range`, by ascending mark.
+    history: Vec<(SeqNo, Oracle)>,
+    /// Versions written since the last flush.
+    unflushed: Vec<(Vec<u8>, SeqNo)>,
+    tables: Vec<ModelTable>,
+    /// Reads below this seqno are not promised (GC has run up to it).
+    floor: SeqNo,
+    checkpoints: usize,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+        let seqno = SequenceNumberCounter::default();
+        let mut harness = Self {
+            fs,
+            seqno,
+            tree: None,
+            oracle: Oracle::new(),
+            history: Vec::new(),
+            unflushed: Vec::new(),
+            tables: Vec::new(),
+            floor: 0,
+            checkpoints: 0,
+        };
+        harness.tree = Some(harness.open(PathBuf::from("/db")));
+        harness
+    }
+
+    fn open(&self, path: PathBuf) -> AnyTree {
+        Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
+            .with_shared_fs(Arc::clone(&self.fs))
+            .open()
+            .unwrap()
+    }
+
+    fn tree(&self) -> &AnyTree {
+        self.tree.as_ref().unwrap()
+    }
+
+    /// The state a read at `read_seqno` must see.
+    fn expected(&self, read_seqno: SeqNo) -> &Oracle {
+        self.history
+            .iter()
+            .find(|(mark, _)| read_seqno < *mark)
+            .map_or(&self.oracle, |(_, oracle)| oracle)
+    }
+
+    /// A read seqno between the floor and the next seqno.
+    fn read_seqno(&self, choice: u16) -> SeqNo {
+        let top = self.seqno.get();
+        self.floor + u64::from(choice) % (top - self.floor + 1)
+    }
+
+    fn flush(&mut self, watermark: SeqNo) {
+        self.tree().flush_active_memtable(watermark).unwrap();
+        self.floor = self.floor.max(watermark);
+        if let Some(min) = self.unflushed.iter().map(|(k, _)| k.clone()).min() {
+            let max = self.unflushed.iter().map(|(k, _)| k.clone()).max().unwrap();
+            self.tables.push(ModelTable {
+                min,
+                max,
+                versions: std::mem::take(&mut self.unflushed),
+            });
+        }
+    }
+
+    fn apply(&mut self, op: Op) {
+        match op {
+            Op::Insert(k, v) => {
+                let seqno = self.seqno.next();
+                let value = format!("v{v}-{}", "x".repeat(usize::from(v % 64))).into_bytes();
+                self.tree().insert(key(k), value.clone(), seqno);
+                self.oracle.insert(&key(k), &value, seqno);
+                self.unflushed.push((key(k), seqno));
+            }
+            Op::Remove(k) => {
+                let seqno = self.seqno.next();
+                self.tree().remove(key(k), seqno);
+                self.oracle.remove(&key(k), seqno);
+                self.unflushed.push((key(k), seqno));
+            }
+            Op::RemoveWeak(k) => {
+                let seqno = self.seqno.next();
+                self.tree().remove_weak(key(k), seqno);
+                self.oracle.remove_weak(&key(k), seqno);
+                self.unflushed.push((key(k), seqno));
+            }
+            Op::Get(k, at) => {
+                let read_seqno = self.read_seqno(at);
+                let got = self
+                    .tree()
+                    .get(key(k), read_seqno)
+                    .unwrap()
+                    .map(|v| v.to_vec());
+                assert_eq!(
+                    got,
+                    self.expected(read_seqno).get(&key(k), read_seqno),
+                    "get {k} at {read_seqno}"
+                );
+                let size = self.tree().size_of(key(k), read_seqno).unwrap();
+                assert_eq!(size, got.as_ref().map(|v| u32::try_from(v.len()).unwrap()));
+            }
+            Op::MultiGet(keys, at) => {
+                let read_seqno = self.read_seqno(at);
+                let got = self
+                    .tree()
+                    .multi_get(keys.iter().map(|&k| key(k)), read_seqno)
+                    .unwrap();
+                let expected = self.expected(read_seqno);
+                for (k, value) in keys.iter().zip(got) {
+                    assert_eq!(
+                        value.map(|v| v.to_vec()),
+                        expected.get(&key(*k), read_seqno)
+                    );
+                }
+            }
+            Op::Scan(lo, hi, at, ends) => {
+                let read_seqno = self.read_seqno(at);
+                let expected = self.expected(read_seqno).range(&lo, &hi, read_seqno);
+                let range = (lo, hi);
+                check_both_ends(self.tree().range(range, read_seqno, None), &expected, &ends);
+            }
+            Op::Prefix(p, at) => {
+                let read_seqno = self.read_seqno(at);
+                let prefix = [b'a' + p];
+                let expected = self.expected(read_seqno).prefix(&prefix, read_seqno);
+                check_both_ends(
+                    self.tree().prefix(prefix, read_seqno, None),
+                    &expected,
+                    &[true, false],
+                );
+            }
+            Op::Rotate => {
+                self.tree().rotate_memtable();
+            }
+            Op::Flush(with_gc) => {
+                let watermark = if with_gc {
+                    self.seqno.get().saturating_sub(5)
+                } else {
+                    0
+                };
+                self.flush(watermark);
+            }
+            Op::DropRange(lo, hi) => {
+                // The change takes one seqno; reads above it see the change.
+                let mark = self.seqno.get() + 1;
+                self.history.push((mark, self.oracle.clone()));
+                self.tree().drop_range((lo.clone(), hi.clone())).unwrap();
+                let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tables)
+                    .into_iter()
+                    .partition(|table| {
+                        in_bounds(&table.min, &lo, &hi) && in_bounds(&table.max, &lo, &hi)
+                    });
+                self.tables = kept;
+                for (k, seqno) in dropped.iter().flat_map(|table| &table.versions) {
+                    self.oracle.forget(k, *seqno);
+                }
+            }
+            Op::Clear => {
+                // The change takes one seqno; reads above it see the change.
+                let mark = self.seqno.get() + 1;
+                self.history.push((mark, std::mem::take(&mut self.oracle)));
+                self.tree().clear().unwrap();
+                self.unflushed.clear();
+                self.tables.clear();
+            }
+            Op::Checkpoint => {
+                self.checkpoints += 1;
+                let target = PathBuf::from(format!("/checkpoint-{}", self.checkpoints));
+                self.tree().create_checkpoint(&target).unwrap();
+                self.flush_model_only();
+                let copy = self.open(target);
+                let read_seqno = self.seqno.get();
+                let expected = self
+                    .oracle
+                    .range(&Bound::Unbounded, &Bound::Unbounded, read_seqno);
+                check_both_ends(copy.iter(read_seqno, None), &expected, &[true]);
+            }
+            Op::Reopen => {
+                self.tree = None;
+                self.tree = Some(self.open(PathBuf::from("/db")));
+                for (k, seqno) in std::mem::take(&mut self.unflushed) {
+                    self.oracle.forget(&k, seqno);
+                }
+                self.history.clear();
+            }
+        }
+    }
+
+    /// What a checkpoint's flush (watermark 0) does to the model.
+    fn flush_model_only(&mut self) {
+        if let Some(min) = self.unflushed.iter().map(|(k, _)| k.clone()).min() {
+            let max = self.unflushed.iter().map(|(k, _)| k.clone()).max().unwrap();
+            self.tables.push(ModelTable {
+                min,
+                max,
+                versions: std::mem::take(&mut self.unflushed),
+            });
+        }
+    }
+}
+
+/// Consumes `iter` taking the front when `ends[i]` is true and the back otherwise (then
+/// alternating), and checks that the two halves meet at exactly `expected`.
+fn check_both_ends(mut iter: lsm::IterBox, expected: &[(Vec<u8>, Vec<u8>)], ends: &[bool]) {
+    let mut front = Vec::new();
+    let mut back = Vec::new();
+    let mut step = 0;
+    loop {
+        let take_front = ends.get(step).copied().unwrap_or(step % 2 == 0);
+        step += 1;
+        let item = if take_front {
+            iter.next()
+        } else {
+            iter.next_back()
+        };
+        let Some(item) = item else { break };
+        let (k, v) = item.into_inner().unwrap();
+        if take_front {
+            front.push((k.to_vec(), v.to_vec()));
+        } else {
+            back.push((k.to_vec(), v.to_vec()));
+        }
+    }
+    back.reverse();
+    front.extend(back);
+    assert_eq!(front, expected);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn the_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(), 1..120)) {
+        let mut harness = Harness::new();
+        for op in ops {
+            harness.apply(op);
+        }
+        // Everything still readable at the end, and again after a final flush and reopen.
+        harness.flush(0);
+        harness.apply(Op::Reopen);
+        let read_seqno = harness.seqno.get();
+        let expected = harness.oracle.range(&Bound::Unbounded, &Bound::Unbounded, read_seqno);
+        check_both_ends(harness.tree().iter(read_seqno, None), &expected, &[]);
+    }
+}
