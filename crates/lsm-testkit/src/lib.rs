@@ -8,6 +8,7 @@
 //! - [`fuzz`]: replays a fuzz corpus and seeded mutations of it under `cargo test`.
 //! - [`fixtures`]: golden files that tests compare against.
 //! - [`model`]: helpers the model-based tests share.
+//! - [`ops`]: seeded operation generators for model and crash tests of a tree.
 //! - [`oracle`]: the ordered-map MVCC reference a tree is checked against.
 //! - [`sim_fs`]: a file system that remembers what is durable and crashes under the
 //!   models of the reliability spec, for crash-point enumeration and fault injection.
@@ -19,6 +20,7 @@ pub mod data;
 pub mod fixtures;
 pub mod fuzz;
 pub mod model;
+pub mod ops;
 pub mod oracle;
 pub mod rng;
 pub mod sim_fs;

@@ -49,7 +49,9 @@ impl Cache {
 /// A bound on open table files; share one `Arc<DescriptorTable>` between trees.
 ///
 /// Files are reopened through the file system of the tree that reads them, so the bound
-/// holds per file system: trees on one file system share `capacity` open files.
+/// holds per file-system instance: trees opened with the default file system (or one
+/// shared `Arc<dyn Fs>`) share `capacity` open files; each other instance gets its own
+/// bound of `capacity`.
 #[derive(Debug)]
 pub struct DescriptorTable {
     capacity: usize,

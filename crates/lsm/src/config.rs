@@ -33,6 +33,13 @@ pub const DEFAULT_MANIFEST_ROTATE_BYTES: u64 = 1 << 20;
 /// Target size of the tables a flush writes.
 pub const FLUSH_TABLE_TARGET_BYTES: u64 = 64 << 20;
 
+/// The process-wide default file system: one shared instance, so that trees opened with
+/// the default share a [`DescriptorTable`]'s bound.
+fn default_fs() -> Arc<dyn Fs> {
+    static STD_FS: std::sync::OnceLock<Arc<dyn Fs>> = std::sync::OnceLock::new();
+    Arc::clone(STD_FS.get_or_init(|| Arc::new(StdFs)))
+}
+
 /// A tree's configuration; see the module docs.
 #[derive(Clone)]
 pub struct Config {
@@ -117,7 +124,7 @@ impl Config {
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         Self {
             path,
-            fs: Arc::new(StdFs),
+            fs: default_fs(),
             level_count: LEVEL_COUNT,
             data_block_size_policy: BlockSizePolicy::all(4096),
             data_block_compression_policy: CompressionPolicy::disabled(),

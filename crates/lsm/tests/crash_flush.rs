@@ -1,8 +1,9 @@
-//! Crash-point enumeration over flushes, manifest roll-overs and a `clear` (workloads
-//! W1, W7 and W8 of the reliability spec): the workload is cut at every mutating I/O,
-//! each cut is turned into a crash image under every crash model, and the image must
-//! open, hold exactly the state of a version change at or after the last acknowledged
-//! one, stay writable, and hold no orphan table after a second open.
+//! Crash-point enumeration over flushes, manifest roll-overs and `clear` (workloads W1,
+//! W7 and W8 of the reliability spec, goals G1 and G2): seeded workloads are cut at every
+//! mutating I/O, each cut is turned into a crash image under every crash model, and the
+//! image must open, hold exactly the state of a version change at or after the last
+//! acknowledged one, stay writable, and hold no orphan table after a second open. A
+//! sample of images is crashed again at every operation of its recovery.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -11,14 +12,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, SequenceNumberCounter};
+use lsm_testkit::ops::{Op, key, ops_from_seed, value};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
-const ROUNDS: usize = 6;
-const WRITES_PER_ROUND: usize = 14;
-const CLEAR_AFTER_ROUND: usize = 3;
+/// Workloads (seeds) and operations per workload.
+const SEEDS: u64 = 24;
+const OPS_PER_WORKLOAD: usize = 90;
 
 fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> lsm::Result<AnyTree> {
     Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
@@ -28,11 +30,10 @@ fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> lsm::Result<AnyTree> {
         .open()
 }
 
-/// Runs the workload until it ends or an operation fails; returns how many version
-/// changes were acknowledged. `states` receives the state after each change (with the
-/// empty state first) on a run that completes.
-fn workload(fs: &SimFs, states: &mut Vec<State>) -> usize {
-    let mut rng = Rng::new(7);
+/// Runs workload `seed` until it ends or an operation fails; returns how many version
+/// changes (flushes and clears) were acknowledged. `states` receives the state after
+/// each change, the empty state first.
+fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
     let seqno = SequenceNumberCounter::default();
     let mut state = State::new();
     states.push(state.clone());
@@ -40,31 +41,39 @@ fn workload(fs: &SimFs, states: &mut Vec<State>) -> usize {
         return 0;
     };
     let mut acknowledged = 0;
-    for round in 0..ROUNDS {
-        for _ in 0..WRITES_PER_ROUND {
-            let key = format!("key{:02}", rng.below(20)).into_bytes();
-            if rng.below(5) == 0 {
-                tree.remove(key.clone(), seqno.next());
-                state.remove(&key);
-            } else {
-                let value = vec![b'a' + u8::try_from(rng.below(26)).unwrap(); 40 + rng.index(200)];
-                tree.insert(key.clone(), value.clone(), seqno.next());
-                state.insert(key, value);
+    for op in ops_from_seed(seed, OPS_PER_WORKLOAD) {
+        let done = match op {
+            Op::Insert(k, v) => {
+                tree.insert(key(k), value(v), seqno.next());
+                state.insert(key(k), value(v));
+                continue;
             }
-        }
-        if tree.flush_active_memtable(0).is_err() {
+            Op::Remove(k) => {
+                tree.remove(key(k), seqno.next());
+                state.remove(&key(k));
+                continue;
+            }
+            Op::RemoveWeak(k) => {
+                tree.remove_weak(key(k), seqno.next());
+                state.remove(&key(k));
+                continue;
+            }
+            Op::Flush(with_gc) => {
+                let watermark = if with_gc { seqno.get() } else { 0 };
+                tree.flush_active_memtable(watermark)
+            }
+            Op::Clear => {
+                let cleared = tree.clear();
+                state.clear();
+                cleared
+            }
+            other => unreachable!("ops_from_seed draws no {other:?}"),
+        };
+        if done.is_err() {
             return acknowledged;
         }
         acknowledged += 1;
         states.push(state.clone());
-        if round == CLEAR_AFTER_ROUND {
-            if tree.clear().is_err() {
-                return acknowledged;
-            }
-            acknowledged += 1;
-            state.clear();
-            states.push(state.clone());
-        }
     }
     acknowledged
 }
@@ -124,35 +133,36 @@ fn check_image(image: &SimFs, states: &[State], acknowledged: usize, context: &s
     held
 }
 
-#[test]
-fn every_crash_point_recovers_a_flush_boundary() {
+/// Crashes workload `seed` at every operation under every model and checks each
+/// image; every seventh image is also crashed at every operation of its recovery
+/// (double faults) and checked again. Returns (images, recovery crash images).
+fn enumerate(seed: u64, rng: &mut Rng) -> (usize, usize) {
     let dry_run = SimFs::new();
     let mut states = Vec::new();
-    let total = workload(&dry_run, &mut states);
-    assert_eq!(total, ROUNDS + 1);
+    let total = workload(&dry_run, seed, &mut states);
     assert_eq!(states.len(), total + 1);
-    let op_count = dry_run.op_count();
-    let mut rng = Rng::from_env(11);
-    let mut images = 0;
-    let mut newest_held = 0;
-    for crash_point in 0..op_count {
+    let (mut images, mut double_faults, mut newest_held) = (0, 0, 0);
+    for crash_point in 0..dry_run.op_count() {
         let fs = SimFs::new();
         fs.crash_at(crash_point);
-        let acknowledged = workload(&fs, &mut Vec::new());
+        let acknowledged = workload(&fs, seed, &mut Vec::new());
         assert!(
             fs.is_powered_off(),
-            "crash point {crash_point} was not reached"
+            "seed {seed}: crash point {crash_point} was not reached"
         );
         for model in CrashModel::ALL {
-            let image = fs.crash(model, &mut rng);
-            let context = format!("crash point {crash_point}, {model:?}");
-            let held = check_image(&image, &states, acknowledged, &context);
-            newest_held = newest_held.max(held);
+            let image = fs.crash(model, rng);
             images += 1;
+            if images % 7 == 0 {
+                double_faults +=
+                    crash_recovery(&image, &states, acknowledged, rng, seed, crash_point);
+            }
+            let context = format!("seed {seed}, crash point {crash_point}, {model:?}");
+            newest_held = newest_held.max(check_image(&image, &states, acknowledged, &context));
         }
     }
     for model in CrashModel::ALL {
-        let image = dry_run.crash(model, &mut rng);
+        let image = dry_run.crash(model, rng);
         assert_eq!(
             check_image(&image, &states, total, "after the workload"),
             total
@@ -160,7 +170,50 @@ fn every_crash_point_recovers_a_flush_boundary() {
     }
     assert_eq!(
         newest_held, total,
-        "the last change was durable at some crash point"
+        "seed {seed}: the last change was durable at some crash point"
     );
-    println!("{op_count} crash points, {images} images, every one a version-change boundary");
+    (images, double_faults)
+}
+
+/// Crashes the recovery of `image` at each of its operations and checks the result.
+fn crash_recovery(
+    image: &SimFs,
+    states: &[State],
+    acknowledged: usize,
+    rng: &mut Rng,
+    seed: u64,
+    crash_point: u64,
+) -> usize {
+    let probe = image.crash(CrashModel::KeepAll, rng);
+    let start = probe.op_count();
+    drop(open(&probe, &SequenceNumberCounter::default()));
+    let recovery_ops = probe.op_count() - start;
+    let mut checked = 0;
+    for recovery_op in 0..recovery_ops {
+        let copy = image.crash(CrashModel::KeepAll, rng);
+        copy.crash_at(copy.op_count() + recovery_op);
+        assert!(open(&copy, &SequenceNumberCounter::default()).is_err());
+        let model = CrashModel::ALL[rng.index(CrashModel::ALL.len())];
+        let again = copy.crash(model, rng);
+        let context =
+            format!("seed {seed}, crash point {crash_point}, recovery op {recovery_op}, {model:?}");
+        check_image(&again, states, acknowledged, &context);
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn every_crash_point_recovers_a_version_change_boundary() {
+    let mut rng = Rng::from_env(11);
+    let (mut images, mut double_faults) = (0, 0);
+    for seed in 0..SEEDS {
+        let (seed_images, seed_double_faults) = enumerate(seed, &mut rng);
+        images += seed_images;
+        double_faults += seed_double_faults;
+    }
+    assert!(images >= 10_000, "{images} images");
+    println!(
+        "{SEEDS} workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
+    );
 }

@@ -10,56 +10,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
-use lsm_testkit::model::{bound_strategy, in_bounds};
+use lsm_testkit::model::in_bounds;
+use lsm_testkit::ops::{Op, key, op_strategy, value};
 use lsm_testkit::oracle::Oracle;
 use proptest::prelude::*;
-
-const KEY_COUNT: u8 = 24;
-
-#[derive(Debug, Clone)]
-enum Op {
-    Insert(u8, u16),
-    Remove(u8),
-    RemoveWeak(u8),
-    Get(u8, u16),
-    MultiGet(Vec<u8>, u16),
-    Scan(Bound<Vec<u8>>, Bound<Vec<u8>>, u16, Vec<bool>),
-    Prefix(u8, u16),
-    Rotate,
-    Flush(bool),
-    DropRange(Bound<Vec<u8>>, Bound<Vec<u8>>),
-    Clear,
-    Checkpoint,
-    Reopen,
-}
-
-fn key(idx: u8) -> Vec<u8> {
-    // Two-level keys so that prefixes group several keys.
-    format!("{}{}", char::from(b'a' + idx / 6), idx % 6).into_bytes()
-}
-
-fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
-    (0..KEY_COUNT).prop_map(key)
-}
-
-fn op_strategy() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        12 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
-        3 => (0..KEY_COUNT).prop_map(Op::Remove),
-        2 => (0..KEY_COUNT).prop_map(Op::RemoveWeak),
-        6 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, at)| Op::Get(k, at)),
-        2 => (prop::collection::vec(0..KEY_COUNT, 0..6), any::<u16>()).prop_map(|(k, at)| Op::MultiGet(k, at)),
-        4 => (bound_strategy(key_strategy), bound_strategy(key_strategy), any::<u16>(), prop::collection::vec(any::<bool>(), 0..40))
-            .prop_map(|(lo, hi, at, ends)| Op::Scan(lo, hi, at, ends)),
-        2 => (0..4_u8, any::<u16>()).prop_map(|(p, at)| Op::Prefix(p, at)),
-        1 => Just(Op::Rotate),
-        3 => any::<bool>().prop_map(Op::Flush),
-        1 => (bound_strategy(key_strategy), bound_strategy(key_strategy)).prop_map(|(lo, hi)| Op::DropRange(lo, hi)),
-        1 => Just(Op::Clear),
-        1 => Just(Op::Checkpoint),
-        1 => Just(Op::Reopen),
-    ]
-}
 
 /// A flushed table as the model knows it: its key range and the versions it holds.
 struct ModelTable {
@@ -144,7 +98,7 @@ impl Harness {
         match op {
             Op::Insert(k, v) => {
                 let seqno = self.seqno.next();
-                let value = format!("v{v}-{}", "x".repeat(usize::from(v % 64))).into_bytes();
+                let value = value(v);
                 self.tree().insert(key(k), value.clone(), seqno);
                 self.oracle.insert(&key(k), &value, seqno);
                 self.unflushed.push((key(k), seqno));

@@ -1,0 +1,105 @@
+//! Configuration choices: a shared block cache and open-file table, another `Fs`, the
+//! directory-lock switch, and per-level policies that change what tables look like.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::sync::Arc;
+
+use lsm::config::{
+    BlockSizePolicy, CompressionPolicy, CompressionType, FilterPolicy, PinningPolicy,
+};
+use lsm::{AbstractTree, Cache, Config, DescriptorTable, MemFs, SequenceNumberCounter};
+
+fn fill(tree: &lsm::AnyTree, seqno: &SequenceNumberCounter, prefix: &str) {
+    for i in 0..2_000_u32 {
+        tree.insert(format!("{prefix}{i:05}"), vec![b'v'; 100], seqno.next());
+    }
+    tree.flush_active_memtable(0).unwrap();
+}
+
+#[test]
+fn trees_share_one_cache_and_one_descriptor_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(Cache::with_capacity_bytes(1 << 20));
+    let descriptors = Arc::new(DescriptorTable::new(1));
+    let seqno = SequenceNumberCounter::default();
+    let trees: Vec<_> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            Config::new(
+                dir.path().join(name),
+                seqno.clone(),
+                SequenceNumberCounter::default(),
+            )
+            .use_cache(Arc::clone(&cache))
+            .use_descriptor_table(Some(Arc::clone(&descriptors)))
+            .open()
+            .unwrap()
+        })
+        .collect();
+    for (tree, prefix) in trees.iter().zip(["a", "b"]) {
+        fill(tree, &seqno, prefix);
+    }
+    for (tree, prefix) in trees.iter().zip(["a", "b"]) {
+        for i in (0..2_000).step_by(97) {
+            assert!(
+                tree.contains_key(format!("{prefix}{i:05}"), seqno.get())
+                    .unwrap()
+            );
+        }
+    }
+    assert!(cache.size() > 0 && cache.size() <= cache.capacity());
+    assert!(
+        descriptors.open_count() <= 1,
+        "both trees stay within one open file"
+    );
+    assert!(cache.stats().hits + cache.stats().misses > 0);
+}
+
+#[test]
+fn an_in_memory_file_system_and_no_directory_lock() {
+    let fs = Arc::new(MemFs::new());
+    let seqno = SequenceNumberCounter::default();
+    let open = |lock| {
+        Config::new("/mem/db", seqno.clone(), SequenceNumberCounter::default())
+            .with_shared_fs(fs.clone())
+            .with_directory_lock(lock)
+            .open()
+    };
+    let tree = open(true).unwrap();
+    fill(&tree, &seqno, "k");
+    assert!(matches!(open(true), Err(lsm::Error::Locked(_))));
+    // Without the lock a second opener is let in (the caller guarantees exclusion).
+    let second = open(false).unwrap();
+    assert_eq!(second.len(seqno.get(), None).unwrap(), 2_000);
+}
+
+#[test]
+fn per_level_policies_shape_the_tables() {
+    let seqno = SequenceNumberCounter::default();
+    let open = |config: Config| {
+        let tree = config.with_fs(MemFs::new()).open().unwrap();
+        fill(&tree, &seqno, "k");
+        tree
+    };
+    let plain = open(
+        Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+            .filter_policy(FilterPolicy::disabled()),
+    );
+    let compressed = open(
+        Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+            .data_block_compression_policy(CompressionPolicy::all(
+                CompressionType::zstd(3).unwrap(),
+            ))
+            .data_block_size_policy(BlockSizePolicy::all(16 << 10))
+            .filter_block_pinning_policy(PinningPolicy::disabled()),
+    );
+    assert!(
+        compressed.disk_space() * 4 < plain.disk_space(),
+        "zstd shrinks repetitive values: {} vs {}",
+        compressed.disk_space(),
+        plain.disk_space()
+    );
+    assert!(compressed.contains_key("k01999", seqno.get()).unwrap());
+    assert!(!plain.contains_key("k99999", seqno.get()).unwrap());
+}
