@@ -1,20 +1,22 @@
 //! `lsm-bench`: the engine's benchmark tool (`cargo xtask bench`).
 //!
-//! Until the tree exists, it runs the db_bench workloads on the largest unit there is,
-//! one table on the real file system (`fillseq`, `readrandom`, `readmissing`, `readseq`,
-//! `readreverse`, `seekrandom` over Debian's package index), the blob files that will
+//! It runs the db_bench workloads on a tree with the default configuration in a
+//! temporary directory (`fillseq`, `fillrandom`, `overwrite`, `readrandom`,
+//! `readmissing`, `readseq`, `readreverse`, `seekrandom`, `deleterandom` over Debian's
+//! package index), then the layers on their own: one table, the blob files that will
 //! hold separated values (fill, random reads by handle, the garbage collector's scan),
-//! and the block layer's
-//! workloads: building, iterating and seeking 4 KiB data blocks, and encoding and
-//! decoding them with none, zstd and zstd with a trained dictionary. Each figure is the
+//! and the block layer's workloads: building, iterating and seeking 4 KiB data blocks,
+//! and encoding and decoding them with none, zstd and zstd with a trained dictionary. Each figure is the
 //! median of `--runs` runs. It prints a table and a bar chart, and writes one JSON line
 //! per workload to `target/bench/results.jsonl`.
 //!
-//! Flags: `--runs N` (default 5), `--out PATH`.
+//! Flags: `--runs N` (default 5), `--out PATH`, `--workloads GROUPS` (a comma-separated
+//! subset of `tree,table,blob,block`).
 
 mod blob_workloads;
 mod report;
 mod table_workloads;
+mod tree_workloads;
 mod workloads;
 
 use std::path::PathBuf;
@@ -23,6 +25,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut runs = 5_usize;
     let mut out = PathBuf::from("target/bench/results.jsonl");
+    let mut groups = vec![
+        "tree".to_owned(),
+        "table".to_owned(),
+        "blob".to_owned(),
+        "block".to_owned(),
+    ];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next();
@@ -31,25 +39,39 @@ fn main() -> ExitCode {
                 runs = value.parse().unwrap_or(runs);
             }
             ("--out", Some(value)) => out = PathBuf::from(value),
+            ("--workloads", Some(value)) => {
+                groups = value.split(',').map(str::to_owned).collect();
+            }
             _ => {
-                eprintln!("usage: lsm-bench [--runs N] [--out PATH]");
+                eprintln!(
+                    "usage: lsm-bench [--runs N] [--out PATH] [--workloads tree,table,blob,block]"
+                );
                 return ExitCode::FAILURE;
             }
         }
     }
-    // TODO(issue 8): the db_bench workloads on a tree, beside RocksDB and fjall's lsm-tree.
-    println!("lsm-bench: table, blob and block workloads on real records (median of {runs} runs)");
-    let results = match table_workloads::run_all(runs).and_then(|mut results| {
-        results.extend(blob_workloads::run_all(runs)?);
-        results.extend(workloads::run_all(runs)?);
-        Ok(results)
-    }) {
-        Ok(results) => results,
-        Err(error) => {
-            eprintln!("lsm-bench: {error}");
-            return ExitCode::FAILURE;
-        }
+    // TODO(issue 8): RocksDB and fjall's lsm-tree in the same run, the remaining
+    // workloads and flags, latency percentiles, an SVG chart.
+    println!(
+        "lsm-bench: tree, table, blob and block workloads on real records (median of {runs} runs)"
+    );
+    let run_group = |group: &str| match group {
+        "tree" => tree_workloads::run_all(runs),
+        "table" => table_workloads::run_all(runs),
+        "blob" => blob_workloads::run_all(runs),
+        "block" => workloads::run_all(runs),
+        other => Err(format!("unknown workload group {other}")),
     };
+    let mut results = Vec::new();
+    for group in &groups {
+        match run_group(group) {
+            Ok(group_results) => results.extend(group_results),
+            Err(error) => {
+                eprintln!("lsm-bench: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     report::print_table(&results);
     report::print_chart(&results);
     match report::write_json(&results, &out) {

@@ -1,0 +1,82 @@
+//! Criterion benchmarks of the tree on the real file system: insert, point reads from
+//! the memtable and from tables (hit and miss), a seek with ten steps, and a flush.
+//! The db_bench-style figures on real records are `cargo xtask bench`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lsm::{AbstractTree, Config, SeqNo, SequenceNumberCounter};
+
+const ENTRIES: u64 = 100_000;
+
+fn key(idx: u64) -> String {
+    format!("key-{:016x}", idx.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+fn value(idx: u64) -> String {
+    format!("value of row {idx}, about a hundred bytes of text like a small record would hold")
+}
+
+fn bench_tree(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let seqno = SequenceNumberCounter::default();
+    let tree = Config::new(
+        dir.path().join("tree"),
+        seqno.clone(),
+        SequenceNumberCounter::default(),
+    )
+    .open()
+    .expect("the tree opens");
+    let mut group = c.benchmark_group("tree");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ENTRIES));
+    let mut round = 0;
+    group.bench_function("insert_100k_and_flush", |b| {
+        b.iter(|| {
+            round += 1;
+            for idx in 0..ENTRIES {
+                tree.insert(key(idx + round * ENTRIES), value(idx), seqno.next());
+            }
+            tree.flush_active_memtable(0).expect("flushes");
+        });
+    });
+    // A fresh tree with one table and a full memtable above it.
+    drop(tree);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let tree = Config::new(
+        dir.path().join("tree"),
+        seqno.clone(),
+        SequenceNumberCounter::default(),
+    )
+    .open()
+    .expect("the tree opens");
+    for idx in 0..ENTRIES {
+        tree.insert(key(idx), value(idx), seqno.next());
+    }
+    tree.flush_active_memtable(0).expect("flushes");
+    for idx in ENTRIES..2 * ENTRIES {
+        tree.insert(key(idx), value(idx), seqno.next());
+    }
+    group.throughput(Throughput::Elements(1));
+    let mut idx = 0;
+    let mut next = || {
+        idx = (idx + 7919) % ENTRIES;
+        idx
+    };
+    group.bench_function("get_memtable_hit", |b| {
+        b.iter(|| black_box(tree.get(key(ENTRIES + next()), SeqNo::MAX)));
+    });
+    group.bench_function("get_table_hit", |b| {
+        b.iter(|| black_box(tree.get(key(next()), SeqNo::MAX)));
+    });
+    group.bench_function("get_miss", |b| {
+        b.iter(|| black_box(tree.get(key(3 * ENTRIES + next()), SeqNo::MAX)));
+    });
+    group.bench_function("seek_and_10_nexts", |b| {
+        b.iter(|| black_box(tree.range(key(next()).., SeqNo::MAX, None).take(10).count()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_tree);
+criterion_main!(benches);
