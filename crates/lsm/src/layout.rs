@@ -1,4 +1,4 @@
-//! Names of a tree's files and directories.
+//! Names of a tree's files and directories (`docs/format/file-naming.md`).
 //!
 //! ```text
 //! <tree>/lock            the directory lock (exclusive while open)
