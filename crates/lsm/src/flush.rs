@@ -29,7 +29,7 @@ impl TreeInner {
     pub(crate) fn rotate(&self) -> Option<Arc<Memtable>> {
         let mut sealed_memtable = None;
         let fresh = Arc::new(Memtable::new(self.next_memtable_id()));
-        self.install(|current| {
+        self.install_without_writes(|current| {
             let mut next = current.clone();
             if !current.active.is_empty() {
                 sealed_memtable = Some(Arc::clone(&current.active));

@@ -38,7 +38,7 @@ impl TreeInner {
         };
         let mark = self.take_mark();
         let fresh = Arc::new(Memtable::new(self.next_memtable_id()));
-        self.install(|current| {
+        self.install_without_writes(|current| {
             let mut next = current.with_history_entry(mark);
             next.active = fresh;
             next.sealed = Vec::new();

@@ -15,6 +15,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use arc_swap::ArcSwap;
+
 use lsm_core::{Fs, FsLock};
 use lsm_memtable::Memtable;
 use lsm_table::{ReadOptions, Table};
@@ -96,7 +98,9 @@ impl Tree {
             id: NEXT_TREE_ID.fetch_add(1, Ordering::Relaxed),
             config: Arc::new(config),
             read_options,
-            super_version: RwLock::new(Arc::new(super_version)),
+            super_version: ArcSwap::from_pointee(super_version),
+            write_gate: RwLock::new(()),
+            install_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
             manifest: Mutex::new(manifest),
             memtable_id_counter: AtomicU64::new(2),

@@ -1,11 +1,12 @@
 //! [`Tree`]: the standard tree (values stored inline in its tables).
 //!
-//! State: the current [`SuperVersion`] behind a read-write lock that is held only to
-//! clone or swap an `Arc` (and, by writers, across one memtable insert, so that a
-//! rotation never seals a memtable with a write still landing in it); the manifest behind
-//! a mutex; the flush lock that serialises every version change (flush, `clear`,
-//! `drop_range`, checkpoints). Reads never wait for I/O of a flush: the flush writes its
-//! tables first and swaps the super-version last.
+//! State: the current [`SuperVersion`] in an `ArcSwap`, which readers load without a
+//! lock; the write gate, a read-write lock that writers hold shared across one memtable
+//! insert and a rotation holds exclusively, so that no memtable is sealed with a write
+//! still landing in it; the install lock that orders super-version swaps; the manifest
+//! behind a mutex; the flush lock that serialises every version change (flush, `clear`,
+//! `drop_range`, checkpoints). Reads never wait: a flush writes its tables first and
+//! swaps the super-version last, in one atomic store.
 //!
 //! After a failed manifest write or sync nothing is known about the durable state, so
 //! the tree is poisoned: writes through the `try_*` methods and every version change
@@ -15,6 +16,8 @@ use std::ops::{Deref, RangeBounds};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use arc_swap::ArcSwap;
 
 use lsm_core::limits::{USER_KEY_LEN_MAX, VALUE_LEN_MAX};
 use lsm_core::{
@@ -45,7 +48,9 @@ pub struct TreeInner {
     /// The configuration it was opened with.
     pub config: Arc<Config>,
     pub(crate) read_options: ReadOptions,
-    pub(crate) super_version: RwLock<Arc<SuperVersion>>,
+    pub(crate) super_version: ArcSwap<SuperVersion>,
+    pub(crate) write_gate: RwLock<()>,
+    pub(crate) install_lock: Mutex<()>,
     pub(crate) flush_lock: Mutex<()>,
     pub(crate) manifest: Mutex<Manifest>,
     pub(crate) memtable_id_counter: AtomicU64,
@@ -72,14 +77,9 @@ impl std::fmt::Debug for Tree {
 }
 
 impl TreeInner {
-    /// The current super-version.
+    /// The current super-version (lock-free).
     pub(crate) fn super_version(&self) -> Arc<SuperVersion> {
-        Arc::clone(
-            &self
-                .super_version
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+        self.super_version.load_full()
     }
 
     /// The super-version a read at `read_seqno` uses.
@@ -89,11 +89,24 @@ impl TreeInner {
 
     /// Replaces the current super-version with `change` applied to it.
     pub(crate) fn install(&self, change: impl FnOnce(&SuperVersion) -> SuperVersion) {
-        let mut current = self
-            .super_version
+        let _install = self
+            .install_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let current = self.super_version.load_full();
+        self.super_version.store(Arc::new(change(&current)));
+    }
+
+    /// As [`Self::install`], with no write in flight (for sealing the active memtable).
+    pub(crate) fn install_without_writes(
+        &self,
+        change: impl FnOnce(&SuperVersion) -> SuperVersion,
+    ) {
+        let _gate = self
+            .write_gate
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        *current = Arc::new(change(&current));
+        self.install(change);
     }
 
     /// Inserts one entry into the active memtable.
@@ -113,13 +126,13 @@ impl TreeInner {
             "value above the limit of u32::MAX bytes"
         );
         assert!(entry.key.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
-        // Hold the read side across the insert: a rotation (write side) then never seals
-        // a memtable that a write is still landing in.
-        let current = self
-            .super_version
+        // Hold the gate shared across the insert: sealing the active memtable takes it
+        // exclusively, so it never seals a memtable that a write is still landing in.
+        let _gate = self
+            .write_gate
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        current.active.insert(entry)
+        self.super_version.load().active.insert(entry)
     }
 
     /// Refuses work on a poisoned tree.
