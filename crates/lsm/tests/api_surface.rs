@@ -1,0 +1,77 @@
+//! Code written the way users of coordinode-lsm-tree 5.6 write it compiles and behaves
+//! the same here (the surface of `../shared/spec/api.md` §1-§4 this crate has so far).
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use lsm::config::{
+    BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
+    PinningPolicy, RestartIntervalPolicy,
+};
+use lsm::{
+    AbstractTree, AnyTree, Config, Guard, KvPair, MAX_SEQNO, SeqNo, SequenceNumberCounter, Slice,
+    UserKey, UserValue,
+};
+
+fn guard_to_kv(guard: impl Guard) -> KvPair {
+    guard.into_inner().unwrap()
+}
+
+#[test]
+fn upstream_style_code_runs() -> lsm::Result<()> {
+    let folder = tempfile::tempdir()?;
+    let seqno = SequenceNumberCounter::default();
+    let visible_seqno = SequenceNumberCounter::default();
+    let any = Config::new(&folder, seqno.clone(), visible_seqno.clone())
+        .data_block_size_policy(BlockSizePolicy::all(4_096))
+        .data_block_compression_policy(CompressionPolicy::disabled())
+        .data_block_restart_interval_policy(RestartIntervalPolicy::all(16))
+        .filter_policy(FilterPolicy::all(FilterPolicyEntry::Bloom(
+            BloomConstructionPolicy::BitsPerKey(10.0),
+        )))
+        .index_block_pinning_policy(PinningPolicy::all(true))
+        .open()?;
+    let AnyTree::Standard(tree) = any.clone() else {
+        unreachable!("no key-value separation was asked for");
+    };
+
+    let key: UserKey = Slice::from("a");
+    let value: UserValue = "1".into();
+    let (added, size) = tree.insert(key.clone(), value, seqno.next());
+    assert!(added > 0 && size >= added);
+    tree.insert(*b"b", vec![2_u8], seqno.next());
+    tree.insert(String::from("c"), "3", seqno.next());
+    assert_eq!(tree.get("a", SeqNo::MAX)?.as_deref(), Some(&b"1"[..]));
+    assert!(tree.contains_key("b", MAX_SEQNO)?);
+
+    assert!(tree.rotate_memtable().is_some());
+    assert_eq!(tree.sealed_memtable_count(), 1);
+    let lock = tree.get_flush_lock();
+    assert!(tree.flush(&lock, 0)?.is_some());
+    drop(lock);
+    assert_eq!(tree.sealed_memtable_count(), 0);
+    assert_eq!(tree.table_count(), 1);
+    assert_eq!(tree.level_table_count(0), Some(1));
+    assert_eq!(tree.level_table_count(7), None);
+
+    let items: Vec<_> = any.iter(SeqNo::MAX, None).map(guard_to_kv).collect();
+    assert_eq!(items.len(), 3);
+    let keys: Vec<_> = any
+        .prefix("b", SeqNo::MAX, None)
+        .map(|guard| guard.key().unwrap())
+        .collect();
+    assert_eq!(keys, [Slice::from("b")]);
+    let (key, value) = any
+        .range("b"..="c", SeqNo::MAX, None)
+        .next_back()
+        .unwrap()
+        .into_inner_if(|key| key == "c")?;
+    assert_eq!(
+        (key.as_ref(), value.as_deref()),
+        (&b"c"[..], Some(&b"3"[..]))
+    );
+    assert_eq!(any.first_key_value(SeqNo::MAX, None).unwrap().size()?, 1);
+    assert_eq!(any.len(SeqNo::MAX, None)?, 3);
+    assert!(!any.is_empty(SeqNo::MAX, None)?);
+    assert_eq!(any.get_highest_persisted_seqno(), Some(2));
+    Ok(())
+}

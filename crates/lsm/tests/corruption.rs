@@ -1,0 +1,84 @@
+//! A damaged table never yields a wrong answer: after a bit flip anywhere in a table
+//! file, opening the tree fails with a typed error, or every read returns the right
+//! value or a typed error.
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lsm::{AbstractTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
+use lsm_core::OpenOptions;
+
+const KEYS: u32 = 300;
+
+fn value(i: u32) -> Vec<u8> {
+    format!("value-{i}-{}", "x".repeat((i % 50) as usize)).into_bytes()
+}
+
+#[test]
+fn every_bit_flip_in_a_table_is_detected_or_harmless() {
+    let fs = Arc::new(MemFs::new());
+    let open = || {
+        Config::new(
+            "/db",
+            SequenceNumberCounter::default(),
+            SequenceNumberCounter::default(),
+        )
+        .with_shared_fs(fs.clone())
+        .open()
+    };
+    {
+        let tree = open().unwrap();
+        for i in 0..KEYS {
+            tree.insert(format!("key{i:04}"), value(i), u64::from(i));
+        }
+        tree.flush_active_memtable(0).unwrap();
+    }
+    let table = Path::new("/db/tables/1");
+    let pristine = lsm_core::fs::read_all(fs.as_ref(), table).unwrap();
+    let (mut open_failed, mut read_errors, mut clean) = (0, 0, 0);
+    for offset in (0..pristine.len()).step_by(7) {
+        let mut damaged = pristine.clone();
+        damaged[offset] ^= 1 << (offset % 8);
+        let file = fs.open(table, OpenOptions::write()).unwrap();
+        file.write_all_at(&damaged, 0).unwrap();
+        drop(file);
+        let Ok(tree) = open() else {
+            open_failed += 1;
+            continue;
+        };
+        let mut errors = 0;
+        for i in (0..KEYS).step_by(3) {
+            match tree.get(format!("key{i:04}"), SeqNo::MAX) {
+                Ok(found) => assert_eq!(found, Some(value(i).into()), "offset {offset}: key {i}"),
+                Err(_) => errors += 1,
+            }
+        }
+        for item in tree.iter(SeqNo::MAX, None) {
+            match item.into_inner() {
+                Ok((key, found)) => {
+                    let i: u32 = std::str::from_utf8(&key[3..]).unwrap().parse().unwrap();
+                    assert_eq!(&*found, value(i).as_slice(), "offset {offset}: scan");
+                }
+                Err(_) => {
+                    errors += 1;
+                    break;
+                }
+            }
+        }
+        if errors > 0 {
+            read_errors += 1;
+        } else {
+            clean += 1;
+        }
+    }
+    let cases = open_failed + read_errors + clean;
+    println!(
+        "{cases} flips: {open_failed} failed the open, {read_errors} failed reads, {clean} never read"
+    );
+    assert!(
+        open_failed + read_errors > cases / 2,
+        "most flips are detected"
+    );
+}
