@@ -21,7 +21,7 @@ fn upstream_style_code_runs() -> lsm::Result<()> {
     let folder = tempfile::tempdir()?;
     let seqno = SequenceNumberCounter::default();
     let visible_seqno = SequenceNumberCounter::default();
-    let any = Config::new(&folder, seqno.clone(), visible_seqno.clone())
+    let any = Config::new(&folder, seqno.clone(), visible_seqno)
         .data_block_size_policy(BlockSizePolicy::all(4_096))
         .data_block_compression_policy(CompressionPolicy::disabled())
         .data_block_restart_interval_policy(RestartIntervalPolicy::all(16))
@@ -36,7 +36,7 @@ fn upstream_style_code_runs() -> lsm::Result<()> {
 
     let key: UserKey = Slice::from("a");
     let value: UserValue = "1".into();
-    let (added, size) = tree.insert(key.clone(), value, seqno.next());
+    let (added, size) = tree.insert(key, value, seqno.next());
     assert!(added > 0 && size >= added);
     tree.insert(*b"b", vec![2_u8], seqno.next());
     tree.insert(String::from("c"), "3", seqno.next());
