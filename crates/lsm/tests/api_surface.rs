@@ -1,5 +1,5 @@
 //! Code written the way users of coordinode-lsm-tree 5.6 write it compiles and behaves
-//! the same here (the surface of `../shared/spec/api.md` §1-§4 this crate has so far).
+//! the same here (the surface of `../shared/spec/api.md` sections 1-4 this crate has so far).
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
