@@ -11,6 +11,7 @@
 use std::ops::Bound;
 
 use proptest::prelude::{Just, Strategy, any, prop, prop_oneof};
+use proptest::strategy::BoxedStrategy;
 
 use crate::model::bound_strategy;
 use crate::rng::Rng;
@@ -40,6 +41,11 @@ pub enum Op {
     Rotate,
     /// Flush everything, with a GC watermark a few seqnos back when `true`.
     Flush(bool),
+    /// One compaction step of strategy `n` (leveled, tiered, ...: the harness's list),
+    /// with a GC watermark a few seqnos back when `true`.
+    Compact(u8, bool),
+    /// A major compaction, with a GC watermark a few seqnos back when `true`.
+    MajorCompact(bool),
     /// Drop the tables wholly inside a range.
     DropRange(Bound<Vec<u8>>, Bound<Vec<u8>>),
     /// Remove everything.
@@ -66,8 +72,28 @@ fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
     (0..KEY_COUNT).prop_map(key)
 }
 
-/// Operations in the mix the model test uses.
-pub fn op_strategy() -> impl Strategy<Value = Op> {
+/// Compaction strategies [`Op::Compact`] chooses among.
+pub const COMPACTION_STRATEGY_COUNT: u8 = 3;
+
+/// Operations in the mix the model test uses: with `compaction`, compaction steps take
+/// the place of `drop_range` (whose effect a model can only predict while tables are
+/// exactly the flushes that made them).
+pub fn op_strategy(compaction: bool) -> impl Strategy<Value = Op> {
+    let version_change = if compaction {
+        prop_oneof![
+            3 => (0..COMPACTION_STRATEGY_COUNT, any::<bool>()).prop_map(|(n, gc)| Op::Compact(n, gc)),
+            1 => any::<bool>().prop_map(Op::MajorCompact),
+        ]
+        .boxed()
+    } else {
+        (bound_strategy(key_strategy), bound_strategy(key_strategy))
+            .prop_map(|(lower, upper)| Op::DropRange(lower, upper))
+            .boxed()
+    };
+    op_mix(version_change)
+}
+
+fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
         3 => (0..KEY_COUNT).prop_map(Op::Remove),
@@ -85,8 +111,7 @@ pub fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (0..4_u8, any::<u16>()).prop_map(|(p, at)| Op::Prefix(p, at)),
         1 => Just(Op::Rotate),
         3 => any::<bool>().prop_map(Op::Flush),
-        1 => (bound_strategy(key_strategy), bound_strategy(key_strategy))
-            .prop_map(|(lower, upper)| Op::DropRange(lower, upper)),
+        2 => version_change,
         1 => Just(Op::Clear),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::Reopen),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use lsm_core::{SeqNo, UserKey, UserValue};
 use lsm_memtable::Memtable;
 
+use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::{Guard, IterGuardImpl, PinnableSlice};
 use crate::read::{Index, IterBox};
 use crate::tree::FlushGuard;
@@ -227,6 +228,35 @@ pub trait AbstractTree: sealed::Sealed {
         self.rotate_memtable();
         self.flush(&lock, eviction_seqno).map(|_| ())
     }
+
+    /// Runs one compaction step chosen by `strategy`, dropping versions that no read at
+    /// or above `seqno_threshold` can see (0: keep every version). Takes the flush lock.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidCompactionChoice`] when the strategy's choice would break
+    /// the tree (nothing is done); [`crate::Error::Unrecoverable`]; I/O, table and
+    /// manifest errors (a failed merge deletes its outputs; inputs stay).
+    fn compact(
+        &self,
+        strategy: Arc<dyn CompactionStrategy>,
+        seqno_threshold: SeqNo,
+    ) -> Result<CompactionResult>;
+
+    /// Merges every table into the last level in tables of about `target_size` bytes,
+    /// dropping versions no read at or above `seqno_threshold` can see. Takes the flush
+    /// lock.
+    ///
+    /// # Errors
+    /// As [`Self::compact`].
+    fn major_compact(&self, target_size: u64, seqno_threshold: SeqNo) -> Result<CompactionResult> {
+        self.compact(
+            Arc::new(crate::compaction::Major::new(target_size)),
+            seqno_threshold,
+        )
+    }
+
+    /// Bytes `strategy` would still rewrite to bring the tree within its targets.
+    fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64;
 
     /// Removes the tables whose keys all lie within `range` (memtables are untouched).
     /// Reads below the change keep their answers until a flush's GC watermark passes it.

@@ -9,6 +9,7 @@ use lsm_core::{SeqNo, UserKey, UserValue};
 use lsm_memtable::Memtable;
 
 use crate::abstract_tree::sealed::Sealed;
+use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::PinnableSlice;
 use crate::read::{Index, IterBox};
 use crate::tree::FlushGuard;
@@ -103,6 +104,18 @@ impl AbstractTree for AnyTree {
 
     fn flush(&self, lock: &FlushGuard<'_>, seqno_threshold: SeqNo) -> Result<Option<u64>> {
         forward!(self, tree => tree.flush(lock, seqno_threshold))
+    }
+
+    fn compact(
+        &self,
+        strategy: Arc<dyn CompactionStrategy>,
+        seqno_threshold: SeqNo,
+    ) -> Result<CompactionResult> {
+        forward!(self, tree => tree.compact(strategy, seqno_threshold))
+    }
+
+    fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64 {
+        forward!(self, tree => tree.compaction_debt(strategy))
     }
 
     fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {

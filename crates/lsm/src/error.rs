@@ -40,6 +40,14 @@ pub enum Error {
     /// with key-value separation, which a standard tree cannot read.
     #[error("value stored in a blob file; open the tree with key-value separation")]
     BlobIndirection,
+    /// A compaction strategy chose something that would break the tree; nothing was done.
+    #[error("compaction strategy {strategy} chose an invalid step: {refusal}")]
+    InvalidCompactionChoice {
+        /// The strategy's name.
+        strategy: &'static str,
+        /// The rule the choice broke.
+        refusal: &'static str,
+    },
     /// A checkpoint's target directory already exists.
     #[error("checkpoint target {0} already exists")]
     CheckpointTargetExists(PathBuf),
@@ -86,5 +94,15 @@ impl Error {
 impl From<std::convert::Infallible> for Error {
     fn from(never: std::convert::Infallible) -> Self {
         match never {}
+    }
+}
+
+impl From<lsm_compaction::Error> for Error {
+    fn from(error: lsm_compaction::Error) -> Self {
+        match error {
+            lsm_compaction::Error::Table(error) => Self::Table(error),
+            lsm_compaction::Error::Io { op, path, source } => Self::io(op, &path, source),
+            other => Self::Io(io::Error::other(other)),
+        }
     }
 }

@@ -15,7 +15,7 @@ use lsm_core::gc::GcStream;
 use lsm_core::merge::MergeIter;
 use lsm_core::{InternalEntry, KeyRange, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
-use lsm_table::{NewTable, Table, TableSetWriter, WrittenTable};
+use lsm_table::{NewTable, Table, WrittenTable};
 use lsm_version::{TableMeta, VersionEdit};
 
 use crate::config::FLUSH_TABLE_TARGET_BYTES;
@@ -73,7 +73,7 @@ impl TreeInner {
                 .map(Ok::<_, Infallible>)
         });
         let stream = GcStream::new(MergeIter::new(sources), watermark);
-        let written = self.write_tables(0, stream)?;
+        let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream)?;
         let opened = match self.open_written(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -116,60 +116,36 @@ impl TreeInner {
         Ok(Some(bytes_written))
     }
 
-    /// Writes `stream` into tables for `level`, synced and with durable directory
-    /// entries. On failure, every file it created is deleted.
+    /// Writes `stream` into tables for `level` of about `target_bytes`, synced and with
+    /// durable directory entries. On failure, every file it created is deleted.
     pub(crate) fn write_tables<E>(
         &self,
         level: usize,
+        target_bytes: u64,
         stream: impl Iterator<Item = Result<InternalEntry, E>>,
     ) -> Result<Vec<WrittenTable>>
     where
         Error: From<E>,
     {
-        let fs = Arc::clone(&self.config.fs);
-        let options = self.config.table_options(level)?;
-        let tree_dir = self.config.path.clone();
-        let mut named = Vec::new();
-        let result = {
-            let mut writer =
-                TableSetWriter::new(fs.as_ref(), options, FLUSH_TABLE_TARGET_BYTES, || {
-                    let file_id = self.next_table_id();
-                    let path = table_path(&tree_dir, file_id);
-                    named.push(path.clone());
-                    NewTable {
-                        file_id,
-                        path,
-                        // Tables of this tree are not encrypted: the salt is unused.
-                        salt: [0; lsm_codec::FILE_SALT_LEN],
-                    }
-                });
-            let mut outcome = Ok(());
-            for entry in stream {
-                let added = entry
-                    .map_err(Error::from)
-                    .and_then(|entry| writer.add(&entry).map_err(Error::Table));
-                if let Err(error) = added {
-                    outcome = Err(error);
-                    break;
+        let mut options = self.config.table_options(level)?;
+        options.created_at_ms = now_ms();
+        let tree_dir = &self.config.path;
+        lsm_compaction::write_tables(
+            self.config.fs.as_ref(),
+            &tree_dir.join(TABLES_DIR),
+            options,
+            target_bytes,
+            stream.map(|entry| entry.map_err(Error::from)),
+            || {
+                let file_id = self.next_table_id();
+                NewTable {
+                    file_id,
+                    path: table_path(tree_dir, file_id),
+                    // Tables of this tree are not encrypted: the salt is unused.
+                    salt: [0; lsm_codec::FILE_SALT_LEN],
                 }
-            }
-            outcome.and_then(|()| writer.finish().map_err(Error::Table))
-        };
-        let synced = result.and_then(|written| {
-            let tables_dir = tree_dir.join(TABLES_DIR);
-            if !written.is_empty() {
-                fs.sync_dir(&tables_dir)
-                    .map_err(|source| Error::io("sync dir", &tables_dir, source))?;
-            }
-            Ok(written)
-        });
-        if synced.is_err() {
-            for path in &named {
-                // Best effort: the next open removes whatever is left as an orphan.
-                let _ = fs.remove_file(path);
-            }
-        }
-        synced
+            },
+        )
     }
 
     /// Opens freshly written tables of `level`.
@@ -213,4 +189,13 @@ impl TreeInner {
             let _ = self.config.fs.remove_file(&table.path);
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }

@@ -36,8 +36,8 @@
 //! ```
 //!
 //! Crate map: `lsm-core` (vocabulary, `Fs`), `lsm-codec` (blocks), `lsm-burr` (filters),
-//! `lsm-memtable`, `lsm-table`, `lsm-version` (versions and the manifest); this crate wires
-//! them into trees. See `ARCHITECTURE.md`.
+//! `lsm-memtable`, `lsm-table`, `lsm-version` (versions and the manifest),
+//! `lsm-compaction` (strategies and the merge worker); this crate wires them into trees. See `ARCHITECTURE.md`.
 
 #![forbid(unsafe_code)]
 
@@ -45,6 +45,7 @@ mod abstract_tree;
 mod any_tree;
 mod cache;
 mod checkpoint;
+pub mod compaction;
 pub mod config;
 mod error;
 mod flush;

@@ -96,7 +96,7 @@ impl TreeInner {
     /// Takes a seqno for a destructive change: reads at or below it see the state
     /// before the change, reads above it the state after. Published as visible, so that
     /// a read at the visible seqno sees the change.
-    fn take_mark(&self) -> lsm_core::SeqNo {
+    pub(crate) fn take_mark(&self) -> lsm_core::SeqNo {
         let mark = self.config.seqno.next() + 1;
         self.config.visible_seqno.fetch_max(mark);
         mark

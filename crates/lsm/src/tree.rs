@@ -27,6 +27,7 @@ use lsm_memtable::Memtable;
 use lsm_table::ReadOptions;
 use lsm_version::{Level, Manifest, Version, VersionEdit};
 
+use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::read::{self, Index, IterBox};
 use crate::super_version::SuperVersion;
 use crate::{AbstractTree, CheckpointInfo, Config, Error, PinnableSlice, Result, TreeType};
@@ -297,6 +298,18 @@ impl AbstractTree for Tree {
 
     fn flush(&self, lock: &FlushGuard<'_>, seqno_threshold: SeqNo) -> Result<Option<u64>> {
         self.flush_sealed(lock, seqno_threshold)
+    }
+
+    fn compact(
+        &self,
+        strategy: Arc<dyn CompactionStrategy>,
+        seqno_threshold: SeqNo,
+    ) -> Result<CompactionResult> {
+        TreeInner::compact(self, strategy.as_ref(), seqno_threshold)
+    }
+
+    fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64 {
+        strategy.pending_compaction_bytes(&self.super_version().version)
     }
 
     fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {

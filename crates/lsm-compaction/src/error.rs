@@ -1,0 +1,27 @@
+//! The error type of `lsm-compaction`.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors of the worker (the planner cannot fail).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input table failed to read, or an output table failed to write.
+    #[error(transparent)]
+    Table(#[from] lsm_table::Error),
+    /// A file-system operation on the outputs failed.
+    #[error("{op} failed on {path}")]
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What the file system said.
+        #[source]
+        source: io::Error,
+    },
+}

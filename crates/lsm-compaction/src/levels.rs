@@ -1,0 +1,52 @@
+//! Helpers over a version's levels shared by the strategies.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use lsm_core::{KeyRange, TableId};
+use lsm_version::{Level, TableMeta, Version};
+
+/// Every table of a level.
+pub(crate) fn tables_of(level: &Level) -> impl Iterator<Item = &Arc<TableMeta>> {
+    level.runs().iter().flat_map(|run| run.tables())
+}
+
+/// The union of the key ranges of `tables`, if any.
+pub(crate) fn key_range_of<'a>(
+    tables: impl IntoIterator<Item = &'a Arc<TableMeta>>,
+) -> Option<KeyRange> {
+    tables
+        .into_iter()
+        .map(|table| table.key_range.clone())
+        .reduce(|union, range| union.union(&range))
+}
+
+/// The tables of `level` whose keys overlap `range`.
+pub(crate) fn overlapping<'a>(level: &'a Level, range: &KeyRange) -> Vec<&'a Arc<TableMeta>> {
+    tables_of(level)
+        .filter(|table| table.key_range.overlaps_with(range))
+        .collect()
+}
+
+/// Whether any of `tables` is held by a running compaction.
+pub(crate) fn any_busy<'a>(
+    tables: impl IntoIterator<Item = &'a Arc<TableMeta>>,
+    busy: &HashSet<TableId>,
+) -> bool {
+    tables.into_iter().any(|table| busy.contains(&table.id))
+}
+
+/// The ids of `tables`.
+pub(crate) fn ids<'a>(tables: impl IntoIterator<Item = &'a Arc<TableMeta>>) -> HashSet<TableId> {
+    tables.into_iter().map(|table| table.id).collect()
+}
+
+/// The level index as the `u8` the edit format uses.
+pub(crate) fn level_u8(level_idx: usize) -> u8 {
+    u8::try_from(level_idx).expect("versions have at most 64 levels")
+}
+
+/// The deepest level.
+pub(crate) fn last_level(version: &Version) -> usize {
+    version.levels().len() - 1
+}

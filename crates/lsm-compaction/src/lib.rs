@@ -1,0 +1,47 @@
+//! `lsm-compaction`: deciding and doing compaction (layer 4).
+//!
+//! The planner is pure: a [`CompactionStrategy`] looks at a version (and a little
+//! [`CompactionState`]) and returns a [`Choice`] (do nothing, move tables down, merge
+//! them, or drop them); it does no I/O and cannot fail. [`validate`] checks a choice
+//! against the version before anything acts on it. Built in: [`Leveled`],
+//! [`SizeTiered`], [`Fifo`] and [`Major`].
+//!
+//! The worker does the I/O of a merge: [`merge_sources`] merges the chosen tables'
+//! entries through the [`CompactionStream`] (MVCC garbage collection below the caller's
+//! watermark, tombstones dropped at the bottom, weak tombstones annihilated with their
+//! value, seqnos zeroed at the bottom), and [`write_tables`] writes the outputs, synced
+//! and ready for a version edit. Installing the edit is the caller's job.
+//!
+//! ```
+//! use lsm_compaction::{Choice, CompactionState, CompactionStrategy, Leveled};
+//! use lsm_version::Version;
+//!
+//! // An empty tree needs nothing.
+//! let choice = Leveled::default().choose(&Version::new(7), &CompactionState::default());
+//! assert_eq!(choice, Choice::DoNothing);
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod choice;
+mod error;
+mod fifo;
+mod leveled;
+mod levels;
+mod major;
+mod strategy;
+pub mod stream;
+mod tiered;
+mod validate;
+mod worker;
+
+pub use choice::{Choice, CompactionState, Input};
+pub use error::{Error, Result};
+pub use fifo::{FIFO_COMPACTION_NAME, FIFO_L0_RUN_LIMIT, Fifo};
+pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
+pub use major::{MAJOR_COMPACTION_NAME, Major};
+pub use strategy::CompactionStrategy;
+pub use stream::{Bottom, CompactionStream, DropCounts};
+pub use tiered::{SizeTiered, TIERED_COMPACTION_NAME};
+pub use validate::{Refusal, validate};
+pub use worker::{merge_sources, write_tables};

@@ -1,0 +1,93 @@
+//! The worker: writes a sorted stream of entries into new tables.
+//!
+//! [`write_tables`] is shared by flushes and merges: it feeds the stream to a
+//! [`TableSetWriter`] (tables cut at the target size, never inside a key's versions),
+//! syncs every table, and makes their directory entries durable, so that the caller can
+//! name them in a version edit. On any failure it deletes every file it created; the
+//! caller's edit was never written, so nothing refers to them.
+//!
+//! [`merge_sources`] builds a merge's stream: the inputs' entries merged in internal-key
+//! order and passed through the [`CompactionStream`].
+
+use std::path::Path;
+
+use lsm_core::merge::MergeIter;
+use lsm_core::{Fs, InternalEntry, SeqNo};
+use lsm_table::{NewTable, TableOptions, TableSetWriter, WrittenTable};
+
+use crate::stream::{Bottom, CompactionStream};
+use crate::{Error, Result};
+
+/// Writes `stream` into tables named by `next_table` in `dir`; see the module docs.
+///
+/// # Errors
+/// The stream's first error, or the writer's; every file created is deleted first.
+pub fn write_tables<E>(
+    fs: &dyn Fs,
+    dir: &Path,
+    options: TableOptions,
+    target_bytes: u64,
+    stream: impl Iterator<Item = Result<InternalEntry, E>>,
+    mut next_table: impl FnMut() -> NewTable,
+) -> Result<Vec<WrittenTable>, E>
+where
+    E: From<Error>,
+{
+    let mut named = Vec::new();
+    let outcome = {
+        let mut writer = TableSetWriter::new(fs, options, target_bytes, || {
+            let table = next_table();
+            named.push(table.path.clone());
+            table
+        });
+        let mut failure = None;
+        for entry in stream {
+            let added = entry.and_then(|entry| {
+                writer
+                    .add(&entry)
+                    .map_err(|error| E::from(Error::Table(error)))
+            });
+            if let Err(error) = added {
+                failure = Some(error);
+                break;
+            }
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => writer
+                .finish()
+                .map_err(|error| E::from(Error::Table(error))),
+        }
+    };
+    let synced = outcome.and_then(|written| {
+        if !written.is_empty() {
+            fs.sync_dir(dir).map_err(|source| {
+                E::from(Error::Io {
+                    op: "sync dir",
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            })?;
+        }
+        Ok(written)
+    });
+    if synced.is_err() {
+        for path in &named {
+            // Best effort: the next open removes whatever is left as an orphan.
+            let _ = fs.remove_file(path);
+        }
+    }
+    synced
+}
+
+/// The stream of a merge of `sources` (listed newest first) at `watermark`.
+pub fn merge_sources<I, E>(
+    sources: Vec<I>,
+    watermark: SeqNo,
+    bottom: Bottom,
+) -> CompactionStream<MergeIter<I>>
+where
+    I: DoubleEndedIterator<Item = Result<InternalEntry, E>>,
+{
+    CompactionStream::new(MergeIter::new(sources), watermark, bottom)
+}

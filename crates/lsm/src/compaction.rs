@@ -1,0 +1,268 @@
+//! Compaction through the facade: strategies ([`Leveled`], [`SizeTiered`], [`Fifo`], or
+//! one of your own) choose, the tree checks the choice and carries it out.
+//!
+//! [`crate::AbstractTree::compact`] runs one step: the strategy's choice is validated
+//! against the current version (a wrong choice is refused with a typed error, never
+//! acted on), then a move re-files tables, a drop removes them (like `drop_range`: reads
+//! below its seqno keep their answers until a GC watermark passes it), and a merge reads
+//! the chosen tables, keeps what reads at or above the watermark can see, writes new
+//! tables, and installs them and removes the inputs in one version edit. The step holds
+//! the flush lock, so flushes wait for it and level 0 never changes under a merge.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use lsm_compaction::Bottom;
+use lsm_core::{SeqNo, TableId};
+use lsm_version::VersionEdit;
+
+/// What a strategy sees: a version's levels of runs of tables.
+pub use lsm_version::{Level, Run, TableMeta, Version};
+
+pub use lsm_compaction::{
+    Choice, CompactionState, CompactionStrategy, FIFO_COMPACTION_NAME, Fifo, Input,
+    LEVELED_COMPACTION_NAME, Leveled, Levelled, MAJOR_COMPACTION_NAME, Major, SizeTiered,
+    TIERED_COMPACTION_NAME,
+};
+
+use crate::live_table::LiveTable;
+use crate::super_version::SuperVersion;
+use crate::tree::TreeInner;
+use crate::{Error, Result};
+
+/// What a compaction step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompactionAction {
+    /// Nothing (the strategy chose nothing).
+    Nothing,
+    /// Tables were merged into new ones.
+    Merged,
+    /// Tables moved to another level without a rewrite.
+    Moved,
+    /// Tables were dropped.
+    Dropped,
+}
+
+/// The outcome of a compaction step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompactionResult {
+    /// What happened.
+    pub action: CompactionAction,
+    /// Where the tables went (moves and merges).
+    pub dest_level: Option<u8>,
+    /// Tables taken.
+    pub tables_in: usize,
+    /// Tables written (merges) or moved.
+    pub tables_out: usize,
+}
+
+impl CompactionResult {
+    /// The result of a step that did nothing.
+    #[must_use]
+    pub fn nothing() -> Self {
+        Self {
+            action: CompactionAction::Nothing,
+            dest_level: None,
+            tables_in: 0,
+            tables_out: 0,
+        }
+    }
+}
+
+impl TreeInner {
+    /// Runs one compaction step of `strategy`; see the module docs.
+    pub(crate) fn compact(
+        &self,
+        strategy: &dyn CompactionStrategy,
+        watermark: SeqNo,
+    ) -> Result<CompactionResult> {
+        let lock = self.flush_lock();
+        self.check_poisoned()?;
+        let current = self.super_version();
+        let state = CompactionState {
+            busy_tables: HashSet::new(),
+            table_created_ms: current
+                .tables
+                .iter()
+                .map(|(id, table)| (*id, table.table.properties().created_at_ms))
+                .collect(),
+            now_ms: crate::flush::now_ms(),
+        };
+        let choice = strategy.choose(&current.version, &state);
+        lsm_compaction::validate(&current.version, &state, &choice).map_err(|refusal| {
+            Error::InvalidCompactionChoice {
+                strategy: strategy.get_name(),
+                refusal,
+            }
+        })?;
+        let span = tracing::info_span!("compaction", strategy = strategy.get_name(), watermark);
+        let _entered = span.enter();
+        let result = match choice {
+            Choice::DoNothing => Ok(CompactionResult::nothing()),
+            Choice::Drop(ids) => self.drop_tables(&current, &ids),
+            Choice::Move(input) => self.move_tables(&current, &input),
+            Choice::Merge(input) => self.merge_tables(&current, &input, watermark),
+        };
+        drop(lock);
+        if let Ok(result) = &result {
+            tracing::info!(action = ?result.action, dest_level = ?result.dest_level, tables_in = result.tables_in, tables_out = result.tables_out, "compaction step");
+        }
+        result
+    }
+
+    fn drop_tables(
+        &self,
+        current: &Arc<SuperVersion>,
+        ids: &HashSet<TableId>,
+    ) -> Result<CompactionResult> {
+        let removed: Vec<_> = ids.iter().copied().collect();
+        let version = self.apply_edit(&self.edit(removed.clone(), Vec::new(), current))?;
+        let mark = self.take_mark();
+        self.install(|now| {
+            let mut next = now.with_history_entry(mark);
+            next.version = version;
+            next.tables = Arc::new(
+                now.tables
+                    .iter()
+                    .filter(|(id, _)| !ids.contains(id))
+                    .map(|(id, t)| (*id, Arc::clone(t)))
+                    .collect(),
+            );
+            next
+        });
+        for id in &removed {
+            current.table(*id).mark_obsolete();
+        }
+        Ok(CompactionResult {
+            action: CompactionAction::Dropped,
+            dest_level: None,
+            tables_in: removed.len(),
+            tables_out: 0,
+        })
+    }
+
+    fn move_tables(&self, current: &Arc<SuperVersion>, input: &Input) -> Result<CompactionResult> {
+        let moved: Vec<_> = current
+            .version
+            .tables()
+            .filter(|meta| input.table_ids.contains(&meta.id))
+            .map(|meta| (**meta).clone())
+            .collect();
+        let removed = moved.iter().map(|meta| meta.id).collect();
+        let count = moved.len();
+        let version =
+            self.apply_edit(&self.edit(removed, vec![(input.dest_level, moved)], current))?;
+        self.install(|now| {
+            let mut next = now.clone();
+            next.version = version;
+            next
+        });
+        Ok(CompactionResult {
+            action: CompactionAction::Moved,
+            dest_level: Some(input.dest_level),
+            tables_in: count,
+            tables_out: count,
+        })
+    }
+
+    fn merge_tables(
+        &self,
+        current: &Arc<SuperVersion>,
+        input: &Input,
+        watermark: SeqNo,
+    ) -> Result<CompactionResult> {
+        let version = &current.version;
+        let dest = usize::from(input.dest_level);
+        // Read order: level 0 newest run first, then the deeper levels.
+        let inputs: Vec<Arc<LiveTable>> = version
+            .levels()
+            .iter()
+            .flat_map(|level| level.runs())
+            .flat_map(|run| run.tables())
+            .filter(|meta| input.table_ids.contains(&meta.id))
+            .map(|meta| Arc::clone(current.table(meta.id)))
+            .collect();
+        let metas: Vec<_> = version
+            .tables()
+            .filter(|meta| input.table_ids.contains(&meta.id))
+            .collect();
+        let range = metas
+            .iter()
+            .map(|meta| meta.key_range.clone())
+            .reduce(|a, b| a.union(&b));
+        // Tombstones may go when no table outside the merge, at or below its
+        // destination, can hold an older version of their keys.
+        let bottom = match &range {
+            Some(range)
+                if !version.levels()[dest..]
+                    .iter()
+                    .flat_map(|level| level.runs())
+                    .flat_map(|run| run.tables())
+                    .any(|meta| {
+                        !input.table_ids.contains(&meta.id) && meta.key_range.overlaps_with(range)
+                    }) =>
+            {
+                Bottom::Yes
+            }
+            _ => Bottom::No,
+        };
+        let sources: Vec<_> = inputs
+            .iter()
+            .map(|live| live.table.iter(SeqNo::MAX))
+            .collect();
+        let stream = lsm_compaction::merge_sources(sources, watermark, bottom);
+        let written = self.write_tables(dest, input.target_size, stream)?;
+        let opened = match self.open_written(dest, &written) {
+            Ok(opened) => opened,
+            Err(error) => {
+                self.remove_written(&written);
+                return Err(error);
+            }
+        };
+        let removed: Vec<TableId> = input.table_ids.iter().copied().collect();
+        let added = opened.iter().map(|(meta, _)| meta.clone()).collect();
+        let tables_out = opened.len();
+        // A failed edit keeps the outputs: only the next open can tell whether it is durable.
+        let new_version =
+            self.apply_edit(&self.edit(removed.clone(), vec![(input.dest_level, added)], current))?;
+        let removed_set: BTreeSet<TableId> = removed.iter().copied().collect();
+        self.install(|now| {
+            let mut next = now.clone();
+            next.version = new_version;
+            let mut tables: std::collections::BTreeMap<_, _> = now
+                .tables
+                .iter()
+                .filter(|(id, _)| !removed_set.contains(id))
+                .map(|(id, t)| (*id, Arc::clone(t)))
+                .collect();
+            tables.extend(opened.into_iter().map(|(meta, table)| (meta.id, table)));
+            next.tables = Arc::new(tables);
+            next
+        });
+        for id in &removed {
+            current.table(*id).mark_obsolete();
+        }
+        Ok(CompactionResult {
+            action: CompactionAction::Merged,
+            dest_level: Some(input.dest_level),
+            tables_in: removed.len(),
+            tables_out,
+        })
+    }
+
+    fn edit(
+        &self,
+        removed: Vec<TableId>,
+        added: Vec<(u8, Vec<TableMeta>)>,
+        current: &SuperVersion,
+    ) -> VersionEdit {
+        VersionEdit {
+            removed,
+            added,
+            next_table_id: self.table_id_counter.load(Ordering::Acquire),
+            last_seqno: current.version.last_seqno(),
+            ..VersionEdit::default()
+        }
+    }
+}
