@@ -119,8 +119,9 @@ fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
 }
 
 /// `count` write-heavy operations drawn from `seed`: inserts, removes and weak removes,
-/// a flush every dozen or so, a rare `clear`; no reads and no reopen (the caller checks
-/// and crashes).
+/// a flush every dozen or so, compaction steps (strategy `n` in `0..=COMPACTION_STRATEGY_COUNT`,
+/// the last one standing for FIFO), a rare major compaction and a rare `clear`; no reads
+/// and no reopen (the caller checks and crashes).
 #[must_use]
 pub fn ops_from_seed(seed: u64, count: usize) -> Vec<Op> {
     let mut rng = Rng::new(seed);
@@ -128,10 +129,16 @@ pub fn ops_from_seed(seed: u64, count: usize) -> Vec<Op> {
         .map(|_| {
             let key_idx = u8::try_from(rng.below(u64::from(KEY_COUNT))).expect("below KEY_COUNT");
             match rng.below(100) {
-                0..=69 => Op::Insert(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
-                70..=81 => Op::Remove(key_idx),
-                82..=87 => Op::RemoveWeak(key_idx),
-                88..=97 => Op::Flush(rng.below(4) == 0),
+                0..=64 => Op::Insert(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
+                65..=76 => Op::Remove(key_idx),
+                77..=81 => Op::RemoveWeak(key_idx),
+                82..=91 => Op::Flush(rng.below(4) == 0),
+                92..=96 => Op::Compact(
+                    u8::try_from(rng.below(u64::from(COMPACTION_STRATEGY_COUNT) + 1))
+                        .expect("small"),
+                    rng.below(2) == 0,
+                ),
+                97 => Op::MajorCompact(rng.below(2) == 0),
                 _ => Op::Clear,
             }
         })
@@ -153,6 +160,8 @@ mod tests {
             |op: &Op| matches!(op, Op::RemoveWeak(_)),
             |op: &Op| matches!(op, Op::Flush(_)),
             |op: &Op| matches!(op, Op::Clear),
+            |op: &Op| matches!(op, Op::Compact(..)),
+            |op: &Op| matches!(op, Op::MajorCompact(_)),
         ] {
             assert!(ops.iter().any(wanted));
         }

@@ -1,5 +1,6 @@
-//! Crash-point enumeration over flushes, manifest roll-overs and `clear` (workloads W1,
-//! W7 and W8 of the reliability spec, goals G1 and G2): seeded workloads are cut at every
+//! Crash-point enumeration over flushes, compactions (leveled, dynamic leveled,
+//! size-tiered, FIFO drops, major), manifest roll-overs and `clear` (workloads W1-W4, W7
+//! and W8 of the reliability spec, goals G1 and G2): seeded workloads are cut at every
 //! mutating I/O, each cut is turned into a crash image under every crash model, and the
 //! image must open, hold exactly the state of a version change at or after the last
 //! acknowledged one, stay writable, and hold no orphan table after a second open. A
@@ -11,12 +12,18 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lsm::compaction::{CompactionAction, CompactionStrategy, Fifo, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, SequenceNumberCounter};
-use lsm_testkit::ops::{Op, key, ops_from_seed, value};
+use lsm_testkit::ops::{COMPACTION_STRATEGY_COUNT, Op, key, ops_from_seed, value};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Merges done by the workloads' compaction steps (all runs, for the report).
+static MERGES: AtomicUsize = AtomicUsize::new(0);
 
 /// Workloads (seeds) and operations per workload.
 const SEEDS: u64 = 24;
@@ -31,49 +38,129 @@ fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> lsm::Result<AnyTree> {
 }
 
 /// Runs workload `seed` until it ends or an operation fails; returns how many version
-/// changes (flushes and clears) were acknowledged. `states` receives the state after
+/// changes (flushes, compactions and clears) were acknowledged. `states` receives the state after
 /// each change, the empty state first.
 fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
     let seqno = SequenceNumberCounter::default();
+    // Everything written, and what is durable (as of the last flush or clear).
     let mut state = State::new();
-    states.push(state.clone());
+    let mut durable = State::new();
+    // Values per key since its last delete: a weak delete promises at most one.
+    let mut puts_since_delete: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+    states.push(durable.clone());
     let Ok(tree) = open(fs, &seqno) else {
         return 0;
     };
     let mut acknowledged = 0;
+    let mut change = |result: lsm::Result<()>, durable: &State, acknowledged: &mut usize| {
+        if result.is_ok() {
+            *acknowledged += 1;
+            states.push(durable.clone());
+        }
+        result.is_ok()
+    };
     for op in ops_from_seed(seed, OPS_PER_WORKLOAD) {
-        let done = match op {
+        let ok = match op {
             Op::Insert(k, v) => {
+                *puts_since_delete.entry(key(k)).or_insert(0) += 1;
                 tree.insert(key(k), value(v), seqno.next());
                 state.insert(key(k), value(v));
-                continue;
+                true
             }
-            Op::Remove(k) => {
-                tree.remove(key(k), seqno.next());
+            Op::Remove(k) | Op::RemoveWeak(k) => {
+                let weak = matches!(op, Op::RemoveWeak(_))
+                    && puts_since_delete.get(&key(k)).copied().unwrap_or(0) <= 1;
+                puts_since_delete.insert(key(k), 0);
+                if weak {
+                    tree.remove_weak(key(k), seqno.next());
+                } else {
+                    tree.remove(key(k), seqno.next());
+                }
                 state.remove(&key(k));
-                continue;
-            }
-            Op::RemoveWeak(k) => {
-                tree.remove_weak(key(k), seqno.next());
-                state.remove(&key(k));
-                continue;
+                true
             }
             Op::Flush(with_gc) => {
                 let watermark = if with_gc { seqno.get() } else { 0 };
-                tree.flush_active_memtable(watermark)
+                let flushed = tree.flush_active_memtable(watermark);
+                if flushed.is_ok() {
+                    durable = state.clone();
+                }
+                change(flushed, &durable, &mut acknowledged)
             }
             Op::Clear => {
                 let cleared = tree.clear();
-                state.clear();
-                cleared
+                if cleared.is_ok() {
+                    state.clear();
+                    durable.clear();
+                    puts_since_delete.clear();
+                }
+                change(cleared, &durable, &mut acknowledged)
+            }
+            Op::Compact(n, with_gc) if n == COMPACTION_STRATEGY_COUNT => {
+                // FIFO drops data: flush first, so that the state after the drop is what
+                // the tables hold (this checks that a crash leaves the state before or
+                // after the drop, not FIFO's choice itself).
+                let flushed = tree.flush_active_memtable(0);
+                if flushed.is_ok() {
+                    durable = state.clone();
+                }
+                if !change(flushed, &durable, &mut acknowledged) {
+                    return acknowledged;
+                }
+                let watermark = if with_gc { seqno.get() } else { 0 };
+                let dropped = tree
+                    .compact(Arc::new(Fifo::new(tree.disk_space() / 2, None)), watermark)
+                    .map(|_| ());
+                if dropped.is_ok() {
+                    state = scan(&tree);
+                    durable = state.clone();
+                    // Dropped tables may uncover older values.
+                    for count in puts_since_delete.values_mut() {
+                        *count = 2;
+                    }
+                }
+                change(dropped, &durable, &mut acknowledged)
+            }
+            Op::Compact(n, with_gc) => {
+                let watermark = if with_gc { seqno.get() } else { 0 };
+                let strategy: Arc<dyn CompactionStrategy> = match n {
+                    0 => Arc::new(
+                        Leveled::default()
+                            .with_l0_threshold(2)
+                            .with_table_target_size(2 << 10),
+                    ),
+                    1 => Arc::new(
+                        Leveled::default()
+                            .with_l0_threshold(2)
+                            .with_table_target_size(1 << 10)
+                            .with_dynamic_level_bytes(true),
+                    ),
+                    _ => Arc::new(SizeTiered::default().with_min_merge_width(2)),
+                };
+                {
+                    let compacted = tree.compact(strategy, watermark);
+                    if compacted
+                        .as_ref()
+                        .is_ok_and(|result| result.action == CompactionAction::Merged)
+                    {
+                        MERGES.fetch_add(1, Ordering::Relaxed);
+                    }
+                    change(compacted.map(|_| ()), &durable, &mut acknowledged)
+                }
+            }
+            Op::MajorCompact(with_gc) => {
+                let watermark = if with_gc { seqno.get() } else { 0 };
+                change(
+                    tree.major_compact(2 << 10, watermark).map(|_| ()),
+                    &durable,
+                    &mut acknowledged,
+                )
             }
             other => unreachable!("ops_from_seed draws no {other:?}"),
         };
-        if done.is_err() {
+        if !ok {
             return acknowledged;
         }
-        acknowledged += 1;
-        states.push(state.clone());
     }
     acknowledged
 }
@@ -107,6 +194,7 @@ fn check_image(image: &SimFs, states: &[State], acknowledged: usize, context: &s
         open(image, &seqno).unwrap_or_else(|error| panic!("{context}: open failed: {error}"));
     let recovered = scan(&tree);
     let held = (acknowledged..=acknowledged + 1)
+        .rev()
         .filter(|&idx| idx < states.len())
         .find(|&idx| states[idx] == recovered)
         .unwrap_or_else(|| {
@@ -213,7 +301,9 @@ fn every_crash_point_recovers_a_version_change_boundary() {
         double_faults += seed_double_faults;
     }
     assert!(images >= 10_000, "{images} images");
+    let merges = MERGES.load(Ordering::Relaxed);
+    assert!(merges > 0, "the workloads merge tables");
     println!(
-        "{SEEDS} workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
+        "{SEEDS} workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary ({merges} merge steps run)"
     );
 }
