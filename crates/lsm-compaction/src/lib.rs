@@ -41,7 +41,7 @@ pub use fifo::{FIFO_COMPACTION_NAME, FIFO_L0_RUN_LIMIT, Fifo};
 pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
 pub use major::{MAJOR_COMPACTION_NAME, Major};
 pub use strategy::CompactionStrategy;
-pub use stream::{Bottom, CompactionStream, DropCounts};
+pub use stream::{Bottom, CompactionStream, DropCounts, FilterDecision, ItemFilter};
 pub use tiered::{SizeTiered, TIERED_COMPACTION_NAME};
 pub use validate::{Refusal, validate};
 pub use worker::{merge_sources, write_tables};

@@ -14,9 +14,15 @@
 //! - at the bottom, the kept version below the watermark gets seqno 0, which encodes in
 //!   one byte and changes no read at or above the watermark.
 //!
+//! An optional [`ItemFilter`] (the user's compaction filter) decides about that newest
+//! version below the watermark when it is a value: keep it, replace its value, turn it
+//! into a tombstone or a weak tombstone, or destroy it together with the older versions
+//! in the merge (no tombstone is left). Versions at or above the watermark never reach
+//! it: a snapshot may still read them. Its error aborts the merge.
+//!
 //! With watermark 0 nothing is below it: every version passes.
 
-use lsm_core::{InternalEntry, SeqNo, UserKey, ValueType};
+use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
 
 /// Whether nothing below the output can hold the keys being merged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +31,30 @@ pub enum Bottom {
     No,
     /// The output is the oldest data of its keys.
     Yes,
+}
+
+/// What an [`ItemFilter`] decides about a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterDecision {
+    /// Keep it.
+    Keep,
+    /// Replace it with a tombstone at its seqno.
+    Remove,
+    /// Replace it with a weak tombstone at its seqno.
+    RemoveWeak,
+    /// Keep it with this value instead.
+    Replace(UserValue),
+    /// Drop it and the older versions in the merge, leaving no tombstone.
+    Destroy,
+}
+
+/// Decides about the newest value of a key below the watermark during a merge.
+pub trait ItemFilter<E> {
+    /// The decision for `entry` (a value).
+    ///
+    /// # Errors
+    /// Any error aborts the merge.
+    fn decide(&mut self, entry: &InternalEntry) -> Result<FilterDecision, E>;
 }
 
 /// Counts of what a [`CompactionStream`] dropped.
@@ -36,11 +66,14 @@ pub struct DropCounts {
     pub tombstones: u64,
     /// Weak tombstones annihilated with their value (each counts once).
     pub weak_pairs: u64,
+    /// Values a filter removed, weakly removed, replaced or destroyed.
+    pub filtered: u64,
 }
 
 /// What a merge keeps; see the module docs.
-pub struct CompactionStream<I: Iterator> {
+pub struct CompactionStream<'f, I: Iterator, E> {
     inner: std::iter::Peekable<I>,
+    filter: Option<&'f mut dyn ItemFilter<E>>,
     watermark: SeqNo,
     bottom: Bottom,
     /// The user key being passed, and whether its newest version below the watermark
@@ -49,7 +82,7 @@ pub struct CompactionStream<I: Iterator> {
     drops: DropCounts,
 }
 
-impl<I, E> CompactionStream<I>
+impl<'f, I, E> CompactionStream<'f, I, E>
 where
     I: Iterator<Item = Result<InternalEntry, E>>,
 {
@@ -57,11 +90,19 @@ where
     pub fn new(inner: I, watermark: SeqNo, bottom: Bottom) -> Self {
         Self {
             inner: inner.peekable(),
+            filter: None,
             watermark,
             bottom,
             current: None,
             drops: DropCounts::default(),
         }
+    }
+
+    /// Lets `filter` decide about each key's newest value below the watermark.
+    #[must_use]
+    pub fn with_filter(mut self, filter: &'f mut dyn ItemFilter<E>) -> Self {
+        self.filter = Some(filter);
+        self
     }
 
     /// What was dropped so far.
@@ -71,8 +112,39 @@ where
     }
 
     /// Decides the newest version below the watermark: `Some` to emit.
-    fn decide_newest_below(&mut self, mut entry: InternalEntry) -> Option<InternalEntry> {
+    fn decide_newest_below(
+        &mut self,
+        mut entry: InternalEntry,
+    ) -> Option<Result<InternalEntry, E>> {
         let at_bottom = self.bottom == Bottom::Yes;
+        if entry.key.value_type == ValueType::Value
+            && let Some(filter) = self.filter.as_mut()
+        {
+            match filter.decide(&entry) {
+                Err(error) => return Some(Err(error)),
+                Ok(FilterDecision::Keep) => {}
+                Ok(FilterDecision::Replace(value)) => {
+                    self.drops.filtered += 1;
+                    entry.value = value;
+                }
+                Ok(FilterDecision::Remove) => {
+                    self.drops.filtered += 1;
+                    entry.key.value_type = ValueType::Tombstone;
+                    entry.value = UserValue::empty();
+                }
+                Ok(FilterDecision::RemoveWeak) => {
+                    // The weak tombstone stands for this value: it takes no older one.
+                    self.drops.filtered += 1;
+                    entry.key.value_type = ValueType::WeakTombstone;
+                    entry.value = UserValue::empty();
+                    return (!at_bottom).then_some(Ok(entry));
+                }
+                Ok(FilterDecision::Destroy) => {
+                    self.drops.filtered += 1;
+                    return None;
+                }
+            }
+        }
         match entry.key.value_type {
             ValueType::Tombstone if at_bottom => {
                 self.drops.tombstones += 1;
@@ -97,22 +169,22 @@ where
                     self.drops.tombstones += 1;
                     None
                 } else {
-                    Some(entry)
+                    Some(Ok(entry))
                 }
             }
             // TODO(issue 7): fold merge operands onto the versions below them instead of
             // keeping the newest operand alone.
             _ => {
-                if at_bottom {
+                if at_bottom && !entry.key.value_type.is_tombstone() {
                     entry.key.seqno = 0;
                 }
-                Some(entry)
+                Some(Ok(entry))
             }
         }
     }
 }
 
-impl<I, E> Iterator for CompactionStream<I>
+impl<I, E> Iterator for CompactionStream<'_, I, E>
 where
     I: Iterator<Item = Result<InternalEntry, E>>,
 {
@@ -142,8 +214,8 @@ where
             if let Some((_, decided)) = &mut self.current {
                 *decided = true;
             }
-            if let Some(entry) = self.decide_newest_below(entry) {
-                return Some(Ok(entry));
+            if let Some(decided) = self.decide_newest_below(entry) {
+                return Some(decided);
             }
         }
     }
@@ -229,6 +301,68 @@ mod tests {
             [("a".into(), 2, ValueType::Tombstone)]
         );
         assert_eq!(run(&entries, 10, Bottom::Yes), []);
+    }
+
+    /// Removes "r*", weakly removes "w*", destroys "d*", replaces "x*", fails on "e*".
+    struct ByPrefix;
+
+    impl ItemFilter<()> for ByPrefix {
+        fn decide(&mut self, entry: &InternalEntry) -> Result<FilterDecision, ()> {
+            Ok(match entry.key.user_key.first() {
+                Some(b'r') => FilterDecision::Remove,
+                Some(b'w') => FilterDecision::RemoveWeak,
+                Some(b'd') => FilterDecision::Destroy,
+                Some(b'x') => FilterDecision::Replace("new".into()),
+                Some(b'e') => return Err(()),
+                _ => FilterDecision::Keep,
+            })
+        }
+    }
+
+    #[test]
+    fn a_filter_decides_about_the_newest_value_below_the_watermark() {
+        let entries = [
+            value("d", 9),
+            value("d", 2),
+            value("d", 1),
+            value("k", 3),
+            value("r", 2),
+            value("r", 1),
+            value("w", 2),
+            value("w", 1),
+            value("x", 7),
+            value("x", 2),
+        ];
+        let mut filter = ByPrefix;
+        let kept: Vec<_> = CompactionStream::new(entries.iter().cloned().map(Ok), 5, Bottom::No)
+            .with_filter(&mut filter)
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (
+                    entry.key.user_key.to_vec(),
+                    entry.key.seqno,
+                    entry.key.value_type,
+                    entry.value.to_vec(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                // At or above the watermark: untouched; below it, destroyed without a trace.
+                (b"d".to_vec(), 9, ValueType::Value, b"v".to_vec()),
+                (b"k".to_vec(), 3, ValueType::Value, b"v".to_vec()),
+                (b"r".to_vec(), 2, ValueType::Tombstone, vec![]),
+                (b"w".to_vec(), 2, ValueType::WeakTombstone, vec![]),
+                (b"x".to_vec(), 7, ValueType::Value, b"v".to_vec()),
+                (b"x".to_vec(), 2, ValueType::Value, b"new".to_vec()),
+            ]
+        );
+        let mut filter = ByPrefix;
+        let failed: Vec<_> = CompactionStream::new([Ok(value("e", 1))].into_iter(), 5, Bottom::No)
+            .with_filter(&mut filter)
+            .collect();
+        assert_eq!(failed, [Err(())]);
     }
 
     #[test]

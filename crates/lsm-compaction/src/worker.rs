@@ -81,11 +81,11 @@ where
 }
 
 /// The stream of a merge of `sources` (listed newest first) at `watermark`.
-pub fn merge_sources<I, E>(
+pub fn merge_sources<'f, I, E>(
     sources: Vec<I>,
     watermark: SeqNo,
     bottom: Bottom,
-) -> CompactionStream<MergeIter<I>>
+) -> CompactionStream<'f, MergeIter<I>, E>
 where
     I: DoubleEndedIterator<Item = Result<InternalEntry, E>>,
 {

@@ -20,6 +20,8 @@ use lsm_version::VersionEdit;
 /// What a strategy sees: a version's levels of runs of tables.
 pub use lsm_version::{Level, Run, TableMeta, Version};
 
+pub mod filter;
+
 pub use lsm_compaction::{
     Choice, CompactionState, CompactionStrategy, FIFO_COMPACTION_NAME, Fifo, Input,
     LEVELED_COMPACTION_NAME, Leveled, Levelled, MAJOR_COMPACTION_NAME, Major, SizeTiered,
@@ -209,10 +211,33 @@ impl TreeInner {
         };
         let sources: Vec<_> = inputs
             .iter()
-            .map(|live| live.table.iter(SeqNo::MAX))
+            .map(|live| {
+                live.table
+                    .iter(SeqNo::MAX)
+                    .map(|entry| entry.map_err(Error::from))
+            })
             .collect();
-        let stream = lsm_compaction::merge_sources(sources, watermark, bottom);
+        let mut filter = self
+            .config
+            .compaction_filter_factory
+            .as_ref()
+            .map(|factory| {
+                let ctx = filter::Context {
+                    is_last_level: bottom == Bottom::Yes,
+                };
+                filter::Adapter {
+                    filter: factory.make_filter(&ctx),
+                    ctx,
+                }
+            });
+        let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom);
+        if let Some(filter) = filter.as_mut() {
+            stream = stream.with_filter(filter);
+        }
         let written = self.write_tables(dest, input.target_size, stream)?;
+        if let Some(filter) = filter {
+            filter.filter.finish();
+        }
         let opened = match self.open_written(dest, &written) {
             Ok(opened) => opened,
             Err(error) => {

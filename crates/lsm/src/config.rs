@@ -83,6 +83,8 @@ pub struct Config {
     /// The open-file cache.
     #[doc(hidden)]
     pub descriptor_table: Option<Arc<DescriptorTable>>,
+    /// Makes a filter for each compaction merge.
+    pub compaction_filter_factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
     pub(crate) seqno: SequenceNumberCounter,
     pub(crate) visible_seqno: SequenceNumberCounter,
     pub(crate) directory_lock: bool,
@@ -141,6 +143,7 @@ impl Config {
             filter_block_pinning_policy: PinningPolicy::new([true, false]),
             cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
             descriptor_table: None,
+            compaction_filter_factory: None,
             seqno,
             visible_seqno,
             directory_lock: true,
@@ -272,6 +275,16 @@ impl Config {
     #[must_use]
     pub fn with_shared_fs(mut self, fs: Arc<dyn Fs>) -> Self {
         self.fs = fs;
+        self
+    }
+
+    /// Makes a filter for each compaction merge (see [`crate::compaction::filter`]).
+    #[must_use]
+    pub fn with_compaction_filter_factory(
+        mut self,
+        factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
+    ) -> Self {
+        self.compaction_filter_factory = factory;
         self
     }
 

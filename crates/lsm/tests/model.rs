@@ -10,12 +10,45 @@ use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
 use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
 use lsm_testkit::model::in_bounds;
 use lsm_testkit::ops::{Op, key, op_strategy, value};
 use lsm_testkit::oracle::Oracle;
 use proptest::prelude::*;
+
+/// A compaction filter that keeps everything and checks what it is shown: values only
+/// (they all look like `value(..)`), and only below the compaction's watermark.
+struct CheckingFilter(Arc<AtomicU64>);
+
+impl CompactionFilter for CheckingFilter {
+    fn filter_item(&mut self, item: ItemAccessor<'_>, _ctx: &Context) -> lsm::Result<Verdict> {
+        assert!(
+            item.seqno() < self.0.load(Ordering::Acquire),
+            "a version at or above the watermark reached the filter"
+        );
+        assert!(
+            item.value()?.starts_with(b"v"),
+            "a tombstone reached the filter"
+        );
+        Ok(Verdict::Keep)
+    }
+}
+
+struct CheckingFactory(Arc<AtomicU64>);
+
+impl Factory for CheckingFactory {
+    fn name(&self) -> &str {
+        "checking"
+    }
+
+    fn make_filter(&self, _ctx: &Context) -> Box<dyn CompactionFilter> {
+        Box::new(CheckingFilter(Arc::clone(&self.0)))
+    }
+}
 
 /// A flushed table as the model knows it: its key range and the versions it holds.
 struct ModelTable {
@@ -40,6 +73,8 @@ struct Harness {
     /// Values written per key since its last delete (2 stands for "unknown, maybe
     /// several"), for the weak-delete contract.
     puts_since_delete: BTreeMap<Vec<u8>, u32>,
+    /// The watermark of the running compaction, for the checking filter.
+    compaction_watermark: Arc<AtomicU64>,
 }
 
 impl Harness {
@@ -57,6 +92,7 @@ impl Harness {
             floor: 0,
             checkpoints: 0,
             puts_since_delete: BTreeMap::new(),
+            compaction_watermark: Arc::new(AtomicU64::new(0)),
         };
         harness.tree = Some(harness.open(PathBuf::from("/db")));
         harness
@@ -65,6 +101,9 @@ impl Harness {
     fn open(&self, path: PathBuf) -> AnyTree {
         Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::clone(&self.fs))
+            .with_compaction_filter_factory(Some(Arc::new(CheckingFactory(Arc::clone(
+                &self.compaction_watermark,
+            )))))
             .open()
             .unwrap()
     }
@@ -202,11 +241,15 @@ impl Harness {
                     ),
                     _ => Arc::new(SizeTiered::default().with_min_merge_width(2)),
                 };
+                self.compaction_watermark
+                    .store(watermark, Ordering::Release);
                 self.tree().compact(strategy, watermark).unwrap();
                 self.floor = self.floor.max(watermark);
             }
             Op::MajorCompact(with_gc) => {
                 let watermark = self.gc_watermark(with_gc);
+                self.compaction_watermark
+                    .store(watermark, Ordering::Release);
                 self.tree().major_compact(4 << 10, watermark).unwrap();
                 self.floor = self.floor.max(watermark);
             }
