@@ -29,6 +29,7 @@ pub use lsm_compaction::{
 };
 
 use crate::live_table::LiveTable;
+use crate::read::OwnedBounds;
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
@@ -209,35 +210,15 @@ impl TreeInner {
             }
             _ => Bottom::No,
         };
-        let sources: Vec<_> = inputs
-            .iter()
-            .map(|live| {
-                live.table
-                    .iter(SeqNo::MAX)
-                    .map(|entry| entry.map_err(Error::from))
-            })
-            .collect();
-        let mut filter = self
-            .config
-            .compaction_filter_factory
-            .as_ref()
-            .map(|factory| {
-                let ctx = filter::Context {
-                    is_last_level: bottom == Bottom::Yes,
-                };
-                filter::Adapter {
-                    filter: factory.make_filter(&ctx),
-                    ctx,
-                }
-            });
-        let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom);
-        if let Some(filter) = filter.as_mut() {
-            stream = stream.with_filter(filter);
-        }
-        let written = self.write_tables(dest, input.target_size, stream)?;
-        if let Some(filter) = filter {
-            filter.filter.finish();
-        }
+        let input_bytes: u64 = metas.iter().map(|meta| meta.size_bytes).sum();
+        let written = self.write_merge(
+            &inputs,
+            input_bytes,
+            dest,
+            input.target_size,
+            watermark,
+            bottom,
+        )?;
         let opened = match self.open_written(dest, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -276,6 +257,116 @@ impl TreeInner {
         })
     }
 
+    /// Writes the merge of `inputs`, in key-range slices on the compaction pool when it
+    /// is large enough (sub-compactions); on failure no output is left.
+    fn write_merge(
+        &self,
+        inputs: &[Arc<LiveTable>],
+        input_bytes: u64,
+        dest: usize,
+        target_size: u64,
+        watermark: SeqNo,
+        bottom: Bottom,
+    ) -> Result<Vec<lsm_table::WrittenTable>> {
+        let threads = self
+            .compaction_pool
+            .as_ref()
+            .map_or(1, |pool| pool.current_num_threads());
+        let by_size = input_bytes / self.config.subcompaction_min_bytes.max(1);
+        let slice_count = usize::try_from(by_size).unwrap_or(usize::MAX).min(threads);
+        let boundaries = if slice_count > 1 {
+            let mut blocks = Vec::new();
+            for live in inputs {
+                for entry in live.table.index_entries()? {
+                    blocks.push((entry.last_key.user_key, entry.handle.len_bytes));
+                }
+            }
+            lsm_compaction::slice_boundaries(blocks, slice_count)
+        } else {
+            Vec::new()
+        };
+        let slices = slice_bounds(boundaries);
+        let run = |bounds: &OwnedBounds| {
+            self.write_slice(inputs, bounds, dest, target_size, watermark, bottom)
+        };
+        let results: Vec<Result<Vec<lsm_table::WrittenTable>>> = match &self.compaction_pool {
+            Some(pool) if slices.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| slices.par_iter().map(run).collect())
+            }
+            _ => slices.iter().map(run).collect(),
+        };
+        let mut written = Vec::new();
+        let mut failure = None;
+        for result in results {
+            match result {
+                Ok(tables) => written.extend(tables),
+                Err(error) => failure = failure.or(Some(error)),
+            }
+        }
+        if let Some(error) = failure {
+            // One slice failed: every slice's outputs go.
+            self.remove_written(&written);
+            return Err(error);
+        }
+        if slices.len() > 1 {
+            tracing::debug!(slices = slices.len(), "sub-compactions");
+        }
+        Ok(written)
+    }
+
+    /// Writes the part of the merge within `bounds`.
+    fn write_slice(
+        &self,
+        inputs: &[Arc<LiveTable>],
+        bounds: &OwnedBounds,
+        dest: usize,
+        target_size: u64,
+        watermark: SeqNo,
+        bottom: Bottom,
+    ) -> Result<Vec<lsm_table::WrittenTable>> {
+        let sources: Vec<_> = inputs
+            .iter()
+            .map(|live| {
+                live.table
+                    .range(bounds.clone(), SeqNo::MAX)
+                    .map(|entry| entry.map_err(Error::from))
+            })
+            .collect();
+        let mut filter = self
+            .config
+            .compaction_filter_factory
+            .as_ref()
+            .map(|factory| {
+                let ctx = filter::Context {
+                    is_last_level: bottom == Bottom::Yes,
+                };
+                filter::Adapter {
+                    filter: factory.make_filter(&ctx),
+                    ctx,
+                }
+            });
+        let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom);
+        if let Some(filter) = filter.as_mut() {
+            stream = stream.with_filter(filter);
+        }
+        let throttled = stream.map(|entry| {
+            let entry = entry?;
+            if let Some(limiter) = &self.rate_limiter {
+                let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
+                if !limiter.acquire(bytes) {
+                    return Err(Error::Closed);
+                }
+            }
+            Ok(entry)
+        });
+        let written = self.write_tables(dest, target_size, throttled)?;
+        if let Some(filter) = filter {
+            filter.filter.finish();
+        }
+        Ok(written)
+    }
+
     fn edit(
         &self,
         removed: Vec<TableId>,
@@ -290,4 +381,17 @@ impl TreeInner {
             ..VersionEdit::default()
         }
     }
+}
+
+/// The key ranges between consecutive boundaries (one unbounded range without any).
+fn slice_bounds(boundaries: Vec<lsm_core::UserKey>) -> Vec<OwnedBounds> {
+    use std::ops::Bound;
+    let mut slices = Vec::with_capacity(boundaries.len() + 1);
+    let mut start = Bound::Unbounded;
+    for boundary in boundaries {
+        slices.push((start, Bound::Excluded(boundary.clone())));
+        start = Bound::Included(boundary);
+    }
+    slices.push((start, Bound::Unbounded));
+    slices
 }

@@ -30,6 +30,9 @@ pub const DEFAULT_OPEN_FILES: usize = 256;
 /// Default manifest size past which it rolls over to a fresh snapshot.
 pub const DEFAULT_MANIFEST_ROTATE_BYTES: u64 = 1 << 20;
 
+/// Default input size from which a merge is split into parallel slices.
+pub const DEFAULT_SUBCOMPACTION_MIN_BYTES: u64 = 8 << 20;
+
 /// Target size of the tables a flush writes.
 pub const FLUSH_TABLE_TARGET_BYTES: u64 = 64 << 20;
 
@@ -85,6 +88,10 @@ pub struct Config {
     pub descriptor_table: Option<Arc<DescriptorTable>>,
     /// Makes a filter for each compaction merge.
     pub compaction_filter_factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
+    pub(crate) compaction_rate_limit: u64,
+    pub(crate) compaction_threads: usize,
+    pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
+    pub(crate) subcompaction_min_bytes: u64,
     pub(crate) seqno: SequenceNumberCounter,
     pub(crate) visible_seqno: SequenceNumberCounter,
     pub(crate) directory_lock: bool,
@@ -144,6 +151,11 @@ impl Config {
             cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
             descriptor_table: None,
             compaction_filter_factory: None,
+            compaction_rate_limit: 0,
+            compaction_threads: std::thread::available_parallelism()
+                .map_or(1, |cores| (cores.get() / 2).max(1)),
+            compaction_pool: None,
+            subcompaction_min_bytes: DEFAULT_SUBCOMPACTION_MIN_BYTES,
             seqno,
             visible_seqno,
             directory_lock: true,
@@ -285,6 +297,37 @@ impl Config {
         factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
     ) -> Self {
         self.compaction_filter_factory = factory;
+        self
+    }
+
+    /// Caps the bytes compaction writes per second (0: no cap, the default). Flushes are
+    /// never throttled. The bytes counted are the entries' uncompressed key and value
+    /// bytes.
+    #[must_use]
+    pub fn compaction_rate_limit(mut self, bytes_per_sec: u64) -> Self {
+        self.compaction_rate_limit = bytes_per_sec;
+        self
+    }
+
+    /// Threads a large merge may run its slices on (at least 1; default: half the
+    /// cores). With one thread there are no sub-compactions.
+    #[must_use]
+    pub fn compaction_threads(mut self, threads: usize) -> Self {
+        self.compaction_threads = threads.max(1);
+        self
+    }
+
+    /// Runs sub-compactions on this pool instead of one the tree builds.
+    #[must_use]
+    pub fn compaction_pool(mut self, pool: Option<Arc<rayon::ThreadPool>>) -> Self {
+        self.compaction_pool = pool;
+        self
+    }
+
+    /// Input bytes per slice below which a merge is not split (default 8 MiB).
+    #[must_use]
+    pub fn subcompaction_min_bytes(mut self, bytes: u64) -> Self {
+        self.subcompaction_min_bytes = bytes.max(1);
         self
     }
 

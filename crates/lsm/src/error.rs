@@ -27,6 +27,9 @@ pub enum Error {
     /// reopened (recovery then finds the last durable state).
     #[error("the tree is poisoned by an earlier write failure; reopen it")]
     Unrecoverable,
+    /// The tree is shutting down; the interrupted work left nothing behind.
+    #[error("the tree is shutting down")]
+    Closed,
     /// A table failed to open, read or write (corruption names the file and offset).
     #[error(transparent)]
     Table(#[from] lsm_table::Error),

@@ -53,6 +53,7 @@ mod guard;
 pub mod layout;
 mod live_table;
 mod maintenance;
+mod rate_limiter;
 mod read;
 mod recovery;
 mod super_version;

@@ -24,6 +24,7 @@ use lsm_version::{Manifest, Recovered, Version};
 
 use crate::layout::{LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
 use crate::live_table::LiveTable;
+use crate::rate_limiter::{RateLimiter, SystemClock};
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 use crate::{Config, Error, Result, Tree};
@@ -87,6 +88,9 @@ impl Tree {
             last_seqno = version.last_seqno(),
             "tree opened"
         );
+        let rate_limiter = (config.compaction_rate_limit > 0)
+            .then(|| RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock)));
+        let compaction_pool = compaction_pool(&config)?;
         let super_version = SuperVersion {
             active: Arc::new(Memtable::new(1)),
             sealed: Vec::new(),
@@ -106,9 +110,28 @@ impl Tree {
             memtable_id_counter: AtomicU64::new(2),
             table_id_counter: AtomicU64::new(version.next_table_id()),
             poisoned: AtomicBool::new(false),
+            rate_limiter,
+            compaction_pool,
             _directory_lock: directory_lock,
         })))
     }
+}
+
+/// The pool sub-compactions run on: the configured one, or one of
+/// `compaction_threads` threads (none for one thread).
+fn compaction_pool(config: &Config) -> Result<Option<Arc<rayon::ThreadPool>>> {
+    if let Some(pool) = &config.compaction_pool {
+        return Ok(Some(Arc::clone(pool)));
+    }
+    if config.compaction_threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(config.compaction_threads)
+        .thread_name(|idx| format!("lsm-compaction-{idx}"))
+        .build()
+        .map(|pool| Some(Arc::new(pool)))
+        .map_err(|error| Error::Io(io::Error::other(error)))
 }
 
 /// Creates `dir` and makes its entry durable in its parent.

@@ -28,6 +28,7 @@ use lsm_table::ReadOptions;
 use lsm_version::{Level, Manifest, Version, VersionEdit};
 
 use crate::compaction::{CompactionResult, CompactionStrategy};
+use crate::rate_limiter::RateLimiter;
 use crate::read::{self, Index, IterBox};
 use crate::super_version::SuperVersion;
 use crate::{AbstractTree, CheckpointInfo, Config, Error, PinnableSlice, Result, TreeType};
@@ -57,7 +58,17 @@ pub struct TreeInner {
     pub(crate) memtable_id_counter: AtomicU64,
     pub(crate) table_id_counter: AtomicU64,
     pub(crate) poisoned: AtomicBool,
+    pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
+}
+
+impl Drop for TreeInner {
+    fn drop(&mut self) {
+        if let Some(limiter) = &self.rate_limiter {
+            limiter.stop();
+        }
+    }
 }
 
 impl Deref for Tree {
