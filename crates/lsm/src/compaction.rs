@@ -80,6 +80,10 @@ impl TreeInner {
         strategy: &dyn CompactionStrategy,
         watermark: SeqNo,
     ) -> Result<CompactionResult> {
+        let _compaction = self
+            .compaction_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let lock = self.flush_lock();
         self.check_poisoned()?;
         let current = self.super_version();
@@ -105,9 +109,8 @@ impl TreeInner {
             Choice::DoNothing => Ok(CompactionResult::nothing()),
             Choice::Drop(ids) => self.drop_tables(&current, &ids),
             Choice::Move(input) => self.move_tables(&current, &input),
-            Choice::Merge(input) => self.merge_tables(&current, &input, watermark),
+            Choice::Merge(input) => self.merge_tables(&current, &input, watermark, lock),
         };
-        drop(lock);
         if let Ok(result) = &result {
             tracing::info!(action = ?result.action, dest_level = ?result.dest_level, tables_in = result.tables_in, tables_out = result.tables_out, "compaction step");
         }
@@ -169,11 +172,16 @@ impl TreeInner {
         })
     }
 
+    /// Merges the input tables. The flush lock is held throughout for a merge within
+    /// level 0 (its output must stay in front of every older run and behind every newer
+    /// one, so no flush may come between); a merge into a deeper level releases it while
+    /// writing, so flushes go on, and takes it again to install.
     fn merge_tables(
         &self,
         current: &Arc<SuperVersion>,
         input: &Input,
         watermark: SeqNo,
+        lock: crate::tree::FlushGuard<'_>,
     ) -> Result<CompactionResult> {
         let version = &current.version;
         let dest = usize::from(input.dest_level);
@@ -211,6 +219,12 @@ impl TreeInner {
             _ => Bottom::No,
         };
         let input_bytes: u64 = metas.iter().map(|meta| meta.size_bytes).sum();
+        let lock = if dest == 0 {
+            Some(lock)
+        } else {
+            drop(lock);
+            None
+        };
         let written = self.write_merge(
             &inputs,
             input_bytes,
@@ -226,12 +240,26 @@ impl TreeInner {
                 return Err(error);
             }
         };
+        let (_lock, current) = match lock {
+            Some(lock) => (lock, Arc::clone(current)),
+            None => (self.flush_lock(), self.super_version()),
+        };
         let removed: Vec<TableId> = input.table_ids.iter().copied().collect();
+        if !removed.iter().all(|id| current.tables.contains_key(id)) {
+            // `clear` or `drop_range` removed an input meanwhile: the outputs hold data
+            // the tree no longer has.
+            drop(opened);
+            self.remove_written(&written);
+            return Ok(CompactionResult::nothing());
+        }
         let added = opened.iter().map(|(meta, _)| meta.clone()).collect();
         let tables_out = opened.len();
         // A failed edit keeps the outputs: only the next open can tell whether it is durable.
-        let new_version =
-            self.apply_edit(&self.edit(removed.clone(), vec![(input.dest_level, added)], current))?;
+        let new_version = self.apply_edit(&self.edit(
+            removed.clone(),
+            vec![(input.dest_level, added)],
+            &current,
+        ))?;
         let removed_set: BTreeSet<TableId> = removed.iter().copied().collect();
         self.install(|now| {
             let mut next = now.clone();

@@ -88,6 +88,7 @@ pub struct Config {
     pub descriptor_table: Option<Arc<DescriptorTable>>,
     /// Makes a filter for each compaction merge.
     pub compaction_filter_factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
+    pub(crate) background: Option<crate::background::MaintenanceOptions>,
     pub(crate) compaction_rate_limit: u64,
     pub(crate) compaction_threads: usize,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
@@ -151,6 +152,7 @@ impl Config {
             cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
             descriptor_table: None,
             compaction_filter_factory: None,
+            background: None,
             compaction_rate_limit: 0,
             compaction_threads: std::thread::available_parallelism()
                 .map_or(1, |cores| (cores.get() / 2).max(1)),
@@ -297,6 +299,17 @@ impl Config {
         factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
     ) -> Self {
         self.compaction_filter_factory = factory;
+        self
+    }
+
+    /// Runs flushes and compactions on background threads, with write stalls (see
+    /// [`crate::background`]). Off by default: the caller drives the tree.
+    #[must_use]
+    pub fn with_background_maintenance(
+        mut self,
+        options: Option<crate::background::MaintenanceOptions>,
+    ) -> Self {
+        self.background = options;
         self
     }
 

@@ -43,6 +43,7 @@
 
 mod abstract_tree;
 mod any_tree;
+pub mod background;
 mod cache;
 mod checkpoint;
 pub mod compaction;

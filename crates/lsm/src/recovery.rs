@@ -22,6 +22,7 @@ use lsm_memtable::Memtable;
 use lsm_table::{ReadOptions, Table};
 use lsm_version::{Manifest, Recovered, Version};
 
+use crate::background::Background;
 use crate::layout::{LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
 use crate::live_table::LiveTable;
 use crate::rate_limiter::{RateLimiter, SystemClock};
@@ -98,7 +99,11 @@ impl Tree {
             tables: Arc::new(tables),
             history: Arc::default(),
         };
-        Ok(Self(Arc::new(TreeInner {
+        let background = config
+            .background
+            .clone()
+            .map(|options| Arc::new(Background::new(options)));
+        let tree = Self(Arc::new(TreeInner {
             id: NEXT_TREE_ID.fetch_add(1, Ordering::Relaxed),
             config: Arc::new(config),
             read_options,
@@ -106,14 +111,20 @@ impl Tree {
             write_gate: RwLock::new(()),
             install_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
+            compaction_lock: Mutex::new(()),
             manifest: Mutex::new(manifest),
             memtable_id_counter: AtomicU64::new(2),
             table_id_counter: AtomicU64::new(version.next_table_id()),
             poisoned: AtomicBool::new(false),
             rate_limiter,
+            background: background.clone(),
             compaction_pool,
             _directory_lock: directory_lock,
-        })))
+        }));
+        if let Some(background) = background {
+            background.start(&tree.0)?;
+        }
+        Ok(tree)
     }
 }
 

@@ -27,6 +27,7 @@ use lsm_memtable::Memtable;
 use lsm_table::ReadOptions;
 use lsm_version::{Level, Manifest, Version, VersionEdit};
 
+use crate::background::Background;
 use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::rate_limiter::RateLimiter;
 use crate::read::{self, Index, IterBox};
@@ -54,11 +55,14 @@ pub struct TreeInner {
     pub(crate) write_gate: RwLock<()>,
     pub(crate) install_lock: Mutex<()>,
     pub(crate) flush_lock: Mutex<()>,
+    /// Serialises compaction steps (one merge at a time per tree).
+    pub(crate) compaction_lock: Mutex<()>,
     pub(crate) manifest: Mutex<Manifest>,
     pub(crate) memtable_id_counter: AtomicU64,
     pub(crate) table_id_counter: AtomicU64,
     pub(crate) poisoned: AtomicBool,
     pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
 }
@@ -67,6 +71,15 @@ impl Drop for TreeInner {
     fn drop(&mut self) {
         if let Some(limiter) = &self.rate_limiter {
             limiter.stop();
+        }
+        if let Some(background) = self.background.take() {
+            background.shutdown();
+            // A clean shutdown keeps what is in memory (best effort: drop cannot fail).
+            self.rotate();
+            let lock = self.flush_lock();
+            if let Err(error) = self.flush_sealed(&lock, 0) {
+                tracing::error!(%error, "final flush on shutdown failed");
+            }
         }
     }
 }
@@ -187,7 +200,8 @@ impl TreeInner {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes one version of `user_key` at `seqno`.
+    /// Writes one version of `user_key` at `seqno`; with background maintenance, waits
+    /// out a write stall first and seals a full memtable after.
     pub(crate) fn insert_entry(
         &self,
         user_key: UserKey,
@@ -195,7 +209,17 @@ impl TreeInner {
         seqno: SeqNo,
         value_type: ValueType,
     ) -> (u64, u64) {
-        self.append(InternalEntry::new(user_key, value, seqno, value_type))
+        if let Some(background) = &self.background {
+            background.admit(self);
+        }
+        let written = self.append(InternalEntry::new(user_key, value, seqno, value_type));
+        if let Some(background) = &self.background
+            && written.1 >= background.options.memtable_size_bytes
+            && self.rotate().is_some()
+        {
+            background.request_flush();
+        }
+        written
     }
 }
 
@@ -225,7 +249,15 @@ impl AbstractTree for Tree {
     }
 
     fn write_admission(&self) -> Result<()> {
-        self.check_poisoned()
+        self.check_poisoned()?;
+        match self
+            .background
+            .as_ref()
+            .and_then(|background| background.take_error())
+        {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 
     fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>> {

@@ -1,0 +1,278 @@
+//! Background maintenance (opt-in): flushes and compactions on their own threads, with
+//! write stalls instead of unbounded growth.
+//!
+//! With [`MaintenanceOptions`] set through [`crate::Config::with_background_maintenance`],
+//! a write that fills the active memtable past `memtable_size_bytes` seals it and wakes
+//! the flush thread; each flush wakes the compaction thread, which runs steps of the
+//! chosen strategy until it has nothing to do. Writers slow down (a short sleep per
+//! write) when sealed memtables or level-0 runs pass their slowdown limits, and block
+//! when they pass their stop limits, until the threads catch up. An error on a thread is
+//! kept and returned by the next [`crate::AbstractTree::write_admission`] (so by the next
+//! `try_*` write); the thread retries after a pause unless the tree is poisoned. Dropping
+//! the last handle of the tree stops both threads, waits for them, and flushes what is
+//! left in memory.
+//!
+//! The threads hold only a weak reference to the tree, so they never keep it alive.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use lsm_core::SeqNo;
+
+use crate::compaction::{CompactionAction, CompactionStrategy, Leveled};
+use crate::tree::TreeInner;
+use crate::{Error, Result};
+
+/// How long a thread waits for work before looking again, and pauses after an error.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The GC watermark source of background work.
+pub type WatermarkFn = Arc<dyn Fn() -> SeqNo + Send + Sync>;
+
+/// Settings of background maintenance; see the module docs.
+#[derive(Clone)]
+pub struct MaintenanceOptions {
+    /// Active memtable size that seals it for a flush (default 64 MiB).
+    pub memtable_size_bytes: u64,
+    /// The compaction strategy (default [`Leveled`]).
+    pub strategy: Arc<dyn CompactionStrategy>,
+    /// The GC watermark for background flushes and compactions: no version a read at or
+    /// above it can see is dropped. The default, 0, keeps every version; set it to the
+    /// oldest seqno your snapshots read at.
+    pub gc_watermark: WatermarkFn,
+    /// Sealed memtables from which writers slow down (default 2).
+    pub sealed_slowdown: usize,
+    /// Sealed memtables from which writers wait (default 4).
+    pub sealed_stop: usize,
+    /// Level-0 runs from which writers slow down (default 20).
+    pub l0_slowdown_runs: usize,
+    /// Level-0 runs from which writers wait (default 36).
+    pub l0_stop_runs: usize,
+    /// The pause per write while slowed down (default 1 ms).
+    pub slowdown_delay: Duration,
+}
+
+impl Default for MaintenanceOptions {
+    fn default() -> Self {
+        Self {
+            memtable_size_bytes: 64 << 20,
+            strategy: Arc::new(Leveled::default()),
+            gc_watermark: Arc::new(|| 0),
+            sealed_slowdown: 2,
+            sealed_stop: 4,
+            l0_slowdown_runs: 20,
+            l0_stop_runs: 36,
+            slowdown_delay: Duration::from_millis(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for MaintenanceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaintenanceOptions")
+            .field("memtable_size_bytes", &self.memtable_size_bytes)
+            .field("strategy", &self.strategy.get_name())
+            .field("sealed_stop", &self.sealed_stop)
+            .field("l0_stop_runs", &self.l0_stop_runs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The running maintenance of one tree.
+pub(crate) struct Background {
+    pub(crate) options: MaintenanceOptions,
+    state: Mutex<State>,
+    /// Wakes the threads.
+    wake: Condvar,
+    /// Wakes stalled writers.
+    progress: Condvar,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct State {
+    stop: bool,
+    flush_pending: bool,
+    compaction_pending: bool,
+    error: Option<Error>,
+}
+
+impl Background {
+    pub(crate) fn new(options: MaintenanceOptions) -> Self {
+        Self {
+            options,
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+            progress: Condvar::new(),
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts the flush and compaction threads of `tree`.
+    pub(crate) fn start(self: &Arc<Self>, tree: &Arc<TreeInner>) -> Result<()> {
+        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
+        for (name, body) in [
+            ("lsm-flush", flush_loop as fn(&Weak<TreeInner>, &Background)),
+            ("lsm-compaction", compaction_loop),
+        ] {
+            let weak = Arc::downgrade(tree);
+            let background = Arc::clone(self);
+            let handle = std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || body(&weak, &background))
+                .map_err(Error::Io)?;
+            threads.push(handle);
+        }
+        Ok(())
+    }
+
+    /// Stops the threads and waits for them (except the calling thread, when the last
+    /// handle of the tree was dropped on one of them).
+    pub(crate) fn shutdown(&self) {
+        self.lock().stop = true;
+        self.wake.notify_all();
+        self.progress.notify_all();
+        let current: ThreadId = std::thread::current().id();
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for handle in threads {
+            if handle.thread().id() != current {
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// Asks for a flush.
+    pub(crate) fn request_flush(&self) {
+        self.lock().flush_pending = true;
+        self.wake.notify_all();
+    }
+
+    fn request_compaction(&self) {
+        self.lock().compaction_pending = true;
+        self.wake.notify_all();
+    }
+
+    /// The error a thread hit since the last call, if any.
+    pub(crate) fn take_error(&self) -> Option<Error> {
+        self.lock().error.take()
+    }
+
+    fn record(&self, error: Error) {
+        tracing::warn!(%error, "background maintenance failed; retrying");
+        self.lock().error.get_or_insert(error);
+        self.progress.notify_all();
+    }
+
+    /// Slows down or blocks a writer while the tree is past its limits.
+    pub(crate) fn admit(&self, tree: &TreeInner) {
+        loop {
+            let current = tree.super_version();
+            let sealed = current.sealed.len();
+            let l0_runs = current
+                .version
+                .levels()
+                .first()
+                .map_or(0, |level| level.runs().len());
+            drop(current);
+            let options = &self.options;
+            if sealed >= options.sealed_stop || l0_runs >= options.l0_stop_runs {
+                let state = self.lock();
+                if state.stop || state.error.is_some() || tree.poisoned.load(Ordering::Acquire) {
+                    // The threads cannot catch up now; do not hang the writer.
+                    return;
+                }
+                let _ = self
+                    .progress
+                    .wait_timeout(state, POLL_INTERVAL)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            if sealed >= options.sealed_slowdown || l0_runs >= options.l0_slowdown_runs {
+                std::thread::sleep(options.slowdown_delay);
+            }
+            return;
+        }
+    }
+
+    /// Waits until a request or a stop; `false` on stop.
+    fn wait_for(&self, pending: fn(&mut State) -> &mut bool) -> bool {
+        let mut state = self.lock();
+        loop {
+            if state.stop {
+                return false;
+            }
+            let flag = pending(&mut state);
+            if *flag {
+                *flag = false;
+                return true;
+            }
+            state = self
+                .wake
+                .wait_timeout(state, POLL_INTERVAL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
+    while background.wait_for(|state| &mut state.flush_pending) {
+        let Some(tree) = weak.upgrade() else { return };
+        let watermark = (background.options.gc_watermark)();
+        let flushed = {
+            let lock = tree.flush_lock();
+            tree.flush_sealed(&lock, watermark)
+        };
+        match flushed {
+            Ok(flushed) => {
+                if flushed.is_some() {
+                    background.request_compaction();
+                }
+                background.progress.notify_all();
+            }
+            Err(error) => {
+                let fatal =
+                    matches!(error, Error::Unrecoverable) || tree.poisoned.load(Ordering::Acquire);
+                background.record(error);
+                if fatal {
+                    return;
+                }
+                std::thread::sleep(POLL_INTERVAL);
+                background.request_flush();
+            }
+        }
+    }
+}
+
+fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
+    while background.wait_for(|state| &mut state.compaction_pending) {
+        loop {
+            if background.lock().stop {
+                return;
+            }
+            let Some(tree) = weak.upgrade() else { return };
+            let watermark = (background.options.gc_watermark)();
+            match tree.compact(background.options.strategy.as_ref(), watermark) {
+                Ok(result) if result.action == CompactionAction::Nothing => break,
+                Ok(_) => background.progress.notify_all(),
+                Err(Error::Closed) => return,
+                Err(error) => {
+                    let fatal = tree.poisoned.load(Ordering::Acquire);
+                    background.record(error);
+                    if fatal {
+                        return;
+                    }
+                    std::thread::sleep(POLL_INTERVAL);
+                    break;
+                }
+            }
+        }
+    }
+}
