@@ -11,9 +11,13 @@
 //! per workload to `target/bench/results.jsonl`.
 //!
 //! Flags: `--runs N` (default 5), `--out PATH`, `--workloads GROUPS` (a comma-separated
-//! subset of `tree,table,blob,block`).
+//! subset of `tree,table,blob,block,ingest`; `ingest` is not in the default set: it
+//! loads `--num` keys, default 1,000,000, with background maintenance, leveled and
+//! tiered, and reports write and space amplification).
 
 mod blob_workloads;
+mod counting_fs;
+mod ingest_workloads;
 mod report;
 mod table_workloads;
 mod tree_workloads;
@@ -24,6 +28,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut runs = 5_usize;
+    let mut num = 1_000_000_u64;
     let mut out = PathBuf::from("target/bench/results.jsonl");
     let mut groups = vec![
         "tree".to_owned(),
@@ -39,12 +44,15 @@ fn main() -> ExitCode {
                 runs = value.parse().unwrap_or(runs);
             }
             ("--out", Some(value)) => out = PathBuf::from(value),
+            ("--num", Some(value)) if value.parse::<u64>().is_ok_and(|n| n > 0) => {
+                num = value.parse().unwrap_or(num);
+            }
             ("--workloads", Some(value)) => {
                 groups = value.split(',').map(str::to_owned).collect();
             }
             _ => {
                 eprintln!(
-                    "usage: lsm-bench [--runs N] [--out PATH] [--workloads tree,table,blob,block]"
+                    "usage: lsm-bench [--runs N] [--num N] [--out PATH] [--workloads tree,table,blob,block,ingest]"
                 );
                 return ExitCode::FAILURE;
             }
@@ -60,6 +68,7 @@ fn main() -> ExitCode {
         "table" => table_workloads::run_all(runs),
         "blob" => blob_workloads::run_all(runs),
         "block" => workloads::run_all(runs),
+        "ingest" => ingest_workloads::run_all(num),
         other => Err(format!("unknown workload group {other}")),
     };
     let mut results = Vec::new();
