@@ -38,14 +38,14 @@ pub fn run_all(num: u64) -> Result<Vec<Measurement>, String> {
     ];
     let mut results = Vec::new();
     for (name, strategy) in strategies {
-        results.extend(ingest(name, strategy, num, &corpus)?);
+        results.extend(ingest(name, &strategy, num, &corpus)?);
     }
     Ok(results)
 }
 
 fn ingest(
     name: &str,
-    strategy: Arc<dyn CompactionStrategy>,
+    strategy: &Arc<dyn CompactionStrategy>,
     num: u64,
     corpus: &[u8],
 ) -> Result<Vec<Measurement>, String> {
@@ -56,7 +56,7 @@ fn ingest(
         Config::new(&dir, seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::new(fs.clone()))
             .with_background_maintenance(Some(MaintenanceOptions {
-                strategy: Arc::clone(&strategy),
+                strategy: Arc::clone(strategy),
                 gc_watermark: {
                     let seqno = seqno.clone();
                     Arc::new(move || seqno.get())
@@ -85,7 +85,7 @@ fn ingest(
     // Run the strategy until it has nothing left to do (waiting for the background
     // thread's step, if one runs, through the compaction lock).
     while tree
-        .compact(Arc::clone(&strategy), seqno.get())
+        .compact(Arc::clone(strategy), seqno.get())
         .map_err(|error| error.to_string())?
         .action
         != lsm::compaction::CompactionAction::Nothing
