@@ -89,6 +89,9 @@ pub(crate) struct Background {
     /// Wakes stalled writers.
     progress: Condvar,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Strong references the threads hold right now (counted under this lock, so that
+    /// dropping a handle can tell whether it was the last one a user held).
+    holders: Mutex<usize>,
 }
 
 #[derive(Default)]
@@ -107,7 +110,33 @@ impl Background {
             wake: Condvar::new(),
             progress: Condvar::new(),
             threads: Mutex::new(Vec::new()),
+            holders: Mutex::new(0),
         }
+    }
+
+    /// Runs `work` on the tree if it is still alive.
+    fn with_tree<T>(
+        &self,
+        weak: &Weak<TreeInner>,
+        work: impl FnOnce(&TreeInner) -> T,
+    ) -> Option<T> {
+        let tree = {
+            let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+            let tree = weak.upgrade()?;
+            *holders += 1;
+            tree
+        };
+        let result = work(&tree);
+        let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(tree);
+        *holders -= 1;
+        Some(result)
+    }
+
+    /// Whether `tree` (one user handle of it) is the last handle a user holds.
+    pub(crate) fn is_last_user_handle(&self, tree: &Arc<TreeInner>) -> bool {
+        let holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::strong_count(tree) - *holders == 1
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -224,22 +253,27 @@ impl Background {
 
 fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
     while background.wait_for(|state| &mut state.flush_pending) {
-        let Some(tree) = weak.upgrade() else { return };
-        let watermark = (background.options.gc_watermark)();
-        let flushed = {
-            let lock = tree.flush_lock();
-            tree.flush_sealed(&lock, watermark)
-        };
-        match flushed {
-            Ok(flushed) => {
+        let outcome = background.with_tree(weak, |tree| {
+            let watermark = (background.options.gc_watermark)();
+            let flushed = {
+                let lock = tree.flush_lock();
+                tree.flush_sealed(&lock, watermark)
+            };
+            flushed.map_err(|error| {
+                let fatal =
+                    matches!(error, Error::Unrecoverable) || tree.poisoned.load(Ordering::Acquire);
+                (error, fatal)
+            })
+        });
+        match outcome {
+            None => return,
+            Some(Ok(flushed)) => {
                 if flushed.is_some() {
                     background.request_compaction();
                 }
                 background.progress.notify_all();
             }
-            Err(error) => {
-                let fatal =
-                    matches!(error, Error::Unrecoverable) || tree.poisoned.load(Ordering::Acquire);
+            Some(Err((error, fatal))) => {
                 background.record(error);
                 if fatal {
                     return;
@@ -257,14 +291,16 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
             if background.lock().stop {
                 return;
             }
-            let Some(tree) = weak.upgrade() else { return };
-            let watermark = (background.options.gc_watermark)();
-            match tree.compact(background.options.strategy.as_ref(), watermark) {
-                Ok(result) if result.action == CompactionAction::Nothing => break,
-                Ok(_) => background.progress.notify_all(),
-                Err(Error::Closed) => return,
-                Err(error) => {
-                    let fatal = tree.poisoned.load(Ordering::Acquire);
+            let outcome = background.with_tree(weak, |tree| {
+                let watermark = (background.options.gc_watermark)();
+                tree.compact(background.options.strategy.as_ref(), watermark)
+                    .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)))
+            });
+            match outcome {
+                None | Some(Err((Error::Closed, _))) => return,
+                Some(Ok(result)) if result.action == CompactionAction::Nothing => break,
+                Some(Ok(_)) => background.progress.notify_all(),
+                Some(Err((error, fatal))) => {
                     background.record(error);
                     if fatal {
                         return;

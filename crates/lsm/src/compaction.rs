@@ -380,6 +380,12 @@ impl TreeInner {
         }
         let throttled = stream.map(|entry| {
             let entry = entry?;
+            if self
+                .shutting_down
+                .load(Ordering::Acquire)
+            {
+                return Err(Error::Closed);
+            }
             if let Some(limiter) = &self.rate_limiter {
                 let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
                 if !limiter.acquire(bytes) {

@@ -116,6 +116,7 @@ impl Tree {
             memtable_id_counter: AtomicU64::new(2),
             table_id_counter: AtomicU64::new(version.next_table_id()),
             poisoned: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
             rate_limiter,
             background: background.clone(),
             compaction_pool,

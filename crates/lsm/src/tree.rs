@@ -61,6 +61,8 @@ pub struct TreeInner {
     pub(crate) memtable_id_counter: AtomicU64,
     pub(crate) table_id_counter: AtomicU64,
     pub(crate) poisoned: AtomicBool,
+    /// Set when the last handle drops: running merges stop with `Error::Closed`.
+    pub(crate) shutting_down: AtomicBool,
     pub(crate) rate_limiter: Option<RateLimiter>,
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
@@ -80,6 +82,23 @@ impl Drop for TreeInner {
             if let Err(error) = self.flush_sealed(&lock, 0) {
                 tracing::error!(%error, "final flush on shutdown failed");
             }
+        }
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        // The last handle a user holds stops the background threads here, so that the
+        // tree (and its directory lock) is gone when this drop returns, even when a
+        // thread held it for a moment.
+        if let Some(background) = &self.0.background
+            && background.is_last_user_handle(&self.0)
+        {
+            self.0.shutting_down.store(true, Ordering::Release);
+            if let Some(limiter) = &self.0.rate_limiter {
+                limiter.stop();
+            }
+            background.shutdown();
         }
     }
 }
