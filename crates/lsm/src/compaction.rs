@@ -380,10 +380,7 @@ impl TreeInner {
         }
         let throttled = stream.map(|entry| {
             let entry = entry?;
-            if self
-                .shutting_down
-                .load(Ordering::Acquire)
-            {
+            if self.shutting_down.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
             if let Some(limiter) = &self.rate_limiter {
