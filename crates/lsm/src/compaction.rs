@@ -264,6 +264,7 @@ impl TreeInner {
         self.install(|now| {
             let mut next = now.clone();
             next.version = new_version;
+            next.prune_history(watermark);
             let mut tables: std::collections::BTreeMap<_, _> = now
                 .tables
                 .iter()

@@ -242,6 +242,15 @@ impl TreeInner {
     }
 }
 
+impl Tree {
+    /// Whether a compaction step runs right now.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn is_compacting(&self) -> bool {
+        self.compaction_lock.try_lock().is_err()
+    }
+}
+
 impl crate::abstract_tree::sealed::Sealed for Tree {}
 
 impl AbstractTree for Tree {
