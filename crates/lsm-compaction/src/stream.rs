@@ -20,8 +20,16 @@
 //! in the merge (no tombstone is left). Versions at or above the watermark never reach
 //! it: a snapshot may still read them. Its error aborts the merge.
 //!
+//! When that newest version below the watermark is a merge operand and a merge function
+//! is set ([`CompactionStream::with_merge`]), the operands below the watermark fold onto
+//! the next value (the base) or tombstone (no base) into one value, which hides the rest;
+//! when the merge holds neither and is not at the bottom, older versions may exist below
+//! it, so the operands stay as they are. Without a merge function, operands are kept and
+//! the next non-operand version is decided as the newest below the watermark.
+//!
 //! With watermark 0 nothing is below it: every version passes.
 
+use lsm_core::mvcc::MergeFn;
 use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
 
 /// Whether nothing below the output can hold the keys being merged.
@@ -74,12 +82,16 @@ pub struct DropCounts {
 pub struct CompactionStream<'f, I: Iterator, E> {
     inner: std::iter::Peekable<I>,
     filter: Option<&'f mut dyn ItemFilter<E>>,
+    merge: Option<MergeFn<E>>,
     watermark: SeqNo,
     bottom: Bottom,
     /// The user key being passed, and whether its newest version below the watermark
     /// has been decided.
     current: Option<(UserKey, bool)>,
     drops: DropCounts,
+    /// Operands taken out of the input by a fold that could not happen, to be emitted
+    /// unchanged before anything else.
+    pending: std::collections::VecDeque<InternalEntry>,
 }
 
 impl<'f, I, E> CompactionStream<'f, I, E>
@@ -91,10 +103,12 @@ where
         Self {
             inner: inner.peekable(),
             filter: None,
+            merge: None,
             watermark,
             bottom,
             current: None,
             drops: DropCounts::default(),
+            pending: std::collections::VecDeque::new(),
         }
     }
 
@@ -103,6 +117,68 @@ where
     pub fn with_filter(mut self, filter: &'f mut dyn ItemFilter<E>) -> Self {
         self.filter = Some(filter);
         self
+    }
+
+    /// Folds merge operands below the watermark with `merge`.
+    #[must_use]
+    pub fn with_merge(mut self, merge: MergeFn<E>) -> Self {
+        self.merge = Some(merge);
+        self
+    }
+
+    /// Folds the operand `newest` with the older versions of its key in the merge: the
+    /// folded value, or `None` when it cannot fold (no merge function, or neither base
+    /// nor bottom in reach).
+    fn fold(&mut self, newest: &InternalEntry) -> Option<Result<InternalEntry, E>> {
+        let merge = self.merge.clone()?;
+        let same_key = |entry: &InternalEntry| entry.key.user_key == newest.key.user_key;
+        let mut chain = vec![newest.clone()];
+        while let Some(Ok(next)) = self.inner.peek() {
+            if !same_key(next) || next.key.value_type != ValueType::MergeOperand {
+                break;
+            }
+            if let Some(Ok(operand)) = self.inner.next() {
+                chain.push(operand);
+            }
+        }
+        let base = match self.inner.peek() {
+            Some(Ok(next)) if same_key(next) && next.key.value_type == ValueType::Value => {
+                Some(next.value.clone())
+            }
+            Some(Ok(next)) if same_key(next) && next.key.value_type.is_tombstone() => None,
+            // TODO(issue 9): fold onto a value held in a blob file.
+            Some(Ok(next)) if same_key(next) => return self.unfolded(chain),
+            _ if self.bottom == Bottom::Yes => None,
+            // Older versions may be below this merge: the operands stay.
+            _ => return self.unfolded(chain),
+        };
+        if matches!(self.inner.peek(), Some(Ok(next)) if same_key(next)) {
+            // The base (or the tombstone) is folded in: it goes with the operands.
+            let _ = self.inner.next();
+        }
+        self.drops.shadowed += chain.len() as u64 - 1;
+        let operands: Vec<&[u8]> = chain
+            .iter()
+            .rev()
+            .map(|entry| entry.value.as_bytes())
+            .collect();
+        let folded = merge(newest.key.user_key.as_bytes(), base.as_deref(), &operands);
+        Some(folded.map(|value| {
+            let mut entry = newest.clone();
+            entry.key.value_type = ValueType::Value;
+            entry.value = value;
+            entry
+        }))
+    }
+
+    /// Operands that cannot fold: the newest is emitted now and the others follow as
+    /// they are, each decided anew.
+    fn unfolded(&mut self, chain: Vec<InternalEntry>) -> Option<Result<InternalEntry, E>> {
+        self.pending.extend(chain.into_iter().skip(1));
+        if let Some((_, decided)) = &mut self.current {
+            *decided = false;
+        }
+        None
     }
 
     /// What was dropped so far.
@@ -117,6 +193,19 @@ where
         mut entry: InternalEntry,
     ) -> Option<Result<InternalEntry, E>> {
         let at_bottom = self.bottom == Bottom::Yes;
+        if entry.key.value_type == ValueType::MergeOperand {
+            match self.fold(&entry) {
+                Some(Ok(folded)) => entry = folded,
+                Some(Err(error)) => return Some(Err(error)),
+                None => {
+                    // Not folded: the operand stays, and the next version is decided anew.
+                    if let Some((_, decided)) = &mut self.current {
+                        *decided = false;
+                    }
+                    return Some(Ok(entry));
+                }
+            }
+        }
         if entry.key.value_type == ValueType::Value
             && let Some(filter) = self.filter.as_mut()
         {
@@ -191,6 +280,9 @@ where
     type Item = Result<InternalEntry, E>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(operand) = self.pending.pop_front() {
+            return Some(Ok(operand));
+        }
         loop {
             let entry = match self.inner.next()? {
                 Ok(entry) => entry,
@@ -363,6 +455,73 @@ mod tests {
             .with_filter(&mut filter)
             .collect();
         assert_eq!(failed, [Err(())]);
+    }
+
+    fn concat() -> MergeFn<()> {
+        std::sync::Arc::new(|_key: &[u8], base: Option<&[u8]>, operands: &[&[u8]]| {
+            let mut out = base.unwrap_or(b"_").to_vec();
+            for operand in operands {
+                out.push(b'+');
+                out.extend_from_slice(operand);
+            }
+            Ok(UserValue::from(out))
+        })
+    }
+
+    fn folded(
+        entries: &[InternalEntry],
+        watermark: SeqNo,
+        bottom: Bottom,
+    ) -> Vec<(String, SeqNo, ValueType, String)> {
+        CompactionStream::new(entries.iter().cloned().map(Ok::<_, ()>), watermark, bottom)
+            .with_merge(concat())
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (
+                    String::from_utf8(entry.key.user_key.to_vec()).unwrap(),
+                    entry.key.seqno,
+                    entry.key.value_type,
+                    String::from_utf8(entry.value.to_vec()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn operand(key: &str, seqno: SeqNo, value: &str) -> InternalEntry {
+        InternalEntry::new(key, value, seqno, ValueType::MergeOperand)
+    }
+
+    #[test]
+    fn operands_below_the_watermark_fold_onto_their_base() {
+        let entries = [
+            operand("a", 9, "o9"),
+            operand("a", 4, "o4"),
+            operand("a", 3, "o3"),
+            InternalEntry::new("a", "base", 2, ValueType::Value),
+            value("a", 1),
+            operand("b", 4, "o4"),
+            InternalEntry::tombstone("b", 3),
+            value("b", 1),
+            operand("c", 2, "o2"),
+        ];
+        assert_eq!(
+            folded(&entries, 5, Bottom::No),
+            [
+                ("a".into(), 9, ValueType::MergeOperand, "o9".into()),
+                ("a".into(), 4, ValueType::Value, "base+o3+o4".into()),
+                ("b".into(), 4, ValueType::Value, "_+o4".into()),
+                // No base in reach above the bottom: the operand stays.
+                ("c".into(), 2, ValueType::MergeOperand, "o2".into()),
+            ]
+        );
+        let at_bottom = folded(&entries, 5, Bottom::Yes);
+        assert_eq!(
+            at_bottom.last().unwrap(),
+            &("c".into(), 0, ValueType::Value, "_+o2".into())
+        );
+        // Without a merge function nothing folds and nothing below an operand is lost.
+        let raw = run(&entries, 5, Bottom::No);
+        assert_eq!(raw.len(), 7, "{raw:?}");
     }
 
     #[test]

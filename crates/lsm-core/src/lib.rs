@@ -4,7 +4,7 @@
 //! [`Slice`]s, sequence numbers ([`SeqNo`]), [`ValueType`]s, [`InternalKey`]s and their
 //! order, key ranges and ids, the size [`limits`], little-endian and varint [`coding`],
 //! [`checksum`]s, the [`Fs`] seam that all engine I/O goes through, and the k-way
-//! [`merge`], [`mvcc`] and [`gc`] streams shared by the read path, flush and compaction.
+//! [`merge`] and [`mvcc`] streams shared by the read path and compaction.
 //!
 //! This crate depends on no other crate of the workspace.
 //!
@@ -40,7 +40,6 @@ pub mod checksum;
 pub mod coding;
 mod error;
 pub mod fs;
-pub mod gc;
 mod ids;
 mod internal_key;
 mod key_range;

@@ -11,7 +11,13 @@
 //! key being assembled when it struck is finished on the following call, so no key is
 //! ever answered from a partial set of its versions.
 
-use crate::{InternalEntry, SeqNo, UserKey};
+use std::sync::Arc;
+
+use crate::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
+
+/// Folds merge operands: `(user key, base value, operands oldest first)`.
+pub type MergeFn<E> =
+    Arc<dyn Fn(&[u8], Option<&[u8]>, &[&[u8]]) -> Result<UserValue, E> + Send + Sync>;
 
 /// Whether the stream yields tombstones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,14 +33,46 @@ pub struct MvccStream<I, E> {
     inner: DoublePeek<I, E>,
     read_seqno: SeqNo,
     tombstones: Tombstones,
+    merge: Option<MergeFn<E>>,
     front_group: Option<Group>,
     back_group: Option<Group>,
 }
 
-/// The versions of one user key seen so far from one end.
+/// The versions of one user key seen so far from one end: the visible versions that
+/// decide the answer (from the front, newest first up to the first non-operand; from
+/// the back, oldest first from the last non-operand on).
 struct Group {
     user_key: UserKey,
-    chosen: Option<InternalEntry>,
+    chain: Vec<InternalEntry>,
+    complete: bool,
+}
+
+impl Group {
+    fn new(user_key: UserKey) -> Self {
+        Self {
+            user_key,
+            chain: Vec::new(),
+            complete: false,
+        }
+    }
+
+    /// Takes a visible version coming from the front (newest first).
+    fn push_front_side(&mut self, entry: InternalEntry) {
+        if self.complete {
+            return;
+        }
+        self.complete = entry.key.value_type != ValueType::MergeOperand;
+        self.chain.push(entry);
+    }
+
+    /// Takes a visible version coming from the back (oldest first).
+    fn push_back_side(&mut self, entry: InternalEntry) {
+        if entry.key.value_type != ValueType::MergeOperand {
+            // Everything older is hidden by it.
+            self.chain.clear();
+        }
+        self.chain.push(entry);
+    }
 }
 
 impl<I, E> MvccStream<I, E>
@@ -56,6 +94,7 @@ where
             },
             read_seqno,
             tombstones,
+            merge: None,
             front_group: None,
             back_group: None,
         }
@@ -65,11 +104,43 @@ where
         entry.key.is_visible_at(self.read_seqno)
     }
 
-    fn finish(&self, group: Group) -> Option<InternalEntry> {
-        // TODO(issue 7): fold merge operands into the versions below them.
-        let entry = group.chosen?;
+    /// Folds merge operands with `merge` (see the module docs).
+    #[must_use]
+    pub fn with_merge(mut self, merge: MergeFn<E>) -> Self {
+        self.merge = Some(merge);
+        self
+    }
+
+    /// The answer for a key from its decisive versions, newest first.
+    fn finish(&self, mut chain: Vec<InternalEntry>) -> Option<Result<InternalEntry, E>> {
+        let newest = chain.first()?;
+        if newest.key.value_type == ValueType::MergeOperand
+            && let Some(merge) = &self.merge
+        {
+            let operand_count = chain
+                .iter()
+                .take_while(|entry| entry.key.value_type == ValueType::MergeOperand)
+                .count();
+            let base = chain
+                .get(operand_count)
+                .filter(|entry| !entry.key.value_type.is_tombstone())
+                .map(|entry| entry.value.as_bytes());
+            let operands: Vec<&[u8]> = chain[..operand_count]
+                .iter()
+                .rev()
+                .map(|entry| entry.value.as_bytes())
+                .collect();
+            let folded = merge(newest.key.user_key.as_bytes(), base, &operands);
+            return Some(folded.map(|value| {
+                let mut entry = chain.swap_remove(0);
+                entry.key.value_type = ValueType::Value;
+                entry.value = value;
+                entry
+            }));
+        }
+        let entry = chain.swap_remove(0);
         let hidden = self.tombstones == Tombstones::Hide && entry.key.value_type.is_tombstone();
-        (!hidden).then_some(entry)
+        (!hidden).then_some(Ok(entry))
     }
 }
 
@@ -84,10 +155,13 @@ where
             let mut group = match self.front_group.take() {
                 Some(group) => group,
                 None => match self.inner.next_front()? {
-                    Ok(entry) => Group {
-                        user_key: entry.key.user_key.clone(),
-                        chosen: self.is_visible(&entry).then_some(entry),
-                    },
+                    Ok(entry) => {
+                        let mut group = Group::new(entry.key.user_key.clone());
+                        if self.is_visible(&entry) {
+                            group.push_front_side(entry);
+                        }
+                        group
+                    }
                     Err(error) => return Some(Err(error)),
                 },
             };
@@ -101,14 +175,14 @@ where
                     _ => break,
                 }
                 if let Some(Ok(entry)) = self.inner.next_front() {
-                    // Versions come newest first: the first visible one wins.
-                    if group.chosen.is_none() && self.is_visible(&entry) {
-                        group.chosen = Some(entry);
+                    // Versions come newest first.
+                    if self.is_visible(&entry) {
+                        group.push_front_side(entry);
                     }
                 }
             }
-            if let Some(entry) = self.finish(group) {
-                return Some(Ok(entry));
+            if let Some(answer) = self.finish(group.chain) {
+                return Some(answer);
             }
         }
     }
@@ -123,10 +197,13 @@ where
             let mut group = match self.back_group.take() {
                 Some(group) => group,
                 None => match self.inner.next_back()? {
-                    Ok(entry) => Group {
-                        user_key: entry.key.user_key.clone(),
-                        chosen: self.is_visible(&entry).then_some(entry),
-                    },
+                    Ok(entry) => {
+                        let mut group = Group::new(entry.key.user_key.clone());
+                        if self.is_visible(&entry) {
+                            group.push_back_side(entry);
+                        }
+                        group
+                    }
                     Err(error) => return Some(Err(error)),
                 },
             };
@@ -140,14 +217,15 @@ where
                     _ => break,
                 }
                 if let Some(Ok(entry)) = self.inner.next_back() {
-                    // Versions come oldest first from the back: the last visible one wins.
+                    // Versions come oldest first from the back.
                     if self.is_visible(&entry) {
-                        group.chosen = Some(entry);
+                        group.push_back_side(entry);
                     }
                 }
             }
-            if let Some(entry) = self.finish(group) {
-                return Some(Ok(entry));
+            group.chain.reverse();
+            if let Some(answer) = self.finish(group.chain) {
+                return Some(answer);
             }
         }
     }
@@ -201,6 +279,72 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn concat() -> MergeFn<()> {
+        Arc::new(|_key: &[u8], base: Option<&[u8]>, operands: &[&[u8]]| {
+            let mut out = base.unwrap_or(b"_").to_vec();
+            for operand in operands {
+                out.push(b'+');
+                out.extend_from_slice(operand);
+            }
+            Ok(UserValue::from(out))
+        })
+    }
+
+    #[test]
+    fn operands_fold_onto_their_base_from_both_ends() {
+        let entries = vec![
+            InternalEntry::new("a", "o3", 5, ValueType::MergeOperand),
+            InternalEntry::new("a", "o2", 4, ValueType::MergeOperand),
+            InternalEntry::new("a", "v1", 3, ValueType::Value),
+            InternalEntry::new("a", "o0", 2, ValueType::MergeOperand),
+            InternalEntry::new("b", "o", 3, ValueType::MergeOperand),
+            InternalEntry::tombstone("b", 2),
+            InternalEntry::new("b", "old", 1, ValueType::Value),
+            InternalEntry::new("c", "only", 1, ValueType::MergeOperand),
+        ];
+        let read = |read_seqno, backward: bool| -> Vec<(String, String)> {
+            let stream = MvccStream::new(entries.clone().into_iter().map(Ok::<_, ()>), read_seqno)
+                .with_merge(concat());
+            let pairs: Vec<_> = if backward {
+                let mut pairs: Vec<_> = stream.rev().collect();
+                pairs.reverse();
+                pairs
+            } else {
+                stream.collect()
+            };
+            pairs
+                .into_iter()
+                .map(|entry| {
+                    let entry = entry.unwrap();
+                    assert_eq!(entry.key.value_type, ValueType::Value);
+                    (
+                        String::from_utf8(entry.key.user_key.to_vec()).unwrap(),
+                        String::from_utf8(entry.value.to_vec()).unwrap(),
+                    )
+                })
+                .collect()
+        };
+        for backward in [false, true] {
+            assert_eq!(
+                read(10, backward),
+                [
+                    ("a".into(), "v1+o2+o3".into()),
+                    ("b".into(), "_+o".into()),
+                    ("c".into(), "_+only".into())
+                ]
+            );
+            assert_eq!(
+                read(3, backward),
+                [("a".into(), "_+o0".into()), ("c".into(), "_+only".into())]
+            );
+        }
+        // Without a merge function the newest operand is the value.
+        let raw: Vec<_> = MvccStream::new(entries.into_iter().map(Ok::<_, ()>), 10)
+            .map(|entry| entry.unwrap().value)
+            .collect();
+        assert_eq!(raw, ["o3", "o", "only"]);
+    }
     use crate::ValueType;
 
     fn entries(versions: &[(u8, u64, bool)]) -> Vec<InternalEntry> {

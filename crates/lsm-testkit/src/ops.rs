@@ -25,6 +25,8 @@ pub const KEY_COUNT: u8 = 24;
 pub enum Op {
     /// Write a value (its length derives from the `u16`).
     Insert(u8, u16),
+    /// Write a merge operand (its bytes derive from the `u16`).
+    Merge(u8, u16),
     /// Delete a key.
     Remove(u8),
     /// Delete a key with a weak tombstone.
@@ -62,6 +64,23 @@ pub fn key(idx: u8) -> Vec<u8> {
     format!("{}{}", char::from(b'a' + idx / 6), idx % 6).into_bytes()
 }
 
+/// The operand an [`Op::Merge`] writes.
+#[must_use]
+pub fn operand(seed: u16) -> Vec<u8> {
+    format!("+{seed}").into_bytes()
+}
+
+/// The merge function model and crash tests use: the base (or nothing) with the
+/// operands appended, oldest first. It is associative, as merge operators must be.
+#[must_use]
+pub fn concat(base: Option<&[u8]>, operands: &[&[u8]]) -> Vec<u8> {
+    let mut out = base.unwrap_or_default().to_vec();
+    for operand in operands {
+        out.extend_from_slice(operand);
+    }
+    out
+}
+
 /// The value an [`Op::Insert`] writes.
 #[must_use]
 pub fn value(seed: u16) -> Vec<u8> {
@@ -96,6 +115,7 @@ pub fn op_strategy(compaction: bool) -> impl Strategy<Value = Op> {
 fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
+        4 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Merge(k, v)),
         3 => (0..KEY_COUNT).prop_map(Op::Remove),
         2 => (0..KEY_COUNT).prop_map(Op::RemoveWeak),
         6 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, at)| Op::Get(k, at)),
@@ -129,7 +149,8 @@ pub fn ops_from_seed(seed: u64, count: usize) -> Vec<Op> {
         .map(|_| {
             let key_idx = u8::try_from(rng.below(u64::from(KEY_COUNT))).expect("below KEY_COUNT");
             match rng.below(100) {
-                0..=64 => Op::Insert(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
+                0..=56 => Op::Insert(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
+                57..=64 => Op::Merge(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
                 65..=76 => Op::Remove(key_idx),
                 77..=81 => Op::RemoveWeak(key_idx),
                 82..=91 => Op::Flush(rng.below(4) == 0),
@@ -156,6 +177,7 @@ mod tests {
         assert_ne!(ops, ops_from_seed(4, 2_000));
         for wanted in [
             |op: &Op| matches!(op, Op::Insert(..)),
+            |op: &Op| matches!(op, Op::Merge(..)),
             |op: &Op| matches!(op, Op::Remove(_)),
             |op: &Op| matches!(op, Op::RemoveWeak(_)),
             |op: &Op| matches!(op, Op::Flush(_)),

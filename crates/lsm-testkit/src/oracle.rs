@@ -21,12 +21,18 @@ pub enum Version {
     Tombstone,
     /// A weak (single) tombstone: reads treat it as a tombstone.
     WeakTombstone,
+    /// A merge operand, folded by the oracle's merge function onto the value below.
+    Operand(Vec<u8>),
 }
 
+/// Folds operands (oldest first) onto a base value.
+pub type MergeFn = fn(Option<&[u8]>, &[&[u8]]) -> Vec<u8>;
+
 /// Every version of every key; see the module docs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Oracle {
     keys: BTreeMap<Vec<u8>, BTreeMap<u64, Version>>,
+    merge: Option<MergeFn>,
 }
 
 impl Oracle {
@@ -34,6 +40,29 @@ impl Oracle {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty oracle whose reads fold merge operands with `merge`.
+    #[must_use]
+    pub fn with_merge(merge: MergeFn) -> Self {
+        Self {
+            keys: BTreeMap::new(),
+            merge: Some(merge),
+        }
+    }
+
+    /// Records a merge operand for `key` at `seqno`.
+    pub fn merge(&mut self, key: &[u8], operand: &[u8], seqno: u64) {
+        self.record(key, seqno, Version::Operand(operand.to_vec()));
+    }
+
+    /// A copy with the same merge function and no versions.
+    #[must_use]
+    pub fn emptied(&self) -> Self {
+        Self {
+            keys: BTreeMap::new(),
+            merge: self.merge,
+        }
     }
 
     /// Records `value` for `key` at `seqno` (replacing a version at the same seqno).
@@ -91,7 +120,7 @@ impl Oracle {
     pub fn get(&self, key: &[u8], read_seqno: u64) -> Option<Vec<u8>> {
         self.keys
             .get(key)
-            .and_then(|versions| visible(versions, read_seqno))
+            .and_then(|versions| visible(versions, read_seqno, self.merge))
     }
 
     /// The present keys within the bounds at `read_seqno`, in key order.
@@ -106,7 +135,7 @@ impl Oracle {
             .iter()
             .filter(|(key, _)| in_bounds(key, lower, upper))
             .filter_map(|(key, versions)| {
-                visible(versions, read_seqno).map(|value| (key.clone(), value))
+                visible(versions, read_seqno, self.merge).map(|value| (key.clone(), value))
             })
             .collect()
     }
@@ -125,7 +154,7 @@ impl Oracle {
     pub fn len(&self, read_seqno: u64) -> usize {
         self.keys
             .values()
-            .filter(|versions| visible(versions, read_seqno).is_some())
+            .filter(|versions| visible(versions, read_seqno, self.merge).is_some())
             .count()
     }
 
@@ -162,6 +191,10 @@ impl Oracle {
             else {
                 continue;
             };
+            if matches!(versions.get(&newest_below), Some(Version::Operand(_))) {
+                // Operands need what is below them: keep the key whole.
+                continue;
+            }
             versions.retain(|&seqno, _| seqno >= newest_below);
             if !matches!(versions.get(&newest_below), Some(Version::Value(_))) {
                 versions.remove(&newest_below);
@@ -172,10 +205,35 @@ impl Oracle {
 }
 
 /// The value the newest version below `read_seqno` gives, if it is a value.
-fn visible(versions: &BTreeMap<u64, Version>, read_seqno: u64) -> Option<Vec<u8>> {
-    match versions.range(..read_seqno).next_back() {
-        Some((_, Version::Value(value))) => Some(value.clone()),
-        _ => None,
+fn visible(
+    versions: &BTreeMap<u64, Version>,
+    read_seqno: u64,
+    merge: Option<MergeFn>,
+) -> Option<Vec<u8>> {
+    let mut operands: Vec<&[u8]> = Vec::new();
+    let mut base = None;
+    for (_, version) in versions.range(..read_seqno).rev() {
+        match version {
+            Version::Operand(operand) => {
+                if merge.is_none() {
+                    // Without a merge function the newest operand is the value.
+                    return Some(operand.clone());
+                }
+                operands.push(operand);
+            }
+            Version::Value(value) => {
+                base = Some(value.as_slice());
+                break;
+            }
+            Version::Tombstone | Version::WeakTombstone => break,
+        }
+    }
+    match merge {
+        Some(merge) if !operands.is_empty() => {
+            operands.reverse();
+            Some(merge(base, &operands))
+        }
+        _ => base.map(<[u8]>::to_vec),
     }
 }
 

@@ -53,6 +53,31 @@ pub trait AbstractTree: sealed::Sealed {
         seqno: SeqNo,
     ) -> (u64, u64);
 
+    /// Writes a merge operand for `key` at `seqno` (see [`crate::MergeOperator`]).
+    ///
+    /// # Panics
+    /// As [`Self::insert`].
+    fn merge<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        operand: V,
+        seqno: SeqNo,
+    ) -> (u64, u64);
+
+    /// As [`Self::merge`], refused on a poisoned tree.
+    ///
+    /// # Errors
+    /// As [`Self::write_admission`].
+    fn try_merge<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        operand: V,
+        seqno: SeqNo,
+    ) -> Result<(u64, u64)> {
+        self.write_admission()?;
+        Ok(self.merge(key, operand, seqno))
+    }
+
     /// Deletes `key` at `seqno` (hiding every older version).
     ///
     /// # Panics

@@ -45,6 +45,15 @@ impl AbstractTree for AnyTree {
         forward!(self, tree => tree.insert(key, value, seqno))
     }
 
+    fn merge<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        operand: V,
+        seqno: SeqNo,
+    ) -> (u64, u64) {
+        forward!(self, tree => tree.merge(key, operand, seqno))
+    }
+
     fn remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
         forward!(self, tree => tree.remove(key, seqno))
     }

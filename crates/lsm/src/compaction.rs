@@ -376,6 +376,9 @@ impl TreeInner {
                 }
             });
         let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom);
+        if let Some(operator) = &self.config.merge_operator {
+            stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
+        }
         if let Some(filter) = filter.as_mut() {
             stream = stream.with_filter(filter);
         }

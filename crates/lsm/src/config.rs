@@ -86,6 +86,8 @@ pub struct Config {
     /// The open-file cache.
     #[doc(hidden)]
     pub descriptor_table: Option<Arc<DescriptorTable>>,
+    /// Folds merge operands (see [`crate::MergeOperator`]).
+    pub merge_operator: Option<Arc<dyn crate::MergeOperator>>,
     /// Makes a filter for each compaction merge.
     pub compaction_filter_factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
     pub(crate) background: Option<crate::background::MaintenanceOptions>,
@@ -152,6 +154,7 @@ impl Config {
             cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
             descriptor_table: None,
             compaction_filter_factory: None,
+            merge_operator: None,
             background: None,
             compaction_rate_limit: 0,
             compaction_threads: std::thread::available_parallelism()
@@ -289,6 +292,13 @@ impl Config {
     #[must_use]
     pub fn with_shared_fs(mut self, fs: Arc<dyn Fs>) -> Self {
         self.fs = fs;
+        self
+    }
+
+    /// Folds merge operands with `operator` (see [`crate::MergeOperator`]).
+    #[must_use]
+    pub fn with_merge_operator(mut self, operator: Option<Arc<dyn crate::MergeOperator>>) -> Self {
+        self.merge_operator = operator;
         self
     }
 

@@ -36,6 +36,13 @@ pub enum Error {
     /// The manifest failed to read or write.
     #[error(transparent)]
     Manifest(#[from] lsm_version::Error),
+    /// The merge operator could not apply an operand.
+    #[error("the merge operator failed")]
+    MergeOperator,
+    /// A write batch holds different kinds of operations for one key (repeated merges
+    /// of one key are fine).
+    #[error("a write batch mixes operation kinds on one key")]
+    MixedOperationBatch,
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),

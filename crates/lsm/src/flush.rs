@@ -1,18 +1,17 @@
 //! Flush: sealed memtables to a level-0 run, installed in one version edit.
 //!
 //! Every sealed memtable is merged into one sorted stream, garbage-collected below the
-//! caller's watermark ([`GcStream`]), and written by a [`TableSetWriter`]; the tables are
+//! caller's watermark (the compaction stream, never at the bottom: tombstones stay, merge
+//! operands fold only onto a base in the memtables), and written by a [`TableSetWriter`]; the tables are
 //! synced, their directory entries made durable, and opened; only then does one edit add
 //! them as a new level-0 run and retire the memtables. So a crash at any point leaves
 //! either the state before the flush (the new files are orphans, removed at the next
 //! open) or the state after it, never a version referencing a partial file.
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use lsm_core::gc::GcStream;
-use lsm_core::merge::MergeIter;
+use lsm_compaction::Bottom;
 use lsm_core::{InternalEntry, KeyRange, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
 use lsm_table::{NewTable, Table, WrittenTable};
@@ -67,12 +66,18 @@ impl TreeInner {
             .map(|m| m.highest_seqno())
             .max()
             .unwrap_or(0);
-        let sources = memtables.iter().map(|memtable| {
-            memtable
-                .range::<&[u8], _>(.., SeqNo::MAX)
-                .map(Ok::<_, Infallible>)
-        });
-        let stream = GcStream::new(MergeIter::new(sources), watermark);
+        let sources: Vec<_> = memtables
+            .iter()
+            .map(|memtable| {
+                memtable
+                    .range::<&[u8], _>(.., SeqNo::MAX)
+                    .map(Ok::<_, Error>)
+            })
+            .collect();
+        let mut stream = lsm_compaction::merge_sources(sources, watermark, Bottom::No);
+        if let Some(operator) = &self.config.merge_operator {
+            stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
+        }
         let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream)?;
         let opened = match self.open_written(0, &written) {
             Ok(opened) => opened,

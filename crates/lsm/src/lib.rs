@@ -54,6 +54,7 @@ mod guard;
 pub mod layout;
 mod live_table;
 mod maintenance;
+mod merge_operator;
 mod rate_limiter;
 mod read;
 mod recovery;
@@ -72,5 +73,6 @@ pub use lsm_core::{
     UserValue, ValueType,
 };
 pub use lsm_memtable::Memtable;
+pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox};
 pub use tree::{FlushGuard, Tree, TreeId, TreeInner};

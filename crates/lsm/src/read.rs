@@ -15,7 +15,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use lsm_core::merge::MergeIter;
-use lsm_core::mvcc::MvccStream;
+use lsm_core::mvcc::{MergeFn, MvccStream};
 use lsm_core::{InternalEntry, SeqNo, Slice, UserKey, UserValue, ValueType};
 use lsm_memtable::Memtable;
 
@@ -67,6 +67,32 @@ pub(crate) fn get_entry(
         }
     }
     Ok(None)
+}
+
+/// The value of `user_key` at `read_seqno`: the newest version, or, when that is a merge
+/// operand and an operator is set, the operands folded onto their base.
+///
+/// # Errors
+/// Table read errors; the merge operator's errors; [`Error::BlobIndirection`].
+pub(crate) fn get_value(
+    super_version: &Arc<SuperVersion>,
+    user_key: &[u8],
+    read_seqno: SeqNo,
+    merge: Option<MergeFn<Error>>,
+) -> Result<Option<UserValue>> {
+    let Some(entry) = get_entry(super_version, user_key, read_seqno)? else {
+        return Ok(None);
+    };
+    if entry.key.value_type != ValueType::MergeOperand || merge.is_none() {
+        return resolve(entry);
+    }
+    // The rare path: fold the key's versions from every source, as a scan does.
+    let key = Slice::new(user_key);
+    let bounds = (Bound::Included(key.clone()), Bound::Included(key));
+    match scan(Arc::clone(super_version), bounds, read_seqno, None, merge).next() {
+        Some(item) => crate::Guard::value(item).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Whether an entry came from a memtable or a table (for [`crate::PinnableSlice`]).
@@ -139,6 +165,7 @@ pub(crate) fn scan(
     bounds: OwnedBounds,
     read_seqno: SeqNo,
     index: Index,
+    merge: Option<MergeFn<Error>>,
 ) -> IterBox {
     let mut sources: Vec<EntryIter> = Vec::new();
     if let Some((memtable, index_seqno)) = index {
@@ -171,7 +198,10 @@ pub(crate) fn scan(
         }
     }
     // Sources hold the read seqno themselves; the stream only picks the newest version.
-    let stream = MvccStream::new(MergeIter::new(sources), SeqNo::MAX);
+    let mut stream = MvccStream::new(MergeIter::new(sources), SeqNo::MAX);
+    if let Some(merge) = merge {
+        stream = stream.with_merge(merge);
+    }
     Box::new(Pinned {
         _super_version: super_version,
         stream,

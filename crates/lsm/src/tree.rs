@@ -212,6 +212,14 @@ impl TreeInner {
         self.table_id_counter.fetch_add(1, Ordering::AcqRel)
     }
 
+    /// The merge operator as the streams' merge function.
+    pub(crate) fn merge_fn(&self) -> Option<lsm_core::mvcc::MergeFn<Error>> {
+        self.config
+            .merge_operator
+            .as_ref()
+            .map(crate::merge_operator::merge_fn)
+    }
+
     /// Takes the flush lock.
     pub(crate) fn flush_lock(&self) -> FlushGuard<'_> {
         self.flush_lock
@@ -288,22 +296,28 @@ impl AbstractTree for Tree {
         }
     }
 
+    fn merge<K: Into<UserKey>, V: Into<UserValue>>(
+        &self,
+        key: K,
+        operand: V,
+        seqno: SeqNo,
+    ) -> (u64, u64) {
+        self.insert_entry(key.into(), operand.into(), seqno, ValueType::MergeOperand)
+    }
+
     fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>> {
         let super_version = self.super_version_at(seqno);
-        match read::get_entry(&super_version, key.as_ref(), seqno)? {
-            Some(entry) => read::resolve(entry),
-            None => Ok(None),
-        }
+        read::get_value(&super_version, key.as_ref(), seqno, self.merge_fn())
     }
 
     fn get_pinned<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<PinnableSlice>> {
         let super_version = self.super_version_at(seqno);
         let key = key.as_ref();
-        let Some(entry) = read::get_entry(&super_version, key, seqno)? else {
+        let Some(value) = read::get_value(&super_version, key, seqno, self.merge_fn())? else {
             return Ok(None);
         };
         let in_memtable = read::entry_in_memtables(&super_version, key, seqno);
-        Ok(read::resolve(entry)?.map(|value| {
+        Ok(Some(value).map(|value| {
             if in_memtable {
                 PinnableSlice::owned(value)
             } else {
@@ -318,13 +332,9 @@ impl AbstractTree for Tree {
         seqno: SeqNo,
     ) -> Result<Vec<Option<UserValue>>> {
         let super_version = self.super_version_at(seqno);
+        let merge = self.merge_fn();
         keys.into_iter()
-            .map(
-                |key| match read::get_entry(&super_version, key.as_ref(), seqno)? {
-                    Some(entry) => read::resolve(entry),
-                    None => Ok(None),
-                },
-            )
+            .map(|key| read::get_value(&super_version, key.as_ref(), seqno, merge.clone()))
             .collect()
     }
 
@@ -339,6 +349,7 @@ impl AbstractTree for Tree {
             read::owned_bounds(&range),
             seqno,
             index,
+            self.merge_fn(),
         )
     }
 
@@ -348,6 +359,7 @@ impl AbstractTree for Tree {
             read::prefix_bounds(prefix.as_ref()),
             seqno,
             index,
+            self.merge_fn(),
         )
     }
 

@@ -31,11 +31,20 @@ fn reads_stay_repeatable_while_writers_and_flushes_run() {
         .unwrap();
     let done = Arc::new(AtomicBool::new(false));
 
+    // A write takes its seqno, lands, and is published under one lock: the visible seqno
+    // must never pass a seqno that is still on its way (that is the caller's contract).
+    let commit = Arc::new(std::sync::Mutex::new(()));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
-            let (tree, seqno, visible) = (tree.clone(), seqno.clone(), visible.clone());
+            let (tree, seqno, visible, commit) = (
+                tree.clone(),
+                seqno.clone(),
+                visible.clone(),
+                Arc::clone(&commit),
+            );
             thread::spawn(move || {
                 for i in 0..WRITES_PER_WRITER {
+                    let _commit = commit.lock().unwrap();
                     let at = seqno.next();
                     tree.insert(format!("w{writer}-{i:05}"), at.to_le_bytes(), at);
                     visible.fetch_max(at + 1);

@@ -16,11 +16,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lsm::compaction::{CompactionAction, CompactionStrategy, Fifo, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, SequenceNumberCounter};
-use lsm_testkit::ops::{COMPACTION_STRATEGY_COUNT, Op, key, ops_from_seed, value};
+use lsm_testkit::ops::{COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_from_seed, value};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// The tree's merge operator: the model's merge function.
+struct Concat;
+
+impl lsm::MergeOperator for Concat {
+    fn merge(
+        &self,
+        _key: &[u8],
+        base: Option<&[u8]>,
+        operands: &[&[u8]],
+    ) -> lsm::Result<lsm::UserValue> {
+        Ok(concat(base, operands).into())
+    }
+}
 
 /// Merges done by the workloads' compaction steps (all runs, for the report).
 static MERGES: AtomicUsize = AtomicUsize::new(0);
@@ -34,6 +48,7 @@ fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> lsm::Result<AnyTree> {
         .with_shared_fs(Arc::new(fs.clone()))
         // Roll the manifest every few edits.
         .manifest_log_rotate_bytes(300)
+        .with_merge_operator(Some(Arc::new(Concat)))
         .open()
 }
 
@@ -65,6 +80,14 @@ fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
                 *puts_since_delete.entry(key(k)).or_insert(0) += 1;
                 tree.insert(key(k), value(v), seqno.next());
                 state.insert(key(k), value(v));
+                true
+            }
+            Op::Merge(k, v) => {
+                // A merge is another value as far as the weak-delete contract goes.
+                *puts_since_delete.entry(key(k)).or_insert(0) += 2;
+                tree.merge(key(k), operand(v), seqno.next());
+                let merged = concat(state.get(&key(k)).map(Vec::as_slice), &[&operand(v)]);
+                state.insert(key(k), merged);
                 true
             }
             Op::Remove(k) | Op::RemoveWeak(k) => {

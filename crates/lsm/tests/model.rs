@@ -16,9 +16,23 @@ use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, 
 use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
 use lsm_testkit::model::in_bounds;
-use lsm_testkit::ops::{Op, key, op_strategy, value};
+use lsm_testkit::ops::{Op, concat, key, op_strategy, operand, value};
 use lsm_testkit::oracle::Oracle;
 use proptest::prelude::*;
+
+/// The tree's merge operator: the oracle's merge function.
+struct Concat;
+
+impl lsm::MergeOperator for Concat {
+    fn merge(
+        &self,
+        _key: &[u8],
+        base: Option<&[u8]>,
+        operands: &[&[u8]],
+    ) -> lsm::Result<lsm::UserValue> {
+        Ok(concat(base, operands).into())
+    }
+}
 
 /// A compaction filter that keeps everything and checks what it is shown: values only
 /// (they all look like `value(..)`), and only below the compaction's watermark.
@@ -30,9 +44,11 @@ impl CompactionFilter for CheckingFilter {
             item.seqno() < self.0.load(Ordering::Acquire),
             "a version at or above the watermark reached the filter"
         );
+        let value = item.value()?;
         assert!(
-            item.value()?.starts_with(b"v"),
-            "a tombstone reached the filter"
+            value.starts_with(b"v") || value.starts_with(b"+"),
+            "a tombstone reached the filter: {:?}",
+            String::from_utf8_lossy(&value)
         );
         Ok(Verdict::Keep)
     }
@@ -85,7 +101,7 @@ impl Harness {
             fs,
             seqno,
             tree: None,
-            oracle: Oracle::new(),
+            oracle: Oracle::with_merge(concat),
             history: Vec::new(),
             unflushed: Vec::new(),
             tables: Vec::new(),
@@ -101,6 +117,7 @@ impl Harness {
     fn open(&self, path: PathBuf) -> AnyTree {
         Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::clone(&self.fs))
+            .with_merge_operator(Some(Arc::new(Concat)))
             .with_compaction_filter_factory(Some(Arc::new(CheckingFactory(Arc::clone(
                 &self.compaction_watermark,
             )))))
@@ -147,6 +164,14 @@ impl Harness {
                 let value = value(v);
                 self.tree().insert(key(k), value.clone(), seqno);
                 self.oracle.insert(&key(k), &value, seqno);
+                self.unflushed.push((key(k), seqno));
+            }
+            Op::Merge(k, v) => {
+                // A merge is another value as far as the weak-delete contract goes.
+                *self.puts_since_delete.entry(key(k)).or_insert(0) += 2;
+                let seqno = self.seqno.next();
+                self.tree().merge(key(k), operand(v), seqno);
+                self.oracle.merge(&key(k), &operand(v), seqno);
                 self.unflushed.push((key(k), seqno));
             }
             Op::Remove(k) => {
@@ -272,7 +297,9 @@ impl Harness {
             Op::Clear => {
                 // The change takes one seqno; reads above it see the change.
                 let mark = self.seqno.get() + 1;
-                self.history.push((mark, std::mem::take(&mut self.oracle)));
+                let emptied = self.oracle.emptied();
+                self.history
+                    .push((mark, std::mem::replace(&mut self.oracle, emptied)));
                 self.tree().clear().unwrap();
                 self.unflushed.clear();
                 self.tables.clear();
