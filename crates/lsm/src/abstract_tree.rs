@@ -14,7 +14,7 @@ use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::{Guard, IterGuardImpl, PinnableSlice};
 use crate::read::{Index, IterBox};
 use crate::tree::FlushGuard;
-use crate::{CheckpointInfo, Result};
+use crate::{CheckpointInfo, Result, WriteBatch};
 
 pub(crate) mod sealed {
     /// Keeps [`super::AbstractTree`] implemented by this crate only.
@@ -123,6 +123,29 @@ pub trait AbstractTree: sealed::Sealed {
         self.write_admission()?;
         Ok(self.remove_weak(key, seqno))
     }
+
+    /// Writes every entry of `batch` at `seqno` (see [`WriteBatch`]) and publishes the
+    /// visible seqno past it; returns the bytes added and the active memtable's size.
+    ///
+    /// # Errors
+    /// [`crate::Error::MixedOperationBatch`] when one key takes different kinds of
+    /// operation (nothing is written); the merge operator's error when folding repeated
+    /// merges of a key fails; as [`Self::write_admission`].
+    ///
+    /// # Panics
+    /// As [`Self::insert`], for any entry.
+    fn apply_batch(&self, batch: WriteBatch, seqno: SeqNo) -> Result<(u64, u64)>;
+
+    /// Tombstones (strong and weak) in the tree's tables.
+    fn tombstone_count(&self) -> u64;
+
+    /// Weak tombstones in the tree's tables.
+    fn weak_tombstone_count(&self) -> u64;
+
+    /// Weak tombstones whose value sits right below them in the same table, which the
+    /// next compaction of that table drops together (reads the tables that hold weak
+    /// tombstones).
+    fn weak_tombstone_reclaimable_count(&self) -> u64;
 
     /// Whether the tree accepts writes.
     ///

@@ -13,7 +13,7 @@ use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::PinnableSlice;
 use crate::read::{Index, IterBox};
 use crate::tree::FlushGuard;
-use crate::{AbstractTree, CheckpointInfo, Result, Tree, TreeType};
+use crate::{AbstractTree, CheckpointInfo, Result, Tree, TreeType, WriteBatch};
 
 /// A tree of any type.
 // TODO(issue 9): the `Blob` variant (key-value separation) joins `Standard`.
@@ -60,6 +60,22 @@ impl AbstractTree for AnyTree {
 
     fn remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
         forward!(self, tree => tree.remove_weak(key, seqno))
+    }
+
+    fn apply_batch(&self, batch: WriteBatch, seqno: SeqNo) -> Result<(u64, u64)> {
+        forward!(self, tree => tree.apply_batch(batch, seqno))
+    }
+
+    fn tombstone_count(&self) -> u64 {
+        forward!(self, tree => tree.tombstone_count())
+    }
+
+    fn weak_tombstone_count(&self) -> u64 {
+        forward!(self, tree => tree.weak_tombstone_count())
+    }
+
+    fn weak_tombstone_reclaimable_count(&self) -> u64 {
+        forward!(self, tree => tree.weak_tombstone_reclaimable_count())
     }
 
     fn write_admission(&self) -> Result<()> {

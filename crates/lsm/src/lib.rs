@@ -60,6 +60,7 @@ mod read;
 mod recovery;
 mod super_version;
 mod tree;
+mod write_batch;
 
 pub use abstract_tree::{AbstractTree, TreeType};
 pub use any_tree::AnyTree;
@@ -76,3 +77,4 @@ pub use lsm_memtable::Memtable;
 pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox};
 pub use tree::{FlushGuard, Tree, TreeId, TreeInner};
+pub use write_batch::WriteBatch;

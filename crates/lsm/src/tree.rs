@@ -32,7 +32,9 @@ use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::rate_limiter::RateLimiter;
 use crate::read::{self, Index, IterBox};
 use crate::super_version::SuperVersion;
-use crate::{AbstractTree, CheckpointInfo, Config, Error, PinnableSlice, Result, TreeType};
+use crate::{
+    AbstractTree, CheckpointInfo, Config, Error, PinnableSlice, Result, TreeType, WriteBatch,
+};
 
 /// A tree's identity within this process.
 pub type TreeId = u64;
@@ -84,6 +86,25 @@ impl Drop for TreeInner {
             }
         }
     }
+}
+
+/// Checks an entry a caller writes against the limits.
+///
+/// # Panics
+/// On an empty key, a key longer than 65,535 bytes, a value longer than `u32::MAX`
+/// bytes, or a seqno above [`MAX_SEQNO`]: a caller bug.
+fn check_entry(entry: &InternalEntry) {
+    let key_len = entry.key.user_key.len();
+    assert!(key_len > 0, "keys are never empty");
+    assert!(
+        key_len <= USER_KEY_LEN_MAX,
+        "key of {key_len} bytes above the limit"
+    );
+    assert!(
+        entry.value.len() as u64 <= VALUE_LEN_MAX,
+        "value above the limit of u32::MAX bytes"
+    );
+    assert!(entry.key.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
 }
 
 impl Drop for Tree {
@@ -159,17 +180,7 @@ impl TreeInner {
     /// On an empty key, a key longer than 65,535 bytes, a value longer than
     /// `u32::MAX` bytes, or a seqno above [`MAX_SEQNO`]: a caller bug.
     pub(crate) fn append(&self, entry: InternalEntry) -> (u64, u64) {
-        let key_len = entry.key.user_key.len();
-        assert!(key_len > 0, "keys are never empty");
-        assert!(
-            key_len <= USER_KEY_LEN_MAX,
-            "key of {key_len} bytes above the limit"
-        );
-        assert!(
-            entry.value.len() as u64 <= VALUE_LEN_MAX,
-            "value above the limit of u32::MAX bytes"
-        );
-        assert!(entry.key.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
+        check_entry(&entry);
         // Hold the gate shared across the insert: sealing the active memtable takes it
         // exclusively, so it never seals a memtable that a write is still landing in.
         let _gate = self
@@ -177,6 +188,40 @@ impl TreeInner {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         self.super_version.load().active.insert(entry)
+    }
+
+    /// Inserts a batch's entries into one memtable, with no sealing in between; waits
+    /// out a write stall first and seals a full memtable after.
+    ///
+    /// # Panics
+    /// As [`Self::append`].
+    pub(crate) fn append_batch(&self, entries: Vec<InternalEntry>) -> (u64, u64) {
+        for entry in &entries {
+            check_entry(entry);
+        }
+        if let Some(background) = &self.background {
+            background.admit(self);
+        }
+        let (mut added, mut size) = (0, 0);
+        {
+            let _gate = self
+                .write_gate
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let current = self.super_version.load();
+            for entry in entries {
+                let (entry_added, memtable_size) = current.active.insert(entry);
+                added += entry_added;
+                size = memtable_size;
+            }
+        }
+        if let Some(background) = &self.background
+            && size >= background.options.memtable_size_bytes
+            && self.rotate().is_some()
+        {
+            background.request_flush();
+        }
+        (added, size)
     }
 
     /// Refuses work on a poisoned tree.
@@ -282,6 +327,59 @@ impl AbstractTree for Tree {
             seqno,
             ValueType::WeakTombstone,
         )
+    }
+
+    fn apply_batch(&self, batch: WriteBatch, seqno: SeqNo) -> Result<(u64, u64)> {
+        self.write_admission()?;
+        let entries = batch.into_entries(seqno, self.config.merge_operator.as_deref())?;
+        let written = self.append_batch(entries);
+        // Published after the whole batch: readers at the visible seqno see all or none.
+        self.config.visible_seqno.fetch_max(seqno + 1);
+        Ok(written)
+    }
+
+    fn tombstone_count(&self) -> u64 {
+        self.super_version()
+            .tables
+            .values()
+            .map(|live| {
+                let properties = live.table.properties();
+                properties.tombstone_count + properties.weak_tombstone_count
+            })
+            .sum()
+    }
+
+    fn weak_tombstone_count(&self) -> u64 {
+        self.super_version()
+            .tables
+            .values()
+            .map(|live| live.table.properties().weak_tombstone_count)
+            .sum()
+    }
+
+    fn weak_tombstone_reclaimable_count(&self) -> u64 {
+        // A weak tombstone with its value right below it in the same table: the next
+        // compaction of that table drops both. Only tables with weak tombstones are read.
+        let current = self.super_version();
+        let mut reclaimable = 0;
+        for live in current.tables.values() {
+            if live.table.properties().weak_tombstone_count == 0 {
+                continue;
+            }
+            let mut previous: Option<InternalEntry> = None;
+            for entry in live.table.iter(SeqNo::MAX) {
+                let Ok(entry) = entry else { break };
+                if let Some(weak) = &previous
+                    && weak.key.value_type == ValueType::WeakTombstone
+                    && weak.key.user_key == entry.key.user_key
+                    && entry.key.value_type == ValueType::Value
+                {
+                    reclaimable += 1;
+                }
+                previous = Some(entry);
+            }
+        }
+        reclaimable
     }
 
     fn write_admission(&self) -> Result<()> {
