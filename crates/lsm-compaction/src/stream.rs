@@ -261,8 +261,8 @@ where
                     Some(Ok(entry))
                 }
             }
-            // TODO(issue 7): fold merge operands onto the versions below them instead of
-            // keeping the newest operand alone.
+            // Values (folded operands included). TODO(issue 7): keep the seqno where a range
+            // tombstone covers the key, once range tombstones exist.
             _ => {
                 if at_bottom && !entry.key.value_type.is_tombstone() {
                     entry.key.seqno = 0;

@@ -40,7 +40,8 @@ pub struct MaintenanceOptions {
     pub strategy: Arc<dyn CompactionStrategy>,
     /// The GC watermark for background flushes and compactions: no version a read at or
     /// above it can see is dropped. The default, 0, keeps every version; set it to the
-    /// oldest seqno your snapshots read at.
+    /// oldest seqno your snapshots read at. It must not hold a handle of the tree (the
+    /// tree would then never see its last handle drop).
     pub gc_watermark: WatermarkFn,
     /// Sealed memtables from which writers slow down (default 2).
     pub sealed_slowdown: usize,
