@@ -8,7 +8,6 @@
 //! Values are slices of the real records (Debian's package index), so that they
 //! compress as real data would; compression is off, as in the spec's peer settings.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use lsm_testkit::data::debian_records;
 use lsm_testkit::rng::Rng;
 
 use crate::counting_fs::CountingFs;
+use crate::tree_workloads::remove_all;
 use crate::workloads::Measurement;
 
 const VALUE_BYTES: usize = 100;
@@ -120,18 +120,4 @@ fn ingest(
             ratio: Some(space_amp),
         },
     ])
-}
-
-fn remove_all(path: &Path) {
-    use lsm_core::{Fs, StdFs};
-    if let Ok(entries) = StdFs.read_dir(path) {
-        for entry in entries {
-            if entry.is_dir {
-                remove_all(&entry.path);
-            } else {
-                let _ = StdFs.remove_file(&entry.path);
-            }
-        }
-    }
-    let _ = StdFs.remove_dir(path);
 }

@@ -75,7 +75,7 @@ impl Drop for ScratchTree {
 }
 
 /// Removes a directory tree (best effort).
-fn remove_all(path: &Path) {
+pub(crate) fn remove_all(path: &Path) {
     if let Ok(entries) = StdFs.read_dir(path) {
         for entry in entries {
             if entry.is_dir {

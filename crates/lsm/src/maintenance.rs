@@ -10,7 +10,6 @@
 //! super-version holds them.
 
 use std::collections::BTreeSet;
-use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -18,7 +17,7 @@ use lsm_memtable::Memtable;
 use lsm_version::VersionEdit;
 
 use crate::Result;
-use crate::read::OwnedBounds;
+use crate::read::{OwnedBounds, overlaps};
 use crate::tree::TreeInner;
 
 impl TreeInner {
@@ -128,15 +127,5 @@ impl TreeInner {
 
 /// Whether `key` lies within `bounds`.
 fn contains(bounds: &OwnedBounds, key: &[u8]) -> bool {
-    let after_start = match &bounds.0 {
-        Bound::Included(start) => key >= start.as_bytes(),
-        Bound::Excluded(start) => key > start.as_bytes(),
-        Bound::Unbounded => true,
-    };
-    let before_end = match &bounds.1 {
-        Bound::Included(end) => key <= end.as_bytes(),
-        Bound::Excluded(end) => key < end.as_bytes(),
-        Bound::Unbounded => true,
-    };
-    after_start && before_end
+    overlaps(bounds, key, key)
 }

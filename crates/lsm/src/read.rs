@@ -145,7 +145,7 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> OwnedBounds {
 }
 
 /// Whether a table with keys in `min..=max` may hold keys within `bounds`.
-fn overlaps(bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
+pub(crate) fn overlaps(bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
     let after_start = match &bounds.0 {
         Bound::Included(start) => max >= start.as_bytes(),
         Bound::Excluded(start) => max > start.as_bytes(),

@@ -17,24 +17,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use lsm::compaction::{CompactionAction, CompactionStrategy, Fifo, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, SequenceNumberCounter};
 use lsm_testkit::ops::{COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_from_seed, value};
+
+#[path = "support/common.rs"]
+mod common;
+use common::Concat;
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
-
-/// The tree's merge operator: the model's merge function.
-struct Concat;
-
-impl lsm::MergeOperator for Concat {
-    fn merge(
-        &self,
-        _key: &[u8],
-        base: Option<&[u8]>,
-        operands: &[&[u8]],
-    ) -> lsm::Result<lsm::UserValue> {
-        Ok(concat(base, operands).into())
-    }
-}
 
 /// Merges done by the workloads' compaction steps (all runs, for the report).
 static MERGES: AtomicUsize = AtomicUsize::new(0);

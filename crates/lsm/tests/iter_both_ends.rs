@@ -3,16 +3,11 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use lsm::{AbstractTree, AnyTree, Config, Guard, SequenceNumberCounter};
+use lsm::{AbstractTree, Guard};
 
-fn tree() -> (tempfile::TempDir, AnyTree, SequenceNumberCounter) {
-    let dir = tempfile::tempdir().unwrap();
-    let seqno = SequenceNumberCounter::default();
-    let tree = Config::new(dir.path(), seqno.clone(), SequenceNumberCounter::default())
-        .open()
-        .unwrap();
-    (dir, tree, seqno)
-}
+#[path = "support/common.rs"]
+mod common;
+use common::temp_tree;
 
 fn key(i: usize) -> String {
     format!("key{i:04}")
@@ -20,7 +15,7 @@ fn key(i: usize) -> String {
 
 #[test]
 fn mixed_ends_meet_exactly_once_over_memtables_and_tables() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     // Three tables and a memtable, with keys interleaved and some overwritten or deleted.
     for round in 0..4 {
         for i in (round..400).step_by(4) {
@@ -78,7 +73,7 @@ fn mixed_ends_meet_exactly_once_over_memtables_and_tables() {
 
 #[test]
 fn an_iterator_keeps_its_snapshot_across_flush_and_clear() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     for i in 0..100 {
         tree.insert(key(i), "old", seqno.next());
     }
@@ -101,7 +96,7 @@ fn an_iterator_keeps_its_snapshot_across_flush_and_clear() {
 
 #[test]
 fn an_extra_memtable_is_read_at_its_own_seqno() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     tree.insert("a", "tree", seqno.next());
     let overlay = std::sync::Arc::new(lsm::Memtable::new(99));
     overlay.insert(lsm_core::InternalEntry::new(

@@ -17,22 +17,12 @@ use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
 use lsm_testkit::model::in_bounds;
 use lsm_testkit::ops::{Op, concat, key, op_strategy, operand, value};
+
+#[path = "support/common.rs"]
+mod common;
+use common::Concat;
 use lsm_testkit::oracle::Oracle;
 use proptest::prelude::*;
-
-/// The tree's merge operator: the oracle's merge function.
-struct Concat;
-
-impl lsm::MergeOperator for Concat {
-    fn merge(
-        &self,
-        _key: &[u8],
-        base: Option<&[u8]>,
-        operands: &[&[u8]],
-    ) -> lsm::Result<lsm::UserValue> {
-        Ok(concat(base, operands).into())
-    }
-}
 
 /// A compaction filter that keeps everything and checks what it is shown: values only
 /// (they all look like `value(..)`), and only below the compaction's watermark.

@@ -8,27 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use lsm::{
-    AbstractTree, AnyTree, Config, Error, Guard, MemFs, MergeOperator, SeqNo,
-    SequenceNumberCounter, UserValue, WriteBatch,
+    AbstractTree, AnyTree, Config, Error, Guard, MemFs, SeqNo, SequenceNumberCounter, WriteBatch,
 };
 
-/// Appends operands to the base.
-struct Concat;
-
-impl MergeOperator for Concat {
-    fn merge(
-        &self,
-        _key: &[u8],
-        base: Option<&[u8]>,
-        operands: &[&[u8]],
-    ) -> lsm::Result<UserValue> {
-        let mut out = base.unwrap_or_default().to_vec();
-        for operand in operands {
-            out.extend_from_slice(operand);
-        }
-        Ok(out.into())
-    }
-}
+#[path = "support/common.rs"]
+mod common;
+use common::Concat;
 
 fn tree() -> (AnyTree, SequenceNumberCounter, SequenceNumberCounter) {
     let seqno = SequenceNumberCounter::default();

@@ -3,20 +3,15 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use lsm::{AbstractTree, AnyTree, Config, SequenceNumberCounter};
+use lsm::AbstractTree;
 
-fn tree() -> (tempfile::TempDir, AnyTree, SequenceNumberCounter) {
-    let dir = tempfile::tempdir().unwrap();
-    let seqno = SequenceNumberCounter::default();
-    let tree = Config::new(dir.path(), seqno.clone(), SequenceNumberCounter::default())
-        .open()
-        .unwrap();
-    (dir, tree, seqno)
-}
+#[path = "support/common.rs"]
+mod common;
+use common::temp_tree;
 
 #[test]
 fn reads_see_the_newest_version_below_the_read_seqno() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     tree.insert("a", "1", seqno.next()); // 0
     tree.insert("a", "2", seqno.next()); // 1
     tree.remove("a", seqno.next()); // 2
@@ -37,7 +32,7 @@ fn reads_see_the_newest_version_below_the_read_seqno() {
 
 #[test]
 fn multi_get_and_sizes_and_pinning() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     tree.insert("disk", vec![7_u8; 300], seqno.next());
     tree.flush_active_memtable(0).unwrap();
     tree.insert("memory", "small", seqno.next());
@@ -64,7 +59,7 @@ fn multi_get_and_sizes_and_pinning() {
 
 #[test]
 fn the_longest_key_round_trips() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     let key = vec![b'k'; 65_535];
     tree.insert(key.clone(), "v", seqno.next());
     tree.flush_active_memtable(0).unwrap();
@@ -77,13 +72,13 @@ fn the_longest_key_round_trips() {
 #[test]
 #[should_panic(expected = "keys are never empty")]
 fn an_empty_key_is_a_caller_bug() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     tree.insert("", "v", seqno.next());
 }
 
 #[test]
 #[should_panic(expected = "above the limit")]
 fn an_oversize_key_is_a_caller_bug() {
-    let (_dir, tree, seqno) = tree();
+    let (_dir, tree, seqno) = temp_tree();
     tree.insert(vec![0_u8; 65_536], "v", seqno.next());
 }
