@@ -46,6 +46,7 @@ mod key_range;
 pub mod limits;
 pub mod merge;
 pub mod mvcc;
+pub mod range_tombstone;
 mod seqno;
 mod slice;
 mod value_type;
@@ -58,6 +59,7 @@ pub use fs::{
 pub use ids::{BlobFileId, FileId, MemtableId, TableId};
 pub use internal_key::{InternalEntry, InternalKey};
 pub use key_range::KeyRange;
+pub use range_tombstone::RangeTombstone;
 pub use seqno::{MAX_SEQNO, SeqNo, SequenceNumberCounter};
 pub use slice::{Slice, UserKey, UserValue};
 pub use value_type::ValueType;

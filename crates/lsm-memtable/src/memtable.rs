@@ -1,11 +1,13 @@
 //! [`Memtable`]: a concurrent skiplist of internal entries with size accounting.
 
 use std::ops::RangeBounds;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crossbeam_skiplist::SkipMap;
-use lsm_core::{InternalEntry, InternalKey, MemtableId, SeqNo, UserKey, UserValue, ValueType};
+use lsm_core::{
+    InternalEntry, InternalKey, MemtableId, RangeTombstone, SeqNo, UserKey, UserValue, ValueType,
+};
 
 use crate::MemtableIter;
 
@@ -18,6 +20,8 @@ pub const ENTRY_OVERHEAD_BYTES: u64 = 64;
 pub struct Memtable {
     id: MemtableId,
     pub(crate) items: SkipMap<InternalKey, UserValue>,
+    /// Range tombstones, in insertion order (few, and read whole).
+    range_tombstones: RwLock<Vec<RangeTombstone>>,
     approximate_size: AtomicU64,
     highest_seqno: AtomicU64,
 }
@@ -29,6 +33,7 @@ impl Memtable {
         Self {
             id,
             items: SkipMap::new(),
+            range_tombstones: RwLock::new(Vec::new()),
             approximate_size: AtomicU64::new(0),
             highest_seqno: AtomicU64::new(0),
         }
@@ -54,8 +59,41 @@ impl Memtable {
         (added, size)
     }
 
+    /// Inserts a range tombstone; returns the bytes it added and the memtable's new size.
+    pub fn insert_range_tombstone(&self, tombstone: RangeTombstone) -> (u64, u64) {
+        let added =
+            tombstone.start.len() as u64 + tombstone.end.len() as u64 + ENTRY_OVERHEAD_BYTES;
+        self.highest_seqno
+            .fetch_max(tombstone.seqno, Ordering::AcqRel);
+        self.range_tombstones
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tombstone);
+        let size = self.approximate_size.fetch_add(added, Ordering::AcqRel) + added;
+        (added, size)
+    }
+
+    /// The range tombstones held.
+    #[must_use]
+    pub fn range_tombstones(&self) -> Vec<RangeTombstone> {
+        self.range_tombstones
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Range tombstones held.
+    #[must_use]
+    pub fn range_tombstone_count(&self) -> usize {
+        self.range_tombstones
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// The newest version of `user_key` with a seqno below `read_seqno`, tombstones
-    /// included.
+    /// included (range tombstones are the caller's to apply: see
+    /// [`Self::range_tombstones`]).
     #[must_use]
     pub fn get(&self, user_key: &[u8], read_seqno: SeqNo) -> Option<InternalEntry> {
         if read_seqno == 0 {
@@ -81,16 +119,16 @@ impl Memtable {
         MemtableIter::new(Arc::clone(self), range, read_seqno)
     }
 
-    /// Entries held.
+    /// Entries held (range tombstones not counted).
     #[must_use]
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
-    /// Whether no entry is held.
+    /// Whether nothing is held (no entry and no range tombstone).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.is_empty() && self.range_tombstone_count() == 0
     }
 
     /// Bytes of keys, values and per-entry overhead inserted so far.
@@ -103,5 +141,29 @@ impl Memtable {
     #[must_use]
     pub fn highest_seqno(&self) -> SeqNo {
         self.highest_seqno.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn range_tombstones_are_held_counted_and_sized() {
+        let memtable = Memtable::new(1);
+        assert!(memtable.is_empty());
+        let tombstone = RangeTombstone::new("a".into(), "c".into(), 7).unwrap();
+        let (added, size) = memtable.insert_range_tombstone(tombstone.clone());
+        assert_eq!(added, 2 + ENTRY_OVERHEAD_BYTES);
+        assert_eq!(size, added);
+        assert!(
+            !memtable.is_empty(),
+            "a memtable of range tombstones still flushes"
+        );
+        assert_eq!(memtable.len(), 0);
+        assert_eq!(memtable.range_tombstones(), [tombstone]);
+        assert_eq!(memtable.highest_seqno(), 7);
     }
 }
