@@ -151,6 +151,10 @@ fn scan(
     bounds: &Bounds,
     read_seqno: SeqNo,
 ) -> Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send> {
+    if table.properties.entry_count == 0 {
+        // A table of range tombstones only: no entries to scan.
+        return Box::new(std::iter::empty());
+    }
     let Bounds {
         lower,
         upper,

@@ -38,6 +38,7 @@ mod iter;
 pub mod layout;
 mod options;
 mod properties;
+mod range_tombstones;
 mod reader;
 mod table_set_writer;
 mod two_level;

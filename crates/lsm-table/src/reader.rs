@@ -18,7 +18,9 @@ use lsm_codec::{
     BlockHandle, DataBlock, DecodeOptions, FileCipher, IndexBlock, IndexEntry, ZstdDictionary,
 };
 use lsm_core::coding::Decoder;
-use lsm_core::{FileId, Fs, FsFile, InternalEntry, OpenOptions, ReadFile, SeqNo, Slice};
+use lsm_core::{
+    FileId, Fs, FsFile, InternalEntry, OpenOptions, RangeTombstone, ReadFile, SeqNo, Slice,
+};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::iter::TableIter;
@@ -46,6 +48,9 @@ pub(crate) struct TableInner {
     /// The filter partitions' index, when the filter is partitioned and pinned.
     filter_index: Option<IndexBlock>,
     prefix_filter: bool,
+    /// The range tombstones, sorted by start key (read at open: they are few, and every
+    /// read of the table's keys needs them).
+    range_tombstones: Vec<RangeTombstone>,
 }
 
 /// Where blocks come from, and what decoding them needs.
@@ -164,9 +169,15 @@ impl Table {
             }
             source.dictionary = Some(dictionary);
         }
-        let index = source.read_block(properties.index_handle, BlockType::Index)?;
-        let top_index = IndexBlock::new(index)
-            .map_err(|error| block_error(file_id, properties.index_handle.offset, error.into()))?;
+        // A table of range tombstones only has no index (and no data or filter).
+        let top_index = if properties.entry_count == 0 {
+            None
+        } else {
+            let index = source.read_block(properties.index_handle, BlockType::Index)?;
+            Some(IndexBlock::new(index).map_err(|error| {
+                block_error(file_id, properties.index_handle.offset, error.into())
+            })?)
+        };
         let mut filter = None;
         let mut filter_index = None;
         let mut prefix_filter = false;
@@ -190,7 +201,22 @@ impl Table {
             prefix_filter = extractor_name.is_some()
                 && properties.prefix_extractor.as_deref() == extractor_name;
         }
-        let top_index = options.pin_index_and_filter.then_some(top_index);
+        let range_tombstones = match properties.range_tombstone_handle {
+            Some(handle) => {
+                let bytes = source.read_block(handle, BlockType::RangeTombstone)?;
+                crate::range_tombstones::decode(&bytes)
+                    .map_err(|error| block_error(file_id, handle.offset, error.into()))?
+            }
+            None => Vec::new(),
+        };
+        if range_tombstones.len() as u64 != properties.range_tombstone_count {
+            return Err(corruption(
+                file_id,
+                footer.properties.offset,
+                "range tombstone count does not match the block",
+            ));
+        }
+        let top_index = top_index.filter(|_| options.pin_index_and_filter);
         let inner = TableInner {
             source,
             file_id,
@@ -199,10 +225,18 @@ impl Table {
             filter,
             filter_index,
             prefix_filter,
+            range_tombstones,
         };
         Ok(Self {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The table's range tombstones, sorted by start key. Reads through [`Self::get`] and
+    /// [`Self::range`] return point entries only; applying these is the caller's job.
+    #[must_use]
+    pub fn range_tombstones(&self) -> &[RangeTombstone] {
+        &self.inner.range_tombstones
     }
 
     /// The table's id.
@@ -226,6 +260,7 @@ impl Table {
         let inner = &self.inner;
         let properties = &inner.properties;
         if read_seqno == 0
+            || properties.entry_count == 0
             || user_key < properties.key_min.as_bytes()
             || user_key > properties.key_max.as_bytes()
         {
@@ -317,6 +352,9 @@ impl Table {
     pub fn index_entries(&self) -> Result<Vec<IndexEntry>> {
         let inner = &self.inner;
         let mut entries = Vec::new();
+        if inner.properties.entry_count == 0 {
+            return Ok(entries);
+        }
         for top in inner.top_index()?.iter() {
             let top = top.map_err(|source| {
                 block_error(
@@ -539,7 +577,9 @@ impl TableInner {
             });
             Ok(())
         };
-        check(&mut report, "index", properties.index_handle)?;
+        if properties.entry_count > 0 {
+            check(&mut report, "index", properties.index_handle)?;
+        }
         if properties.filter_partitioned {
             match self.filter_index() {
                 Ok(index) => {
@@ -562,6 +602,10 @@ impl TableInner {
             if let Some(handle) = handle {
                 check(&mut report, block_type, handle)?;
             }
+        }
+        if properties.entry_count == 0 {
+            // A table of range tombstones only has no index and no data blocks.
+            return Ok(report);
         }
         let top_index = match self.top_index() {
             Ok(index) => index,

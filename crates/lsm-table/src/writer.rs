@@ -21,7 +21,8 @@ use lsm_codec::{
 };
 use lsm_core::coding::{put_u32, put_u64};
 use lsm_core::{
-    FileId, Fs, FsFile, InternalEntry, InternalKey, OpenOptions, SeqNo, UserKey, ValueType, limits,
+    FileId, Fs, FsFile, InternalEntry, InternalKey, OpenOptions, RangeTombstone, SeqNo, UserKey,
+    ValueType, limits,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -55,6 +56,8 @@ pub struct TableWriter {
     /// `(last user key, handle)` of every finished filter partition.
     filter_partitions: Vec<(UserKey, BlockHandle)>,
     properties: TableProperties,
+    /// Range tombstones to write at finish.
+    range_tombstones: Vec<RangeTombstone>,
     /// Data blocks waiting for the dictionary they train.
     pending_blocks: Vec<(InternalKey, Vec<u8>)>,
     pending_bytes: usize,
@@ -114,6 +117,7 @@ impl TableWriter {
             filter_hashes: Vec::new(),
             filter_partitions: Vec::new(),
             properties,
+            range_tombstones: Vec::new(),
             pending_blocks: Vec::new(),
             pending_bytes: 0,
             failed: false,
@@ -158,6 +162,34 @@ impl TableWriter {
         Ok(())
     }
 
+    /// Adds a range tombstone (in any order relative to entries and other tombstones).
+    /// The table's key range grows to cover it: from its start to its end (the end is
+    /// past the deleted keys, so the range over-covers by that one key).
+    ///
+    /// # Errors
+    /// [`Error::InvalidEntry`] for a bound above the key length limit (the writer stays
+    /// usable); [`Error::WriterFailed`] after an earlier failure.
+    pub fn add_range_tombstone(&mut self, tombstone: &RangeTombstone) -> Result<()> {
+        self.check_not_failed()?;
+        limits::check_user_key(&tombstone.end).map_err(Error::InvalidEntry)?;
+        if !tombstone.start.is_empty() {
+            limits::check_user_key(&tombstone.start).map_err(Error::InvalidEntry)?;
+        }
+        let properties = &mut self.properties;
+        let first = properties.user_key_count == 0 && self.range_tombstones.is_empty();
+        if first || tombstone.start < properties.key_min {
+            properties.key_min = tombstone.start.clone();
+        }
+        if first || tombstone.end > properties.key_max {
+            properties.key_max = tombstone.end.clone();
+        }
+        properties.seqno_min = properties.seqno_min.min(tombstone.seqno);
+        properties.seqno_max = properties.seqno_max.max(tombstone.seqno);
+        properties.range_tombstone_count += 1;
+        self.range_tombstones.push(tombstone.clone());
+        Ok(())
+    }
+
     fn check_not_failed(&self) -> Result<()> {
         if self.failed {
             return Err(Error::WriterFailed {
@@ -175,10 +207,13 @@ impl TableWriter {
 
     fn note_user_key(&mut self, user_key: &UserKey) {
         self.properties.user_key_count += 1;
-        if self.properties.user_key_count == 1 {
+        let first = self.properties.user_key_count == 1 && self.range_tombstones.is_empty();
+        if first || *user_key < self.properties.key_min {
             self.properties.key_min = user_key.clone();
         }
-        self.properties.key_max = user_key.clone();
+        if first || *user_key > self.properties.key_max {
+            self.properties.key_max = user_key.clone();
+        }
         if self.options.filter.is_some() {
             self.filter_hashes.push(lsm_burr::hash(user_key));
             if let Some(extractor) = &self.options.prefix_extractor {
@@ -325,15 +360,23 @@ impl TableWriter {
     /// then incomplete and must be deleted).
     pub fn finish(mut self) -> Result<TableProperties> {
         self.check_not_failed()?;
-        if self.properties.entry_count == 0 {
+        if self.properties.entry_count == 0 && self.range_tombstones.is_empty() {
             return Err(Error::EmptyTable {
                 file_id: self.file_id,
             });
         }
         self.flush_data_block()?;
         self.train_and_write_pending()?;
-        self.write_index()?;
-        self.write_filter()?;
+        if self.properties.entry_count > 0 {
+            self.write_index()?;
+            self.write_filter()?;
+        }
+        if !self.range_tombstones.is_empty() {
+            let payload = crate::range_tombstones::encode(&self.range_tombstones);
+            let compression = self.options.index_compression.clone();
+            let handle = self.write_block(&payload, BlockType::RangeTombstone, &compression)?;
+            self.properties.range_tombstone_handle = Some(handle);
+        }
         if let Some(dictionary) = self.options.compression.dictionary().cloned() {
             let handle =
                 self.write_block(dictionary.raw(), BlockType::Dictionary, &Compression::None)?;
