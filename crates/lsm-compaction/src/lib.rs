@@ -43,7 +43,9 @@ pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
 pub use major::{MAJOR_COMPACTION_NAME, Major};
 pub use slices::slice_boundaries;
 pub use strategy::CompactionStrategy;
-pub use stream::{Bottom, CompactionStream, DropCounts, FilterDecision, ItemFilter};
+pub use stream::{
+    Bottom, CompactionStream, DropCounts, FilterDecision, ItemFilter, surviving_tombstones,
+};
 pub use tiered::{SizeTiered, TIERED_COMPACTION_NAME};
 pub use validate::{Refusal, validate};
 pub use worker::{merge_sources, write_tables};

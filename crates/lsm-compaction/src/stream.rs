@@ -27,10 +27,15 @@
 //! it, so the operands stay as they are. Without a merge function, operands are kept and
 //! the next non-operand version is decided as the newest below the watermark.
 //!
+//! Range tombstones given with [`CompactionStream::with_range_tombstones`] drop every
+//! version they hide from all reads at or above the watermark (a tombstone below the
+//! watermark, newer than the version); a fold stops at such a version as at a tombstone.
+//! Which tombstones the output keeps is [`surviving_tombstones`].
+//!
 //! With watermark 0 nothing is below it: every version passes.
 
 use lsm_core::mvcc::MergeFn;
-use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
+use lsm_core::{InternalEntry, RangeTombstone, SeqNo, UserKey, UserValue, ValueType};
 
 /// Whether nothing below the output can hold the keys being merged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +70,31 @@ pub trait ItemFilter<E> {
     fn decide(&mut self, entry: &InternalEntry) -> Result<FilterDecision, E>;
 }
 
+/// Whether a tombstone below `watermark` hides `entry` from every read at or above it.
+fn covered(tombstones: &[RangeTombstone], watermark: SeqNo, entry: &InternalEntry) -> bool {
+    tombstones.iter().any(|tombstone| {
+        tombstone.seqno < watermark
+            && tombstone.hides(&entry.key.user_key, entry.key.seqno, SeqNo::MAX)
+    })
+}
+
+/// The range tombstones a merge's output keeps: all of them, but at the bottom only
+/// those at or above the watermark (the ones below it hid only versions the merge
+/// dropped, and nothing older lies below).
+#[must_use]
+pub fn surviving_tombstones(
+    mut tombstones: Vec<RangeTombstone>,
+    watermark: SeqNo,
+    bottom: Bottom,
+) -> Vec<RangeTombstone> {
+    if bottom == Bottom::Yes {
+        tombstones.retain(|tombstone| tombstone.seqno >= watermark);
+    }
+    tombstones.sort();
+    tombstones.dedup();
+    tombstones
+}
+
 /// Counts of what a [`CompactionStream`] dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DropCounts {
@@ -83,6 +113,7 @@ pub struct CompactionStream<'f, I: Iterator, E> {
     inner: std::iter::Peekable<I>,
     filter: Option<&'f mut dyn ItemFilter<E>>,
     merge: Option<MergeFn<E>>,
+    range_tombstones: Vec<RangeTombstone>,
     watermark: SeqNo,
     bottom: Bottom,
     /// The user key being passed, and whether its newest version below the watermark
@@ -104,6 +135,7 @@ where
             inner: inner.peekable(),
             filter: None,
             merge: None,
+            range_tombstones: Vec::new(),
             watermark,
             bottom,
             current: None,
@@ -116,6 +148,13 @@ where
     #[must_use]
     pub fn with_filter(mut self, filter: &'f mut dyn ItemFilter<E>) -> Self {
         self.filter = Some(filter);
+        self
+    }
+
+    /// Applies `tombstones` (see the module docs).
+    #[must_use]
+    pub fn with_range_tombstones(mut self, tombstones: Vec<RangeTombstone>) -> Self {
+        self.range_tombstones = tombstones;
         self
     }
 
@@ -134,14 +173,21 @@ where
         let same_key = |entry: &InternalEntry| entry.key.user_key == newest.key.user_key;
         let mut chain = vec![newest.clone()];
         while let Some(Ok(next)) = self.inner.peek() {
-            if !same_key(next) || next.key.value_type != ValueType::MergeOperand {
+            if !same_key(next)
+                || next.key.value_type != ValueType::MergeOperand
+                || covered(&self.range_tombstones, self.watermark, next)
+            {
                 break;
             }
             if let Some(Ok(operand)) = self.inner.next() {
                 chain.push(operand);
             }
         }
+        let covered_next = matches!(self.inner.peek(), Some(Ok(next)) if same_key(next) && covered(&self.range_tombstones, self.watermark, next));
         let base = match self.inner.peek() {
+            // A range tombstone ends the chain: fold onto nothing; the covered versions
+            // are dropped as they come.
+            _ if covered_next => None,
             Some(Ok(next)) if same_key(next) && next.key.value_type == ValueType::Value => {
                 Some(next.value.clone())
             }
@@ -152,7 +198,7 @@ where
             // Older versions may be below this merge: the operands stay.
             _ => return self.unfolded(chain),
         };
-        if matches!(self.inner.peek(), Some(Ok(next)) if same_key(next)) {
+        if !covered_next && matches!(self.inner.peek(), Some(Ok(next)) if same_key(next)) {
             // The base (or the tombstone) is folded in: it goes with the operands.
             let _ = self.inner.next();
         }
@@ -244,6 +290,7 @@ where
                     self.inner.peek(),
                     Some(Ok(next)) if next.key.user_key == entry.key.user_key
                         && next.key.value_type == ValueType::Value
+                        && !covered(&self.range_tombstones, self.watermark, next)
                 );
                 if next_is_its_value {
                     // Consume the value: the pair cancels out, and the next older version
@@ -261,8 +308,9 @@ where
                     Some(Ok(entry))
                 }
             }
-            // Values (folded operands included). TODO(issue 7): keep the seqno where a range
-            // tombstone covers the key, once range tombstones exist.
+            // Values (folded operands included). Zeroing is safe under range tombstones:
+            // those below the watermark are gone at the bottom, and those at or above it
+            // are newer than every version below it.
             _ => {
                 if at_bottom && !entry.key.value_type.is_tombstone() {
                     entry.key.seqno = 0;
@@ -288,6 +336,10 @@ where
                 Ok(entry) => entry,
                 Err(error) => return Some(Err(error)),
             };
+            if covered(&self.range_tombstones, self.watermark, &entry) {
+                self.drops.shadowed += 1;
+                continue;
+            }
             let same_key = self
                 .current
                 .as_ref()

@@ -12,13 +12,14 @@
 use std::path::Path;
 
 use lsm_core::merge::MergeIter;
-use lsm_core::{Fs, InternalEntry, SeqNo};
+use lsm_core::{Fs, InternalEntry, RangeTombstone, SeqNo};
 use lsm_table::{NewTable, TableOptions, TableSetWriter, WrittenTable};
 
 use crate::stream::{Bottom, CompactionStream};
 use crate::{Error, Result};
 
-/// Writes `stream` into tables named by `next_table` in `dir`; see the module docs.
+/// Writes `stream` and `tombstones` (sorted by start) into tables named by
+/// `next_table` in `dir`; see the module docs.
 ///
 /// # Errors
 /// The stream's first error, or the writer's; every file created is deleted first.
@@ -28,6 +29,7 @@ pub fn write_tables<E>(
     options: TableOptions,
     target_bytes: u64,
     stream: impl Iterator<Item = Result<InternalEntry, E>>,
+    tombstones: Vec<RangeTombstone>,
     mut next_table: impl FnMut() -> NewTable,
 ) -> Result<Vec<WrittenTable>, E>
 where
@@ -40,16 +42,30 @@ where
             named.push(table.path.clone());
             table
         });
+        let table_error = |error| E::from(Error::Table(error));
+        let mut tombstones = tombstones.into_iter().peekable();
         let mut failure = None;
         for entry in stream {
             let added = entry.and_then(|entry| {
-                writer
-                    .add(&entry)
-                    .map_err(|error| E::from(Error::Table(error)))
+                // Tombstones go in before the first entry at or after their start.
+                while let Some(tombstone) = tombstones.next_if(|t| t.start <= entry.key.user_key) {
+                    writer
+                        .add_range_tombstone(&tombstone)
+                        .map_err(table_error)?;
+                }
+                writer.add(&entry).map_err(table_error)
             });
             if let Err(error) = added {
                 failure = Some(error);
                 break;
+            }
+        }
+        if failure.is_none() {
+            for tombstone in tombstones {
+                if let Err(error) = writer.add_range_tombstone(&tombstone) {
+                    failure = Some(table_error(error));
+                    break;
+                }
             }
         }
         match failure {

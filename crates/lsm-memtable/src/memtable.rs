@@ -82,6 +82,27 @@ impl Memtable {
             .clone()
     }
 
+    /// The highest seqno of a range tombstone here that hides the version of `user_key`
+    /// at `version_seqno` from a read at `read_seqno`.
+    #[must_use]
+    pub fn hiding_seqno(
+        &self,
+        user_key: &[u8],
+        version_seqno: SeqNo,
+        read_seqno: SeqNo,
+    ) -> Option<SeqNo> {
+        let tombstones = self
+            .range_tombstones
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        lsm_core::range_tombstone::hiding_seqno(
+            tombstones.iter(),
+            user_key,
+            version_seqno,
+            read_seqno,
+        )
+    }
+
     /// Range tombstones held.
     #[must_use]
     pub fn range_tombstone_count(&self) -> usize {

@@ -2,11 +2,13 @@
 //!
 //! It rolls to a new table once the current one reaches the target size, but never
 //! between two versions of one user key, so that a key's history stays in one table and
-//! a point lookup reads one table per run.
+//! a point lookup reads one table per run; and never inside (or at the end of) a range
+//! tombstone it was given, so that each tombstone lives whole in one table and the
+//! tables' key ranges, which cover their tombstones, stay disjoint.
 
 use std::path::PathBuf;
 
-use lsm_core::{FileId, Fs, InternalEntry, UserKey};
+use lsm_core::{FileId, Fs, InternalEntry, RangeTombstone, UserKey};
 
 use crate::{Error, Result, TableOptions, TableProperties, TableWriter};
 
@@ -40,6 +42,9 @@ pub struct TableSetWriter<'a> {
     next_table: Box<dyn FnMut() -> NewTable + 'a>,
     current: Option<(NewTable, TableWriter)>,
     last_user_key: Option<UserKey>,
+    /// The largest end of the range tombstones in the current table: no cut at or
+    /// before it.
+    no_cut_through: Option<UserKey>,
     written: Vec<WrittenTable>,
     /// The id of the table named last (the one an I/O error concerns).
     last_file_id: FileId,
@@ -62,6 +67,7 @@ impl<'a> TableSetWriter<'a> {
             next_table: Box::new(next_table),
             current: None,
             last_user_key: None,
+            no_cut_through: None,
             written: Vec::new(),
             last_file_id: 0,
             failed: None,
@@ -88,15 +94,56 @@ impl<'a> TableSetWriter<'a> {
         result
     }
 
-    fn add_inner(&mut self, entry: &InternalEntry) -> Result<()> {
-        let new_user_key = self.last_user_key.as_ref() != Some(&entry.key.user_key);
+    /// Adds a range tombstone. Tombstones and entries come in key order: a tombstone
+    /// before every entry whose user key is at or after its start.
+    ///
+    /// # Errors
+    /// As [`Self::add`].
+    pub fn add_range_tombstone(&mut self, tombstone: &RangeTombstone) -> Result<()> {
+        if let Some(file_id) = self.failed {
+            return Err(Error::WriterFailed { file_id });
+        }
+        let result = self.add_range_tombstone_inner(tombstone);
+        if let Err(error) = &result
+            && !matches!(error, Error::InvalidEntry(_))
+        {
+            self.failed = Some(self.last_file_id);
+        }
+        result
+    }
+
+    fn add_range_tombstone_inner(&mut self, tombstone: &RangeTombstone) -> Result<()> {
+        self.roll_if_full(&tombstone.start)?;
+        self.open_current()?;
+        if let Some((_, writer)) = &mut self.current {
+            writer.add_range_tombstone(tombstone)?;
+        }
+        if self
+            .no_cut_through
+            .as_ref()
+            .is_none_or(|end| *end < tombstone.end)
+        {
+            self.no_cut_through = Some(tombstone.end.clone());
+        }
+        Ok(())
+    }
+
+    /// Finishes the current table when it is full and a new table may start at `key`.
+    fn roll_if_full(&mut self, key: &UserKey) -> Result<()> {
         let full = self
             .current
             .as_ref()
             .is_some_and(|(_, writer)| writer.written_bytes() >= self.target_bytes);
-        if full && new_user_key {
+        let same_user_key = self.last_user_key.as_ref() == Some(key);
+        let inside_tombstone = self.no_cut_through.as_ref().is_some_and(|end| key <= end);
+        if full && !same_user_key && !inside_tombstone {
             self.finish_current()?;
+            self.no_cut_through = None;
         }
+        Ok(())
+    }
+
+    fn open_current(&mut self) -> Result<()> {
         if self.current.is_none() {
             let table = (self.next_table)();
             self.last_file_id = table.file_id;
@@ -107,6 +154,13 @@ impl<'a> TableSetWriter<'a> {
             let writer = TableWriter::create(self.fs, &table.path, table.file_id, options)?;
             self.current = Some((table, writer));
         }
+        Ok(())
+    }
+
+    fn add_inner(&mut self, entry: &InternalEntry) -> Result<()> {
+        let new_user_key = self.last_user_key.as_ref() != Some(&entry.key.user_key);
+        self.roll_if_full(&entry.key.user_key)?;
+        self.open_current()?;
         if let Some((_, writer)) = &mut self.current {
             writer.add(entry)?;
         }

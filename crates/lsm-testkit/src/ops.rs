@@ -27,6 +27,8 @@ pub enum Op {
     Insert(u8, u16),
     /// Write a merge operand (its bytes derive from the `u16`).
     Merge(u8, u16),
+    /// Delete the keys of [`range_bounds`]`(start, span)` with one range tombstone.
+    RemoveRange(u8, u8),
     /// Delete a key.
     Remove(u8),
     /// Delete a key with a weak tombstone.
@@ -62,6 +64,19 @@ pub enum Op {
 #[must_use]
 pub fn key(idx: u8) -> Vec<u8> {
     format!("{}{}", char::from(b'a' + idx / 6), idx % 6).into_bytes()
+}
+
+/// The bounds an [`Op::RemoveRange`] deletes: from key `start` (the empty key for 0) to
+/// the key `span` further on (past every key when that runs off the end).
+#[must_use]
+pub fn range_bounds(start: u8, span: u8) -> (Vec<u8>, Vec<u8>) {
+    let lower = if start == 0 { Vec::new() } else { key(start) };
+    let end_idx = u16::from(start) + u16::from(span);
+    let upper = u8::try_from(end_idx)
+        .ok()
+        .filter(|&idx| idx < KEY_COUNT)
+        .map_or_else(|| b"z".to_vec(), key);
+    (lower, upper)
 }
 
 /// The operand an [`Op::Merge`] writes.
@@ -116,6 +131,7 @@ fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Insert(k, v)),
         4 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| Op::Merge(k, v)),
+        2 => (0..KEY_COUNT, 0..8_u8).prop_map(|(k, span)| Op::RemoveRange(k, span)),
         3 => (0..KEY_COUNT).prop_map(Op::Remove),
         2 => (0..KEY_COUNT).prop_map(Op::RemoveWeak),
         6 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, at)| Op::Get(k, at)),
@@ -149,7 +165,8 @@ pub fn ops_from_seed(seed: u64, count: usize) -> Vec<Op> {
         .map(|_| {
             let key_idx = u8::try_from(rng.below(u64::from(KEY_COUNT))).expect("below KEY_COUNT");
             match rng.below(100) {
-                0..=56 => Op::Insert(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
+                0..=53 => Op::Insert(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
+                54..=56 => Op::RemoveRange(key_idx, u8::try_from(rng.below(8)).expect("small")),
                 57..=64 => Op::Merge(key_idx, u16::try_from(rng.below(1 << 16)).expect("16 bits")),
                 65..=76 => Op::Remove(key_idx),
                 77..=81 => Op::RemoveWeak(key_idx),
@@ -178,6 +195,7 @@ mod tests {
         for wanted in [
             |op: &Op| matches!(op, Op::Insert(..)),
             |op: &Op| matches!(op, Op::Merge(..)),
+            |op: &Op| matches!(op, Op::RemoveRange(..)),
             |op: &Op| matches!(op, Op::Remove(_)),
             |op: &Op| matches!(op, Op::RemoveWeak(_)),
             |op: &Op| matches!(op, Op::Flush(_)),

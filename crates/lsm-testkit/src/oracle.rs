@@ -33,6 +33,8 @@ pub type MergeFn = fn(Option<&[u8]>, &[&[u8]]) -> Vec<u8>;
 pub struct Oracle {
     keys: BTreeMap<Vec<u8>, BTreeMap<u64, Version>>,
     merge: Option<MergeFn>,
+    /// Range deletes: `(start, end, seqno)` deletes `start <= k < end` older than `seqno`.
+    range_tombstones: Vec<(Vec<u8>, Vec<u8>, u64)>,
 }
 
 impl Oracle {
@@ -48,7 +50,23 @@ impl Oracle {
         Self {
             keys: BTreeMap::new(),
             merge: Some(merge),
+            range_tombstones: Vec::new(),
         }
+    }
+
+    /// Records a delete of every key in `start..end` older than `seqno` (nothing for an
+    /// empty or inverted range).
+    pub fn remove_range(&mut self, start: &[u8], end: &[u8], seqno: u64) {
+        if start < end {
+            self.range_tombstones
+                .push((start.to_vec(), end.to_vec(), seqno));
+        }
+    }
+
+    /// Forgets a range delete, as if it had never been written.
+    pub fn forget_range(&mut self, start: &[u8], end: &[u8], seqno: u64) {
+        self.range_tombstones
+            .retain(|(s, e, q)| !(s.as_slice() == start && e.as_slice() == end && *q == seqno));
     }
 
     /// Records a merge operand for `key` at `seqno`.
@@ -62,6 +80,7 @@ impl Oracle {
         Self {
             keys: BTreeMap::new(),
             merge: self.merge,
+            range_tombstones: Vec::new(),
         }
     }
 
@@ -118,9 +137,15 @@ impl Oracle {
     /// The value of `key` seen at `read_seqno`.
     #[must_use]
     pub fn get(&self, key: &[u8], read_seqno: u64) -> Option<Vec<u8>> {
-        self.keys
-            .get(key)
-            .and_then(|versions| visible(versions, read_seqno, self.merge))
+        self.keys.get(key).and_then(|versions| {
+            visible(
+                key,
+                versions,
+                read_seqno,
+                self.merge,
+                &self.range_tombstones,
+            )
+        })
     }
 
     /// The present keys within the bounds at `read_seqno`, in key order.
@@ -135,7 +160,14 @@ impl Oracle {
             .iter()
             .filter(|(key, _)| in_bounds(key, lower, upper))
             .filter_map(|(key, versions)| {
-                visible(versions, read_seqno, self.merge).map(|value| (key.clone(), value))
+                visible(
+                    key,
+                    versions,
+                    read_seqno,
+                    self.merge,
+                    &self.range_tombstones,
+                )
+                .map(|value| (key.clone(), value))
             })
             .collect()
     }
@@ -153,8 +185,17 @@ impl Oracle {
     #[must_use]
     pub fn len(&self, read_seqno: u64) -> usize {
         self.keys
-            .values()
-            .filter(|versions| visible(versions, read_seqno, self.merge).is_some())
+            .iter()
+            .filter(|(key, versions)| {
+                visible(
+                    key,
+                    versions,
+                    read_seqno,
+                    self.merge,
+                    &self.range_tombstones,
+                )
+                .is_some()
+            })
             .count()
     }
 
@@ -206,13 +247,27 @@ impl Oracle {
 
 /// The value the newest version below `read_seqno` gives, if it is a value.
 fn visible(
+    key: &[u8],
     versions: &BTreeMap<u64, Version>,
     read_seqno: u64,
     merge: Option<MergeFn>,
+    range_tombstones: &[(Vec<u8>, Vec<u8>, u64)],
 ) -> Option<Vec<u8>> {
     let mut operands: Vec<&[u8]> = Vec::new();
     let mut base = None;
-    for (_, version) in versions.range(..read_seqno).rev() {
+    for (&seqno, version) in versions.range(..read_seqno).rev() {
+        let hidden = range_tombstones
+            .iter()
+            .any(|(start, end, tombstone_seqno)| {
+                start.as_slice() <= key
+                    && key < end.as_slice()
+                    && seqno < *tombstone_seqno
+                    && *tombstone_seqno < read_seqno
+            });
+        if hidden {
+            // A range delete acts as a tombstone here.
+            break;
+        }
         match version {
             Version::Operand(operand) => {
                 if merge.is_none() {

@@ -53,6 +53,40 @@ pub trait AbstractTree: sealed::Sealed {
         seqno: SeqNo,
     ) -> (u64, u64);
 
+    /// Deletes every key in `start..end` at `seqno` with one range tombstone; returns the
+    /// bytes it added to the memtable (0, and nothing written, when `start >= end`). The
+    /// empty start key is valid: it covers from the smallest key.
+    ///
+    /// # Panics
+    /// When a bound is longer than 65,535 bytes.
+    fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64;
+
+    /// As [`Self::remove_range`], refused on a poisoned tree.
+    ///
+    /// # Errors
+    /// As [`Self::write_admission`].
+    fn try_remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> Result<u64> {
+        self.write_admission()?;
+        Ok(self.remove_range(start, end, seqno))
+    }
+
+    /// Deletes every key starting with `prefix` at `seqno` with one range tombstone;
+    /// returns the bytes added (0, and nothing written, for an empty prefix or one of
+    /// only `0xFF` bytes, which no finite range bounds).
+    ///
+    /// # Panics
+    /// As [`Self::remove_range`].
+    fn remove_prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo) -> u64 {
+        let prefix = prefix.as_ref();
+        if prefix.is_empty() {
+            return 0;
+        }
+        match crate::read::prefix_bounds(prefix).1 {
+            std::ops::Bound::Excluded(end) => self.remove_range(UserKey::new(prefix), end, seqno),
+            _ => 0,
+        }
+    }
+
     /// Writes a merge operand for `key` at `seqno` (see [`crate::MergeOperator`]).
     ///
     /// # Panics

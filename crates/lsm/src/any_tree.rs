@@ -45,6 +45,10 @@ impl AbstractTree for AnyTree {
         forward!(self, tree => tree.insert(key, value, seqno))
     }
 
+    fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64 {
+        forward!(self, tree => tree.remove_range(start, end, seqno))
+    }
+
     fn merge<K: Into<UserKey>, V: Into<UserValue>>(
         &self,
         key: K,

@@ -302,7 +302,17 @@ impl TreeInner {
             .as_ref()
             .map_or(1, |pool| pool.current_num_threads());
         let by_size = input_bytes / self.config.subcompaction_min_bytes.max(1);
-        let slice_count = usize::try_from(by_size).unwrap_or(usize::MAX).min(threads);
+        // Range tombstones are not split across slices (each lives whole in one output
+        // table, so that the tables' key ranges stay disjoint): a merge with any runs as
+        // one slice.
+        let has_tombstones = inputs
+            .iter()
+            .any(|live| !live.table.range_tombstones().is_empty());
+        let slice_count = if has_tombstones {
+            1
+        } else {
+            usize::try_from(by_size).unwrap_or(usize::MAX).min(threads)
+        };
         let boundaries = if slice_count > 1 {
             let mut blocks = Vec::new();
             for live in inputs {
@@ -375,7 +385,13 @@ impl TreeInner {
                     ctx,
                 }
             });
-        let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom);
+        let tombstones: Vec<_> = inputs
+            .iter()
+            .flat_map(|live| live.table.range_tombstones().iter().cloned())
+            .collect();
+        let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom)
+            .with_range_tombstones(tombstones.clone());
+        let tombstones = lsm_compaction::surviving_tombstones(tombstones, watermark, bottom);
         if let Some(operator) = &self.config.merge_operator {
             stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
         }
@@ -395,7 +411,7 @@ impl TreeInner {
             }
             Ok(entry)
         });
-        let written = self.write_tables(dest, target_size, throttled)?;
+        let written = self.write_tables(dest, target_size, throttled, tombstones)?;
         if let Some(filter) = filter {
             filter.filter.finish();
         }

@@ -74,11 +74,18 @@ impl TreeInner {
                     .map(Ok::<_, Error>)
             })
             .collect();
-        let mut stream = lsm_compaction::merge_sources(sources, watermark, Bottom::No);
+        let tombstones: Vec<_> = memtables
+            .iter()
+            .flat_map(|memtable| memtable.range_tombstones())
+            .collect();
+        let mut stream = lsm_compaction::merge_sources(sources, watermark, Bottom::No)
+            .with_range_tombstones(tombstones.clone());
         if let Some(operator) = &self.config.merge_operator {
             stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
         }
-        let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream)?;
+        // Not the bottom: every tombstone goes on to the tables.
+        let tombstones = lsm_compaction::surviving_tombstones(tombstones, watermark, Bottom::No);
+        let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones)?;
         let opened = match self.open_written(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -121,13 +128,15 @@ impl TreeInner {
         Ok(Some(bytes_written))
     }
 
-    /// Writes `stream` into tables for `level` of about `target_bytes`, synced and with
-    /// durable directory entries. On failure, every file it created is deleted.
+    /// Writes `stream` and `tombstones` (sorted by start) into tables for `level` of about
+    /// `target_bytes`, synced and with durable directory entries. On failure, every file
+    /// it created is deleted.
     pub(crate) fn write_tables<E>(
         &self,
         level: usize,
         target_bytes: u64,
         stream: impl Iterator<Item = Result<InternalEntry, E>>,
+        tombstones: Vec<lsm_core::RangeTombstone>,
     ) -> Result<Vec<WrittenTable>>
     where
         Error: From<E>,
@@ -141,6 +150,7 @@ impl TreeInner {
             options,
             target_bytes,
             stream.map(|entry| entry.map_err(Error::from)),
+            tombstones,
             || {
                 let file_id = self.next_table_id();
                 NewTable {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use lsm_core::merge::MergeIter;
 use lsm_core::mvcc::{MergeFn, MvccStream};
-use lsm_core::{InternalEntry, SeqNo, Slice, UserKey, UserValue, ValueType};
+use lsm_core::{InternalEntry, RangeTombstone, SeqNo, Slice, UserKey, UserValue, ValueType};
 use lsm_memtable::Memtable;
 
 use crate::guard::IterGuardImpl;
@@ -83,6 +83,9 @@ pub(crate) fn get_value(
     let Some(entry) = get_entry(super_version, user_key, read_seqno)? else {
         return Ok(None);
     };
+    if hidden_by_range_tombstone(super_version, &entry, read_seqno) {
+        return Ok(None);
+    }
     if entry.key.value_type != ValueType::MergeOperand || merge.is_none() {
         return resolve(entry);
     }
@@ -93,6 +96,34 @@ pub(crate) fn get_value(
         Some(item) => crate::Guard::value(item).map(Some),
         None => Ok(None),
     }
+}
+
+/// Whether a range tombstone of any memtable, or of a table that may hold the key, hides
+/// `entry` from a read at `read_seqno`.
+fn hidden_by_range_tombstone(
+    super_version: &SuperVersion,
+    entry: &InternalEntry,
+    read_seqno: SeqNo,
+) -> bool {
+    let key = entry.key.user_key.as_bytes();
+    let seqno = entry.key.seqno;
+    if super_version
+        .memtables()
+        .any(|memtable| memtable.hiding_seqno(key, seqno, read_seqno).is_some())
+    {
+        return true;
+    }
+    super_version
+        .version
+        .levels()
+        .iter()
+        .flat_map(|level| level.runs())
+        .filter_map(|run| run.table_for_key(key))
+        .filter(|meta| meta.seqno_max > seqno)
+        .any(|meta| {
+            let tombstones = super_version.table(meta.id).table.range_tombstones();
+            lsm_core::range_tombstone::hiding_seqno(tombstones, key, seqno, read_seqno).is_some()
+        })
 }
 
 /// Whether an entry came from a memtable or a table (for [`crate::PinnableSlice`]).
@@ -197,8 +228,27 @@ pub(crate) fn scan(
             ));
         }
     }
+    let tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
+    let merged: EntryIter = if tombstones.is_empty() {
+        Box::new(MergeIter::new(sources))
+    } else {
+        // A version a range tombstone hides reads as a tombstone: it hides the key, and
+        // ends a merge fold, exactly where the range tombstone does.
+        Box::new(MergeIter::new(sources).map(move |entry| {
+            entry.map(|mut entry| {
+                if tombstones
+                    .iter()
+                    .any(|t| t.hides(&entry.key.user_key, entry.key.seqno, read_seqno))
+                {
+                    entry.key.value_type = ValueType::Tombstone;
+                    entry.value = UserValue::empty();
+                }
+                entry
+            })
+        }))
+    };
     // Sources hold the read seqno themselves; the stream only picks the newest version.
-    let mut stream = MvccStream::new(MergeIter::new(sources), SeqNo::MAX);
+    let mut stream = MvccStream::new(merged, SeqNo::MAX);
     if let Some(merge) = merge {
         stream = stream.with_merge(merge);
     }
@@ -206,6 +256,38 @@ pub(crate) fn scan(
         _super_version: super_version,
         stream,
     })
+}
+
+/// The range tombstones visible at `read_seqno` that may cover keys within `bounds`.
+fn scan_tombstones(
+    super_version: &SuperVersion,
+    bounds: &OwnedBounds,
+    read_seqno: SeqNo,
+) -> Vec<RangeTombstone> {
+    let overlapping = |tombstone: &RangeTombstone| {
+        tombstone.seqno < read_seqno
+            && overlaps(bounds, tombstone.start.as_bytes(), tombstone.end.as_bytes())
+    };
+    let mut tombstones: Vec<RangeTombstone> = super_version
+        .memtables()
+        .flat_map(|memtable| memtable.range_tombstones())
+        .filter(overlapping)
+        .collect();
+    for meta in super_version.version.tables() {
+        let table = &super_version.table(meta.id).table;
+        if table.properties().range_tombstone_count > 0
+            && overlaps(bounds, meta.key_range.min(), meta.key_range.max())
+        {
+            tombstones.extend(
+                table
+                    .range_tombstones()
+                    .iter()
+                    .filter(|t| overlapping(t))
+                    .cloned(),
+            );
+        }
+    }
+    tombstones
 }
 
 /// A scan together with the super-version its tables belong to, so that no table file

@@ -21,7 +21,8 @@ use arc_swap::ArcSwap;
 
 use lsm_core::limits::{USER_KEY_LEN_MAX, VALUE_LEN_MAX};
 use lsm_core::{
-    FsLock, InternalEntry, MAX_SEQNO, MemtableId, SeqNo, TableId, UserKey, UserValue, ValueType,
+    FsLock, InternalEntry, MAX_SEQNO, MemtableId, RangeTombstone, SeqNo, TableId, UserKey,
+    UserValue, ValueType,
 };
 use lsm_memtable::Memtable;
 use lsm_table::ReadOptions;
@@ -224,6 +225,40 @@ impl TreeInner {
         (added, size)
     }
 
+    /// Writes a range tombstone into the active memtable; returns the bytes added.
+    ///
+    /// # Panics
+    /// When a bound is longer than 65,535 bytes or the seqno is above [`MAX_SEQNO`].
+    pub(crate) fn insert_range_tombstone(&self, tombstone: RangeTombstone) -> u64 {
+        for bound in [&tombstone.start, &tombstone.end] {
+            assert!(
+                bound.len() <= USER_KEY_LEN_MAX,
+                "range bound above the key limit"
+            );
+        }
+        assert!(tombstone.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
+        if let Some(background) = &self.background {
+            background.admit(self);
+        }
+        let (added, size) = {
+            let _gate = self
+                .write_gate
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            self.super_version
+                .load()
+                .active
+                .insert_range_tombstone(tombstone)
+        };
+        if let Some(background) = &self.background
+            && size >= background.options.memtable_size_bytes
+            && self.rotate().is_some()
+        {
+            background.request_flush();
+        }
+        added
+    }
+
     /// Refuses work on a poisoned tree.
     pub(crate) fn check_poisoned(&self) -> Result<()> {
         if self.poisoned.load(Ordering::Acquire) {
@@ -392,6 +427,13 @@ impl AbstractTree for Tree {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64 {
+        let Some(tombstone) = RangeTombstone::new(start.into(), end.into(), seqno) else {
+            return 0;
+        };
+        self.insert_range_tombstone(tombstone)
     }
 
     fn merge<K: Into<UserKey>, V: Into<UserValue>>(

@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lsm::compaction::{CompactionAction, CompactionStrategy, Fifo, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, SequenceNumberCounter};
-use lsm_testkit::ops::{COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_from_seed, value};
+use lsm_testkit::ops::{
+    COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_from_seed, range_bounds, value,
+};
 
 #[path = "support/common.rs"]
 mod common;
@@ -78,6 +80,18 @@ fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
                 tree.merge(key(k), operand(v), seqno.next());
                 let merged = concat(state.get(&key(k)).map(Vec::as_slice), &[&operand(v)]);
                 state.insert(key(k), merged);
+                true
+            }
+            Op::RemoveRange(start, span) => {
+                let (lower, upper) = range_bounds(start, span);
+                tree.remove_range(lower.clone(), upper.clone(), seqno.next());
+                let in_range = |k: &Vec<u8>| lower <= *k && *k < upper;
+                state.retain(|k, _| !in_range(k));
+                for (k, count) in &mut puts_since_delete {
+                    if in_range(k) {
+                        *count = 0;
+                    }
+                }
                 true
             }
             Op::Remove(k) | Op::RemoveWeak(k) => {

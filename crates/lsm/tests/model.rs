@@ -16,7 +16,7 @@ use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, 
 use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
 use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
 use lsm_testkit::model::in_bounds;
-use lsm_testkit::ops::{Op, concat, key, op_strategy, operand, value};
+use lsm_testkit::ops::{Op, concat, key, op_strategy, operand, range_bounds, value};
 
 #[path = "support/common.rs"]
 mod common;
@@ -56,11 +56,13 @@ impl Factory for CheckingFactory {
     }
 }
 
-/// A flushed table as the model knows it: its key range and the versions it holds.
+/// A flushed table as the model knows it: its key range (range tombstones included)
+/// and the versions and range tombstones it holds.
 struct ModelTable {
     min: Vec<u8>,
     max: Vec<u8>,
     versions: Vec<(Vec<u8>, SeqNo)>,
+    tombstones: Vec<(Vec<u8>, Vec<u8>, SeqNo)>,
 }
 
 struct Harness {
@@ -72,6 +74,8 @@ struct Harness {
     history: Vec<(SeqNo, Oracle)>,
     /// Versions written since the last flush.
     unflushed: Vec<(Vec<u8>, SeqNo)>,
+    /// Range tombstones written since the last flush.
+    unflushed_tombstones: Vec<(Vec<u8>, Vec<u8>, SeqNo)>,
     tables: Vec<ModelTable>,
     /// Reads below this seqno are not promised (GC has run up to it).
     floor: SeqNo,
@@ -94,6 +98,7 @@ impl Harness {
             oracle: Oracle::with_merge(concat),
             history: Vec::new(),
             unflushed: Vec::new(),
+            unflushed_tombstones: Vec::new(),
             tables: Vec::new(),
             floor: 0,
             checkpoints: 0,
@@ -136,14 +141,7 @@ impl Harness {
     fn flush(&mut self, watermark: SeqNo) {
         self.tree().flush_active_memtable(watermark).unwrap();
         self.floor = self.floor.max(watermark);
-        if let Some(min) = self.unflushed.iter().map(|(k, _)| k.clone()).min() {
-            let max = self.unflushed.iter().map(|(k, _)| k.clone()).max().unwrap();
-            self.tables.push(ModelTable {
-                min,
-                max,
-                versions: std::mem::take(&mut self.unflushed),
-            });
-        }
+        self.flush_model_only();
     }
 
     fn apply(&mut self, op: Op) {
@@ -163,6 +161,22 @@ impl Harness {
                 self.tree().merge(key(k), operand(v), seqno);
                 self.oracle.merge(&key(k), &operand(v), seqno);
                 self.unflushed.push((key(k), seqno));
+            }
+            Op::RemoveRange(start, span) => {
+                let (lower, upper) = range_bounds(start, span);
+                let seqno = self.seqno.next();
+                self.tree()
+                    .remove_range(lower.clone(), upper.clone(), seqno);
+                self.oracle.remove_range(&lower, &upper, seqno);
+                if lower < upper {
+                    self.unflushed_tombstones
+                        .push((lower.clone(), upper.clone(), seqno));
+                }
+                for (k, count) in &mut self.puts_since_delete {
+                    if lower.as_slice() <= k.as_slice() && k.as_slice() < upper.as_slice() {
+                        *count = 0;
+                    }
+                }
             }
             Op::Remove(k) => {
                 self.puts_since_delete.insert(key(k), 0);
@@ -283,6 +297,9 @@ impl Harness {
                 for (k, seqno) in dropped.iter().flat_map(|table| &table.versions) {
                     self.oracle.forget(k, *seqno);
                 }
+                for (start, end, seqno) in dropped.iter().flat_map(|table| &table.tombstones) {
+                    self.oracle.forget_range(start, end, *seqno);
+                }
             }
             Op::Clear => {
                 // The change takes one seqno; reads above it see the change.
@@ -292,6 +309,7 @@ impl Harness {
                     .push((mark, std::mem::replace(&mut self.oracle, emptied)));
                 self.tree().clear().unwrap();
                 self.unflushed.clear();
+                self.unflushed_tombstones.clear();
                 self.tables.clear();
                 self.puts_since_delete.clear();
             }
@@ -312,6 +330,9 @@ impl Harness {
                 self.tree = Some(self.open(PathBuf::from("/db")));
                 for (k, seqno) in std::mem::take(&mut self.unflushed) {
                     self.oracle.forget(&k, seqno);
+                }
+                for (start, end, seqno) in std::mem::take(&mut self.unflushed_tombstones) {
+                    self.oracle.forget_range(&start, &end, seqno);
                 }
                 self.history.clear();
                 self.forget_puts();
@@ -338,12 +359,23 @@ impl Harness {
 
     /// What a checkpoint's flush (watermark 0) does to the model.
     fn flush_model_only(&mut self) {
-        if let Some(min) = self.unflushed.iter().map(|(k, _)| k.clone()).min() {
-            let max = self.unflushed.iter().map(|(k, _)| k.clone()).max().unwrap();
+        let points = self.unflushed.iter().map(|(k, _)| k.clone());
+        let starts = self
+            .unflushed_tombstones
+            .iter()
+            .map(|(start, _, _)| start.clone());
+        let ends = self
+            .unflushed_tombstones
+            .iter()
+            .map(|(_, end, _)| end.clone());
+        let min = points.clone().chain(starts).min();
+        let max = points.chain(ends).max();
+        if let (Some(min), Some(max)) = (min, max) {
             self.tables.push(ModelTable {
                 min,
                 max,
                 versions: std::mem::take(&mut self.unflushed),
+                tombstones: std::mem::take(&mut self.unflushed_tombstones),
             });
         }
     }
