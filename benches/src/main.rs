@@ -11,13 +11,16 @@
 //! per workload to `target/bench/results.jsonl`.
 //!
 //! Flags: `--runs N` (default 5), `--out PATH`, `--workloads GROUPS` (a comma-separated
-//! subset of `tree,table,blob,block,ingest`; `ingest` is not in the default set: it
-//! loads `--num` keys, default 1,000,000, with background maintenance, leveled and
-//! tiered, and reports write and space amplification).
+//! subset of `tree,table,blob,block,ingest,rangedelete`; `ingest` and `rangedelete` are
+//! not in the default set: `ingest` loads `--num` keys, default 1,000,000, with
+//! background maintenance, leveled and tiered, and reports write and space
+//! amplification; `rangedelete` deletes `--num` keys by one range tombstone and by point
+//! tombstones, and scans the deleted range after each).
 
 mod blob_workloads;
 mod counting_fs;
 mod ingest_workloads;
+mod range_delete_workloads;
 mod report;
 mod table_workloads;
 mod tree_workloads;
@@ -52,7 +55,7 @@ fn main() -> ExitCode {
             }
             _ => {
                 eprintln!(
-                    "usage: lsm-bench [--runs N] [--num N] [--out PATH] [--workloads tree,table,blob,block,ingest]"
+                    "usage: lsm-bench [--runs N] [--num N] [--out PATH] [--workloads tree,table,blob,block,ingest,rangedelete]"
                 );
                 return ExitCode::FAILURE;
             }
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         "blob" => blob_workloads::run_all(runs),
         "block" => workloads::run_all(runs),
         "ingest" => ingest_workloads::run_all(num),
+        "rangedelete" => range_delete_workloads::run_all(num),
         other => Err(format!("unknown workload group {other}")),
     };
     let mut results = Vec::new();

@@ -8,7 +8,9 @@
 //!
 //! A scan merges one source per memtable and one per run (a run's tables are opened
 //! lazily, one after the other, from either end) and keeps the newest visible version
-//! of each key ([`MvccStream`]). Sources already filter by the read seqno, so an extra
+//! of each key ([`MvccStream`]). Range tombstones visible to the read turn the versions
+//! they hide into tombstones on the way, and tables they cover whole (and are newer
+//! than) are left out, so a deleted range is not read key by key. Sources already filter by the read seqno, so an extra
 //! memtable passed by the caller (`index`) is read at its own seqno.
 
 use std::ops::{Bound, RangeBounds};
@@ -207,6 +209,7 @@ pub(crate) fn scan(
     for memtable in super_version.memtables() {
         sources.push(Box::new(memtable.range(bounds.clone(), read_seqno).map(Ok)));
     }
+    let tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     for level in super_version.version.levels() {
         for run in level.runs() {
             let tables: Vec<_> = run
@@ -214,6 +217,15 @@ pub(crate) fn scan(
                 .iter()
                 .filter(|meta| meta.seqno_min < read_seqno)
                 .filter(|meta| overlaps(&bounds, meta.key_range.min(), meta.key_range.max()))
+                // A table a range tombstone covers whole, and is newer than, holds nothing
+                // this read can see: it is not read at all.
+                .filter(|meta| {
+                    !tombstones.iter().any(|t| {
+                        t.seqno > meta.seqno_max
+                            && t.start <= *meta.key_range.min()
+                            && *meta.key_range.max() < t.end
+                    })
+                })
                 .map(|meta| Arc::clone(super_version.table(meta.id)))
                 .collect();
             if tables.is_empty() {
@@ -228,7 +240,6 @@ pub(crate) fn scan(
             ));
         }
     }
-    let tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     let merged: EntryIter = if tombstones.is_empty() {
         Box::new(MergeIter::new(sources))
     } else {
