@@ -22,6 +22,8 @@ pub struct Memtable {
     pub(crate) items: SkipMap<InternalKey, UserValue>,
     /// Range tombstones, in insertion order (few, and read whole).
     range_tombstones: RwLock<Vec<RangeTombstone>>,
+    /// How many range tombstones are held (read without the lock on the hot path).
+    range_tombstone_total: AtomicU64,
     approximate_size: AtomicU64,
     highest_seqno: AtomicU64,
 }
@@ -34,6 +36,7 @@ impl Memtable {
             id,
             items: SkipMap::new(),
             range_tombstones: RwLock::new(Vec::new()),
+            range_tombstone_total: AtomicU64::new(0),
             approximate_size: AtomicU64::new(0),
             highest_seqno: AtomicU64::new(0),
         }
@@ -69,6 +72,7 @@ impl Memtable {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(tombstone);
+        self.range_tombstone_total.fetch_add(1, Ordering::AcqRel);
         let size = self.approximate_size.fetch_add(added, Ordering::AcqRel) + added;
         (added, size)
     }
@@ -91,6 +95,9 @@ impl Memtable {
         version_seqno: SeqNo,
         read_seqno: SeqNo,
     ) -> Option<SeqNo> {
+        if self.range_tombstone_total.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let tombstones = self
             .range_tombstones
             .read()

@@ -128,7 +128,7 @@ impl TreeInner {
         self.install(|now| {
             let mut next = now.with_history_entry(mark);
             next.version = version;
-            next.tables = Arc::new(
+            next.set_tables(
                 now.tables
                     .iter()
                     .filter(|(id, _)| !ids.contains(id))
@@ -272,7 +272,7 @@ impl TreeInner {
                 .map(|(id, t)| (*id, Arc::clone(t)))
                 .collect();
             tables.extend(opened.into_iter().map(|(meta, table)| (meta.id, table)));
-            next.tables = Arc::new(tables);
+            next.set_tables(tables);
             next
         });
         for id in &removed {

@@ -119,7 +119,7 @@ impl TreeInner {
                 next.version = version;
                 let mut tables = (*current.tables).clone();
                 tables.extend(opened.into_iter().map(|(meta, table)| (meta.id, table)));
-                next.tables = Arc::new(tables);
+                next.set_tables(tables);
             }
             next.prune_history(watermark);
             next

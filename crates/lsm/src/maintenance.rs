@@ -42,7 +42,7 @@ impl TreeInner {
             next.active = fresh;
             next.sealed = Vec::new();
             next.version = version;
-            next.tables = Arc::default();
+            next.set_tables(std::collections::BTreeMap::new());
             next
         });
         self.mark_obsolete(&current, &removed);
@@ -76,7 +76,7 @@ impl TreeInner {
         self.install(|current| {
             let mut next = current.with_history_entry(mark);
             next.version = version;
-            next.tables = Arc::new(
+            next.set_tables(
                 current
                     .tables
                     .iter()

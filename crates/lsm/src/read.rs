@@ -115,17 +115,19 @@ fn hidden_by_range_tombstone(
     {
         return true;
     }
-    super_version
-        .version
-        .levels()
-        .iter()
-        .flat_map(|level| level.runs())
-        .filter_map(|run| run.table_for_key(key))
-        .filter(|meta| meta.seqno_max > seqno)
-        .any(|meta| {
-            let tombstones = super_version.table(meta.id).table.range_tombstones();
-            lsm_core::range_tombstone::hiding_seqno(tombstones, key, seqno, read_seqno).is_some()
-        })
+    super_version.tables_have_range_tombstones
+        && super_version
+            .version
+            .levels()
+            .iter()
+            .flat_map(|level| level.runs())
+            .filter_map(|run| run.table_for_key(key))
+            .filter(|meta| meta.seqno_max > seqno)
+            .any(|meta| {
+                let tombstones = super_version.table(meta.id).table.range_tombstones();
+                lsm_core::range_tombstone::hiding_seqno(tombstones, key, seqno, read_seqno)
+                    .is_some()
+            })
 }
 
 /// Whether an entry came from a memtable or a table (for [`crate::PinnableSlice`]).

@@ -96,6 +96,9 @@ impl Tree {
             active: Arc::new(Memtable::new(1)),
             sealed: Vec::new(),
             version: Arc::clone(&version),
+            tables_have_range_tombstones: tables
+                .values()
+                .any(|live| !live.table.range_tombstones().is_empty()),
             tables: Arc::new(tables),
             history: Arc::default(),
         };

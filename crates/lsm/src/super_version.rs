@@ -31,6 +31,8 @@ pub(crate) struct SuperVersion {
     pub(crate) sealed: Vec<Arc<Memtable>>,
     pub(crate) version: Arc<Version>,
     pub(crate) tables: Arc<BTreeMap<TableId, Arc<LiveTable>>>,
+    /// Whether any table holds range tombstones (point reads skip looking otherwise).
+    pub(crate) tables_have_range_tombstones: bool,
     /// Replaced super-versions by ascending mark; their own history is empty.
     pub(crate) history: Arc<Vec<(SeqNo, Arc<SuperVersion>)>>,
 }
@@ -42,6 +44,14 @@ impl SuperVersion {
             .iter()
             .find(|(mark, _)| read_seqno < *mark)
             .map_or_else(|| Arc::clone(self), |(_, old)| Arc::clone(old))
+    }
+
+    /// Replaces the open tables.
+    pub(crate) fn set_tables(&mut self, tables: BTreeMap<TableId, Arc<LiveTable>>) {
+        self.tables_have_range_tombstones = tables
+            .values()
+            .any(|live| !live.table.range_tombstones().is_empty());
+        self.tables = Arc::new(tables);
     }
 
     /// The memtables, newest first.
