@@ -82,16 +82,7 @@ impl<'a> TableSetWriter<'a> {
     /// otherwise, after which every call returns [`Error::WriterFailed`] and every table
     /// it named must be deleted.
     pub fn add(&mut self, entry: &InternalEntry) -> Result<()> {
-        if let Some(file_id) = self.failed {
-            return Err(Error::WriterFailed { file_id });
-        }
-        let result = self.add_inner(entry);
-        if let Err(error) = &result
-            && !matches!(error, Error::InvalidEntry(_))
-        {
-            self.failed = Some(self.last_file_id);
-        }
-        result
+        self.guarded(|writer| writer.add_inner(entry))
     }
 
     /// Adds a range tombstone. Tombstones and entries come in key order: a tombstone
@@ -100,10 +91,16 @@ impl<'a> TableSetWriter<'a> {
     /// # Errors
     /// As [`Self::add`].
     pub fn add_range_tombstone(&mut self, tombstone: &RangeTombstone) -> Result<()> {
+        self.guarded(|writer| writer.add_range_tombstone_inner(tombstone))
+    }
+
+    /// Runs `step` unless the set already failed; any error but an invalid entry fails
+    /// the set.
+    fn guarded(&mut self, step: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
         if let Some(file_id) = self.failed {
             return Err(Error::WriterFailed { file_id });
         }
-        let result = self.add_range_tombstone_inner(tombstone);
+        let result = step(self);
         if let Err(error) = &result
             && !matches!(error, Error::InvalidEntry(_))
         {

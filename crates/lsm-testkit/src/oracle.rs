@@ -63,6 +63,22 @@ impl Oracle {
         }
     }
 
+    /// The value `versions` of `key` give a read at `read_seqno`.
+    fn visible(
+        &self,
+        key: &[u8],
+        versions: &BTreeMap<u64, Version>,
+        read_seqno: u64,
+    ) -> Option<Vec<u8>> {
+        visible(
+            key,
+            versions,
+            read_seqno,
+            self.merge,
+            &self.range_tombstones,
+        )
+    }
+
     /// Forgets a range delete, as if it had never been written.
     pub fn forget_range(&mut self, start: &[u8], end: &[u8], seqno: u64) {
         self.range_tombstones
@@ -137,15 +153,9 @@ impl Oracle {
     /// The value of `key` seen at `read_seqno`.
     #[must_use]
     pub fn get(&self, key: &[u8], read_seqno: u64) -> Option<Vec<u8>> {
-        self.keys.get(key).and_then(|versions| {
-            visible(
-                key,
-                versions,
-                read_seqno,
-                self.merge,
-                &self.range_tombstones,
-            )
-        })
+        self.keys
+            .get(key)
+            .and_then(|versions| self.visible(key, versions, read_seqno))
     }
 
     /// The present keys within the bounds at `read_seqno`, in key order.
@@ -160,14 +170,8 @@ impl Oracle {
             .iter()
             .filter(|(key, _)| in_bounds(key, lower, upper))
             .filter_map(|(key, versions)| {
-                visible(
-                    key,
-                    versions,
-                    read_seqno,
-                    self.merge,
-                    &self.range_tombstones,
-                )
-                .map(|value| (key.clone(), value))
+                self.visible(key, versions, read_seqno)
+                    .map(|value| (key.clone(), value))
             })
             .collect()
     }
@@ -186,16 +190,7 @@ impl Oracle {
     pub fn len(&self, read_seqno: u64) -> usize {
         self.keys
             .iter()
-            .filter(|(key, versions)| {
-                visible(
-                    key,
-                    versions,
-                    read_seqno,
-                    self.merge,
-                    &self.range_tombstones,
-                )
-                .is_some()
-            })
+            .filter(|(key, versions)| self.visible(key, versions, read_seqno).is_some())
             .count()
     }
 
