@@ -106,18 +106,21 @@ fn ingest(
             bytes_per_sec: Some(user_bytes as f64 / ingest_time.as_secs_f64()),
             ns_per_op: Some(ingest_time.as_nanos() as f64 / num as f64),
             ratio: None,
+            latency_ns: None,
         },
         Measurement {
             name: format!("ingest {name} write-amp"),
             bytes_per_sec: None,
             ns_per_op: None,
             ratio: Some(written as f64 / user_bytes as f64),
+            latency_ns: None,
         },
         Measurement {
             name: format!("ingest {name} space-amp"),
             bytes_per_sec: None,
             ns_per_op: None,
             ratio: Some(space_amp),
+            latency_ns: None,
         },
     ])
 }

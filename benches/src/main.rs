@@ -87,6 +87,9 @@ fn main() -> ExitCode {
     }
     report::print_table(&results);
     report::print_chart(&results);
+    if let Some(peak) = report::peak_rss_bytes() {
+        println!("\npeak RSS: {:.0} MiB", peak as f64 / (1024.0 * 1024.0));
+    }
     match report::write_json(&results, &out) {
         Ok(()) => {
             println!("\nwrote {}", out.display());

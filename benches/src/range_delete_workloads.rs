@@ -29,6 +29,7 @@ pub fn run_all(num: u64) -> Result<Vec<Measurement>, String> {
         bytes_per_sec: None,
         ns_per_op: None,
         ratio: Some(point_scan.as_secs_f64() / range_scan.as_secs_f64().max(1e-9)),
+        latency_ns: None,
     });
     Ok(results)
 }

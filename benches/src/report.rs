@@ -12,10 +12,10 @@ const CHART_WIDTH: f64 = 40.0;
 /// Prints one row per workload.
 pub fn print_table(results: &[Measurement]) {
     println!(
-        "\n{:<26} {:>12} {:>12} {:>8}",
-        "workload", "MiB/s", "ns/op", "ratio"
+        "\n{:<30} {:>10} {:>11} {:>8} {:>9} {:>9} {:>9}",
+        "workload", "MiB/s", "ns/op", "ratio", "p50 ns", "p99 ns", "p99.9 ns"
     );
-    println!("{}", "-".repeat(61));
+    println!("{}", "-".repeat(92));
     for result in results {
         let cell = |value: Option<f64>, scale: f64, precision: usize| {
             value.map_or_else(
@@ -23,12 +23,16 @@ pub fn print_table(results: &[Measurement]) {
                 |value| format!("{:.precision$}", value / scale),
             )
         };
+        let latency = |idx: usize| cell(result.latency_ns.map(|latency| latency[idx]), 1.0, 0);
         println!(
-            "{:<26} {:>12} {:>12} {:>8}",
+            "{:<30} {:>10} {:>11} {:>8} {:>9} {:>9} {:>9}",
             result.name,
             cell(result.bytes_per_sec, 1024.0 * 1024.0, 0),
             cell(result.ns_per_op, 1.0, 1),
             cell(result.ratio, 1.0, 2),
+            latency(0),
+            latency(1),
+            latency(2),
         );
     }
 }
@@ -68,6 +72,15 @@ fn bars(title: &str, rows: &[(&str, f64)]) {
     }
 }
 
+/// The process's peak resident set size in bytes (Linux `VmHWM`), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = lsm_core::fs::read_all(&StdFs, Path::new("/proc/self/status")).ok()?;
+    let status = String::from_utf8(status).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Writes one JSON object per workload.
 pub fn write_json(results: &[Measurement], path: &Path) -> std::io::Result<()> {
     if let Some(parent) = path
@@ -83,6 +96,9 @@ pub fn write_json(results: &[Measurement], path: &Path) -> std::io::Result<()> {
             "bytes_per_sec": result.bytes_per_sec,
             "ns_per_op": result.ns_per_op,
             "ratio": result.ratio,
+            "latency_ns": result.latency_ns.map(|[p50, p99, p999]| {
+                serde_json::json!({ "p50": p50, "p99": p99, "p99.9": p999 })
+            }),
         });
         writeln!(text, "{line}")?;
     }

@@ -53,6 +53,7 @@ pub(crate) fn per_op(name: &str, ops: usize, bytes: Option<u64>, time: Duration)
         bytes_per_sec: bytes.map(|bytes| bytes as f64 / time.as_secs_f64()),
         ns_per_op: Some(time.as_nanos() as f64 / ops as f64),
         ratio: None,
+        latency_ns: None,
     }
 }
 

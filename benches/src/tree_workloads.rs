@@ -17,7 +17,7 @@ use lsm_testkit::data::debian_records;
 use lsm_testkit::rng::Rng;
 
 use crate::table_workloads::{median, per_op};
-use crate::workloads::Measurement;
+use crate::workloads::{Measurement, percentiles};
 
 const LOOKUPS: usize = 100_000;
 const MEMTABLE_BYTES: u64 = 32 << 20;
@@ -156,7 +156,14 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
             black_box(tree.get(&records[probe].0, read_seqno).expect("reads"));
         }
     });
-    results.push(per_op("tree readrandom", LOOKUPS, None, time));
+    let mut measurement = per_op("tree readrandom", LOOKUPS, None, time);
+    measurement.latency_ns = latencies(
+        probes.iter().map(|&probe| records[probe].0.as_slice()),
+        |key| {
+            black_box(tree.get(key, read_seqno).expect("reads"));
+        },
+    );
+    results.push(measurement);
     let missing: Vec<Vec<u8>> = probes
         .iter()
         .map(|&probe| [records[probe].0.as_slice(), b"~"].concat())
@@ -166,7 +173,11 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
             black_box(tree.get(key, read_seqno).expect("reads"));
         }
     });
-    results.push(per_op("tree readmissing", LOOKUPS, None, time));
+    let mut measurement = per_op("tree readmissing", LOOKUPS, None, time);
+    measurement.latency_ns = latencies(missing.iter().map(Vec::as_slice), |key| {
+        black_box(tree.get(key, read_seqno).expect("reads"));
+    });
+    results.push(measurement);
     let time = timed(runs, || {
         black_box(tree.iter(read_seqno, None).count());
     });
@@ -195,7 +206,17 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
             );
         }
     });
-    results.push(per_op("tree seekrandom", seeks, None, time));
+    let mut measurement = per_op("tree seekrandom", seeks, None, time);
+    measurement.latency_ns = latencies(
+        probes
+            .iter()
+            .take(seeks)
+            .map(|&probe| records[probe].0.as_slice()),
+        |key| {
+            black_box(tree.range(key.., read_seqno, None).take(10).count());
+        },
+    );
+    results.push(measurement);
     let deletes = records.len() / 10;
     let time = timed(1, || {
         for &probe in probes.iter().take(deletes) {
@@ -209,8 +230,24 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
         bytes_per_sec: None,
         ns_per_op: None,
         ratio: Some(write_amp),
+        latency_ns: None,
     });
     Ok(results)
+}
+
+/// The latency percentiles of `operation` over `keys`, each timed alone.
+fn latencies<'a>(
+    keys: impl Iterator<Item = &'a [u8]>,
+    mut operation: impl FnMut(&[u8]),
+) -> Option<[f64; 3]> {
+    let samples = keys
+        .map(|key| {
+            let started = Instant::now();
+            operation(key);
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        })
+        .collect();
+    percentiles(samples)
 }
 
 fn timed(runs: usize, mut body: impl FnMut()) -> Duration {

@@ -26,6 +26,27 @@ pub struct Measurement {
     pub ns_per_op: Option<f64>,
     /// Uncompressed over stored bytes, for the encode workloads.
     pub ratio: Option<f64>,
+    /// Per-operation latency percentiles (p50, p99, p99.9) in nanoseconds, for the
+    /// workloads that time each operation.
+    pub latency_ns: Option<[f64; 3]>,
+}
+
+/// The p50, p99 and p99.9 of `samples` (nanoseconds), or `None` without samples.
+pub fn percentiles(mut samples: Vec<u64>) -> Option<[f64; 3]> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable();
+    let at = |quantile: f64| {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "an index within the samples"
+        )]
+        let idx = ((samples.len() - 1) as f64 * quantile).round() as usize;
+        samples[idx] as f64
+    };
+    Some([at(0.5), at(0.99), at(0.999)])
 }
 
 type Rows = Vec<(Vec<u8>, Vec<u8>)>;
@@ -63,6 +84,7 @@ fn throughput(name: &str, bytes: usize, time: Duration) -> Measurement {
         bytes_per_sec: Some(bytes as f64 / time.as_secs_f64()),
         ns_per_op: None,
         ratio: None,
+        latency_ns: None,
     }
 }
 
@@ -120,6 +142,7 @@ fn block_workloads(blocks: &[(Rows, Vec<u8>)], runs: usize) -> Vec<Measurement> 
         bytes_per_sec: None,
         ns_per_op: Some(time.as_nanos() as f64 / lookups as f64),
         ratio: None,
+        latency_ns: None,
     });
     results
 }
