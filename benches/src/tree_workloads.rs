@@ -88,8 +88,8 @@ pub(crate) fn remove_all(path: &Path) {
     let _ = StdFs.remove_dir(path);
 }
 
-/// Runs the tree workloads.
-pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
+/// Runs the tree workloads (over the first `record_cap` records when given).
+pub fn run_all(runs: usize, record_cap: Option<usize>) -> Result<Vec<Measurement>, String> {
     let mut records: Vec<(Vec<u8>, Vec<u8>)> = debian_records()
         .map_err(|error| format!("cannot load the data set: {error}"))?
         .into_iter()
@@ -97,6 +97,9 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
         .collect();
     records.sort();
     records.dedup_by(|a, b| a.0 == b.0);
+    if let Some(cap) = record_cap {
+        records.truncate(cap);
+    }
     let user_bytes: u64 = records
         .iter()
         .map(|(k, v)| (k.len() + v.len()) as u64)

@@ -1,4 +1,6 @@
-//! `cargo xtask ci`: every check and test, in order, stopping at the first failure.
+//! `cargo xtask ci`: every check and test, in order, stopping at the first failure; last
+//! comes a smoke pass of the benchmark tool (small sizes) so that `cargo xtask bench`
+//! keeps working.
 
 use std::time::Instant;
 
@@ -25,6 +27,23 @@ pub(crate) fn run() -> Result {
     step("deps", deps::run)?;
     step("format-check", || format_check::run(&project_root()))?;
     step("test", test)?;
+    step("bench smoke", || {
+        cargo(
+            &[
+                "run",
+                "--quiet",
+                "--profile",
+                "test",
+                "--package",
+                "lsm-bench",
+                "--",
+                "--smoke",
+                "--out",
+                "target/bench/smoke.jsonl",
+            ],
+            &[],
+        )
+    })?;
     step("doc", || {
         cargo(
             &["doc", "--workspace", "--no-deps", "--all-features"],
