@@ -2,7 +2,7 @@
 //! on the real file system: the real records written in key order and in random order
 //! (the caller flushes whenever the active memtable passes 32 MiB, as an embedded user
 //! drives the tree), overwritten, read back by key, missed, scanned both ways, sought,
-//! and deleted. Every fill ends with a flush, so its time includes making it durable.
+//! deleted, read while a writer thread overwrites, and counters merged. Every fill ends with a flush, so its time includes making it durable.
 //! Write amplification is the bytes of table files written over the user bytes.
 //!
 //! There is no compaction yet, so each flush adds a level-0 run that point reads visit.
@@ -228,6 +228,8 @@ pub fn run_all(runs: usize, record_cap: Option<usize>) -> Result<Vec<Measurement
         tree.flush_active_memtable(0).expect("flushes");
     });
     results.push(per_op("tree deleterandom", deletes, None, time));
+    results.push(read_while_writing(&scratch, &records, &probes)?);
+    results.push(merge_random(&probes)?);
     results.push(Measurement {
         name: "tree fillseq write-amp".to_owned(),
         bytes_per_sec: None,
@@ -236,6 +238,107 @@ pub fn run_all(runs: usize, record_cap: Option<usize>) -> Result<Vec<Measurement
         latency_ns: None,
     });
     Ok(results)
+}
+
+/// readwhilewriting: one thread overwrites records while this one reads them at the
+/// latest seqno; the figure is the reads' rate and latency with the writer running.
+fn read_while_writing(
+    scratch: &ScratchTree,
+    records: &[(Vec<u8>, Vec<u8>)],
+    probes: &[usize],
+) -> Result<Measurement, String> {
+    let tree = scratch.tree().clone();
+    let seqno = scratch.seqno.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (tree, seqno, stop) = (tree.clone(), seqno.clone(), std::sync::Arc::clone(&stop));
+        let records = records.to_vec();
+        std::thread::spawn(move || {
+            let mut written = 0_usize;
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                let (key, value) = &records[written % records.len()];
+                tree.insert(key.as_slice(), value.as_slice(), seqno.next());
+                written += 1;
+            }
+            written
+        })
+    };
+    let started = Instant::now();
+    let latency_ns = latencies(
+        probes.iter().map(|&probe| records[probe].0.as_slice()),
+        |key| {
+            black_box(tree.get(key, seqno.get()).expect("reads"));
+        },
+    );
+    let time = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let written = writer
+        .join()
+        .map_err(|_| "the writer panicked".to_owned())?;
+    black_box(written);
+    let mut measurement = per_op("tree readwhilewriting", probes.len(), None, time);
+    measurement.latency_ns = latency_ns;
+    Ok(measurement)
+}
+
+/// mergerandom: counter increments (8-byte little-endian operands folded by a summing
+/// merge operator) on random keys, flushed, then read back folded.
+fn merge_random(probes: &[usize]) -> Result<Measurement, String> {
+    struct Counter;
+    impl lsm::MergeOperator for Counter {
+        fn merge(
+            &self,
+            _key: &[u8],
+            base: Option<&[u8]>,
+            operands: &[&[u8]],
+        ) -> lsm::Result<lsm::UserValue> {
+            let parse = |bytes: &[u8]| -> lsm::Result<u64> {
+                bytes
+                    .try_into()
+                    .map(u64::from_le_bytes)
+                    .map_err(|_| lsm::Error::MergeOperator)
+            };
+            let mut sum = base.map(parse).transpose()?.unwrap_or(0);
+            for operand in operands {
+                sum = sum.wrapping_add(parse(operand)?);
+            }
+            Ok(sum.to_le_bytes().to_vec().into())
+        }
+    }
+    let path = std::env::temp_dir().join(format!("lsm-bench-{}-merge", std::process::id()));
+    remove_all(&path);
+    let seqno = SequenceNumberCounter::default();
+    let tree = Config::new(&path, seqno.clone(), SequenceNumberCounter::default())
+        .with_merge_operator(Some(std::sync::Arc::new(Counter)))
+        .open()
+        .map_err(|error| error.to_string())?;
+    let started = Instant::now();
+    for &probe in probes {
+        tree.merge(
+            format!("counter{:05}", probe % 10_000),
+            1_u64.to_le_bytes(),
+            seqno.next(),
+        );
+    }
+    tree.flush_active_memtable(0)
+        .map_err(|error| error.to_string())?;
+    let time = started.elapsed();
+    let total: u64 = tree
+        .iter(seqno.get(), None)
+        .map(|item| {
+            let value = lsm::Guard::value(item).expect("folds");
+            u64::from_le_bytes(value.as_ref().try_into().expect("8 bytes"))
+        })
+        .sum();
+    drop(tree);
+    remove_all(&path);
+    if total != probes.len() as u64 {
+        return Err(format!(
+            "merged counters sum to {total}, not {}",
+            probes.len()
+        ));
+    }
+    Ok(per_op("tree mergerandom", probes.len(), None, time))
 }
 
 /// The latency percentiles of `operation` over `keys`, each timed alone.
