@@ -40,6 +40,13 @@ pub fn table_open(data: &[u8]) {
     }
     let _ = table.verify();
     let _ = table.index_entries();
+    let tombstones = table.range_tombstones();
+    assert!(
+        tombstones
+            .windows(2)
+            .all(|pair| pair[0].start <= pair[1].start),
+        "range tombstones out of order"
+    );
 }
 
 #[cfg(test)]
@@ -69,6 +76,37 @@ mod tests {
                 .join("tests/fixtures/v1")
                 .join(name);
             let bytes = lsm_core::fs::read_all(&StdFs, &source).unwrap();
+            lsm_testkit::fuzz::write_seed("table_open", name, &bytes);
+        }
+        // A table with range tombstones, and one holding nothing else.
+        for (name, with_entries) in [
+            ("table_range_tombstones.sst", true),
+            ("table_only_range_tombstones.sst", false),
+        ] {
+            let fs = MemFs::new();
+            let mut writer =
+                crate::TableWriter::create(&fs, Path::new("/t"), 9, crate::TableOptions::default())
+                    .unwrap();
+            for (start, end, seqno) in [("", "b", 3), ("user:0003", "user:0009", 7)] {
+                let tombstone =
+                    lsm_core::RangeTombstone::new(start.into(), end.into(), seqno).unwrap();
+                writer.add_range_tombstone(&tombstone).unwrap();
+            }
+            if with_entries {
+                for idx in 0..20_u64 {
+                    let key = format!("user:{idx:04}");
+                    writer
+                        .add(&lsm_core::InternalEntry::new(
+                            key,
+                            "value",
+                            idx,
+                            lsm_core::ValueType::Value,
+                        ))
+                        .unwrap();
+                }
+            }
+            writer.finish().unwrap();
+            let bytes = lsm_core::fs::read_all(&fs, Path::new("/t")).unwrap();
             lsm_testkit::fuzz::write_seed("table_open", name, &bytes);
         }
     }
