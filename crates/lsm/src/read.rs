@@ -45,10 +45,10 @@ pub(crate) fn get_entry(
     super_version: &SuperVersion,
     user_key: &[u8],
     read_seqno: SeqNo,
-) -> Result<Option<InternalEntry>> {
+) -> Result<Option<(InternalEntry, Origin)>> {
     for memtable in super_version.memtables() {
         if let Some(entry) = memtable.get(user_key, read_seqno) {
-            return Ok(Some(entry));
+            return Ok(Some((entry, Origin::Memtable)));
         }
     }
     for level in super_version.version.levels() {
@@ -64,11 +64,20 @@ pub(crate) fn get_entry(
                 .table
                 .get(user_key, read_seqno)?
             {
-                return Ok(Some(entry));
+                return Ok(Some((entry, Origin::Table)));
             }
         }
     }
     Ok(None)
+}
+
+/// Where a point read found its newest version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A memtable: the value is owned by the result.
+    Memtable,
+    /// A table block (shared with the block cache).
+    Table,
 }
 
 /// The value of `user_key` at `read_seqno`: the newest version, or, when that is a merge
@@ -81,21 +90,21 @@ pub(crate) fn get_value(
     user_key: &[u8],
     read_seqno: SeqNo,
     merge: Option<MergeFn<Error>>,
-) -> Result<Option<UserValue>> {
-    let Some(entry) = get_entry(super_version, user_key, read_seqno)? else {
+) -> Result<Option<(UserValue, Origin)>> {
+    let Some((entry, origin)) = get_entry(super_version, user_key, read_seqno)? else {
         return Ok(None);
     };
     if hidden_by_range_tombstone(super_version, &entry, read_seqno) {
         return Ok(None);
     }
     if entry.key.value_type != ValueType::MergeOperand || merge.is_none() {
-        return resolve(entry);
+        return Ok(resolve(entry)?.map(|value| (value, origin)));
     }
     // The rare path: fold the key's versions from every source, as a scan does.
     let key = Slice::new(user_key);
     let bounds = (Bound::Included(key.clone()), Bound::Included(key));
     match scan(Arc::clone(super_version), bounds, read_seqno, None, merge).next() {
-        Some(item) => crate::Guard::value(item).map(Some),
+        Some(item) => crate::Guard::value(item).map(|value| Some((value, origin))),
         None => Ok(None),
     }
 }
@@ -128,17 +137,6 @@ fn hidden_by_range_tombstone(
                 lsm_core::range_tombstone::hiding_seqno(tombstones, key, seqno, read_seqno)
                     .is_some()
             })
-}
-
-/// Whether an entry came from a memtable or a table (for [`crate::PinnableSlice`]).
-pub(crate) fn entry_in_memtables(
-    super_version: &SuperVersion,
-    user_key: &[u8],
-    read_seqno: SeqNo,
-) -> bool {
-    super_version
-        .memtables()
-        .any(|memtable| memtable.get(user_key, read_seqno).is_some())
 }
 
 /// The value an entry gives a reader: `None` for a tombstone.

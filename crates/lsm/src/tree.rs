@@ -447,22 +447,18 @@ impl AbstractTree for Tree {
 
     fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>> {
         let super_version = self.super_version_at(seqno);
-        read::get_value(&super_version, key.as_ref(), seqno, self.merge_fn())
+        Ok(
+            read::get_value(&super_version, key.as_ref(), seqno, self.merge_fn())?
+                .map(|(value, _)| value),
+        )
     }
 
     fn get_pinned<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<PinnableSlice>> {
         let super_version = self.super_version_at(seqno);
-        let key = key.as_ref();
-        let Some(value) = read::get_value(&super_version, key, seqno, self.merge_fn())? else {
-            return Ok(None);
-        };
-        let in_memtable = read::entry_in_memtables(&super_version, key, seqno);
-        Ok(Some(value).map(|value| {
-            if in_memtable {
-                PinnableSlice::owned(value)
-            } else {
-                PinnableSlice::pinned(value)
-            }
+        let found = read::get_value(&super_version, key.as_ref(), seqno, self.merge_fn())?;
+        Ok(found.map(|(value, origin)| match origin {
+            read::Origin::Memtable => PinnableSlice::owned(value),
+            read::Origin::Table => PinnableSlice::pinned(value),
         }))
     }
 
@@ -474,7 +470,10 @@ impl AbstractTree for Tree {
         let super_version = self.super_version_at(seqno);
         let merge = self.merge_fn();
         keys.into_iter()
-            .map(|key| read::get_value(&super_version, key.as_ref(), seqno, merge.clone()))
+            .map(|key| {
+                let found = read::get_value(&super_version, key.as_ref(), seqno, merge.clone())?;
+                Ok(found.map(|(value, _)| value))
+            })
             .collect()
     }
 

@@ -5,17 +5,13 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::io;
-use std::sync::Arc;
 
-use lsm::{AbstractTree, AnyTree, Config, Error, SeqNo, SequenceNumberCounter};
+use lsm::{AbstractTree, Error, SeqNo, SequenceNumberCounter};
 use lsm_testkit::sim_fs::SimFs;
 
-fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
-    Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
-        .with_shared_fs(Arc::new(fs.clone()))
-        .open()
-        .unwrap()
-}
+#[path = "support/common.rs"]
+mod common;
+use common::sim_tree;
 
 fn is_storage_full(error: &Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -37,7 +33,7 @@ fn running_out_of_space_is_typed_and_loses_nothing() {
     for quota_kib in [1_u64, 8, 16, 24, 32, 40, 48, 64] {
         let fs = SimFs::new();
         let seqno = SequenceNumberCounter::default();
-        let tree = open(&fs, &seqno);
+        let tree = sim_tree(&fs, &seqno);
         for i in 0..1_000_u32 {
             tree.insert(format!("key{i:05}"), vec![b'v'; 40], seqno.next());
         }
@@ -61,7 +57,7 @@ fn running_out_of_space_is_typed_and_loses_nothing() {
                         // The manifest failed: reopen finds the flush durable or not.
                         outcomes.1 += 1;
                         drop(tree);
-                        let tree = open(&fs, &seqno);
+                        let tree = sim_tree(&fs, &seqno);
                         let len = tree.len(SeqNo::MAX, None).unwrap();
                         assert!(len == 0 || len == 1_000, "{len}");
                         continue;
@@ -73,7 +69,7 @@ fn running_out_of_space_is_typed_and_loses_nothing() {
         fs.set_quota_bytes(None);
         assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 1_000);
         drop(tree);
-        assert_eq!(open(&fs, &seqno).len(SeqNo::MAX, None).unwrap(), 1_000);
+        assert_eq!(sim_tree(&fs, &seqno).len(SeqNo::MAX, None).unwrap(), 1_000);
     }
     assert!(outcomes.0 + outcomes.1 > 0, "some quota stopped a flush");
 }

@@ -6,17 +6,13 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 use std::io;
-use std::sync::Arc;
 
-use lsm::{AbstractTree, AnyTree, Config, Error, SequenceNumberCounter};
+use lsm::{AbstractTree, AnyTree, Error, SequenceNumberCounter};
 use lsm_testkit::sim_fs::SimFs;
 
-fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
-    Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
-        .with_shared_fs(Arc::new(fs.clone()))
-        .open()
-        .unwrap()
-}
+#[path = "support/common.rs"]
+mod common;
+use common::sim_tree;
 
 fn fill(tree: &AnyTree, seqno: &SequenceNumberCounter, round: u32) {
     for i in 0..200_u32 {
@@ -29,7 +25,7 @@ fn an_error_at_any_flush_operation_is_typed_and_loses_nothing() {
     // Count the operations of one flush.
     let probe = SimFs::new();
     let seqno = SequenceNumberCounter::default();
-    let tree = open(&probe, &seqno);
+    let tree = sim_tree(&probe, &seqno);
     fill(&tree, &seqno, 0);
     let before = probe.op_count();
     tree.flush_active_memtable(0).unwrap();
@@ -41,7 +37,7 @@ fn an_error_at_any_flush_operation_is_typed_and_loses_nothing() {
     for op in 0..flush_ops {
         let fs = SimFs::new();
         let seqno = SequenceNumberCounter::default();
-        let tree = open(&fs, &seqno);
+        let tree = sim_tree(&fs, &seqno);
         fill(&tree, &seqno, 0);
         fs.fail_op(fs.op_count() + op, io::ErrorKind::Other);
         let error = tree.flush_active_memtable(0).unwrap_err();
@@ -68,7 +64,7 @@ fn an_error_at_any_flush_operation_is_typed_and_loses_nothing() {
         assert_eq!(tree.len(seqno.get(), None).unwrap(), 200, "op {op}");
         drop(tree);
         // Reopen: either the flush is durable or it is not; never a half.
-        let tree = open(&fs, &seqno);
+        let tree = sim_tree(&fs, &seqno);
         let len = tree.len(seqno.get(), None).unwrap();
         assert!(len == 0 || len == 200, "op {op}: {len} keys after reopen");
         fill(&tree, &seqno, 1);

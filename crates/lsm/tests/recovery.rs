@@ -12,6 +12,13 @@ fn config(path: &Path, seqno: &SequenceNumberCounter) -> Config {
     Config::new(path, seqno.clone(), SequenceNumberCounter::default())
 }
 
+/// A tree at `path` holding `a` = `1` in one flushed table, closed again.
+fn write_one_flushed_key(path: &Path, seqno: &SequenceNumberCounter) {
+    let tree = config(path, seqno).open().unwrap();
+    tree.insert("a", "1", seqno.next());
+    tree.flush_active_memtable(0).unwrap();
+}
+
 fn write_file(path: &Path, bytes: &[u8]) {
     let file = StdFs
         .open(path, lsm_core::OpenOptions::create_new())
@@ -51,11 +58,7 @@ fn flushed_writes_survive_a_reopen_and_unflushed_ones_do_not() {
 fn orphan_tables_are_removed_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let seqno = SequenceNumberCounter::default();
-    {
-        let tree = config(dir.path(), &seqno).open().unwrap();
-        tree.insert("a", "1", seqno.next());
-        tree.flush_active_memtable(0).unwrap();
-    }
+    write_one_flushed_key(dir.path(), &seqno);
     // A table a crashed flush left behind, and a file the tree does not own.
     let tables = dir.path().join(lsm::layout::TABLES_DIR);
     write_file(&tables.join("77"), b"half a table");
@@ -84,11 +87,7 @@ fn a_second_opener_gets_a_typed_error() {
 fn a_missing_table_fails_the_open_with_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     let seqno = SequenceNumberCounter::default();
-    {
-        let tree = config(dir.path(), &seqno).open().unwrap();
-        tree.insert("a", "1", seqno.next());
-        tree.flush_active_memtable(0).unwrap();
-    }
+    write_one_flushed_key(dir.path(), &seqno);
     let tables = dir.path().join(lsm::layout::TABLES_DIR);
     for entry in StdFs.read_dir(&tables).unwrap() {
         StdFs.remove_file(&entry.path).unwrap();

@@ -2,8 +2,11 @@
 
 #![allow(dead_code, reason = "each test file uses a part of this module")]
 
+use std::sync::Arc;
+
 use lsm::{AbstractTree, AnyTree, Config, SequenceNumberCounter, UserValue};
 use lsm_testkit::ops::concat;
+use lsm_testkit::sim_fs::SimFs;
 
 /// A merge operator that appends operands to the base: the model's merge function.
 pub struct Concat;
@@ -31,4 +34,12 @@ pub fn temp_tree() -> (tempfile::TempDir, AnyTree, SequenceNumberCounter) {
             .expect("a new tree reads")
     );
     (dir, tree, seqno)
+}
+
+/// A tree with the default configuration at `/db` on a simulated file system.
+pub fn sim_tree(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
+    Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+        .with_shared_fs(Arc::new(fs.clone()))
+        .open()
+        .expect("the tree opens")
 }
