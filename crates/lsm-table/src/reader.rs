@@ -401,20 +401,27 @@ impl Table {
     /// Bytes of the pinned filter and top-level index.
     #[must_use]
     pub fn pinned_bytes(&self) -> u64 {
+        let index = self
+            .inner
+            .top_index
+            .as_ref()
+            .map_or(0, |index| index.len_bytes() as u64);
+        self.pinned_filter_bytes() + index
+    }
+
+    /// Bytes of the pinned filter, or of the pinned filter partitions' index.
+    #[must_use]
+    pub fn pinned_filter_bytes(&self) -> u64 {
         let inner = &self.inner;
         let filter = inner
             .filter
             .as_ref()
             .map_or(0, |filter| filter.size_in_bytes() as u64);
-        let index = inner
-            .top_index
-            .as_ref()
-            .map_or(0, |index| index.len_bytes() as u64);
         let filter_index = inner
             .filter_index
             .as_ref()
             .map_or(0, |index| index.len_bytes() as u64);
-        filter + index + filter_index
+        filter + filter_index
     }
 }
 

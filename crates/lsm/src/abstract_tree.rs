@@ -391,6 +391,12 @@ pub trait AbstractTree: sealed::Sealed {
     /// Bytes of the tree's table files.
     fn disk_space(&self) -> u64;
 
+    /// Stored bytes of every table's key filter (partitions included).
+    fn filter_size(&self) -> u64;
+
+    /// Bytes of filters held in memory while their tables are open (pinned filters).
+    fn pinned_filter_size(&self) -> usize;
+
     /// Entries in memtables and tables, counting every version and tombstone (cheap).
     fn approximate_len(&self) -> usize;
 

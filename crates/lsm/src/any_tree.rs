@@ -183,6 +183,14 @@ impl AbstractTree for AnyTree {
         forward!(self, tree => tree.disk_space())
     }
 
+    fn filter_size(&self) -> u64 {
+        forward!(self, tree => tree.filter_size())
+    }
+
+    fn pinned_filter_size(&self) -> usize {
+        forward!(self, tree => tree.pinned_filter_size())
+    }
+
     fn approximate_len(&self) -> usize {
         forward!(self, tree => tree.approximate_len())
     }

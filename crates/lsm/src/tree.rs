@@ -587,6 +587,24 @@ impl AbstractTree for Tree {
             .sum()
     }
 
+    fn filter_size(&self) -> u64 {
+        self.super_version()
+            .tables
+            .values()
+            .map(|live| live.table.properties().filter_bytes_stored)
+            .sum()
+    }
+
+    fn pinned_filter_size(&self) -> usize {
+        let bytes: u64 = self
+            .super_version()
+            .tables
+            .values()
+            .map(|live| live.table.pinned_filter_bytes())
+            .sum();
+        usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
+
     fn approximate_len(&self) -> usize {
         let super_version = self.super_version();
         let in_memory: usize = super_version

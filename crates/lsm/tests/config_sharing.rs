@@ -102,4 +102,26 @@ fn per_level_policies_shape_the_tables() {
     );
     assert!(compressed.contains_key("k01999", seqno.get()).unwrap());
     assert!(!plain.contains_key("k99999", seqno.get()).unwrap());
+    // Filter sizes: none without a filter; about the designed bits per key with one,
+    // held in memory while pinned and not when neither index nor filter is pinned.
+    assert_eq!(plain.filter_size(), 0);
+    assert_eq!(plain.pinned_filter_size(), 0);
+    let pinned = open(Config::new(
+        "/db",
+        seqno.clone(),
+        SequenceNumberCounter::default(),
+    ));
+    let bits_per_key = pinned.filter_size() as f64 * 8.0 / 2_000.0;
+    assert!(
+        (8.0..14.0).contains(&bits_per_key),
+        "10 bits per key designed, {bits_per_key:.2} stored"
+    );
+    assert!(pinned.pinned_filter_size() > 0);
+    let unpinned = open(
+        Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+            .index_block_pinning_policy(PinningPolicy::disabled())
+            .filter_block_pinning_policy(PinningPolicy::disabled()),
+    );
+    assert_eq!(unpinned.filter_size(), pinned.filter_size());
+    assert_eq!(unpinned.pinned_filter_size(), 0);
 }
