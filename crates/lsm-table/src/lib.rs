@@ -50,7 +50,7 @@ pub use iter::TableIter;
 pub use lsm_core::DescriptorCache;
 pub use options::{DictionaryTraining, FixedPrefix, PrefixExtractor, ReadOptions, TableOptions};
 pub use properties::TableProperties;
-pub use reader::{BlockReport, Table, VerifyReport};
+pub use reader::{BlockReport, FilterCounters, Table, VerifyReport};
 pub use table_set_writer::{NewTable, TableSetWriter, WrittenTable};
 pub use writer::TableWriter;
 

@@ -11,6 +11,7 @@
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use lsm_burr::{BurrFilter, FilterRef};
 use lsm_codec::envelope::{self, BlockContext, BlockType};
@@ -51,6 +52,27 @@ pub(crate) struct TableInner {
     /// The range tombstones, sorted by start key (read at open: they are few, and every
     /// read of the table's keys needs them).
     range_tombstones: Vec<RangeTombstone>,
+    /// Point reads the filter answered "absent" for.
+    filter_rejected: AtomicU64,
+    /// Point reads the filter passed that found no visible entry.
+    filter_passed_absent: AtomicU64,
+}
+
+/// What a table's filter did for point reads since the table opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FilterCounters {
+    /// Reads the filter answered "absent" for (no block read).
+    pub rejected: u64,
+    /// Reads the filter passed that then found no visible entry: false positives, and
+    /// the rare key whose every version is newer than the read.
+    pub passed_absent: u64,
+}
+
+impl std::ops::AddAssign for FilterCounters {
+    fn add_assign(&mut self, other: Self) {
+        self.rejected += other.rejected;
+        self.passed_absent += other.passed_absent;
+    }
 }
 
 /// Where blocks come from, and what decoding them needs.
@@ -226,6 +248,8 @@ impl Table {
             filter_index,
             prefix_filter,
             range_tombstones,
+            filter_rejected: AtomicU64::new(0),
+            filter_passed_absent: AtomicU64::new(0),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -267,16 +291,30 @@ impl Table {
             return Ok(None);
         }
         if !inner.filter_contains(lsm_burr::hash(user_key), user_key)? {
+            inner.filter_rejected.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         }
         let target_seqno = read_seqno - 1;
-        let Some(entry) = inner.seek_index(user_key, target_seqno)? else {
-            return Ok(None);
+        let found = match inner.seek_index(user_key, target_seqno)? {
+            Some(entry) => inner
+                .data_block(entry.handle)?
+                .get(user_key, read_seqno)
+                .map_err(|source| block_error(inner.file_id, entry.handle.offset, source.into()))?,
+            None => None,
         };
-        let block = inner.data_block(entry.handle)?;
-        block
-            .get(user_key, read_seqno)
-            .map_err(|source| block_error(inner.file_id, entry.handle.offset, source.into()))
+        if found.is_none() && properties.filter_handle.is_some() {
+            inner.filter_passed_absent.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(found)
+    }
+
+    /// What the filter did for [`Self::get`] since the table opened.
+    #[must_use]
+    pub fn filter_counters(&self) -> FilterCounters {
+        FilterCounters {
+            rejected: self.inner.filter_rejected.load(Ordering::Relaxed),
+            passed_absent: self.inner.filter_passed_absent.load(Ordering::Relaxed),
+        }
     }
 
     /// Whether a scan over `prefix` may find keys here: false only when the filter holds

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use lsm_core::{SeqNo, UserKey, UserValue};
 use lsm_memtable::Memtable;
+use lsm_table::FilterCounters;
 
 use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::{Guard, IterGuardImpl, PinnableSlice};
@@ -396,6 +397,12 @@ pub trait AbstractTree: sealed::Sealed {
 
     /// Bytes of filters held in memory while their tables are open (pinned filters).
     fn pinned_filter_size(&self) -> usize;
+
+    /// What the filters of the current tables did for point reads since each table
+    /// opened: reads they ruled out, and reads they let through that found nothing (a
+    /// measured false-positive rate is `passed_absent / (rejected + passed_absent)` over
+    /// reads of absent keys). Beyond the mirrored API.
+    fn filter_counters(&self) -> FilterCounters;
 
     /// Entries in memtables and tables, counting every version and tombstone (cheap).
     fn approximate_len(&self) -> usize;

@@ -191,6 +191,10 @@ impl AbstractTree for AnyTree {
         forward!(self, tree => tree.pinned_filter_size())
     }
 
+    fn filter_counters(&self) -> lsm_table::FilterCounters {
+        forward!(self, tree => tree.filter_counters())
+    }
+
     fn approximate_len(&self) -> usize {
         forward!(self, tree => tree.approximate_len())
     }

@@ -74,6 +74,7 @@ pub use lsm_core::{
     UserValue, ValueType,
 };
 pub use lsm_memtable::Memtable;
+pub use lsm_table::FilterCounters;
 pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox};
 pub use tree::{FlushGuard, Tree, TreeId, TreeInner};

@@ -605,6 +605,14 @@ impl AbstractTree for Tree {
         usize::try_from(bytes).unwrap_or(usize::MAX)
     }
 
+    fn filter_counters(&self) -> lsm_table::FilterCounters {
+        let mut counters = lsm_table::FilterCounters::default();
+        for live in self.super_version().tables.values() {
+            counters += live.table.filter_counters();
+        }
+        counters
+    }
+
     fn approximate_len(&self) -> usize {
         let super_version = self.super_version();
         let in_memory: usize = super_version

@@ -124,4 +124,22 @@ fn per_level_policies_shape_the_tables() {
     );
     assert_eq!(unpinned.filter_size(), pinned.filter_size());
     assert_eq!(unpinned.pinned_filter_size(), 0);
+    // The filters count what they do for point reads of absent keys (between present
+    // ones, so that only the filter rules them out): at 10 bits per key, few pass.
+    let before = pinned.filter_counters();
+    for i in 0..1_000_u32 {
+        assert!(
+            !pinned
+                .contains_key(format!("k{i:05}~"), seqno.get())
+                .unwrap()
+        );
+    }
+    let after = pinned.filter_counters();
+    let rejected = after.rejected - before.rejected;
+    let passed_absent = after.passed_absent - before.passed_absent;
+    assert_eq!(rejected + passed_absent, 1_000, "one table, one probe each");
+    assert!(passed_absent < 20, "{passed_absent} of 1,000 passed");
+    assert!(pinned.contains_key("k00042", seqno.get()).unwrap());
+    assert_eq!(pinned.filter_counters().passed_absent, after.passed_absent);
+    assert_eq!(plain.filter_counters(), lsm::FilterCounters::default());
 }
