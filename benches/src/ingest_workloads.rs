@@ -18,7 +18,7 @@ use lsm_testkit::data::debian_records;
 use lsm_testkit::rng::Rng;
 
 use crate::counting_fs::CountingFs;
-use crate::tree_workloads::remove_all;
+use crate::tree_dirs::remove_all;
 use crate::workloads::Measurement;
 
 const VALUE_BYTES: usize = 100;

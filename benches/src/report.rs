@@ -72,15 +72,6 @@ fn bars(title: &str, rows: &[(&str, f64)]) {
     }
 }
 
-/// The process's peak resident set size in bytes (Linux `VmHWM`), if known.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = lsm_core::fs::read_all(&StdFs, Path::new("/proc/self/status")).ok()?;
-    let status = String::from_utf8(status).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// Writes one JSON object per workload.
 pub fn write_json(results: &[Measurement], path: &Path) -> std::io::Result<()> {
     if let Some(parent) = path

@@ -8,6 +8,8 @@ use crate::{Result, cargo, deps, format_check, has_cargo_subcommand, project_roo
 
 pub(crate) fn run() -> Result {
     let started = Instant::now();
+    let features = deps::check_features()?;
+    let features = features.as_str();
     step("fmt", || cargo(&["fmt", "--all", "--", "--check"], &[]))?;
     step("clippy", || {
         cargo(
@@ -15,7 +17,8 @@ pub(crate) fn run() -> Result {
                 "clippy",
                 "--workspace",
                 "--all-targets",
-                "--all-features",
+                "--features",
+                features,
                 "--",
                 "-D",
                 "warnings",
@@ -26,7 +29,7 @@ pub(crate) fn run() -> Result {
     step("tidy", || tidy::run(&project_root()))?;
     step("deps", deps::run)?;
     step("format-check", || format_check::run(&project_root()))?;
-    step("test", test)?;
+    step("test", || test(features))?;
     step("bench smoke", || {
         cargo(
             &[
@@ -39,14 +42,14 @@ pub(crate) fn run() -> Result {
                 "--",
                 "--smoke",
                 "--out",
-                "target/bench/smoke.jsonl",
+                "target/bench/smoke",
             ],
             &[],
         )
     })?;
     step("doc", || {
         cargo(
-            &["doc", "--workspace", "--no-deps", "--all-features"],
+            &["doc", "--workspace", "--no-deps", "--features", features],
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
@@ -66,23 +69,27 @@ fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
     result
 }
 
-/// Runs every test with every crate's `invariants` feature on: nextest when installed
+/// Runs every test with every feature on but the bench's peers: nextest when installed
 /// (and the doctests, which nextest does not run), else `cargo test`.
-fn test() -> Result {
+fn test(features: &str) -> Result {
     if has_cargo_subcommand("nextest") {
         // Doctests first, so that the run closes on nextest's summary of every test.
-        cargo(&["test", "--workspace", "--all-features", "--doc"], &[])?;
+        cargo(
+            &["test", "--workspace", "--features", features, "--doc"],
+            &[],
+        )?;
         cargo(
             &[
                 "nextest",
                 "run",
                 "--workspace",
-                "--all-features",
+                "--features",
+                features,
                 "--no-fail-fast",
             ],
             &[],
         )
     } else {
-        cargo(&["test", "--workspace", "--all-features"], &[])
+        cargo(&["test", "--workspace", "--features", features], &[])
     }
 }

@@ -2,7 +2,10 @@
 //! builds in seconds.
 //!
 //! - `ci`: every check and test, in the order CI runs them.
-//! - `bench [ARGS]`: the benchmark tool in release mode (arguments go to it).
+//! - `bench [ARGS]`: the benchmark tool in release mode (arguments go to it); with
+//!   `--peers` it is built with RocksDB, fjall's lsm-tree and coordinode-lsm-tree
+//!   (installing `libclang-dev` with apt-get when bindgen would not find libclang).
+//!   `bench micro [CRATE...]` runs the criterion micro-benchmarks beside the crates.
 //! - `tidy`, `deps`, `format-check`: the individual checks.
 //! - `fixtures`: writes missing golden fixtures and fuzz seed corpora (never overwrites).
 //! - `fuzz <target> [--time SECONDS]`: runs a cargo-fuzz target (needs nightly and cargo-fuzz).
@@ -80,17 +83,83 @@ fn has_cargo_subcommand(name: &str) -> bool {
         .is_ok_and(|output| output.status.success())
 }
 
+/// Crates with criterion micro-benchmarks, in layer order.
+const MICRO_BENCH_CRATES: &[&str] = &[
+    "lsm-codec",
+    "lsm-burr",
+    "lsm-memtable",
+    "lsm-table",
+    "lsm-vlog",
+    "lsm",
+];
+
 fn bench(args: &[String]) -> Result {
-    let mut cargo_args = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "lsm-bench",
-        "--",
-    ];
+    if args.first().map(String::as_str) == Some("micro") {
+        let crates: Vec<&str> = match &args[1..] {
+            [] => MICRO_BENCH_CRATES.to_vec(),
+            named => named.iter().map(String::as_str).collect(),
+        };
+        for name in crates {
+            cargo(&["bench", "--package", name], &[])?;
+        }
+        return Ok(());
+    }
+    let peers = args.iter().any(|arg| arg == "--peers");
+    let mut cargo_args = vec!["run", "--release", "--quiet", "--package", "lsm-bench"];
+    if peers {
+        ensure_libclang()?;
+        eprintln!(
+            "xtask bench: building with the peers (RocksDB's C++ source compiles once, \
+             a long while on two cores; later runs reuse target/)"
+        );
+        cargo_args.extend(["--features", "peers"]);
+    }
+    cargo_args.push("--");
     cargo_args.extend(args.iter().map(String::as_str));
     cargo(&cargo_args, &[])
+}
+
+/// bindgen (RocksDB's bindings) loads libclang at build time: installs Debian's
+/// `libclang-dev` when no libclang is found and apt-get is there to install it.
+fn ensure_libclang() -> Result {
+    let found = [
+        "/usr/lib",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+    ]
+    .iter()
+    .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+    .any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // libclang.so or libclang-14.so.1, not libclang-cpp.
+        let versioned = name
+            .strip_prefix("libclang-")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+        name.starts_with("libclang.so")
+            || versioned && name.contains(".so")
+            || name.starts_with("llvm-") && entry.path().join("lib/libclang.so").exists()
+    });
+    if found || std::env::var_os("LIBCLANG_PATH").is_some() {
+        return Ok(());
+    }
+    eprintln!("xtask bench: installing libclang-dev for bindgen");
+    for args in [&["update"][..], &["install", "-y", "libclang-dev"][..]] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|error| {
+                format!("cannot run apt-get (install libclang-dev by hand): {error}")
+            })?;
+        if !status.success() {
+            return Err(format!(
+                "apt-get {} failed; install libclang-dev by hand",
+                args.join(" ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn fixtures() -> Result {

@@ -1,0 +1,276 @@
+//! The db_bench workloads on every engine, one file per workload below `db_bench/`.
+//!
+//! Each repetition of each engine runs in a child process of its own (so that peak RSS
+//! and bytes written are that engine's alone), and repetitions interleave the engines
+//! (A B C A B C ...), so that a slow spell of the machine touches all of them alike.
+//! Within one child the workloads run in a fixed order on four databases:
+//! - `fillseq` on a database of its own;
+//! - `fillrandom` (every key once, in random order), then `overwrite`, the reads
+//!   (`readrandom`, `readmissing`, `seekrandom`, `readseq`, `readreverse`,
+//!   `readwhilewriting`), a major compaction for space amplification, then `deleterandom`
+//!   and `rangedelete`;
+//! - `mergerandom` on a database of its own;
+//! - `fillrandom-4k` and `readrandom-4k` (4 KiB values, the same bytes as the main
+//!   fill) on a database of its own.
+//!
+//! Write workloads are timed up to their last acknowledged write; write amplification
+//! counts every byte the process wrote to storage from the first write until the
+//! engine has flushed and finished compacting.
+
+mod deleterandom;
+mod fill;
+mod fillrandom;
+mod fillseq;
+mod mergerandom;
+mod overwrite;
+mod rangedelete;
+mod readmissing;
+mod readrandom;
+mod readreverse;
+mod readseq;
+mod readwhilewriting;
+pub mod sample;
+mod seekrandom;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lsm_testkit::rng::Rng;
+
+pub use sample::Sample;
+
+use crate::engine::{Engine, EngineKind};
+use crate::flags::Flags;
+use crate::keys::{KeySpace, Values};
+use crate::settings::Settings;
+use crate::tree_dirs::remove_all;
+
+/// Every workload, in the order a child runs them.
+pub const WORKLOADS: &[&str] = &[
+    "fillseq",
+    "fillrandom",
+    "overwrite",
+    "readrandom",
+    "readmissing",
+    "seekrandom",
+    "readseq",
+    "readreverse",
+    "readwhilewriting",
+    "deleterandom",
+    "rangedelete",
+    "mergerandom",
+    "fillrandom-4k",
+    "readrandom-4k",
+];
+
+/// Bytes of the large values of `fillrandom-4k`.
+pub const LARGE_VALUE_BYTES: usize = 4096;
+
+/// What every workload of one child shares.
+pub struct Ctx<'a> {
+    /// The flags of the run.
+    pub flags: &'a Flags,
+    /// The matched settings.
+    pub settings: Settings,
+    /// The keys.
+    pub keys: KeySpace,
+    /// The values.
+    pub values: &'a Values,
+    /// The engine's name.
+    pub engine: &'static str,
+    /// The repetition.
+    pub rep: usize,
+    /// Randomness, seeded from `--seed`.
+    pub rng: Rng,
+}
+
+impl Ctx<'_> {
+    /// A progress label for `workload`.
+    pub fn label(&self, workload: &str) -> String {
+        format!("{} {workload} (run {})", self.engine, self.rep + 1)
+    }
+
+    fn wants(&self, workload: &str) -> bool {
+        self.flags.workloads.contains(&workload)
+    }
+}
+
+/// Runs every repetition of every engine, each in a child process, interleaved.
+///
+/// # Errors
+/// When a child fails or its results cannot be read.
+pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, String> {
+    let exe = std::env::current_exe().map_err(|error| format!("no executable path: {error}"))?;
+    let scratch = flags
+        .db
+        .join(format!("lsm-bench-{}-results", std::process::id()));
+    lsm_core::Fs::create_dir_all(&lsm_core::StdFs, &scratch)
+        .map_err(|error| format!("cannot create {}: {error}", scratch.display()))?;
+    let corpus = scratch.join("values");
+    Values::load()?.write_to(&corpus)?;
+    let mut samples = Vec::new();
+    for rep in 0..flags.runs {
+        for engine in engines {
+            let out = scratch.join(format!("{}-{rep}.jsonl", engine.name()));
+            let status = Command::new(&exe)
+                .args(flags.child_args(engine.name(), rep, &out, &corpus))
+                .status()
+                .map_err(|error| format!("cannot start a child: {error}"))?;
+            if !status.success() {
+                remove_all(&scratch);
+                return Err(format!(
+                    "{} run {} failed ({status})",
+                    engine.name(),
+                    rep + 1
+                ));
+            }
+            samples.extend(sample::read_jsonl(&out)?);
+        }
+    }
+    remove_all(&scratch);
+    Ok(samples)
+}
+
+/// Runs the workloads on one engine (in a child process) and writes the samples to `out`.
+///
+/// # Errors
+/// When a workload fails; the databases are removed either way.
+pub fn run_child(flags: &Flags, engine: &str, rep: usize, out: &Path) -> Result<(), String> {
+    let kind = EngineKind::parse(engine).ok_or_else(|| format!("unknown engine {engine}"))?;
+    let values = match &flags.corpus {
+        Some(path) => Values::read_from(path)?,
+        None => Values::load()?,
+    };
+    let mut ctx = Ctx {
+        flags,
+        settings: flags.settings(),
+        keys: KeySpace::new(flags.key_bytes, flags.num)?,
+        values: &values,
+        engine: kind.name(),
+        rep,
+        rng: Rng::new(flags.seed),
+    };
+    let dir = flags
+        .db
+        .join(format!("lsm-bench-{}-{}", std::process::id(), kind.name()));
+    remove_all(&dir);
+    let result = run_sequence(&mut ctx, kind, &dir);
+    remove_all(&dir);
+    let samples = result?;
+    sample::write_jsonl(&samples, out)
+}
+
+fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Result<Vec<Sample>, String> {
+    let mut samples = Vec::new();
+    let open = |ctx: &Ctx<'_>, name: &str| -> Result<(Box<dyn Engine>, PathBuf), String> {
+        let path = dir.join(name);
+        Ok((kind.open(&path, &ctx.settings)?, path))
+    };
+    if ctx.wants("fillseq") {
+        let (engine, path) = open(ctx, "fillseq")?;
+        samples.push(fillseq::run(ctx, &*engine)?);
+        close(engine, &path);
+    }
+    if ctx
+        .flags
+        .workloads
+        .iter()
+        .any(|name| MAIN_DB.contains(name))
+    {
+        let (engine, path) = open(ctx, "main")?;
+        samples.extend(main_db(ctx, &*engine, &path)?);
+        close(engine, &path);
+    }
+    if ctx.wants("mergerandom") {
+        let (engine, path) = open(ctx, "merge")?;
+        samples.push(mergerandom::run(ctx, &*engine)?);
+        close(engine, &path);
+    }
+    if ctx.wants("fillrandom-4k") || ctx.wants("readrandom-4k") {
+        let (engine, path) = open(ctx, "large")?;
+        let value_bytes = ctx.flags.value_bytes as u64;
+        let large_num = (ctx.flags.num * value_bytes / LARGE_VALUE_BYTES as u64).max(1);
+        let mut fill =
+            fillrandom::run_with(ctx, &*engine, "fillrandom-4k", large_num, LARGE_VALUE_BYTES)?;
+        let read = if ctx.wants("readrandom-4k") {
+            Some(readrandom::run_with(
+                ctx,
+                &*engine,
+                "readrandom-4k",
+                large_num,
+            )?)
+        } else {
+            None
+        };
+        let entry_bytes = ctx.keys.key_bytes() + LARGE_VALUE_BYTES;
+        fill.space_amp = Some(sample::space_amp(&*engine, &path, large_num, entry_bytes)?);
+        if ctx.wants("fillrandom-4k") {
+            samples.push(fill);
+        }
+        samples.extend(read);
+        close(engine, &path);
+    }
+    Ok(samples)
+}
+
+/// The workloads of the main database.
+const MAIN_DB: &[&str] = &[
+    "fillrandom",
+    "overwrite",
+    "readrandom",
+    "readmissing",
+    "seekrandom",
+    "readseq",
+    "readreverse",
+    "readwhilewriting",
+    "deleterandom",
+    "rangedelete",
+];
+
+fn main_db(ctx: &mut Ctx<'_>, engine: &dyn Engine, path: &Path) -> Result<Vec<Sample>, String> {
+    let num = ctx.flags.num;
+    let mut samples = vec![fillrandom::run_with(
+        ctx,
+        engine,
+        "fillrandom",
+        num,
+        ctx.flags.value_bytes,
+    )?];
+    if ctx.wants("overwrite") {
+        samples.push(overwrite::run(ctx, engine)?);
+    }
+    type Workload = fn(&mut Ctx<'_>, &dyn Engine) -> Result<Sample, String>;
+    let reads: [(&str, Workload); 6] = [
+        ("readrandom", readrandom::run),
+        ("readmissing", readmissing::run),
+        ("seekrandom", seekrandom::run),
+        ("readseq", readseq::run),
+        ("readreverse", readreverse::run),
+        ("readwhilewriting", readwhilewriting::run),
+    ];
+    for (name, workload) in reads {
+        if ctx.wants(name) {
+            samples.push(workload(ctx, engine)?);
+        }
+    }
+    // Space amplification of the filled (and overwritten) database, fully compacted.
+    let entry_bytes = ctx.keys.key_bytes() + ctx.flags.value_bytes;
+    let space_amp = sample::space_amp(engine, path, num, entry_bytes)?;
+    let last_write = usize::from(ctx.wants("overwrite"));
+    samples[last_write].space_amp = Some(space_amp);
+    if ctx.wants("deleterandom") {
+        samples.push(deleterandom::run(ctx, engine)?);
+    }
+    if ctx.wants("rangedelete") {
+        samples.push(rangedelete::run(ctx, engine)?);
+    }
+    if !ctx.wants("fillrandom") {
+        samples.remove(0);
+    }
+    Ok(samples)
+}
+
+fn close(engine: Box<dyn Engine>, path: &Path) {
+    drop(engine);
+    remove_all(path);
+}

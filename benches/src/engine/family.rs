@@ -1,0 +1,222 @@
+//! The shared adapter of the lsm-tree-family peers. fjall's lsm-tree and
+//! coordinode-lsm-tree share most of their API (coordinode is a fork of it), so one
+//! macro writes each adapter: the matched configuration (4 KiB blocks, no compression,
+//! 10-bit Bloom filters, the shared cache), the [`super::family_driver::FamilyTree`]
+//! hooks and the [`super::Engine`] methods they have in common. Each peer's file adds
+//! what differs (merge operators and range tombstones exist in coordinode only).
+
+/// Writes `pub struct Peer`, its `FamilyTree` and most of its `Engine` impl for the
+/// crate `$krate`; `$($engine_extra)*` are the remaining `Engine` methods.
+macro_rules! family_engine {
+    (
+        krate: $krate:ident,
+        configure: |$config:ident| $configure:expr,
+        engine: { $($engine_extra:tt)* }
+    ) => {
+        use std::path::Path;
+        use std::sync::Arc;
+
+        use $krate::config::{
+            BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy,
+            FilterPolicyEntry,
+        };
+        use $krate::{AbstractTree, AnyTree, Cache, CompressionType, Config, Guard, SequenceNumberCounter};
+
+        use super::family_driver::{Driver, FamilyTree};
+        use super::{CacheCounters, Engine, Result};
+        use crate::settings::Settings;
+
+fn text(error: $krate::Error) -> String {
+            format!("{error:?}")
+        }
+
+        /// The tree and what the driver needs with it.
+        pub struct Handle {
+            tree: AnyTree,
+            seqno: SequenceNumberCounter,
+            strategy: Arc<$krate::compaction::Leveled>,
+        }
+
+        /// The peer under its driver.
+        pub struct Peer {
+            driver: Driver<Handle>,
+            table_bytes: u64,
+        }
+
+        /// Opens the peer in `dir` with `settings`.
+        pub fn open(dir: &Path, settings: &Settings) -> Result<Peer> {
+            let seqno = SequenceNumberCounter::default();
+            let $config = Config::new(dir, seqno.clone(), SequenceNumberCounter::default())
+                .use_cache(Arc::new(Cache::with_capacity_bytes(settings.cache_bytes)))
+                .data_block_size_policy(BlockSizePolicy::all(settings.block_bytes))
+                .data_block_compression_policy(CompressionPolicy::all(CompressionType::None))
+                .index_block_compression_policy(CompressionPolicy::all(CompressionType::None))
+                .filter_policy(FilterPolicy::all(FilterPolicyEntry::Bloom(
+                    BloomConstructionPolicy::BitsPerKey(settings.filter_bits_per_key),
+                )));
+            let tree = $configure.open().map_err(text)?;
+            let strategy = Arc::new(
+                $krate::compaction::Leveled::default()
+                    .with_l0_threshold(settings.l0_trigger)
+                    .with_table_target_size(settings.table_bytes)
+                    .with_level_ratio_policy(vec![settings.level_ratio]),
+            );
+            let handle = Handle {
+                tree,
+                seqno,
+                strategy,
+            };
+            Ok(Peer {
+                driver: Driver::start(handle, settings),
+                table_bytes: settings.table_bytes,
+            })
+        }
+
+        impl FamilyTree for Handle {
+            fn active_bytes(&self) -> u64 {
+                self.tree.active_memtable().size()
+            }
+
+            fn rotate(&self) {
+                let _ = self.tree.rotate_memtable();
+            }
+
+            fn flush_sealed(&self, watermark: u64) -> Result<()> {
+                while self.tree.sealed_memtable_count() > 0 {
+                    let lock = self.tree.get_flush_lock();
+                    self.tree.flush(&lock, watermark).map_err(text)?;
+                }
+                Ok(())
+            }
+
+            fn compact_step(&self, watermark: u64) -> Result<()> {
+                self.tree
+                    .compact(
+                        Arc::clone(&self.strategy) as Arc<dyn $krate::compaction::CompactionStrategy>,
+                        watermark,
+                    )
+                    .map(drop)
+                    .map_err(text)
+            }
+
+            fn sealed_count(&self) -> usize {
+                self.tree.sealed_memtable_count()
+            }
+
+            fn l0_runs(&self) -> usize {
+                self.tree.l0_run_count()
+            }
+
+            fn shape(&self) -> Vec<usize> {
+                let mut shape = vec![usize::try_from(self.tree.next_table_id()).unwrap_or(usize::MAX)];
+                shape.extend((0..).map_while(|level| self.tree.level_table_count(level)));
+                shape
+            }
+
+            fn watermark(&self) -> u64 {
+                self.seqno.get()
+            }
+        }
+
+        impl Peer {
+            fn handle(&self) -> &Handle {
+                self.driver.tree()
+            }
+
+            fn write(&self, (_, memtable_bytes): (u64, u64)) -> Result<()> {
+                self.driver.after_write(memtable_bytes)
+            }
+        }
+
+        impl Engine for Peer {
+            fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+                let handle = self.handle();
+                self.write(handle.tree.insert(key, value, handle.seqno.next()))
+            }
+
+            fn delete(&self, key: &[u8]) -> Result<()> {
+                let handle = self.handle();
+                self.write(handle.tree.remove(key, handle.seqno.next()))
+            }
+
+            fn get(&self, key: &[u8]) -> Result<Option<usize>> {
+                let handle = self.handle();
+                handle
+                    .tree
+                    .get(key, handle.seqno.get())
+                    .map(|value| value.map(|value| value.len()))
+                    .map_err(text)
+            }
+
+            fn get_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+                let handle = self.handle();
+                handle
+                    .tree
+                    .get(key, handle.seqno.get())
+                    .map(|value| value.map(|value| value.to_vec()))
+                    .map_err(text)
+            }
+
+            fn seek(&self, key: &[u8], count: usize) -> Result<usize> {
+                let handle = self.handle();
+                let mut read = 0;
+                for item in handle.tree.range(key.., handle.seqno.get(), None).take(count) {
+                    item.key().map_err(text)?;
+                    read += 1;
+                }
+                Ok(read)
+            }
+
+            fn scan(&self, reverse: bool) -> Result<(u64, u64)> {
+                let handle = self.handle();
+                let iter = handle.tree.iter(handle.seqno.get(), None);
+                let mut totals = (0, 0);
+                let mut add = |item: $krate::IterGuardImpl| -> Result<()> {
+                    let (key, value) = item.into_inner().map_err(text)?;
+                    totals.0 += 1;
+                    totals.1 += (key.len() + value.len()) as u64;
+                    Ok(())
+                };
+                if reverse {
+                    iter.rev().try_for_each(&mut add)?;
+                } else {
+                    iter.into_iter().try_for_each(&mut add)?;
+                }
+                Ok(totals)
+            }
+
+            fn settle(&self) -> Result<()> {
+                self.driver.settle()
+            }
+
+            fn major_compact(&self) -> Result<()> {
+                self.settle()?;
+                let handle = self.handle();
+                // One past the next seqno: with no snapshot open, every version but the
+                // newest may go, so the tree's version history drops the replaced tables
+                // (at the next seqno itself it would keep them).
+                handle
+                    .tree
+                    .major_compact(self.table_bytes, handle.seqno.get() + 1)
+                    .map(drop)
+                    .map_err(text)
+            }
+
+            fn cache_counters(&self) -> Option<CacheCounters> {
+                None
+            }
+
+            fn filter_bytes(&self) -> Option<u64> {
+                Some(self.handle().tree.filter_size())
+            }
+
+            fn filter_probes(&self) -> Option<super::FilterProbes> {
+                None
+            }
+
+            $($engine_extra)*
+        }
+    };
+}
+
+pub(crate) use family_engine;

@@ -1,0 +1,215 @@
+//! Our engine: an `lsm` tree with background maintenance (one flush thread, one
+//! compaction thread running leveled compaction, write stalls), BuRR filters at the
+//! matched bits per key, no compression, and its own block cache.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lsm::background::MaintenanceOptions;
+use lsm::compaction::{CompactionAction, Leveled};
+use lsm::config::{
+    BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
+};
+use lsm::{AbstractTree, AnyTree, Cache, CompressionType, Config, Guard, SequenceNumberCounter};
+
+use super::{CacheCounters, Capability, Engine, Result, counter_merge};
+use crate::settings::{L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
+
+/// An `lsm` tree and its seqno counter.
+pub struct Ours {
+    tree: AnyTree,
+    seqno: SequenceNumberCounter,
+    cache: Arc<Cache>,
+    strategy: Arc<Leveled>,
+    table_bytes: u64,
+}
+
+/// The counter merge operator in `lsm`'s terms.
+struct Counter;
+
+impl lsm::MergeOperator for Counter {
+    fn merge(
+        &self,
+        _key: &[u8],
+        base: Option<&[u8]>,
+        operands: &[&[u8]],
+    ) -> lsm::Result<lsm::UserValue> {
+        counter_merge(base, operands.iter().copied())
+            .map(|sum| sum.to_le_bytes().to_vec().into())
+            .ok_or(lsm::Error::MergeOperator)
+    }
+}
+
+#[expect(clippy::needless_pass_by_value, reason = "used as map_err(text)")]
+fn text(error: lsm::Error) -> String {
+    error.to_string()
+}
+
+impl Ours {
+    /// Opens a tree in `dir` with `settings`.
+    pub fn open(dir: &Path, settings: &Settings) -> Result<Self> {
+        let seqno = SequenceNumberCounter::default();
+        let cache = Arc::new(Cache::with_capacity_bytes(settings.cache_bytes));
+        let strategy = Arc::new(
+            Leveled::default()
+                .with_l0_threshold(settings.l0_trigger)
+                .with_table_target_size(settings.table_bytes)
+                .with_level_ratio_policy(vec![settings.level_ratio]),
+        );
+        let watermark = {
+            let seqno = seqno.clone();
+            Arc::new(move || seqno.get())
+        };
+        let tree = Config::new(dir, seqno.clone(), SequenceNumberCounter::default())
+            .use_cache(Arc::clone(&cache))
+            .data_block_size_policy(BlockSizePolicy::all(settings.block_bytes))
+            .data_block_compression_policy(CompressionPolicy::all(CompressionType::None))
+            .filter_policy(FilterPolicy::all(FilterPolicyEntry::Bloom(
+                BloomConstructionPolicy::BitsPerKey(settings.our_filter_bits()),
+            )))
+            .with_merge_operator(Some(Arc::new(Counter)))
+            .compaction_threads(1)
+            .with_background_maintenance(Some(MaintenanceOptions {
+                memtable_size_bytes: settings.memtable_bytes,
+                strategy: Arc::clone(&strategy) as Arc<dyn lsm::compaction::CompactionStrategy>,
+                gc_watermark: watermark,
+                sealed_slowdown: settings.sealed_slowdown(),
+                sealed_stop: settings.sealed_stop(),
+                l0_slowdown_runs: L0_SLOWDOWN_RUNS,
+                l0_stop_runs: L0_STOP_RUNS,
+                slowdown_delay: Duration::from_millis(1),
+            }))
+            .open()
+            .map_err(text)?;
+        Ok(Self {
+            tree,
+            seqno,
+            cache,
+            strategy,
+            table_bytes: settings.table_bytes,
+        })
+    }
+}
+
+impl Engine for Ours {
+    fn supports(&self, _capability: Capability) -> bool {
+        true
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.tree
+            .try_insert(key, value, self.seqno.next())
+            .map(drop)
+            .map_err(text)
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<()> {
+        self.tree
+            .try_remove(key, self.seqno.next())
+            .map(drop)
+            .map_err(text)
+    }
+
+    fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
+        self.tree
+            .try_remove_range(start, end, self.seqno.next())
+            .map(drop)
+            .map_err(text)
+    }
+
+    fn merge(&self, key: &[u8], operand: &[u8]) -> Result<()> {
+        self.tree
+            .try_merge(key, operand, self.seqno.next())
+            .map(drop)
+            .map_err(text)
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<usize>> {
+        self.tree
+            .get_pinned(key, self.seqno.get())
+            .map(|value| value.map(|value| value.len()))
+            .map_err(text)
+    }
+
+    fn get_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.tree
+            .get(key, self.seqno.get())
+            .map(|value| value.map(|value| value.to_vec()))
+            .map_err(text)
+    }
+
+    fn seek(&self, key: &[u8], count: usize) -> Result<usize> {
+        let mut read = 0;
+        for item in self.tree.range(key.., self.seqno.get(), None).take(count) {
+            item.key().map_err(text)?;
+            read += 1;
+        }
+        Ok(read)
+    }
+
+    fn scan(&self, reverse: bool) -> Result<(u64, u64)> {
+        let iter = self.tree.iter(self.seqno.get(), None);
+        let mut totals = (0, 0);
+        let mut add = |item: lsm::IterGuardImpl| -> Result<()> {
+            let (key, value) = item.into_inner().map_err(text)?;
+            totals.0 += 1;
+            totals.1 += (key.len() + value.len()) as u64;
+            Ok(())
+        };
+        if reverse {
+            iter.rev().try_for_each(&mut add)?;
+        } else {
+            iter.into_iter().try_for_each(&mut add)?;
+        }
+        Ok(totals)
+    }
+
+    fn settle(&self) -> Result<()> {
+        self.tree.write_admission().map_err(text)?;
+        self.tree
+            .flush_active_memtable(self.seqno.get())
+            .map_err(text)?;
+        // Waits for a running background step through the compaction lock, then runs
+        // the strategy until it has nothing left to do.
+        while self
+            .tree
+            .compact(
+                Arc::clone(&self.strategy) as Arc<dyn lsm::compaction::CompactionStrategy>,
+                self.seqno.get(),
+            )
+            .map_err(text)?
+            .action
+            != CompactionAction::Nothing
+        {}
+        Ok(())
+    }
+
+    fn major_compact(&self) -> Result<()> {
+        self.settle()?;
+        self.tree
+            .major_compact(self.table_bytes, self.seqno.get())
+            .map(drop)
+            .map_err(text)
+    }
+
+    fn cache_counters(&self) -> Option<CacheCounters> {
+        let stats = self.cache.stats();
+        Some(CacheCounters {
+            hits: stats.hits,
+            misses: stats.misses,
+        })
+    }
+
+    fn filter_bytes(&self) -> Option<u64> {
+        Some(self.tree.filter_size())
+    }
+
+    fn filter_probes(&self) -> Option<super::FilterProbes> {
+        let counters = self.tree.filter_counters();
+        Some(super::FilterProbes {
+            rejected: counters.rejected,
+            false_positives: counters.passed_absent,
+        })
+    }
+}

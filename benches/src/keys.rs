@@ -1,0 +1,153 @@
+//! Keys and values of the db_bench workloads. Keys are fixed-width decimal numbers
+//! (`--key-size` bytes, zero-padded): key `idx` holds the number `2 * idx`, and its
+//! missing twin `2 * idx + 1` sorts right after it, so that a missing key falls inside
+//! the key range of the tables and only the filters can rule it out. Values are slices
+//! of the real records (Debian's package index) at random offsets, so that they look
+//! and compress like real data.
+
+use std::path::Path;
+
+use lsm_core::StdFs;
+use lsm_testkit::data::debian_records;
+use lsm_testkit::rng::Rng;
+
+/// The keys of a run of `num` keys.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpace {
+    key_bytes: usize,
+}
+
+impl KeySpace {
+    /// Keys of `key_bytes` bytes for indexes below `num`.
+    ///
+    /// # Errors
+    /// When `2 * num` does not fit in `key_bytes` decimal digits.
+    pub fn new(key_bytes: usize, num: u64) -> Result<Self, String> {
+        let digits = (num.saturating_mul(2)).max(1).ilog10() as usize + 1;
+        if digits > key_bytes {
+            return Err(format!(
+                "--key-size {key_bytes} is too small for --num {num}: keys need {digits} digits"
+            ));
+        }
+        Ok(Self { key_bytes })
+    }
+
+    /// Bytes of every key.
+    pub fn key_bytes(&self) -> usize {
+        self.key_bytes
+    }
+
+    /// Writes key `idx` into `buf`.
+    pub fn key_into(&self, idx: u64, buf: &mut Vec<u8>) {
+        self.number_into(idx * 2, buf);
+    }
+
+    /// Writes the missing key after key `idx` into `buf`.
+    pub fn missing_key_into(&self, idx: u64, buf: &mut Vec<u8>) {
+        self.number_into(idx * 2 + 1, buf);
+    }
+
+    /// Key `idx`.
+    #[cfg(test)]
+    pub fn key(&self, idx: u64) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.key_bytes);
+        self.key_into(idx, &mut buf);
+        buf
+    }
+
+    fn number_into(&self, number: u64, buf: &mut Vec<u8>) {
+        use std::io::Write;
+        buf.clear();
+        let _ = write!(buf, "{number:0width$}", width = self.key_bytes);
+    }
+}
+
+/// Values cut from the real records.
+pub struct Values {
+    corpus: Vec<u8>,
+}
+
+/// Bytes of records the values are cut from.
+const CORPUS_BYTES: usize = 8 << 20;
+
+impl Values {
+    /// Loads the records.
+    ///
+    /// # Errors
+    /// When the data set cannot be read.
+    pub fn load() -> Result<Self, String> {
+        let mut corpus = Vec::with_capacity(CORPUS_BYTES);
+        for record in
+            debian_records().map_err(|error| format!("cannot load the data set: {error}"))?
+        {
+            corpus.extend_from_slice(&record.value);
+            if corpus.len() >= CORPUS_BYTES {
+                break;
+            }
+        }
+        Ok(Self { corpus })
+    }
+
+    /// Writes the corpus to `path`, for [`Self::read_from`] in a child process (which
+    /// then never holds the whole data set, so its peak RSS is the engine's).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write_to(&self, path: &Path) -> Result<(), String> {
+        crate::db_bench::sample::write_file(path, &self.corpus)
+    }
+
+    /// Reads a corpus [`Self::write_to`] wrote.
+    ///
+    /// # Errors
+    /// When the file cannot be read or is empty.
+    pub fn read_from(path: &Path) -> Result<Self, String> {
+        let corpus = lsm_core::fs::read_all(&StdFs, path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        if corpus.is_empty() {
+            return Err(format!("{} is empty", path.display()));
+        }
+        Ok(Self { corpus })
+    }
+
+    /// A value of `value_bytes` bytes at a random offset.
+    ///
+    /// # Panics
+    /// When `value_bytes` exceeds the corpus (8 MiB).
+    pub fn value(&self, rng: &mut Rng, value_bytes: usize) -> &[u8] {
+        assert!(value_bytes <= self.corpus.len(), "values up to 8 MiB");
+        let offset = rng.index(self.corpus.len() - value_bytes + 1);
+        &self.corpus[offset..offset + value_bytes]
+    }
+}
+
+/// `0..count` in a random order.
+pub fn permutation(count: u64, rng: &mut Rng) -> Vec<u64> {
+    let mut order: Vec<u64> = (0..count).collect();
+    for idx in (1..order.len()).rev() {
+        order.swap(idx, rng.index(idx + 1));
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_keys_sort_between_present_ones() {
+        let keys = KeySpace::new(16, 1_000).unwrap();
+        let (mut missing, mut next) = (Vec::new(), Vec::new());
+        keys.missing_key_into(7, &mut missing);
+        keys.key_into(8, &mut next);
+        assert!(keys.key(7) < missing && missing < next);
+        assert_eq!(missing.len(), 16);
+        assert_eq!(keys.key(3), b"0000000000000006");
+    }
+
+    #[test]
+    fn keys_that_do_not_fit_are_refused() {
+        assert!(KeySpace::new(4, 5_000).is_err());
+        assert!(KeySpace::new(4, 4_999).is_ok());
+    }
+}
