@@ -19,7 +19,9 @@ use std::collections::HashSet;
 
 use lsm_version::Version;
 
-use crate::levels::{any_busy, ids, key_range_of, last_level, level_u8, overlapping, tables_of};
+use crate::levels::{
+    any_busy, ids, key_range_of, last_level, level_u8, overlapping, pairwise_disjoint, tables_of,
+};
 use crate::{Choice, CompactionState, CompactionStrategy, Input};
 
 /// The name of [`Leveled`].
@@ -181,7 +183,9 @@ impl Leveled {
             return (level0.runs().len() > 1)
                 .then(|| Choice::Merge(self.input(ids(l0_tables), 0, 0)));
         }
-        if base_overlap.is_empty() && level0.runs().len() == 1 {
+        // Runs that share no key with each other or the base level go down as they are
+        // (a sequential load then writes each key once, not once per level).
+        if base_overlap.is_empty() && (level0.runs().len() == 1 || pairwise_disjoint(&l0_tables)) {
             return Some(Choice::Move(self.input(ids(l0_tables), base_level, 0)));
         }
         let mut inputs = ids(l0_tables

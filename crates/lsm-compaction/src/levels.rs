@@ -28,6 +28,15 @@ pub(crate) fn overlapping<'a>(level: &'a Level, range: &KeyRange) -> Vec<&'a Arc
         .collect()
 }
 
+/// Whether no two of `tables` share a key.
+pub(crate) fn pairwise_disjoint(tables: &[&Arc<TableMeta>]) -> bool {
+    let mut sorted = tables.to_vec();
+    sorted.sort_by(|a, b| a.key_range.min().cmp(b.key_range.min()));
+    sorted
+        .windows(2)
+        .all(|pair| !pair[0].key_range.overlaps_with(&pair[1].key_range))
+}
+
 /// Whether any of `tables` is held by a running compaction.
 pub(crate) fn any_busy<'a>(
     tables: impl IntoIterator<Item = &'a Arc<TableMeta>>,

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use lsm_core::TableId;
 use lsm_version::Version;
 
-use crate::levels::{overlapping, tables_of};
+use crate::levels::{overlapping, pairwise_disjoint, tables_of};
 use crate::{Choice, CompactionState, Input};
 
 /// Why a choice was refused (see the module docs for the rules).
@@ -49,6 +49,13 @@ pub fn validate(
     match choice {
         Choice::Move(input) => {
             check_input(version, input)?;
+            let moved: Vec<_> = version
+                .tables()
+                .filter(|table| input.table_ids.contains(&table.id))
+                .collect();
+            if input.dest_level > 0 && !pairwise_disjoint(&moved) {
+                return Err("moved tables overlap each other below level 0");
+            }
             let dest = &version.levels()[usize::from(input.dest_level)];
             for table in version
                 .tables()

@@ -250,6 +250,48 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
 }
 
 #[test]
+fn leveled_moves_level0_runs_that_share_no_key() {
+    let table = |id: u64, min: u16, max: u16| TableMeta {
+        id,
+        key_range: KeyRange::new(key(min), key(max)),
+        seqno_min: id,
+        seqno_max: id,
+        size_bytes: 1 << 20,
+        entry_count: 1,
+        tombstone_count: 0,
+    };
+    let strategy = Leveled::default().with_l0_threshold(3);
+    let state = CompactionState::default();
+    // A sequential load: three runs of ascending, disjoint keys over an empty base.
+    let mut version = Version::new(LEVELS);
+    for (id, min) in [(1, 0), (2, 100), (3, 200)] {
+        version = version.apply(&VersionEdit {
+            added: vec![(0, vec![table(id, min, min + 50)])],
+            ..VersionEdit::default()
+        });
+    }
+    let choice = strategy.choose(&version, &state);
+    assert!(
+        matches!(choice, Choice::Move(ref input) if input.dest_level == 1 && input.table_ids.len() == 3),
+        "{choice:?}"
+    );
+    assert_eq!(validate(&version, &state, &choice), Ok(()));
+    // One run overlapping another: they merge.
+    let overlapping = version.apply(&VersionEdit {
+        added: vec![(0, vec![table(4, 120, 130)])],
+        ..VersionEdit::default()
+    });
+    let choice = strategy.choose(&overlapping, &state);
+    assert!(matches!(choice, Choice::Merge(_)), "{choice:?}");
+    // Moving overlapping tables below level 0 is refused.
+    let Choice::Merge(input) = choice else {
+        unreachable!()
+    };
+    let forced = Choice::Move(input);
+    assert!(validate(&overlapping, &state, &forced).is_err());
+}
+
+#[test]
 fn tiered_merges_only_the_newest_runs() {
     let mut version = Version::new(LEVELS);
     // Runs of 1, 1, 1, 50 MiB, newest first after the loop: the small ones merge, the
