@@ -216,6 +216,20 @@ impl Leveled {
         Some(Choice::Merge(self.input(inputs, dest_level, 0)))
     }
 
+    /// Level 0's runs over its trigger.
+    fn level0_score(&self, version: &Version) -> f64 {
+        version.levels()[0].runs().len() as f64 / f64::from(self.l0_threshold)
+    }
+
+    /// The highest size-over-target of the levels between level 0 and the last.
+    fn deepest_score(&self, version: &Version, targets: &[f64]) -> f64 {
+        let levels = version.levels();
+        (1..last_level(version))
+            .filter(|&idx| targets[idx] > 0.0)
+            .map(|idx| levels[idx].size_bytes() as f64 / targets[idx])
+            .fold(0.0, f64::max)
+    }
+
     /// The most oversized level gives one table to the level below.
     fn choose_deeper(
         &self,
@@ -275,9 +289,19 @@ impl CompactionStrategy for Leveled {
 
     fn choose(&self, version: &Version, state: &CompactionState) -> Choice {
         let (targets, base_level) = self.targets(version);
-        self.choose_level0(version, state, &targets, base_level)
-            .or_else(|| self.choose_deeper(version, state, &targets))
-            .unwrap_or(Choice::DoNothing)
+        // The most urgent level goes first: level 0 scores its runs over the trigger,
+        // deeper levels their size over their target. Under a steady load level 0 is
+        // always at its trigger, so taking it first would starve the levels below and
+        // let the base level grow until every level-0 merge rewrites all of it.
+        if self.deepest_score(version, &targets) > self.level0_score(version) {
+            self.choose_deeper(version, state, &targets)
+                .or_else(|| self.choose_level0(version, state, &targets, base_level))
+                .unwrap_or(Choice::DoNothing)
+        } else {
+            self.choose_level0(version, state, &targets, base_level)
+                .or_else(|| self.choose_deeper(version, state, &targets))
+                .unwrap_or(Choice::DoNothing)
+        }
     }
 
     fn pending_compaction_bytes(&self, version: &Version) -> u64 {

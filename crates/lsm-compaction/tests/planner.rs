@@ -250,6 +250,62 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
 }
 
 #[test]
+fn leveled_serves_the_most_oversized_level_first() {
+    let table = |id: u64, level_min: u16, size_mib: u64| TableMeta {
+        id,
+        key_range: KeyRange::new(key(level_min), key(level_min + 9)),
+        seqno_min: id,
+        seqno_max: id,
+        size_bytes: size_mib << 20,
+        entry_count: 1,
+        tombstone_count: 0,
+    };
+    // Level 1's target is 4 x 1 MiB: 20 MiB in it scores 5, four level-0 runs score 1.
+    let strategy = Leveled::default()
+        .with_l0_threshold(4)
+        .with_table_target_size(1 << 20);
+    let state = CompactionState::default();
+    let mut version = Version::new(LEVELS);
+    version = version.apply(&VersionEdit {
+        added: vec![(
+            1,
+            (0..20)
+                .map(|idx| table(100 + idx, idx as u16 * 10, 1))
+                .collect(),
+        )],
+        ..VersionEdit::default()
+    });
+    for id in 1..=4 {
+        version = version.apply(&VersionEdit {
+            added: vec![(0, vec![table(id, 0, 1)])],
+            ..VersionEdit::default()
+        });
+    }
+    let choice = strategy.choose(&version, &state);
+    assert!(
+        matches!(choice, Choice::Move(ref input) | Choice::Merge(ref input) if input.dest_level == 2),
+        "level 1 goes down first: {choice:?}"
+    );
+    // With level 1 at its target, level 0 goes first again.
+    let mut small = Version::new(LEVELS);
+    small = small.apply(&VersionEdit {
+        added: vec![(1, vec![table(100, 0, 1)])],
+        ..VersionEdit::default()
+    });
+    for id in 1..=4 {
+        small = small.apply(&VersionEdit {
+            added: vec![(0, vec![table(id, 0, 1)])],
+            ..VersionEdit::default()
+        });
+    }
+    let choice = strategy.choose(&small, &state);
+    assert!(
+        matches!(choice, Choice::Merge(ref input) if input.dest_level == 1),
+        "{choice:?}"
+    );
+}
+
+#[test]
 fn leveled_moves_level0_runs_that_share_no_key() {
     let table = |id: u64, min: u16, max: u16| TableMeta {
         id,
