@@ -32,7 +32,7 @@ mod readwhilewriting;
 pub mod sample;
 mod seekrandom;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use lsm_testkit::rng::Rng;
@@ -116,15 +116,23 @@ pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, 
                 .args(flags.child_args(engine.name(), rep, &out, &corpus))
                 .status()
                 .map_err(|error| format!("cannot start a child: {error}"))?;
-            if !status.success() {
-                remove_all(&scratch);
-                return Err(format!(
-                    "{} run {} failed ({status})",
-                    engine.name(),
-                    rep + 1
-                ));
+            // A child that died keeps what it wrote; its missing workloads are failures.
+            let got = sample::read_jsonl(&out).unwrap_or_default();
+            for workload in &flags.workloads {
+                if !got.iter().any(|sample| sample.workload == *workload) {
+                    samples.push(Sample {
+                        workload: (*workload).to_owned(),
+                        engine: engine.name().to_owned(),
+                        rep,
+                        skipped: Some(format!("failed: the run exited with {status}")),
+                        ..Sample::default()
+                    });
+                }
             }
-            samples.extend(sample::read_jsonl(&out)?);
+            samples.extend(got);
+            // Written after every child, so that an interrupted run can still be
+            // reported (`--from-samples`).
+            sample::write_jsonl(&samples, &flags.out_dir.join("db_bench-samples.jsonl"))?;
         }
     }
     remove_all(&scratch);
@@ -154,89 +162,110 @@ pub fn run_child(flags: &Flags, engine: &str, rep: usize, out: &Path) -> Result<
         .db
         .join(format!("lsm-bench-{}-{}", std::process::id(), kind.name()));
     remove_all(&dir);
-    let result = run_sequence(&mut ctx, kind, &dir);
+    let mut samples = run_sequence(&mut ctx, kind, &dir);
     remove_all(&dir);
-    let samples = result?;
+    // fillrandom runs to build the main database whether or not it was asked for.
+    samples.retain(|sample| ctx.wants(&sample.workload));
     sample::write_jsonl(&samples, out)
 }
 
-fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Result<Vec<Sample>, String> {
-    let mut samples = Vec::new();
-    let open = |ctx: &Ctx<'_>, name: &str| -> Result<(Box<dyn Engine>, PathBuf), String> {
-        let path = dir.join(name);
-        Ok((kind.open(&path, &ctx.settings)?, path))
-    };
-    if ctx.wants("fillseq") {
-        let (engine, path) = open(ctx, "fillseq")?;
-        samples.push(fillseq::run(ctx, &*engine)?);
-        close(engine, &path);
-    }
-    if ctx
-        .flags
-        .workloads
-        .iter()
-        .any(|name| MAIN_DB.contains(name))
-    {
-        let (engine, path) = open(ctx, "main")?;
-        samples.extend(main_db(ctx, &*engine, &path)?);
-        close(engine, &path);
-    }
-    if ctx.wants("mergerandom") {
-        let (engine, path) = open(ctx, "merge")?;
-        samples.push(mergerandom::run(ctx, &*engine)?);
-        close(engine, &path);
-    }
-    if ctx.wants("fillrandom-4k") || ctx.wants("readrandom-4k") {
-        let (engine, path) = open(ctx, "large")?;
-        let value_bytes = ctx.flags.value_bytes as u64;
-        let large_num = (ctx.flags.num * value_bytes / LARGE_VALUE_BYTES as u64).max(1);
-        let mut fill =
-            fillrandom::run_with(ctx, &*engine, "fillrandom-4k", large_num, LARGE_VALUE_BYTES)?;
-        let read = if ctx.wants("readrandom-4k") {
-            Some(readrandom::run_with(
-                ctx,
-                &*engine,
-                "readrandom-4k",
-                large_num,
-            )?)
-        } else {
-            None
-        };
-        let entry_bytes = ctx.keys.key_bytes() + LARGE_VALUE_BYTES;
-        fill.space_amp = Some(sample::space_amp(&*engine, &path, large_num, entry_bytes)?);
-        if ctx.wants("fillrandom-4k") {
-            samples.push(fill);
-        }
-        samples.extend(read);
-        close(engine, &path);
-    }
-    Ok(samples)
-}
-
-/// The workloads of the main database.
-const MAIN_DB: &[&str] = &[
-    "fillrandom",
-    "overwrite",
-    "readrandom",
-    "readmissing",
-    "seekrandom",
-    "readseq",
-    "readreverse",
-    "readwhilewriting",
-    "deleterandom",
-    "rangedelete",
+/// The workloads of each database, in the order they run.
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("fillseq", &["fillseq"]),
+    (
+        "main",
+        &[
+            "fillrandom",
+            "overwrite",
+            "readrandom",
+            "readmissing",
+            "seekrandom",
+            "readseq",
+            "readreverse",
+            "readwhilewriting",
+            "deleterandom",
+            "rangedelete",
+        ],
+    ),
+    ("merge", &["mergerandom"]),
+    ("large", &["fillrandom-4k", "readrandom-4k"]),
 ];
 
-fn main_db(ctx: &mut Ctx<'_>, engine: &dyn Engine, path: &Path) -> Result<Vec<Sample>, String> {
+/// Runs each database's workloads; a failure ends that database's workloads (each
+/// recorded as failed) and the next database goes on.
+fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for (db_name, workloads) in SECTIONS {
+        if !workloads.iter().any(|workload| ctx.wants(workload)) {
+            continue;
+        }
+        let before = samples.len();
+        let path = dir.join(db_name);
+        let result = kind.open(&path, &ctx.settings).and_then(|engine| {
+            let result = match *db_name {
+                "fillseq" => fillseq::run(ctx, &*engine).map(|sample| samples.push(sample)),
+                "main" => main_db(ctx, &*engine, &path, &mut samples),
+                "merge" => mergerandom::run(ctx, &*engine).map(|sample| samples.push(sample)),
+                _ => large_db(ctx, &*engine, &path, &mut samples),
+            };
+            drop(engine);
+            result
+        });
+        remove_all(&path);
+        if let Err(error) = result {
+            eprintln!("lsm-bench: {} run {}: {error}", ctx.engine, ctx.rep + 1);
+            for workload in workloads.iter().filter(|workload| ctx.wants(workload)) {
+                if !samples[before..]
+                    .iter()
+                    .any(|sample| sample.workload == *workload)
+                {
+                    samples.push(Sample::skipped(ctx, workload, &format!("failed: {error}")));
+                }
+            }
+        }
+    }
+    samples
+}
+
+fn large_db(
+    ctx: &mut Ctx<'_>,
+    engine: &dyn Engine,
+    path: &Path,
+    samples: &mut Vec<Sample>,
+) -> Result<(), String> {
+    let value_bytes = ctx.flags.value_bytes as u64;
+    let large_num = (ctx.flags.num * value_bytes / LARGE_VALUE_BYTES as u64).max(1);
+    let mut fill =
+        fillrandom::run_with(ctx, engine, "fillrandom-4k", large_num, LARGE_VALUE_BYTES)?;
+    let read = if ctx.wants("readrandom-4k") {
+        Some(readrandom::run_with(
+            ctx,
+            engine,
+            "readrandom-4k",
+            large_num,
+        )?)
+    } else {
+        None
+    };
+    let entry_bytes = ctx.keys.key_bytes() + LARGE_VALUE_BYTES;
+    fill.space_amp = Some(sample::space_amp(engine, path, large_num, entry_bytes)?);
+    samples.push(fill);
+    samples.extend(read);
+    Ok(())
+}
+
+fn main_db(
+    ctx: &mut Ctx<'_>,
+    engine: &dyn Engine,
+    path: &Path,
+    samples: &mut Vec<Sample>,
+) -> Result<(), String> {
     let num = ctx.flags.num;
-    let mut samples = vec![fillrandom::run_with(
-        ctx,
-        engine,
-        "fillrandom",
-        num,
-        ctx.flags.value_bytes,
-    )?];
+    let fill = fillrandom::run_with(ctx, engine, "fillrandom", num, ctx.flags.value_bytes)?;
+    let mut last_write = samples.len();
+    samples.push(fill);
     if ctx.wants("overwrite") {
+        last_write = samples.len();
         samples.push(overwrite::run(ctx, engine)?);
     }
     type Workload = fn(&mut Ctx<'_>, &dyn Engine) -> Result<Sample, String>;
@@ -255,22 +284,12 @@ fn main_db(ctx: &mut Ctx<'_>, engine: &dyn Engine, path: &Path) -> Result<Vec<Sa
     }
     // Space amplification of the filled (and overwritten) database, fully compacted.
     let entry_bytes = ctx.keys.key_bytes() + ctx.flags.value_bytes;
-    let space_amp = sample::space_amp(engine, path, num, entry_bytes)?;
-    let last_write = usize::from(ctx.wants("overwrite"));
-    samples[last_write].space_amp = Some(space_amp);
+    samples[last_write].space_amp = Some(sample::space_amp(engine, path, num, entry_bytes)?);
     if ctx.wants("deleterandom") {
         samples.push(deleterandom::run(ctx, engine)?);
     }
     if ctx.wants("rangedelete") {
         samples.push(rangedelete::run(ctx, engine)?);
     }
-    if !ctx.wants("fillrandom") {
-        samples.remove(0);
-    }
-    Ok(samples)
-}
-
-fn close(engine: Box<dyn Engine>, path: &Path) {
-    drop(engine);
-    remove_all(path);
+    Ok(())
 }

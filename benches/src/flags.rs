@@ -41,6 +41,8 @@ pub struct Flags {
     pub lsm_filter_bits: Option<f32>,
     /// Set in a child process: the engine, the repetition and the results file.
     pub child: Option<(String, usize, PathBuf)>,
+    /// Report these samples (a run's `db_bench-samples.jsonl`) instead of running.
+    pub from_samples: Option<PathBuf>,
     /// Set in a child process: the value corpus the parent wrote.
     pub corpus: Option<PathBuf>,
 }
@@ -48,7 +50,7 @@ pub struct Flags {
 /// What `--help` prints.
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
-[--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--smoke]
+[--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--from-samples FILE] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
   rangedelete, mergerandom, fillrandom-4k, readrandom-4k; 'db_bench' for all) and layer
@@ -73,6 +75,7 @@ impl Default for Flags {
             lsm_filter_bits: None,
             child: None,
             corpus: None,
+            from_samples: None,
         }
     }
 }
@@ -124,6 +127,7 @@ impl Flags {
             "--db" => self.db = PathBuf::from(value),
             "--filter-bits" => self.filter_bits = bits(flag, value)?,
             "--corpus" => self.corpus = Some(PathBuf::from(value)),
+            "--from-samples" => self.from_samples = Some(PathBuf::from(value)),
             "--lsm-filter-bits" => self.lsm_filter_bits = Some(bits(flag, value)?),
             "--out" => self.out_dir = PathBuf::from(value),
             "--profile" => {

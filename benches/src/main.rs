@@ -96,7 +96,10 @@ fn run_db_bench(flags: &Flags, engines: &[EngineKind]) -> Result<(), String> {
     for engine in engines {
         println!("- {}: {}", engine.name(), engine.description());
     }
-    let samples = db_bench::run_parent(flags, engines)?;
+    let samples = match &flags.from_samples {
+        Some(path) => db_bench::sample::read_jsonl(path)?,
+        None => db_bench::run_parent(flags, engines)?,
+    };
     let rows = db_report::aggregate(&samples, engines);
     println!("\n{}", db_report::markdown(&rows));
     let title = format!(
