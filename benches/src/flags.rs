@@ -33,6 +33,8 @@ pub struct Flags {
     pub runs: usize,
     /// Whether to run the peers beside ours.
     pub peers: bool,
+    /// The engines to run (by name), when not every one this build has.
+    pub engines: Option<Vec<String>>,
     /// Where the results go.
     pub out_dir: PathBuf,
     /// Filter bits per key of every engine.
@@ -50,6 +52,7 @@ pub struct Flags {
 /// What `--help` prints.
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
+[--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
 [--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--from-samples FILE] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
@@ -70,6 +73,7 @@ impl Default for Flags {
             profile: Profile::Default,
             runs: 3,
             peers: false,
+            engines: None,
             out_dir: PathBuf::from("target/bench"),
             filter_bits: 10.0,
             lsm_filter_bits: None,
@@ -126,6 +130,10 @@ impl Flags {
             "--runs" => self.runs = size()?,
             "--db" => self.db = PathBuf::from(value),
             "--filter-bits" => self.filter_bits = bits(flag, value)?,
+            "--engines" => {
+                self.engines = Some(value.split(',').map(str::to_owned).collect());
+                self.peers = true;
+            }
             "--corpus" => self.corpus = Some(PathBuf::from(value)),
             "--from-samples" => self.from_samples = Some(PathBuf::from(value)),
             "--lsm-filter-bits" => self.lsm_filter_bits = Some(bits(flag, value)?),

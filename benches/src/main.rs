@@ -67,7 +67,13 @@ fn run(flags: &Flags) -> Result<(), String> {
                     .to_owned(),
             );
         }
-        EngineKind::available()
+        match &flags.engines {
+            None => EngineKind::available(),
+            Some(names) => names
+                .iter()
+                .map(|name| EngineKind::parse(name).ok_or_else(|| format!("unknown engine {name}")))
+                .collect::<Result<Vec<_>, _>>()?,
+        }
     } else {
         vec![EngineKind::Ours]
     };
