@@ -270,7 +270,7 @@ fn leveled_serves_the_most_oversized_level_first() {
         added: vec![(
             1,
             (0..20)
-                .map(|idx| table(100 + idx, idx as u16 * 10, 1))
+                .map(|idx: u16| table(100 + u64::from(idx), idx * 10, 1))
                 .collect(),
         )],
         ..VersionEdit::default()
