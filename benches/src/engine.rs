@@ -6,7 +6,7 @@
 //! ([`counter_merge`]: 8-byte little-endian operands summed onto the base). Background
 //! work (flushes, compactions, write stalls) runs as each engine's own embedded default
 //! does it: ours and RocksDB on their own threads; the lsm-tree-family peers, which have
-//! no threads of their own, through [`family_driver`] with the same thread counts and
+//! no threads of their own, through the `family_driver` module with the same thread counts and
 //! stall limits.
 
 #[cfg(feature = "peers")]
