@@ -45,23 +45,13 @@ use crate::keys::{KeySpace, Values};
 use crate::settings::Settings;
 use crate::tree_dirs::remove_all;
 
-/// Every workload, in the order a child runs them.
-pub const WORKLOADS: &[&str] = &[
-    "fillseq",
-    "fillrandom",
-    "overwrite",
-    "readrandom",
-    "readmissing",
-    "seekrandom",
-    "readseq",
-    "readreverse",
-    "readwhilewriting",
-    "deleterandom",
-    "rangedelete",
-    "mergerandom",
-    "fillrandom-4k",
-    "readrandom-4k",
-];
+/// Every workload, in the order a child runs them (database by database).
+pub fn workloads() -> Vec<&'static str> {
+    SECTIONS
+        .iter()
+        .flat_map(|(_, workloads)| workloads.iter().copied())
+        .collect()
+}
 
 /// Bytes of the large values of `fillrandom-4k`.
 pub const LARGE_VALUE_BYTES: usize = 4096;

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::db_bench::sample::write_file;
-use crate::db_bench::{Sample, WORKLOADS};
+use crate::db_bench::{Sample, workloads};
 use crate::engine::EngineKind;
 
 /// One workload on one engine, over every repetition.
@@ -39,8 +39,10 @@ pub struct Row {
     pub filter_bits_per_key: Option<f64>,
     /// Median filter false-positive rate.
     pub filter_fpr: Option<f64>,
-    /// Why the engine skipped the workload.
+    /// Why the engine skipped the workload, when it ran in no repetition.
     pub skipped: Option<String>,
+    /// Repetitions that did not run it (failed), when others did.
+    pub failed_reps: usize,
 }
 
 /// The median of `values`, if any.
@@ -61,11 +63,11 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
 pub fn aggregate(samples: &[Sample], engines: &[EngineKind]) -> Vec<Row> {
     let ours = EngineKind::Ours.name();
     let mut rows = Vec::new();
-    for workload in WORKLOADS {
+    for workload in workloads() {
         for engine in engines {
             let runs: Vec<&Sample> = samples
                 .iter()
-                .filter(|sample| sample.workload == *workload && sample.engine == engine.name())
+                .filter(|sample| sample.workload == workload && sample.engine == engine.name())
                 .collect();
             if runs.is_empty() {
                 continue;
@@ -96,7 +98,7 @@ pub fn aggregate(samples: &[Sample], engines: &[EngineKind]) -> Vec<Row> {
                 .collect::<Option<Vec<f64>>>()
                 .map(|values| [values[0], values[1], values[2]]);
             rows.push(Row {
-                workload: (*workload).to_owned(),
+                workload: workload.to_owned(),
                 engine: engine.name().to_owned(),
                 reps: runs.len(),
                 ops_per_sec: of(Sample::ops_per_sec),
@@ -108,7 +110,12 @@ pub fn aggregate(samples: &[Sample], engines: &[EngineKind]) -> Vec<Row> {
                 cache_hit_rate: of(|s| s.cache_hit_rate),
                 filter_bits_per_key: of(|s| s.filter_bits_per_key),
                 filter_fpr: of(|s| s.filter_fpr),
-                skipped: runs.iter().find_map(|s| s.skipped.clone()),
+                skipped: runs
+                    .iter()
+                    .all(|s| s.skipped.is_some())
+                    .then(|| runs.iter().find_map(|s| s.skipped.clone()))
+                    .flatten(),
+                failed_reps: runs.iter().filter(|s| s.skipped.is_some()).count(),
             });
         }
     }
@@ -143,6 +150,9 @@ fn cells(row: &Row) -> [String; 13] {
     };
     let ops = match &row.skipped {
         Some(why) => format!("n/a ({why})"),
+        None if row.failed_reps > 0 => cell(row.ops_per_sec, |ops| {
+            format!("{ops:.0} ({} of {} runs failed)", row.failed_reps, row.reps)
+        }),
         None => cell(row.ops_per_sec, |ops| format!("{ops:.0}")),
     };
     [
@@ -213,6 +223,7 @@ pub fn write_files(
             "filter_bits_per_key": row.filter_bits_per_key,
             "filter_fpr": row.filter_fpr,
             "skipped": row.skipped,
+            "failed_reps": row.failed_reps,
         });
         let _ = writeln!(jsonl, "{line}");
     }

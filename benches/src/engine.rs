@@ -199,3 +199,25 @@ pub fn counter_merge<'a>(
     }
     Some(sum)
 }
+
+/// Entries and key-plus-value bytes of a scan's `pairs`, in order or reversed.
+///
+/// # Errors
+/// The first error among `pairs`.
+pub fn scan_totals<K: AsRef<[u8]>, V: AsRef<[u8]>, E>(
+    mut pairs: impl DoubleEndedIterator<Item = Result<(K, V), E>>,
+    reverse: bool,
+) -> Result<(u64, u64), E> {
+    let add = |(entries, bytes): (u64, u64), pair: Result<(K, V), E>| {
+        let (key, value) = pair?;
+        Ok((
+            entries + 1,
+            bytes + (key.as_ref().len() + value.as_ref().len()) as u64,
+        ))
+    };
+    if reverse {
+        pairs.rev().try_fold((0, 0), add)
+    } else {
+        pairs.try_fold((0, 0), add)
+    }
+}

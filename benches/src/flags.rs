@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::db_bench::WORKLOADS;
+use crate::db_bench::workloads as all_workloads;
 use crate::settings::{Profile, Settings};
 
 /// Groups of layer workloads (run in this process, ours only).
@@ -67,7 +67,7 @@ impl Default for Flags {
             value_bytes: 100,
             key_bytes: 16,
             seed: 42,
-            workloads: WORKLOADS.to_vec(),
+            workloads: all_workloads(),
             groups: Vec::new(),
             db: std::env::temp_dir(),
             profile: Profile::Default,
@@ -167,21 +167,20 @@ impl Flags {
             .filter(|name| !name.is_empty())
         {
             match name {
-                "db_bench" => workloads.extend_from_slice(WORKLOADS),
+                "db_bench" => workloads.extend(all_workloads()),
                 "layers" => groups.extend(["table", "blob", "block"].map(str::to_owned)),
                 _ if LAYER_GROUPS.contains(&name) => groups.push(name.to_owned()),
                 _ => workloads.push(
-                    *WORKLOADS
-                        .iter()
-                        .find(|workload| **workload == name)
+                    all_workloads()
+                        .into_iter()
+                        .find(|workload| *workload == name)
                         .ok_or_else(|| format!("unknown workload {name}\n{USAGE}"))?,
                 ),
             }
         }
         // db_bench workloads run in their fixed order (later ones read what earlier wrote).
-        self.workloads = WORKLOADS
-            .iter()
-            .copied()
+        self.workloads = all_workloads()
+            .into_iter()
             .filter(|workload| workloads.contains(workload))
             .collect();
         self.groups = groups;

@@ -169,20 +169,8 @@ fn text(error: $krate::Error) -> String {
 
             fn scan(&self, reverse: bool) -> Result<(u64, u64)> {
                 let handle = self.handle();
-                let iter = handle.tree.iter(handle.seqno.get(), None);
-                let mut totals = (0, 0);
-                let mut add = |item: $krate::IterGuardImpl| -> Result<()> {
-                    let (key, value) = item.into_inner().map_err(text)?;
-                    totals.0 += 1;
-                    totals.1 += (key.len() + value.len()) as u64;
-                    Ok(())
-                };
-                if reverse {
-                    iter.rev().try_for_each(&mut add)?;
-                } else {
-                    iter.into_iter().try_for_each(&mut add)?;
-                }
-                Ok(totals)
+                let pairs = handle.tree.iter(handle.seqno.get(), None).map(Guard::into_inner);
+                super::scan_totals(pairs, reverse).map_err(text)
             }
 
             fn settle(&self) -> Result<()> {

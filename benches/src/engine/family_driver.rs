@@ -6,7 +6,7 @@
 //! Writers slow down (1 ms per write) and then wait at the same sealed-memtable and
 //! level-0 limits as ours. The first error of a thread is returned by the next write.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -56,6 +56,8 @@ struct Shared<T> {
     wake: Condvar,
     progress: Condvar,
     pressure: AtomicU8,
+    /// Set with `State::error`, so that writes look at an atomic, not the lock.
+    failed: AtomicBool,
     rotation: Mutex<()>,
 }
 
@@ -80,6 +82,7 @@ impl<T: FamilyTree> Driver<T> {
             wake: Condvar::new(),
             progress: Condvar::new(),
             pressure: AtomicU8::new(PRESSURE_NONE),
+            failed: AtomicBool::new(false),
             rotation: Mutex::new(()),
         });
         let flusher = {
@@ -136,7 +139,10 @@ impl<T: FamilyTree> Driver<T> {
                 }
             }
         }
-        lock(&shared.state).error.clone().map_or(Ok(()), Err)
+        if shared.failed.load(Ordering::Acquire) {
+            return lock(&shared.state).error.clone().map_or(Ok(()), Err);
+        }
+        Ok(())
     }
 
     /// Flushes everything in memory and waits until compaction has nothing to do.
@@ -224,6 +230,7 @@ impl<T: FamilyTree> Shared<T> {
     fn fail(&self, error: String) {
         let mut state = lock(&self.state);
         state.error.get_or_insert(error);
+        self.failed.store(true, Ordering::Release);
         self.progress.notify_all();
     }
 

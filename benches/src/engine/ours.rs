@@ -13,7 +13,7 @@ use lsm::config::{
 };
 use lsm::{AbstractTree, AnyTree, Cache, CompressionType, Config, Guard, SequenceNumberCounter};
 
-use super::{CacheCounters, Capability, Engine, Result, counter_merge};
+use super::{CacheCounters, Capability, Engine, Result, counter_merge, scan_totals};
 use crate::settings::{L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
 
 /// An `lsm` tree and its seqno counter.
@@ -149,20 +149,11 @@ impl Engine for Ours {
     }
 
     fn scan(&self, reverse: bool) -> Result<(u64, u64)> {
-        let iter = self.tree.iter(self.seqno.get(), None);
-        let mut totals = (0, 0);
-        let mut add = |item: lsm::IterGuardImpl| -> Result<()> {
-            let (key, value) = item.into_inner().map_err(text)?;
-            totals.0 += 1;
-            totals.1 += (key.len() + value.len()) as u64;
-            Ok(())
-        };
-        if reverse {
-            iter.rev().try_for_each(&mut add)?;
-        } else {
-            iter.into_iter().try_for_each(&mut add)?;
-        }
-        Ok(totals)
+        let pairs = self
+            .tree
+            .iter(self.seqno.get(), None)
+            .map(Guard::into_inner);
+        scan_totals(pairs, reverse).map_err(text)
     }
 
     fn settle(&self) -> Result<()> {
