@@ -34,7 +34,7 @@
 //!
 //! With watermark 0 nothing is below it: every version passes.
 
-use lsm_core::mvcc::MergeFn;
+use lsm_core::mvcc::{MergeFn, ResolveFn};
 use lsm_core::{InternalEntry, RangeTombstone, SeqNo, UserKey, UserValue, ValueType};
 
 /// Whether nothing below the output can hold the keys being merged.
@@ -68,6 +68,11 @@ pub trait ItemFilter<E> {
     /// # Errors
     /// Any error aborts the merge.
     fn decide(&mut self, entry: &InternalEntry) -> Result<FilterDecision, E>;
+}
+
+/// Whether an entry of this type is a value (inline or in a blob file).
+fn is_value(value_type: ValueType) -> bool {
+    matches!(value_type, ValueType::Value | ValueType::Indirection)
 }
 
 /// Whether a tombstone below `watermark` hides `entry` from every read at or above it.
@@ -113,6 +118,7 @@ pub struct CompactionStream<'f, I: Iterator, E> {
     inner: std::iter::Peekable<I>,
     filter: Option<&'f mut dyn ItemFilter<E>>,
     merge: Option<MergeFn<E>>,
+    resolve: Option<ResolveFn<E>>,
     range_tombstones: Vec<RangeTombstone>,
     watermark: SeqNo,
     bottom: Bottom,
@@ -135,6 +141,7 @@ where
             inner: inner.peekable(),
             filter: None,
             merge: None,
+            resolve: None,
             range_tombstones: Vec::new(),
             watermark,
             bottom,
@@ -165,6 +172,15 @@ where
         self
     }
 
+    /// Reads values held in blob files with `resolve` where a merge folds onto one.
+    /// Indirections are values to the stream: the filter sees them, weak tombstones
+    /// annihilate with them, and they are kept or dropped like values.
+    #[must_use]
+    pub fn with_resolver(mut self, resolve: ResolveFn<E>) -> Self {
+        self.resolve = Some(resolve);
+        self
+    }
+
     /// Folds the operand `newest` with the older versions of its key in the merge: the
     /// folded value, or `None` when it cannot fold (no merge function, or neither base
     /// nor bottom in reach).
@@ -191,8 +207,19 @@ where
             Some(Ok(next)) if same_key(next) && next.key.value_type == ValueType::Value => {
                 Some(next.value.clone())
             }
+            Some(Ok(next))
+                if same_key(next)
+                    && next.key.value_type == ValueType::Indirection
+                    && self.resolve.is_some() =>
+            {
+                let resolve = self.resolve.as_ref()?;
+                match resolve(next) {
+                    Ok(value) => Some(value),
+                    Err(error) => return Some(Err(error)),
+                }
+            }
             Some(Ok(next)) if same_key(next) && next.key.value_type.is_tombstone() => None,
-            // TODO(issue 9): fold onto a value held in a blob file.
+            // An indirection with no resolver to read it: the operands stay.
             Some(Ok(next)) if same_key(next) => return self.unfolded(chain),
             _ if self.bottom == Bottom::Yes => None,
             // Older versions may be below this merge: the operands stay.
@@ -252,7 +279,7 @@ where
                 }
             }
         }
-        if entry.key.value_type == ValueType::Value
+        if is_value(entry.key.value_type)
             && let Some(filter) = self.filter.as_mut()
         {
             match filter.decide(&entry) {
@@ -260,6 +287,7 @@ where
                 Ok(FilterDecision::Keep) => {}
                 Ok(FilterDecision::Replace(value)) => {
                     self.drops.filtered += 1;
+                    entry.key.value_type = ValueType::Value;
                     entry.value = value;
                 }
                 Ok(FilterDecision::Remove) => {
@@ -289,7 +317,7 @@ where
                 let next_is_its_value = matches!(
                     self.inner.peek(),
                     Some(Ok(next)) if next.key.user_key == entry.key.user_key
-                        && next.key.value_type == ValueType::Value
+                        && is_value(next.key.value_type)
                         && !covered(&self.range_tombstones, self.watermark, next)
                 );
                 if next_is_its_value {
@@ -586,5 +614,33 @@ mod tests {
                 ("a".into(), 0, ValueType::Value)
             ]
         );
+    }
+
+    #[test]
+    fn indirections_are_values_folded_through_the_resolver() {
+        let pointer = |key: &str, seqno| InternalEntry::new(key, "@blob", seqno, ValueType::Indirection);
+        let entries = [
+            operand("a", 4, "o4"),
+            pointer("a", 2),
+            InternalEntry::new("b", "", 3, ValueType::WeakTombstone),
+            pointer("b", 1),
+        ];
+        let resolved: Vec<_> =
+            CompactionStream::new(entries.iter().cloned().map(Ok::<_, ()>), 5, Bottom::No)
+                .with_merge(concat())
+                .with_resolver(std::sync::Arc::new(|entry: &InternalEntry| {
+                    assert_eq!(entry.key.value_type, ValueType::Indirection);
+                    Ok(UserValue::from("big"))
+                }))
+                .map(|entry| {
+                    let entry = entry.unwrap();
+                    (entry.key.value_type, entry.value.to_vec())
+                })
+                .collect();
+        // The operand folds onto the blob's value; the weak tombstone takes the pointer.
+        assert_eq!(resolved, [(ValueType::Value, b"big+o4".to_vec())]);
+        // With no resolver the operand cannot fold and stays above the pointer.
+        let raw = folded(&entries[..2], 5, Bottom::No);
+        assert_eq!(raw.len(), 2, "{raw:?}");
     }
 }

@@ -52,6 +52,7 @@ fn version_strategy() -> impl Strategy<Value = (Version, Vec<u64>)> {
                     size_bytes: sizes[usize::try_from(id).unwrap() % sizes.len()] << 20,
                     entry_count: 100,
                     tombstone_count: 0,
+                    blob_refs: Vec::new(),
                 }
             };
             // Oldest first: the last level, up to level 1, then level-0 runs.
@@ -151,6 +152,7 @@ fn apply(version: &Version, choice: &Choice) -> Version {
                 size_bytes: inputs.iter().map(|t| t.size_bytes).sum(),
                 entry_count: 1,
                 tombstone_count: 0,
+                blob_refs: Vec::new(),
             };
             version.apply(&VersionEdit {
                 removed: input.table_ids.iter().copied().collect(),
@@ -218,6 +220,7 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
         size_bytes: 1 << 20,
         entry_count: 1,
         tombstone_count: 0,
+        blob_refs: Vec::new(),
     };
     let strategy = Leveled::default().with_l0_threshold(2);
     let state = CompactionState::default();
@@ -259,6 +262,7 @@ fn leveled_serves_the_most_oversized_level_first() {
         size_bytes: size_mib << 20,
         entry_count: 1,
         tombstone_count: 0,
+        blob_refs: Vec::new(),
     };
     // Level 1's target is 4 x 1 MiB: 20 MiB in it scores 5, four level-0 runs score 1.
     let strategy = Leveled::default()
@@ -315,6 +319,7 @@ fn leveled_moves_level0_runs_that_share_no_key() {
         size_bytes: 1 << 20,
         entry_count: 1,
         tombstone_count: 0,
+        blob_refs: Vec::new(),
     };
     let strategy = Leveled::default().with_l0_threshold(3);
     let state = CompactionState::default();
@@ -361,6 +366,7 @@ fn tiered_merges_only_the_newest_runs() {
             size_bytes: size << 20,
             entry_count: 1,
             tombstone_count: 0,
+            blob_refs: Vec::new(),
         };
         version = version.apply(&VersionEdit {
             added: vec![(0, vec![meta])],

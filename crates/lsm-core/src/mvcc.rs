@@ -19,6 +19,9 @@ use crate::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
 pub type MergeFn<E> =
     Arc<dyn Fn(&[u8], Option<&[u8]>, &[&[u8]]) -> Result<UserValue, E> + Send + Sync>;
 
+/// Reads the value an indirection entry points to (a value held in a blob file).
+pub type ResolveFn<E> = Arc<dyn Fn(&InternalEntry) -> Result<UserValue, E> + Send + Sync>;
+
 /// Whether the stream yields tombstones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tombstones {
@@ -34,6 +37,7 @@ pub struct MvccStream<I, E> {
     read_seqno: SeqNo,
     tombstones: Tombstones,
     merge: Option<MergeFn<E>>,
+    resolve: Option<ResolveFn<E>>,
     front_group: Option<Group>,
     back_group: Option<Group>,
 }
@@ -95,6 +99,7 @@ where
             read_seqno,
             tombstones,
             merge: None,
+            resolve: None,
             front_group: None,
             back_group: None,
         }
@@ -111,6 +116,14 @@ where
         self
     }
 
+    /// Reads the base of a merge with `resolve` when it is an indirection. A tree that
+    /// separates values must set it: without it, operands fold onto the handle's bytes.
+    #[must_use]
+    pub fn with_resolver(mut self, resolve: ResolveFn<E>) -> Self {
+        self.resolve = Some(resolve);
+        self
+    }
+
     /// The answer for a key from its decisive versions, newest first.
     fn finish(&self, mut chain: Vec<InternalEntry>) -> Option<Result<InternalEntry, E>> {
         let newest = chain.first()?;
@@ -121,10 +134,19 @@ where
                 .iter()
                 .take_while(|entry| entry.key.value_type == ValueType::MergeOperand)
                 .count();
-            let base = chain
+            let base_entry = chain
                 .get(operand_count)
-                .filter(|entry| !entry.key.value_type.is_tombstone())
-                .map(|entry| entry.value.as_bytes());
+                .filter(|entry| !entry.key.value_type.is_tombstone());
+            let resolved = match (base_entry, &self.resolve) {
+                (Some(entry), Some(resolve)) if entry.key.value_type == ValueType::Indirection => {
+                    match resolve(entry) {
+                        Ok(value) => Some(value),
+                        Err(error) => return Some(Err(error)),
+                    }
+                }
+                (entry, _) => entry.map(|entry| entry.value.clone()),
+            };
+            let base = resolved.as_deref();
             let operands: Vec<&[u8]> = chain[..operand_count]
                 .iter()
                 .rev()

@@ -4,7 +4,9 @@
 use lsm_core::coding::{Decoder, put_varint_u64};
 use lsm_core::{BlobFileId, DecodeError, SeqNo, TableId};
 
-use crate::{BlobFileInfo, BlobGarbage, TableMeta};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::{BlobFileInfo, BlobGarbage, TableMeta, Version};
 
 /// Tables and blob files added and removed, dead blob values credited, and the counters
 /// a recovery must restore.
@@ -110,6 +112,58 @@ impl VersionEdit {
             blob_garbage,
             next_blob_file_id,
         })
+    }
+}
+
+impl VersionEdit {
+    /// Credits the blob values this edit kills, from the blob references of the tables
+    /// it removes and adds (run it against the version the edit applies to): the values
+    /// of a blob file that the removed tables point to and the added ones no longer do
+    /// are dead. A blob file left with no live value is removed instead (it is deleted
+    /// once no reader holds it). A table moved (removed and added unchanged) kills
+    /// nothing. Garbage already in the edit is kept and counted.
+    pub fn credit_blob_garbage(&mut self, version: &Version) {
+        let removed: BTreeSet<_> = self.removed.iter().copied().collect();
+        let mut dropped: BTreeMap<BlobFileId, (u64, u64)> = BTreeMap::new();
+        for table in version.tables().filter(|table| removed.contains(&table.id)) {
+            for blob_ref in &table.blob_refs {
+                let entry = dropped.entry(blob_ref.file_id).or_default();
+                entry.0 += blob_ref.frames;
+                entry.1 += blob_ref.value_bytes;
+            }
+        }
+        for table in self.added.iter().flat_map(|(_, tables)| tables) {
+            for blob_ref in &table.blob_refs {
+                if let Some(entry) = dropped.get_mut(&blob_ref.file_id) {
+                    entry.0 = entry.0.saturating_sub(blob_ref.frames);
+                    entry.1 = entry.1.saturating_sub(blob_ref.value_bytes);
+                }
+            }
+        }
+        for garbage in std::mem::take(&mut self.blob_garbage) {
+            let entry = dropped.entry(garbage.file_id).or_default();
+            entry.0 += garbage.frames;
+            entry.1 += garbage.value_bytes;
+        }
+        for (file_id, (frames, value_bytes)) in dropped {
+            if frames == 0 && value_bytes == 0 {
+                continue;
+            }
+            let Some(info) = version.blob_files().get(&file_id) else {
+                continue;
+            };
+            if info.dead_frames + frames >= info.frame_count {
+                if !self.removed_blob_files.contains(&file_id) {
+                    self.removed_blob_files.push(file_id);
+                }
+            } else {
+                self.blob_garbage.push(BlobGarbage {
+                    file_id,
+                    frames,
+                    value_bytes: value_bytes.min(info.value_bytes - info.dead_value_bytes),
+                });
+            }
+        }
     }
 }
 

@@ -71,6 +71,7 @@ mod tests {
                 size_bytes: 100,
                 entry_count: 3,
                 tombstone_count: 0,
+                blob_refs: Vec::new(),
             };
             let edit = VersionEdit {
                 added: vec![(0, vec![table])],

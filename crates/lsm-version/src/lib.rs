@@ -31,5 +31,5 @@ pub use blob_file::{BlobFileInfo, BlobGarbage};
 pub use edit::VersionEdit;
 pub use error::{Error, Result};
 pub use manifest::{Manifest, Recovered};
-pub use table_meta::TableMeta;
+pub use table_meta::{BlobRef, TableMeta};
 pub use version::{Level, Run, Version};

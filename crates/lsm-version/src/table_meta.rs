@@ -2,9 +2,21 @@
 #![deny(clippy::indexing_slicing)]
 
 use lsm_core::coding::{Decoder, put_varint_u64};
-use lsm_core::{DecodeError, KeyRange, SeqNo, TableId, UserKey};
+use lsm_core::{BlobFileId, DecodeError, KeyRange, SeqNo, TableId, UserKey};
 
-/// A table as a version sees it: identity, key and seqno ranges, size and counts.
+/// The values of one blob file that a table points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BlobRef {
+    /// The blob file.
+    pub file_id: BlobFileId,
+    /// Values of that file the table points to.
+    pub frames: u64,
+    /// Sum of their lengths.
+    pub value_bytes: u64,
+}
+
+/// A table as a version sees it: identity, key and seqno ranges, size and counts, and
+/// the blob files it points into.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TableMeta {
     /// The table's id (its file is named after it).
@@ -21,6 +33,10 @@ pub struct TableMeta {
     pub entry_count: u64,
     /// Tombstones (strong and weak).
     pub tombstone_count: u64,
+    /// The blob files its indirections point into, by ascending file id (empty unless
+    /// the tree separates values). Garbage collection reads them: the values a merge
+    /// drops are what its inputs referenced and its outputs no longer do.
+    pub blob_refs: Vec<BlobRef>,
 }
 
 impl TableMeta {
@@ -40,12 +56,28 @@ impl TableMeta {
             put_varint_u64(out, key.len() as u64);
             out.extend_from_slice(key);
         }
+        put_varint_u64(out, self.blob_refs.len() as u64);
+        for blob_ref in &self.blob_refs {
+            for value in [blob_ref.file_id, blob_ref.frames, blob_ref.value_bytes] {
+                put_varint_u64(out, value);
+            }
+        }
+    }
+
+    /// Values this table points to in blob file `file_id`.
+    #[must_use]
+    pub fn blob_ref(&self, file_id: BlobFileId) -> Option<&BlobRef> {
+        self.blob_refs
+            .binary_search_by_key(&file_id, |blob_ref| blob_ref.file_id)
+            .ok()
+            .and_then(|position| self.blob_refs.get(position))
     }
 
     /// Decodes one table's metadata.
     ///
     /// # Errors
-    /// [`DecodeError`] when the bytes end early or the key range is inverted.
+    /// [`DecodeError`] when the bytes end early, the key range is inverted, or the blob
+    /// references are not in ascending file order.
     pub fn decode_from(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let id = decoder.varint_u64()?;
         let seqno_min = decoder.varint_u64()?;
@@ -65,6 +97,27 @@ impl TableMeta {
                 offset,
             });
         }
+        let ref_count = crate::edit::bounded_count(decoder)?;
+        let mut blob_refs: Vec<BlobRef> = Vec::with_capacity(ref_count);
+        for _ in 0..ref_count {
+            let offset = decoder.offset();
+            let blob_ref = BlobRef {
+                file_id: decoder.varint_u64()?,
+                frames: decoder.varint_u64()?,
+                value_bytes: decoder.varint_u64()?,
+            };
+            if blob_refs
+                .last()
+                .is_some_and(|last| last.file_id >= blob_ref.file_id)
+            {
+                return Err(DecodeError::InvalidField {
+                    field: "blob references out of order",
+                    value: blob_ref.file_id,
+                    offset,
+                });
+            }
+            blob_refs.push(blob_ref);
+        }
         Ok(Self {
             id,
             key_range: KeyRange::new(min, max),
@@ -73,6 +126,7 @@ impl TableMeta {
             size_bytes,
             entry_count,
             tombstone_count,
+            blob_refs,
         })
     }
 }

@@ -26,6 +26,7 @@ fn table(id: u64, min: &str, max: &str) -> TableMeta {
         size_bytes: 1000 + id,
         entry_count: 10,
         tombstone_count: 1,
+        blob_refs: Vec::new(),
     }
 }
 

@@ -389,8 +389,19 @@ pub trait AbstractTree: sealed::Sealed {
     /// Level-0 runs.
     fn l0_run_count(&self) -> usize;
 
-    /// Bytes of the tree's table files.
+    /// Bytes of the tree's table and blob files.
     fn disk_space(&self) -> u64;
+
+    /// Blob files in the tree (0 without key-value separation).
+    fn blob_file_count(&self) -> usize {
+        0
+    }
+
+    /// Value bytes in blob files that no table points to any more: what blob garbage
+    /// collection can reclaim.
+    fn stale_blob_bytes(&self) -> u64 {
+        0
+    }
 
     /// Stored bytes of every table's key filter (partitions included).
     fn filter_size(&self) -> u64;

@@ -13,40 +13,54 @@ use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::PinnableSlice;
 use crate::read::{Index, IterBox};
 use crate::tree::FlushGuard;
-use crate::{AbstractTree, CheckpointInfo, Result, Tree, TreeType, WriteBatch};
+use crate::{AbstractTree, BlobTree, CheckpointInfo, Result, Tree, TreeType, WriteBatch};
 
 /// A tree of any type.
-// TODO(issue 9): the `Blob` variant (key-value separation) joins `Standard`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum AnyTree {
     /// A standard tree.
     Standard(Tree),
+    /// A tree that stores large values in blob files.
+    Blob(BlobTree),
 }
 
 impl Sealed for AnyTree {}
 
 /// Forwards a call to the tree inside.
-macro_rules! forward {
+macro_rules! forward_any {
     ($self:ident, $tree:ident => $call:expr) => {
         match $self {
             AnyTree::Standard($tree) => $call,
+            AnyTree::Blob($tree) => $call,
         }
     };
 }
 
-impl AbstractTree for AnyTree {
+/// Forwards a call to the index tree of a blob tree.
+macro_rules! forward_index {
+    ($self:ident, $tree:ident => $call:expr) => {{
+        let $tree = &$self.index;
+        $call
+    }};
+}
+
+/// Implements [`AbstractTree`] for `$ty` by forwarding every method with `$forward`.
+macro_rules! forwarding_impl {
+    ($ty:ty, $forward:ident) => {
+        impl AbstractTree for $ty {
+
     fn insert<K: Into<UserKey>, V: Into<UserValue>>(
         &self,
         key: K,
         value: V,
         seqno: SeqNo,
     ) -> (u64, u64) {
-        forward!(self, tree => tree.insert(key, value, seqno))
+        $forward!(self, tree => tree.insert(key, value, seqno))
     }
 
     fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64 {
-        forward!(self, tree => tree.remove_range(start, end, seqno))
+        $forward!(self, tree => tree.remove_range(start, end, seqno))
     }
 
     fn merge<K: Into<UserKey>, V: Into<UserValue>>(
@@ -55,43 +69,43 @@ impl AbstractTree for AnyTree {
         operand: V,
         seqno: SeqNo,
     ) -> (u64, u64) {
-        forward!(self, tree => tree.merge(key, operand, seqno))
+        $forward!(self, tree => tree.merge(key, operand, seqno))
     }
 
     fn remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
-        forward!(self, tree => tree.remove(key, seqno))
+        $forward!(self, tree => tree.remove(key, seqno))
     }
 
     fn remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64) {
-        forward!(self, tree => tree.remove_weak(key, seqno))
+        $forward!(self, tree => tree.remove_weak(key, seqno))
     }
 
     fn apply_batch(&self, batch: WriteBatch, seqno: SeqNo) -> Result<(u64, u64)> {
-        forward!(self, tree => tree.apply_batch(batch, seqno))
+        $forward!(self, tree => tree.apply_batch(batch, seqno))
     }
 
     fn tombstone_count(&self) -> u64 {
-        forward!(self, tree => tree.tombstone_count())
+        $forward!(self, tree => tree.tombstone_count())
     }
 
     fn weak_tombstone_count(&self) -> u64 {
-        forward!(self, tree => tree.weak_tombstone_count())
+        $forward!(self, tree => tree.weak_tombstone_count())
     }
 
     fn weak_tombstone_reclaimable_count(&self) -> u64 {
-        forward!(self, tree => tree.weak_tombstone_reclaimable_count())
+        $forward!(self, tree => tree.weak_tombstone_reclaimable_count())
     }
 
     fn write_admission(&self) -> Result<()> {
-        forward!(self, tree => tree.write_admission())
+        $forward!(self, tree => tree.write_admission())
     }
 
     fn get<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<UserValue>> {
-        forward!(self, tree => tree.get(key, seqno))
+        $forward!(self, tree => tree.get(key, seqno))
     }
 
     fn get_pinned<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<PinnableSlice>> {
-        forward!(self, tree => tree.get_pinned(key, seqno))
+        $forward!(self, tree => tree.get_pinned(key, seqno))
     }
 
     fn multi_get<K: AsRef<[u8]>>(
@@ -99,7 +113,7 @@ impl AbstractTree for AnyTree {
         keys: impl IntoIterator<Item = K>,
         seqno: SeqNo,
     ) -> Result<Vec<Option<UserValue>>> {
-        forward!(self, tree => tree.multi_get(keys, seqno))
+        $forward!(self, tree => tree.multi_get(keys, seqno))
     }
 
     fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
@@ -108,31 +122,31 @@ impl AbstractTree for AnyTree {
         seqno: SeqNo,
         index: Index,
     ) -> IterBox {
-        forward!(self, tree => tree.range(range, seqno, index))
+        $forward!(self, tree => tree.range(range, seqno, index))
     }
 
     fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {
-        forward!(self, tree => tree.prefix(prefix, seqno, index))
+        $forward!(self, tree => tree.prefix(prefix, seqno, index))
     }
 
     fn rotate_memtable(&self) -> Option<Arc<Memtable>> {
-        forward!(self, tree => tree.rotate_memtable())
+        $forward!(self, tree => tree.rotate_memtable())
     }
 
     fn sealed_memtable_count(&self) -> usize {
-        forward!(self, tree => tree.sealed_memtable_count())
+        $forward!(self, tree => tree.sealed_memtable_count())
     }
 
     fn active_memtable(&self) -> Arc<Memtable> {
-        forward!(self, tree => tree.active_memtable())
+        $forward!(self, tree => tree.active_memtable())
     }
 
     fn get_flush_lock(&self) -> FlushGuard<'_> {
-        forward!(self, tree => tree.get_flush_lock())
+        $forward!(self, tree => tree.get_flush_lock())
     }
 
     fn flush(&self, lock: &FlushGuard<'_>, seqno_threshold: SeqNo) -> Result<Option<u64>> {
-        forward!(self, tree => tree.flush(lock, seqno_threshold))
+        $forward!(self, tree => tree.flush(lock, seqno_threshold))
     }
 
     fn compact(
@@ -140,66 +154,83 @@ impl AbstractTree for AnyTree {
         strategy: Arc<dyn CompactionStrategy>,
         seqno_threshold: SeqNo,
     ) -> Result<CompactionResult> {
-        forward!(self, tree => tree.compact(strategy, seqno_threshold))
+        $forward!(self, tree => tree.compact(strategy, seqno_threshold))
     }
 
     fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64 {
-        forward!(self, tree => tree.compaction_debt(strategy))
+        $forward!(self, tree => tree.compaction_debt(strategy))
     }
 
     fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
-        forward!(self, tree => tree.drop_range(range))
+        $forward!(self, tree => tree.drop_range(range))
     }
 
     fn clear(&self) -> Result<()> {
-        forward!(self, tree => tree.clear())
+        $forward!(self, tree => tree.clear())
     }
 
     fn create_checkpoint(&self, target_path: &Path) -> Result<CheckpointInfo> {
-        forward!(self, tree => tree.create_checkpoint(target_path))
+        $forward!(self, tree => tree.create_checkpoint(target_path))
     }
 
     fn get_highest_memtable_seqno(&self) -> Option<SeqNo> {
-        forward!(self, tree => tree.get_highest_memtable_seqno())
+        $forward!(self, tree => tree.get_highest_memtable_seqno())
     }
 
     fn get_highest_persisted_seqno(&self) -> Option<SeqNo> {
-        forward!(self, tree => tree.get_highest_persisted_seqno())
+        $forward!(self, tree => tree.get_highest_persisted_seqno())
     }
 
     fn table_count(&self) -> usize {
-        forward!(self, tree => tree.table_count())
+        $forward!(self, tree => tree.table_count())
     }
 
     fn level_table_count(&self, idx: usize) -> Option<usize> {
-        forward!(self, tree => tree.level_table_count(idx))
+        $forward!(self, tree => tree.level_table_count(idx))
     }
 
     fn l0_run_count(&self) -> usize {
-        forward!(self, tree => tree.l0_run_count())
+        $forward!(self, tree => tree.l0_run_count())
     }
 
     fn disk_space(&self) -> u64 {
-        forward!(self, tree => tree.disk_space())
+        $forward!(self, tree => tree.disk_space())
     }
 
     fn filter_size(&self) -> u64 {
-        forward!(self, tree => tree.filter_size())
+        $forward!(self, tree => tree.filter_size())
     }
 
     fn pinned_filter_size(&self) -> usize {
-        forward!(self, tree => tree.pinned_filter_size())
+        $forward!(self, tree => tree.pinned_filter_size())
     }
 
     fn filter_counters(&self) -> lsm_table::FilterCounters {
-        forward!(self, tree => tree.filter_counters())
+        $forward!(self, tree => tree.filter_counters())
     }
 
     fn approximate_len(&self) -> usize {
-        forward!(self, tree => tree.approximate_len())
+        $forward!(self, tree => tree.approximate_len())
     }
 
     fn tree_type(&self) -> TreeType {
-        forward!(self, tree => tree.tree_type())
+        $forward!(self, tree => tree.tree_type())
     }
+
+    fn size_of<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<u32>> {
+        $forward!(self, tree => tree.size_of(key, seqno))
+    }
+
+    fn blob_file_count(&self) -> usize {
+        $forward!(self, tree => tree.blob_file_count())
+    }
+
+    fn stale_blob_bytes(&self) -> u64 {
+        $forward!(self, tree => tree.stale_blob_bytes())
+    }
+        }
+    };
 }
+
+forwarding_impl!(AnyTree, forward_any);
+forwarding_impl!(BlobTree, forward_index);

@@ -2,7 +2,7 @@
 //!
 //! Under the flush lock the active memtable is sealed and everything sealed is flushed
 //! (so the checkpoint holds every write made before the call), then each table of the
-//! current version is hard-linked into the target (copied where the file system has no
+//! current version, and each blob file, is hard-linked into the target (copied where the file system has no
 //! links or the target is on another device), and a fresh manifest describing that
 //! version is written and synced. Tables are immutable, so a link is a copy that costs
 //! no space until the tree deletes its own name for the file.
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use lsm_core::{Fs, OpenOptions, SeqNo};
 use lsm_version::Manifest;
 
-use crate::layout::{TABLES_DIR, table_path};
+use crate::layout::{BLOBS_DIR, TABLES_DIR, blob_path, table_path};
 use crate::tree::TreeInner;
 use crate::{Error, Result};
 
@@ -64,6 +64,20 @@ impl TreeInner {
         }
         fs.sync_dir(&target_tables)
             .map_err(|source| Error::io("sync dir", &target_tables, source))?;
+        let blob_files = version.blob_files();
+        if !blob_files.is_empty() || self.config.kv_separation_opts.is_some() {
+            let target_blobs = target.join(BLOBS_DIR);
+            fs.create_dir_all(&target_blobs)
+                .map_err(|source| Error::io("create dir", &target_blobs, source))?;
+            for info in blob_files.values() {
+                let from = blob_path(&self.config.path, info.id);
+                let to = blob_path(target, info.id);
+                link_or_copy(fs.as_ref(), &from, &to)?;
+                total_bytes += info.file_len;
+            }
+            fs.sync_dir(&target_blobs)
+                .map_err(|source| Error::io("sync dir", &target_blobs, source))?;
+        }
         drop(Manifest::create(
             Arc::clone(&fs),
             target,
@@ -77,7 +91,7 @@ impl TreeInner {
         drop(lock);
         let info = CheckpointInfo {
             sst_files: version.table_count(),
-            blob_files: 0,
+            blob_files: version.blob_file_count(),
             total_bytes,
             version_id: version.id(),
             seqno: version.last_seqno() + 1,

@@ -28,6 +28,7 @@ pub use lsm_compaction::{
     TIERED_COMPACTION_NAME,
 };
 
+use crate::flush::{BlobContext, Written};
 use crate::live_table::LiveTable;
 use crate::read::OwnedBounds;
 use crate::super_version::SuperVersion;
@@ -127,7 +128,7 @@ impl TreeInner {
         let mark = self.take_mark();
         self.install(|now| {
             let mut next = now.with_history_entry(mark);
-            next.version = version;
+            next.set_version(version, Vec::new());
             next.set_tables(
                 now.tables
                     .iter()
@@ -161,7 +162,7 @@ impl TreeInner {
             self.apply_edit(&self.edit(removed, vec![(input.dest_level, moved)], current))?;
         self.install(|now| {
             let mut next = now.clone();
-            next.version = version;
+            next.set_version(version, Vec::new());
             next
         });
         Ok(CompactionResult {
@@ -225,6 +226,14 @@ impl TreeInner {
             drop(lock);
             None
         };
+        let relocate = match &self.config.kv_separation_opts {
+            Some(options) => crate::blobs::relocation_set(version, options),
+            None => BTreeSet::new(),
+        };
+        let blobs = BlobContext {
+            files: &current.blob_files,
+            relocate: &relocate,
+        };
         let written = self.write_merge(
             &inputs,
             input_bytes,
@@ -232,6 +241,7 @@ impl TreeInner {
             input.target_size,
             watermark,
             bottom,
+            blobs,
         )?;
         let opened = match self.open_written(dest, &written) {
             Ok(opened) => opened,
@@ -252,18 +262,16 @@ impl TreeInner {
             self.remove_written(&written);
             return Ok(CompactionResult::nothing());
         }
-        let added = opened.iter().map(|(meta, _)| meta.clone()).collect();
-        let tables_out = opened.len();
+        let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
+        let tables_out = opened.tables.len();
+        let mut edit = self.edit(removed.clone(), vec![(input.dest_level, added)], &current);
+        edit.added_blob_files = opened.blob_infos();
         // A failed edit keeps the outputs: only the next open can tell whether it is durable.
-        let new_version = self.apply_edit(&self.edit(
-            removed.clone(),
-            vec![(input.dest_level, added)],
-            &current,
-        ))?;
+        let new_version = self.apply_edit(&edit)?;
         let removed_set: BTreeSet<TableId> = removed.iter().copied().collect();
         self.install(|now| {
             let mut next = now.clone();
-            next.version = new_version;
+            next.set_version(new_version, opened.blob_files);
             next.prune_history(watermark);
             let mut tables: std::collections::BTreeMap<_, _> = now
                 .tables
@@ -271,7 +279,12 @@ impl TreeInner {
                 .filter(|(id, _)| !removed_set.contains(id))
                 .map(|(id, t)| (*id, Arc::clone(t)))
                 .collect();
-            tables.extend(opened.into_iter().map(|(meta, table)| (meta.id, table)));
+            tables.extend(
+                opened
+                    .tables
+                    .into_iter()
+                    .map(|(meta, table)| (meta.id, table)),
+            );
             next.set_tables(tables);
             next
         });
@@ -288,6 +301,7 @@ impl TreeInner {
 
     /// Writes the merge of `inputs`, in key-range slices on the compaction pool when it
     /// is large enough (sub-compactions); on failure no output is left.
+    #[allow(clippy::too_many_arguments)]
     fn write_merge(
         &self,
         inputs: &[Arc<LiveTable>],
@@ -296,7 +310,8 @@ impl TreeInner {
         target_size: u64,
         watermark: SeqNo,
         bottom: Bottom,
-    ) -> Result<Vec<lsm_table::WrittenTable>> {
+        blobs: BlobContext<'_>,
+    ) -> Result<Written> {
         let threads = self
             .compaction_pool
             .as_ref()
@@ -326,20 +341,20 @@ impl TreeInner {
         };
         let slices = slice_bounds(boundaries);
         let run = |bounds: &OwnedBounds| {
-            self.write_slice(inputs, bounds, dest, target_size, watermark, bottom)
+            self.write_slice(inputs, bounds, dest, target_size, watermark, bottom, blobs)
         };
-        let results: Vec<Result<Vec<lsm_table::WrittenTable>>> = match &self.compaction_pool {
+        let results: Vec<Result<Written>> = match &self.compaction_pool {
             Some(pool) if slices.len() > 1 => {
                 use rayon::prelude::*;
                 pool.install(|| slices.par_iter().map(run).collect())
             }
             _ => slices.iter().map(run).collect(),
         };
-        let mut written = Vec::new();
+        let mut written = Written::default();
         let mut failure = None;
         for result in results {
             match result {
-                Ok(tables) => written.extend(tables),
+                Ok(part) => written.extend(part),
                 Err(error) => failure = failure.or(Some(error)),
             }
         }
@@ -355,6 +370,7 @@ impl TreeInner {
     }
 
     /// Writes the part of the merge within `bounds`.
+    #[allow(clippy::too_many_arguments)]
     fn write_slice(
         &self,
         inputs: &[Arc<LiveTable>],
@@ -363,7 +379,8 @@ impl TreeInner {
         target_size: u64,
         watermark: SeqNo,
         bottom: Bottom,
-    ) -> Result<Vec<lsm_table::WrittenTable>> {
+        blobs: BlobContext<'_>,
+    ) -> Result<Written> {
         let sources: Vec<_> = inputs
             .iter()
             .map(|live| {
@@ -383,6 +400,7 @@ impl TreeInner {
                 filter::Adapter {
                     filter: factory.make_filter(&ctx),
                     ctx,
+                    blob_files: Arc::clone(blobs.files),
                 }
             });
         let tombstones: Vec<_> = inputs
@@ -394,6 +412,9 @@ impl TreeInner {
         let tombstones = lsm_compaction::surviving_tombstones(tombstones, watermark, bottom);
         if let Some(operator) = &self.config.merge_operator {
             stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
+        }
+        if !blobs.files.is_empty() {
+            stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(blobs.files)));
         }
         if let Some(filter) = filter.as_mut() {
             stream = stream.with_filter(filter);
@@ -411,7 +432,7 @@ impl TreeInner {
             }
             Ok(entry)
         });
-        let written = self.write_tables(dest, target_size, throttled, tombstones)?;
+        let written = self.write_tables(dest, target_size, throttled, tombstones, blobs)?;
         if let Some(filter) = filter {
             filter.filter.finish();
         }

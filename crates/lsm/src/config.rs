@@ -90,6 +90,9 @@ pub struct Config {
     pub merge_operator: Option<Arc<dyn crate::MergeOperator>>,
     /// Makes a filter for each compaction merge.
     pub compaction_filter_factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
+    /// Key-value separation (a blob tree when set).
+    #[doc(hidden)]
+    pub kv_separation_opts: Option<crate::KvSeparationOptions>,
     pub(crate) background: Option<crate::background::MaintenanceOptions>,
     pub(crate) compaction_rate_limit: u64,
     pub(crate) compaction_threads: usize,
@@ -154,6 +157,7 @@ impl Config {
             cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
             descriptor_table: None,
             compaction_filter_factory: None,
+            kv_separation_opts: None,
             merge_operator: None,
             background: None,
             compaction_rate_limit: 0,
@@ -172,9 +176,22 @@ impl Config {
     ///
     /// # Errors
     /// [`crate::Error::Locked`] when another opener holds the directory;
-    /// [`crate::Error::InvalidConfig`]; I/O, manifest and table errors from recovery.
+    /// [`crate::Error::InvalidConfig`]; I/O, manifest, table and blob errors from
+    /// recovery.
     pub fn open(self) -> Result<AnyTree> {
-        Tree::open(self).map(AnyTree::Standard)
+        if self.kv_separation_opts.is_some() {
+            Tree::open(self).map(|index| AnyTree::Blob(crate::BlobTree { index }))
+        } else {
+            Tree::open(self).map(AnyTree::Standard)
+        }
+    }
+
+    /// Stores values at or above a size threshold in blob files (see
+    /// [`crate::KvSeparationOptions`]); `None` keeps every value in the tables.
+    #[must_use]
+    pub fn with_kv_separation(mut self, options: Option<crate::KvSeparationOptions>) -> Self {
+        self.kv_separation_opts = options;
+        self
     }
 
     /// Data block size per level.

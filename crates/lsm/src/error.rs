@@ -46,10 +46,18 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
-    /// A table holds a pointer to a value in a blob file: the directory belongs to a tree
-    /// with key-value separation, which a standard tree cannot read.
-    #[error("value stored in a blob file; open the tree with key-value separation")]
-    BlobIndirection,
+    /// A blob file failed to open, read or write (corruption names the file and offset).
+    #[error(transparent)]
+    Blob(#[from] lsm_vlog::Error),
+    /// A table's pointer to a separated value is damaged: it does not decode, names a
+    /// blob file the tree does not hold, or leads to another key's value.
+    #[error("broken blob indirection for blob file {file_id}: {what}")]
+    BrokenIndirection {
+        /// The blob file it names (0 when it does not decode).
+        file_id: lsm_core::BlobFileId,
+        /// What is wrong.
+        what: &'static str,
+    },
     /// A compaction strategy chose something that would break the tree; nothing was done.
     #[error("compaction strategy {strategy} chose an invalid step: {refusal}")]
     InvalidCompactionChoice {

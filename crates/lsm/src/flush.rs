@@ -10,15 +10,19 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use lsm_compaction::Bottom;
-use lsm_core::{InternalEntry, KeyRange, MemtableId, SeqNo};
+use lsm_core::{BlobFileId, InternalEntry, KeyRange, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
 use lsm_table::{NewTable, Table, WrittenTable};
-use lsm_version::{TableMeta, VersionEdit};
+use lsm_version::{BlobFileInfo, BlobRef, TableMeta, VersionEdit};
+use lsm_vlog::WrittenBlobFile;
 
+use crate::KvSeparationOptions;
+use crate::blobs::{BlobFiles, BlobSink, LiveBlobFile};
 use crate::config::FLUSH_TABLE_TARGET_BYTES;
-use crate::layout::{TABLES_DIR, table_path};
+use crate::layout::{BLOBS_DIR, TABLES_DIR, table_path};
 use crate::live_table::LiveTable;
 use crate::tree::{FlushGuard, TreeInner};
 use crate::{Error, Result};
@@ -85,7 +89,13 @@ impl TreeInner {
         }
         // Not the bottom: every tombstone goes on to the tables.
         let tombstones = lsm_compaction::surviving_tombstones(tombstones, watermark, Bottom::No);
-        let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones)?;
+        let no_relocation = BTreeSet::new();
+        let blobs = BlobContext {
+            files: &current.blob_files,
+            relocate: &no_relocation,
+        };
+        let written =
+            self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones, blobs)?;
         let opened = match self.open_written(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -93,14 +103,19 @@ impl TreeInner {
                 return Err(error);
             }
         };
-        let bytes_written = opened.iter().map(|(meta, _)| meta.size_bytes).sum();
+        let bytes_written = opened
+            .tables
+            .iter()
+            .map(|(meta, _)| meta.size_bytes)
+            .chain(opened.blob_files.iter().map(|file| file.info.file_len))
+            .sum();
         let mut installed_version = None;
-        if !opened.is_empty() {
+        if !opened.tables.is_empty() {
             let edit = VersionEdit {
-                added: vec![(0, opened.iter().map(|(meta, _)| meta.clone()).collect())],
-                next_table_id: self
-                    .table_id_counter
-                    .load(std::sync::atomic::Ordering::Acquire),
+                added: vec![(0, opened.tables.iter().map(|(meta, _)| meta.clone()).collect())],
+                added_blob_files: opened.blob_infos(),
+                next_table_id: self.table_id_counter.load(Ordering::Acquire),
+                next_blob_file_id: self.blob_file_id_counter.load(Ordering::Acquire),
                 last_seqno: highest_seqno,
                 ..VersionEdit::default()
             };
@@ -116,31 +131,108 @@ impl TreeInner {
             next.sealed
                 .retain(|memtable| !flushed_ids.contains(&memtable.id()));
             if let Some(version) = installed_version {
-                next.version = version;
+                next.set_version(version, opened.blob_files);
                 let mut tables = (*current.tables).clone();
-                tables.extend(opened.into_iter().map(|(meta, table)| (meta.id, table)));
+                tables.extend(opened.tables.into_iter().map(|(meta, table)| (meta.id, table)));
                 next.set_tables(tables);
             }
             next.prune_history(watermark);
             next
         });
-        tracing::info!(tables = written.len(), bytes_written, "flushed");
+        tracing::info!(
+            tables = written.tables.len(),
+            blob_files = written.blob_files.len(),
+            bytes_written,
+            "flushed"
+        );
         Ok(Some(bytes_written))
     }
 
     /// Writes `stream` and `tombstones` (sorted by start) into tables for `level` of about
-    /// `target_bytes`, synced and with durable directory entries. On failure, every file
-    /// it created is deleted.
+    /// `target_bytes`, and separated values into blob files, all synced and with durable
+    /// directory entries. `blobs` holds the open blob files and those whose values are
+    /// relocated. On failure, every file it created is deleted.
     pub(crate) fn write_tables<E>(
         &self,
         level: usize,
         target_bytes: u64,
         stream: impl Iterator<Item = Result<InternalEntry, E>>,
         tombstones: Vec<lsm_core::RangeTombstone>,
-    ) -> Result<Vec<WrittenTable>>
+        blobs: BlobContext<'_>,
+    ) -> Result<Written>
     where
         Error: From<E>,
     {
+        let stream = stream.map(|entry| entry.map_err(Error::from));
+        // The sink runs whenever the tree holds blob files, even with separation off, so
+        // that each table's blob references stay counted.
+        if self.config.kv_separation_opts.is_none() && blobs.files.is_empty() {
+            let tables = self.write_plain_tables(level, target_bytes, stream, tombstones)?;
+            let blob_refs = vec![Vec::new(); tables.len()];
+            return Ok(Written {
+                tables,
+                blob_refs,
+                blob_files: Vec::new(),
+            });
+        }
+        let fs = self.config.fs.as_ref();
+        let tree_dir = &self.config.path;
+        let tracking_only = KvSeparationOptions {
+            separation_threshold: u32::MAX,
+            ..KvSeparationOptions::default()
+        };
+        let options = self
+            .config
+            .kv_separation_opts
+            .as_ref()
+            .unwrap_or(&tracking_only);
+        let mut sink = BlobSink::new(fs, tree_dir, options, blobs.files, blobs.relocate, || {
+            self.blob_file_id_counter.fetch_add(1, Ordering::AcqRel)
+        });
+        let named = sink.named();
+        let written = self.write_plain_tables(
+            level,
+            target_bytes,
+            stream.map(|entry| entry.and_then(|entry| sink.separate(entry))),
+            tombstones,
+        );
+        let tables = match written {
+            Ok(tables) => tables,
+            Err(error) => {
+                crate::blobs::remove_paths(fs, &named);
+                return Err(error);
+            }
+        };
+        let blobs_dir = tree_dir.join(BLOBS_DIR);
+        let output = sink.finish().and_then(|output| {
+            if !output.files.is_empty() {
+                fs.sync_dir(&blobs_dir)
+                    .map_err(|source| Error::io("sync dir", &blobs_dir, source))?;
+            }
+            Ok(output)
+        });
+        match output {
+            Ok(output) => Ok(Written {
+                blob_refs: crate::blobs::refs_per_table(&tables, &output.refs),
+                tables,
+                blob_files: output.files,
+            }),
+            Err(error) => {
+                crate::blobs::remove_paths(fs, &named);
+                self.remove_tables(&tables);
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes tables only (values stay as they come).
+    fn write_plain_tables(
+        &self,
+        level: usize,
+        target_bytes: u64,
+        stream: impl Iterator<Item = Result<InternalEntry>>,
+        tombstones: Vec<lsm_core::RangeTombstone>,
+    ) -> Result<Vec<WrittenTable>> {
         let mut options = self.config.table_options(level)?;
         options.created_at_ms = now_ms();
         let tree_dir = &self.config.path;
@@ -149,7 +241,7 @@ impl TreeInner {
             &tree_dir.join(TABLES_DIR),
             options,
             target_bytes,
-            stream.map(|entry| entry.map_err(Error::from)),
+            stream,
             tombstones,
             || {
                 let file_id = self.next_table_id();
@@ -163,17 +255,15 @@ impl TreeInner {
         )
     }
 
-    /// Opens freshly written tables of `level`.
-    pub(crate) fn open_written(
-        &self,
-        level: usize,
-        written: &[WrittenTable],
-    ) -> Result<Vec<(TableMeta, Arc<LiveTable>)>> {
+    /// Opens freshly written tables of `level` and blob files.
+    pub(crate) fn open_written(&self, level: usize, written: &Written) -> Result<Opened> {
         let fs = &self.config.fs;
         let options = self.config.read_options(level, &self.read_options);
-        written
+        let tables = written
+            .tables
             .iter()
-            .map(|table| {
+            .zip(&written.blob_refs)
+            .map(|(table, blob_refs)| {
                 let opened = Table::open(fs.as_ref(), &table.path, table.file_id, &options)?;
                 let size_bytes = fs
                     .metadata(&table.path)
@@ -191,18 +281,84 @@ impl TreeInner {
                     size_bytes,
                     entry_count: properties.entry_count,
                     tombstone_count: properties.tombstone_count + properties.weak_tombstone_count,
+                    blob_refs: blob_refs.clone(),
                 };
                 let live = LiveTable::new(opened, table.path.clone(), Arc::clone(fs));
                 Ok((meta, Arc::new(live)))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let blob_files = written
+            .blob_files
+            .iter()
+            .map(|file| {
+                let meta = &file.meta;
+                let info = BlobFileInfo::new(
+                    meta.file_id,
+                    meta.frame_count,
+                    meta.value_bytes,
+                    meta.file_len,
+                );
+                LiveBlobFile::open(fs, &self.config.path, info, &self.blob_read_options)
+                    .map(Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Opened { tables, blob_files })
     }
 
-    /// Deletes tables that no edit references (best effort; orphans otherwise).
-    pub(crate) fn remove_written(&self, written: &[WrittenTable]) {
-        for table in written {
+    /// Deletes tables and blob files that no edit references (best effort; orphans
+    /// otherwise).
+    pub(crate) fn remove_written(&self, written: &Written) {
+        self.remove_tables(&written.tables);
+        for file in &written.blob_files {
+            let _ = self.config.fs.remove_file(&file.path);
+        }
+    }
+
+    fn remove_tables(&self, tables: &[WrittenTable]) {
+        for table in tables {
             let _ = self.config.fs.remove_file(&table.path);
         }
+    }
+}
+
+/// The blob files a write reads from and relocates out of.
+#[derive(Clone, Copy)]
+pub(crate) struct BlobContext<'a> {
+    /// The open blob files.
+    pub(crate) files: &'a BlobFiles,
+    /// The blob files whose live values are copied to new files.
+    pub(crate) relocate: &'a BTreeSet<BlobFileId>,
+}
+
+/// What a flush or merge wrote: tables (with the blob references of each) and blob
+/// files.
+#[derive(Default)]
+pub(crate) struct Written {
+    pub(crate) tables: Vec<WrittenTable>,
+    /// Per table, in order.
+    pub(crate) blob_refs: Vec<Vec<BlobRef>>,
+    pub(crate) blob_files: Vec<WrittenBlobFile>,
+}
+
+impl Written {
+    /// Appends another part's output.
+    pub(crate) fn extend(&mut self, other: Self) {
+        self.tables.extend(other.tables);
+        self.blob_refs.extend(other.blob_refs);
+        self.blob_files.extend(other.blob_files);
+    }
+}
+
+/// Written tables and blob files, open.
+pub(crate) struct Opened {
+    pub(crate) tables: Vec<(TableMeta, Arc<LiveTable>)>,
+    pub(crate) blob_files: Vec<Arc<LiveBlobFile>>,
+}
+
+impl Opened {
+    /// The edit fields that add the blob files.
+    pub(crate) fn blob_infos(&self) -> Vec<BlobFileInfo> {
+        self.blob_files.iter().map(|file| file.info).collect()
     }
 }
 

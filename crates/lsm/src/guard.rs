@@ -5,9 +5,10 @@
 //! the error surfaces when the item is consumed (`key()`, `into_inner()`, ...), so a scan
 //! never yields a wrong or missing key silently.
 
-use lsm_core::{InternalEntry, UserKey, UserValue};
+use lsm_core::{InternalEntry, UserKey, UserValue, ValueType};
 
 use crate::Result;
+use crate::blobs::BlobFiles;
 
 /// A key and its value.
 pub type KvPair = (UserKey, UserValue);
@@ -50,15 +51,47 @@ pub trait Guard: Sized {
     ) -> Result<(UserKey, Option<UserValue>)>;
 }
 
-/// An item of a tree iterator.
-#[derive(Debug)]
+/// An item of a tree iterator. A value held in a blob file is read only when the item
+/// is asked for it (`size` and `key` never read it).
 pub struct IterGuardImpl {
     item: Result<InternalEntry>,
+    /// Where a separated value is read from (set for indirections only).
+    blob_files: Option<BlobFiles>,
+}
+
+impl std::fmt::Debug for IterGuardImpl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IterGuardImpl")
+            .field("item", &self.item)
+            .field("separated", &self.blob_files.is_some())
+            .finish()
+    }
 }
 
 impl IterGuardImpl {
     pub(crate) fn new(item: Result<InternalEntry>) -> Self {
-        Self { item }
+        Self {
+            item,
+            blob_files: None,
+        }
+    }
+
+    /// An item whose entry is an indirection into `blob_files`.
+    pub(crate) fn separated(item: Result<InternalEntry>, blob_files: BlobFiles) -> Self {
+        Self {
+            item,
+            blob_files: Some(blob_files),
+        }
+    }
+
+    /// The value of `entry`, read from its blob file if it is separated.
+    fn load(entry: &InternalEntry, blob_files: Option<&BlobFiles>) -> Result<UserValue> {
+        match blob_files {
+            Some(files) if entry.key.value_type == ValueType::Indirection => {
+                crate::blobs::read_value(files, entry)
+            }
+            _ => Ok(entry.value.clone()),
+        }
     }
 }
 
@@ -68,11 +101,18 @@ impl Guard for IterGuardImpl {
     }
 
     fn into_inner(self) -> Result<KvPair> {
-        self.item.map(|entry| (entry.key.user_key, entry.value))
+        let entry = self.item?;
+        let value = Self::load(&entry, self.blob_files.as_ref())?;
+        Ok((entry.key.user_key, value))
     }
 
     fn size(self) -> Result<u32> {
-        self.item.map(|entry| value_len(&entry.value))
+        let entry = self.item?;
+        if entry.key.value_type == ValueType::Indirection {
+            crate::blobs::value_len(&entry)
+        } else {
+            Ok(value_len(&entry.value))
+        }
     }
 
     fn into_inner_if(
@@ -80,7 +120,11 @@ impl Guard for IterGuardImpl {
         predicate: impl Fn(&UserKey) -> bool,
     ) -> Result<(UserKey, Option<UserValue>)> {
         let entry = self.item?;
-        let value = predicate(&entry.key.user_key).then_some(entry.value);
+        let value = if predicate(&entry.key.user_key) {
+            Some(Self::load(&entry, self.blob_files.as_ref())?)
+        } else {
+            None
+        };
         Ok((entry.key.user_key, value))
     }
 }

@@ -5,11 +5,12 @@
 //! <tree>/current         names the live manifest generation (lsm-version)
 //! <tree>/manifest-<gen>  the manifest (lsm-version)
 //! <tree>/tables/<id>     one table per file, named by its decimal id
+//! <tree>/blobs/<id>      one blob file per file, named by its decimal id
 //! ```
 
 use std::path::{Path, PathBuf};
 
-use lsm_core::TableId;
+use lsm_core::{BlobFileId, TableId};
 
 /// The lock file.
 pub const LOCK_FILE: &str = "lock";
@@ -23,7 +24,16 @@ pub fn table_path(tree_dir: &Path, id: TableId) -> PathBuf {
     tree_dir.join(TABLES_DIR).join(id.to_string())
 }
 
-/// The id of a table file name, or `None` for a name the tree never writes.
+/// The directory of blob files (separated values).
+pub const BLOBS_DIR: &str = "blobs";
+
+/// Where blob file `id` of the tree at `tree_dir` lives.
+#[must_use]
+pub fn blob_path(tree_dir: &Path, id: BlobFileId) -> PathBuf {
+    tree_dir.join(BLOBS_DIR).join(id.to_string())
+}
+
+/// The id of a table (or blob) file name, or `None` for a name the tree never writes.
 #[must_use]
 pub fn parse_table_file_name(name: &str) -> Option<TableId> {
     let canonical = !name.is_empty()

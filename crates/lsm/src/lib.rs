@@ -37,13 +37,16 @@
 //!
 //! Crate map: `lsm-core` (vocabulary, `Fs`), `lsm-codec` (blocks), `lsm-burr` (filters),
 //! `lsm-memtable`, `lsm-table`, `lsm-version` (versions and the manifest),
-//! `lsm-compaction` (strategies and the merge worker); this crate wires them into trees. See `ARCHITECTURE.md`.
+//! `lsm-compaction` (strategies and the merge worker), `lsm-vlog` (blob files); this
+//! crate wires them into trees. See `ARCHITECTURE.md`.
 
 #![forbid(unsafe_code)]
 
 mod abstract_tree;
 mod any_tree;
 pub mod background;
+mod blob_tree;
+mod blobs;
 mod cache;
 mod checkpoint;
 pub mod compaction;
@@ -51,6 +54,7 @@ pub mod config;
 mod error;
 mod flush;
 mod guard;
+mod kv_separation;
 pub mod layout;
 mod live_table;
 mod maintenance;
@@ -64,11 +68,13 @@ mod write_batch;
 
 pub use abstract_tree::{AbstractTree, TreeType};
 pub use any_tree::AnyTree;
+pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;
 pub use config::{CompressionType, Config};
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
+pub use kv_separation::KvSeparationOptions;
 pub use lsm_core::{
     Fs, MAX_SEQNO, MemFs, MemtableId, SeqNo, SequenceNumberCounter, Slice, StdFs, UserKey,
     UserValue, ValueType,

@@ -41,7 +41,7 @@ impl TreeInner {
             let mut next = current.with_history_entry(mark);
             next.active = fresh;
             next.sealed = Vec::new();
-            next.version = version;
+            next.set_version(version, Vec::new());
             next.set_tables(std::collections::BTreeMap::new());
             next
         });
@@ -75,7 +75,7 @@ impl TreeInner {
         let removed_set: BTreeSet<_> = removed.iter().copied().collect();
         self.install(|current| {
             let mut next = current.with_history_entry(mark);
-            next.version = version;
+            next.set_version(version, Vec::new());
             next.set_tables(
                 current
                     .tables

@@ -78,13 +78,15 @@ pub(crate) enum Origin {
     Memtable,
     /// A table block (shared with the block cache).
     Table,
+    /// A blob file: the value was read into its own buffer.
+    Blob,
 }
 
 /// The value of `user_key` at `read_seqno`: the newest version, or, when that is a merge
 /// operand and an operator is set, the operands folded onto their base.
 ///
 /// # Errors
-/// Table read errors; the merge operator's errors; [`Error::BlobIndirection`].
+/// Table and blob read errors; the merge operator's errors.
 pub(crate) fn get_value(
     super_version: &Arc<SuperVersion>,
     user_key: &[u8],
@@ -97,8 +99,12 @@ pub(crate) fn get_value(
     if hidden_by_range_tombstone(super_version, &entry, read_seqno) {
         return Ok(None);
     }
+    if entry.key.value_type == ValueType::Indirection {
+        let value = crate::blobs::read_value(&super_version.blob_files, &entry)?;
+        return Ok(Some((value, Origin::Blob)));
+    }
     if entry.key.value_type != ValueType::MergeOperand || merge.is_none() {
-        return Ok(resolve(entry)?.map(|value| (value, origin)));
+        return Ok(resolve(entry).map(|value| (value, origin)));
     }
     // The rare path: fold the key's versions from every source, as a scan does.
     let key = Slice::new(user_key);
@@ -139,17 +145,36 @@ fn hidden_by_range_tombstone(
             })
 }
 
-/// The value an entry gives a reader: `None` for a tombstone.
-///
-/// # Errors
-/// [`Error::BlobIndirection`] for a value held in a blob file.
-pub(crate) fn resolve(entry: InternalEntry) -> Result<Option<UserValue>> {
+/// The value an inline entry gives a reader: `None` for a tombstone (indirections are
+/// read by the caller).
+fn resolve(entry: InternalEntry) -> Option<UserValue> {
     match entry.key.value_type {
         // Without a merge operator, the newest operand is the value.
-        ValueType::Value | ValueType::MergeOperand => Ok(Some(entry.value)),
-        ValueType::Tombstone | ValueType::WeakTombstone => Ok(None),
-        ValueType::Indirection => Err(Error::BlobIndirection),
+        ValueType::Value | ValueType::MergeOperand | ValueType::Indirection => Some(entry.value),
+        ValueType::Tombstone | ValueType::WeakTombstone => None,
     }
+}
+
+/// The length of `user_key`'s value at `read_seqno`; a value in a blob file is not read.
+///
+/// # Errors
+/// As [`get_value`].
+pub(crate) fn size_of(
+    super_version: &Arc<SuperVersion>,
+    user_key: &[u8],
+    read_seqno: SeqNo,
+    merge: Option<MergeFn<Error>>,
+) -> Result<Option<u32>> {
+    if let Some((entry, _)) = get_entry(super_version, user_key, read_seqno)?
+        && entry.key.value_type == ValueType::Indirection
+    {
+        if hidden_by_range_tombstone(super_version, &entry, read_seqno) {
+            return Ok(None);
+        }
+        return crate::blobs::value_len(&entry).map(Some);
+    }
+    Ok(get_value(super_version, user_key, read_seqno, merge)?
+        .map(|(value, _)| crate::guard::value_len(&value)))
 }
 
 /// Owned copies of `range`'s bounds.
@@ -263,8 +288,13 @@ pub(crate) fn scan(
     if let Some(merge) = merge {
         stream = stream.with_merge(merge);
     }
+    let blob_files = Arc::clone(&super_version.blob_files);
+    if !blob_files.is_empty() {
+        stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(&blob_files)));
+    }
     Box::new(Pinned {
         _super_version: super_version,
+        blob_files,
         stream,
     })
 }
@@ -301,11 +331,24 @@ fn scan_tombstones(
     tombstones
 }
 
-/// A scan together with the super-version its tables belong to, so that no table file
-/// is deleted while the scan may still read it.
+/// A scan together with the super-version its tables and blob files belong to, so that
+/// no file is deleted while the scan may still read it.
 struct Pinned<S> {
     _super_version: Arc<SuperVersion>,
+    /// The blob files items read their separated values from (lazily).
+    blob_files: crate::blobs::BlobFiles,
     stream: S,
+}
+
+impl<S> Pinned<S> {
+    fn guard(&self, item: Result<InternalEntry>) -> IterGuardImpl {
+        match &item {
+            Ok(entry) if entry.key.value_type == ValueType::Indirection => {
+                IterGuardImpl::separated(item, Arc::clone(&self.blob_files))
+            }
+            _ => IterGuardImpl::new(item),
+        }
+    }
 }
 
 impl<S> Iterator for Pinned<S>
@@ -315,7 +358,8 @@ where
     type Item = IterGuardImpl;
 
     fn next(&mut self) -> Option<IterGuardImpl> {
-        self.stream.next().map(to_guard)
+        let item = self.stream.next()?;
+        Some(self.guard(item))
     }
 }
 
@@ -324,15 +368,9 @@ where
     S: DoubleEndedIterator<Item = Result<InternalEntry>>,
 {
     fn next_back(&mut self) -> Option<IterGuardImpl> {
-        self.stream.next_back().map(to_guard)
+        let item = self.stream.next_back()?;
+        Some(self.guard(item))
     }
-}
-
-fn to_guard(item: Result<InternalEntry>) -> IterGuardImpl {
-    IterGuardImpl::new(item.and_then(|entry| match entry.key.value_type {
-        ValueType::Indirection => Err(Error::BlobIndirection),
-        _ => Ok(entry),
-    }))
 }
 
 #[cfg(test)]

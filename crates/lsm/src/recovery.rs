@@ -4,10 +4,11 @@
 //! 2. Replay the manifest ([`Manifest::open`] cuts a torn tail) or start one.
 //! 3. Open every table of the version; a referenced table that is missing or damaged
 //!    fails the open with a typed error, because a silent gap would be a wrong answer.
-//! 4. Delete orphans: table files that no durable edit references (written by a flush
-//!    or compaction that crashed before its edit, or obsolete tables whose deletion was
-//!    cut short).
-//! 5. Restore the id counters and raise the seqno counters past every persisted seqno.
+//! 4. Open every blob file of the version, with the same rule.
+//! 5. Delete orphans: table and blob files that no durable edit references (written by
+//!    a flush or compaction that crashed before its edit, or obsolete files whose
+//!    deletion was cut short).
+//! 6. Restore the id counters and raise the seqno counters past every persisted seqno.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -23,7 +24,8 @@ use lsm_table::{ReadOptions, Table};
 use lsm_version::{Manifest, Recovered, Version};
 
 use crate::background::Background;
-use crate::layout::{LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
+use crate::blobs::LiveBlobFile;
+use crate::layout::{BLOBS_DIR, LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
 use crate::live_table::LiveTable;
 use crate::rate_limiter::{RateLimiter, SystemClock};
 use crate::super_version::SuperVersion;
@@ -47,14 +49,10 @@ impl Tree {
         create_dir_durably(fs.as_ref(), &dir)?;
         let directory_lock = lock_directory(fs.as_ref(), &dir, config.directory_lock)?;
         let tables_dir = dir.join(TABLES_DIR);
-        if !fs
-            .exists(&tables_dir)
-            .map_err(|source| Error::io("stat", &tables_dir, source))?
-        {
-            fs.create_dir_all(&tables_dir)
-                .map_err(|source| Error::io("create dir", &tables_dir, source))?;
-            fs.sync_dir(&dir)
-                .map_err(|source| Error::io("sync dir", &dir, source))?;
+        create_subdir(fs.as_ref(), &dir, &tables_dir)?;
+        if let Some(options) = &config.kv_separation_opts {
+            options.validate()?;
+            create_subdir(fs.as_ref(), &dir, &dir.join(BLOBS_DIR))?;
         }
         let manifest = match Manifest::open(Arc::clone(&fs), &dir, config.manifest_rotate_bytes)? {
             Recovered::Manifest(manifest) => manifest,
@@ -78,7 +76,23 @@ impl Tree {
             descriptor_cache: Some(descriptor_cache),
             ..ReadOptions::default()
         };
+        let blob_read_options = lsm_vlog::BlobReadOptions {
+            encryption_key: None,
+            dictionary: config
+                .kv_separation_opts
+                .as_ref()
+                .and_then(|options| options.dict.as_deref().cloned()),
+            descriptor_cache: read_options.descriptor_cache.clone(),
+        };
         let tables = open_tables(&config, &fs, &version, &read_options)?;
+        let blob_files = version
+            .blob_files()
+            .values()
+            .map(|info| {
+                LiveBlobFile::open(&fs, &dir, *info, &blob_read_options)
+                    .map(|file| (info.id, Arc::new(file)))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()?;
         remove_orphans(fs.as_ref(), &dir, &version)?;
         if version.table_count() > 0 || version.last_seqno() > 0 {
             config.seqno.fetch_max(version.last_seqno() + 1);
@@ -100,6 +114,7 @@ impl Tree {
                 .values()
                 .any(|live| !live.table.range_tombstones().is_empty()),
             tables: Arc::new(tables),
+            blob_files: Arc::new(blob_files),
             history: Arc::default(),
         };
         let background = config
@@ -118,6 +133,8 @@ impl Tree {
             manifest: Mutex::new(manifest),
             memtable_id_counter: AtomicU64::new(2),
             table_id_counter: AtomicU64::new(version.next_table_id()),
+            blob_file_id_counter: AtomicU64::new(version.next_blob_file_id()),
+            blob_read_options,
             poisoned: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             rate_limiter,
@@ -147,6 +164,20 @@ fn compaction_pool(config: &Config) -> Result<Option<Arc<rayon::ThreadPool>>> {
         .build()
         .map(|pool| Some(Arc::new(pool)))
         .map_err(|error| Error::Io(io::Error::other(error)))
+}
+
+/// Creates the tree's subdirectory `sub` of `dir` if it is missing, durably.
+fn create_subdir(fs: &dyn Fs, dir: &Path, sub: &Path) -> Result<()> {
+    if !fs
+        .exists(sub)
+        .map_err(|source| Error::io("stat", sub, source))?
+    {
+        fs.create_dir_all(sub)
+            .map_err(|source| Error::io("create dir", sub, source))?;
+        fs.sync_dir(dir)
+            .map_err(|source| Error::io("sync dir", dir, source))?;
+    }
+    Ok(())
 }
 
 /// Creates `dir` and makes its entry durable in its parent.
@@ -202,13 +233,26 @@ pub(crate) fn open_tables(
     Ok(tables)
 }
 
-/// Deletes table files the version does not reference.
+/// Deletes table and blob files the version does not reference.
 fn remove_orphans(fs: &dyn Fs, dir: &Path, version: &Version) -> Result<()> {
-    let tables_dir = dir.join(TABLES_DIR);
-    let live: BTreeSet<_> = version.tables().map(|table| table.id).collect();
+    let tables: BTreeSet<_> = version.tables().map(|table| table.id).collect();
+    remove_unlisted(fs, &dir.join(TABLES_DIR), &tables, "tables")?;
+    let blobs_dir = dir.join(BLOBS_DIR);
+    if fs
+        .exists(&blobs_dir)
+        .map_err(|source| Error::io("stat", &blobs_dir, source))?
+    {
+        let blob_files: BTreeSet<_> = version.blob_files().keys().copied().collect();
+        remove_unlisted(fs, &blobs_dir, &blob_files, "blob files")?;
+    }
+    Ok(())
+}
+
+/// Deletes the numerically named files of `dir` whose ids are not in `live`.
+fn remove_unlisted(fs: &dyn Fs, dir: &Path, live: &BTreeSet<u64>, what: &str) -> Result<()> {
     let entries = fs
-        .read_dir(&tables_dir)
-        .map_err(|source| Error::io("list", &tables_dir, source))?;
+        .read_dir(dir)
+        .map_err(|source| Error::io("list", dir, source))?;
     let mut removed_count = 0_usize;
     for entry in entries {
         let Some(id) = entry.file_name().and_then(parse_table_file_name) else {
@@ -222,9 +266,9 @@ fn remove_orphans(fs: &dyn Fs, dir: &Path, version: &Version) -> Result<()> {
         removed_count += 1;
     }
     if removed_count > 0 {
-        fs.sync_dir(&tables_dir)
-            .map_err(|source| Error::io("sync dir", &tables_dir, source))?;
-        tracing::warn!(removed_count, "orphan tables removed");
+        fs.sync_dir(dir)
+            .map_err(|source| Error::io("sync dir", dir, source))?;
+        tracing::warn!(removed_count, what, "orphan files removed");
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use lsm_core::{SeqNo, TableId};
 use lsm_memtable::Memtable;
 use lsm_version::Version;
 
+use crate::blobs::{BlobFiles, LiveBlobFile};
 use crate::live_table::LiveTable;
 
 /// A reader's view of the tree; see the module docs.
@@ -31,6 +32,8 @@ pub(crate) struct SuperVersion {
     pub(crate) sealed: Vec<Arc<Memtable>>,
     pub(crate) version: Arc<Version>,
     pub(crate) tables: Arc<BTreeMap<TableId, Arc<LiveTable>>>,
+    /// The open blob files of the version.
+    pub(crate) blob_files: BlobFiles,
     /// Whether any table holds range tombstones (point reads skip looking otherwise).
     pub(crate) tables_have_range_tombstones: bool,
     /// Replaced super-versions by ascending mark; their own history is empty.
@@ -52,6 +55,31 @@ impl SuperVersion {
             .values()
             .any(|live| !live.table.range_tombstones().is_empty());
         self.tables = Arc::new(tables);
+    }
+
+    /// Installs `version`: the blob files it lists are those already open plus `added`;
+    /// the ones it no longer lists are deleted once no super-version holds them.
+    pub(crate) fn set_version(&mut self, version: Arc<Version>, added: Vec<Arc<LiveBlobFile>>) {
+        let listed = version.blob_files();
+        let unchanged = added.is_empty()
+            && listed.len() == self.blob_files.len()
+            && listed.keys().eq(self.blob_files.keys());
+        if !unchanged {
+            let mut files: BTreeMap<_, _> = self
+                .blob_files
+                .iter()
+                .filter(|(id, _)| listed.contains_key(id))
+                .map(|(id, file)| (*id, Arc::clone(file)))
+                .collect();
+            for (id, file) in self.blob_files.iter() {
+                if !listed.contains_key(id) {
+                    file.mark_obsolete();
+                }
+            }
+            files.extend(added.into_iter().map(|file| (file.info.id, file)));
+            self.blob_files = Arc::new(files);
+        }
+        self.version = version;
     }
 
     /// The memtables, newest first.

@@ -63,6 +63,8 @@ pub struct TreeInner {
     pub(crate) manifest: Mutex<Manifest>,
     pub(crate) memtable_id_counter: AtomicU64,
     pub(crate) table_id_counter: AtomicU64,
+    pub(crate) blob_file_id_counter: AtomicU64,
+    pub(crate) blob_read_options: lsm_vlog::BlobReadOptions,
     pub(crate) poisoned: AtomicBool,
     /// Set when the last handle drops: running merges stop with `Error::Closed`.
     pub(crate) shutting_down: AtomicBool,
@@ -268,11 +270,18 @@ impl TreeInner {
         }
     }
 
-    /// Makes `edit` durable; returns the new version. A failure poisons the tree.
+    /// Makes `edit` durable, with the blob values it kills credited (and blob files
+    /// left without a live value removed); returns the new version. A failure poisons
+    /// the tree.
     pub(crate) fn apply_edit(&self, edit: &VersionEdit) -> Result<Arc<Version>> {
         self.check_poisoned()?;
         let mut manifest = self.manifest.lock().unwrap_or_else(PoisonError::into_inner);
-        match manifest.apply(edit) {
+        let mut edit = edit.clone();
+        edit.credit_blob_garbage(manifest.version());
+        edit.next_blob_file_id = edit
+            .next_blob_file_id
+            .max(self.blob_file_id_counter.load(Ordering::Acquire));
+        match manifest.apply(&edit) {
             Ok(version) => Ok(Arc::new(version.clone())),
             Err(error) => {
                 self.poisoned.store(true, Ordering::Release);
@@ -457,7 +466,7 @@ impl AbstractTree for Tree {
         let super_version = self.super_version_at(seqno);
         let found = read::get_value(&super_version, key.as_ref(), seqno, self.merge_fn())?;
         Ok(found.map(|(value, origin)| match origin {
-            read::Origin::Memtable => PinnableSlice::owned(value),
+            read::Origin::Memtable | read::Origin::Blob => PinnableSlice::owned(value),
             read::Origin::Table => PinnableSlice::pinned(value),
         }))
     }
@@ -580,11 +589,23 @@ impl AbstractTree for Tree {
     }
 
     fn disk_space(&self) -> u64 {
-        self.super_version()
-            .version
-            .tables()
-            .map(|meta| meta.size_bytes)
-            .sum()
+        let version = Arc::clone(&self.super_version().version);
+        let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
+        let blobs: u64 = version.blob_files().values().map(|info| info.file_len).sum();
+        tables + blobs
+    }
+
+    fn size_of<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<u32>> {
+        let super_version = self.super_version_at(seqno);
+        read::size_of(&super_version, key.as_ref(), seqno, self.merge_fn())
+    }
+
+    fn blob_file_count(&self) -> usize {
+        self.super_version().version.blob_file_count()
+    }
+
+    fn stale_blob_bytes(&self) -> u64 {
+        self.super_version().version.stale_blob_bytes()
     }
 
     fn filter_size(&self) -> u64 {
@@ -627,7 +648,13 @@ impl AbstractTree for Tree {
         in_memory.saturating_add(usize::try_from(on_disk).unwrap_or(usize::MAX))
     }
 
+    /// [`TreeType::Blob`] when the tree separates values (also for the index tree
+    /// of a [`crate::BlobTree`]).
     fn tree_type(&self) -> TreeType {
-        TreeType::Standard
+        if self.config.kv_separation_opts.is_some() {
+            TreeType::Blob
+        } else {
+            TreeType::Standard
+        }
     }
 }

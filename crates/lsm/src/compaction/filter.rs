@@ -7,9 +7,10 @@
 //! or above it may still be read by a snapshot and pass untouched. Returning an error
 //! aborts the merge (its outputs are deleted and its inputs stay).
 
-use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue};
+use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
 
 use crate::Result;
+use crate::blobs::BlobFiles;
 
 /// What a filter decides about an item.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +41,7 @@ pub struct Context {
 /// One item a filter decides about.
 pub struct ItemAccessor<'a> {
     entry: &'a InternalEntry,
+    blob_files: &'a BlobFiles,
 }
 
 impl<'a> ItemAccessor<'a> {
@@ -55,12 +57,23 @@ impl<'a> ItemAccessor<'a> {
         self.entry.key.seqno
     }
 
-    /// The value (read only when asked).
+    /// The value (read only when asked: a separated value is read from its blob file).
     ///
     /// # Errors
-    /// None for values stored inline.
+    /// Blob read errors for a separated value; none for values stored inline.
     pub fn value(&self) -> Result<UserValue> {
-        Ok(self.entry.value.clone())
+        if self.is_indirection() {
+            crate::blobs::read_value(self.blob_files, self.entry)
+        } else {
+            Ok(self.entry.value.clone())
+        }
+    }
+
+    /// Whether the value is held in a blob file.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn is_indirection(&self) -> bool {
+        self.entry.key.value_type == ValueType::Indirection
     }
 }
 
@@ -89,13 +102,20 @@ pub trait Factory: Send + Sync + std::panic::RefUnwindSafe {
 pub(crate) struct Adapter {
     pub(crate) filter: Box<dyn CompactionFilter>,
     pub(crate) ctx: Context,
+    pub(crate) blob_files: BlobFiles,
 }
 
 impl lsm_compaction::ItemFilter<crate::Error> for Adapter {
     fn decide(&mut self, entry: &InternalEntry) -> Result<lsm_compaction::FilterDecision> {
         use lsm_compaction::FilterDecision;
         Ok(
-            match self.filter.filter_item(ItemAccessor { entry }, &self.ctx)? {
+            match self.filter.filter_item(
+                ItemAccessor {
+                    entry,
+                    blob_files: &self.blob_files,
+                },
+                &self.ctx,
+            )? {
                 Verdict::Keep => FilterDecision::Keep,
                 Verdict::Remove => FilterDecision::Remove,
                 Verdict::RemoveWeak => FilterDecision::RemoveWeak,

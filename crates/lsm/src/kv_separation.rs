@@ -1,0 +1,143 @@
+//! [`KvSeparationOptions`]: which values a tree stores in blob files, and when it
+//! collects their garbage.
+
+use lsm_codec::ZstdDictionary;
+
+use crate::CompressionType;
+
+/// Default separation threshold: values of 1 KiB or more go to blob files.
+pub const DEFAULT_SEPARATION_THRESHOLD: u32 = 1024;
+/// Default target size of a blob file.
+pub const DEFAULT_BLOB_FILE_TARGET_BYTES: u64 = 64 << 20;
+/// Default staleness threshold: a blob file with a quarter of its bytes dead is
+/// collected.
+pub const DEFAULT_STALENESS_THRESHOLD: f32 = 0.25;
+/// Default age cut-off: the oldest quarter of the blob files is relocated when a
+/// compaction meets them (if they hold any garbage).
+pub const DEFAULT_AGE_CUTOFF: f32 = 0.25;
+
+/// Key-value separation: values at or above a size threshold are written once to
+/// append-only blob files, and the tables hold a small pointer instead, so compactions
+/// stop rewriting them. Set with [`crate::Config::with_kv_separation`].
+///
+/// Garbage collection runs inside compaction. A blob file whose dead share (values no
+/// table points to any more) reaches `staleness_threshold`, or one among the oldest
+/// `age_cutoff` share of blob files that holds any garbage, has its live values copied
+/// to a new blob file by every merge that rewrites tables pointing into it; when
+/// nothing else needs compacting, the table pointing to the most such bytes is
+/// rewritten in place for that purpose. A blob file with no live value left is
+/// deleted once no reader holds it.
+///
+/// ```
+/// use lsm::{Config, KvSeparationOptions, AbstractTree, SequenceNumberCounter, TreeType};
+///
+/// let dir = tempfile::tempdir()?;
+/// let tree = Config::new(dir.path(), SequenceNumberCounter::default(), SequenceNumberCounter::default())
+///     .with_kv_separation(Some(KvSeparationOptions::default().separation_threshold(4096)))
+///     .open()?;
+/// assert_eq!(tree.tree_type(), TreeType::Blob);
+/// # Ok::<(), lsm::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct KvSeparationOptions {
+    #[doc(hidden)]
+    pub separation_threshold: u32,
+    #[doc(hidden)]
+    pub file_target_size: u64,
+    #[doc(hidden)]
+    pub compression: CompressionType,
+    #[doc(hidden)]
+    pub staleness_threshold: f32,
+    #[doc(hidden)]
+    pub age_cutoff: f32,
+    #[doc(hidden)]
+    pub dict: Option<std::sync::Arc<ZstdDictionary>>,
+}
+
+impl Default for KvSeparationOptions {
+    fn default() -> Self {
+        Self {
+            separation_threshold: DEFAULT_SEPARATION_THRESHOLD,
+            file_target_size: DEFAULT_BLOB_FILE_TARGET_BYTES,
+            compression: CompressionType::None,
+            staleness_threshold: DEFAULT_STALENESS_THRESHOLD,
+            age_cutoff: DEFAULT_AGE_CUTOFF,
+            dict: None,
+        }
+    }
+}
+
+impl KvSeparationOptions {
+    /// Values of at least this many bytes are separated (0 separates every value).
+    #[must_use]
+    pub fn separation_threshold(mut self, bytes: u32) -> Self {
+        self.separation_threshold = bytes;
+        self
+    }
+
+    /// A blob file is closed once it reaches this size.
+    #[must_use]
+    pub fn file_target_size(mut self, bytes: u64) -> Self {
+        self.file_target_size = bytes;
+        self
+    }
+
+    /// How each value in a blob file is compressed (kept only when it shrinks).
+    #[must_use]
+    pub fn compression(mut self, compression: CompressionType) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// The dead share (`0.0..=1.0`) at which a blob file is collected.
+    #[must_use]
+    pub fn staleness_threshold(mut self, ratio: f32) -> Self {
+        self.staleness_threshold = ratio;
+        self
+    }
+
+    /// The share (`0.0..=1.0`) of the oldest blob files relocated when a merge meets
+    /// them, if they hold any garbage.
+    #[must_use]
+    pub fn age_cutoff(mut self, ratio: f32) -> Self {
+        self.age_cutoff = ratio;
+        self
+    }
+
+    /// A zstd dictionary for the values (with zstd compression).
+    #[must_use]
+    pub fn dict(mut self, dictionary: std::sync::Arc<ZstdDictionary>) -> Self {
+        self.dict = Some(dictionary);
+        self
+    }
+
+    /// Checks the ratios.
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        let ratio = 0.0..=1.0;
+        if !ratio.contains(&self.staleness_threshold) || !ratio.contains(&self.age_cutoff) {
+            return Err(crate::Error::InvalidConfig(
+                "kv separation ratios must lie in 0.0..=1.0",
+            ));
+        }
+        if self.file_target_size == 0 {
+            return Err(crate::Error::InvalidConfig(
+                "blob file target size must be above 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// How blob files are written.
+    pub(crate) fn write_options(&self) -> lsm_vlog::BlobWriteOptions {
+        let compression = match (self.compression, &self.dict) {
+            (CompressionType::Zstd(level), Some(dictionary)) => {
+                lsm_codec::Compression::zstd_dict(level, dictionary)
+            }
+            (compression, _) => compression.to_codec(),
+        };
+        lsm_vlog::BlobWriteOptions {
+            compression,
+            encryption: None,
+        }
+    }
+}
