@@ -97,7 +97,12 @@ impl TreeInner {
                 .collect(),
             now_ms: crate::flush::now_ms(),
         };
-        let choice = strategy.choose(&current.version, &state);
+        let choice = match strategy.choose(&current.version, &state) {
+            Choice::DoNothing => self
+                .blob_gc_choice(&current.version)
+                .unwrap_or(Choice::DoNothing),
+            choice => choice,
+        };
         lsm_compaction::validate(&current.version, &state, &choice).map_err(|refusal| {
             Error::InvalidCompactionChoice {
                 strategy: strategy.get_name(),
@@ -116,6 +121,50 @@ impl TreeInner {
             tracing::info!(action = ?result.action, dest_level = ?result.dest_level, tables_in = result.tables_in, tables_out = result.tables_out, "compaction step");
         }
         result
+    }
+
+    /// When the strategy has nothing to do and blob files are past the staleness
+    /// threshold: a merge of the one table (below level 0, in a level of one run)
+    /// pointing to the most bytes in them, rewritten in place so that its live values
+    /// leave those files.
+    fn blob_gc_choice(&self, version: &Version) -> Option<Choice> {
+        let options = self.config.kv_separation_opts.as_ref()?;
+        let stale: BTreeSet<_> = version
+            .blob_files()
+            .values()
+            .filter(|info| {
+                info.dead_frames > 0
+                    && crate::blobs::dead_ratio(info) >= options.staleness_threshold
+            })
+            .map(|info| info.id)
+            .collect();
+        if stale.is_empty() {
+            return None;
+        }
+        let mut best: Option<(u64, usize, &TableMeta)> = None;
+        for (level_idx, level) in version.levels().iter().enumerate().skip(1) {
+            let [run] = level.runs() else { continue };
+            for table in run.tables() {
+                let bytes: u64 = table
+                    .blob_refs
+                    .iter()
+                    .filter(|blob_ref| stale.contains(&blob_ref.file_id))
+                    .map(|blob_ref| blob_ref.value_bytes.max(1))
+                    .sum();
+                if bytes > best.map_or(0, |(most, _, _)| most) {
+                    best = Some((bytes, level_idx, table));
+                }
+            }
+        }
+        let (_, level_idx, table) = best?;
+        let level = u8::try_from(level_idx).ok()?;
+        Some(Choice::Merge(Input {
+            table_ids: HashSet::from([table.id]),
+            dest_level: level,
+            canonical_level: level,
+            // One output: the rewrite keeps the table's key range.
+            target_size: table.size_bytes.saturating_mul(2).max(1 << 20),
+        }))
     }
 
     fn drop_tables(

@@ -14,7 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
 use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
-use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
+use lsm::{
+    AbstractTree, AnyTree, Config, Fs, Guard, KvSeparationOptions, MemFs, SeqNo,
+    SequenceNumberCounter,
+};
 use lsm_testkit::model::in_bounds;
 use lsm_testkit::ops::{Op, concat, key, op_strategy, operand, range_bounds, value};
 
@@ -67,6 +70,8 @@ struct ModelTable {
 
 struct Harness {
     fs: Arc<dyn Fs>,
+    /// The key-value separation the tree runs with.
+    separation: Option<KvSeparationOptions>,
     seqno: SequenceNumberCounter,
     tree: Option<AnyTree>,
     oracle: Oracle,
@@ -88,11 +93,12 @@ struct Harness {
 }
 
 impl Harness {
-    fn new() -> Self {
+    fn new(separation: Option<KvSeparationOptions>) -> Self {
         let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
         let seqno = SequenceNumberCounter::default();
         let mut harness = Self {
             fs,
+            separation,
             seqno,
             tree: None,
             oracle: Oracle::with_merge(concat),
@@ -112,6 +118,7 @@ impl Harness {
     fn open(&self, path: PathBuf) -> AnyTree {
         Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::clone(&self.fs))
+            .with_kv_separation(self.separation.clone())
             .with_merge_operator(Some(Arc::new(Concat)))
             .with_compaction_filter_factory(Some(Arc::new(CheckingFactory(Arc::clone(
                 &self.compaction_watermark,
@@ -408,8 +415,25 @@ fn check_both_ends(mut iter: lsm::IterBox, expected: &[(Vec<u8>, Vec<u8>)], ends
     assert_eq!(front, expected);
 }
 
+/// Separation of values from `threshold` bytes on, into small blob files that are
+/// collected eagerly (so that relocation runs often).
+fn separated(threshold: u32) -> Option<KvSeparationOptions> {
+    Some(
+        KvSeparationOptions::default()
+            .separation_threshold(threshold)
+            .file_target_size(256)
+            .staleness_threshold(0.2)
+            .age_cutoff(0.5),
+    )
+}
+
 fn run(ops: Vec<Op>) {
-    let mut harness = Harness::new();
+    run_with(ops, None);
+}
+
+fn run_with(ops: Vec<Op>, separation: Option<KvSeparationOptions>) {
+    let separating = separation.is_some();
+    let mut harness = Harness::new(separation);
     for op in ops {
         harness.apply(op);
     }
@@ -421,6 +445,25 @@ fn run(ops: Vec<Op>) {
         .oracle
         .range(&Bound::Unbounded, &Bound::Unbounded, read_seqno);
     check_both_ends(harness.tree().iter(read_seqno, None), &expected, &[]);
+    if separating {
+        // Every blob file the version lists is on disk, and nothing else is.
+        let listed = harness.tree().blob_file_count();
+        let on_disk = harness
+            .fs
+            .read_dir(std::path::Path::new("/db/blobs"))
+            .unwrap()
+            .len();
+        assert_eq!(listed, on_disk, "blob files listed vs on disk");
+    }
+}
+
+/// Cases for the separated runs (a quarter of the plain runs' each).
+fn separated_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(512_u32)
+        .div_ceil(4)
 }
 
 proptest! {
@@ -437,5 +480,27 @@ proptest! {
     #[test]
     fn compaction_changes_no_answer(ops in prop::collection::vec(op_strategy(true), 1..150)) {
         run(ops);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: separated_cases(),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_value_separated_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(true), 1..150)) {
+        run_with(ops, separated(0));
+    }
+
+    #[test]
+    fn some_values_separated_answer_as_the_oracle(ops in prop::collection::vec(op_strategy(true), 1..150)) {
+        run_with(ops, separated(24));
+    }
+
+    #[test]
+    fn separated_without_compaction_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(false), 1..120)) {
+        run_with(ops, separated(24));
     }
 }
