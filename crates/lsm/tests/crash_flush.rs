@@ -1,6 +1,7 @@
 //! Crash-point enumeration over flushes, compactions (leveled, dynamic leveled,
 //! size-tiered, FIFO drops, major), manifest roll-overs and `clear` (workloads W1-W4, W7
-//! and W8 of the reliability spec, goals G1 and G2): seeded workloads are cut at every
+//! and W8 of the reliability spec, goals G1 and G2), and the same with key-value
+//! separation, so that blob files are written, relocated and deleted (W6): seeded workloads are cut at every
 //! mutating I/O, each cut is turned into a crash image under every crash model, and the
 //! image must open, hold exactly the state of a version change at or after the last
 //! acknowledged one, stay writable, and hold no orphan table after a second open. A
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lsm::compaction::{CompactionAction, CompactionStrategy, Fifo, Leveled, SizeTiered};
-use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, SequenceNumberCounter};
+use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, KvSeparationOptions, SequenceNumberCounter};
 use lsm_testkit::ops::{
     COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_from_seed, range_bounds, value,
 };
@@ -34,10 +35,28 @@ static MERGES: AtomicUsize = AtomicUsize::new(0);
 /// Workloads (seeds) and operations per workload.
 const SEEDS: u64 = 24;
 const OPS_PER_WORKLOAD: usize = 90;
+/// Workloads of the blob variant (W6).
+const BLOB_SEEDS: u64 = 10;
 
-fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> lsm::Result<AnyTree> {
+/// The key-value separation of the blob workload (W6): a mixed threshold, small blob
+/// files and eager collection, so that blob writes, relocations and blob file
+/// deletions all happen within a few flushes and compactions.
+fn blob_separation() -> KvSeparationOptions {
+    KvSeparationOptions::default()
+        .separation_threshold(24)
+        .file_target_size(512)
+        .staleness_threshold(0.2)
+        .age_cutoff(0.5)
+}
+
+fn open(
+    fs: &SimFs,
+    seqno: &SequenceNumberCounter,
+    separation: Option<&KvSeparationOptions>,
+) -> lsm::Result<AnyTree> {
     Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
         .with_shared_fs(Arc::new(fs.clone()))
+        .with_kv_separation(separation.cloned())
         // Roll the manifest every few edits.
         .manifest_log_rotate_bytes(300)
         .with_merge_operator(Some(Arc::new(Concat)))
@@ -47,7 +66,12 @@ fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> lsm::Result<AnyTree> {
 /// Runs workload `seed` until it ends or an operation fails; returns how many version
 /// changes (flushes, compactions and clears) were acknowledged. `states` receives the state after
 /// each change, the empty state first.
-fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
+fn workload(
+    fs: &SimFs,
+    seed: u64,
+    separation: Option<&KvSeparationOptions>,
+    states: &mut Vec<State>,
+) -> usize {
     let seqno = SequenceNumberCounter::default();
     // Everything written, and what is durable (as of the last flush or clear).
     let mut state = State::new();
@@ -55,7 +79,7 @@ fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
     // Values per key since its last delete: a weak delete promises at most one.
     let mut puts_since_delete: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
     states.push(durable.clone());
-    let Ok(tree) = open(fs, &seqno) else {
+    let Ok(tree) = open(fs, &seqno, separation) else {
         return 0;
     };
     let mut acknowledged = 0;
@@ -139,7 +163,12 @@ fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
                     .compact(Arc::new(Fifo::new(tree.disk_space() / 2, None)), watermark)
                     .map(|_| ());
                 if dropped.is_ok() {
-                    state = scan(&tree);
+                    // The machine may go off right after the drop (deleting the
+                    // dropped files): the drop counts, and the workload ends.
+                    let Some(after) = try_scan(&tree) else {
+                        return acknowledged + 1;
+                    };
+                    state = after;
                     durable = state.clone();
                     // Dropped tables may uncover older values.
                     for count in puts_since_delete.values_mut() {
@@ -192,6 +221,15 @@ fn workload(fs: &SimFs, seed: u64, states: &mut Vec<State>) -> usize {
     acknowledged
 }
 
+fn try_scan(tree: &AnyTree) -> Option<State> {
+    tree.iter(lsm::SeqNo::MAX, None)
+        .map(|item| {
+            let (key, value) = item.into_inner().ok()?;
+            Some((key.to_vec(), value.to_vec()))
+        })
+        .collect()
+}
+
 fn scan(tree: &AnyTree) -> State {
     tree.iter(lsm::SeqNo::MAX, None)
         .map(|item| {
@@ -201,8 +239,13 @@ fn scan(tree: &AnyTree) -> State {
         .collect()
 }
 
-fn table_files(fs: &SimFs) -> usize {
-    fs.read_dir(Path::new("/db/tables"))
+/// Numerically named files in `dir` of the tree (tables or blob files).
+fn files_in(fs: &SimFs, dir: &str) -> usize {
+    let dir = Path::new("/db").join(dir);
+    if !fs.exists(&dir).unwrap() {
+        return 0;
+    }
+    fs.read_dir(&dir)
         .unwrap()
         .iter()
         .filter(|entry| {
@@ -215,10 +258,16 @@ fn table_files(fs: &SimFs) -> usize {
 }
 
 /// Opens a crash image and checks it; returns the index of the state it holds.
-fn check_image(image: &SimFs, states: &[State], acknowledged: usize, context: &str) -> usize {
+fn check_image(
+    image: &SimFs,
+    separation: Option<&KvSeparationOptions>,
+    states: &[State],
+    acknowledged: usize,
+    context: &str,
+) -> usize {
     let seqno = SequenceNumberCounter::default();
-    let tree =
-        open(image, &seqno).unwrap_or_else(|error| panic!("{context}: open failed: {error}"));
+    let tree = open(image, &seqno, separation)
+        .unwrap_or_else(|error| panic!("{context}: open failed: {error}"));
     let recovered = scan(&tree);
     let held = (acknowledged..=acknowledged + 1)
         .rev()
@@ -234,16 +283,21 @@ fn check_image(image: &SimFs, states: &[State], acknowledged: usize, context: &s
     tree.insert("after-crash", "yes", seqno.next());
     tree.flush_active_memtable(0).unwrap();
     drop(tree);
-    let tree = open(image, &seqno).unwrap();
+    let tree = open(image, &seqno, separation).unwrap();
     assert_eq!(
         tree.get("after-crash", lsm::SeqNo::MAX).unwrap().as_deref(),
         Some(&b"yes"[..]),
         "{context}"
     );
     assert_eq!(
-        table_files(image),
+        files_in(image, "tables"),
         tree.table_count(),
         "{context}: orphan tables left"
+    );
+    assert_eq!(
+        files_in(image, "blobs"),
+        tree.blob_file_count(),
+        "{context}: orphan blob files left"
     );
     held
 }
@@ -251,16 +305,20 @@ fn check_image(image: &SimFs, states: &[State], acknowledged: usize, context: &s
 /// Crashes workload `seed` at every operation under every model and checks each
 /// image; every seventh image is also crashed at every operation of its recovery
 /// (double faults) and checked again. Returns (images, recovery crash images).
-fn enumerate(seed: u64, rng: &mut Rng) -> (usize, usize) {
+fn enumerate(
+    seed: u64,
+    separation: Option<&KvSeparationOptions>,
+    rng: &mut Rng,
+) -> (usize, usize) {
     let dry_run = SimFs::new();
     let mut states = Vec::new();
-    let total = workload(&dry_run, seed, &mut states);
+    let total = workload(&dry_run, seed, separation, &mut states);
     assert_eq!(states.len(), total + 1);
     let (mut images, mut double_faults, mut newest_held) = (0, 0, 0);
     for crash_point in 0..dry_run.op_count() {
         let fs = SimFs::new();
         fs.crash_at(crash_point);
-        let acknowledged = workload(&fs, seed, &mut Vec::new());
+        let acknowledged = workload(&fs, seed, separation, &mut Vec::new());
         assert!(
             fs.is_powered_off(),
             "seed {seed}: crash point {crash_point} was not reached"
@@ -269,17 +327,29 @@ fn enumerate(seed: u64, rng: &mut Rng) -> (usize, usize) {
             let image = fs.crash(model, rng);
             images += 1;
             if images % 7 == 0 {
-                double_faults +=
-                    crash_recovery(&image, &states, acknowledged, rng, seed, crash_point);
+                double_faults += crash_recovery(
+                    &image,
+                    separation,
+                    &states,
+                    acknowledged,
+                    rng,
+                    (seed, crash_point),
+                );
             }
             let context = format!("seed {seed}, crash point {crash_point}, {model:?}");
-            newest_held = newest_held.max(check_image(&image, &states, acknowledged, &context));
+            newest_held = newest_held.max(check_image(
+                &image,
+                separation,
+                &states,
+                acknowledged,
+                &context,
+            ));
         }
     }
     for model in CrashModel::ALL {
         let image = dry_run.crash(model, rng);
         assert_eq!(
-            check_image(&image, &states, total, "after the workload"),
+            check_image(&image, separation, &states, total, "after the workload"),
             total
         );
     }
@@ -293,26 +363,26 @@ fn enumerate(seed: u64, rng: &mut Rng) -> (usize, usize) {
 /// Crashes the recovery of `image` at each of its operations and checks the result.
 fn crash_recovery(
     image: &SimFs,
+    separation: Option<&KvSeparationOptions>,
     states: &[State],
     acknowledged: usize,
     rng: &mut Rng,
-    seed: u64,
-    crash_point: u64,
+    (seed, crash_point): (u64, u64),
 ) -> usize {
     let probe = image.crash(CrashModel::KeepAll, rng);
     let start = probe.op_count();
-    drop(open(&probe, &SequenceNumberCounter::default()));
+    drop(open(&probe, &SequenceNumberCounter::default(), separation));
     let recovery_ops = probe.op_count() - start;
     let mut checked = 0;
     for recovery_op in 0..recovery_ops {
         let copy = image.crash(CrashModel::KeepAll, rng);
         copy.crash_at(copy.op_count() + recovery_op);
-        assert!(open(&copy, &SequenceNumberCounter::default()).is_err());
+        assert!(open(&copy, &SequenceNumberCounter::default(), separation).is_err());
         let model = CrashModel::ALL[rng.index(CrashModel::ALL.len())];
         let again = copy.crash(model, rng);
         let context =
             format!("seed {seed}, crash point {crash_point}, recovery op {recovery_op}, {model:?}");
-        check_image(&again, states, acknowledged, &context);
+        check_image(&again, separation, states, acknowledged, &context);
         checked += 1;
     }
     checked
@@ -323,7 +393,7 @@ fn every_crash_point_recovers_a_version_change_boundary() {
     let mut rng = Rng::from_env(11);
     let (mut images, mut double_faults) = (0, 0);
     for seed in 0..SEEDS {
-        let (seed_images, seed_double_faults) = enumerate(seed, &mut rng);
+        let (seed_images, seed_double_faults) = enumerate(seed, None, &mut rng);
         images += seed_images;
         double_faults += seed_double_faults;
     }
@@ -332,5 +402,45 @@ fn every_crash_point_recovers_a_version_change_boundary() {
     assert!(merges > 0, "the workloads merge tables");
     println!(
         "{SEEDS} workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary ({merges} merge steps run)"
+    );
+}
+
+/// Blob files written, relocated and deleted by the blob workload (all runs).
+static BLOB_FILES_SEEN: AtomicUsize = AtomicUsize::new(0);
+static BLOB_FILES_DELETED: AtomicUsize = AtomicUsize::new(0);
+
+#[test]
+fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
+    let mut rng = Rng::from_env(13);
+    let separation = blob_separation();
+    let (mut images, mut double_faults) = (0, 0);
+    for seed in 0..BLOB_SEEDS {
+        // The dry run shows the workload does write and collect blob files.
+        let fs = SimFs::new();
+        workload(&fs, seed, Some(&separation), &mut Vec::new());
+        let tree = open(&fs, &SequenceNumberCounter::default(), Some(&separation)).unwrap();
+        BLOB_FILES_SEEN.fetch_add(tree.blob_file_count(), Ordering::Relaxed);
+        // Ids are handed out in order: the highest on disk less those left is how
+        // many blob files the workload's garbage collection deleted (at least).
+        let highest = fs
+            .read_dir(Path::new("/db/blobs"))
+            .unwrap()
+            .iter()
+            .filter_map(|entry| entry.file_name().and_then(lsm::layout::parse_table_file_name))
+            .max()
+            .unwrap_or(0);
+        let deleted = usize::try_from(highest).unwrap() - tree.blob_file_count();
+        BLOB_FILES_DELETED.fetch_add(deleted, Ordering::Relaxed);
+        drop(tree);
+        let (seed_images, seed_double_faults) = enumerate(seed, Some(&separation), &mut rng);
+        images += seed_images;
+        double_faults += seed_double_faults;
+    }
+    let blob_files = BLOB_FILES_SEEN.load(Ordering::Relaxed);
+    let deleted = BLOB_FILES_DELETED.load(Ordering::Relaxed);
+    assert!(blob_files > 0, "the workloads keep blob files");
+    assert!(deleted > 0, "the workloads collect blob files");
+    println!(
+        "{BLOB_SEEDS} blob workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary ({blob_files} blob files live at the ends, at least {deleted} collected)"
     );
 }
