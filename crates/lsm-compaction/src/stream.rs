@@ -618,7 +618,8 @@ mod tests {
 
     #[test]
     fn indirections_are_values_folded_through_the_resolver() {
-        let pointer = |key: &str, seqno| InternalEntry::new(key, "@blob", seqno, ValueType::Indirection);
+        let pointer =
+            |key: &str, seqno| InternalEntry::new(key, "@blob", seqno, ValueType::Indirection);
         let entries = [
             operand("a", 4, "o4"),
             pointer("a", 2),

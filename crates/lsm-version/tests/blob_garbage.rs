@@ -69,7 +69,10 @@ fn a_merge_kills_what_its_outputs_no_longer_reference() {
     assert_eq!(after.stale_blob_bytes(), 300);
     let info = after.blob_files()[&1];
     assert!((info.dead_ratio() - 0.3).abs() < 1e-9);
-    assert_eq!(after.tables().next().unwrap().blob_ref(1).unwrap().frames, 7);
+    assert_eq!(
+        after.tables().next().unwrap().blob_ref(1).unwrap().frames,
+        7
+    );
 }
 
 #[test]

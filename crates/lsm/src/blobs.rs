@@ -116,12 +116,10 @@ pub(crate) fn read_value(
     entry: &InternalEntry,
 ) -> Result<UserValue> {
     let handle = handle_of(entry)?;
-    let file = files
-        .get(&handle.file_id)
-        .ok_or(Error::BrokenIndirection {
-            file_id: handle.file_id,
-            what: "names a blob file the tree does not hold",
-        })?;
+    let file = files.get(&handle.file_id).ok_or(Error::BrokenIndirection {
+        file_id: handle.file_id,
+        what: "names a blob file the tree does not hold",
+    })?;
     let blob = file.reader.get(&handle)?;
     // The seqno is not compared: the bottom level may have zeroed the table's copy.
     if blob.key != entry.key.user_key {
@@ -154,22 +152,25 @@ pub(crate) fn relocation_set(
     options: &KvSeparationOptions,
 ) -> BTreeSet<BlobFileId> {
     let files = version.blob_files();
-    let oldest = (files.len() as f64 * f64::from(options.age_cutoff)).ceil() as usize;
+    // Rank `r` (0 the oldest) is among the oldest `ceil(n * cutoff)` iff `r < n * cutoff`.
+    let oldest = files.len() as f64 * f64::from(options.age_cutoff);
     files
         .values()
         .enumerate()
         .filter(|(_, info)| info.dead_frames > 0)
-        .filter(|(rank, info)| *rank < oldest || dead_ratio(info) >= options.staleness_threshold)
+        .filter(|(rank, info)| {
+            (*rank as f64) < oldest || dead_ratio(info) >= f64::from(options.staleness_threshold)
+        })
         .map(|(_, info)| info.id)
         .collect()
 }
 
 /// The dead share of a blob file's value bytes (of its values, when they are all empty).
-pub(crate) fn dead_ratio(info: &BlobFileInfo) -> f32 {
+pub(crate) fn dead_ratio(info: &BlobFileInfo) -> f64 {
     if info.value_bytes > 0 {
-        (info.dead_value_bytes as f64 / info.value_bytes as f64) as f32
+        info.dead_value_bytes as f64 / info.value_bytes as f64
     } else if info.frame_count > 0 {
-        (info.dead_frames as f64 / info.frame_count as f64) as f32
+        info.dead_frames as f64 / info.frame_count as f64
     } else {
         0.0
     }
@@ -352,7 +353,12 @@ mod tests {
     fn relocation_takes_stale_files_and_old_files_with_garbage() {
         let mut version = Version::new(3);
         let edit = lsm_version::VersionEdit {
-            added_blob_files: vec![info(1, 1, 10), info(2, 0, 0), info(3, 5, 500), info(4, 1, 10)],
+            added_blob_files: vec![
+                info(1, 1, 10),
+                info(2, 0, 0),
+                info(3, 5, 500),
+                info(4, 1, 10),
+            ],
             next_blob_file_id: 5,
             ..lsm_version::VersionEdit::default()
         };
@@ -361,10 +367,7 @@ mod tests {
             .staleness_threshold(0.5)
             .age_cutoff(0.5);
         // 1: old with garbage; 2: old without garbage; 3: stale; 4: young, little garbage.
-        assert_eq!(
-            relocation_set(&version, &options),
-            BTreeSet::from([1, 3])
-        );
+        assert_eq!(relocation_set(&version, &options), BTreeSet::from([1, 3]));
         let never = KvSeparationOptions::default()
             .staleness_threshold(1.0)
             .age_cutoff(0.0);

@@ -134,7 +134,7 @@ impl TreeInner {
             .values()
             .filter(|info| {
                 info.dead_frames > 0
-                    && crate::blobs::dead_ratio(info) >= options.staleness_threshold
+                    && crate::blobs::dead_ratio(info) >= f64::from(options.staleness_threshold)
             })
             .map(|info| info.id)
             .collect();
@@ -283,15 +283,14 @@ impl TreeInner {
             files: &current.blob_files,
             relocate: &relocate,
         };
-        let written = self.write_merge(
-            &inputs,
-            input_bytes,
+        let job = MergeJob {
             dest,
-            input.target_size,
+            target_size: input.target_size,
             watermark,
             bottom,
             blobs,
-        )?;
+        };
+        let written = self.write_merge(&inputs, input_bytes, &job)?;
         let opened = match self.open_written(dest, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -350,16 +349,11 @@ impl TreeInner {
 
     /// Writes the merge of `inputs`, in key-range slices on the compaction pool when it
     /// is large enough (sub-compactions); on failure no output is left.
-    #[allow(clippy::too_many_arguments)]
     fn write_merge(
         &self,
         inputs: &[Arc<LiveTable>],
         input_bytes: u64,
-        dest: usize,
-        target_size: u64,
-        watermark: SeqNo,
-        bottom: Bottom,
-        blobs: BlobContext<'_>,
+        job: &MergeJob<'_>,
     ) -> Result<Written> {
         let threads = self
             .compaction_pool
@@ -389,9 +383,7 @@ impl TreeInner {
             Vec::new()
         };
         let slices = slice_bounds(boundaries);
-        let run = |bounds: &OwnedBounds| {
-            self.write_slice(inputs, bounds, dest, target_size, watermark, bottom, blobs)
-        };
+        let run = |bounds: &OwnedBounds| self.write_slice(inputs, bounds, job);
         let results: Vec<Result<Written>> = match &self.compaction_pool {
             Some(pool) if slices.len() > 1 => {
                 use rayon::prelude::*;
@@ -419,17 +411,19 @@ impl TreeInner {
     }
 
     /// Writes the part of the merge within `bounds`.
-    #[allow(clippy::too_many_arguments)]
     fn write_slice(
         &self,
         inputs: &[Arc<LiveTable>],
         bounds: &OwnedBounds,
-        dest: usize,
-        target_size: u64,
-        watermark: SeqNo,
-        bottom: Bottom,
-        blobs: BlobContext<'_>,
+        job: &MergeJob<'_>,
     ) -> Result<Written> {
+        let MergeJob {
+            dest,
+            target_size,
+            watermark,
+            bottom,
+            blobs,
+        } = *job;
         let sources: Vec<_> = inputs
             .iter()
             .map(|live| {
@@ -502,6 +496,16 @@ impl TreeInner {
             ..VersionEdit::default()
         }
     }
+}
+
+/// Where and how a merge writes its outputs.
+#[derive(Clone, Copy)]
+struct MergeJob<'a> {
+    dest: usize,
+    target_size: u64,
+    watermark: SeqNo,
+    bottom: Bottom,
+    blobs: BlobContext<'a>,
 }
 
 /// The key ranges between consecutive boundaries (one unbounded range without any).

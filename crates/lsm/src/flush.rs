@@ -94,8 +94,7 @@ impl TreeInner {
             files: &current.blob_files,
             relocate: &no_relocation,
         };
-        let written =
-            self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones, blobs)?;
+        let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones, blobs)?;
         let opened = match self.open_written(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -112,7 +111,10 @@ impl TreeInner {
         let mut installed_version = None;
         if !opened.tables.is_empty() {
             let edit = VersionEdit {
-                added: vec![(0, opened.tables.iter().map(|(meta, _)| meta.clone()).collect())],
+                added: vec![(
+                    0,
+                    opened.tables.iter().map(|(meta, _)| meta.clone()).collect(),
+                )],
                 added_blob_files: opened.blob_infos(),
                 next_table_id: self.table_id_counter.load(Ordering::Acquire),
                 next_blob_file_id: self.blob_file_id_counter.load(Ordering::Acquire),
@@ -133,7 +135,12 @@ impl TreeInner {
             if let Some(version) = installed_version {
                 next.set_version(version, opened.blob_files);
                 let mut tables = (*current.tables).clone();
-                tables.extend(opened.tables.into_iter().map(|(meta, table)| (meta.id, table)));
+                tables.extend(
+                    opened
+                        .tables
+                        .into_iter()
+                        .map(|(meta, table)| (meta.id, table)),
+                );
                 next.set_tables(tables);
             }
             next.prune_history(watermark);

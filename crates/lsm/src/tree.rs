@@ -591,7 +591,11 @@ impl AbstractTree for Tree {
     fn disk_space(&self) -> u64 {
         let version = Arc::clone(&self.super_version().version);
         let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
-        let blobs: u64 = version.blob_files().values().map(|info| info.file_len).sum();
+        let blobs: u64 = version
+            .blob_files()
+            .values()
+            .map(|info| info.file_len)
+            .sum();
         tables + blobs
     }
 

@@ -34,12 +34,16 @@ fn options() -> KvSeparationOptions {
 }
 
 fn open(fs: &Arc<MemFs>, separation: Option<KvSeparationOptions>) -> AnyTree {
-    Config::new("/db", SequenceNumberCounter::default(), SequenceNumberCounter::default())
-        .with_shared_fs(fs.clone())
-        .with_kv_separation(separation)
-        .with_merge_operator(Some(Arc::new(common::Concat)))
-        .open()
-        .unwrap()
+    Config::new(
+        "/db",
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .with_shared_fs(fs.clone())
+    .with_kv_separation(separation)
+    .with_merge_operator(Some(Arc::new(common::Concat)))
+    .open()
+    .unwrap()
 }
 
 fn blob_files_on_disk(fs: &MemFs) -> usize {
@@ -60,7 +64,9 @@ fn large_values_go_to_blob_files_and_read_back() {
     assert_eq!(tree.blob_file_count(), 1);
     assert_eq!(blob_files_on_disk(&fs), 1);
     // The table holds pointers, not the large values.
-    let AnyTree::Blob(blob_tree) = &tree else { unreachable!() };
+    let AnyTree::Blob(blob_tree) = &tree else {
+        unreachable!()
+    };
     let table_bytes = blob_tree.index.super_table_bytes();
     assert!(table_bytes < 100 * 200, "table holds {table_bytes} bytes");
     for i in 0..200 {
@@ -68,7 +74,7 @@ fn large_values_go_to_blob_files_and_read_back() {
         assert_eq!(tree.get(key(i), SeqNo::MAX).unwrap().unwrap(), expected);
         assert_eq!(
             tree.size_of(key(i), SeqNo::MAX).unwrap(),
-            Some(expected.len() as u32)
+            Some(u32::try_from(expected.len()).unwrap())
         );
         let pinned = tree.get_pinned(key(i), SeqNo::MAX).unwrap().unwrap();
         assert_eq!(pinned.value(), expected.as_slice());
@@ -84,7 +90,12 @@ fn large_values_go_to_blob_files_and_read_back() {
         assert_eq!(v.as_ref(), expected.as_slice());
     }
     // Reverse too.
-    let last = tree.iter(SeqNo::MAX, None).next_back().unwrap().into_inner().unwrap();
+    let last = tree
+        .iter(SeqNo::MAX, None)
+        .next_back()
+        .unwrap()
+        .into_inner()
+        .unwrap();
     assert_eq!(last.1.as_ref(), small(199).as_slice());
     // Reopen: the blob file is in the version.
     drop(tree);
@@ -131,22 +142,36 @@ fn iterator_items_read_a_separated_value_only_when_asked() {
     file.write_all_at(&bytes, 0).unwrap();
     drop(file);
     for (i, item) in (0..).zip(tree.iter(SeqNo::MAX, None)) {
-        assert_eq!(item.size().unwrap(), big(i, 0).len() as u32);
+        assert_eq!(
+            item.size().unwrap(),
+            u32::try_from(big(i, 0).len()).unwrap()
+        );
     }
     for item in tree.iter(SeqNo::MAX, None) {
         let (key, value) = item.into_inner_if(|_| false).unwrap();
         assert!(key.starts_with(b"key") && value.is_none());
     }
-    assert_eq!(tree.size_of(key(3), SeqNo::MAX).unwrap(), Some(big(3, 0).len() as u32));
+    assert_eq!(
+        tree.size_of(key(3), SeqNo::MAX).unwrap(),
+        Some(u32::try_from(big(3, 0).len()).unwrap())
+    );
     let keys: Vec<_> = tree
         .iter(SeqNo::MAX, None)
         .map(|item| item.key().unwrap())
         .collect();
     assert_eq!(keys.len(), 20);
     // Asking for the value reads it, and the damage is reported, never a wrong value.
-    let error = tree.iter(SeqNo::MAX, None).next().unwrap().value().unwrap_err();
+    let error = tree
+        .iter(SeqNo::MAX, None)
+        .next()
+        .unwrap()
+        .value()
+        .unwrap_err();
     assert!(matches!(error, lsm::Error::Blob(_)), "{error:?}");
-    assert!(matches!(tree.get(key(0), SeqNo::MAX), Err(lsm::Error::Blob(_))));
+    assert!(matches!(
+        tree.get(key(0), SeqNo::MAX),
+        Err(lsm::Error::Blob(_))
+    ));
 }
 
 #[test]
@@ -162,7 +187,11 @@ fn overwrites_become_stale_bytes_that_compaction_collects() {
         tree.flush_active_memtable(0).unwrap();
     }
     assert_eq!(tree.blob_file_count(), 4);
-    assert_eq!(tree.stale_blob_bytes(), 0, "nothing is dead before a compaction");
+    assert_eq!(
+        tree.stale_blob_bytes(),
+        0,
+        "nothing is dead before a compaction"
+    );
     // A full merge without a watermark keeps every version: nothing dies yet.
     tree.major_compact(u64::MAX, 0).unwrap();
     assert_eq!(tree.stale_blob_bytes(), 0);
@@ -187,8 +216,16 @@ fn overwrites_become_stale_bytes_that_compaction_collects() {
     assert_eq!(tree.stale_blob_bytes(), dead);
     let before = tree.disk_space();
     tree.major_compact(u64::MAX, seqno.get()).unwrap();
-    assert_eq!(tree.blob_file_count(), 1, "the relocated half is one new file");
-    assert_eq!(tree.stale_blob_bytes(), 0, "the stale file was relocated and dropped");
+    assert_eq!(
+        tree.blob_file_count(),
+        1,
+        "the relocated half is one new file"
+    );
+    assert_eq!(
+        tree.stale_blob_bytes(),
+        0,
+        "the stale file was relocated and dropped"
+    );
     assert!(tree.disk_space() < before);
     assert_eq!(blob_files_on_disk(&fs), 1);
     for i in 0..100 {
@@ -251,11 +288,15 @@ fn a_missing_blob_file_fails_the_open_with_a_typed_error() {
         tree.flush_active_memtable(0).unwrap();
     }
     fs.remove_file(Path::new("/db/blobs/1")).unwrap();
-    let error = Config::new("/db", SequenceNumberCounter::default(), SequenceNumberCounter::default())
-        .with_shared_fs(fs.clone())
-        .with_kv_separation(Some(options()))
-        .open()
-        .unwrap_err();
+    let error = Config::new(
+        "/db",
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .with_shared_fs(fs)
+    .with_kv_separation(Some(options()))
+    .open()
+    .unwrap_err();
     assert!(matches!(error, lsm::Error::Blob(_)), "{error:?}");
 }
 
@@ -269,11 +310,15 @@ fn checkpoints_hold_the_blob_files() {
     let info = tree.create_checkpoint(Path::new("/copy")).unwrap();
     assert_eq!(info.blob_files, 1);
     drop(tree);
-    let copy = Config::new("/copy", SequenceNumberCounter::default(), SequenceNumberCounter::default())
-        .with_shared_fs(fs.clone())
-        .with_kv_separation(Some(options()))
-        .open()
-        .unwrap();
+    let copy = Config::new(
+        "/copy",
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .with_shared_fs(fs)
+    .with_kv_separation(Some(options()))
+    .open()
+    .unwrap();
     for i in 0..50 {
         assert_eq!(copy.get(key(i), SeqNo::MAX).unwrap().unwrap(), big(i, 0));
     }
@@ -328,12 +373,16 @@ impl Factory for ShortenFactory {
 #[test]
 fn compaction_filters_read_separated_values() {
     let fs = Arc::new(MemFs::new());
-    let tree = Config::new("/db", SequenceNumberCounter::default(), SequenceNumberCounter::default())
-        .with_shared_fs(fs.clone())
-        .with_kv_separation(Some(options()))
-        .with_compaction_filter_factory(Some(Arc::new(ShortenFactory)))
-        .open()
-        .unwrap();
+    let tree = Config::new(
+        "/db",
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .with_shared_fs(fs)
+    .with_kv_separation(Some(options()))
+    .with_compaction_filter_factory(Some(Arc::new(ShortenFactory)))
+    .open()
+    .unwrap();
     for i in 0..30 {
         tree.insert(key(i), big(i, 0), u64::from(i));
     }
@@ -373,7 +422,10 @@ fn a_tree_reopened_without_separation_keeps_reading_its_blob_files() {
     for i in 0..40 {
         assert_eq!(tree.get(key(i), SeqNo::MAX).unwrap().unwrap(), big(i, 0));
     }
-    assert_eq!(tree.get(key(100), SeqNo::MAX).unwrap().unwrap(), big(100, 0));
+    assert_eq!(
+        tree.get(key(100), SeqNo::MAX).unwrap().unwrap(),
+        big(100, 0)
+    );
 }
 
 #[test]

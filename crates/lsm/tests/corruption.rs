@@ -140,7 +140,11 @@ fn every_bit_flip_in_a_blob_file_is_detected_with_its_file_and_offset() {
         for i in 0..BLOB_KEYS {
             match tree.get(format!("key{i:04}"), SeqNo::MAX) {
                 Ok(found) => {
-                    assert_eq!(found, Some(blob_value(i).into()), "offset {offset}: key {i}");
+                    assert_eq!(
+                        found,
+                        Some(blob_value(i).into()),
+                        "offset {offset}: key {i}"
+                    );
                 }
                 Err(error) => {
                     names_file_and_offset(&error);

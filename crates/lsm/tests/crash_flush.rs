@@ -305,11 +305,7 @@ fn check_image(
 /// Crashes workload `seed` at every operation under every model and checks each
 /// image; every seventh image is also crashed at every operation of its recovery
 /// (double faults) and checked again. Returns (images, recovery crash images).
-fn enumerate(
-    seed: u64,
-    separation: Option<&KvSeparationOptions>,
-    rng: &mut Rng,
-) -> (usize, usize) {
+fn enumerate(seed: u64, separation: Option<&KvSeparationOptions>, rng: &mut Rng) -> (usize, usize) {
     let dry_run = SimFs::new();
     let mut states = Vec::new();
     let total = workload(&dry_run, seed, separation, &mut states);
@@ -426,7 +422,11 @@ fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
             .read_dir(Path::new("/db/blobs"))
             .unwrap()
             .iter()
-            .filter_map(|entry| entry.file_name().and_then(lsm::layout::parse_table_file_name))
+            .filter_map(|entry| {
+                entry
+                    .file_name()
+                    .and_then(lsm::layout::parse_table_file_name)
+            })
             .max()
             .unwrap_or(0);
         let deleted = usize::try_from(highest).unwrap() - tree.blob_file_count();
