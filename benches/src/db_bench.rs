@@ -11,7 +11,10 @@
 //!   and `rangedelete`;
 //! - `mergerandom` on a database of its own;
 //! - `fillrandom-4k` and `readrandom-4k` (4 KiB values, the same bytes as the main
-//!   fill) on a database of its own.
+//!   fill) on a database of its own;
+//! - `fillrandom-blob`, `readrandom-blob` and `overwrite-blob` (4 KiB values again,
+//!   overwritten twice over) on a database with key-value separation, each engine's
+//!   own (our blob tree, RocksDB's BlobDB, the peers' blob trees).
 //!
 //! Write workloads are timed up to their last acknowledged write; write amplification
 //! counts every byte the process wrote to storage from the first write until the
@@ -42,7 +45,7 @@ pub use sample::Sample;
 use crate::engine::{Engine, EngineKind};
 use crate::flags::Flags;
 use crate::keys::{KeySpace, Values};
-use crate::settings::Settings;
+use crate::settings::{BLOB_THRESHOLD_BYTES, Settings};
 use crate::tree_dirs::remove_all;
 
 /// Every workload, in the order a child runs them (database by database).
@@ -179,6 +182,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     ("merge", &["mergerandom"]),
     ("large", &["fillrandom-4k", "readrandom-4k"]),
+    ("blob", &["fillrandom-blob", "readrandom-blob", "overwrite-blob"]),
 ];
 
 /// Runs each database's workloads; a failure ends that database's workloads (each
@@ -191,11 +195,20 @@ fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Vec<Sample> 
         }
         let before = samples.len();
         let path = dir.join(db_name);
-        let result = kind.open(&path, &ctx.settings).and_then(|engine| {
+        let settings = if *db_name == "blob" {
+            Settings {
+                blob_threshold: Some(BLOB_THRESHOLD_BYTES),
+                ..ctx.settings
+            }
+        } else {
+            ctx.settings
+        };
+        let result = kind.open(&path, &settings).and_then(|engine| {
             let result = match *db_name {
                 "fillseq" => fillseq::run(ctx, &*engine).map(|sample| samples.push(sample)),
                 "main" => main_db(ctx, &*engine, &path, &mut samples),
                 "merge" => mergerandom::run(ctx, &*engine).map(|sample| samples.push(sample)),
+                "blob" => blob_db(ctx, &*engine, &path, &mut samples),
                 _ => large_db(ctx, &*engine, &path, &mut samples),
             };
             drop(engine);
@@ -243,6 +256,53 @@ fn large_db(
     samples.extend(read);
     Ok(())
 }
+
+/// The key-value separated database: 4 KiB values (as `fillrandom-4k`) filled, read,
+/// then overwritten twice over at random, so that garbage collection runs; space
+/// amplification is measured on the overwritten database after a full compaction and
+/// the collection steps that follow it.
+fn blob_db(
+    ctx: &mut Ctx<'_>,
+    engine: &dyn Engine,
+    path: &Path,
+    samples: &mut Vec<Sample>,
+) -> Result<(), String> {
+    let value_bytes = ctx.flags.value_bytes as u64;
+    let blob_num = (ctx.flags.num * value_bytes / LARGE_VALUE_BYTES as u64).max(1);
+    samples.push(fillrandom::run_with(
+        ctx,
+        engine,
+        "fillrandom-blob",
+        blob_num,
+        LARGE_VALUE_BYTES,
+    )?);
+    if ctx.wants("readrandom-blob") {
+        samples.push(readrandom::run_with(
+            ctx,
+            engine,
+            "readrandom-blob",
+            blob_num,
+        )?);
+    }
+    let mut rng = Rng::new(ctx.rng.next_u64());
+    let overwrites = OVERWRITE_PASSES * blob_num;
+    let indexes = (0..overwrites).map(move |_| rng.below(blob_num));
+    let mut overwrite = fill::fill(
+        ctx,
+        engine,
+        "overwrite-blob",
+        indexes,
+        overwrites,
+        LARGE_VALUE_BYTES,
+    )?;
+    let entry_bytes = ctx.keys.key_bytes() + LARGE_VALUE_BYTES;
+    overwrite.space_amp = Some(sample::space_amp(engine, path, blob_num, entry_bytes)?);
+    samples.push(overwrite);
+    Ok(())
+}
+
+/// Overwrites per key of `overwrite-blob`.
+const OVERWRITE_PASSES: u64 = 2;
 
 fn main_db(
     ctx: &mut Ctx<'_>,

@@ -56,7 +56,8 @@ pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B]
 [--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--from-samples FILE] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
-  rangedelete, mergerandom, fillrandom-4k, readrandom-4k; 'db_bench' for all) and layer
+  rangedelete, mergerandom, fillrandom-4k, readrandom-4k, fillrandom-blob, readrandom-blob,
+  overwrite-blob; 'db_bench' for all) and layer
   groups (table, blob, block, ingest; 'layers' for the first three)";
 
 impl Default for Flags {

@@ -47,6 +47,7 @@ impl Profile {
             l0_trigger: 4,
             table_bytes: 64 << 20,
             level_ratio: 10.0,
+            blob_threshold: None,
         };
         match self {
             Self::Default => base,
@@ -81,6 +82,10 @@ pub struct Settings {
     pub table_bytes: u64,
     /// Size ratio between adjacent levels.
     pub level_ratio: f32,
+    /// Key-value separation: values of at least this many bytes go to blob files
+    /// (each engine's own: our blob tree, RocksDB's BlobDB, the peers' blob trees),
+    /// with blob garbage collection on. `None` keeps every value in the tables.
+    pub blob_threshold: Option<u32>,
 }
 
 impl Settings {
@@ -104,6 +109,26 @@ impl Settings {
     pub fn sealed_stop(&self) -> usize {
         self.memtable_count.saturating_sub(1).max(1)
     }
+}
+
+/// The separation threshold of the blob workloads (every engine's default).
+pub const BLOB_THRESHOLD_BYTES: u32 = 1024;
+/// Target size of blob files (every engine's default but RocksDB's 256 MiB).
+pub const BLOB_FILE_BYTES: u64 = 64 << 20;
+/// Blob garbage collection: files with this dead share are collected (RocksDB's
+/// BlobDB has no such trigger and collects by age only).
+pub const BLOB_STALENESS: f32 = 0.25;
+/// Blob garbage collection: the oldest share of blob files relocated by compactions.
+pub const BLOB_AGE_CUTOFF: f32 = 0.25;
+
+/// The key-value separation settings of the blob workloads, in words.
+pub fn blob_note(threshold: u32) -> String {
+    format!(
+        "values from {threshold} B in blob files of {} MiB, uncompressed, garbage collection \
+         of files {BLOB_STALENESS} dead (lsm, fjall-lsm-tree, coordinode) or in the oldest \
+         {BLOB_AGE_CUTOFF} (every engine)",
+        BLOB_FILE_BYTES >> 20,
+    )
 }
 
 /// Level-0 runs from which writers slow down (RocksDB's default, used by every engine).
@@ -135,6 +160,10 @@ impl fmt::Display for Settings {
                 .map_or_else(String::new, |bits| format!(
                     "; lsm's filters {bits} bits/key"
                 )),
-        )
+        )?;
+        if let Some(threshold) = self.blob_threshold {
+            write!(f, "; {}", blob_note(threshold))?;
+        }
+        Ok(())
     }
 }

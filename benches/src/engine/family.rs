@@ -54,6 +54,14 @@ fn text(error: $krate::Error) -> String {
                 .filter_policy(FilterPolicy::all(FilterPolicyEntry::Bloom(
                     BloomConstructionPolicy::BitsPerKey(settings.filter_bits_per_key),
                 )));
+            let $config = $config.with_kv_separation(settings.blob_threshold.map(|threshold| {
+                $krate::KvSeparationOptions::default()
+                    .separation_threshold(threshold)
+                    .file_target_size(crate::settings::BLOB_FILE_BYTES)
+                    .compression(CompressionType::None)
+                    .staleness_threshold(crate::settings::BLOB_STALENESS)
+                    .age_cutoff(crate::settings::BLOB_AGE_CUTOFF)
+            }));
             let tree = $configure.open().map_err(text)?;
             let strategy = Arc::new(
                 $krate::compaction::Leveled::default()
@@ -186,8 +194,9 @@ fn text(error: $krate::Error) -> String {
                 handle
                     .tree
                     .major_compact(self.table_bytes, handle.seqno.get() + 1)
-                    .map(drop)
-                    .map_err(text)
+                    .map_err(text)?;
+                // Compactions after it may collect blob garbage (blob workloads).
+                self.settle()
             }
 
             fn cache_counters(&self) -> Option<CacheCounters> {

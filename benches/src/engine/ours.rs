@@ -11,10 +11,15 @@ use lsm::compaction::{CompactionAction, Leveled};
 use lsm::config::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
 };
-use lsm::{AbstractTree, AnyTree, Cache, CompressionType, Config, Guard, SequenceNumberCounter};
+use lsm::{
+    AbstractTree, AnyTree, Cache, CompressionType, Config, Guard, KvSeparationOptions,
+    SequenceNumberCounter,
+};
 
 use super::{CacheCounters, Capability, Engine, Result, counter_merge, scan_totals};
-use crate::settings::{L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
+use crate::settings::{
+    BLOB_AGE_CUTOFF, BLOB_FILE_BYTES, BLOB_STALENESS, L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings,
+};
 
 /// An `lsm` tree and its seqno counter.
 pub struct Ours {
@@ -69,6 +74,13 @@ impl Ours {
                 BloomConstructionPolicy::BitsPerKey(settings.our_filter_bits()),
             )))
             .with_merge_operator(Some(Arc::new(Counter)))
+            .with_kv_separation(settings.blob_threshold.map(|threshold| {
+                KvSeparationOptions::default()
+                    .separation_threshold(threshold)
+                    .file_target_size(BLOB_FILE_BYTES)
+                    .staleness_threshold(BLOB_STALENESS)
+                    .age_cutoff(BLOB_AGE_CUTOFF)
+            }))
             .compaction_threads(1)
             .with_background_maintenance(Some(MaintenanceOptions {
                 memtable_size_bytes: settings.memtable_bytes,
@@ -180,8 +192,10 @@ impl Engine for Ours {
         self.settle()?;
         self.tree
             .major_compact(self.table_bytes, self.seqno.get())
-            .map(drop)
-            .map_err(text)
+            .map_err(text)?;
+        // The merge credits the garbage it makes; the steps after it collect the blob
+        // files that crossed the staleness threshold.
+        self.settle()
     }
 
     fn cache_counters(&self) -> Option<CacheCounters> {

@@ -15,7 +15,7 @@ use rocksdb::{
 };
 
 use super::{CacheCounters, Capability, Engine, FilterProbes, Result, counter_merge};
-use crate::settings::{L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
+use crate::settings::{BLOB_AGE_CUTOFF, BLOB_FILE_BYTES, L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
 
 /// How often `settle` looks at the background work.
 const SETTLE_POLL: Duration = Duration::from_millis(10);
@@ -70,6 +70,16 @@ impl Rocks {
         options.set_keep_log_file_num(1);
         options.enable_statistics();
         options.set_merge_operator_associative("counter", full_merge);
+        if let Some(threshold) = settings.blob_threshold {
+            // BlobDB: separation and garbage collection (by age; it has no staleness
+            // trigger), blob files of the matched size, uncompressed.
+            options.set_enable_blob_files(true);
+            options.set_min_blob_size(u64::from(threshold));
+            options.set_blob_file_size(BLOB_FILE_BYTES);
+            options.set_blob_compression_type(DBCompressionType::None);
+            options.set_enable_blob_gc(true);
+            options.set_blob_gc_age_cutoff(f64::from(BLOB_AGE_CUTOFF));
+        }
         let db = DB::open(&options, dir).map_err(text)?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);

@@ -78,7 +78,7 @@ fn a_merge_kills_what_its_outputs_no_longer_reference() {
 #[test]
 fn a_move_kills_nothing_and_a_drop_kills_everything_referenced() {
     let version = flushed();
-    let moved = version.tables().cloned().map(|t| (*t).clone()).collect();
+    let moved = version.tables().map(|t| (**t).clone()).collect();
     let mut edit = VersionEdit {
         removed: vec![1, 2],
         added: vec![(1, moved)],
