@@ -182,7 +182,10 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     ("merge", &["mergerandom"]),
     ("large", &["fillrandom-4k", "readrandom-4k"]),
-    ("blob", &["fillrandom-blob", "readrandom-blob", "overwrite-blob"]),
+    (
+        "blob",
+        &["fillrandom-blob", "readrandom-blob", "overwrite-blob"],
+    ),
 ];
 
 /// Runs each database's workloads; a failure ends that database's workloads (each

@@ -99,7 +99,11 @@ fn run_db_bench(flags: &Flags, engines: &[EngineKind]) -> Result<(), String> {
         flags.runs
     );
     println!("settings (every engine): {settings}");
-    if flags.workloads.iter().any(|workload| workload.ends_with("-blob")) {
+    if flags
+        .workloads
+        .iter()
+        .any(|workload| workload.ends_with("-blob"))
+    {
         println!(
             "*-blob workloads, besides: {}",
             settings::blob_note(settings::BLOB_THRESHOLD_BYTES)
