@@ -100,13 +100,20 @@ impl FileCipher {
         Nonce::assume_unique_for_key(nonce)
     }
 
-    /// Encrypts `in_out` in place and appends the tag.
-    pub(crate) fn seal(&self, aad: &[u8; AAD_LEN], block_offset: u64, in_out: &mut Vec<u8>) {
+    /// Encrypts `out[from..]` in place and appends the tag.
+    pub(crate) fn seal_from(
+        &self,
+        aad: &[u8; AAD_LEN],
+        block_offset: u64,
+        out: &mut Vec<u8>,
+        from: usize,
+    ) {
+        let plaintext = out.get_mut(from..).unwrap_or_default();
         let tag: Tag = self
             .key
-            .seal_in_place_separate_tag(self.nonce(block_offset), Aad::from(aad), in_out)
+            .seal_in_place_separate_tag(self.nonce(block_offset), Aad::from(aad), plaintext)
             .expect("AES-GCM seals any block below 4 GiB");
-        in_out.extend_from_slice(tag.as_ref());
+        out.extend_from_slice(tag.as_ref());
     }
 
     /// Authenticates and decrypts `in_out` (ciphertext then tag); returns the plaintext length.

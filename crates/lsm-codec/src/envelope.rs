@@ -22,7 +22,9 @@
 //! binds the same context again, cryptographically.
 #![deny(clippy::indexing_slicing)]
 
-use lsm_core::coding::{Decoder, put_u32, put_u64};
+use std::borrow::Cow;
+
+use lsm_core::coding::{Decoder, put_u32};
 use lsm_core::{Checksum, FileId, Slice};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -203,6 +205,7 @@ impl BlockHeader {
 ///
 /// # Errors
 /// [`Error::BlockTooLarge`] for payloads of 4 GiB or more; [`Error::Compress`] when zstd fails.
+/// `out` is as before the call on an error.
 pub fn encode_into(
     payload: &[u8],
     block_type: BlockType,
@@ -210,28 +213,76 @@ pub fn encode_into(
     context: BlockContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let too_large = || Error::BlockTooLarge {
-        len_bytes: payload.len(),
-    };
-    let uncompressed_len = u32::try_from(payload.len()).map_err(|_| too_large())?;
+    encode_parts_into(&[payload], block_type, options, context, out)
+}
 
-    let mut stored = Vec::new();
-    compression::compress(options.compression, payload, &mut stored)?;
-    let mut compression_tag = options.compression.tag();
-    let mut dict_id = options.compression.dict_id();
-    if compression_tag != COMPRESSION_NONE && stored.len() >= payload.len() {
-        // Compression did not pay; store the payload as is.
-        stored.clear();
-        stored.extend_from_slice(payload);
-        compression_tag = COMPRESSION_NONE;
-        dict_id = 0;
+/// Encodes the concatenation of `parts` as one block of `block_type` and appends it to
+/// `out`. Uncompressed, the parts are copied once, straight into `out`.
+///
+/// # Errors
+/// As [`encode_into`].
+pub fn encode_parts_into(
+    parts: &[&[u8]],
+    block_type: BlockType,
+    options: EncodeOptions<'_>,
+    context: BlockContext,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let start = out.len();
+    let encoded = encode_after(parts, block_type, options, context, out);
+    if encoded.is_err() {
+        out.truncate(start);
     }
+    encoded
+}
+
+/// [`encode_parts_into`], leaving whatever it appended on an error.
+fn encode_after(
+    parts: &[&[u8]],
+    block_type: BlockType,
+    options: EncodeOptions<'_>,
+    context: BlockContext,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let payload_len: usize = parts.iter().map(|part| part.len()).sum();
+    let too_large = || Error::BlockTooLarge {
+        len_bytes: payload_len,
+    };
+    let uncompressed_len = u32::try_from(payload_len).map_err(|_| too_large())?;
     let tag_len = if options.cipher.is_some() {
         GCM_TAG_LEN
     } else {
         0
     };
-    let stored_len = u32::try_from(stored.len() + tag_len).map_err(|_| too_large())?;
+    let start = out.len();
+    let body = start + HEADER_LEN;
+    let mut compression_tag = options.compression.tag();
+    let mut dict_id = options.compression.dict_id();
+    // The header is written last, over these zeros, once the stored bytes are known.
+    out.reserve(HEADER_LEN + payload_len + tag_len);
+    out.resize(body, 0);
+    if compression_tag == COMPRESSION_NONE {
+        for part in parts {
+            out.extend_from_slice(part);
+        }
+    } else {
+        // zstd takes its input in one piece and writes into a buffer of its own.
+        let joined = match parts {
+            [one] => Cow::Borrowed(*one),
+            _ => Cow::Owned(parts.concat()),
+        };
+        let mut stored = Vec::new();
+        compression::compress(options.compression, &joined, &mut stored)?;
+        if stored.len() >= payload_len {
+            // Compression did not pay; store the payload as is.
+            out.extend_from_slice(&joined);
+            compression_tag = COMPRESSION_NONE;
+            dict_id = 0;
+        } else {
+            out.extend_from_slice(&stored);
+        }
+    }
+    let stored_len = u32::try_from(out.len() - body + tag_len).map_err(|_| too_large())?;
 
     let mut header = BlockHeader {
         block_type: block_type as u8,
@@ -249,15 +300,16 @@ pub fn encode_into(
         checksum: 0,
     };
     if let Some(cipher) = options.cipher {
-        cipher.seal(&header.aad(context), context.block_offset, &mut stored);
+        cipher.seal_from(&header.aad(context), context.block_offset, out, body);
     }
     let prefix = header.encode_prefix();
-    header.checksum = checksum(&prefix, &stored, context).into_raw();
-
-    out.reserve(HEADER_LEN + stored.len());
-    out.extend_from_slice(&prefix);
-    put_u64(out, header.checksum);
-    out.extend_from_slice(&stored);
+    let stored = out.get(body..).unwrap_or_default();
+    header.checksum = checksum(&prefix, stored, context).into_raw();
+    if let Some(slot) = out.get_mut(start..body) {
+        let (prefix_slot, checksum_slot) = slot.split_at_mut(HEADER_CHECKSUM_OFFSET);
+        prefix_slot.copy_from_slice(&prefix);
+        checksum_slot.copy_from_slice(&header.checksum.to_le_bytes());
+    }
     Ok(())
 }
 

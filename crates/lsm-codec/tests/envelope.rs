@@ -69,6 +69,36 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn parts_encode_as_their_concatenation_after_what_the_buffer_holds(
+        payload in proptest::collection::vec(any::<u8>(), 0..3000),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
+        held in proptest::collection::vec(any::<u8>(), 0..40),
+        block_offset in any::<u64>(),
+    ) {
+        let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut.index(payload.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut parts = Vec::new();
+        let mut from = 0;
+        for cut in cuts.into_iter().chain([payload.len()]) {
+            parts.push(&payload[from..cut]);
+            from = cut;
+        }
+        let cipher = samples::cipher();
+        let context = BlockContext { file_id: 3, block_offset };
+        for compression in [Compression::None, Compression::zstd(3)] {
+            for cipher in [None, Some(&cipher)] {
+                let options = EncodeOptions { compression: &compression, cipher };
+                let mut out = held.clone();
+                envelope::encode_parts_into(&parts, BlockType::Data, options, context, &mut out)
+                    .unwrap();
+                let whole = encode(&payload, &compression, cipher, context);
+                prop_assert_eq!(&out[..held.len()], held.as_slice());
+                prop_assert_eq!(&out[held.len()..], whole.as_bytes());
+            }
+        }
+    }
 }
 
 #[test]

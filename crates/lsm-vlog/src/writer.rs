@@ -55,7 +55,8 @@ pub struct BlobFileWriter {
     frame_bytes: u64,
     value_bytes: u64,
     frames_checksum: ChecksumBuilder,
-    payload: Vec<u8>,
+    /// The payload of a frame up to its value.
+    frame_prefix: Vec<u8>,
     /// Set when an append failed: the file's contents are then unknown.
     failed: bool,
 }
@@ -106,7 +107,7 @@ impl BlobFileWriter {
             frame_bytes: 0,
             value_bytes: 0,
             frames_checksum: ChecksumBuilder::with_seed(0),
-            payload: Vec::new(),
+            frame_prefix: Vec::new(),
             failed: false,
         })
     }
@@ -121,11 +122,12 @@ impl BlobFileWriter {
         self.check_not_failed()?;
         limits::check_user_key(key).map_err(Error::InvalidEntry)?;
         limits::check_value(value).map_err(Error::InvalidEntry)?;
-        self.payload.clear();
-        put_varint_u64(&mut self.payload, key.len() as u64);
-        self.payload.extend_from_slice(key);
-        put_varint_u64(&mut self.payload, seqno);
-        self.payload.extend_from_slice(value);
+        // The payload is (key length, key, seqno, value); the value is copied once,
+        // into the frame.
+        self.frame_prefix.clear();
+        put_varint_u64(&mut self.frame_prefix, key.len() as u64);
+        self.frame_prefix.extend_from_slice(key);
+        put_varint_u64(&mut self.frame_prefix, seqno);
         let context = BlockContext {
             file_id: self.file_id,
             block_offset: self.offset,
@@ -135,8 +137,8 @@ impl BlobFileWriter {
             cipher: self.cipher.as_ref(),
         };
         let before = self.buffer.len();
-        if let Err(source) = envelope::encode_into(
-            &self.payload,
+        if let Err(source) = envelope::encode_parts_into(
+            &[&self.frame_prefix, value],
             BlockType::Blob,
             options,
             context,
