@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use lsm::background::MaintenanceOptions;
 use lsm::compaction::{CompactionAction, Leveled};
@@ -90,7 +89,7 @@ impl Ours {
                 sealed_stop: settings.sealed_stop(),
                 l0_slowdown_runs: L0_SLOWDOWN_RUNS,
                 l0_stop_runs: L0_STOP_RUNS,
-                slowdown_delay: Duration::from_millis(1),
+                slowdown_rate: None,
             }))
             .open()
             .map_err(text)?;

@@ -4,9 +4,13 @@
 //! With [`MaintenanceOptions`] set through [`crate::Config::with_background_maintenance`],
 //! a write that fills the active memtable past `memtable_size_bytes` seals it and wakes
 //! the flush thread; each flush wakes the compaction thread, which runs steps of the
-//! chosen strategy until it has nothing to do. Writers slow down (a short sleep per
-//! write) when sealed memtables or level-0 runs pass their slowdown limits, and block
-//! when they pass their stop limits, until the threads catch up. An error on a thread is
+//! chosen strategy until it has nothing to do. Writers slow down when sealed memtables
+//! or level-0 runs pass their slowdown limits, and block when they pass their stop
+//! limits, until the threads catch up. Slowed down, writes are paced to a byte rate:
+//! by default the rate at which the threads last drained the backlog (the last flush's
+//! memtable bytes per second; for level 0, the memtables' worth of runs the last merge
+//! out of it took per second), so that the backlog holds still instead of growing to a
+//! stop or being starved; the pacing sleeps once a millisecond of delay is owed. An error on a thread is
 //! kept and returned by the next [`crate::AbstractTree::write_admission`] (so by the next
 //! `try_*` write); the thread retries after a pause unless the tree is poisoned. Dropping
 //! the last handle of the tree stops both threads, waits for them, and flushes what is
@@ -14,10 +18,11 @@
 //!
 //! The threads hold only a weak reference to the tree, so they never keep it alive.
 
-use std::sync::atomic::Ordering;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lsm_core::SeqNo;
 
@@ -51,8 +56,9 @@ pub struct MaintenanceOptions {
     pub l0_slowdown_runs: usize,
     /// Level-0 runs from which writers wait (default 36).
     pub l0_stop_runs: usize,
-    /// The pause per write while slowed down (default 1 ms).
-    pub slowdown_delay: Duration,
+    /// The byte rate writes are paced to while slowed down; `None` (the default)
+    /// matches the rate the threads last drained the backlog at (see the module docs).
+    pub slowdown_rate: Option<u64>,
 }
 
 impl Default for MaintenanceOptions {
@@ -65,7 +71,7 @@ impl Default for MaintenanceOptions {
             sealed_stop: 4,
             l0_slowdown_runs: 20,
             l0_stop_runs: 36,
-            slowdown_delay: Duration::from_millis(1),
+            slowdown_rate: None,
         }
     }
 }
@@ -77,6 +83,7 @@ impl std::fmt::Debug for MaintenanceOptions {
             .field("strategy", &self.strategy.get_name())
             .field("sealed_stop", &self.sealed_stop)
             .field("l0_stop_runs", &self.l0_stop_runs)
+            .field("slowdown_rate", &self.slowdown_rate)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +100,43 @@ pub(crate) struct Background {
     /// Strong references the threads hold right now (counted under this lock, so that
     /// dropping a handle can tell whether it was the last one a user held).
     holders: Mutex<usize>,
+    /// Bytes per second the last flush drained sealed memtables at (0 before one).
+    flush_rate: AtomicU64,
+    /// Memtable bytes per second the last merge out of level 0 drained it at (0 before
+    /// one).
+    l0_rate: AtomicU64,
+    /// Delay owed by paced writers and not slept yet, in nanoseconds.
+    owed_nanos: AtomicU64,
+}
+
+/// The pacing rate before any drain was measured (bytes per second).
+const FALLBACK_RATE: u64 = 16 << 20;
+
+/// Owed delay (nanoseconds) below which a paced writer does not sleep yet.
+const MIN_PAUSE_NANOS: u64 = 1_000_000;
+
+/// `bytes` drained in `elapsed`, per second (at least 1).
+fn rate(bytes: u64, elapsed: Duration) -> u64 {
+    let nanos = elapsed.as_nanos().max(1);
+    u64::try_from(u128::from(bytes) * 1_000_000_000 / nanos)
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// The level-0 runs of `tree` now, as the ids of their first tables.
+fn l0_runs(tree: &TreeInner) -> BTreeSet<u64> {
+    tree.super_version()
+        .version
+        .levels()
+        .first()
+        .map(|level| {
+            level
+                .runs()
+                .iter()
+                .filter_map(|run| run.tables().first().map(|table| table.id))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -112,6 +156,9 @@ impl Background {
             progress: Condvar::new(),
             threads: Mutex::new(Vec::new()),
             holders: Mutex::new(0),
+            flush_rate: AtomicU64::new(0),
+            l0_rate: AtomicU64::new(0),
+            owed_nanos: AtomicU64::new(0),
         }
     }
 
@@ -200,8 +247,8 @@ impl Background {
         self.progress.notify_all();
     }
 
-    /// Slows down or blocks a writer while the tree is past its limits.
-    pub(crate) fn admit(&self, tree: &TreeInner) {
+    /// Slows down or blocks a writer of `bytes` while the tree is past its limits.
+    pub(crate) fn admit(&self, tree: &TreeInner, bytes: u64) {
         loop {
             let current = tree.super_version();
             let sealed = current.sealed.len();
@@ -224,10 +271,57 @@ impl Background {
                     .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            if sealed >= options.sealed_slowdown || l0_runs >= options.l0_slowdown_runs {
-                std::thread::sleep(options.slowdown_delay);
+            let sealed_slow = sealed >= options.sealed_slowdown;
+            let l0_slow = l0_runs >= options.l0_slowdown_runs;
+            if sealed_slow || l0_slow {
+                self.pace(bytes, self.pacing_rate(sealed_slow, l0_slow));
             }
             return;
+        }
+    }
+
+    /// The byte rate of writes slowed down by the memtables (`sealed`) and level 0.
+    fn pacing_rate(&self, sealed: bool, l0: bool) -> u64 {
+        if let Some(rate) = self.options.slowdown_rate {
+            return rate.max(1);
+        }
+        let measured = |rate: &AtomicU64| match rate.load(Ordering::Relaxed) {
+            0 => FALLBACK_RATE,
+            rate => rate,
+        };
+        match (sealed, l0) {
+            (true, true) => measured(&self.flush_rate).min(measured(&self.l0_rate)),
+            (true, false) => measured(&self.flush_rate),
+            _ => measured(&self.l0_rate),
+        }
+    }
+
+    /// Charges `bytes` at `rate` and sleeps once the delay owed reaches a millisecond.
+    fn pace(&self, bytes: u64, rate: u64) {
+        let cost =
+            u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate)).unwrap_or(u64::MAX);
+        let owed = self
+            .owed_nanos
+            .fetch_add(cost, Ordering::AcqRel)
+            .saturating_add(cost);
+        if owed >= MIN_PAUSE_NANOS {
+            // Whoever takes the debt sleeps it off; the others go on owing from zero.
+            let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
+            std::thread::sleep(Duration::from_nanos(taken));
+        }
+    }
+
+    /// Records a flush of `bytes` of memtables that took `elapsed`.
+    fn record_flush(&self, bytes: u64, elapsed: Duration) {
+        self.flush_rate
+            .store(rate(bytes, elapsed), Ordering::Relaxed);
+    }
+
+    /// Records a compaction step that took `elapsed` and removed `runs` level-0 runs.
+    fn record_l0_drain(&self, runs: usize, elapsed: Duration) {
+        if runs > 0 {
+            let bytes = self.options.memtable_size_bytes.saturating_mul(runs as u64);
+            self.l0_rate.store(rate(bytes, elapsed), Ordering::Relaxed);
         }
     }
 
@@ -258,7 +352,18 @@ fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
             let watermark = (background.options.gc_watermark)();
             let flushed = {
                 let lock = tree.flush_lock();
-                tree.flush_sealed(&lock, watermark)
+                let bytes: u64 = tree
+                    .super_version()
+                    .sealed
+                    .iter()
+                    .map(|memtable| memtable.approximate_size())
+                    .sum();
+                let started = Instant::now();
+                let flushed = tree.flush_sealed(&lock, watermark);
+                if matches!(flushed, Ok(Some(_))) {
+                    background.record_flush(bytes, started.elapsed());
+                }
+                flushed
             };
             flushed.map_err(|error| {
                 let fatal =
@@ -294,8 +399,17 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
             }
             let outcome = background.with_tree(weak, |tree| {
                 let watermark = (background.options.gc_watermark)();
-                tree.compact(background.options.strategy.as_ref(), watermark)
-                    .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)))
+                let before = l0_runs(tree);
+                let started = Instant::now();
+                let result = tree
+                    .compact(background.options.strategy.as_ref(), watermark)
+                    .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)));
+                if result.is_ok() {
+                    let after = l0_runs(tree);
+                    background
+                        .record_l0_drain(before.difference(&after).count(), started.elapsed());
+                }
+                result
             });
             match outcome {
                 None | Some(Err((Error::Closed, _))) => return,
@@ -311,5 +425,67 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn background(slowdown_rate: Option<u64>) -> Background {
+        Background::new(MaintenanceOptions {
+            memtable_size_bytes: 1 << 20,
+            slowdown_rate,
+            ..MaintenanceOptions::default()
+        })
+    }
+
+    #[test]
+    fn rate_is_bytes_per_second_and_never_zero() {
+        assert_eq!(rate(1 << 20, Duration::from_millis(500)), 2 << 20);
+        assert_eq!(rate(0, Duration::from_secs(1)), 1);
+        assert_eq!(rate(5, Duration::ZERO), 5_000_000_000);
+        assert_eq!(rate(u64::MAX, Duration::from_nanos(1)), u64::MAX);
+    }
+
+    #[test]
+    fn a_set_rate_wins_over_the_measured_ones() {
+        let background = background(Some(1234));
+        background.record_flush(1 << 20, Duration::from_secs(1));
+        assert_eq!(background.pacing_rate(true, false), 1234);
+        assert_eq!(background.pacing_rate(false, true), 1234);
+        assert_eq!(self::background(Some(0)).pacing_rate(true, true), 1);
+    }
+
+    #[test]
+    fn measured_rates_pace_their_own_backlog_and_the_slower_one_both() {
+        let background = background(None);
+        assert_eq!(background.pacing_rate(true, false), FALLBACK_RATE);
+        assert_eq!(background.pacing_rate(false, true), FALLBACK_RATE);
+        background.record_flush(8 << 20, Duration::from_secs(1));
+        // Two memtables' worth of level-0 runs drained in one second.
+        background.record_l0_drain(2, Duration::from_secs(1));
+        assert_eq!(background.pacing_rate(true, false), 8 << 20);
+        assert_eq!(background.pacing_rate(false, true), 2 << 20);
+        assert_eq!(background.pacing_rate(true, true), 2 << 20);
+        // A step that drained no level-0 run leaves the measured rate alone.
+        background.record_l0_drain(0, Duration::from_nanos(1));
+        assert_eq!(background.pacing_rate(false, true), 2 << 20);
+    }
+
+    #[test]
+    fn pacing_owes_small_writes_and_sleeps_off_the_debt_once_it_reaches_a_pause() {
+        let background = background(None);
+        // 1,000 bytes at 1 GB/s cost a microsecond each: owed, not slept.
+        for writes in 1..=999_u64 {
+            background.pace(1_000, 1_000_000_000);
+            assert_eq!(
+                background.owed_nanos.load(Ordering::Acquire),
+                writes * 1_000
+            );
+        }
+        // The thousandth brings the debt to a millisecond: its writer sleeps it off.
+        background.pace(1_000, 1_000_000_000);
+        assert_eq!(background.owed_nanos.load(Ordering::Acquire), 0);
     }
 }

@@ -91,6 +91,11 @@ impl Drop for TreeInner {
     }
 }
 
+/// The bytes a write of `entry` is paced by.
+fn entry_bytes(entry: &InternalEntry) -> u64 {
+    (entry.key.user_key.len() + entry.value.len()) as u64
+}
+
 /// Checks an entry a caller writes against the limits.
 ///
 /// # Panics
@@ -203,7 +208,8 @@ impl TreeInner {
             check_entry(entry);
         }
         if let Some(background) = &self.background {
-            background.admit(self);
+            let bytes = entries.iter().map(entry_bytes).sum();
+            background.admit(self, bytes);
         }
         let (mut added, mut size) = (0, 0);
         {
@@ -240,7 +246,8 @@ impl TreeInner {
         }
         assert!(tombstone.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
         if let Some(background) = &self.background {
-            background.admit(self);
+            let bytes = (tombstone.start.len() + tombstone.end.len()) as u64;
+            background.admit(self, bytes);
         }
         let (added, size) = {
             let _gate = self
@@ -326,7 +333,7 @@ impl TreeInner {
         value_type: ValueType,
     ) -> (u64, u64) {
         if let Some(background) = &self.background {
-            background.admit(self);
+            background.admit(self, (user_key.len() + value.len()) as u64);
         }
         let written = self.append(InternalEntry::new(user_key, value, seqno, value_type));
         if let Some(background) = &self.background
