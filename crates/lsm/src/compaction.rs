@@ -123,21 +123,14 @@ impl TreeInner {
         result
     }
 
-    /// When the strategy has nothing to do and blob files are past the staleness
-    /// threshold: a merge of the one table (below level 0, in a level of one run)
-    /// pointing to the most bytes in them, rewritten in place so that its live values
-    /// leave those files.
+    /// When the strategy has nothing to do and blob files are due for relocation
+    /// ([`crate::blobs::relocation_set`]): a merge of the one table (below level 0, in a
+    /// level of one run) pointing to the most bytes in them, rewritten in place so that
+    /// its live values leave those files. Each such step leaves fewer references into
+    /// the set, so a quiet tree collects every stale file in a bounded number of steps.
     fn blob_gc_choice(&self, version: &Version) -> Option<Choice> {
         let options = self.config.kv_separation_opts.as_ref()?;
-        let stale: BTreeSet<_> = version
-            .blob_files()
-            .values()
-            .filter(|info| {
-                info.dead_frames > 0
-                    && crate::blobs::dead_ratio(info) >= f64::from(options.staleness_threshold)
-            })
-            .map(|info| info.id)
-            .collect();
+        let stale = crate::blobs::relocation_set(version, options);
         if stale.is_empty() {
             return None;
         }

@@ -12,21 +12,20 @@ pub const DEFAULT_BLOB_FILE_TARGET_BYTES: u64 = 64 << 20;
 /// Default staleness threshold: a blob file with a quarter of its bytes dead is
 /// collected.
 pub const DEFAULT_STALENESS_THRESHOLD: f32 = 0.25;
-/// Default age cut-off: the oldest quarter of the blob files is relocated when a
-/// compaction meets them (if they hold any garbage).
+/// Default age cut-off: compactions relocate the oldest quarter of the stale blob files.
 pub const DEFAULT_AGE_CUTOFF: f32 = 0.25;
 
 /// Key-value separation: values at or above a size threshold are written once to
 /// append-only blob files, and the tables hold a small pointer instead, so compactions
 /// stop rewriting them. Set with [`crate::Config::with_kv_separation`].
 ///
-/// Garbage collection runs inside compaction. A blob file whose dead share (values no
-/// table points to any more) reaches `staleness_threshold`, or one among the oldest
-/// `age_cutoff` share of blob files that holds any garbage, has its live values copied
-/// to a new blob file by every merge that rewrites tables pointing into it; when
-/// nothing else needs compacting, the table pointing to the most such bytes is
-/// rewritten in place for that purpose. A blob file with no live value left is
-/// deleted once no reader holds it.
+/// Garbage collection runs inside compaction. A blob file is stale once its dead share
+/// (values no table points to any more) reaches `staleness_threshold`; the oldest
+/// `age_cutoff` share of the stale files has its live values copied to a new blob file
+/// by every merge that rewrites tables pointing into them; when nothing else needs
+/// compacting, the table pointing to the most such bytes is rewritten in place for that
+/// purpose, so a quiet tree collects every stale file. A blob file with no live value
+/// left is deleted once no reader holds it.
 ///
 /// ```
 /// use lsm::{Config, KvSeparationOptions, AbstractTree, SequenceNumberCounter, TreeType};
@@ -96,8 +95,10 @@ impl KvSeparationOptions {
         self
     }
 
-    /// The share (`0.0..=1.0`) of the oldest blob files relocated when a merge meets
-    /// them, if they hold any garbage.
+    /// The share (`0.0..=1.0`) of the stale blob files, oldest first, whose live values
+    /// compactions relocate at a time (rounded up, and at least one file). Lower values
+    /// write less and let more garbage wait. To keep blob files until they are wholly
+    /// dead, set the staleness threshold to `1.0`.
     #[must_use]
     pub fn age_cutoff(mut self, ratio: f32) -> Self {
         self.age_cutoff = ratio;
