@@ -287,6 +287,9 @@ fn blob_db(
             blob_num,
         )?);
     }
+    if !ctx.wants("overwrite-blob") {
+        return Ok(());
+    }
     let mut rng = Rng::new(ctx.rng.next_u64());
     let overwrites = OVERWRITE_PASSES * blob_num;
     let indexes = (0..overwrites).map(move |_| rng.below(blob_num));

@@ -12,7 +12,9 @@ super::family::family_engine! {
         fn delete_range(&self, start: &[u8], end: &[u8]) -> Result<()> {
             let handle = self.handle();
             handle.tree.remove_range(start, end, handle.seqno.next());
-            self.driver.after_write(handle.tree.active_memtable().size())
+            let written_bytes = (start.len() + end.len()) as u64;
+            self.driver
+                .after_write(written_bytes, handle.tree.active_memtable().size())
         }
 
         fn merge(&self, key: &[u8], operand: &[u8]) -> Result<()> {

@@ -131,8 +131,8 @@ fn text(error: $krate::Error) -> String {
                 self.driver.tree()
             }
 
-            fn write(&self, (_, memtable_bytes): (u64, u64)) -> Result<()> {
-                self.driver.after_write(memtable_bytes)
+            fn write(&self, (written_bytes, memtable_bytes): (u64, u64)) -> Result<()> {
+                self.driver.after_write(written_bytes, memtable_bytes)
             }
         }
 

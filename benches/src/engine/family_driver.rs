@@ -3,13 +3,16 @@
 //! scheme our engine runs on its own threads. A write that fills the active memtable
 //! past the matched size seals it and wakes one flush thread; each flush wakes one
 //! compaction thread, which runs leveled steps until the tree's shape stops changing.
-//! Writers slow down (1 ms per write) and then wait at the same sealed-memtable and
-//! level-0 limits as ours. The first error of a thread is returned by the next write.
+//! Writers slow down and then wait at the same sealed-memtable and level-0 limits as
+//! ours, and slowed down they are paced as ours are: to the byte rate at which the
+//! threads last drained the backlog (the last flush's memtable bytes per second; for
+//! level 0, the memtables' worth of runs the last step took out of it per second). The
+//! first error of a thread is returned by the next write.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Result;
 use crate::settings::{L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
@@ -37,7 +40,14 @@ pub trait FamilyTree: Send + Sync + 'static {
 const PRESSURE_NONE: u8 = 0;
 const PRESSURE_SLOW: u8 = 1;
 const PRESSURE_STOP: u8 = 2;
+/// Bits of `Shared::slow_causes`: sealed memtables, level-0 runs.
+const SLOW_FLUSH: u8 = 1;
+const SLOW_L0: u8 = 2;
 const POLL: Duration = Duration::from_millis(100);
+/// The pacing rate before any drain was measured (bytes per second), as ours.
+const FALLBACK_RATE: u64 = 16 << 20;
+/// Owed delay below which a paced writer does not sleep yet, as ours.
+const MIN_PAUSE_NANOS: u64 = 1_000_000;
 /// Steps one settle may run before it reports that compaction never converges.
 const SETTLE_STEPS_MAX: usize = 100_000;
 
@@ -56,6 +66,14 @@ struct Shared<T> {
     wake: Condvar,
     progress: Condvar,
     pressure: AtomicU8,
+    /// Which backlog slowed writers down: flush and/or level 0 (bits).
+    slow_causes: AtomicU8,
+    /// Bytes per second of the last flush (0 before one).
+    flush_rate: AtomicU64,
+    /// Memtable bytes per second the last step drained level 0 at (0 before one).
+    l0_rate: AtomicU64,
+    /// Delay owed by paced writers and not slept yet, in nanoseconds.
+    owed_nanos: AtomicU64,
     /// Set with `State::error`, so that writes look at an atomic, not the lock.
     failed: AtomicBool,
     rotation: Mutex<()>,
@@ -82,6 +100,10 @@ impl<T: FamilyTree> Driver<T> {
             wake: Condvar::new(),
             progress: Condvar::new(),
             pressure: AtomicU8::new(PRESSURE_NONE),
+            slow_causes: AtomicU8::new(0),
+            flush_rate: AtomicU64::new(0),
+            l0_rate: AtomicU64::new(0),
+            owed_nanos: AtomicU64::new(0),
             failed: AtomicBool::new(false),
             rotation: Mutex::new(()),
         });
@@ -104,12 +126,12 @@ impl<T: FamilyTree> Driver<T> {
         &self.shared.tree
     }
 
-    /// Call after each write with the active memtable's size it reported: seals a full
-    /// memtable and applies write stalls.
+    /// Call after each write of `written_bytes` with the active memtable's size it
+    /// reported: seals a full memtable and applies write stalls.
     ///
     /// # Errors
     /// The first error a background thread met.
-    pub fn after_write(&self, memtable_bytes: u64) -> Result<()> {
+    pub fn after_write(&self, written_bytes: u64, memtable_bytes: u64) -> Result<()> {
         let shared = &*self.shared;
         if memtable_bytes >= shared.memtable_bytes {
             let _rotation = lock(&shared.rotation);
@@ -124,7 +146,7 @@ impl<T: FamilyTree> Driver<T> {
         }
         match shared.pressure.load(Ordering::Acquire) {
             PRESSURE_NONE => {}
-            PRESSURE_SLOW => std::thread::sleep(Duration::from_millis(1)),
+            PRESSURE_SLOW => shared.pace(written_bytes),
             _ => {
                 let mut state = lock(&shared.state);
                 while shared.pressure.load(Ordering::Acquire) == PRESSURE_STOP
@@ -197,14 +219,48 @@ impl<T: FamilyTree> Shared<T> {
     fn update_pressure(&self) {
         let sealed = self.tree.sealed_count();
         let l0 = self.tree.l0_runs();
+        let mut causes = 0;
+        if sealed >= self.sealed_slowdown {
+            causes |= SLOW_FLUSH;
+        }
+        if l0 >= L0_SLOWDOWN_RUNS {
+            causes |= SLOW_L0;
+        }
         let pressure = if sealed >= self.sealed_stop || l0 >= L0_STOP_RUNS {
             PRESSURE_STOP
-        } else if sealed >= self.sealed_slowdown || l0 >= L0_SLOWDOWN_RUNS {
+        } else if causes != 0 {
             PRESSURE_SLOW
         } else {
             PRESSURE_NONE
         };
+        self.slow_causes.store(causes, Ordering::Release);
         self.pressure.store(pressure, Ordering::Release);
+    }
+
+    /// Charges a write of `bytes` at the pacing rate; sleeps once a millisecond is owed.
+    fn pace(&self, bytes: u64) {
+        let measured = |rate: &AtomicU64| match rate.load(Ordering::Relaxed) {
+            0 => FALLBACK_RATE,
+            rate => rate,
+        };
+        let causes = self.slow_causes.load(Ordering::Acquire);
+        let mut rate = u64::MAX;
+        if causes & SLOW_FLUSH != 0 {
+            rate = rate.min(measured(&self.flush_rate));
+        }
+        if causes & SLOW_L0 != 0 {
+            rate = rate.min(measured(&self.l0_rate));
+        }
+        let cost = u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate.max(1)))
+            .unwrap_or(u64::MAX);
+        let owed = self
+            .owed_nanos
+            .fetch_add(cost, Ordering::AcqRel)
+            .saturating_add(cost);
+        if owed >= MIN_PAUSE_NANOS {
+            let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
+            std::thread::sleep(Duration::from_nanos(taken));
+        }
     }
 
     /// Waits until `pending` says there is work (clearing it) or the driver stops.
@@ -237,9 +293,15 @@ impl<T: FamilyTree> Shared<T> {
     fn flush_loop(&self) {
         while let Some(state) = self.wait_for(|state| &mut state.flush_pending) {
             drop(state);
+            let bytes = self.memtable_bytes * self.tree.sealed_count() as u64;
+            let started = Instant::now();
             if let Err(error) = self.tree.flush_sealed(self.tree.watermark()) {
                 self.fail(error);
                 return;
+            }
+            if bytes > 0 {
+                self.flush_rate
+                    .store(rate(bytes, started.elapsed()), Ordering::Relaxed);
             }
             self.update_pressure();
             lock(&self.state).compaction_pending = true;
@@ -265,7 +327,16 @@ impl<T: FamilyTree> Shared<T> {
     fn compact_until_settled(&self) -> Result<()> {
         loop {
             let before = self.tree.shape();
+            let l0_before = self.tree.l0_runs();
+            let started = Instant::now();
             self.tree.compact_step(self.tree.watermark())?;
+            // Flushes may add runs meanwhile: the drain is counted low, never high.
+            let drained = l0_before.saturating_sub(self.tree.l0_runs()) as u64;
+            if drained > 0 {
+                let bytes = self.memtable_bytes * drained;
+                self.l0_rate
+                    .store(rate(bytes, started.elapsed()), Ordering::Relaxed);
+            }
             self.update_pressure();
             self.progress.notify_all();
             if self.tree.shape() == before || lock(&self.state).stop {
@@ -273,6 +344,14 @@ impl<T: FamilyTree> Shared<T> {
             }
         }
     }
+}
+
+/// `bytes` in `elapsed`, per second (at least 1).
+fn rate(bytes: u64, elapsed: Duration) -> u64 {
+    let nanos = elapsed.as_nanos().max(1);
+    u64::try_from(u128::from(bytes) * 1_000_000_000 / nanos)
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
