@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
+use lsm_core::Slice;
 use xxhash_rust::xxh3::xxh3_64;
 use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
@@ -245,27 +246,30 @@ pub(crate) fn decompress(
     input: &[u8],
     dictionary: Option<&ZstdDictionary>,
     declared_len: usize,
-) -> Result<Vec<u8>, CorruptionKind> {
-    let mut out = Vec::with_capacity(declared_len);
-    let decoded = DECOMPRESSOR.with(|cell| {
-        let mut context = cell.borrow_mut();
-        match dictionary {
-            Some(dictionary) => {
-                context.decompress_using_ddict(&mut out, input, &dictionary.0.decoder)
+) -> Result<Slice, CorruptionKind> {
+    // zstd writes straight into the shared buffer a block is handed out in, and stops
+    // with an error rather than write past `declared_len`.
+    Slice::filled_by(declared_len, |out| {
+        let decoded = DECOMPRESSOR.with(|cell| {
+            let mut context = cell.borrow_mut();
+            match dictionary {
+                Some(dictionary) => {
+                    context.decompress_using_ddict(out, input, &dictionary.0.decoder)
+                }
+                None => context.decompress(out, input),
             }
-            None => context.decompress(&mut out, input),
-        }
-    });
-    let decoded_len = decoded.map_err(|code| CorruptionKind::Decompress {
-        reason: zstd_safe::get_error_name(code),
-    })?;
-    if decoded_len != declared_len || out.len() != declared_len {
-        return Err(CorruptionKind::LengthMismatch {
-            declared: declared_len as u64,
-            actual: decoded_len as u64,
         });
-    }
-    Ok(out)
+        let decoded_len = decoded.map_err(|code| CorruptionKind::Decompress {
+            reason: zstd_safe::get_error_name(code),
+        })?;
+        if decoded_len != declared_len {
+            return Err(CorruptionKind::LengthMismatch {
+                declared: declared_len as u64,
+                actual: decoded_len as u64,
+            });
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -278,7 +282,10 @@ mod tests {
         let mut compressed = Vec::new();
         compress(&Compression::zstd(3), &input, &mut compressed).unwrap();
         assert!(compressed.len() < input.len());
-        assert_eq!(decompress(&compressed, None, input.len()).unwrap(), input);
+        assert_eq!(
+            decompress(&compressed, None, input.len()).unwrap().as_ref(),
+            input.as_slice()
+        );
         // A frame longer than declared is rejected without growing the buffer.
         assert!(decompress(&compressed, None, input.len() - 1).is_err());
         assert!(matches!(

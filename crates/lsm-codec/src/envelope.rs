@@ -410,9 +410,7 @@ pub fn decode(
             declared: declared as u64,
             actual: plain.len() as u64,
         })),
-        COMPRESSION_ZSTD => compression::decompress(&plain, None, declared)
-            .map(Slice::from)
-            .map_err(corrupt),
+        COMPRESSION_ZSTD => compression::decompress(&plain, None, declared).map_err(corrupt),
         _ => {
             let dictionary = match options.dictionary {
                 None => {
@@ -428,9 +426,7 @@ pub fn decode(
                 }
                 Some(dictionary) => dictionary,
             };
-            compression::decompress(&plain, Some(dictionary), declared)
-                .map(Slice::from)
-                .map_err(corrupt)
+            compression::decompress(&plain, Some(dictionary), declared).map_err(corrupt)
         }
     }
 }

@@ -46,9 +46,24 @@ impl Slice {
     /// # Errors
     /// Whatever `reader` returns, including `UnexpectedEof` when it ends early.
     pub fn from_reader<R: io::Read>(reader: &mut R, len: usize) -> io::Result<Self> {
-        let mut bytes = vec![0; len];
-        reader.read_exact(&mut bytes)?;
-        Ok(Self::from(bytes))
+        Self::filled_by(len, |bytes| reader.read_exact(bytes))
+    }
+
+    /// A new slice of `len` bytes that `fill` writes (they start zeroed). The bytes are
+    /// allocated once, in place: unlike reading into a `Vec` and converting it, nothing
+    /// is copied afterwards (a block or blob read is one copy out of the page cache).
+    ///
+    /// # Errors
+    /// Whatever `fill` returns.
+    pub fn filled_by<E>(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        // An exact-length iterator collects straight into the shared allocation.
+        let mut buffer: Arc<[u8]> = std::iter::repeat_n(0, len).collect();
+        let bytes = Arc::get_mut(&mut buffer).expect("a new buffer has no other owner");
+        fill(bytes)?;
+        Ok(Self::from_arc(buffer))
     }
 
     #[inline]
@@ -318,6 +333,20 @@ impl From<Slice> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filled_slices_hold_what_the_filler_wrote_or_its_error() {
+        let filled = Slice::filled_by(5, |bytes| {
+            assert_eq!(bytes, [0; 5], "the bytes start zeroed");
+            bytes.copy_from_slice(b"bytes");
+            Ok::<_, ()>(())
+        });
+        assert_eq!(filled.unwrap(), "bytes");
+        assert_eq!(Slice::filled_by(0, |_| Ok::<_, ()>(())).unwrap(), "");
+        assert_eq!(Slice::filled_by(3, |_| Err("no")), Err("no"));
+        let mut reader: &[u8] = b"abc";
+        assert!(Slice::from_reader(&mut reader, 4).is_err());
+    }
 
     #[test]
     fn sub_slices_share_and_compare_by_bytes() {

@@ -716,7 +716,7 @@ impl BlockSource {
             dictionary,
             cipher: self.cipher.as_ref(),
         };
-        let payload = envelope::decode(&Slice::from(bytes), block_type, options, context)
+        let payload = envelope::decode(&bytes, block_type, options, context)
             .map_err(|source| block_error(self.file_id, handle.offset, source))?;
         if let Some((cache, table_id)) = &self.cache {
             let priority = if block_type == BlockType::Data {
@@ -730,7 +730,7 @@ impl BlockSource {
     }
 
     /// Reads a block's bytes after checking its handle against the file.
-    fn read_raw(&self, handle: BlockHandle) -> Result<Vec<u8>> {
+    fn read_raw(&self, handle: BlockHandle) -> Result<Slice> {
         let end = handle.offset.checked_add(handle.len_bytes);
         if end.is_none_or(|end| end > self.blocks_end) || handle.len_bytes > BLOCK_LEN_MAX {
             return Err(corruption(
@@ -741,11 +741,8 @@ impl BlockSource {
         }
         let len = usize::try_from(handle.len_bytes)
             .map_err(|_| corruption(self.file_id, handle.offset, "block too large"))?;
-        let mut bytes = vec![0; len];
-        self.file
-            .read_exact_at(&mut bytes, handle.offset)
-            .map_err(|source| Error::io("read", &self.path, source))?;
-        Ok(bytes)
+        Slice::filled_by(len, |bytes| self.file.read_exact_at(bytes, handle.offset))
+            .map_err(|source| Error::io("read", &self.path, source))
     }
 }
 

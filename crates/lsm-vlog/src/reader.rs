@@ -220,9 +220,8 @@ impl BlobFileReader {
             return Err(corrupt("frame outside the file's frames"));
         }
         let len = usize::try_from(len).map_err(|_| corrupt("frame too large"))?;
-        let mut bytes = vec![0; len];
-        self.read_at(&mut bytes, offset)?;
-        self.decode_frame(offset, &Slice::from(bytes))
+        let bytes = Slice::filled_by(len, |bytes| self.read_at(bytes, offset))?;
+        self.decode_frame(offset, &bytes)
     }
 
     /// Decodes the frame `bytes` read at `offset`.
@@ -360,10 +359,8 @@ impl FrameWindow {
             offset,
             what: "frame too large",
         })?;
-        let mut bytes = vec![0; want];
-        reader.read_at(&mut bytes, offset)?;
+        self.bytes = Slice::filled_by(want, |bytes| reader.read_at(bytes, offset))?;
         self.start = offset;
-        self.bytes = Slice::from(bytes);
         Ok(())
     }
 }
