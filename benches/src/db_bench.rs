@@ -1,9 +1,10 @@
 //! The db_bench workloads on every engine, one file per workload below `db_bench/`.
 //!
 //! Each repetition of each engine runs in a child process of its own (so that peak RSS
-//! and bytes written are that engine's alone), and repetitions interleave the engines
-//! (A B C A B C ...), so that a slow spell of the machine touches all of them alike.
-//! Within one child the workloads run in a fixed order on four databases:
+//! and bytes written are that engine's alone), and repetitions interleave the engines,
+//! each round starting one engine later (A B C, B C A, C A B, ...), so that a slow spell
+//! of the machine touches all of them alike and none always runs in the same place.
+//! Within one child the workloads run in a fixed order on five databases:
 //! - `fillseq` on a database of its own;
 //! - `fillrandom` (every key once, in random order), then `overwrite`, the reads
 //!   (`readrandom`, `readmissing`, `seekrandom`, `readseq`, `readreverse`,
@@ -103,7 +104,10 @@ pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, 
     Values::load()?.write_to(&corpus)?;
     let mut samples = Vec::new();
     for rep in 0..flags.runs {
-        for engine in engines {
+        // Each round starts one engine later, so that no engine always runs first (on
+        // memory the machine has not touched for a while) or always after the same one.
+        let start = rep % engines.len().max(1);
+        for engine in engines.iter().cycle().skip(start).take(engines.len()) {
             let out = scratch.join(format!("{}-{rep}.jsonl", engine.name()));
             let status = Command::new(&exe)
                 .args(flags.child_args(engine.name(), rep, &out, &corpus))
