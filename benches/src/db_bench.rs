@@ -36,8 +36,9 @@ mod readwhilewriting;
 pub mod sample;
 mod seekrandom;
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 use lsm_testkit::rng::Rng;
 
@@ -109,10 +110,17 @@ pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, 
         let start = rep % engines.len().max(1);
         for engine in engines.iter().cycle().skip(start).take(engines.len()) {
             let out = scratch.join(format!("{}-{rep}.jsonl", engine.name()));
-            let status = Command::new(&exe)
+            let child = Command::new(&exe)
                 .args(flags.child_args(engine.name(), rep, &out, &corpus))
-                .status()
+                .spawn()
                 .map_err(|error| format!("cannot start a child: {error}"))?;
+            let pid = child.id();
+            let ending = wait_or_kill(child, Duration::from_secs(flags.child_timeout_secs))?;
+            if ending.starts_with("timed out") {
+                eprintln!("lsm-bench: {} run {}: {ending}", engine.name(), rep + 1);
+                // A stopped child could not remove its databases.
+                remove_all(&child_db_dir(&flags.db, pid, engine.name()));
+            }
             // A child that died keeps what it wrote; its missing workloads are failures.
             let got = sample::read_jsonl(&out).unwrap_or_default();
             for workload in &flags.workloads {
@@ -121,7 +129,7 @@ pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, 
                         workload: (*workload).to_owned(),
                         engine: engine.name().to_owned(),
                         rep,
-                        skipped: Some(format!("failed: the run exited with {status}")),
+                        skipped: Some(format!("failed: the run {ending}")),
                         ..Sample::default()
                     });
                 }
@@ -135,6 +143,38 @@ pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, 
     remove_all(&scratch);
     Ok(samples)
 }
+
+/// Waits for `child` up to `limit`, then kills it; says how it ended ("exited with
+/// ..." or "timed out after ...").
+fn wait_or_kill(mut child: Child, limit: Duration) -> Result<String, String> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|error| format!("cannot wait for a child: {error}"))?
+        {
+            return Ok(format!("exited with {status}"));
+        }
+        if started.elapsed() >= limit {
+            // Killing a child that just exited fails harmlessly; wait reaps it either way.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(format!(
+                "timed out after {} s and was stopped",
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(CHILD_POLL);
+    }
+}
+
+/// Where the child process `pid` running `engine` keeps its databases, below `db`.
+fn child_db_dir(db: &Path, pid: u32, engine: &str) -> PathBuf {
+    db.join(format!("lsm-bench-{pid}-{engine}"))
+}
+
+/// How often the parent looks at a running child.
+const CHILD_POLL: Duration = Duration::from_millis(100);
 
 /// Runs the workloads on one engine (in a child process) and writes the samples to `out`.
 ///
@@ -155,9 +195,7 @@ pub fn run_child(flags: &Flags, engine: &str, rep: usize, out: &Path) -> Result<
         rep,
         rng: Rng::new(flags.seed),
     };
-    let dir = flags
-        .db
-        .join(format!("lsm-bench-{}-{}", std::process::id(), kind.name()));
+    let dir = child_db_dir(&flags.db, std::process::id(), kind.name());
     remove_all(&dir);
     let mut samples = run_sequence(&mut ctx, kind, &dir);
     remove_all(&dir);

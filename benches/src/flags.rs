@@ -47,13 +47,17 @@ pub struct Flags {
     pub from_samples: Option<PathBuf>,
     /// Set in a child process: the value corpus the parent wrote.
     pub corpus: Option<PathBuf>,
+    /// Seconds one engine's repetition may run before it is stopped and its missing
+    /// workloads are recorded as failed (an engine that hangs must not stall the run).
+    pub child_timeout_secs: u64,
 }
 
 /// What `--help` prints.
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
 [--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
-[--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--from-samples FILE] [--smoke]
+[--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--from-samples FILE] \
+[--child-timeout SECONDS] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
   rangedelete, mergerandom, fillrandom-4k, readrandom-4k, fillrandom-blob, readrandom-blob,
@@ -81,6 +85,7 @@ impl Default for Flags {
             child: None,
             corpus: None,
             from_samples: None,
+            child_timeout_secs: 3600,
         }
     }
 }
@@ -129,6 +134,7 @@ impl Flags {
             "--key-size" => self.key_bytes = size()?,
             "--seed" => self.seed = value.parse().map_err(|_| format!("bad --seed {value}"))?,
             "--runs" => self.runs = size()?,
+            "--child-timeout" => self.child_timeout_secs = number()?,
             "--db" => self.db = PathBuf::from(value),
             "--filter-bits" => self.filter_bits = bits(flag, value)?,
             "--engines" => {

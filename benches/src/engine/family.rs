@@ -35,6 +35,38 @@ fn text(error: $krate::Error) -> String {
             tree: AnyTree,
             seqno: SequenceNumberCounter,
             strategy: Arc<$krate::compaction::Leveled>,
+            /// Seqnos of reads in flight (with their counts). These trees look up the
+            /// version of a read's seqno in a history that flushes and compactions
+            /// prune up to their watermark, and panic when it is gone, so the
+            /// watermark never passes a read in flight (the snapshot tracking the
+            /// trees leave to their caller).
+            reads: std::sync::Mutex<std::collections::BTreeMap<u64, usize>>,
+        }
+
+        impl Handle {
+            /// Runs `read` at the current seqno, holding the watermark at or below it.
+            fn read<T>(&self, read: impl FnOnce(u64) -> T) -> T {
+                let seqno = {
+                    let mut reads = self.lock_reads();
+                    // Taken under the lock, so no watermark computed after it passes it.
+                    let seqno = self.seqno.get();
+                    *reads.entry(seqno).or_default() += 1;
+                    seqno
+                };
+                let result = read(seqno);
+                let mut reads = self.lock_reads();
+                if let Some(count) = reads.get_mut(&seqno) {
+                    *count -= 1;
+                    if *count == 0 {
+                        reads.remove(&seqno);
+                    }
+                }
+                result
+            }
+
+            fn lock_reads(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, usize>> {
+                self.reads.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            }
         }
 
         /// The peer under its driver.
@@ -73,6 +105,7 @@ fn text(error: $krate::Error) -> String {
                 tree,
                 seqno,
                 strategy,
+                reads: std::sync::Mutex::default(),
             };
             Ok(Peer {
                 driver: Driver::start(handle, settings),
@@ -122,7 +155,8 @@ fn text(error: $krate::Error) -> String {
             }
 
             fn watermark(&self) -> u64 {
-                self.seqno.get()
+                let reads = self.lock_reads();
+                reads.keys().next().copied().unwrap_or_else(|| self.seqno.get())
             }
         }
 
@@ -149,36 +183,44 @@ fn text(error: $krate::Error) -> String {
 
             fn get(&self, key: &[u8]) -> Result<Option<usize>> {
                 let handle = self.handle();
-                handle
-                    .tree
-                    .get(key, handle.seqno.get())
-                    .map(|value| value.map(|value| value.len()))
-                    .map_err(text)
+                handle.read(|seqno| {
+                    handle
+                        .tree
+                        .get(key, seqno)
+                        .map(|value| value.map(|value| value.len()))
+                        .map_err(text)
+                })
             }
 
             fn get_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
                 let handle = self.handle();
-                handle
-                    .tree
-                    .get(key, handle.seqno.get())
-                    .map(|value| value.map(|value| value.to_vec()))
-                    .map_err(text)
+                handle.read(|seqno| {
+                    handle
+                        .tree
+                        .get(key, seqno)
+                        .map(|value| value.map(|value| value.to_vec()))
+                        .map_err(text)
+                })
             }
 
             fn seek(&self, key: &[u8], count: usize) -> Result<usize> {
                 let handle = self.handle();
-                let mut read = 0;
-                for item in handle.tree.range(key.., handle.seqno.get(), None).take(count) {
-                    item.key().map_err(text)?;
-                    read += 1;
-                }
-                Ok(read)
+                handle.read(|seqno| {
+                    let mut read = 0;
+                    for item in handle.tree.range(key.., seqno, None).take(count) {
+                        item.key().map_err(text)?;
+                        read += 1;
+                    }
+                    Ok(read)
+                })
             }
 
             fn scan(&self, reverse: bool) -> Result<(u64, u64)> {
                 let handle = self.handle();
-                let pairs = handle.tree.iter(handle.seqno.get(), None).map(Guard::into_inner);
-                super::scan_totals(pairs, reverse).map_err(text)
+                handle.read(|seqno| {
+                    let pairs = handle.tree.iter(seqno, None).map(Guard::into_inner);
+                    super::scan_totals(pairs, reverse).map_err(text)
+                })
             }
 
             fn settle(&self) -> Result<()> {
