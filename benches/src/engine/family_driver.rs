@@ -48,6 +48,8 @@ const POLL: Duration = Duration::from_millis(100);
 const FALLBACK_RATE: u64 = 16 << 20;
 /// Owed delay below which a paced writer does not sleep yet, as ours.
 const MIN_PAUSE_NANOS: u64 = 1_000_000;
+/// The longest one paced writer sleeps, as ours.
+const MAX_PAUSE_NANOS: u64 = 1_000_000_000;
 /// Steps one settle may run before it reports that compaction never converges.
 const SETTLE_STEPS_MAX: usize = 100_000;
 
@@ -259,7 +261,7 @@ impl<T: FamilyTree> Shared<T> {
             .saturating_add(cost);
         if owed >= MIN_PAUSE_NANOS {
             let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
-            std::thread::sleep(Duration::from_nanos(taken));
+            std::thread::sleep(Duration::from_nanos(taken.min(MAX_PAUSE_NANOS)));
         }
     }
 

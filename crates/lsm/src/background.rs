@@ -10,8 +10,9 @@
 //! by default the rate at which the threads last drained the backlog (the last flush's
 //! memtable bytes per second; for level 0, the memtables' worth of runs the last merge
 //! out of it took per second), so that the backlog holds still instead of growing to a
-//! stop or being starved; the pacing sleeps once a millisecond of delay is owed. An error on a thread is
-//! kept and returned by the next [`crate::AbstractTree::write_admission`] (so by the next
+//! stop or being starved. A writer sleeps once a millisecond of delay is owed, at most a
+//! second at a time (a stall beyond that is the stop limits' job). An error on a thread
+//! is kept and returned by the next [`crate::AbstractTree::write_admission`] (so by the next
 //! `try_*` write); the thread retries after a pause unless the tree is poisoned. Dropping
 //! the last handle of the tree stops both threads, waits for them, and flushes what is
 //! left in memory.
@@ -114,6 +115,9 @@ const FALLBACK_RATE: u64 = 16 << 20;
 
 /// Owed delay (nanoseconds) below which a paced writer does not sleep yet.
 const MIN_PAUSE_NANOS: u64 = 1_000_000;
+
+/// The longest one paced writer sleeps (nanoseconds); debt beyond it is forgiven.
+const MAX_PAUSE_NANOS: u64 = 1_000_000_000;
 
 /// `bytes` drained in `elapsed`, per second (at least 1).
 fn rate(bytes: u64, elapsed: Duration) -> u64 {
@@ -296,19 +300,29 @@ impl Background {
         }
     }
 
-    /// Charges `bytes` at `rate` and sleeps once the delay owed reaches a millisecond.
+    /// Charges `bytes` at `rate` and sleeps off the delay owed once it reaches a
+    /// millisecond.
     fn pace(&self, bytes: u64, rate: u64) {
-        let cost =
-            u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate)).unwrap_or(u64::MAX);
+        if let Some(pause) = self.charge(bytes, rate) {
+            std::thread::sleep(pause);
+        }
+    }
+
+    /// Adds the delay of `bytes` at `rate` to the debt; once it reaches a millisecond,
+    /// takes it all and returns the pause to sleep (at most [`MAX_PAUSE_NANOS`]).
+    fn charge(&self, bytes: u64, rate: u64) -> Option<Duration> {
+        let cost = u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate.max(1)))
+            .unwrap_or(u64::MAX);
         let owed = self
             .owed_nanos
             .fetch_add(cost, Ordering::AcqRel)
             .saturating_add(cost);
-        if owed >= MIN_PAUSE_NANOS {
-            // Whoever takes the debt sleeps it off; the others go on owing from zero.
-            let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
-            std::thread::sleep(Duration::from_nanos(taken));
+        if owed < MIN_PAUSE_NANOS {
+            return None;
         }
+        // Whoever takes the debt sleeps it off; the others go on owing from zero.
+        let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
+        Some(Duration::from_nanos(taken.min(MAX_PAUSE_NANOS)))
     }
 
     /// Records a flush of `bytes` of memtables that took `elapsed`.
@@ -474,18 +488,25 @@ mod tests {
     }
 
     #[test]
-    fn pacing_owes_small_writes_and_sleeps_off_the_debt_once_it_reaches_a_pause() {
+    fn pacing_owes_small_writes_and_takes_the_debt_once_it_reaches_a_pause() {
         let background = background(None);
         // 1,000 bytes at 1 GB/s cost a microsecond each: owed, not slept.
         for writes in 1..=999_u64 {
-            background.pace(1_000, 1_000_000_000);
+            assert_eq!(background.charge(1_000, 1_000_000_000), None);
             assert_eq!(
                 background.owed_nanos.load(Ordering::Acquire),
                 writes * 1_000
             );
         }
-        // The thousandth brings the debt to a millisecond: its writer sleeps it off.
-        background.pace(1_000, 1_000_000_000);
+        // The thousandth brings the debt to a millisecond: its writer takes all of it.
+        assert_eq!(
+            background.charge(1_000, 1_000_000_000),
+            Some(Duration::from_millis(1))
+        );
         assert_eq!(background.owed_nanos.load(Ordering::Acquire), 0);
+        // A write that would owe an hour pauses a second at most and leaves no debt.
+        assert_eq!(background.charge(3_600, 1), Some(Duration::from_secs(1)));
+        assert_eq!(background.owed_nanos.load(Ordering::Acquire), 0);
+        assert_eq!(background.charge(u64::MAX, 1), Some(Duration::from_secs(1)));
     }
 }
