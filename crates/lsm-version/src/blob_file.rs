@@ -49,18 +49,19 @@ impl BlobFileInfo {
         }
     }
 
-    /// The share of the file's value bytes that is dead, in `0.0..=1.0`.
+    /// The share of the file's value bytes that is dead, in `0.0..=1.0`; for a file
+    /// whose values are all empty, the share of its frames (a file without frames is
+    /// all dead, as [`Self::is_dead`] says).
     #[must_use]
     pub fn dead_ratio(&self) -> f64 {
-        if self.value_bytes == 0 {
-            return if self.dead_frames >= self.frame_count {
-                1.0
-            } else {
-                0.0
-            };
-        }
         #[expect(clippy::cast_precision_loss, reason = "a ratio")]
-        let ratio = self.dead_value_bytes as f64 / self.value_bytes as f64;
+        let ratio = if self.value_bytes > 0 {
+            self.dead_value_bytes as f64 / self.value_bytes as f64
+        } else if self.frame_count > 0 {
+            self.dead_frames as f64 / self.frame_count as f64
+        } else {
+            1.0
+        };
         ratio
     }
 

@@ -120,3 +120,17 @@ fn blob_references_round_trip_and_must_ascend() {
     unordered.encode_into(&mut bytes);
     assert!(TableMeta::decode_from(&mut lsm_core::coding::Decoder::new(&bytes)).is_err());
 }
+
+#[test]
+fn the_dead_ratio_of_empty_values_counts_frames() {
+    let empty = |dead_frames| BlobFileInfo {
+        dead_frames,
+        ..BlobFileInfo::new(1, 4, 0, 200)
+    };
+    assert!(empty(0).dead_ratio().abs() < 1e-9);
+    assert!((empty(1).dead_ratio() - 0.25).abs() < 1e-9);
+    assert!((empty(4).dead_ratio() - 1.0).abs() < 1e-9);
+    let no_frames = BlobFileInfo::new(2, 0, 0, 100);
+    assert!(no_frames.is_dead());
+    assert!((no_frames.dead_ratio() - 1.0).abs() < 1e-9);
+}
