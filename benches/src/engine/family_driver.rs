@@ -4,15 +4,16 @@
 //! past the matched size seals it and wakes one flush thread; each flush wakes one
 //! compaction thread, which runs leveled steps until the tree's shape stops changing.
 //! Writers slow down and then wait at the same sealed-memtable and level-0 limits as
-//! ours, and slowed down they are paced as ours are: to the byte rate at which the
-//! threads last drained the backlog (the last flush's memtable bytes per second; for
-//! level 0, the memtables' worth of runs the last step took out of it per second). The
-//! first error of a thread is returned by the next write.
+//! ours, and slowed down they are paced by our own rule ([`WritePacing`]: the rate at
+//! which the threads last drained the backlog). The first error of a thread is returned
+//! by the next write.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use lsm::background::WritePacing;
 
 use super::Result;
 use crate::settings::{L0_SLOWDOWN_RUNS, L0_STOP_RUNS, Settings};
@@ -44,12 +45,6 @@ const PRESSURE_STOP: u8 = 2;
 const SLOW_FLUSH: u8 = 1;
 const SLOW_L0: u8 = 2;
 const POLL: Duration = Duration::from_millis(100);
-/// The pacing rate before any drain was measured (bytes per second), as ours.
-const FALLBACK_RATE: u64 = 16 << 20;
-/// Owed delay below which a paced writer does not sleep yet, as ours.
-const MIN_PAUSE_NANOS: u64 = 1_000_000;
-/// The longest one paced writer sleeps, as ours.
-const MAX_PAUSE_NANOS: u64 = 1_000_000_000;
 /// Steps one settle may run before it reports that compaction never converges.
 const SETTLE_STEPS_MAX: usize = 100_000;
 
@@ -70,12 +65,8 @@ struct Shared<T> {
     pressure: AtomicU8,
     /// Which backlog slowed writers down: flush and/or level 0 (bits).
     slow_causes: AtomicU8,
-    /// Bytes per second of the last flush (0 before one).
-    flush_rate: AtomicU64,
-    /// Memtable bytes per second the last step drained level 0 at (0 before one).
-    l0_rate: AtomicU64,
-    /// Delay owed by paced writers and not slept yet, in nanoseconds.
-    owed_nanos: AtomicU64,
+    /// The drain rates slowed-down writers are paced to.
+    pacing: WritePacing,
     /// Set with `State::error`, so that writes look at an atomic, not the lock.
     failed: AtomicBool,
     rotation: Mutex<()>,
@@ -103,9 +94,7 @@ impl<T: FamilyTree> Driver<T> {
             progress: Condvar::new(),
             pressure: AtomicU8::new(PRESSURE_NONE),
             slow_causes: AtomicU8::new(0),
-            flush_rate: AtomicU64::new(0),
-            l0_rate: AtomicU64::new(0),
-            owed_nanos: AtomicU64::new(0),
+            pacing: WritePacing::new(None, settings.memtable_bytes),
             failed: AtomicBool::new(false),
             rotation: Mutex::new(()),
         });
@@ -148,7 +137,14 @@ impl<T: FamilyTree> Driver<T> {
         }
         match shared.pressure.load(Ordering::Acquire) {
             PRESSURE_NONE => {}
-            PRESSURE_SLOW => shared.pace(written_bytes),
+            PRESSURE_SLOW => {
+                let causes = shared.slow_causes.load(Ordering::Acquire);
+                shared.pacing.pace(
+                    written_bytes,
+                    causes & SLOW_FLUSH != 0,
+                    causes & SLOW_L0 != 0,
+                );
+            }
             _ => {
                 let mut state = lock(&shared.state);
                 while shared.pressure.load(Ordering::Acquire) == PRESSURE_STOP
@@ -239,32 +235,6 @@ impl<T: FamilyTree> Shared<T> {
         self.pressure.store(pressure, Ordering::Release);
     }
 
-    /// Charges a write of `bytes` at the pacing rate; sleeps once a millisecond is owed.
-    fn pace(&self, bytes: u64) {
-        let measured = |rate: &AtomicU64| match rate.load(Ordering::Relaxed) {
-            0 => FALLBACK_RATE,
-            rate => rate,
-        };
-        let causes = self.slow_causes.load(Ordering::Acquire);
-        let mut rate = u64::MAX;
-        if causes & SLOW_FLUSH != 0 {
-            rate = rate.min(measured(&self.flush_rate));
-        }
-        if causes & SLOW_L0 != 0 {
-            rate = rate.min(measured(&self.l0_rate));
-        }
-        let cost = u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate.max(1)))
-            .unwrap_or(u64::MAX);
-        let owed = self
-            .owed_nanos
-            .fetch_add(cost, Ordering::AcqRel)
-            .saturating_add(cost);
-        if owed >= MIN_PAUSE_NANOS {
-            let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
-            std::thread::sleep(Duration::from_nanos(taken.min(MAX_PAUSE_NANOS)));
-        }
-    }
-
     /// Waits until `pending` says there is work (clearing it) or the driver stops.
     fn wait_for(&self, pending: impl Fn(&mut State) -> &mut bool) -> Option<MutexGuard<'_, State>> {
         let mut state = lock(&self.state);
@@ -301,10 +271,7 @@ impl<T: FamilyTree> Shared<T> {
                 self.fail(error);
                 return;
             }
-            if bytes > 0 {
-                self.flush_rate
-                    .store(rate(bytes, started.elapsed()), Ordering::Relaxed);
-            }
+            self.pacing.record_flush(bytes, started.elapsed());
             self.update_pressure();
             lock(&self.state).compaction_pending = true;
             self.wake.notify_all();
@@ -334,11 +301,7 @@ impl<T: FamilyTree> Shared<T> {
             self.tree.compact_step(self.tree.watermark())?;
             // Flushes may add runs meanwhile: the drain is counted low, never high.
             let drained = l0_before.saturating_sub(self.tree.l0_runs()) as u64;
-            if drained > 0 {
-                let bytes = self.memtable_bytes * drained;
-                self.l0_rate
-                    .store(rate(bytes, started.elapsed()), Ordering::Relaxed);
-            }
+            self.pacing.record_l0_drain(drained, started.elapsed());
             self.update_pressure();
             self.progress.notify_all();
             if self.tree.shape() == before || lock(&self.state).stop {
@@ -346,14 +309,6 @@ impl<T: FamilyTree> Shared<T> {
             }
         }
     }
-}
-
-/// `bytes` in `elapsed`, per second (at least 1).
-fn rate(bytes: u64, elapsed: Duration) -> u64 {
-    let nanos = elapsed.as_nanos().max(1);
-    u64::try_from(u128::from(bytes) * 1_000_000_000 / nanos)
-        .unwrap_or(u64::MAX)
-        .max(1)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -6,13 +6,9 @@
 //! the flush thread; each flush wakes the compaction thread, which runs steps of the
 //! chosen strategy until it has nothing to do. Writers slow down when sealed memtables
 //! or level-0 runs pass their slowdown limits, and block when they pass their stop
-//! limits, until the threads catch up. Slowed down, writes are paced to a byte rate:
-//! by default the rate at which the threads last drained the backlog (the last flush's
-//! memtable bytes per second; for level 0, the memtables' worth of runs the last merge
-//! out of it took per second), so that the backlog holds still instead of growing to a
-//! stop or being starved. A writer sleeps once a millisecond of delay is owed, at most a
-//! second at a time (a stall beyond that is the stop limits' job). An error on a thread
-//! is kept and returned by the next [`crate::AbstractTree::write_admission`] (so by the next
+//! limits, until the threads catch up; slowed down, they are paced to the rate at which
+//! the threads last drained the backlog ([`WritePacing`]). An error on a thread is kept
+//! and returned by the next [`crate::AbstractTree::write_admission`] (so by the next
 //! `try_*` write); the thread retries after a pause unless the tree is poisoned. Dropping
 //! the last handle of the tree stops both threads, waits for them, and flushes what is
 //! left in memory.
@@ -20,7 +16,7 @@
 //! The threads hold only a weak reference to the tree, so they never keep it alive.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
@@ -30,6 +26,8 @@ use lsm_core::SeqNo;
 use crate::compaction::{CompactionAction, CompactionStrategy, Leveled};
 use crate::tree::TreeInner;
 use crate::{Error, Result};
+
+pub use crate::pacing::WritePacing;
 
 /// How long a thread waits for work before looking again, and pauses after an error.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -101,30 +99,8 @@ pub(crate) struct Background {
     /// Strong references the threads hold right now (counted under this lock, so that
     /// dropping a handle can tell whether it was the last one a user held).
     holders: Mutex<usize>,
-    /// Bytes per second the last flush drained sealed memtables at (0 before one).
-    flush_rate: AtomicU64,
-    /// Memtable bytes per second the last merge out of level 0 drained it at (0 before
-    /// one).
-    l0_rate: AtomicU64,
-    /// Delay owed by paced writers and not slept yet, in nanoseconds.
-    owed_nanos: AtomicU64,
-}
-
-/// The pacing rate before any drain was measured (bytes per second).
-const FALLBACK_RATE: u64 = 16 << 20;
-
-/// Owed delay (nanoseconds) below which a paced writer does not sleep yet.
-const MIN_PAUSE_NANOS: u64 = 1_000_000;
-
-/// The longest one paced writer sleeps (nanoseconds); debt beyond it is forgiven.
-const MAX_PAUSE_NANOS: u64 = 1_000_000_000;
-
-/// `bytes` drained in `elapsed`, per second (at least 1).
-fn rate(bytes: u64, elapsed: Duration) -> u64 {
-    let nanos = elapsed.as_nanos().max(1);
-    u64::try_from(u128::from(bytes) * 1_000_000_000 / nanos)
-        .unwrap_or(u64::MAX)
-        .max(1)
+    /// The drain rates slowed-down writers are paced to.
+    pacing: WritePacing,
 }
 
 /// The level-0 runs of `tree` now, as the ids of their first tables.
@@ -153,6 +129,7 @@ struct State {
 
 impl Background {
     pub(crate) fn new(options: MaintenanceOptions) -> Self {
+        let pacing = WritePacing::new(options.slowdown_rate, options.memtable_size_bytes);
         Self {
             options,
             state: Mutex::new(State::default()),
@@ -160,9 +137,7 @@ impl Background {
             progress: Condvar::new(),
             threads: Mutex::new(Vec::new()),
             holders: Mutex::new(0),
-            flush_rate: AtomicU64::new(0),
-            l0_rate: AtomicU64::new(0),
-            owed_nanos: AtomicU64::new(0),
+            pacing,
         }
     }
 
@@ -278,64 +253,9 @@ impl Background {
             let sealed_slow = sealed >= options.sealed_slowdown;
             let l0_slow = l0_runs >= options.l0_slowdown_runs;
             if sealed_slow || l0_slow {
-                self.pace(bytes, self.pacing_rate(sealed_slow, l0_slow));
+                self.pacing.pace(bytes, sealed_slow, l0_slow);
             }
             return;
-        }
-    }
-
-    /// The byte rate of writes slowed down by the memtables (`sealed`) and level 0.
-    fn pacing_rate(&self, sealed: bool, l0: bool) -> u64 {
-        if let Some(rate) = self.options.slowdown_rate {
-            return rate.max(1);
-        }
-        let measured = |rate: &AtomicU64| match rate.load(Ordering::Relaxed) {
-            0 => FALLBACK_RATE,
-            rate => rate,
-        };
-        match (sealed, l0) {
-            (true, true) => measured(&self.flush_rate).min(measured(&self.l0_rate)),
-            (true, false) => measured(&self.flush_rate),
-            _ => measured(&self.l0_rate),
-        }
-    }
-
-    /// Charges `bytes` at `rate` and sleeps off the delay owed once it reaches a
-    /// millisecond.
-    fn pace(&self, bytes: u64, rate: u64) {
-        if let Some(pause) = self.charge(bytes, rate) {
-            std::thread::sleep(pause);
-        }
-    }
-
-    /// Adds the delay of `bytes` at `rate` to the debt; once it reaches a millisecond,
-    /// takes it all and returns the pause to sleep (at most [`MAX_PAUSE_NANOS`]).
-    fn charge(&self, bytes: u64, rate: u64) -> Option<Duration> {
-        let cost = u64::try_from(u128::from(bytes) * 1_000_000_000 / u128::from(rate.max(1)))
-            .unwrap_or(u64::MAX);
-        let owed = self
-            .owed_nanos
-            .fetch_add(cost, Ordering::AcqRel)
-            .saturating_add(cost);
-        if owed < MIN_PAUSE_NANOS {
-            return None;
-        }
-        // Whoever takes the debt sleeps it off; the others go on owing from zero.
-        let taken = self.owed_nanos.swap(0, Ordering::AcqRel);
-        Some(Duration::from_nanos(taken.min(MAX_PAUSE_NANOS)))
-    }
-
-    /// Records a flush of `bytes` of memtables that took `elapsed`.
-    fn record_flush(&self, bytes: u64, elapsed: Duration) {
-        self.flush_rate
-            .store(rate(bytes, elapsed), Ordering::Relaxed);
-    }
-
-    /// Records a compaction step that took `elapsed` and removed `runs` level-0 runs.
-    fn record_l0_drain(&self, runs: usize, elapsed: Duration) {
-        if runs > 0 {
-            let bytes = self.options.memtable_size_bytes.saturating_mul(runs as u64);
-            self.l0_rate.store(rate(bytes, elapsed), Ordering::Relaxed);
         }
     }
 
@@ -375,7 +295,7 @@ fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
                 let started = Instant::now();
                 let flushed = tree.flush_sealed(&lock, watermark);
                 if matches!(flushed, Ok(Some(_))) {
-                    background.record_flush(bytes, started.elapsed());
+                    background.pacing.record_flush(bytes, started.elapsed());
                 }
                 flushed
             };
@@ -420,8 +340,10 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
                     .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)));
                 if result.is_ok() {
                     let after = l0_runs(tree);
+                    let drained = before.difference(&after).count() as u64;
                     background
-                        .record_l0_drain(before.difference(&after).count(), started.elapsed());
+                        .pacing
+                        .record_l0_drain(drained, started.elapsed());
                 }
                 result
             });
@@ -439,74 +361,5 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn background(slowdown_rate: Option<u64>) -> Background {
-        Background::new(MaintenanceOptions {
-            memtable_size_bytes: 1 << 20,
-            slowdown_rate,
-            ..MaintenanceOptions::default()
-        })
-    }
-
-    #[test]
-    fn rate_is_bytes_per_second_and_never_zero() {
-        assert_eq!(rate(1 << 20, Duration::from_millis(500)), 2 << 20);
-        assert_eq!(rate(0, Duration::from_secs(1)), 1);
-        assert_eq!(rate(5, Duration::ZERO), 5_000_000_000);
-        assert_eq!(rate(u64::MAX, Duration::from_nanos(1)), u64::MAX);
-    }
-
-    #[test]
-    fn a_set_rate_wins_over_the_measured_ones() {
-        let background = background(Some(1234));
-        background.record_flush(1 << 20, Duration::from_secs(1));
-        assert_eq!(background.pacing_rate(true, false), 1234);
-        assert_eq!(background.pacing_rate(false, true), 1234);
-        assert_eq!(self::background(Some(0)).pacing_rate(true, true), 1);
-    }
-
-    #[test]
-    fn measured_rates_pace_their_own_backlog_and_the_slower_one_both() {
-        let background = background(None);
-        assert_eq!(background.pacing_rate(true, false), FALLBACK_RATE);
-        assert_eq!(background.pacing_rate(false, true), FALLBACK_RATE);
-        background.record_flush(8 << 20, Duration::from_secs(1));
-        // Two memtables' worth of level-0 runs drained in one second.
-        background.record_l0_drain(2, Duration::from_secs(1));
-        assert_eq!(background.pacing_rate(true, false), 8 << 20);
-        assert_eq!(background.pacing_rate(false, true), 2 << 20);
-        assert_eq!(background.pacing_rate(true, true), 2 << 20);
-        // A step that drained no level-0 run leaves the measured rate alone.
-        background.record_l0_drain(0, Duration::from_nanos(1));
-        assert_eq!(background.pacing_rate(false, true), 2 << 20);
-    }
-
-    #[test]
-    fn pacing_owes_small_writes_and_takes_the_debt_once_it_reaches_a_pause() {
-        let background = background(None);
-        // 1,000 bytes at 1 GB/s cost a microsecond each: owed, not slept.
-        for writes in 1..=999_u64 {
-            assert_eq!(background.charge(1_000, 1_000_000_000), None);
-            assert_eq!(
-                background.owed_nanos.load(Ordering::Acquire),
-                writes * 1_000
-            );
-        }
-        // The thousandth brings the debt to a millisecond: its writer takes all of it.
-        assert_eq!(
-            background.charge(1_000, 1_000_000_000),
-            Some(Duration::from_millis(1))
-        );
-        assert_eq!(background.owed_nanos.load(Ordering::Acquire), 0);
-        // A write that would owe an hour pauses a second at most and leaves no debt.
-        assert_eq!(background.charge(3_600, 1), Some(Duration::from_secs(1)));
-        assert_eq!(background.owed_nanos.load(Ordering::Acquire), 0);
-        assert_eq!(background.charge(u64::MAX, 1), Some(Duration::from_secs(1)));
     }
 }

@@ -59,6 +59,7 @@ pub mod layout;
 mod live_table;
 mod maintenance;
 mod merge_operator;
+mod pacing;
 mod rate_limiter;
 mod read;
 mod recovery;
