@@ -168,6 +168,11 @@ fn text(error: $krate::Error) -> String {
             fn write(&self, (written_bytes, memtable_bytes): (u64, u64)) -> Result<()> {
                 self.driver.after_write(written_bytes, memtable_bytes)
             }
+
+            fn read_value(&self, key: &[u8]) -> Result<Option<$krate::UserValue>> {
+                let handle = self.handle();
+                handle.read(|seqno| handle.tree.get(key, seqno).map_err(text))
+            }
         }
 
         impl Engine for Peer {
@@ -182,25 +187,11 @@ fn text(error: $krate::Error) -> String {
             }
 
             fn get(&self, key: &[u8]) -> Result<Option<usize>> {
-                let handle = self.handle();
-                handle.read(|seqno| {
-                    handle
-                        .tree
-                        .get(key, seqno)
-                        .map(|value| value.map(|value| value.len()))
-                        .map_err(text)
-                })
+                Ok(self.read_value(key)?.map(|value| value.len()))
             }
 
             fn get_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-                let handle = self.handle();
-                handle.read(|seqno| {
-                    handle
-                        .tree
-                        .get(key, seqno)
-                        .map(|value| value.map(|value| value.to_vec()))
-                        .map_err(text)
-                })
+                Ok(self.read_value(key)?.map(|value| value.to_vec()))
             }
 
             fn seek(&self, key: &[u8], count: usize) -> Result<usize> {
