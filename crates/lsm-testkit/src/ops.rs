@@ -41,6 +41,17 @@ pub enum Op {
     Scan(Bound<Vec<u8>>, Bound<Vec<u8>>, u16, Vec<bool>),
     /// Scan the keys starting with one of the first letters.
     Prefix(u8, u16),
+    /// Scan a range through an overlay memtable holding the writes (at fresh seqnos,
+    /// above every version of the tree), of which the first `u8` are visible at the
+    /// overlay's read seqno; the tree is read at the `u16`'s choice.
+    OverlayScan(
+        Vec<OverlayWrite>,
+        u8,
+        Bound<Vec<u8>>,
+        Bound<Vec<u8>>,
+        u16,
+        Vec<bool>,
+    ),
     /// Seal the active memtable.
     Rotate,
     /// Flush everything, with a GC watermark a few seqnos back when `true`.
@@ -58,6 +69,17 @@ pub enum Op {
     Checkpoint,
     /// Close and reopen the tree.
     Reopen,
+}
+
+/// One write into an overlay memtable of [`Op::OverlayScan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverlayWrite {
+    /// Write a value (as [`Op::Insert`]).
+    Insert(u8, u16),
+    /// Delete a key.
+    Remove(u8),
+    /// Delete the keys of [`range_bounds`]`(start, span)` with one range tombstone.
+    RemoveRange(u8, u8),
 }
 
 /// The key with index `idx`: a letter and a digit, so that prefixes group keys.
@@ -145,12 +167,32 @@ fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
         )
             .prop_map(|(lower, upper, at, ends)| Op::Scan(lower, upper, at, ends)),
         2 => (0..4_u8, any::<u16>()).prop_map(|(p, at)| Op::Prefix(p, at)),
+        2 => (
+            prop::collection::vec(overlay_write_strategy(), 0..8),
+            any::<u8>(),
+            bound_strategy(key_strategy),
+            bound_strategy(key_strategy),
+            any::<u16>(),
+            prop::collection::vec(any::<bool>(), 0..40),
+        )
+            .prop_map(|(writes, visible, lower, upper, at, ends)| {
+                let visible = visible % (u8::try_from(writes.len()).expect("short") + 1);
+                Op::OverlayScan(writes, visible, lower, upper, at, ends)
+            }),
         1 => Just(Op::Rotate),
         3 => any::<bool>().prop_map(Op::Flush),
         2 => version_change,
         1 => Just(Op::Clear),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::Reopen),
+    ]
+}
+
+fn overlay_write_strategy() -> impl Strategy<Value = OverlayWrite> {
+    prop_oneof![
+        3 => (0..KEY_COUNT, any::<u16>()).prop_map(|(k, v)| OverlayWrite::Insert(k, v)),
+        2 => (0..KEY_COUNT).prop_map(OverlayWrite::Remove),
+        2 => (0..KEY_COUNT, 0..8_u8).prop_map(|(k, span)| OverlayWrite::RemoveRange(k, span)),
     ]
 }
 

@@ -46,7 +46,8 @@ pub trait AbstractTree: sealed::Sealed {
     /// memtable's new size.
     ///
     /// # Panics
-    /// On an empty key, a key above 65,535 bytes or a value above `u32::MAX` bytes.
+    /// On an empty key, a key above 65,535 bytes, a value above `u32::MAX` bytes or a
+    /// seqno above [`crate::MAX_SEQNO`] ([`Self::try_insert`] returns an error instead).
     fn insert<K: Into<UserKey>, V: Into<UserValue>>(
         &self,
         key: K,
@@ -59,15 +60,21 @@ pub trait AbstractTree: sealed::Sealed {
     /// empty start key is valid: it covers from the smallest key.
     ///
     /// # Panics
-    /// When a bound is longer than 65,535 bytes.
+    /// When a bound is longer than 65,535 bytes or the seqno is above
+    /// [`crate::MAX_SEQNO`] ([`Self::try_remove_range`] returns an error instead).
     fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64;
 
-    /// As [`Self::remove_range`], refused on a poisoned tree.
+    /// As [`Self::remove_range`], refused on a poisoned tree and checked instead of
+    /// panicking.
     ///
     /// # Errors
-    /// As [`Self::write_admission`].
+    /// [`crate::Error::InvalidArgument`] when a bound is longer than 65,535 bytes or the
+    /// seqno is above [`crate::MAX_SEQNO`] (nothing is written); as
+    /// [`Self::write_admission`].
     fn try_remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> Result<u64> {
         self.write_admission()?;
+        let (start, end) = (start.into(), end.into());
+        crate::argument::check_range(&start, &end, seqno)?;
         Ok(self.remove_range(start, end, seqno))
     }
 
@@ -99,10 +106,10 @@ pub trait AbstractTree: sealed::Sealed {
         seqno: SeqNo,
     ) -> (u64, u64);
 
-    /// As [`Self::merge`], refused on a poisoned tree.
+    /// As [`Self::merge`], refused on a poisoned tree and checked instead of panicking.
     ///
     /// # Errors
-    /// As [`Self::write_admission`].
+    /// As [`Self::try_insert`].
     fn try_merge<K: Into<UserKey>, V: Into<UserValue>>(
         &self,
         key: K,
@@ -110,6 +117,8 @@ pub trait AbstractTree: sealed::Sealed {
         seqno: SeqNo,
     ) -> Result<(u64, u64)> {
         self.write_admission()?;
+        let (key, operand) = (key.into(), operand.into());
+        crate::argument::check_write(&key, &operand, seqno)?;
         Ok(self.merge(key, operand, seqno))
     }
 
@@ -127,10 +136,12 @@ pub trait AbstractTree: sealed::Sealed {
     #[doc(hidden)]
     fn remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> (u64, u64);
 
-    /// As [`Self::insert`], refused on a poisoned tree.
+    /// As [`Self::insert`], refused on a poisoned tree and checked instead of panicking.
     ///
     /// # Errors
-    /// [`crate::Error::Unrecoverable`].
+    /// [`crate::Error::InvalidArgument`] for an empty key, a key above 65,535 bytes, a
+    /// value above `u32::MAX` bytes or a seqno above [`crate::MAX_SEQNO`] (nothing is
+    /// written); [`crate::Error::Unrecoverable`] on a poisoned tree.
     fn try_insert<K: Into<UserKey>, V: Into<UserValue>>(
         &self,
         key: K,
@@ -138,24 +149,31 @@ pub trait AbstractTree: sealed::Sealed {
         seqno: SeqNo,
     ) -> Result<(u64, u64)> {
         self.write_admission()?;
+        let (key, value) = (key.into(), value.into());
+        crate::argument::check_write(&key, &value, seqno)?;
         Ok(self.insert(key, value, seqno))
     }
 
-    /// As [`Self::remove`], refused on a poisoned tree.
+    /// As [`Self::remove`], refused on a poisoned tree and checked instead of panicking.
     ///
     /// # Errors
-    /// [`crate::Error::Unrecoverable`].
+    /// As [`Self::try_insert`].
     fn try_remove<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> Result<(u64, u64)> {
         self.write_admission()?;
+        let key = key.into();
+        crate::argument::check_write(&key, &[], seqno)?;
         Ok(self.remove(key, seqno))
     }
 
-    /// As [`Self::remove_weak`], refused on a poisoned tree.
+    /// As [`Self::remove_weak`], refused on a poisoned tree and checked instead of
+    /// panicking.
     ///
     /// # Errors
-    /// [`crate::Error::Unrecoverable`].
+    /// As [`Self::try_insert`].
     fn try_remove_weak<K: Into<UserKey>>(&self, key: K, seqno: SeqNo) -> Result<(u64, u64)> {
         self.write_admission()?;
+        let key = key.into();
+        crate::argument::check_write(&key, &[], seqno)?;
         Ok(self.remove_weak(key, seqno))
     }
 
@@ -164,11 +182,10 @@ pub trait AbstractTree: sealed::Sealed {
     ///
     /// # Errors
     /// [`crate::Error::MixedOperationBatch`] when one key takes different kinds of
-    /// operation (nothing is written); the merge operator's error when folding repeated
-    /// merges of a key fails; as [`Self::write_admission`].
-    ///
-    /// # Panics
-    /// As [`Self::insert`], for any entry.
+    /// operation; [`crate::Error::InvalidArgument`] when any entry is out of the limits of
+    /// [`Self::try_insert`] (or the seqno is); the merge operator's error when folding
+    /// repeated merges of a key fails; as [`Self::write_admission`]. On any error nothing
+    /// of the batch is written.
     fn apply_batch(&self, batch: WriteBatch, seqno: SeqNo) -> Result<(u64, u64)>;
 
     /// Tombstones (strong and weak) in the tree's tables.

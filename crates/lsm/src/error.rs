@@ -43,6 +43,17 @@ pub enum Error {
     /// of one key are fine).
     #[error("a write batch mixes operation kinds on one key")]
     MixedOperationBatch,
+    /// A write's key, value, range bound or seqno is outside the engine's limits (see
+    /// [`crate::Argument`]); nothing was written.
+    #[error("invalid argument: {}", crate::argument::describe(*what, *len, *limit))]
+    InvalidArgument {
+        /// Which argument.
+        what: crate::Argument,
+        /// Its length in bytes (its value, for a seqno).
+        len: u64,
+        /// The bound it broke: the minimum when `len` is below it, else the maximum.
+        limit: u64,
+    },
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),

@@ -44,6 +44,7 @@
 
 mod abstract_tree;
 mod any_tree;
+mod argument;
 pub mod background;
 mod blob_tree;
 mod blobs;
@@ -69,6 +70,7 @@ mod write_batch;
 
 pub use abstract_tree::{AbstractTree, TreeType};
 pub use any_tree::AnyTree;
+pub use argument::Argument;
 pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;

@@ -10,8 +10,10 @@
 //! lazily, one after the other, from either end) and keeps the newest visible version
 //! of each key ([`MvccStream`]). Range tombstones visible to the read turn the versions
 //! they hide into tombstones on the way, and tables they cover whole (and are newer
-//! than) are left out, so a deleted range is not read key by key. Sources already filter by the read seqno, so an extra
-//! memtable passed by the caller (`index`) is read at its own seqno.
+//! than) are left out, so a deleted range is not read key by key. Sources already filter
+//! by the read seqno, so an extra memtable passed by the caller (`index`, an overlay) is
+//! read at its own seqno, and so are its range tombstones, which hide versions of every
+//! source.
 
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
@@ -226,7 +228,16 @@ pub(crate) fn scan(
     merge: Option<MergeFn<Error>>,
 ) -> IterBox {
     let mut sources: Vec<EntryIter> = Vec::new();
+    let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     if let Some((memtable, index_seqno)) = index {
+        // The overlay's range tombstones hide versions of every source, visible at the
+        // overlay's own seqno as its entries are.
+        tombstones.extend(
+            memtable
+                .range_tombstones()
+                .into_iter()
+                .filter(|tombstone| visible_within(tombstone, &bounds, index_seqno)),
+        );
         sources.push(Box::new(
             memtable.range(bounds.clone(), index_seqno).map(Ok),
         ));
@@ -234,7 +245,6 @@ pub(crate) fn scan(
     for memtable in super_version.memtables() {
         sources.push(Box::new(memtable.range(bounds.clone(), read_seqno).map(Ok)));
     }
-    let tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     for level in super_version.version.levels() {
         for run in level.runs() {
             let tables: Vec<_> = run
@@ -269,12 +279,13 @@ pub(crate) fn scan(
         Box::new(MergeIter::new(sources))
     } else {
         // A version a range tombstone hides reads as a tombstone: it hides the key, and
-        // ends a merge fold, exactly where the range tombstone does.
+        // ends a merge fold, exactly where the range tombstone does. Every tombstone here
+        // is visible to its source's read already, so only the versions' seqnos count.
         Box::new(MergeIter::new(sources).map(move |entry| {
             entry.map(|mut entry| {
                 if tombstones
                     .iter()
-                    .any(|t| t.hides(&entry.key.user_key, entry.key.seqno, read_seqno))
+                    .any(|t| t.hides(&entry.key.user_key, entry.key.seqno, SeqNo::MAX))
                 {
                     entry.key.value_type = ValueType::Tombstone;
                     entry.value = UserValue::empty();
@@ -305,10 +316,7 @@ fn scan_tombstones(
     bounds: &OwnedBounds,
     read_seqno: SeqNo,
 ) -> Vec<RangeTombstone> {
-    let overlapping = |tombstone: &RangeTombstone| {
-        tombstone.seqno < read_seqno
-            && overlaps(bounds, tombstone.start.as_bytes(), tombstone.end.as_bytes())
-    };
+    let overlapping = |tombstone: &RangeTombstone| visible_within(tombstone, bounds, read_seqno);
     let mut tombstones: Vec<RangeTombstone> = super_version
         .memtables()
         .flat_map(|memtable| memtable.range_tombstones())
@@ -329,6 +337,12 @@ fn scan_tombstones(
         }
     }
     tombstones
+}
+
+/// Whether `tombstone` is visible at `read_seqno` and may cover keys within `bounds`.
+fn visible_within(tombstone: &RangeTombstone, bounds: &OwnedBounds, read_seqno: SeqNo) -> bool {
+    tombstone.seqno < read_seqno
+        && overlaps(bounds, tombstone.start.as_bytes(), tombstone.end.as_bytes())
 }
 
 /// A scan together with the super-version its tables and blob files belong to, so that

@@ -19,10 +19,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
 
-use lsm_core::limits::{USER_KEY_LEN_MAX, VALUE_LEN_MAX};
 use lsm_core::{
-    FsLock, InternalEntry, MAX_SEQNO, MemtableId, RangeTombstone, SeqNo, TableId, UserKey,
-    UserValue, ValueType,
+    FsLock, InternalEntry, MemtableId, RangeTombstone, SeqNo, TableId, UserKey, UserValue,
+    ValueType,
 };
 use lsm_memtable::Memtable;
 use lsm_table::ReadOptions;
@@ -100,19 +99,12 @@ fn entry_bytes(entry: &InternalEntry) -> u64 {
 ///
 /// # Panics
 /// On an empty key, a key longer than 65,535 bytes, a value longer than `u32::MAX`
-/// bytes, or a seqno above [`MAX_SEQNO`]: a caller bug.
+/// bytes, or a seqno above [`crate::MAX_SEQNO`]: a caller bug (the `try_*` writes return
+/// [`Error::InvalidArgument`] instead).
 fn check_entry(entry: &InternalEntry) {
-    let key_len = entry.key.user_key.len();
-    assert!(key_len > 0, "keys are never empty");
-    assert!(
-        key_len <= USER_KEY_LEN_MAX,
-        "key of {key_len} bytes above the limit"
-    );
-    assert!(
-        entry.value.len() as u64 <= VALUE_LEN_MAX,
-        "value above the limit of u32::MAX bytes"
-    );
-    assert!(entry.key.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
+    if let Err(error) = crate::argument::check_entry(entry) {
+        panic!("{error}");
+    }
 }
 
 impl Drop for Tree {
@@ -186,7 +178,7 @@ impl TreeInner {
     ///
     /// # Panics
     /// On an empty key, a key longer than 65,535 bytes, a value longer than
-    /// `u32::MAX` bytes, or a seqno above [`MAX_SEQNO`]: a caller bug.
+    /// `u32::MAX` bytes, or a seqno above [`crate::MAX_SEQNO`]: a caller bug.
     pub(crate) fn append(&self, entry: InternalEntry) -> (u64, u64) {
         check_entry(&entry);
         // Hold the gate shared across the insert: sealing the active memtable takes it
@@ -236,15 +228,11 @@ impl TreeInner {
     /// Writes a range tombstone into the active memtable; returns the bytes added.
     ///
     /// # Panics
-    /// When a bound is longer than 65,535 bytes or the seqno is above [`MAX_SEQNO`].
+    /// When a bound is longer than 65,535 bytes or the seqno is above [`crate::MAX_SEQNO`].
     pub(crate) fn insert_range_tombstone(&self, tombstone: RangeTombstone) -> u64 {
-        for bound in [&tombstone.start, &tombstone.end] {
-            assert!(
-                bound.len() <= USER_KEY_LEN_MAX,
-                "range bound above the key limit"
-            );
+        if let Err(error) = crate::argument::check_range_tombstone(&tombstone) {
+            panic!("{error}");
         }
-        assert!(tombstone.seqno <= MAX_SEQNO, "seqno above MAX_SEQNO");
         if let Some(background) = &self.background {
             let bytes = (tombstone.start.len() + tombstone.end.len()) as u64;
             background.admit(self, bytes);
@@ -382,7 +370,12 @@ impl AbstractTree for Tree {
 
     fn apply_batch(&self, batch: WriteBatch, seqno: SeqNo) -> Result<(u64, u64)> {
         self.write_admission()?;
+        crate::argument::check_seqno(seqno)?;
         let entries = batch.into_entries(seqno, self.config.merge_operator.as_deref())?;
+        // Every entry is checked before any is written: a bad one writes none.
+        for entry in &entries {
+            crate::argument::check_entry(entry)?;
+        }
         let written = self.append_batch(entries);
         // Published after the whole batch: readers at the visible seqno see all or none.
         self.config.visible_seqno.fetch_max(seqno + 1);

@@ -1,5 +1,6 @@
 //! The tree against the ordered-map oracle: random operation sequences (insert, remove,
-//! weak remove, reads at current and older snapshots, scans from both ends, rotation,
+//! weak remove, reads at current and older snapshots, scans from both ends (also through
+//! an overlay memtable with its own writes and range deletes), rotation,
 //! flush with GC watermarks, `drop_range`, `clear`, checkpoint-and-open, reopen), every
 //! answer compared. Rerun a failure with `PROPTEST_CASES` and the seed proptest prints.
 
@@ -19,7 +20,7 @@ use lsm::{
     SequenceNumberCounter,
 };
 use lsm_testkit::model::in_bounds;
-use lsm_testkit::ops::{Op, concat, key, op_strategy, operand, range_bounds, value};
+use lsm_testkit::ops::{Op, OverlayWrite, concat, key, op_strategy, operand, range_bounds, value};
 
 #[path = "support/common.rs"]
 mod common;
@@ -249,6 +250,9 @@ impl Harness {
                     &[true, false],
                 );
             }
+            Op::OverlayScan(writes, visible, lo, hi, at, ends) => {
+                self.overlay_scan(&writes, visible, (lo, hi), at, &ends);
+            }
             Op::Rotate => {
                 self.tree().rotate_memtable();
             }
@@ -345,6 +349,98 @@ impl Harness {
                 self.forget_puts();
             }
         }
+    }
+
+    /// Reads the tree at the `at` choice through an overlay of `writes` (at fresh seqnos,
+    /// the first `visible` of them visible), checking a scan of `bounds`, `len`,
+    /// `is_empty` and both ends against the tree's state with the writes applied.
+    fn overlay_scan(
+        &self,
+        writes: &[OverlayWrite],
+        visible: u8,
+        bounds: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        at: u16,
+        ends: &[bool],
+    ) {
+        let read_seqno = self.read_seqno(at);
+        let mut state: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .expected(read_seqno)
+            .range(&Bound::Unbounded, &Bound::Unbounded, read_seqno)
+            .into_iter()
+            .collect();
+        let overlay = Arc::new(lsm::Memtable::new(u64::MAX));
+        let mut index_seqno = self.seqno.get();
+        for (i, write) in writes.iter().enumerate() {
+            let seqno = self.seqno.next();
+            let shown = i < usize::from(visible);
+            if shown {
+                index_seqno = seqno + 1;
+            }
+            match *write {
+                OverlayWrite::Insert(k, v) => {
+                    overlay.insert(lsm_core::InternalEntry::new(
+                        key(k),
+                        value(v),
+                        seqno,
+                        lsm::ValueType::Value,
+                    ));
+                    if shown {
+                        state.insert(key(k), value(v));
+                    }
+                }
+                OverlayWrite::Remove(k) => {
+                    overlay.insert(lsm_core::InternalEntry::new(
+                        key(k),
+                        Vec::new(),
+                        seqno,
+                        lsm::ValueType::Tombstone,
+                    ));
+                    if shown {
+                        state.remove(&key(k));
+                    }
+                }
+                OverlayWrite::RemoveRange(start, span) => {
+                    let (lower, upper) = range_bounds(start, span);
+                    if let Some(tombstone) = lsm_core::RangeTombstone::new(
+                        lower.clone().into(),
+                        upper.clone().into(),
+                        seqno,
+                    ) {
+                        overlay.insert_range_tombstone(tombstone);
+                    }
+                    if shown {
+                        state.retain(|k, _| !(lower <= *k && *k < upper));
+                    }
+                }
+            }
+        }
+        let index = || Some((Arc::clone(&overlay), index_seqno));
+        let expected: Vec<_> = state
+            .iter()
+            .filter(|(k, _)| in_bounds(k, &bounds.0, &bounds.1))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        check_both_ends(
+            self.tree().range(bounds, read_seqno, index()),
+            &expected,
+            ends,
+        );
+        let tree = self.tree();
+        assert_eq!(tree.len(read_seqno, index()).unwrap(), state.len());
+        assert_eq!(
+            tree.is_empty(read_seqno, index()).unwrap(),
+            state.is_empty()
+        );
+        let first = tree.first_key_value(read_seqno, index());
+        let last = tree.last_key_value(read_seqno, index());
+        assert_eq!(
+            first.map(|item| item.key().unwrap().to_vec()),
+            state.keys().next().cloned()
+        );
+        assert_eq!(
+            last.map(|item| item.key().unwrap().to_vec()),
+            state.keys().next_back().cloned()
+        );
     }
 
     /// After versions were forgotten, older values may be visible again: every key may
