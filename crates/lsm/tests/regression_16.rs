@@ -166,13 +166,6 @@ fn a_batch_with_one_bad_entry_writes_none_of_them() {
     }
 }
 
-#[test]
-#[should_panic(expected = "key length 0 is below the minimum of 1")]
-fn the_plain_insert_panics_on_an_empty_key_by_contract() {
-    let (tree, seqno) = tree();
-    tree.insert("", "v", seqno.next());
-}
-
 /// The lengths at and around a limit.
 fn around(limit: usize) -> impl Strategy<Value = usize> {
     prop_oneof![
