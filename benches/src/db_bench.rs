@@ -130,6 +130,7 @@ pub fn run_parent(flags: &Flags, engines: &[EngineKind]) -> Result<Vec<Sample>, 
                         engine: engine.name().to_owned(),
                         rep,
                         skipped: Some(format!("failed: the run {ending}")),
+                        data_set: sample::data_set_name(),
                         ..Sample::default()
                     });
                 }

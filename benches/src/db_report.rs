@@ -197,6 +197,7 @@ pub fn write_files(
     dir: &Path,
     title: &str,
 ) -> Result<(), String> {
+    let data_set = crate::db_bench::sample::data_set_of(samples);
     let mut csv = HEADER.join(",");
     csv.push('\n');
     for row in rows {
@@ -224,6 +225,7 @@ pub fn write_files(
             "filter_fpr": row.filter_fpr,
             "skipped": row.skipped,
             "failed_reps": row.failed_reps,
+            "data_set": data_set,
         });
         let _ = writeln!(jsonl, "{line}");
     }

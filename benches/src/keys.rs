@@ -2,8 +2,12 @@
 //! (`--key-size` bytes, zero-padded): key `idx` holds the number `2 * idx`, and its
 //! missing twin `2 * idx + 1` sorts right after it, so that a missing key falls inside
 //! the key range of the tables and only the filters can rule it out. Values are slices
-//! of the real records (Debian's package index) at random offsets, so that they look
-//! and compress like real data.
+//! of the real records (Debian's package index), so that they look and compress like
+//! real data: a [`ValueCursor`] walks the offsets of the first 8 MiB of records (the same
+//! bytes in the full set and the shipped subset) from a seeded start with a step near
+//! the golden section of their count, so that no offset repeats before every one has
+//! been used (no value repeats within a table: a repeat would flatter every compression
+//! figure) and consecutive values come from records far apart.
 
 use std::path::Path;
 
@@ -110,15 +114,58 @@ impl Values {
         Ok(Self { corpus })
     }
 
-    /// A value of `value_bytes` bytes at a random offset.
+    /// A cursor for values of `value_bytes` bytes, starting at an offset drawn from `rng`.
     ///
     /// # Panics
     /// When `value_bytes` exceeds the corpus (8 MiB).
-    pub fn value(&self, rng: &mut Rng, value_bytes: usize) -> &[u8] {
+    pub fn cursor(&self, rng: &mut Rng, value_bytes: usize) -> ValueCursor {
         assert!(value_bytes <= self.corpus.len(), "values up to 8 MiB");
-        let offset = rng.index(self.corpus.len() - value_bytes + 1);
-        &self.corpus[offset..offset + value_bytes]
+        let offset_count = (self.corpus.len() - value_bytes + 1) as u64;
+        ValueCursor {
+            value_bytes,
+            offset: rng.below(offset_count),
+            step: golden_step(offset_count),
+            offset_count,
+        }
     }
+
+    /// The next value of `cursor`.
+    pub fn value(&self, cursor: &mut ValueCursor) -> &[u8] {
+        let offset = cursor.offset as usize;
+        cursor.offset = (cursor.offset + cursor.step) % cursor.offset_count;
+        &self.corpus[offset..offset + cursor.value_bytes]
+    }
+}
+
+/// Where the next value is cut (see the module docs).
+#[derive(Clone, Debug)]
+pub struct ValueCursor {
+    value_bytes: usize,
+    offset: u64,
+    step: u64,
+    offset_count: u64,
+}
+
+/// The step coprime to `count` nearest above `count` times the golden section: a walk of
+/// it visits every offset once per `count` steps, and the values of a stretch of
+/// consecutive steps lie far apart in the corpus.
+fn golden_step(count: u64) -> u64 {
+    const GOLDEN_SECTION: f64 = 0.618_033_988_749_895;
+    if count <= 1 {
+        return 1;
+    }
+    let mut step = ((count as f64 * GOLDEN_SECTION) as u64).clamp(1, count - 1);
+    while gcd(step, count) != 1 {
+        step += 1;
+    }
+    step
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// `0..count` in a random order.
@@ -143,6 +190,35 @@ mod tests {
         assert!(keys.key(7) < missing && missing < next);
         assert_eq!(missing.len(), 16);
         assert_eq!(keys.key(3), b"0000000000000006");
+    }
+
+    #[test]
+    fn a_cursor_uses_every_offset_once_before_repeating_one() {
+        let values = Values {
+            corpus: (0..10_000_u32).flat_map(u32::to_le_bytes).collect(),
+        };
+        let mut rng = Rng::new(7);
+        let mut cursor = values.cursor(&mut rng, 4);
+        let offset_count = values.corpus.len() - 4 + 1;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..offset_count {
+            let value = values.value(&mut cursor).as_ptr() as usize;
+            assert!(seen.insert(value), "an offset came back early");
+        }
+        assert_eq!(seen.len(), offset_count);
+        // Consecutive values lie far apart.
+        let first = values.value(&mut cursor).as_ptr() as usize;
+        let second = values.value(&mut cursor).as_ptr() as usize;
+        assert!(first.abs_diff(second) > offset_count / 4);
+    }
+
+    #[test]
+    fn golden_steps_are_coprime_to_their_count() {
+        for count in [1_u64, 2, 3, 10, 12, 1 << 20, 8_388_509] {
+            let step = golden_step(count);
+            assert!(step >= 1);
+            assert_eq!(gcd(step, count.max(1)), 1);
+        }
     }
 
     #[test]

@@ -89,8 +89,8 @@ fn run(flags: &Flags) -> Result<(), String> {
 fn run_db_bench(flags: &Flags, engines: &[EngineKind]) -> Result<(), String> {
     let settings = flags.settings();
     println!(
-        "lsm-bench: db_bench workloads, --num {} --reads {} --key-size {} --value-size {} \
-         (values cut from Debian's package index), profile {}, median of {} interleaved runs",
+        "lsm-bench: db_bench workloads, --num {} --reads {} --key-size {} --value-size {}, \
+         profile {}, median of {} interleaved runs",
         flags.num,
         flags.reads(),
         flags.key_bytes,
@@ -98,6 +98,7 @@ fn run_db_bench(flags: &Flags, engines: &[EngineKind]) -> Result<(), String> {
         flags.profile.name(),
         flags.runs
     );
+    println!("values cut from: {}", lsm_testkit::data::DataSet::current());
     println!("settings (every engine): {settings}");
     if flags
         .workloads
@@ -117,9 +118,10 @@ fn run_db_bench(flags: &Flags, engines: &[EngineKind]) -> Result<(), String> {
         None => db_bench::run_parent(flags, engines)?,
     };
     let rows = db_report::aggregate(&samples, engines);
-    println!("\n{}", db_report::markdown(&rows));
+    let data_set = db_bench::sample::data_set_of(&samples);
+    println!("\ndata set: {data_set}\n{}", db_report::markdown(&rows));
     let title = format!(
-        "db_bench, --num {} --profile {}, median of {} runs",
+        "db_bench, --num {} --profile {}, median of {} runs, {data_set} data set",
         flags.num,
         flags.profile.name(),
         flags.runs
@@ -138,6 +140,7 @@ fn run_layers(flags: &Flags) -> Result<(), String> {
         flags.groups.join(", "),
         flags.runs
     );
+    println!("records: {}", lsm_testkit::data::DataSet::current());
     let mut results = Vec::new();
     for group in &flags.groups {
         results.extend(match group.as_str() {

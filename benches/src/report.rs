@@ -80,9 +80,11 @@ pub fn write_json(results: &[Measurement], path: &Path) -> std::io::Result<()> {
     {
         StdFs.create_dir_all(parent)?;
     }
+    let data_set = lsm_testkit::data::DataSet::current().name();
     let mut text = Vec::new();
     for result in results {
         let line = serde_json::json!({
+            "data_set": data_set,
             "workload": result.name,
             "bytes_per_sec": result.bytes_per_sec,
             "ns_per_op": result.ns_per_op,

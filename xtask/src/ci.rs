@@ -1,10 +1,13 @@
-//! `cargo xtask ci`: every check and test, in order, stopping at the first failure; last
-//! comes a smoke pass of the benchmark tool (small sizes) so that `cargo xtask bench`
-//! keeps working.
+//! `cargo xtask ci`: every check and test, in order, stopping at the first failure; then
+//! a smoke pass of the benchmark tool (small sizes) so that `cargo xtask bench` keeps
+//! working, the same pass in a fresh clone with nothing beside it (on the records shipped
+//! with the repository), and rustdoc.
 
 use std::time::Instant;
 
-use crate::{Result, cargo, deps, format_check, has_cargo_subcommand, project_root, tidy};
+use crate::{
+    Result, cargo, deps, format_check, fresh_clone, has_cargo_subcommand, project_root, tidy,
+};
 
 pub(crate) fn run() -> Result {
     let started = Instant::now();
@@ -47,6 +50,7 @@ pub(crate) fn run() -> Result {
             &[],
         )
     })?;
+    step("fresh clone", fresh_clone::run)?;
     step("doc", || {
         cargo(
             &["doc", "--workspace", "--no-deps", "--features", features],

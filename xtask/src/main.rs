@@ -7,6 +7,8 @@
 //!   (installing `libclang-dev` with apt-get when bindgen would not find libclang).
 //!   `bench micro [CRATE...]` runs the criterion micro-benchmarks beside the crates.
 //! - `tidy`, `deps`, `format-check`: the individual checks.
+//! - `fresh-clone`: clones `HEAD` into an empty folder and runs the benchmark tool's smoke
+//!   pass there, on the records shipped with the repository.
 //! - `fixtures`: writes missing golden fixtures and fuzz seed corpora (never overwrites).
 //! - `fuzz <target> [--time SECONDS]`: runs a cargo-fuzz target (needs nightly and cargo-fuzz).
 #![expect(
@@ -17,6 +19,7 @@
 mod ci;
 mod deps;
 mod format_check;
+mod fresh_clone;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +30,9 @@ type Result<T = ()> = std::result::Result<T, String>;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {
-        eprintln!("usage: cargo xtask <ci|bench|tidy|deps|format-check|fixtures|fuzz> [args]");
+        eprintln!(
+            "usage: cargo xtask <ci|bench|tidy|deps|format-check|fresh-clone|fixtures|fuzz> [args]"
+        );
         return ExitCode::FAILURE;
     };
     let result = match command.as_str() {
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
         "tidy" => tidy::run(&project_root()),
         "deps" => deps::run(),
         "format-check" => format_check::run(&project_root()),
+        "fresh-clone" => fresh_clone::run(),
         "fixtures" => fixtures(),
         "fuzz" => fuzz(rest),
         other => Err(format!("unknown command `{other}`")),

@@ -23,13 +23,13 @@ pub fn fill(
     value_bytes: usize,
 ) -> Result<Sample, String> {
     let values = ctx.values;
-    let mut rng = Rng::new(ctx.rng.next_u64());
+    let mut cursor = values.cursor(&mut Rng::new(ctx.rng.next_u64()), value_bytes);
     let mut progress = Progress::new(ctx.label(workload), count);
     let meter = Meter::start(engine);
     let mut key = Vec::with_capacity(ctx.keys.key_bytes());
     for idx in indexes {
         ctx.keys.key_into(idx, &mut key);
-        engine.put(&key, values.value(&mut rng, value_bytes))?;
+        engine.put(&key, values.value(&mut cursor))?;
         progress.tick();
     }
     let elapsed = meter.elapsed();

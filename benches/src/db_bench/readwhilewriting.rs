@@ -26,10 +26,11 @@ pub fn run(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
     let (read_result, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| -> Result<u64, String> {
             let mut key = Vec::with_capacity(keys.key_bytes());
+            let mut cursor = values.cursor(&mut write_rng, value_bytes);
             let mut written = 0;
             while !stop.load(Ordering::Acquire) {
                 keys.key_into(write_rng.below(num), &mut key);
-                engine.put(&key, values.value(&mut write_rng, value_bytes))?;
+                engine.put(&key, values.value(&mut cursor))?;
                 written += 1;
             }
             Ok(written)

@@ -45,6 +45,8 @@ pub struct Sample {
     pub filter_fpr: Option<f64>,
     /// Why the engine did not run the workload.
     pub skipped: Option<String>,
+    /// The set of records the values were cut from (`"full"` or `"subset"`).
+    pub data_set: String,
 }
 
 impl Sample {
@@ -60,6 +62,7 @@ impl Sample {
             engine: ctx.engine.to_owned(),
             rep: ctx.rep,
             skipped: Some(why.to_owned()),
+            data_set: data_set_name(),
             ..Self::default()
         }
     }
@@ -81,6 +84,7 @@ impl Sample {
             "filter_bits_per_key": self.filter_bits_per_key,
             "filter_fpr": self.filter_fpr,
             "skipped": self.skipped,
+            "data_set": self.data_set,
         })
     }
 
@@ -108,6 +112,12 @@ impl Sample {
                 .get("skipped")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            // Samples written before the subset shipped all came from the full set.
+            data_set: value
+                .get("data_set")
+                .and_then(Value::as_str)
+                .unwrap_or("full")
+                .to_owned(),
         })
     }
 }
@@ -191,6 +201,7 @@ impl Meter {
             filter_bits_per_key: None,
             filter_fpr,
             skipped: None,
+            data_set: data_set_name(),
         }
     }
 
@@ -229,6 +240,22 @@ pub fn write_jsonl(samples: &[Sample], path: &Path) -> Result<(), String> {
         let _ = writeln!(text, "{}", sample.to_json());
     }
     write_file(path, &text)
+}
+
+/// The name of the set of records this process cuts its values from.
+pub fn data_set_name() -> String {
+    lsm_testkit::data::DataSet::current().name().to_owned()
+}
+
+/// What `samples` were measured on: the one set they share, or `"mixed"`.
+pub fn data_set_of(samples: &[Sample]) -> String {
+    let mut names = samples.iter().map(|sample| sample.data_set.as_str());
+    let first = names.next().unwrap_or("none");
+    if names.all(|name| name == first) {
+        first.to_owned()
+    } else {
+        "mixed".to_owned()
+    }
 }
 
 /// Writes `bytes` to a new or truncated file at `path`, creating its directory.

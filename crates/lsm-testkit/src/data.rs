@@ -1,9 +1,17 @@
 //! The Debian package index as key-value records.
 //!
-//! The file is `debian-packages.jsonl.zst` in the shared data folder: one JSON object per
-//! line. Its location is `$LSM_DATA_DIR` when set, else `../shared/data` beside the
-//! workspace root (where every checkout and CI run has it).
+//! Two sets of the same records, one JSON object per line, zstd-compressed:
+//! - the full set, `debian-packages.jsonl.zst` (63,440 records, 53 MB of JSON), in the
+//!   folder `$LSM_DATA_DIR` names, or else in `shared/data` beside the checkout when
+//!   that folder is there;
+//! - otherwise the subset that ships with this crate, `data/debian-packages-subset.jsonl.zst`:
+//!   the full set's first 12,000 records (9.9 MB of JSON, 1.7 MB compressed; see
+//!   `data/README.md` for where they come from and their terms).
+//!
+//! [`DataSet::current`] says which one the loaders read; every tool that reports a figure
+//! drawn from them names it.
 
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -11,8 +19,78 @@ use lsm_codec::DataBlockBuilder;
 use lsm_core::{StdFs, ValueType, fs::read_all};
 use serde_json::{Map, Value};
 
-/// The name of the data file.
+/// The name of the full set's file.
 pub const DEBIAN_PACKAGES_FILE: &str = "debian-packages.jsonl.zst";
+
+/// The name of the shipped subset's file, in this crate's `data` folder.
+pub const DEBIAN_PACKAGES_SUBSET_FILE: &str = "debian-packages-subset.jsonl.zst";
+
+/// Records in the shipped subset (the full set's first ones, in file order).
+pub const SUBSET_RECORD_COUNT: usize = 12_000;
+
+/// Which set of records the loaders read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataSet {
+    /// The full set, at this path.
+    Full(PathBuf),
+    /// The subset shipped with this crate, at this path.
+    Subset(PathBuf),
+}
+
+impl DataSet {
+    /// The set the loaders read: the full set in `$LSM_DATA_DIR` when set (it must hold
+    /// the file: a named folder without it is an error at load, not a silent fallback),
+    /// else the full set in `shared/data` beside the checkout when it is there, else the
+    /// shipped subset.
+    #[must_use]
+    pub fn current() -> Self {
+        if let Some(dir) = std::env::var_os("LSM_DATA_DIR") {
+            return Self::Full(PathBuf::from(dir).join(DEBIAN_PACKAGES_FILE));
+        }
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let beside = manifest_dir
+            .join("../../../shared/data")
+            .join(DEBIAN_PACKAGES_FILE);
+        if lsm_core::Fs::metadata(&StdFs, &beside).is_ok_and(|metadata| !metadata.is_dir) {
+            return Self::Full(beside);
+        }
+        Self::Subset(manifest_dir.join("data").join(DEBIAN_PACKAGES_SUBSET_FILE))
+    }
+
+    /// The compressed file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Full(path) | Self::Subset(path) => path,
+        }
+    }
+
+    /// `"full"` or `"subset"`: the set's name in reports and result files.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Full(_) => "full",
+            Self::Subset(_) => "subset",
+        }
+    }
+}
+
+impl fmt::Display for DataSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(path) => write!(
+                f,
+                "Debian's package index, full set (63,440 records, {})",
+                path.display()
+            ),
+            Self::Subset(_) => write!(
+                f,
+                "Debian's package index, the shipped subset (its first {SUBSET_RECORD_COUNT} \
+                 records; LSM_DATA_DIR selects the full set)"
+            ),
+        }
+    }
+}
 
 /// Fields kept in [`Record::small_value`]: a row of a few hundred bytes.
 const SMALL_ROW_FIELDS: &[&str] = &[
@@ -39,22 +117,21 @@ pub struct Record {
     pub small_value: Vec<u8>,
 }
 
-/// Where the data folder is.
-#[must_use]
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("LSM_DATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
-
-/// Loads every record of the Debian package index, in file order.
+/// Loads every record of the current [`DataSet`], in file order.
 ///
 /// # Errors
 /// When the file is missing or not zstd-compressed JSON lines.
 pub fn debian_records() -> io::Result<Vec<Record>> {
-    let path = data_dir().join(DEBIAN_PACKAGES_FILE);
-    let compressed = read_all(&StdFs, &path)
+    records_of(&DataSet::current())
+}
+
+/// Loads every record of `set`, in file order.
+///
+/// # Errors
+/// As [`debian_records`].
+pub fn records_of(set: &DataSet) -> io::Result<Vec<Record>> {
+    let path = set.path();
+    let compressed = read_all(&StdFs, path)
         .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
     let text = zstd::decode_all(compressed.as_slice())?;
     text.split(|&byte| byte == b'\n')
@@ -119,4 +196,58 @@ pub fn small_row_blocks(block_bytes: usize) -> io::Result<Vec<RowBlock>> {
         }
     }
     Ok(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subset() -> DataSet {
+        DataSet::Subset(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data")
+                .join(DEBIAN_PACKAGES_SUBSET_FILE),
+        )
+    }
+
+    #[test]
+    fn the_shipped_subset_loads_with_distinct_keys_and_real_values() {
+        let records = records_of(&subset()).unwrap();
+        assert_eq!(records.len(), SUBSET_RECORD_COUNT);
+        let mut keys: Vec<_> = records.iter().map(|record| &record.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert!(
+            keys.len() > SUBSET_RECORD_COUNT * 99 / 100,
+            "keys mostly distinct"
+        );
+        let value_bytes: usize = records.iter().map(|record| record.value.len()).sum();
+        // The db_bench value corpus is the first 8 MiB of values: the subset holds it whole.
+        assert!(value_bytes > 8 << 20, "{value_bytes} bytes of values");
+        assert!(
+            records
+                .iter()
+                .all(|record| record.value.starts_with(b"{\"Package\""))
+        );
+    }
+
+    #[test]
+    fn the_subset_is_the_full_sets_first_records_when_both_are_here() {
+        let DataSet::Full(path) = DataSet::current() else {
+            return; // Only the subset is here: nothing to compare with.
+        };
+        let Ok(full) = records_of(&DataSet::Full(path)) else {
+            return;
+        };
+        let subset = records_of(&subset()).unwrap();
+        assert_eq!(&full[..SUBSET_RECORD_COUNT], subset.as_slice());
+    }
+
+    #[test]
+    fn a_named_folder_without_the_file_is_an_error_not_a_fallback() {
+        let missing = DataSet::Full(PathBuf::from("/nonexistent").join(DEBIAN_PACKAGES_FILE));
+        let error = records_of(&missing).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        assert!(error.to_string().contains("/nonexistent"));
+    }
 }
