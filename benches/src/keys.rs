@@ -131,7 +131,7 @@ impl Values {
 
     /// The next value of `cursor`.
     pub fn value(&self, cursor: &mut ValueCursor) -> &[u8] {
-        let offset = cursor.offset as usize;
+        let offset = usize::try_from(cursor.offset).expect("offsets lie within the corpus");
         cursor.offset = (cursor.offset + cursor.step) % cursor.offset_count;
         &self.corpus[offset..offset + cursor.value_bytes]
     }
@@ -150,11 +150,15 @@ pub struct ValueCursor {
 /// it visits every offset once per `count` steps, and the values of a stretch of
 /// consecutive steps lie far apart in the corpus.
 fn golden_step(count: u64) -> u64 {
-    const GOLDEN_SECTION: f64 = 0.618_033_988_749_895;
+    // The golden section, 0.618..., in millionths.
+    const GOLDEN_SECTION_PPM: u128 = 618_034;
     if count <= 1 {
         return 1;
     }
-    let mut step = ((count as f64 * GOLDEN_SECTION) as u64).clamp(1, count - 1);
+    let scaled = u128::from(count) * GOLDEN_SECTION_PPM / 1_000_000;
+    let mut step = u64::try_from(scaled)
+        .expect("below count")
+        .clamp(1, count - 1);
     while gcd(step, count) != 1 {
         step += 1;
     }

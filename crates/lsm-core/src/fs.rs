@@ -166,7 +166,8 @@ pub trait Fs: Send + Sync + Debug + 'static {
     /// Bytes available to this process on the file system holding `path`.
     ///
     /// # Errors
-    /// Any I/O error.
+    /// Any I/O error; `ErrorKind::Unsupported` where the platform has no probe (callers
+    /// treat that as "unknown", not as "full").
     fn available_space(&self, path: &Path) -> io::Result<u64>;
 }
 

@@ -42,19 +42,25 @@ impl DataSet {
     /// the file: a named folder without it is an error at load, not a silent fallback),
     /// else the full set in `shared/data` beside the checkout when it is there, else the
     /// shipped subset.
+    /// `LSM_DATA_SUBSET=1` picks the shipped subset whatever else is there (to compare
+    /// figures on the two sets).
     #[must_use]
     pub fn current() -> Self {
+        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let subset = Self::Subset(manifest_dir.join("data").join(DEBIAN_PACKAGES_SUBSET_FILE));
+        if std::env::var_os("LSM_DATA_SUBSET").is_some_and(|value| value == "1") {
+            return subset;
+        }
         if let Some(dir) = std::env::var_os("LSM_DATA_DIR") {
             return Self::Full(PathBuf::from(dir).join(DEBIAN_PACKAGES_FILE));
         }
-        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         let beside = manifest_dir
             .join("../../../shared/data")
             .join(DEBIAN_PACKAGES_FILE);
         if lsm_core::Fs::metadata(&StdFs, &beside).is_ok_and(|metadata| !metadata.is_dir) {
             return Self::Full(beside);
         }
-        Self::Subset(manifest_dir.join("data").join(DEBIAN_PACKAGES_SUBSET_FILE))
+        subset
     }
 
     /// The compressed file.

@@ -1,6 +1,17 @@
 //! [`StdFs`]: the operating system's file system, through `std::fs`.
 //!
-//! This is the one module of the engine allowed to use `std::fs`.
+//! This is the one module of the engine allowed to use `std::fs`. It builds wherever
+//! Rust's standard library does; the calls that differ by platform sit behind `cfg`,
+//! each with a portable fallback:
+//! - positional reads and writes: `pread`/`pwrite` on Unix, `seek_read`/`seek_write` on
+//!   Windows, elsewhere a seek and a read or write under the file's lock;
+//! - directory sync: `fsync` of the directory on Unix; elsewhere a no-op (Windows
+//!   journals directory entries with the file system's metadata and cannot open a
+//!   directory for a sync through `std`);
+//! - free space: `statvfs` on Unix; elsewhere `ErrorKind::Unsupported`;
+//! - the directory lock: `File::try_lock` from `std`, on every platform.
+//!
+//! Only Linux is tested (CI runs on x86-64 Linux).
 #![expect(
     clippy::disallowed_types,
     clippy::disallowed_methods,
@@ -9,9 +20,8 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use super::{DirEntry, Fs, FsFile, FsLock, Metadata, OpenOptions};
 
@@ -22,8 +32,17 @@ pub struct StdFs;
 #[derive(Debug)]
 struct StdFile {
     file: File,
-    /// Serialises appends; `O_APPEND` is not used because `pwrite` ignores offsets on it.
-    append_lock: Mutex<()>,
+    /// Serialises appends (`O_APPEND` is not used because `pwrite` ignores offsets on
+    /// it) and, where reads and writes go through the file cursor, every use of it.
+    lock: Mutex<()>,
+}
+
+impl StdFile {
+    fn lock(&self) -> io::Result<MutexGuard<'_, ()>> {
+        self.lock
+            .lock()
+            .map_err(|_| io::Error::other("file lock poisoned"))
+    }
 }
 
 #[derive(Debug)]
@@ -44,7 +63,7 @@ impl Fs for StdFs {
             .open(path)?;
         Ok(Box::new(StdFile {
             file,
-            append_lock: Mutex::new(()),
+            lock: Mutex::new(()),
         }))
     }
 
@@ -78,7 +97,13 @@ impl Fs for StdFs {
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        File::open(path)?.sync_all()
+        if cfg!(unix) {
+            File::open(path)?.sync_all()
+        } else {
+            // See the module docs: no directory sync outside Unix; the directory must
+            // still exist.
+            fs::metadata(path).map(|_| ())
+        }
     }
 
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
@@ -108,27 +133,34 @@ impl Fs for StdFs {
     }
 
     fn available_space(&self, path: &Path) -> io::Result<u64> {
-        let stat = rustix::fs::statvfs(path)?;
-        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+        available_space(path)
     }
 }
 
 impl FsFile for StdFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.file.read_at(buf, offset)
+        positional::read_at(self, buf, offset)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
-        self.file.write_at(buf, offset)
+        positional::write_at(self, buf, offset)
     }
 
-    fn append(&self, buf: &[u8]) -> io::Result<()> {
-        let _guard = self
-            .append_lock
-            .lock()
-            .map_err(|_| io::Error::other("append lock poisoned"))?;
-        let end = self.file.metadata()?.len();
-        self.file.write_all_at(buf, end)
+    fn append(&self, mut buf: &[u8]) -> io::Result<()> {
+        let _guard = self.lock()?;
+        let mut end = self.file.metadata()?.len();
+        while !buf.is_empty() {
+            match positional::write_at_locked(self, buf, end) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    buf = &buf[written..];
+                    end += written as u64;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {
@@ -145,5 +177,117 @@ impl FsFile for StdFile {
 
     fn len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
+    }
+}
+
+#[cfg(unix)]
+fn available_space(path: &Path) -> io::Result<u64> {
+    let stat = rustix::fs::statvfs(path)?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+#[cfg(not(unix))]
+fn available_space(_path: &Path) -> io::Result<u64> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no free-space probe on this platform",
+    ))
+}
+
+/// Reads and writes at an offset, by platform (see the module docs).
+mod positional {
+    use std::io;
+
+    use super::StdFile;
+
+    /// Reads at `offset`.
+    pub(super) fn read_at(file: &StdFile, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_at(&file.file, buf, offset)
+        }
+        #[cfg(windows)]
+        {
+            std::os::windows::fs::FileExt::seek_read(&file.file, buf, offset)
+        }
+        #[cfg(not(any(unix, windows)))]
+        {
+            let _guard = file.lock()?;
+            cursor::read_at(&file.file, buf, offset)
+        }
+    }
+
+    /// Writes at `offset`.
+    pub(super) fn write_at(file: &StdFile, buf: &[u8], offset: u64) -> io::Result<usize> {
+        #[cfg(not(any(unix, windows)))]
+        let _guard = file.lock()?;
+        write_at_locked(file, buf, offset)
+    }
+
+    /// Writes at `offset`; the caller holds the file's lock where the platform needs it.
+    pub(super) fn write_at_locked(file: &StdFile, buf: &[u8], offset: u64) -> io::Result<usize> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::write_at(&file.file, buf, offset)
+        }
+        #[cfg(windows)]
+        {
+            std::os::windows::fs::FileExt::seek_write(&file.file, buf, offset)
+        }
+        #[cfg(not(any(unix, windows)))]
+        {
+            cursor::write_at(&file.file, buf, offset)
+        }
+    }
+
+    /// The fallback through the file cursor; callers hold the file's lock. Compiled on
+    /// every platform so that its tests run where CI does.
+    #[cfg_attr(
+        all(any(unix, windows), not(test)),
+        expect(dead_code, reason = "the fallback of platforms without positional I/O")
+    )]
+    pub(super) mod cursor {
+        use std::fs::File;
+        use std::io::{self, Read, Seek, SeekFrom, Write};
+
+        pub(in super::super) fn read_at(
+            mut file: &File,
+            buf: &mut [u8],
+            offset: u64,
+        ) -> io::Result<usize> {
+            file.seek(SeekFrom::Start(offset))?;
+            file.read(buf)
+        }
+
+        pub(in super::super) fn write_at(
+            mut file: &File,
+            buf: &[u8],
+            offset: u64,
+        ) -> io::Result<usize> {
+            file.seek(SeekFrom::Start(offset))?;
+            file.write(buf)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::positional::cursor;
+
+    #[test]
+    fn the_cursor_fallback_reads_and_writes_at_offsets() {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"0123456789").unwrap();
+        assert_eq!(cursor::write_at(&file, b"ab", 3).unwrap(), 2);
+        assert_eq!(cursor::write_at(&file, b"yz", 12).unwrap(), 2);
+        let mut buf = [0; 6];
+        assert_eq!(cursor::read_at(&file, &mut buf, 1).unwrap(), 6);
+        assert_eq!(&buf, b"12ab56");
+        let mut tail = [0; 8];
+        let read = cursor::read_at(&file, &mut tail, 10).unwrap();
+        assert_eq!(&tail[..read], b"\0\0yz");
+        assert_eq!(cursor::read_at(&file, &mut tail, 14).unwrap(), 0);
     }
 }

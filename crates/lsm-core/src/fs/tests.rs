@@ -78,7 +78,9 @@ fn conformance(fs: &dyn Fs, root: &Path) {
             .kind(),
         io::ErrorKind::NotFound
     );
-    assert!(fs.available_space(root).unwrap() > 0);
+    if cfg!(unix) {
+        assert!(fs.available_space(root).unwrap() > 0);
+    }
 }
 
 #[test]
