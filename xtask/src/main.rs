@@ -4,7 +4,9 @@
 //! - `ci`: every check and test, in the order CI runs them.
 //! - `bench [ARGS]`: the benchmark tool in release mode (arguments go to it); with
 //!   `--peers` it is built with RocksDB, fjall's lsm-tree and coordinode-lsm-tree
-//!   (installing `libclang-dev` with apt-get when bindgen would not find libclang).
+//!   (installing `libclang-dev` with apt-get when bindgen would not find libclang, and
+//!   linking the prebuilt release RocksDB of a `shared/rocksdb` folder beside the
+//!   checkout when there is one, instead of compiling its source).
 //!   `bench micro [CRATE...]` runs the criterion micro-benchmarks beside the crates.
 //! - `tidy`, `deps`, `format-check`: the individual checks.
 //! - `fresh-clone`: clones `HEAD` into an empty folder and runs the benchmark tool's smoke
@@ -112,17 +114,73 @@ fn bench(args: &[String]) -> Result {
     }
     let peers = args.iter().any(|arg| arg == "--peers");
     let mut cargo_args = vec!["run", "--release", "--quiet", "--package", "lsm-bench"];
+    let mut envs = Vec::new();
+    let prebuilt;
     if peers {
         ensure_libclang()?;
-        eprintln!(
-            "xtask bench: building with the peers (RocksDB's C++ source compiles once, \
-             a long while on two cores; later runs reuse target/)"
-        );
         cargo_args.extend(["--features", "peers"]);
+        prebuilt = prebuilt_rocksdb()?;
+        match &prebuilt {
+            Some(dir) => {
+                eprintln!(
+                    "xtask bench: linking the prebuilt release RocksDB in {}",
+                    dir.display()
+                );
+                envs.push(("ROCKSDB_LIB_DIR", dir.to_str().ok_or("a non-UTF-8 path")?));
+                envs.push(("ROCKSDB_STATIC", "1"));
+            }
+            None => eprintln!(
+                "xtask bench: building with the peers (RocksDB's C++ source compiles once, \
+                 a long while on two cores; later runs reuse target/)"
+            ),
+        }
     }
     cargo_args.push("--");
     cargo_args.extend(args.iter().map(String::as_str));
-    cargo(&cargo_args, &[])
+    cargo(&cargo_args, &envs)
+}
+
+/// The compressed release build of RocksDB 11.8.1 (the one the `rocksdb` crate 0.25
+/// compiles from source) that a `shared/rocksdb` folder beside the checkout may hold.
+const PREBUILT_ROCKSDB: &str = "../shared/rocksdb/librocksdb-11.8.1-x86_64.a.zst";
+
+/// A folder holding `librocksdb.a` unpacked from [`PREBUILT_ROCKSDB`], when that file is
+/// there, this is x86-64 Linux and the caller has not set `ROCKSDB_LIB_DIR`; `None`
+/// builds RocksDB from source instead.
+fn prebuilt_rocksdb() -> Result<Option<PathBuf>> {
+    let packed = project_root().join(PREBUILT_ROCKSDB);
+    if std::env::var_os("ROCKSDB_LIB_DIR").is_some()
+        || !cfg!(all(target_os = "linux", target_arch = "x86_64"))
+        || !packed.is_file()
+    {
+        return Ok(None);
+    }
+    let dir = project_root().join("target/rocksdb-prebuilt");
+    let library = dir.join("librocksdb.a");
+    if library.is_file() {
+        return Ok(Some(dir));
+    }
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+    let unpacking = dir.join("librocksdb.a.partial");
+    let status = Command::new("zstd")
+        .args(["-d", "-q", "-f"])
+        .arg(&packed)
+        .arg("-o")
+        .arg(&unpacking)
+        .status();
+    match status {
+        Ok(status) if status.success() => {
+            std::fs::rename(&unpacking, &library)
+                .map_err(|error| format!("cannot rename {}: {error}", unpacking.display()))?;
+            Ok(Some(dir))
+        }
+        // Without the zstd tool, build from source as before.
+        _ => {
+            eprintln!("xtask bench: cannot unpack {} (zstd missing?)", packed.display());
+            Ok(None)
+        }
+    }
 }
 
 /// bindgen (RocksDB's bindings) loads libclang at build time: installs Debian's
