@@ -177,7 +177,10 @@ fn prebuilt_rocksdb() -> Result<Option<PathBuf>> {
         }
         // Without the zstd tool, build from source as before.
         _ => {
-            eprintln!("xtask bench: cannot unpack {} (zstd missing?)", packed.display());
+            eprintln!(
+                "xtask bench: cannot unpack {} (zstd missing?)",
+                packed.display()
+            );
             Ok(None)
         }
     }

@@ -1,4 +1,5 @@
-//! [`TableIter`]: a double-ended scan of a table's entries in a key range.
+//! [`TableIter`]: a double-ended scan of a table's entries in a key range, and the
+//! [`Table`] methods that make one.
 //!
 //! The index yields the data blocks of the range (through its partitions when it has
 //! them); each block is read when an end reaches it. Bounds are applied where they can
@@ -12,9 +13,27 @@ use std::sync::Arc;
 use lsm_codec::{BlockIter, IndexBlock, IndexEntry};
 use lsm_core::{InternalEntry, InternalKey, SeqNo, UserKey, ValueType};
 
-use crate::Result;
 use crate::reader::{TableInner, block_error};
 use crate::two_level::TwoLevelIter;
+use crate::{Result, Table};
+
+impl Table {
+    /// A double-ended iterator over the entries with user keys in `range` and seqnos below
+    /// `read_seqno`, in internal-key order (every visible version, tombstones included).
+    /// Blocks are read lazily.
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        read_seqno: SeqNo,
+    ) -> TableIter {
+        TableIter::new(&self.inner, range, read_seqno)
+    }
+
+    /// Every entry with a seqno below `read_seqno`, from both ends.
+    pub fn iter(&self, read_seqno: SeqNo) -> TableIter {
+        self.range::<&[u8], _>(.., read_seqno)
+    }
+}
 
 /// Entries of a table in a key range, visible at a read seqno; see the module docs.
 ///

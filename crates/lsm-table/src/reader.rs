@@ -8,7 +8,6 @@
 //! offset, never a panic or a wrong answer.
 #![deny(clippy::indexing_slicing)]
 
-use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +23,6 @@ use lsm_core::{
 };
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::iter::TableIter;
 use crate::layout::{
     BLOCK_LEN_MAX, FOOTER_CHECKSUM_OFFSET, FOOTER_FLAG_ENCRYPTED, FOOTER_FLAGS_KNOWN, FOOTER_LEN,
     FOOTER_MAGIC, PROPERTIES_LEN_MAX, TABLE_FORMAT_VERSION,
@@ -35,7 +33,7 @@ use crate::{BlockCache, BlockPriority, Error, ReadOptions, Result, TableProperti
 /// An open table; clones share it.
 #[derive(Clone)]
 pub struct Table {
-    inner: Arc<TableInner>,
+    pub(crate) inner: Arc<TableInner>,
 }
 
 pub(crate) struct TableInner {
@@ -356,22 +354,6 @@ impl Table {
             }
         }
         Ok(false)
-    }
-
-    /// A double-ended iterator over the entries with user keys in `range` and seqnos below
-    /// `read_seqno`, in internal-key order (every visible version, tombstones included).
-    /// Blocks are read lazily.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(
-        &self,
-        range: R,
-        read_seqno: SeqNo,
-    ) -> TableIter {
-        TableIter::new(&self.inner, range, read_seqno)
-    }
-
-    /// Every entry with a seqno below `read_seqno`, from both ends.
-    pub fn iter(&self, read_seqno: SeqNo) -> TableIter {
-        self.range::<&[u8], _>(.., read_seqno)
     }
 
     /// Checks every block's checksum: data blocks, index blocks, filter, dictionary and
