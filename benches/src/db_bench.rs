@@ -34,6 +34,7 @@ mod readreverse;
 mod readseq;
 mod readwhilewriting;
 pub mod sample;
+pub mod sections;
 mod seekrandom;
 
 use std::path::{Path, PathBuf};
@@ -43,20 +44,13 @@ use std::time::{Duration, Instant};
 use lsm_testkit::rng::Rng;
 
 pub use sample::Sample;
+use sections::SECTIONS;
 
 use crate::engine::{Engine, EngineKind};
 use crate::flags::Flags;
 use crate::keys::{KeySpace, Values};
 use crate::settings::{BLOB_THRESHOLD_BYTES, Settings};
 use crate::tree_dirs::remove_all;
-
-/// Every workload, in the order a child runs them (database by database).
-pub fn workloads() -> Vec<&'static str> {
-    SECTIONS
-        .iter()
-        .flat_map(|(_, workloads)| workloads.iter().copied())
-        .collect()
-}
 
 /// Bytes of the large values of `fillrandom-4k`.
 pub const LARGE_VALUE_BYTES: usize = 4096;
@@ -204,32 +198,6 @@ pub fn run_child(flags: &Flags, engine: &str, rep: usize, out: &Path) -> Result<
     samples.retain(|sample| ctx.wants(&sample.workload));
     sample::write_jsonl(&samples, out)
 }
-
-/// The workloads of each database, in the order they run.
-const SECTIONS: &[(&str, &[&str])] = &[
-    ("fillseq", &["fillseq"]),
-    (
-        "main",
-        &[
-            "fillrandom",
-            "overwrite",
-            "readrandom",
-            "readmissing",
-            "seekrandom",
-            "readseq",
-            "readreverse",
-            "readwhilewriting",
-            "deleterandom",
-            "rangedelete",
-        ],
-    ),
-    ("merge", &["mergerandom"]),
-    ("large", &["fillrandom-4k", "readrandom-4k"]),
-    (
-        "blob",
-        &["fillrandom-blob", "readrandom-blob", "overwrite-blob"],
-    ),
-];
 
 /// Runs each database's workloads; a failure ends that database's workloads (each
 /// recorded as failed) and the next database goes on.

@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::db_bench::Sample;
 use crate::db_bench::sample::write_file;
-use crate::db_bench::{Sample, workloads};
+use crate::db_bench::sections::workloads;
 use crate::engine::EngineKind;
 
 /// One workload on one engine, over every repetition.
@@ -185,18 +186,12 @@ pub fn markdown(rows: &[Row]) -> String {
     text
 }
 
-/// Writes `db_bench.csv`, `db_bench.jsonl` (one line per row, plus every sample in
-/// `db_bench-samples.jsonl`) and `db_bench.svg` into `dir`.
+/// Writes `db_bench.csv` and `db_bench.jsonl` (one line per row, plus every sample in
+/// `db_bench-samples.jsonl`) into `dir`.
 ///
 /// # Errors
 /// When a file cannot be written.
-pub fn write_files(
-    rows: &[Row],
-    samples: &[Sample],
-    engines: &[EngineKind],
-    dir: &Path,
-    title: &str,
-) -> Result<(), String> {
+pub fn write_files(rows: &[Row], samples: &[Sample], dir: &Path) -> Result<(), String> {
     let data_set = crate::db_bench::sample::data_set_of(samples);
     let mut csv = HEADER.join(",");
     csv.push('\n');
@@ -230,9 +225,5 @@ pub fn write_files(
         let _ = writeln!(jsonl, "{line}");
     }
     write_file(&dir.join("db_bench.jsonl"), jsonl.as_bytes())?;
-    crate::db_bench::sample::write_jsonl(samples, &dir.join("db_bench-samples.jsonl"))?;
-    write_file(
-        &dir.join("db_bench.svg"),
-        crate::svg_chart::chart(rows, engines, title).as_bytes(),
-    )
+    crate::db_bench::sample::write_jsonl(samples, &dir.join("db_bench-samples.jsonl"))
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::db_bench::workloads as all_workloads;
+use crate::db_bench::sections::workloads as all_workloads;
 use crate::settings::{Profile, Settings};
 
 /// Groups of layer workloads (run in this process, ours only).

@@ -126,7 +126,11 @@ fn run_db_bench(flags: &Flags, engines: &[EngineKind]) -> Result<(), String> {
         flags.profile.name(),
         flags.runs
     );
-    db_report::write_files(&rows, &samples, engines, &flags.out_dir, &title)?;
+    db_report::write_files(&rows, &samples, &flags.out_dir)?;
+    db_bench::sample::write_file(
+        &flags.out_dir.join("db_bench.svg"),
+        svg_chart::chart(&rows, engines, &title).as_bytes(),
+    )?;
     println!(
         "wrote {0}/db_bench.csv, {0}/db_bench.jsonl, {0}/db_bench-samples.jsonl and {0}/db_bench.svg",
         flags.out_dir.display()
