@@ -9,6 +9,19 @@ use crate::{
     Result, cargo, deps, format_check, fresh_clone, has_cargo_subcommand, project_root, tidy,
 };
 
+/// `cargo` arguments of the benchmark tool's smoke pass, but for its `--out` folder.
+pub(crate) const SMOKE_CARGO_ARGS: &[&str] = &[
+    "run",
+    "--quiet",
+    "--profile",
+    "test",
+    "--package",
+    "lsm-bench",
+    "--",
+    "--smoke",
+    "--out",
+];
+
 pub(crate) fn run() -> Result {
     let started = Instant::now();
     let features = deps::check_features()?;
@@ -34,21 +47,9 @@ pub(crate) fn run() -> Result {
     step("format-check", || format_check::run(&project_root()))?;
     step("test", || test(features))?;
     step("bench smoke", || {
-        cargo(
-            &[
-                "run",
-                "--quiet",
-                "--profile",
-                "test",
-                "--package",
-                "lsm-bench",
-                "--",
-                "--smoke",
-                "--out",
-                "target/bench/smoke",
-            ],
-            &[],
-        )
+        let mut args = SMOKE_CARGO_ARGS.to_vec();
+        args.push("target/bench/smoke");
+        cargo(&args, &[])
     })?;
     step("fresh clone", fresh_clone::run)?;
     step("doc", || {

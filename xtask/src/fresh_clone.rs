@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{Result, project_root};
+use crate::ci::SMOKE_CARGO_ARGS;
+use crate::{Result, project_root, run_command};
 
 /// What the smoke pass prints when it reads the shipped subset.
 const SUBSET_MARKER: &str = "the shipped subset";
@@ -48,15 +49,7 @@ fn clone_and_smoke(root: &Path, scratch: &Path) -> Result {
     let started = Instant::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args([
-            "run",
-            "--quiet",
-            "--profile",
-            "test",
-            "--package",
-            "lsm-bench",
-        ])
-        .args(["--", "--smoke", "--out"])
+        .args(SMOKE_CARGO_ARGS)
         .arg(scratch.join("out"))
         .current_dir(&clone)
         .env("CARGO_TARGET_DIR", target_dir(root))
@@ -89,15 +82,4 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), PathBuf::from)
         .join("fresh-clone")
-}
-
-fn run_command(command: &mut Command, what: &str) -> Result {
-    let status = command
-        .status()
-        .map_err(|error| format!("cannot run {what}: {error}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
 }

@@ -74,13 +74,18 @@ fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result {
         command.env(key, value);
     }
     eprintln!("$ cargo {}", args.join(" "));
+    run_command(&mut command, &format!("`cargo {}`", args.join(" ")))
+}
+
+/// Runs `command`, named `what` in errors; fails when it fails.
+fn run_command(command: &mut Command, what: &str) -> Result {
     let status = command
         .status()
-        .map_err(|error| format!("cannot run cargo: {error}"))?;
+        .map_err(|error| format!("cannot run {what}: {error}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+        Err(format!("{what} failed ({status})"))
     }
 }
 

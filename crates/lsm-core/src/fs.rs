@@ -246,20 +246,33 @@ pub trait FsFile: Send + Sync + Debug {
     ///
     /// # Errors
     /// `WriteZero` when the file system accepts nothing; any I/O error.
-    fn write_all_at(&self, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write_at(buf, offset) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => {
-                    buf = &buf[written..];
-                    offset += written as u64;
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        write_all_with(buf, offset, |part, at| self.write_at(part, at))
     }
+}
+
+/// Writes all of `buf` at `offset` through `write_at`, which may write less than it is
+/// given (retrying on `Interrupted`).
+///
+/// # Errors
+/// `WriteZero` when `write_at` accepts nothing; its errors.
+pub(crate) fn write_all_with(
+    mut buf: &[u8],
+    mut offset: u64,
+    mut write_at: impl FnMut(&[u8], u64) -> io::Result<usize>,
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match write_at(buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => {
+                buf = &buf[written..];
+                offset += written as u64;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// A held lock; dropping it releases the lock.

@@ -146,21 +146,12 @@ impl FsFile for StdFile {
         positional::write_at(self, buf, offset)
     }
 
-    fn append(&self, mut buf: &[u8]) -> io::Result<()> {
+    fn append(&self, buf: &[u8]) -> io::Result<()> {
         let _guard = self.lock()?;
-        let mut end = self.file.metadata()?.len();
-        while !buf.is_empty() {
-            match positional::write_at_locked(self, buf, end) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => {
-                    buf = &buf[written..];
-                    end += written as u64;
-                }
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
+        let end = self.file.metadata()?.len();
+        super::write_all_with(buf, end, |part, at| {
+            positional::write_at_locked(self, part, at)
+        })
     }
 
     fn sync_data(&self) -> io::Result<()> {
