@@ -6,21 +6,9 @@
 use std::time::Instant;
 
 use crate::{
-    Result, cargo, deps, format_check, fresh_clone, has_cargo_subcommand, project_root, tidy,
+    Result, SMOKE_CARGO_ARGS, cargo, deps, format_check, fresh_clone, has_cargo_subcommand,
+    project_root, tidy,
 };
-
-/// `cargo` arguments of the benchmark tool's smoke pass, but for its `--out` folder.
-pub(crate) const SMOKE_CARGO_ARGS: &[&str] = &[
-    "run",
-    "--quiet",
-    "--profile",
-    "test",
-    "--package",
-    "lsm-bench",
-    "--",
-    "--smoke",
-    "--out",
-];
 
 pub(crate) fn run() -> Result {
     let started = Instant::now();

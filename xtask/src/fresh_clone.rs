@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::ci::SMOKE_CARGO_ARGS;
-use crate::{Result, project_root, run_command};
+use crate::{Result, SMOKE_CARGO_ARGS, project_root, run_command};
 
 /// What the smoke pass prints when it reads the shipped subset.
 const SUBSET_MARKER: &str = "the shipped subset";

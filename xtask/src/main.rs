@@ -57,6 +57,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// `cargo` arguments of the benchmark tool's smoke pass, but for its `--out` folder.
+pub(crate) const SMOKE_CARGO_ARGS: &[&str] = &[
+    "run",
+    "--quiet",
+    "--profile",
+    "test",
+    "--package",
+    "lsm-bench",
+    "--",
+    "--smoke",
+    "--out",
+];
+
 /// The workspace root.
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

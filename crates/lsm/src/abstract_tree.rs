@@ -14,8 +14,10 @@ use lsm_table::FilterCounters;
 use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::{Guard, IterGuardImpl, PinnableSlice};
 use crate::read::{Index, IterBox};
-use crate::tree::FlushGuard;
 use crate::{CheckpointInfo, Result, WriteBatch};
+
+/// The guard of a tree's flush lock.
+pub type FlushGuard<'a> = std::sync::MutexGuard<'a, ()>;
 
 pub(crate) mod sealed {
     /// Keeps [`super::AbstractTree`] implemented by this crate only.

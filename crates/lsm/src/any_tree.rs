@@ -8,11 +8,11 @@ use std::sync::Arc;
 use lsm_core::{SeqNo, UserKey, UserValue};
 use lsm_memtable::Memtable;
 
+use crate::abstract_tree::FlushGuard;
 use crate::abstract_tree::sealed::Sealed;
 use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::guard::PinnableSlice;
 use crate::read::{Index, IterBox};
-use crate::tree::FlushGuard;
 use crate::{AbstractTree, BlobTree, CheckpointInfo, Result, Tree, TreeType, WriteBatch};
 
 /// A tree of any type.

@@ -15,22 +15,19 @@
 //!
 //! The threads hold only a weak reference to the tree, so they never keep it alive.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lsm_core::SeqNo;
 
-use crate::compaction::{CompactionAction, CompactionStrategy, Leveled};
-use crate::tree::TreeInner;
-use crate::{Error, Result};
+use crate::Error;
+use crate::compaction::{CompactionStrategy, Leveled};
 
 pub use crate::pacing::WritePacing;
 
 /// How long a thread waits for work before looking again, and pauses after an error.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The GC watermark source of background work.
 pub type WatermarkFn = Arc<dyn Fn() -> SeqNo + Send + Sync>;
@@ -100,23 +97,18 @@ pub(crate) struct Background {
     /// dropping a handle can tell whether it was the last one a user held).
     holders: Mutex<usize>,
     /// The drain rates slowed-down writers are paced to.
-    pacing: WritePacing,
+    pub(crate) pacing: WritePacing,
 }
 
-/// The level-0 runs of `tree` now, as the ids of their first tables.
-fn l0_runs(tree: &TreeInner) -> BTreeSet<u64> {
-    tree.super_version()
-        .version
-        .levels()
-        .first()
-        .map(|level| {
-            level
-                .runs()
-                .iter()
-                .filter_map(|run| run.tables().first().map(|table| table.id))
-                .collect()
-        })
-        .unwrap_or_default()
+/// What a tree has waiting for its threads, as a writer's admission sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Backlog {
+    /// Sealed memtables waiting for a flush.
+    pub(crate) sealed_memtables: usize,
+    /// Runs in level 0.
+    pub(crate) l0_runs: usize,
+    /// Whether the tree is poisoned (its threads cannot catch up).
+    pub(crate) poisoned: bool,
 }
 
 #[derive(Default)]
@@ -142,10 +134,10 @@ impl Background {
     }
 
     /// Runs `work` on the tree if it is still alive.
-    fn with_tree<T>(
+    pub(crate) fn with_tree<Tree, T>(
         &self,
-        weak: &Weak<TreeInner>,
-        work: impl FnOnce(&TreeInner) -> T,
+        weak: &Weak<Tree>,
+        work: impl FnOnce(&Tree) -> T,
     ) -> Option<T> {
         let tree = {
             let mut holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
@@ -161,31 +153,13 @@ impl Background {
     }
 
     /// Whether `tree` (one user handle of it) is the last handle a user holds.
-    pub(crate) fn is_last_user_handle(&self, tree: &Arc<TreeInner>) -> bool {
+    pub(crate) fn is_last_user_handle<Tree>(&self, tree: &Arc<Tree>) -> bool {
         let holders = self.holders.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::strong_count(tree) - *holders == 1
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Starts the flush and compaction threads of `tree`.
-    pub(crate) fn start(self: &Arc<Self>, tree: &Arc<TreeInner>) -> Result<()> {
-        let mut threads = self.threads.lock().unwrap_or_else(PoisonError::into_inner);
-        for (name, body) in [
-            ("lsm-flush", flush_loop as fn(&Weak<TreeInner>, &Background)),
-            ("lsm-compaction", compaction_loop),
-        ] {
-            let weak = Arc::downgrade(tree);
-            let background = Arc::clone(self);
-            let handle = std::thread::Builder::new()
-                .name(name.to_owned())
-                .spawn(move || body(&weak, &background))
-                .map_err(Error::Io)?;
-            threads.push(handle);
-        }
-        Ok(())
     }
 
     /// Stops the threads and waits for them (except the calling thread, when the last
@@ -210,7 +184,7 @@ impl Background {
         self.wake.notify_all();
     }
 
-    fn request_compaction(&self) {
+    pub(crate) fn request_compaction(&self) {
         self.lock().compaction_pending = true;
         self.wake.notify_all();
     }
@@ -220,27 +194,25 @@ impl Background {
         self.lock().error.take()
     }
 
-    fn record(&self, error: Error) {
+    pub(crate) fn record(&self, error: Error) {
         tracing::warn!(%error, "background maintenance failed; retrying");
         self.lock().error.get_or_insert(error);
         self.progress.notify_all();
     }
 
-    /// Slows down or blocks a writer of `bytes` while the tree is past its limits.
-    pub(crate) fn admit(&self, tree: &TreeInner, bytes: u64) {
+    /// Slows down or blocks a writer of `bytes` while the tree's backlog (as `backlog`
+    /// reads it, again after each wait) is past its limits.
+    pub(crate) fn admit(&self, backlog: impl Fn() -> Backlog, bytes: u64) {
         loop {
-            let current = tree.super_version();
-            let sealed = current.sealed.len();
-            let l0_runs = current
-                .version
-                .levels()
-                .first()
-                .map_or(0, |level| level.runs().len());
-            drop(current);
+            let Backlog {
+                sealed_memtables: sealed,
+                l0_runs,
+                poisoned,
+            } = backlog();
             let options = &self.options;
             if sealed >= options.sealed_stop || l0_runs >= options.l0_stop_runs {
                 let state = self.lock();
-                if state.stop || state.error.is_some() || tree.poisoned.load(Ordering::Acquire) {
+                if state.stop || state.error.is_some() || poisoned {
                     // The threads cannot catch up now; do not hang the writer.
                     return;
                 }
@@ -257,6 +229,34 @@ impl Background {
             }
             return;
         }
+    }
+
+    /// Adds a thread to join at shutdown.
+    pub(crate) fn add_thread(&self, handle: JoinHandle<()>) {
+        self.threads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
+    }
+
+    /// Whether the threads are told to stop.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.lock().stop
+    }
+
+    /// Wakes writers waiting out a stall (the backlog shrank).
+    pub(crate) fn notify_progress(&self) {
+        self.progress.notify_all();
+    }
+
+    /// Waits for a flush request; `false` on stop.
+    pub(crate) fn wait_for_flush_request(&self) -> bool {
+        self.wait_for(|state| &mut state.flush_pending)
+    }
+
+    /// Waits for a compaction request; `false` on stop.
+    pub(crate) fn wait_for_compaction_request(&self) -> bool {
+        self.wait_for(|state| &mut state.compaction_pending)
     }
 
     /// Waits until a request or a stop; `false` on stop.
@@ -276,90 +276,6 @@ impl Background {
                 .wait_timeout(state, POLL_INTERVAL)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-        }
-    }
-}
-
-fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
-    while background.wait_for(|state| &mut state.flush_pending) {
-        let outcome = background.with_tree(weak, |tree| {
-            let watermark = (background.options.gc_watermark)();
-            let flushed = {
-                let lock = tree.flush_lock();
-                let bytes: u64 = tree
-                    .super_version()
-                    .sealed
-                    .iter()
-                    .map(|memtable| memtable.approximate_size())
-                    .sum();
-                let started = Instant::now();
-                let flushed = tree.flush_sealed(&lock, watermark);
-                if matches!(flushed, Ok(Some(_))) {
-                    background.pacing.record_flush(bytes, started.elapsed());
-                }
-                flushed
-            };
-            flushed.map_err(|error| {
-                let fatal =
-                    matches!(error, Error::Unrecoverable) || tree.poisoned.load(Ordering::Acquire);
-                (error, fatal)
-            })
-        });
-        match outcome {
-            None => return,
-            Some(Ok(flushed)) => {
-                if flushed.is_some() {
-                    background.request_compaction();
-                }
-                background.progress.notify_all();
-            }
-            Some(Err((error, fatal))) => {
-                background.record(error);
-                if fatal {
-                    return;
-                }
-                std::thread::sleep(POLL_INTERVAL);
-                background.request_flush();
-            }
-        }
-    }
-}
-
-fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
-    while background.wait_for(|state| &mut state.compaction_pending) {
-        loop {
-            if background.lock().stop {
-                return;
-            }
-            let outcome = background.with_tree(weak, |tree| {
-                let watermark = (background.options.gc_watermark)();
-                let before = l0_runs(tree);
-                let started = Instant::now();
-                let result = tree
-                    .compact(background.options.strategy.as_ref(), watermark)
-                    .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)));
-                if result.is_ok() {
-                    let after = l0_runs(tree);
-                    let drained = before.difference(&after).count() as u64;
-                    background
-                        .pacing
-                        .record_l0_drain(drained, started.elapsed());
-                }
-                result
-            });
-            match outcome {
-                None | Some(Err((Error::Closed, _))) => return,
-                Some(Ok(result)) if result.action == CompactionAction::Nothing => break,
-                Some(Ok(_)) => background.progress.notify_all(),
-                Some(Err((error, fatal))) => {
-                    background.record(error);
-                    if fatal {
-                        return;
-                    }
-                    std::thread::sleep(POLL_INTERVAL);
-                    break;
-                }
-            }
         }
     }
 }

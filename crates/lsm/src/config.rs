@@ -16,7 +16,7 @@ pub use policy::{
     FilterPolicyEntry, HashRatioPolicy, PartitioningPolicy, PinningPolicy, RestartIntervalPolicy,
 };
 
-use crate::{AnyTree, Cache, DescriptorTable, Result, Tree};
+use crate::{Cache, DescriptorTable, Result};
 
 /// Levels of a tree.
 pub const LEVEL_COUNT: u8 = 7;
@@ -169,20 +169,6 @@ impl Config {
             visible_seqno,
             directory_lock: true,
             manifest_rotate_bytes: DEFAULT_MANIFEST_ROTATE_BYTES,
-        }
-    }
-
-    /// Opens the tree, creating it when the directory holds none.
-    ///
-    /// # Errors
-    /// [`crate::Error::Locked`] when another opener holds the directory;
-    /// [`crate::Error::InvalidConfig`]; I/O, manifest, table and blob errors from
-    /// recovery.
-    pub fn open(self) -> Result<AnyTree> {
-        if self.kv_separation_opts.is_some() {
-            Tree::open(self).map(|index| AnyTree::Blob(crate::BlobTree { index }))
-        } else {
-            Tree::open(self).map(AnyTree::Standard)
         }
     }
 

@@ -20,11 +20,12 @@ use lsm_version::{BlobFileInfo, BlobRef, TableMeta, VersionEdit};
 use lsm_vlog::WrittenBlobFile;
 
 use crate::KvSeparationOptions;
+use crate::abstract_tree::FlushGuard;
 use crate::blobs::{BlobFiles, BlobSink, LiveBlobFile};
 use crate::config::FLUSH_TABLE_TARGET_BYTES;
 use crate::layout::{BLOBS_DIR, TABLES_DIR, table_path};
 use crate::live_table::LiveTable;
-use crate::tree::{FlushGuard, TreeInner};
+use crate::tree::TreeInner;
 use crate::{Error, Result};
 
 impl TreeInner {

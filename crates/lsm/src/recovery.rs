@@ -1,4 +1,5 @@
-//! Opening a tree: directory lock, manifest replay, tables, orphans, counters.
+//! Opening a tree ([`Config::open`]): directory lock, manifest replay, tables, orphans,
+//! counters.
 //!
 //! 1. Create the directory (and make its entry durable) and take the lock file.
 //! 2. Replay the manifest ([`Manifest::open`] cuts a torn tail) or start one.
@@ -30,7 +31,24 @@ use crate::live_table::LiveTable;
 use crate::rate_limiter::{RateLimiter, SystemClock};
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
-use crate::{Config, Error, Result, Tree};
+use crate::{AnyTree, BlobTree, Config, Error, Result, Tree};
+
+impl Config {
+    /// Opens the tree, creating it when the directory holds none: takes the directory
+    /// lock, replays the manifest, opens every table and blob file, removes orphans and
+    /// restores the counters.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another opener holds the directory;
+    /// [`Error::InvalidConfig`]; I/O, manifest, table and blob errors from recovery.
+    pub fn open(self) -> Result<AnyTree> {
+        if self.kv_separation_opts.is_some() {
+            Tree::open(self).map(|index| AnyTree::Blob(BlobTree { index }))
+        } else {
+            Tree::open(self).map(AnyTree::Standard)
+        }
+    }
+}
 
 /// Tree ids handed out in this process.
 static NEXT_TREE_ID: AtomicU64 = AtomicU64::new(1);
@@ -143,7 +161,7 @@ impl Tree {
             _directory_lock: directory_lock,
         }));
         if let Some(background) = background {
-            background.start(&tree.0)?;
+            crate::threads::start(&background, &tree.0)?;
         }
         Ok(tree)
     }

@@ -15,7 +15,7 @@
 use std::ops::{Deref, RangeBounds};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
 
@@ -27,20 +27,18 @@ use lsm_memtable::Memtable;
 use lsm_table::ReadOptions;
 use lsm_version::{Level, Manifest, Version, VersionEdit};
 
-use crate::background::Background;
+use crate::background::{Background, Backlog};
 use crate::compaction::{CompactionResult, CompactionStrategy};
 use crate::rate_limiter::RateLimiter;
 use crate::read::{self, Index, IterBox};
 use crate::super_version::SuperVersion;
 use crate::{
-    AbstractTree, CheckpointInfo, Config, Error, PinnableSlice, Result, TreeType, WriteBatch,
+    AbstractTree, CheckpointInfo, Config, Error, FlushGuard, PinnableSlice, Result, TreeType,
+    WriteBatch,
 };
 
 /// A tree's identity within this process.
 pub type TreeId = u64;
-
-/// The guard of a tree's flush lock.
-pub type FlushGuard<'a> = MutexGuard<'a, ()>;
 
 /// A standard tree; cheap to clone (clones share the tree).
 #[derive(Clone)]
@@ -201,7 +199,7 @@ impl TreeInner {
         }
         if let Some(background) = &self.background {
             let bytes = entries.iter().map(entry_bytes).sum();
-            background.admit(self, bytes);
+            background.admit(|| self.backlog(), bytes);
         }
         let (mut added, mut size) = (0, 0);
         {
@@ -235,7 +233,7 @@ impl TreeInner {
         }
         if let Some(background) = &self.background {
             let bytes = (tombstone.start.len() + tombstone.end.len()) as u64;
-            background.admit(self, bytes);
+            background.admit(|| self.backlog(), bytes);
         }
         let (added, size) = {
             let _gate = self
@@ -254,6 +252,20 @@ impl TreeInner {
             background.request_flush();
         }
         added
+    }
+
+    /// What the background threads have waiting, as write admission sees it.
+    fn backlog(&self) -> Backlog {
+        let current = self.super_version.load();
+        Backlog {
+            sealed_memtables: current.sealed.len(),
+            l0_runs: current
+                .version
+                .levels()
+                .first()
+                .map_or(0, |level| level.runs().len()),
+            poisoned: self.poisoned.load(Ordering::Acquire),
+        }
     }
 
     /// Refuses work on a poisoned tree.
@@ -321,7 +333,7 @@ impl TreeInner {
         value_type: ValueType,
     ) -> (u64, u64) {
         if let Some(background) = &self.background {
-            background.admit(self, (user_key.len() + value.len()) as u64);
+            background.admit(|| self.backlog(), (user_key.len() + value.len()) as u64);
         }
         let written = self.append(InternalEntry::new(user_key, value, seqno, value_type));
         if let Some(background) = &self.background
