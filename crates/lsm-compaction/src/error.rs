@@ -13,6 +13,15 @@ pub enum Error {
     /// An input table failed to read, or an output table failed to write.
     #[error(transparent)]
     Table(#[from] lsm_table::Error),
+    /// A blob file failed to write.
+    #[error(transparent)]
+    Blob(#[from] lsm_vlog::Error),
+    /// An indirection entry is damaged.
+    #[error("broken blob indirection: {what}")]
+    BrokenIndirection {
+        /// What is wrong.
+        what: &'static str,
+    },
     /// A file-system operation on the outputs failed.
     #[error("{op} failed on {path}")]
     Io {

@@ -6,11 +6,14 @@
 //! against the version before anything acts on it. Built in: [`Leveled`],
 //! [`SizeTiered`], [`Fifo`] and [`Major`].
 //!
-//! The worker does the I/O of a merge: [`merge_sources`] merges the chosen tables'
+//! The jobs do the I/O of a flush or a merge: [`merge_sources`] merges the sources'
 //! entries through the [`CompactionStream`] (MVCC garbage collection below the caller's
 //! watermark, tombstones dropped at the bottom, weak tombstones annihilated with their
-//! value, seqnos zeroed at the bottom), and [`write_tables`] writes the outputs, synced
-//! and ready for a version edit. Installing the edit is the caller's job.
+//! value, seqnos zeroed at the bottom), and [`write_outputs`] writes tables and, through
+//! a [`BlobSink`], blob files (separating large values, relocating those of the blob
+//! files [`relocation_set`] picks), synced and ready for a version edit;
+//! [`open_tables`] opens and describes them. Scheduling the jobs and installing the edit
+//! are the caller's.
 //!
 //! ```
 //! use lsm_compaction::{Choice, CompactionState, CompactionStrategy, Leveled};
@@ -23,9 +26,12 @@
 
 #![forbid(unsafe_code)]
 
+mod blob_gc;
+mod blob_sink;
 mod choice;
 mod error;
 mod fifo;
+mod job;
 mod leveled;
 mod levels;
 mod major;
@@ -36,9 +42,12 @@ mod tiered;
 mod validate;
 mod worker;
 
+pub use blob_gc::{BlobGcPolicy, blob_gc_choice, relocation_set};
+pub use blob_sink::{BlobSink, BlobTarget, SinkOutput, handle_of, refs_per_table};
 pub use choice::{Choice, CompactionState, Input};
 pub use error::{Error, Result};
 pub use fifo::{FIFO_COMPACTION_NAME, FIFO_L0_RUN_LIMIT, Fifo};
+pub use job::{Outputs, TableTarget, open_tables, write_outputs};
 pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
 pub use major::{MAJOR_COMPACTION_NAME, Major};
 pub use slices::slice_boundaries;

@@ -6,12 +6,12 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use lsm_compaction::{Bottom, Choice, CompactionState, CompactionStrategy, Input};
+use lsm_compaction::{Bottom, Choice, CompactionState, CompactionStrategy, Input, Outputs};
 use lsm_core::{SeqNo, TableId};
-use lsm_version::{TableMeta, Version, VersionEdit};
+use lsm_version::{TableMeta, VersionEdit};
 
 use crate::compaction::{CompactionAction, CompactionResult, filter};
-use crate::flush::{BlobContext, Written};
+use crate::flush::BlobContext;
 use crate::live_table::LiveTable;
 use crate::read::OwnedBounds;
 use crate::super_version::SuperVersion;
@@ -43,7 +43,8 @@ impl TreeInner {
         };
         let choice = match strategy.choose(&current.version, &state) {
             Choice::DoNothing => self
-                .blob_gc_choice(&current.version)
+                .blob_gc_policy()
+                .and_then(|policy| lsm_compaction::blob_gc_choice(&current.version, policy))
                 .unwrap_or(Choice::DoNothing),
             choice => choice,
         };
@@ -67,41 +68,12 @@ impl TreeInner {
         result
     }
 
-    /// When the strategy has nothing to do and blob files are due for relocation
-    /// ([`crate::blobs::relocation_set`]): a merge of the one table (below level 0, in a
-    /// level of one run) pointing to the most bytes in them, rewritten in place so that
-    /// its live values leave those files. Each such step leaves fewer references into
-    /// the set, so a quiet tree collects every stale file in a bounded number of steps.
-    fn blob_gc_choice(&self, version: &Version) -> Option<Choice> {
-        let options = self.config.kv_separation_opts.as_ref()?;
-        let stale = crate::blobs::relocation_set(version, options);
-        if stale.is_empty() {
-            return None;
-        }
-        let mut best: Option<(u64, usize, &TableMeta)> = None;
-        for (level_idx, level) in version.levels().iter().enumerate().skip(1) {
-            let [run] = level.runs() else { continue };
-            for table in run.tables() {
-                let bytes: u64 = table
-                    .blob_refs
-                    .iter()
-                    .filter(|blob_ref| stale.contains(&blob_ref.file_id))
-                    .map(|blob_ref| blob_ref.value_bytes.max(1))
-                    .sum();
-                if bytes > best.map_or(0, |(most, _, _)| most) {
-                    best = Some((bytes, level_idx, table));
-                }
-            }
-        }
-        let (_, level_idx, table) = best?;
-        let level = u8::try_from(level_idx).ok()?;
-        Some(Choice::Merge(Input {
-            table_ids: HashSet::from([table.id]),
-            dest_level: level,
-            canonical_level: level,
-            // One output: the rewrite keeps the table's key range.
-            target_size: table.size_bytes.saturating_mul(2).max(1 << 20),
-        }))
+    /// When this tree collects blob garbage (`None` without key-value separation).
+    fn blob_gc_policy(&self) -> Option<lsm_compaction::BlobGcPolicy> {
+        self.config
+            .kv_separation_opts
+            .as_ref()
+            .map(crate::KvSeparationOptions::gc_policy)
     }
 
     fn drop_tables(
@@ -212,10 +184,10 @@ impl TreeInner {
             drop(lock);
             None
         };
-        let relocate = match &self.config.kv_separation_opts {
-            Some(options) => crate::blobs::relocation_set(version, options),
-            None => BTreeSet::new(),
-        };
+        let relocate = self
+            .blob_gc_policy()
+            .map(|policy| lsm_compaction::relocation_set(version, policy))
+            .unwrap_or_default();
         let blobs = BlobContext {
             files: &current.blob_files,
             relocate: &relocate,
@@ -228,10 +200,10 @@ impl TreeInner {
             blobs,
         };
         let written = self.write_merge(&inputs, input_bytes, &job)?;
-        let opened = match self.open_written(dest, &written) {
+        let opened = match self.open_outputs(dest, &written) {
             Ok(opened) => opened,
             Err(error) => {
-                self.remove_written(&written);
+                written.remove(self.config.fs.as_ref());
                 return Err(error);
             }
         };
@@ -244,7 +216,7 @@ impl TreeInner {
             // `clear` or `drop_range` removed an input meanwhile: the outputs hold data
             // the tree no longer has.
             drop(opened);
-            self.remove_written(&written);
+            written.remove(self.config.fs.as_ref());
             return Ok(CompactionResult::nothing());
         }
         let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
@@ -291,7 +263,7 @@ impl TreeInner {
         inputs: &[Arc<LiveTable>],
         input_bytes: u64,
         job: &MergeJob<'_>,
-    ) -> Result<Written> {
+    ) -> Result<Outputs> {
         let threads = self
             .compaction_pool
             .as_ref()
@@ -321,14 +293,14 @@ impl TreeInner {
         };
         let slices = slice_bounds(boundaries);
         let run = |bounds: &OwnedBounds| self.write_slice(inputs, bounds, job);
-        let results: Vec<Result<Written>> = match &self.compaction_pool {
+        let results: Vec<Result<Outputs>> = match &self.compaction_pool {
             Some(pool) if slices.len() > 1 => {
                 use rayon::prelude::*;
                 pool.install(|| slices.par_iter().map(run).collect())
             }
             _ => slices.iter().map(run).collect(),
         };
-        let mut written = Written::default();
+        let mut written = Outputs::default();
         let mut failure = None;
         for result in results {
             match result {
@@ -338,7 +310,7 @@ impl TreeInner {
         }
         if let Some(error) = failure {
             // One slice failed: every slice's outputs go.
-            self.remove_written(&written);
+            written.remove(self.config.fs.as_ref());
             return Err(error);
         }
         if slices.len() > 1 {
@@ -353,7 +325,7 @@ impl TreeInner {
         inputs: &[Arc<LiveTable>],
         bounds: &OwnedBounds,
         job: &MergeJob<'_>,
-    ) -> Result<Written> {
+    ) -> Result<Outputs> {
         let MergeJob {
             dest,
             target_size,
@@ -412,7 +384,7 @@ impl TreeInner {
             }
             Ok(entry)
         });
-        let written = self.write_tables(dest, target_size, throttled, tombstones, blobs)?;
+        let written = self.write_outputs(dest, target_size, throttled, tombstones, blobs)?;
         if let Some(filter) = filter {
             filter.filter.finish();
         }

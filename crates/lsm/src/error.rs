@@ -130,6 +130,10 @@ impl From<lsm_compaction::Error> for Error {
     fn from(error: lsm_compaction::Error) -> Self {
         match error {
             lsm_compaction::Error::Table(error) => Self::Table(error),
+            lsm_compaction::Error::Blob(error) => Self::Blob(error),
+            lsm_compaction::Error::BrokenIndirection { what } => {
+                Self::BrokenIndirection { file_id: 0, what }
+            }
             lsm_compaction::Error::Io { op, path, source } => Self::io(op, &path, source),
             other => Self::Io(io::Error::other(other)),
         }

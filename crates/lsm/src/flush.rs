@@ -12,18 +12,18 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use lsm_compaction::Bottom;
-use lsm_core::{BlobFileId, InternalEntry, KeyRange, MemtableId, SeqNo};
+use lsm_compaction::{BlobTarget, Bottom, Outputs, TableTarget};
+use lsm_core::{BlobFileId, InternalEntry, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
-use lsm_table::{NewTable, Table, WrittenTable};
-use lsm_version::{BlobFileInfo, BlobRef, TableMeta, VersionEdit};
-use lsm_vlog::WrittenBlobFile;
+use lsm_table::NewTable;
+use lsm_version::{BlobFileInfo, TableMeta, VersionEdit};
+use lsm_vlog::NewBlobFile;
 
 use crate::KvSeparationOptions;
 use crate::abstract_tree::FlushGuard;
-use crate::blobs::{BlobFiles, BlobSink, LiveBlobFile};
+use crate::blobs::{BlobFiles, LiveBlobFile};
 use crate::config::FLUSH_TABLE_TARGET_BYTES;
-use crate::layout::{BLOBS_DIR, TABLES_DIR, table_path};
+use crate::layout::{BLOBS_DIR, TABLES_DIR, blob_path, table_path};
 use crate::live_table::LiveTable;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
@@ -95,11 +95,11 @@ impl TreeInner {
             files: &current.blob_files,
             relocate: &no_relocation,
         };
-        let written = self.write_tables(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones, blobs)?;
-        let opened = match self.open_written(0, &written) {
+        let written = self.write_outputs(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones, blobs)?;
+        let opened = match self.open_outputs(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
-                self.remove_written(&written);
+                written.remove(self.config.fs.as_ref());
                 return Err(error);
             }
         };
@@ -157,34 +157,46 @@ impl TreeInner {
     }
 
     /// Writes `stream` and `tombstones` (sorted by start) into tables for `level` of about
-    /// `target_bytes`, and separated values into blob files, all synced and with durable
-    /// directory entries. `blobs` holds the open blob files and those whose values are
-    /// relocated. On failure, every file it created is deleted.
-    pub(crate) fn write_tables<E>(
+    /// `target_bytes`, and separated values into blob files (the job's output step,
+    /// [`lsm_compaction::write_outputs`], with this tree's names and options). `blobs`
+    /// holds the open blob files and those whose values are relocated.
+    pub(crate) fn write_outputs<E>(
         &self,
         level: usize,
         target_bytes: u64,
         stream: impl Iterator<Item = Result<InternalEntry, E>>,
         tombstones: Vec<lsm_core::RangeTombstone>,
         blobs: BlobContext<'_>,
-    ) -> Result<Written>
+    ) -> Result<Outputs>
     where
         Error: From<E>,
     {
         let stream = stream.map(|entry| entry.map_err(Error::from));
+        let mut options = self.config.table_options(level)?;
+        options.created_at_ms = now_ms();
+        let tree_dir = &self.config.path;
+        let next_table = || {
+            let file_id = self.next_table_id();
+            NewTable {
+                file_id,
+                path: table_path(tree_dir, file_id),
+                // Tables of this tree are not encrypted: the salt is unused.
+                salt: [0; lsm_codec::FILE_SALT_LEN],
+            }
+        };
+        let tables_dir = tree_dir.join(TABLES_DIR);
+        let tables = TableTarget {
+            dir: &tables_dir,
+            options,
+            target_bytes,
+            next_table: &next_table,
+        };
+        let fs = self.config.fs.as_ref();
         // The sink runs whenever the tree holds blob files, even with separation off, so
         // that each table's blob references stay counted.
         if self.config.kv_separation_opts.is_none() && blobs.files.is_empty() {
-            let tables = self.write_plain_tables(level, target_bytes, stream, tombstones)?;
-            let blob_refs = vec![Vec::new(); tables.len()];
-            return Ok(Written {
-                tables,
-                blob_refs,
-                blob_files: Vec::new(),
-            });
+            return lsm_compaction::write_outputs(fs, &tables, None, stream, tombstones);
         }
-        let fs = self.config.fs.as_ref();
-        let tree_dir = &self.config.path;
         let tracking_only = KvSeparationOptions {
             separation_threshold: u32::MAX,
             ..KvSeparationOptions::default()
@@ -194,108 +206,41 @@ impl TreeInner {
             .kv_separation_opts
             .as_ref()
             .unwrap_or(&tracking_only);
-        let mut sink = BlobSink::new(fs, tree_dir, options, blobs.files, blobs.relocate, || {
-            self.blob_file_id_counter.fetch_add(1, Ordering::AcqRel)
-        });
-        let named = sink.named();
-        let written = self.write_plain_tables(
-            level,
-            target_bytes,
-            stream.map(|entry| entry.and_then(|entry| sink.separate(entry))),
-            tombstones,
-        );
-        let tables = match written {
-            Ok(tables) => tables,
-            Err(error) => {
-                crate::blobs::remove_paths(fs, &named);
-                return Err(error);
+        let next_file = || {
+            let file_id = self.blob_file_id_counter.fetch_add(1, Ordering::AcqRel);
+            NewBlobFile {
+                file_id,
+                path: blob_path(tree_dir, file_id),
+                // Blob files of this tree are not encrypted: the salt is unused.
+                salt: [0; lsm_codec::FILE_SALT_LEN],
             }
         };
+        let read_value = |entry: &InternalEntry| crate::blobs::read_value(blobs.files, entry);
+        let target = BlobTarget {
+            options: options.write_options(),
+            separation_threshold: options.separation_threshold,
+            file_target_bytes: options.file_target_size,
+            next_file: &next_file,
+            relocate: blobs.relocate,
+            read_value: &read_value,
+        };
         let blobs_dir = tree_dir.join(BLOBS_DIR);
-        let output = sink.finish().and_then(|output| {
-            if !output.files.is_empty() {
-                fs.sync_dir(&blobs_dir)
-                    .map_err(|source| Error::io("sync dir", &blobs_dir, source))?;
-            }
-            Ok(output)
-        });
-        match output {
-            Ok(output) => Ok(Written {
-                blob_refs: crate::blobs::refs_per_table(&tables, &output.refs),
-                tables,
-                blob_files: output.files,
-            }),
-            Err(error) => {
-                crate::blobs::remove_paths(fs, &named);
-                self.remove_tables(&tables);
-                Err(error)
-            }
-        }
-    }
-
-    /// Writes tables only (values stay as they come).
-    fn write_plain_tables(
-        &self,
-        level: usize,
-        target_bytes: u64,
-        stream: impl Iterator<Item = Result<InternalEntry>>,
-        tombstones: Vec<lsm_core::RangeTombstone>,
-    ) -> Result<Vec<WrittenTable>> {
-        let mut options = self.config.table_options(level)?;
-        options.created_at_ms = now_ms();
-        let tree_dir = &self.config.path;
-        lsm_compaction::write_tables(
-            self.config.fs.as_ref(),
-            &tree_dir.join(TABLES_DIR),
-            options,
-            target_bytes,
-            stream,
-            tombstones,
-            || {
-                let file_id = self.next_table_id();
-                NewTable {
-                    file_id,
-                    path: table_path(tree_dir, file_id),
-                    // Tables of this tree are not encrypted: the salt is unused.
-                    salt: [0; lsm_codec::FILE_SALT_LEN],
-                }
-            },
-        )
+        lsm_compaction::write_outputs(fs, &tables, Some((&target, &blobs_dir)), stream, tombstones)
     }
 
     /// Opens freshly written tables of `level` and blob files.
-    pub(crate) fn open_written(&self, level: usize, written: &Written) -> Result<Opened> {
+    pub(crate) fn open_outputs(&self, level: usize, outputs: &Outputs) -> Result<Opened> {
         let fs = &self.config.fs;
         let options = self.config.read_options(level, &self.read_options);
-        let tables = written
-            .tables
-            .iter()
-            .zip(&written.blob_refs)
-            .map(|(table, blob_refs)| {
-                let opened = Table::open(fs.as_ref(), &table.path, table.file_id, &options)?;
-                let size_bytes = fs
-                    .metadata(&table.path)
-                    .map_err(|source| Error::io("stat", &table.path, source))?
-                    .len_bytes;
-                let properties = &table.properties;
-                let meta = TableMeta {
-                    id: table.file_id,
-                    key_range: KeyRange::new(
-                        properties.key_min.clone(),
-                        properties.key_max.clone(),
-                    ),
-                    seqno_min: properties.seqno_min,
-                    seqno_max: properties.seqno_max,
-                    size_bytes,
-                    entry_count: properties.entry_count,
-                    tombstone_count: properties.tombstone_count + properties.weak_tombstone_count,
-                    blob_refs: blob_refs.clone(),
-                };
-                let live = LiveTable::new(opened, table.path.clone(), Arc::clone(fs));
-                Ok((meta, Arc::new(live)))
+        let tables = lsm_compaction::open_tables(fs.as_ref(), outputs, &options)?
+            .into_iter()
+            .zip(&outputs.tables)
+            .map(|((meta, table), written)| {
+                let live = LiveTable::new(table, written.path.clone(), Arc::clone(fs));
+                (meta, Arc::new(live))
             })
-            .collect::<Result<Vec<_>>>()?;
-        let blob_files = written
+            .collect();
+        let blob_files = outputs
             .blob_files
             .iter()
             .map(|file| {
@@ -312,21 +257,6 @@ impl TreeInner {
             .collect::<Result<Vec<_>>>()?;
         Ok(Opened { tables, blob_files })
     }
-
-    /// Deletes tables and blob files that no edit references (best effort; orphans
-    /// otherwise).
-    pub(crate) fn remove_written(&self, written: &Written) {
-        self.remove_tables(&written.tables);
-        for file in &written.blob_files {
-            let _ = self.config.fs.remove_file(&file.path);
-        }
-    }
-
-    fn remove_tables(&self, tables: &[WrittenTable]) {
-        for table in tables {
-            let _ = self.config.fs.remove_file(&table.path);
-        }
-    }
 }
 
 /// The blob files a write reads from and relocates out of.
@@ -336,25 +266,6 @@ pub(crate) struct BlobContext<'a> {
     pub(crate) files: &'a BlobFiles,
     /// The blob files whose live values are copied to new files.
     pub(crate) relocate: &'a BTreeSet<BlobFileId>,
-}
-
-/// What a flush or merge wrote: tables (with the blob references of each) and blob
-/// files.
-#[derive(Default)]
-pub(crate) struct Written {
-    pub(crate) tables: Vec<WrittenTable>,
-    /// Per table, in order.
-    pub(crate) blob_refs: Vec<Vec<BlobRef>>,
-    pub(crate) blob_files: Vec<WrittenBlobFile>,
-}
-
-impl Written {
-    /// Appends another part's output.
-    pub(crate) fn extend(&mut self, other: Self) {
-        self.tables.extend(other.tables);
-        self.blob_refs.extend(other.blob_refs);
-        self.blob_files.extend(other.blob_files);
-    }
 }
 
 /// Written tables and blob files, open.

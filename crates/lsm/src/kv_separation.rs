@@ -113,6 +113,14 @@ impl KvSeparationOptions {
     }
 
     /// Checks the ratios.
+    /// When blob garbage is collected, as the compaction jobs take it.
+    pub(crate) fn gc_policy(&self) -> lsm_compaction::BlobGcPolicy {
+        lsm_compaction::BlobGcPolicy {
+            staleness_threshold: self.staleness_threshold,
+            age_cutoff: self.age_cutoff,
+        }
+    }
+
     pub(crate) fn validate(&self) -> crate::Result<()> {
         let ratio = 0.0..=1.0;
         if !ratio.contains(&self.staleness_threshold) || !ratio.contains(&self.age_cutoff) {

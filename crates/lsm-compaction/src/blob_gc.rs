@@ -1,0 +1,151 @@
+//! Blob garbage collection's choices (pure, like the planner): which blob files a
+//! merge relocates, and, when the strategy has nothing to do, which table to rewrite so
+//! that a quiet tree collects too.
+
+use std::collections::{BTreeSet, HashSet};
+
+use lsm_core::BlobFileId;
+use lsm_version::Version;
+
+use crate::{Choice, Input};
+
+/// When a tree collects its blob garbage.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlobGcPolicy {
+    /// A blob file is stale once this share of its frames' value bytes is dead.
+    pub staleness_threshold: f32,
+    /// Of the stale files, merges relocate this oldest share (rounded up, at least one).
+    pub age_cutoff: f32,
+}
+
+/// The blob files whose live values a merge relocates: of the stale files (dead share at
+/// or above the staleness threshold), the oldest `age_cutoff` share, rounded up, and at
+/// least one while any is stale. A file with nothing dead is never relocated: copying it
+/// frees nothing.
+///
+/// Taking only the oldest stale files paces collection: the younger ones gather more
+/// garbage before their turn, so each relocated byte frees more. Making every old file
+/// with some garbage a candidate instead turns the cut-off into a conveyor belt
+/// (relocated values land in the newest files, so there is always an oldest share to
+/// copy again): on random overwrites of 4 KiB values that wrote 2.8 bytes per byte
+/// overwritten against 1.8 now, for 1.05 space amplification against 1.08.
+#[must_use]
+pub fn relocation_set(version: &Version, policy: BlobGcPolicy) -> BTreeSet<BlobFileId> {
+    // By id: oldest first.
+    let stale: Vec<BlobFileId> = version
+        .blob_files()
+        .values()
+        .filter(|info| {
+            info.dead_frames > 0 && info.dead_ratio() >= f64::from(policy.staleness_threshold)
+        })
+        .map(|info| info.id)
+        .collect();
+    let share = (stale.len() as f64 * f64::from(policy.age_cutoff)).ceil();
+    // `share` lies in 0..=stale.len(): both factors are non-negative, the cut-off at most 1.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a whole number in 0..=stale.len()"
+    )]
+    let take = (share as usize).max(1);
+    stale.into_iter().take(take).collect()
+}
+
+/// When blob files are due for relocation: a merge of the one table (below level 0, in a
+/// level of one run) pointing to the most bytes in them, rewritten in place so that its
+/// live values leave those files. Each such step leaves fewer references into the set,
+/// so a quiet tree collects every stale file in a bounded number of steps. `None` when
+/// nothing is due.
+#[must_use]
+pub fn blob_gc_choice(version: &Version, policy: BlobGcPolicy) -> Option<Choice> {
+    let stale = relocation_set(version, policy);
+    if stale.is_empty() {
+        return None;
+    }
+    let mut best: Option<(u64, usize, u64, u64)> = None;
+    for (level_idx, level) in version.levels().iter().enumerate().skip(1) {
+        let [run] = level.runs() else { continue };
+        for table in run.tables() {
+            let bytes: u64 = table
+                .blob_refs
+                .iter()
+                .filter(|blob_ref| stale.contains(&blob_ref.file_id))
+                .map(|blob_ref| blob_ref.value_bytes.max(1))
+                .sum();
+            if bytes > best.map_or(0, |(most, ..)| most) {
+                best = Some((bytes, level_idx, table.id, table.size_bytes));
+            }
+        }
+    }
+    let (_, level_idx, table_id, size_bytes) = best?;
+    let level = u8::try_from(level_idx).ok()?;
+    Some(Choice::Merge(Input {
+        table_ids: HashSet::from([table_id]),
+        dest_level: level,
+        canonical_level: level,
+        // One output: the rewrite keeps the table's key range.
+        target_size: size_bytes.saturating_mul(2).max(1 << 20),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use lsm_version::{BlobFileInfo, VersionEdit};
+
+    use super::*;
+
+    fn info(id: BlobFileId, dead_frames: u64, dead_value_bytes: u64) -> BlobFileInfo {
+        BlobFileInfo {
+            dead_frames,
+            dead_value_bytes,
+            ..BlobFileInfo::new(id, 10, 1000, 1100)
+        }
+    }
+
+    fn policy(staleness_threshold: f32, age_cutoff: f32) -> BlobGcPolicy {
+        BlobGcPolicy {
+            staleness_threshold,
+            age_cutoff,
+        }
+    }
+
+    #[test]
+    fn relocation_takes_the_oldest_share_of_the_stale_files() {
+        let edit = VersionEdit {
+            added_blob_files: vec![
+                info(1, 1, 150),
+                info(2, 0, 0),
+                info(3, 5, 500),
+                info(4, 1, 10),
+                info(5, 4, 400),
+                info(6, 9, 900),
+            ],
+            next_blob_file_id: 7,
+            ..VersionEdit::default()
+        };
+        let version = Version::new(3).apply(&edit);
+        // Stale at a tenth dead: 1, 3, 5 and 6 (2 holds no garbage, 4 too little).
+        assert_eq!(
+            relocation_set(&version, policy(0.1, 1.0)),
+            BTreeSet::from([1, 3, 5, 6])
+        );
+        assert_eq!(
+            relocation_set(&version, policy(0.1, 0.5)),
+            BTreeSet::from([1, 3])
+        );
+        // A share rounds up, and takes one stale file at least.
+        assert_eq!(
+            relocation_set(&version, policy(0.1, 0.3)),
+            BTreeSet::from([1, 3])
+        );
+        assert_eq!(
+            relocation_set(&version, policy(0.1, 0.0)),
+            BTreeSet::from([1])
+        );
+        assert!(relocation_set(&version, policy(0.95, 1.0)).is_empty());
+        // A file with no garbage is never stale, even at a threshold of zero.
+        assert!(!relocation_set(&version, policy(0.0, 1.0)).contains(&2));
+        // Blob files but no table pointing into them: nothing to rewrite.
+        assert_eq!(blob_gc_choice(&version, policy(0.1, 1.0)), None);
+    }
+}
