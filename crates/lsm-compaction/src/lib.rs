@@ -35,6 +35,7 @@ mod job;
 mod leveled;
 mod levels;
 mod major;
+mod merge_job;
 mod slices;
 mod strategy;
 pub mod stream;
@@ -50,6 +51,7 @@ pub use fifo::{FIFO_COMPACTION_NAME, FIFO_L0_RUN_LIMIT, Fifo};
 pub use job::{Outputs, TableTarget, open_tables, write_outputs};
 pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
 pub use major::{MAJOR_COMPACTION_NAME, Major};
+pub use merge_job::{MergeJob, RunSlices, SliceFilter, SliceTask, merge_bottom};
 pub use slices::slice_boundaries;
 pub use strategy::CompactionStrategy;
 pub use stream::{

@@ -6,14 +6,15 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use lsm_compaction::{Bottom, Choice, CompactionState, CompactionStrategy, Input, Outputs};
-use lsm_core::{SeqNo, TableId};
+use lsm_compaction::{
+    Bottom, Choice, CompactionState, CompactionStrategy, Input, MergeJob, SliceFilter, SliceTask,
+};
+use lsm_core::{InternalEntry, SeqNo, TableId};
+use lsm_table::Table;
 use lsm_version::{TableMeta, VersionEdit};
 
 use crate::compaction::{CompactionAction, CompactionResult, filter};
 use crate::flush::BlobContext;
-use crate::live_table::LiveTable;
-use crate::read::OwnedBounds;
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
@@ -145,39 +146,20 @@ impl TreeInner {
         let version = &current.version;
         let dest = usize::from(input.dest_level);
         // Read order: level 0 newest run first, then the deeper levels.
-        let inputs: Vec<Arc<LiveTable>> = version
+        let inputs: Vec<Table> = version
             .levels()
             .iter()
             .flat_map(|level| level.runs())
             .flat_map(|run| run.tables())
             .filter(|meta| input.table_ids.contains(&meta.id))
-            .map(|meta| Arc::clone(current.table(meta.id)))
+            .map(|meta| current.table(meta.id).table.clone())
             .collect();
-        let metas: Vec<_> = version
+        let input_bytes: u64 = version
             .tables()
             .filter(|meta| input.table_ids.contains(&meta.id))
-            .collect();
-        let range = metas
-            .iter()
-            .map(|meta| meta.key_range.clone())
-            .reduce(|a, b| a.union(&b));
-        // Tombstones may go when no table outside the merge, at or below its
-        // destination, can hold an older version of their keys.
-        let bottom = match &range {
-            Some(range)
-                if !version.levels()[dest..]
-                    .iter()
-                    .flat_map(|level| level.runs())
-                    .flat_map(|run| run.tables())
-                    .any(|meta| {
-                        !input.table_ids.contains(&meta.id) && meta.key_range.overlaps_with(range)
-                    }) =>
-            {
-                Bottom::Yes
-            }
-            _ => Bottom::No,
-        };
-        let input_bytes: u64 = metas.iter().map(|meta| meta.size_bytes).sum();
+            .map(|meta| meta.size_bytes)
+            .sum();
+        let bottom = lsm_compaction::merge_bottom(version, input);
         let lock = if dest == 0 {
             Some(lock)
         } else {
@@ -192,14 +174,62 @@ impl TreeInner {
             files: &current.blob_files,
             relocate: &relocate,
         };
+        let filter_ctx = filter::Context {
+            is_last_level: bottom == Bottom::Yes,
+        };
+        let make_filter = self
+            .config
+            .compaction_filter_factory
+            .as_ref()
+            .map(|factory| {
+                move || -> Box<dyn SliceFilter<Error>> {
+                    Box::new(filter::Adapter {
+                        filter: factory.make_filter(&filter_ctx),
+                        ctx: filter_ctx,
+                        blob_files: Arc::clone(&current.blob_files),
+                    })
+                }
+            });
+        let throttle = |entry: &InternalEntry| -> Result<()> {
+            if self.shutting_down.load(Ordering::Acquire) {
+                return Err(Error::Closed);
+            }
+            if let Some(limiter) = &self.rate_limiter {
+                let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
+                if !limiter.acquire(bytes) {
+                    return Err(Error::Closed);
+                }
+            }
+            Ok(())
+        };
         let job = MergeJob {
-            dest,
-            target_size: input.target_size,
+            inputs: &inputs,
             watermark,
             bottom,
-            blobs,
+            merge: self.merge_fn(),
+            resolve: (!current.blob_files.is_empty())
+                .then(|| crate::blobs::resolver(Arc::clone(&current.blob_files))),
+            filter: make_filter
+                .as_ref()
+                .map(|make| make as &(dyn Fn() -> Box<dyn SliceFilter<Error>> + Sync)),
+            throttle: &throttle,
+            input_bytes,
+            slice_min_bytes: self.config.subcompaction_min_bytes,
+            slice_count_max: self
+                .compaction_pool
+                .as_ref()
+                .map_or(1, |pool| pool.current_num_threads()),
         };
-        let written = self.write_merge(&inputs, input_bytes, &job)?;
+        let run_slices = |tasks: Vec<SliceTask<'_, Error>>| match &self.compaction_pool {
+            Some(pool) if tasks.len() > 1 => {
+                use rayon::prelude::*;
+                pool.install(|| tasks.into_par_iter().map(|task| task()).collect())
+            }
+            _ => tasks.into_iter().map(|task| task()).collect(),
+        };
+        let written = self.with_targets(dest, input.target_size, blobs, |fs, tables, blobs| {
+            job.run(fs, tables, blobs, &run_slices)
+        })?;
         let opened = match self.open_outputs(dest, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -256,141 +286,6 @@ impl TreeInner {
         })
     }
 
-    /// Writes the merge of `inputs`, in key-range slices on the compaction pool when it
-    /// is large enough (sub-compactions); on failure no output is left.
-    fn write_merge(
-        &self,
-        inputs: &[Arc<LiveTable>],
-        input_bytes: u64,
-        job: &MergeJob<'_>,
-    ) -> Result<Outputs> {
-        let threads = self
-            .compaction_pool
-            .as_ref()
-            .map_or(1, |pool| pool.current_num_threads());
-        let by_size = input_bytes / self.config.subcompaction_min_bytes.max(1);
-        // Range tombstones are not split across slices (each lives whole in one output
-        // table, so that the tables' key ranges stay disjoint): a merge with any runs as
-        // one slice.
-        let has_tombstones = inputs
-            .iter()
-            .any(|live| !live.table.range_tombstones().is_empty());
-        let slice_count = if has_tombstones {
-            1
-        } else {
-            usize::try_from(by_size).unwrap_or(usize::MAX).min(threads)
-        };
-        let boundaries = if slice_count > 1 {
-            let mut blocks = Vec::new();
-            for live in inputs {
-                for entry in live.table.index_entries()? {
-                    blocks.push((entry.last_key.user_key, entry.handle.len_bytes));
-                }
-            }
-            lsm_compaction::slice_boundaries(blocks, slice_count)
-        } else {
-            Vec::new()
-        };
-        let slices = slice_bounds(boundaries);
-        let run = |bounds: &OwnedBounds| self.write_slice(inputs, bounds, job);
-        let results: Vec<Result<Outputs>> = match &self.compaction_pool {
-            Some(pool) if slices.len() > 1 => {
-                use rayon::prelude::*;
-                pool.install(|| slices.par_iter().map(run).collect())
-            }
-            _ => slices.iter().map(run).collect(),
-        };
-        let mut written = Outputs::default();
-        let mut failure = None;
-        for result in results {
-            match result {
-                Ok(part) => written.extend(part),
-                Err(error) => failure = failure.or(Some(error)),
-            }
-        }
-        if let Some(error) = failure {
-            // One slice failed: every slice's outputs go.
-            written.remove(self.config.fs.as_ref());
-            return Err(error);
-        }
-        if slices.len() > 1 {
-            tracing::debug!(slices = slices.len(), "sub-compactions");
-        }
-        Ok(written)
-    }
-
-    /// Writes the part of the merge within `bounds`.
-    fn write_slice(
-        &self,
-        inputs: &[Arc<LiveTable>],
-        bounds: &OwnedBounds,
-        job: &MergeJob<'_>,
-    ) -> Result<Outputs> {
-        let MergeJob {
-            dest,
-            target_size,
-            watermark,
-            bottom,
-            blobs,
-        } = *job;
-        let sources: Vec<_> = inputs
-            .iter()
-            .map(|live| {
-                live.table
-                    .range(bounds.clone(), SeqNo::MAX)
-                    .map(|entry| entry.map_err(Error::from))
-            })
-            .collect();
-        let mut filter = self
-            .config
-            .compaction_filter_factory
-            .as_ref()
-            .map(|factory| {
-                let ctx = filter::Context {
-                    is_last_level: bottom == Bottom::Yes,
-                };
-                filter::Adapter {
-                    filter: factory.make_filter(&ctx),
-                    ctx,
-                    blob_files: Arc::clone(blobs.files),
-                }
-            });
-        let tombstones: Vec<_> = inputs
-            .iter()
-            .flat_map(|live| live.table.range_tombstones().iter().cloned())
-            .collect();
-        let mut stream = lsm_compaction::merge_sources(sources, watermark, bottom)
-            .with_range_tombstones(tombstones.clone());
-        let tombstones = lsm_compaction::surviving_tombstones(tombstones, watermark, bottom);
-        if let Some(operator) = &self.config.merge_operator {
-            stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
-        }
-        if !blobs.files.is_empty() {
-            stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(blobs.files)));
-        }
-        if let Some(filter) = filter.as_mut() {
-            stream = stream.with_filter(filter);
-        }
-        let throttled = stream.map(|entry| {
-            let entry = entry?;
-            if self.shutting_down.load(Ordering::Acquire) {
-                return Err(Error::Closed);
-            }
-            if let Some(limiter) = &self.rate_limiter {
-                let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
-                if !limiter.acquire(bytes) {
-                    return Err(Error::Closed);
-                }
-            }
-            Ok(entry)
-        });
-        let written = self.write_outputs(dest, target_size, throttled, tombstones, blobs)?;
-        if let Some(filter) = filter {
-            filter.filter.finish();
-        }
-        Ok(written)
-    }
-
     fn edit(
         &self,
         removed: Vec<TableId>,
@@ -405,27 +300,4 @@ impl TreeInner {
             ..VersionEdit::default()
         }
     }
-}
-
-/// Where and how a merge writes its outputs.
-#[derive(Clone, Copy)]
-struct MergeJob<'a> {
-    dest: usize,
-    target_size: u64,
-    watermark: SeqNo,
-    bottom: Bottom,
-    blobs: BlobContext<'a>,
-}
-
-/// The key ranges between consecutive boundaries (one unbounded range without any).
-fn slice_bounds(boundaries: Vec<lsm_core::UserKey>) -> Vec<OwnedBounds> {
-    use std::ops::Bound;
-    let mut slices = Vec::with_capacity(boundaries.len() + 1);
-    let mut start = Bound::Unbounded;
-    for boundary in boundaries {
-        slices.push((start, Bound::Excluded(boundary.clone())));
-        start = Bound::Included(boundary);
-    }
-    slices.push((start, Bound::Unbounded));
-    slices
 }

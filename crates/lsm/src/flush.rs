@@ -9,11 +9,12 @@
 //! open) or the state after it, never a version referencing a partial file.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use lsm_compaction::{BlobTarget, Bottom, Outputs, TableTarget};
-use lsm_core::{BlobFileId, InternalEntry, MemtableId, SeqNo};
+use lsm_core::{BlobFileId, Fs, InternalEntry, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
 use lsm_table::NewTable;
 use lsm_version::{BlobFileInfo, TableMeta, VersionEdit};
@@ -157,21 +158,36 @@ impl TreeInner {
     }
 
     /// Writes `stream` and `tombstones` (sorted by start) into tables for `level` of about
-    /// `target_bytes`, and separated values into blob files (the job's output step,
-    /// [`lsm_compaction::write_outputs`], with this tree's names and options). `blobs`
-    /// holds the open blob files and those whose values are relocated.
-    pub(crate) fn write_outputs<E>(
+    /// `target_bytes`, and separated values into blob files: the jobs' output step
+    /// ([`lsm_compaction::write_outputs`]) with this tree's targets.
+    pub(crate) fn write_outputs(
         &self,
         level: usize,
         target_bytes: u64,
-        stream: impl Iterator<Item = Result<InternalEntry, E>>,
+        stream: impl Iterator<Item = Result<InternalEntry>>,
         tombstones: Vec<lsm_core::RangeTombstone>,
         blobs: BlobContext<'_>,
-    ) -> Result<Outputs>
-    where
-        Error: From<E>,
-    {
-        let stream = stream.map(|entry| entry.map_err(Error::from));
+    ) -> Result<Outputs> {
+        self.with_targets(level, target_bytes, blobs, |fs, tables, blob_target| {
+            lsm_compaction::write_outputs(fs, tables, blob_target, stream, tombstones)
+        })
+    }
+
+    /// Runs `job` with this tree's output targets for `level`: tables of about
+    /// `target_bytes` named by the table counter, and, when the tree separates values or
+    /// holds blob files, blob files named by the blob counter (relocating the values of
+    /// `blobs.relocate`).
+    pub(crate) fn with_targets<T>(
+        &self,
+        level: usize,
+        target_bytes: u64,
+        blobs: BlobContext<'_>,
+        job: impl FnOnce(
+            &dyn Fs,
+            &TableTarget<'_>,
+            Option<(&BlobTarget<'_, Error>, &Path)>,
+        ) -> Result<T>,
+    ) -> Result<T> {
         let mut options = self.config.table_options(level)?;
         options.created_at_ms = now_ms();
         let tree_dir = &self.config.path;
@@ -195,7 +211,7 @@ impl TreeInner {
         // The sink runs whenever the tree holds blob files, even with separation off, so
         // that each table's blob references stay counted.
         if self.config.kv_separation_opts.is_none() && blobs.files.is_empty() {
-            return lsm_compaction::write_outputs(fs, &tables, None, stream, tombstones);
+            return job(fs, &tables, None);
         }
         let tracking_only = KvSeparationOptions {
             separation_threshold: u32::MAX,
@@ -225,7 +241,7 @@ impl TreeInner {
             read_value: &read_value,
         };
         let blobs_dir = tree_dir.join(BLOBS_DIR);
-        lsm_compaction::write_outputs(fs, &tables, Some((&target, &blobs_dir)), stream, tombstones)
+        job(fs, &tables, Some((&target, &blobs_dir)))
     }
 
     /// Opens freshly written tables of `level` and blob files.

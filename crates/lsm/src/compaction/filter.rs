@@ -105,6 +105,12 @@ pub(crate) struct Adapter {
     pub(crate) blob_files: BlobFiles,
 }
 
+impl lsm_compaction::SliceFilter<crate::Error> for Adapter {
+    fn finish(self: Box<Self>) {
+        self.filter.finish();
+    }
+}
+
 impl lsm_compaction::ItemFilter<crate::Error> for Adapter {
     fn decide(&mut self, entry: &InternalEntry) -> Result<lsm_compaction::FilterDecision> {
         use lsm_compaction::FilterDecision;
