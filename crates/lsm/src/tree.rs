@@ -172,58 +172,71 @@ impl TreeInner {
         self.install(change);
     }
 
-    /// Inserts one entry into the active memtable.
-    ///
-    /// # Panics
-    /// On an empty key, a key longer than 65,535 bytes, a value longer than
-    /// `u32::MAX` bytes, or a seqno above [`crate::MAX_SEQNO`]: a caller bug.
-    pub(crate) fn append(&self, entry: InternalEntry) -> (u64, u64) {
-        check_entry(&entry);
-        // Hold the gate shared across the insert: sealing the active memtable takes it
-        // exclusively, so it never seals a memtable that a write is still landing in.
-        let _gate = self
-            .write_gate
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.super_version.load().active.insert(entry)
-    }
-
-    /// Inserts a batch's entries into one memtable, with no sealing in between; waits
-    /// out a write stall first and seals a full memtable after.
-    ///
-    /// # Panics
-    /// As [`Self::append`].
-    pub(crate) fn append_batch(&self, entries: Vec<InternalEntry>) -> (u64, u64) {
-        for entry in &entries {
-            check_entry(entry);
-        }
+    /// The tail every write takes: waits out a write stall for `bytes`, runs `insert` on
+    /// the active memtable under the write gate (held shared, so that no rotation seals a
+    /// memtable a write is still landing in), and seals a full memtable after, waking
+    /// the flush thread. Returns what `insert` returns: the bytes added and the
+    /// memtable's new size.
+    fn write_tail(&self, bytes: u64, insert: impl FnOnce(&Memtable) -> (u64, u64)) -> (u64, u64) {
         if let Some(background) = &self.background {
-            let bytes = entries.iter().map(entry_bytes).sum();
             background.admit(|| self.backlog(), bytes);
         }
-        let (mut added, mut size) = (0, 0);
-        {
+        let written = {
             let _gate = self
                 .write_gate
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
-            let current = self.super_version.load();
-            for entry in entries {
-                let (entry_added, memtable_size) = current.active.insert(entry);
-                added += entry_added;
-                size = memtable_size;
-            }
-        }
+            insert(&self.super_version.load().active)
+        };
         if let Some(background) = &self.background
-            && size >= background.options.memtable_size_bytes
+            && written.1 >= background.options.memtable_size_bytes
             && self.rotate().is_some()
         {
             background.request_flush();
         }
-        (added, size)
+        written
     }
 
-    /// Writes a range tombstone into the active memtable; returns the bytes added.
+    /// Writes one version of `user_key` at `seqno` (see [`Self::write_tail`]).
+    ///
+    /// # Panics
+    /// On an empty key, a key longer than 65,535 bytes, a value longer than
+    /// `u32::MAX` bytes, or a seqno above [`crate::MAX_SEQNO`]: a caller bug.
+    pub(crate) fn insert_entry(
+        &self,
+        user_key: UserKey,
+        value: UserValue,
+        seqno: SeqNo,
+        value_type: ValueType,
+    ) -> (u64, u64) {
+        let entry = InternalEntry::new(user_key, value, seqno, value_type);
+        check_entry(&entry);
+        self.write_tail(entry_bytes(&entry), |memtable| memtable.insert(entry))
+    }
+
+    /// Inserts a batch's entries into one memtable, with no sealing in between (see
+    /// [`Self::write_tail`]).
+    ///
+    /// # Panics
+    /// As [`Self::insert_entry`], for any entry.
+    pub(crate) fn append_batch(&self, entries: Vec<InternalEntry>) -> (u64, u64) {
+        for entry in &entries {
+            check_entry(entry);
+        }
+        let bytes = entries.iter().map(entry_bytes).sum();
+        self.write_tail(bytes, |memtable| {
+            let (mut added, mut size) = (0, 0);
+            for entry in entries {
+                let (entry_added, memtable_size) = memtable.insert(entry);
+                added += entry_added;
+                size = memtable_size;
+            }
+            (added, size)
+        })
+    }
+
+    /// Writes a range tombstone into the active memtable (see [`Self::write_tail`]);
+    /// returns the bytes added.
     ///
     /// # Panics
     /// When a bound is longer than 65,535 bytes or the seqno is above [`crate::MAX_SEQNO`].
@@ -231,27 +244,9 @@ impl TreeInner {
         if let Err(error) = crate::argument::check_range_tombstone(&tombstone) {
             panic!("{error}");
         }
-        if let Some(background) = &self.background {
-            let bytes = (tombstone.start.len() + tombstone.end.len()) as u64;
-            background.admit(|| self.backlog(), bytes);
-        }
-        let (added, size) = {
-            let _gate = self
-                .write_gate
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            self.super_version
-                .load()
-                .active
-                .insert_range_tombstone(tombstone)
-        };
-        if let Some(background) = &self.background
-            && size >= background.options.memtable_size_bytes
-            && self.rotate().is_some()
-        {
-            background.request_flush();
-        }
-        added
+        let bytes = (tombstone.start.len() + tombstone.end.len()) as u64;
+        self.write_tail(bytes, |memtable| memtable.insert_range_tombstone(tombstone))
+            .0
     }
 
     /// What the background threads have waiting, as write admission sees it.
@@ -321,28 +316,6 @@ impl TreeInner {
         self.flush_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Writes one version of `user_key` at `seqno`; with background maintenance, waits
-    /// out a write stall first and seals a full memtable after.
-    pub(crate) fn insert_entry(
-        &self,
-        user_key: UserKey,
-        value: UserValue,
-        seqno: SeqNo,
-        value_type: ValueType,
-    ) -> (u64, u64) {
-        if let Some(background) = &self.background {
-            background.admit(|| self.backlog(), (user_key.len() + value.len()) as u64);
-        }
-        let written = self.append(InternalEntry::new(user_key, value, seqno, value_type));
-        if let Some(background) = &self.background
-            && written.1 >= background.options.memtable_size_bytes
-            && self.rotate().is_some()
-        {
-            background.request_flush();
-        }
-        written
     }
 }
 
