@@ -88,13 +88,7 @@ impl TreeInner {
         self.install(|now| {
             let mut next = now.with_history_entry(mark);
             next.set_version(version, Vec::new());
-            next.set_tables(
-                now.tables
-                    .iter()
-                    .filter(|(id, _)| !ids.contains(id))
-                    .map(|(id, t)| (*id, Arc::clone(t)))
-                    .collect(),
-            );
+            next.swap_tables(&ids.iter().copied().collect(), []);
             next
         });
         for id in &removed {
@@ -260,19 +254,13 @@ impl TreeInner {
             let mut next = now.clone();
             next.set_version(new_version, opened.blob_files);
             next.prune_history(watermark);
-            let mut tables: std::collections::BTreeMap<_, _> = now
-                .tables
-                .iter()
-                .filter(|(id, _)| !removed_set.contains(id))
-                .map(|(id, t)| (*id, Arc::clone(t)))
-                .collect();
-            tables.extend(
+            next.swap_tables(
+                &removed_set,
                 opened
                     .tables
                     .into_iter()
                     .map(|(meta, table)| (meta.id, table)),
             );
-            next.set_tables(tables);
             next
         });
         for id in &removed {

@@ -136,14 +136,13 @@ impl TreeInner {
                 .retain(|memtable| !flushed_ids.contains(&memtable.id()));
             if let Some(version) = installed_version {
                 next.set_version(version, opened.blob_files);
-                let mut tables = (*current.tables).clone();
-                tables.extend(
+                next.swap_tables(
+                    &BTreeSet::new(),
                     opened
                         .tables
                         .into_iter()
                         .map(|(meta, table)| (meta.id, table)),
                 );
-                next.set_tables(tables);
             }
             next.prune_history(watermark);
             next

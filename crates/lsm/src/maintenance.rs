@@ -76,14 +76,7 @@ impl TreeInner {
         self.install(|current| {
             let mut next = current.with_history_entry(mark);
             next.set_version(version, Vec::new());
-            next.set_tables(
-                current
-                    .tables
-                    .iter()
-                    .filter(|(id, _)| !removed_set.contains(id))
-                    .map(|(id, table)| (*id, Arc::clone(table)))
-                    .collect(),
-            );
+            next.swap_tables(&removed_set, []);
             next
         });
         self.mark_obsolete(&current, &removed);

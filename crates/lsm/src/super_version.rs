@@ -14,7 +14,7 @@
 //! with marks at or below `w`, since no read below `w` is promised any more. The history
 //! lives in memory; after a reopen, reads see the reopened state at every seqno.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use lsm_core::{SeqNo, TableId};
@@ -55,6 +55,22 @@ impl SuperVersion {
             .values()
             .any(|live| !live.table.range_tombstones().is_empty());
         self.tables = Arc::new(tables);
+    }
+
+    /// Sets the open tables to the current ones less `removed`, plus `added`.
+    pub(crate) fn swap_tables(
+        &mut self,
+        removed: &BTreeSet<TableId>,
+        added: impl IntoIterator<Item = (TableId, Arc<LiveTable>)>,
+    ) {
+        let mut tables: BTreeMap<_, _> = self
+            .tables
+            .iter()
+            .filter(|(id, _)| !removed.contains(id))
+            .map(|(id, table)| (*id, Arc::clone(table)))
+            .collect();
+        tables.extend(added);
+        self.set_tables(tables);
     }
 
     /// Installs `version`: the blob files it lists are those already open plus `added`;
