@@ -16,6 +16,7 @@ use lsm_version::{BlobRef, TableMeta};
 use lsm_vlog::WrittenBlobFile;
 
 use crate::blob_sink::{BlobSink, BlobTarget, refs_per_table, remove_paths};
+use crate::worker::sync_dir;
 use crate::{Error, write_tables};
 
 /// Where a job writes its tables.
@@ -105,13 +106,7 @@ pub fn write_outputs<E: From<Error>>(
     };
     let output = sink.finish().and_then(|output| {
         if !output.files.is_empty() {
-            fs.sync_dir(blob_dir).map_err(|source| {
-                E::from(Error::Io {
-                    op: "sync dir",
-                    path: blob_dir.to_path_buf(),
-                    source,
-                })
-            })?;
+            sync_dir(fs, blob_dir)?;
         }
         Ok(output)
     });

@@ -77,13 +77,7 @@ where
     };
     let synced = outcome.and_then(|written| {
         if !written.is_empty() {
-            fs.sync_dir(dir).map_err(|source| {
-                E::from(Error::Io {
-                    op: "sync dir",
-                    path: dir.to_path_buf(),
-                    source,
-                })
-            })?;
+            sync_dir(fs, dir)?;
         }
         Ok(written)
     });
@@ -94,6 +88,20 @@ where
         }
     }
     synced
+}
+
+/// Makes the entries of `dir` durable.
+///
+/// # Errors
+/// [`Error::Io`] naming the directory.
+pub(crate) fn sync_dir<E: From<Error>>(fs: &dyn Fs, dir: &Path) -> Result<(), E> {
+    fs.sync_dir(dir).map_err(|source| {
+        E::from(Error::Io {
+            op: "sync dir",
+            path: dir.to_path_buf(),
+            source,
+        })
+    })
 }
 
 /// The stream of a merge of `sources` (listed newest first) at `watermark`.
