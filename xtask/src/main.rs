@@ -248,9 +248,13 @@ fn ensure_libclang() -> Result {
 }
 
 fn fixtures() -> Result {
-    for package in ["lsm-codec", "lsm-table"] {
+    for (package, test) in [
+        ("lsm-codec", "golden"),
+        ("lsm-table", "golden"),
+        ("lsm", "golden_tree"),
+    ] {
         cargo(
-            &["test", "--package", package, "--test", "golden"],
+            &["test", "--package", package, "--test", test],
             &[("LSM_WRITE_FIXTURES", "1")],
         )?;
     }
