@@ -8,8 +8,9 @@
 //! - `fillseq` on a database of its own;
 //! - `fillrandom` (every key once, in random order), then `overwrite`, the reads
 //!   (`readrandom`, `readmissing`, `seekrandom`, `readseq`, `readreverse`,
-//!   `readwhilewriting`), a major compaction for space amplification, then `deleterandom`
-//!   and `rangedelete`;
+//!   `readwhilewriting`), a major compaction for space amplification, the reads again on
+//!   the compacted tree (`readrandom-compacted`, `readmissing-compacted`,
+//!   `seekrandom-compacted`, `readseq-compacted`), then `deleterandom` and `rangedelete`;
 //! - `mergerandom` on a database of its own;
 //! - `fillrandom-4k` and `readrandom-4k` (4 KiB values, the same bytes as the main
 //!   fill) on a database of its own;
@@ -352,6 +353,25 @@ fn main_db(
     // Space amplification of the filled (and overwritten) database, fully compacted.
     let entry_bytes = ctx.keys.key_bytes() + ctx.flags.value_bytes;
     samples[last_write].space_amp = Some(sample::space_amp(engine, path, num, entry_bytes)?);
+    // The reads again, on the fully compacted tree (most data of a real tree lives in
+    // its last level).
+    if ctx.wants("readrandom-compacted") {
+        samples.push(readrandom::run_with(
+            ctx,
+            engine,
+            "readrandom-compacted",
+            num,
+        )?);
+    }
+    if ctx.wants("readmissing-compacted") {
+        samples.push(readmissing::run_with(ctx, engine, "readmissing-compacted")?);
+    }
+    if ctx.wants("seekrandom-compacted") {
+        samples.push(seekrandom::run_with(ctx, engine, "seekrandom-compacted")?);
+    }
+    if ctx.wants("readseq-compacted") {
+        samples.push(readseq::scan(ctx, engine, "readseq-compacted", false)?);
+    }
     if ctx.wants("deleterandom") {
         samples.push(deleterandom::run(ctx, engine)?);
     }

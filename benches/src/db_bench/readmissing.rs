@@ -13,11 +13,19 @@ use crate::keys::KeySpace;
 /// # Errors
 /// The engine's first error, or a read that finds a value.
 pub fn run(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
+    run_with(ctx, engine, "readmissing")
+}
+
+/// Runs the workload under the name `workload`.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(ctx: &mut Ctx<'_>, engine: &dyn Engine, workload: &str) -> Result<Sample, String> {
     let num = ctx.flags.num;
     let mut sample = point_reads(
         ctx,
         engine,
-        "readmissing",
+        workload,
         num,
         KeySpace::missing_key_into,
         Expect::Missing,

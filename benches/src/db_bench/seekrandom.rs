@@ -16,11 +16,19 @@ const NEXTS: usize = 10;
 /// # Errors
 /// The engine's first error, or a seek that reads fewer entries than the keys after it.
 pub fn run(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
+    run_with(ctx, engine, "seekrandom")
+}
+
+/// Runs the workload under the name `workload`.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(ctx: &mut Ctx<'_>, engine: &dyn Engine, workload: &str) -> Result<Sample, String> {
     let num = ctx.flags.num;
     let seeks = (ctx.flags.reads() / 10).max(1);
     let mut rng = Rng::new(ctx.rng.next_u64());
     let probes: Vec<u64> = (0..seeks).map(|_| rng.below(num)).collect();
-    let mut progress = Progress::new(ctx.label("seekrandom"), seeks);
+    let mut progress = Progress::new(ctx.label(workload), seeks);
     let mut meter = Meter::start(engine);
     let mut key = Vec::with_capacity(ctx.keys.key_bytes());
     let mut entries = 0;
@@ -30,7 +38,7 @@ pub fn run(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
         let expected = usize::try_from(num - idx).unwrap_or(usize::MAX).min(NEXTS);
         if read != expected {
             return Err(format!(
-                "seekrandom: {read} entries after key {idx}, not {expected}"
+                "{workload}: {read} entries after key {idx}, not {expected}"
             ));
         }
         entries += read as u64;
@@ -39,12 +47,5 @@ pub fn run(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
     let elapsed = meter.elapsed();
     progress.finish();
     let entry_bytes = (ctx.keys.key_bytes() + ctx.flags.value_bytes) as u64;
-    Ok(meter.finish(
-        ctx,
-        engine,
-        "seekrandom",
-        seeks,
-        entries * entry_bytes,
-        elapsed,
-    ))
+    Ok(meter.finish(ctx, engine, workload, seeks, entries * entry_bytes, elapsed))
 }
