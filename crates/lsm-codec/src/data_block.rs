@@ -1,6 +1,7 @@
 //! [`DataBlock`]: a decoded view of a data (or index) block's payload.
 //!
-//! Opening a block reads and checks its trailer and restart array; entries are decoded
+//! Opening a block reads and checks its trailer and restart array (a block checked
+//! before, held in a cache, is reopened in constant time); entries are decoded
 //! lazily. Every offset read from the block is bounds-checked, so a malformed payload
 //! yields [`DecodeError`], never a panic or an out-of-bounds read. The format is the one
 //! [`crate::DataBlockBuilder`] writes.
@@ -41,11 +42,25 @@ pub(crate) struct EntryHeader {
 }
 
 impl DataBlock {
-    /// Opens a block payload.
+    /// Opens a block payload, checking its trailer, hash index and whole restart array.
     ///
     /// # Errors
     /// [`DecodeError`] when the trailer, the hash index or the restart array is malformed.
     pub fn new(bytes: Slice) -> Result<Self, DecodeError> {
+        let block = Self::reopen(bytes)?;
+        block.check_restarts()?;
+        Ok(block)
+    }
+
+    /// Opens a payload that [`Self::new`] accepted before (a block held in a cache after
+    /// it was checked on its way in): the trailer and hash index are read again, in
+    /// constant time, but the restart array is not walked. Entries are still decoded
+    /// with bounds checks, so a payload that was never checked gives errors, not wrong
+    /// answers or panics.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the trailer or the hash index is malformed.
+    pub fn reopen(bytes: Slice) -> Result<Self, DecodeError> {
         let len = bytes.len();
         let trailer_start =
             len.checked_sub(BLOCK_TRAILER_LEN)
@@ -81,14 +96,12 @@ impl DataBlock {
             .filter(|&restarts_len| restarts_len <= restarts_end && restart_count > 0)
             .ok_or_else(|| invalid("restart count", restart_count as u64, trailer_start))?;
         let data_end = restarts_end - restarts_len;
-        let block = Self {
+        Ok(Self {
             bytes,
             data_end,
             restart_count,
             hash_buckets,
-        };
-        block.check_restarts()?;
-        Ok(block)
+        })
     }
 
     /// Restart offsets must start at 0 and strictly increase inside the entry area.

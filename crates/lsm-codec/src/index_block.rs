@@ -137,6 +137,16 @@ impl IndexBlock {
         })
     }
 
+    /// Opens a payload that [`Self::new`] accepted before (see [`DataBlock::reopen`]).
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the trailer is malformed.
+    pub fn reopen(bytes: Slice) -> Result<Self, DecodeError> {
+        Ok(Self {
+            block: DataBlock::reopen(bytes)?,
+        })
+    }
+
     /// The first entry whose last key is at or after `(user_key, seqno)`: the block that
     /// holds the first entry at or after the target, if any does.
     ///

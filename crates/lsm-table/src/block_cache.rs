@@ -150,7 +150,8 @@ impl BlockCache {
         found
     }
 
-    /// Caches a block; blocks larger than a shard are not cached.
+    /// Caches a block; blocks larger than a shard are not cached. Readers trust what the
+    /// cache holds (data and index blocks are checked before they are inserted).
     pub(crate) fn insert(&self, table_id: u64, offset: u64, block: Slice, priority: BlockPriority) {
         let len = block.len() as u64;
         if len > self.shard_capacity_bytes {

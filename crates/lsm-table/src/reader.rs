@@ -194,7 +194,7 @@ impl Table {
             None
         } else {
             let index = source.read_block(properties.index_handle, BlockType::Index)?;
-            Some(IndexBlock::new(index).map_err(|error| {
+            Some(IndexBlock::reopen(index).map_err(|error| {
                 block_error(file_id, properties.index_handle.offset, error.into())
             })?)
         };
@@ -205,7 +205,7 @@ impl Table {
             // Decoded now even when not pinned: a damaged filter fails the open.
             if properties.filter_partitioned {
                 let bytes = source.read_block(handle, BlockType::Index)?;
-                let index = IndexBlock::new(bytes)
+                let index = IndexBlock::reopen(bytes)
                     .map_err(|error| block_error(file_id, handle.offset, error.into()))?;
                 filter_index = options.pin_index_and_filter.then_some(index);
             } else {
@@ -456,7 +456,7 @@ impl TableInner {
             .filter_handle
             .ok_or_else(|| corruption(self.file_id, 0, "partitioned filter without an index"))?;
         let payload = self.read_block(handle, BlockType::Index)?;
-        IndexBlock::new(payload)
+        IndexBlock::reopen(payload)
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
@@ -510,7 +510,7 @@ impl TableInner {
         }
         let handle = self.properties.index_handle;
         let payload = self.read_block(handle, BlockType::Index)?;
-        IndexBlock::new(payload)
+        IndexBlock::reopen(payload)
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
@@ -549,13 +549,13 @@ impl TableInner {
 
     pub(crate) fn data_block(&self, handle: BlockHandle) -> Result<DataBlock> {
         let payload = self.read_block(handle, BlockType::Data)?;
-        DataBlock::new(payload)
+        DataBlock::reopen(payload)
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
     pub(crate) fn index_partition(&self, handle: BlockHandle) -> Result<IndexBlock> {
         let payload = self.read_block(handle, BlockType::Index)?;
-        IndexBlock::new(payload)
+        IndexBlock::reopen(payload)
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
@@ -700,6 +700,11 @@ impl BlockSource {
         };
         let payload = envelope::decode(&bytes, block_type, options, context)
             .map_err(|source| block_error(self.file_id, handle.offset, source))?;
+        // Checked once on its way into memory: readers reopen it in constant time.
+        if matches!(block_type, BlockType::Data | BlockType::Index) {
+            DataBlock::new(payload.clone())
+                .map_err(|source| block_error(self.file_id, handle.offset, source.into()))?;
+        }
         if let Some((cache, table_id)) = &self.cache {
             let priority = if block_type == BlockType::Data {
                 BlockPriority::Data
