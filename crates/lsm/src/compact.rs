@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use lsm_compaction::{
-    Bottom, Choice, CompactionState, CompactionStrategy, Input, MergeJob, SliceFilter, SliceTask,
+    Bottom, Choice, CompactionState, CompactionStrategy, Input, MergeJob, Outputs, SliceFilter,
+    SliceTask,
 };
 use lsm_core::{InternalEntry, SeqNo, TableId};
 use lsm_table::Table;
@@ -137,8 +138,75 @@ impl TreeInner {
         watermark: SeqNo,
         lock: crate::FlushGuard<'_>,
     ) -> Result<CompactionResult> {
-        let version = &current.version;
         let dest = usize::from(input.dest_level);
+        let bottom = lsm_compaction::merge_bottom(&current.version, input);
+        let lock = if dest == 0 {
+            Some(lock)
+        } else {
+            drop(lock);
+            None
+        };
+        let written = self.write_merge(current, input, watermark, bottom)?;
+        let opened = match self.open_outputs(dest, &written) {
+            Ok(opened) => opened,
+            Err(error) => {
+                written.remove(self.config.fs.as_ref());
+                return Err(error);
+            }
+        };
+        let (_lock, current) = match lock {
+            Some(lock) => (lock, Arc::clone(current)),
+            None => (self.flush_lock(), self.super_version()),
+        };
+        let removed: Vec<TableId> = input.table_ids.iter().copied().collect();
+        if !removed.iter().all(|id| current.tables.contains_key(id)) {
+            // `clear` or `drop_range` removed an input meanwhile: the outputs hold data
+            // the tree no longer has.
+            drop(opened);
+            written.remove(self.config.fs.as_ref());
+            return Ok(CompactionResult::nothing());
+        }
+        let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
+        let tables_out = opened.tables.len();
+        let mut edit = self.edit(removed.clone(), vec![(input.dest_level, added)], &current);
+        edit.added_blob_files = opened.blob_infos();
+        // A failed edit keeps the outputs: only the next open can tell whether it is durable.
+        let new_version = self.apply_edit(&edit)?;
+        let removed_set: BTreeSet<TableId> = removed.iter().copied().collect();
+        self.install(|now| {
+            let mut next = now.clone();
+            next.set_version(new_version, opened.blob_files);
+            next.prune_history(watermark);
+            next.swap_tables(
+                &removed_set,
+                opened
+                    .tables
+                    .into_iter()
+                    .map(|(meta, table)| (meta.id, table)),
+            );
+            next
+        });
+        for id in &removed {
+            current.table(*id).mark_obsolete();
+        }
+        Ok(CompactionResult {
+            action: CompactionAction::Merged,
+            dest_level: Some(input.dest_level),
+            tables_in: removed.len(),
+            tables_out,
+        })
+    }
+
+    /// Writes the merge of `input`'s tables ([`MergeJob`]): the tree's merge operator,
+    /// blob files, compaction filter and rate limiter, its slices on the compaction pool.
+    fn write_merge(
+        &self,
+        current: &Arc<SuperVersion>,
+        input: &Input,
+        watermark: SeqNo,
+        bottom: Bottom,
+    ) -> Result<Outputs> {
+        let version = &current.version;
         // Read order: level 0 newest run first, then the deeper levels.
         let inputs: Vec<Table> = version
             .levels()
@@ -153,13 +221,6 @@ impl TreeInner {
             .filter(|meta| input.table_ids.contains(&meta.id))
             .map(|meta| meta.size_bytes)
             .sum();
-        let bottom = lsm_compaction::merge_bottom(version, input);
-        let lock = if dest == 0 {
-            Some(lock)
-        } else {
-            drop(lock);
-            None
-        };
         let relocate = self
             .blob_gc_policy()
             .map(|policy| lsm_compaction::relocation_set(version, policy))
@@ -221,56 +282,9 @@ impl TreeInner {
             }
             _ => tasks.into_iter().map(|task| task()).collect(),
         };
-        let written = self.with_targets(dest, input.target_size, blobs, |fs, tables, blobs| {
+        let dest = usize::from(input.dest_level);
+        self.with_targets(dest, input.target_size, blobs, |fs, tables, blobs| {
             job.run(fs, tables, blobs, &run_slices)
-        })?;
-        let opened = match self.open_outputs(dest, &written) {
-            Ok(opened) => opened,
-            Err(error) => {
-                written.remove(self.config.fs.as_ref());
-                return Err(error);
-            }
-        };
-        let (_lock, current) = match lock {
-            Some(lock) => (lock, Arc::clone(current)),
-            None => (self.flush_lock(), self.super_version()),
-        };
-        let removed: Vec<TableId> = input.table_ids.iter().copied().collect();
-        if !removed.iter().all(|id| current.tables.contains_key(id)) {
-            // `clear` or `drop_range` removed an input meanwhile: the outputs hold data
-            // the tree no longer has.
-            drop(opened);
-            written.remove(self.config.fs.as_ref());
-            return Ok(CompactionResult::nothing());
-        }
-        let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
-        let tables_out = opened.tables.len();
-        let mut edit = self.edit(removed.clone(), vec![(input.dest_level, added)], &current);
-        edit.added_blob_files = opened.blob_infos();
-        // A failed edit keeps the outputs: only the next open can tell whether it is durable.
-        let new_version = self.apply_edit(&edit)?;
-        let removed_set: BTreeSet<TableId> = removed.iter().copied().collect();
-        self.install(|now| {
-            let mut next = now.clone();
-            next.set_version(new_version, opened.blob_files);
-            next.prune_history(watermark);
-            next.swap_tables(
-                &removed_set,
-                opened
-                    .tables
-                    .into_iter()
-                    .map(|(meta, table)| (meta.id, table)),
-            );
-            next
-        });
-        for id in &removed {
-            current.table(*id).mark_obsolete();
-        }
-        Ok(CompactionResult {
-            action: CompactionAction::Merged,
-            dest_level: Some(input.dest_level),
-            tables_in: removed.len(),
-            tables_out,
         })
     }
 
