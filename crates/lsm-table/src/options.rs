@@ -149,9 +149,12 @@ pub struct ReadOptions {
     pub block_cache: Option<Arc<BlockCache>>,
     /// A bound on open files: the table reopens its file through it when needed.
     pub descriptor_cache: Option<Arc<DescriptorCache>>,
-    /// Keep the top-level index and the filter in memory (pinned) instead of reading
-    /// them through the block cache on each use.
-    pub pin_index_and_filter: bool,
+    /// Keep the top-level index in memory (pinned) instead of reading it through the
+    /// block cache on each use.
+    pub pin_index: bool,
+    /// Keep the filter (or a partitioned filter's index) in memory (pinned) instead of
+    /// reading it through the block cache on each use.
+    pub pin_filter: bool,
 }
 
 impl Default for ReadOptions {
@@ -161,7 +164,8 @@ impl Default for ReadOptions {
             prefix_extractor: None,
             block_cache: None,
             descriptor_cache: None,
-            pin_index_and_filter: true,
+            pin_index: true,
+            pin_filter: true,
         }
     }
 }

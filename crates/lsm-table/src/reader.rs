@@ -207,12 +207,12 @@ impl Table {
                 let bytes = source.read_block(handle, BlockType::Index)?;
                 let index = IndexBlock::reopen(bytes)
                     .map_err(|error| block_error(file_id, handle.offset, error.into()))?;
-                filter_index = options.pin_index_and_filter.then_some(index);
+                filter_index = options.pin_filter.then_some(index);
             } else {
                 let bytes = source.read_block(handle, BlockType::Filter)?;
                 let decoded = BurrFilter::decode(bytes.to_vec())
                     .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?;
-                filter = options.pin_index_and_filter.then_some(decoded);
+                filter = options.pin_filter.then_some(decoded);
             }
             let extractor_name = options
                 .prefix_extractor
@@ -236,7 +236,7 @@ impl Table {
                 "range tombstone count does not match the block",
             ));
         }
-        let top_index = top_index.filter(|_| options.pin_index_and_filter);
+        let top_index = top_index.filter(|_| options.pin_index);
         let inner = TableInner {
             source,
             file_id,

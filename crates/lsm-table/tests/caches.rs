@@ -89,7 +89,8 @@ fn unpinned_metadata_is_read_through_the_cache() {
     let pinned = Table::open(&fs, "/t1".as_ref(), 1, &ReadOptions::default()).unwrap();
     let unpinned_options = ReadOptions {
         block_cache: Some(block_cache.clone()),
-        pin_index_and_filter: false,
+        pin_index: false,
+        pin_filter: false,
         ..ReadOptions::default()
     };
     let unpinned = Table::open(&fs, "/t1".as_ref(), 1, &unpinned_options).unwrap();
@@ -108,4 +109,43 @@ fn unpinned_metadata_is_read_through_the_cache() {
         pinned.filter_stats().unwrap()
     );
     assert!(block_cache.stats().hits > 100);
+}
+
+#[test]
+fn index_and_filter_are_pinned_independently() {
+    let fs = MemFs::new();
+    write_table(&fs, 1, 0..2000);
+    let block_cache = Arc::new(BlockCache::with_capacity_bytes(1 << 20));
+    let open = |pin_index, pin_filter| {
+        let options = ReadOptions {
+            block_cache: Some(block_cache.clone()),
+            pin_index,
+            pin_filter,
+            ..ReadOptions::default()
+        };
+        Table::open(&fs, "/t1".as_ref(), 1, &options).unwrap()
+    };
+    let both = open(true, true);
+    let index_only = open(true, false);
+    let filter_only = open(false, true);
+    let neither = open(false, false);
+    let filter_bytes = both.pinned_filter_bytes();
+    let index_bytes = both.pinned_bytes() - filter_bytes;
+    assert!(filter_bytes > 0 && index_bytes > 0);
+    assert_eq!(index_only.pinned_filter_bytes(), 0);
+    assert_eq!(index_only.pinned_bytes(), index_bytes);
+    assert_eq!(filter_only.pinned_filter_bytes(), filter_bytes);
+    assert_eq!(filter_only.pinned_bytes(), filter_bytes);
+    assert_eq!(neither.pinned_bytes(), 0);
+    for idx in (0..2000).step_by(7) {
+        let key = format!("k{idx:06}");
+        let expected = both.get(key.as_bytes(), SeqNo::MAX).unwrap();
+        assert!(expected.is_some());
+        for table in [&index_only, &filter_only, &neither] {
+            assert_eq!(table.get(key.as_bytes(), SeqNo::MAX).unwrap(), expected);
+        }
+    }
+    for table in [&both, &index_only, &filter_only, &neither] {
+        assert!(table.get(b"absent", SeqNo::MAX).unwrap().is_none());
+    }
 }

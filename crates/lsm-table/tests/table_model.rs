@@ -146,7 +146,8 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
             .then(|| Arc::new(BlockCache::with_capacity_bytes(16 * 512))),
         descriptor_cache: (settings.caching > 1)
             .then(|| Arc::new(DescriptorCache::new(fs.clone(), 1))),
-        pin_index_and_filter: settings.caching < 2,
+        pin_index: settings.caching < 2,
+        pin_filter: settings.caching != 1,
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
     (table, read_options)

@@ -412,8 +412,8 @@ impl Config {
     /// How tables of `level` are read.
     pub(crate) fn read_options(&self, level: usize, tree: &ReadOptions) -> ReadOptions {
         let mut options = tree.clone();
-        options.pin_index_and_filter = self.index_block_pinning_policy.get(level)
-            || self.filter_block_pinning_policy.get(level);
+        options.pin_index = self.index_block_pinning_policy.get(level);
+        options.pin_filter = self.filter_block_pinning_policy.get(level);
         options
     }
 }

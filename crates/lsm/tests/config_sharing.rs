@@ -103,7 +103,7 @@ fn per_level_policies_shape_the_tables() {
     assert!(compressed.contains_key("k01999", seqno.get()).unwrap());
     assert!(!plain.contains_key("k99999", seqno.get()).unwrap());
     // Filter sizes: none without a filter; about the designed bits per key with one,
-    // held in memory while pinned and not when neither index nor filter is pinned.
+    // held in memory while the filter is pinned, whatever the index pinning.
     assert_eq!(plain.filter_size(), 0);
     assert_eq!(plain.pinned_filter_size(), 0);
     let pinned = open(Config::new(
@@ -124,6 +124,19 @@ fn per_level_policies_shape_the_tables() {
     );
     assert_eq!(unpinned.filter_size(), pinned.filter_size());
     assert_eq!(unpinned.pinned_filter_size(), 0);
+    // Index and filter pinning are set apart: pinning the index alone holds no filter.
+    let index_only = open(
+        Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+            .index_block_pinning_policy(PinningPolicy::all(true))
+            .filter_block_pinning_policy(PinningPolicy::disabled()),
+    );
+    assert_eq!(index_only.pinned_filter_size(), 0);
+    let filter_only = open(
+        Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+            .index_block_pinning_policy(PinningPolicy::disabled())
+            .filter_block_pinning_policy(PinningPolicy::all(true)),
+    );
+    assert_eq!(filter_only.pinned_filter_size(), pinned.pinned_filter_size());
     // The filters count what they do for point reads of absent keys (between present
     // ones, so that only the filter rules them out): at 10 bits per key, few pass.
     let before = pinned.filter_counters();
