@@ -136,7 +136,10 @@ fn per_level_policies_shape_the_tables() {
             .index_block_pinning_policy(PinningPolicy::disabled())
             .filter_block_pinning_policy(PinningPolicy::all(true)),
     );
-    assert_eq!(filter_only.pinned_filter_size(), pinned.pinned_filter_size());
+    assert_eq!(
+        filter_only.pinned_filter_size(),
+        pinned.pinned_filter_size()
+    );
     // The filters count what they do for point reads of absent keys (between present
     // ones, so that only the filter rules them out): at 10 bits per key, few pass.
     let before = pinned.filter_counters();
