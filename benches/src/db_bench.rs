@@ -355,22 +355,25 @@ fn main_db(
     samples[last_write].space_amp = Some(sample::space_amp(engine, path, num, entry_bytes)?);
     // The reads again, on the fully compacted tree (most data of a real tree lives in
     // its last level).
-    if ctx.wants("readrandom-compacted") {
-        samples.push(readrandom::run_with(
-            ctx,
-            engine,
-            "readrandom-compacted",
-            num,
-        )?);
-    }
-    if ctx.wants("readmissing-compacted") {
-        samples.push(readmissing::run_with(ctx, engine, "readmissing-compacted")?);
-    }
-    if ctx.wants("seekrandom-compacted") {
-        samples.push(seekrandom::run_with(ctx, engine, "seekrandom-compacted")?);
-    }
-    if ctx.wants("readseq-compacted") {
-        samples.push(readseq::scan(ctx, engine, "readseq-compacted", false)?);
+    let compacted_reads: [(&str, Workload); 4] = [
+        ("readrandom-compacted", |ctx, engine| {
+            let num = ctx.flags.num;
+            readrandom::run_with(ctx, engine, "readrandom-compacted", num)
+        }),
+        ("readmissing-compacted", |ctx, engine| {
+            readmissing::run_with(ctx, engine, "readmissing-compacted")
+        }),
+        ("seekrandom-compacted", |ctx, engine| {
+            seekrandom::run_with(ctx, engine, "seekrandom-compacted")
+        }),
+        ("readseq-compacted", |ctx, engine| {
+            readseq::scan(ctx, engine, "readseq-compacted", false)
+        }),
+    ];
+    for (name, workload) in compacted_reads {
+        if ctx.wants(name) {
+            samples.push(workload(ctx, engine)?);
+        }
     }
     if ctx.wants("deleterandom") {
         samples.push(deleterandom::run(ctx, engine)?);
