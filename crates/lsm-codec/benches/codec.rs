@@ -18,8 +18,8 @@ use lsm_testkit::rng::Rng;
 const BLOCK_TARGET_BYTES: usize = 4096;
 
 fn blocks() -> Vec<lsm_testkit::data::RowBlock> {
-    lsm_testkit::data::small_row_blocks(BLOCK_TARGET_BYTES)
-        .expect("the shared data set is readable")
+    eprintln!("records: {}", lsm_testkit::data::DataSet::current());
+    lsm_testkit::data::small_row_blocks(BLOCK_TARGET_BYTES).expect("the data set is readable")
 }
 
 fn bench_blocks(c: &mut Criterion) {

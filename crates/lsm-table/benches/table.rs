@@ -17,7 +17,8 @@ use lsm_testkit::rng::Rng;
 const RECORDS: usize = 20_000;
 
 fn entries() -> Vec<InternalEntry> {
-    let mut records = debian_records().expect("the shared data set is readable");
+    eprintln!("records: {}", lsm_testkit::data::DataSet::current());
+    let mut records = debian_records().expect("the data set is readable");
     records.truncate(RECORDS);
     let mut entries: Vec<_> = records
         .into_iter()

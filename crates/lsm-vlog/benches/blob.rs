@@ -38,7 +38,8 @@ fn write(fs: &MemFs, path: &str, records: &[Record], compression: &Compression) 
 }
 
 fn bench_blob(c: &mut Criterion) {
-    let mut records = debian_records().expect("the shared data set is readable");
+    eprintln!("records: {}", lsm_testkit::data::DataSet::current());
+    let mut records = debian_records().expect("the data set is readable");
     // A dictionary trained on records outside the measured ones, as a tree would train
     // it on earlier values.
     let dictionary = {
