@@ -74,20 +74,8 @@ pub fn write_outputs<E: From<Error>>(
     stream: impl Iterator<Item = Result<InternalEntry, E>>,
     tombstones: Vec<RangeTombstone>,
 ) -> Result<Outputs, E> {
-    let write = |stream: &mut dyn Iterator<Item = Result<InternalEntry, E>>| {
-        write_tables(
-            fs,
-            tables.dir,
-            tables.options.clone(),
-            tables.target_bytes,
-            stream,
-            tombstones,
-            tables.next_table,
-        )
-    };
     let Some((target, blob_dir)) = blobs else {
-        let mut stream = stream;
-        let written = write(&mut stream)?;
+        let written = write_table_set(fs, tables, stream, tombstones)?;
         return Ok(Outputs {
             blob_refs: vec![Vec::new(); written.len()],
             tables: written,
@@ -96,8 +84,8 @@ pub fn write_outputs<E: From<Error>>(
     };
     let mut sink = BlobSink::new(fs, target);
     let named = sink.named();
-    let written = write(&mut stream.map(|entry| entry.and_then(|entry| sink.separate(entry))));
-    let written = match written {
+    let separated = stream.map(|entry| entry.and_then(|entry| sink.separate(entry)));
+    let written = match write_table_set(fs, tables, separated, tombstones) {
         Ok(written) => written,
         Err(error) => {
             remove_paths(fs, &named);
@@ -124,6 +112,25 @@ pub fn write_outputs<E: From<Error>>(
             Err(error)
         }
     }
+}
+
+/// Writes `stream` and `tombstones` as `tables` (generic over the stream, so that
+/// every entry's way to the table writer is a direct call).
+fn write_table_set<E: From<Error>>(
+    fs: &dyn Fs,
+    tables: &TableTarget<'_>,
+    stream: impl Iterator<Item = Result<InternalEntry, E>>,
+    tombstones: Vec<RangeTombstone>,
+) -> Result<Vec<WrittenTable>, E> {
+    write_tables(
+        fs,
+        tables.dir,
+        tables.options.clone(),
+        tables.target_bytes,
+        stream,
+        tombstones,
+        tables.next_table,
+    )
 }
 
 /// Opens the tables of `outputs` and describes each for the version edit.

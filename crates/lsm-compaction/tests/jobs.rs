@@ -71,6 +71,31 @@ fn files(fs: &MemFs, dir: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Relocates nothing.
+static NOTHING: BTreeSet<u64> = BTreeSet::new();
+
+/// Reads no value: the targets of these tests relocate nothing unless they say so.
+fn never_read(_: &InternalEntry) -> Result<UserValue, Error> {
+    unreachable!("nothing is relocated")
+}
+
+/// Separates values of at least `threshold` bytes into blob files of about `file_bytes`,
+/// relocating nothing.
+fn separating<'a>(
+    next_file: &'a (dyn Fn() -> NewBlobFile + Sync),
+    threshold: u32,
+    file_bytes: u64,
+) -> BlobTarget<'a, Error> {
+    BlobTarget {
+        options: BlobWriteOptions::default(),
+        separation_threshold: threshold,
+        file_target_bytes: file_bytes,
+        next_file,
+        relocate: &NOTHING,
+        read_value: &never_read,
+    }
+}
+
 fn table_target<'a>(
     names: &'a (dyn Fn() -> NewTable + Sync),
     target_bytes: u64,
@@ -81,6 +106,24 @@ fn table_target<'a>(
         target_bytes,
         next_table: names,
     }
+}
+
+/// Writes `stream` into tables of about `table_bytes` and blob files as `target` says.
+fn write_separated(
+    fs: &MemFs,
+    next_table: &(dyn Fn() -> NewTable + Sync),
+    table_bytes: u64,
+    target: &BlobTarget<'_, Error>,
+    stream: impl Iterator<Item = Result<InternalEntry, Error>>,
+) -> Result<Outputs, Error> {
+    let tables = table_target(next_table, table_bytes);
+    write_outputs(
+        fs,
+        &tables,
+        Some((target, Path::new(BLOBS))),
+        stream,
+        Vec::new(),
+    )
 }
 
 /// Every entry of the outputs' tables, in order.
@@ -136,16 +179,7 @@ fn large_values_go_to_blob_files_and_each_table_counts_its_references() {
     let fs = fs();
     let names = Names::new();
     let (next_table, next_file) = (|| names.table(), || names.blob());
-    let never = |_: &InternalEntry| -> Result<UserValue, Error> { unreachable!("no relocation") };
-    let relocate = BTreeSet::new();
-    let target = BlobTarget {
-        options: BlobWriteOptions::default(),
-        separation_threshold: 1_000,
-        file_target_bytes: 64 << 10,
-        next_file: &next_file,
-        relocate: &relocate,
-        read_value: &never,
-    };
+    let target = separating(&next_file, 1_000, 64 << 10);
     // Every third value is large.
     let entries: Vec<_> = (0..600)
         .map(|key| {
@@ -154,14 +188,7 @@ fn large_values_go_to_blob_files_and_each_table_counts_its_references() {
         })
         .collect();
     let stream = entries.clone().into_iter().map(Ok::<_, Error>);
-    let outputs = write_outputs(
-        &fs,
-        &table_target(&next_table, 16 << 10),
-        Some((&target, Path::new(BLOBS))),
-        stream,
-        Vec::new(),
-    )
-    .unwrap();
+    let outputs = write_separated(&fs, &next_table, 16 << 10, &target, stream).unwrap();
     assert!(
         outputs.blob_files.len() > 1,
         "blob files cut at their target"
@@ -208,24 +235,15 @@ fn relocation_rewrites_the_values_of_chosen_files_only() {
     let fs = fs();
     let names = Names::new();
     let (next_table, next_file) = (|| names.table(), || names.blob());
-    let never = |_: &InternalEntry| -> Result<UserValue, Error> { unreachable!() };
-    let nothing = BTreeSet::new();
-    let first = BlobTarget {
-        options: BlobWriteOptions::default(),
-        separation_threshold: 100,
-        // One value per blob file.
-        file_target_bytes: 1,
-        next_file: &next_file,
-        relocate: &nothing,
-        read_value: &never,
-    };
+    // One value per blob file.
+    let first = separating(&next_file, 100, 1);
     let entries: Vec<_> = (0..4).map(|key| entry(key, 1, &[1; 500])).collect();
-    let written = write_outputs(
+    let written = write_separated(
         &fs,
-        &table_target(&next_table, 1 << 20),
-        Some((&first, Path::new(BLOBS))),
+        &next_table,
+        1 << 20,
+        &first,
         entries.into_iter().map(Ok::<_, Error>),
-        Vec::new(),
     )
     .unwrap();
     assert_eq!(written.blob_files.len(), 4);
@@ -249,14 +267,7 @@ fn relocation_rewrites_the_values_of_chosen_files_only() {
         ..first
     };
     let stream = read_back(&fs, &written).into_iter().map(Ok::<_, Error>);
-    let rewritten = write_outputs(
-        &fs,
-        &table_target(&next_table, 1 << 20),
-        Some((&second, Path::new(BLOBS))),
-        stream,
-        Vec::new(),
-    )
-    .unwrap();
+    let rewritten = write_separated(&fs, &next_table, 1 << 20, &second, stream).unwrap();
     assert_eq!(read_count.load(Ordering::Relaxed), 2);
     assert_eq!(
         rewritten.blob_files.len(),
@@ -273,16 +284,7 @@ fn a_failing_stream_leaves_no_file() {
     let fs = fs();
     let names = Names::new();
     let (next_table, next_file) = (|| names.table(), || names.blob());
-    let never = |_: &InternalEntry| -> Result<UserValue, Error> { unreachable!() };
-    let relocate = BTreeSet::new();
-    let target = BlobTarget {
-        options: BlobWriteOptions::default(),
-        separation_threshold: 100,
-        file_target_bytes: 4 << 10,
-        next_file: &next_file,
-        relocate: &relocate,
-        read_value: &never,
-    };
+    let target = separating(&next_file, 100, 4 << 10);
     let stream = (0..1_000).map(|key| {
         if key == 900 {
             Err(Error::BrokenIndirection { what: "injected" })
@@ -290,13 +292,7 @@ fn a_failing_stream_leaves_no_file() {
             Ok(entry(key, 1, &[3; 300]))
         }
     });
-    let result = write_outputs(
-        &fs,
-        &table_target(&next_table, 8 << 10),
-        Some((&target, Path::new(BLOBS))),
-        stream,
-        Vec::new(),
-    );
+    let result = write_separated(&fs, &next_table, 8 << 10, &target, stream);
     assert!(matches!(
         result,
         Err(Error::BrokenIndirection { what: "injected" })

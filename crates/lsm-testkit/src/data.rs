@@ -46,21 +46,29 @@ impl DataSet {
     /// figures on the two sets).
     #[must_use]
     pub fn current() -> Self {
-        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let subset = Self::Subset(manifest_dir.join("data").join(DEBIAN_PACKAGES_SUBSET_FILE));
         if std::env::var_os("LSM_DATA_SUBSET").is_some_and(|value| value == "1") {
-            return subset;
+            return Self::subset();
         }
         if let Some(dir) = std::env::var_os("LSM_DATA_DIR") {
             return Self::Full(PathBuf::from(dir).join(DEBIAN_PACKAGES_FILE));
         }
-        let beside = manifest_dir
+        let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/data")
             .join(DEBIAN_PACKAGES_FILE);
         if lsm_core::Fs::metadata(&StdFs, &beside).is_ok_and(|metadata| !metadata.is_dir) {
             return Self::Full(beside);
         }
-        subset
+        Self::subset()
+    }
+
+    /// The subset shipped with this crate.
+    #[must_use]
+    pub fn subset() -> Self {
+        Self::Subset(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data")
+                .join(DEBIAN_PACKAGES_SUBSET_FILE),
+        )
     }
 
     /// The compressed file.
@@ -208,17 +216,9 @@ pub fn small_row_blocks(block_bytes: usize) -> io::Result<Vec<RowBlock>> {
 mod tests {
     use super::*;
 
-    fn subset() -> DataSet {
-        DataSet::Subset(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("data")
-                .join(DEBIAN_PACKAGES_SUBSET_FILE),
-        )
-    }
-
     #[test]
     fn the_shipped_subset_loads_with_distinct_keys_and_real_values() {
-        let records = records_of(&subset()).unwrap();
+        let records = records_of(&DataSet::subset()).unwrap();
         assert_eq!(records.len(), SUBSET_RECORD_COUNT);
         let mut keys: Vec<_> = records.iter().map(|record| &record.key).collect();
         keys.sort();
@@ -245,7 +245,7 @@ mod tests {
         let Ok(full) = records_of(&DataSet::Full(path)) else {
             return;
         };
-        let subset = records_of(&subset()).unwrap();
+        let subset = records_of(&DataSet::subset()).unwrap();
         assert_eq!(&full[..SUBSET_RECORD_COUNT], subset.as_slice());
     }
 

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use lsm_core::limits::{USER_KEY_LEN_MAX, USER_KEY_LEN_MIN, VALUE_LEN_MAX};
+use lsm_core::limits::{self, USER_KEY_LEN_MAX, USER_KEY_LEN_MIN, VALUE_LEN_MAX};
 use lsm_core::{InternalEntry, MAX_SEQNO, RangeTombstone, SeqNo};
 
 use crate::{Error, Result};
@@ -44,8 +44,25 @@ impl fmt::Display for Argument {
 /// # Errors
 /// [`Error::InvalidArgument`] naming the first argument out of its limits.
 pub(crate) fn check_write(key: &[u8], value: &[u8], seqno: SeqNo) -> Result<()> {
-    check_key(key)?;
-    check_len(Argument::ValueLength, value.len() as u64, VALUE_LEN_MAX)?;
+    // The rules are the vocabulary's (`lsm_core::limits`); this names what broke them.
+    limits::check_user_key(key).map_err(|_| {
+        let len = key.len() as u64;
+        let limit = if key.len() < USER_KEY_LEN_MIN {
+            USER_KEY_LEN_MIN
+        } else {
+            USER_KEY_LEN_MAX
+        };
+        Error::InvalidArgument {
+            what: Argument::KeyLength,
+            len,
+            limit: limit as u64,
+        }
+    })?;
+    limits::check_value(value).map_err(|_| Error::InvalidArgument {
+        what: Argument::ValueLength,
+        len: value.len() as u64,
+        limit: VALUE_LEN_MAX,
+    })?;
     check_seqno(seqno)
 }
 
@@ -96,18 +113,6 @@ pub(crate) fn describe(what: Argument, len: u64, limit: u64) -> String {
     } else {
         format!("{what} {len} is above the maximum of {limit}")
     }
-}
-
-fn check_key(key: &[u8]) -> Result<()> {
-    let len = key.len() as u64;
-    if len < USER_KEY_LEN_MIN as u64 {
-        return Err(Error::InvalidArgument {
-            what: Argument::KeyLength,
-            len,
-            limit: USER_KEY_LEN_MIN as u64,
-        });
-    }
-    check_len(Argument::KeyLength, len, USER_KEY_LEN_MAX as u64)
 }
 
 fn check_len(what: Argument, len: u64, max: u64) -> Result<()> {

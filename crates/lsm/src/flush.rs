@@ -96,7 +96,10 @@ impl TreeInner {
             files: &current.blob_files,
             relocate: &no_relocation,
         };
-        let written = self.write_outputs(0, FLUSH_TABLE_TARGET_BYTES, stream, tombstones, blobs)?;
+        let written =
+            self.with_targets(0, FLUSH_TABLE_TARGET_BYTES, blobs, |fs, tables, blobs| {
+                lsm_compaction::write_outputs(fs, tables, blobs, stream, tombstones)
+            })?;
         let opened = match self.open_outputs(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -154,22 +157,6 @@ impl TreeInner {
             "flushed"
         );
         Ok(Some(bytes_written))
-    }
-
-    /// Writes `stream` and `tombstones` (sorted by start) into tables for `level` of about
-    /// `target_bytes`, and separated values into blob files: the jobs' output step
-    /// ([`lsm_compaction::write_outputs`]) with this tree's targets.
-    pub(crate) fn write_outputs(
-        &self,
-        level: usize,
-        target_bytes: u64,
-        stream: impl Iterator<Item = Result<InternalEntry>>,
-        tombstones: Vec<lsm_core::RangeTombstone>,
-        blobs: BlobContext<'_>,
-    ) -> Result<Outputs> {
-        self.with_targets(level, target_bytes, blobs, |fs, tables, blob_target| {
-            lsm_compaction::write_outputs(fs, tables, blob_target, stream, tombstones)
-        })
     }
 
     /// Runs `job` with this tree's output targets for `level`: tables of about

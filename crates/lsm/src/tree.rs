@@ -215,16 +215,17 @@ impl TreeInner {
     }
 
     /// Inserts a batch's entries into one memtable, with no sealing in between (see
-    /// [`Self::write_tail`]).
+    /// [`Self::write_tail`]), after checking every one of them.
     ///
-    /// # Panics
-    /// As [`Self::insert_entry`], for any entry.
-    pub(crate) fn append_batch(&self, entries: Vec<InternalEntry>) -> (u64, u64) {
+    /// # Errors
+    /// [`Error::InvalidArgument`] for the first entry out of the limits; nothing is
+    /// written.
+    pub(crate) fn append_batch(&self, entries: Vec<InternalEntry>) -> Result<(u64, u64)> {
         for entry in &entries {
-            check_entry(entry);
+            crate::argument::check_entry(entry)?;
         }
         let bytes = entries.iter().map(entry_bytes).sum();
-        self.write_tail(bytes, |memtable| {
+        Ok(self.write_tail(bytes, |memtable| {
             let (mut added, mut size) = (0, 0);
             for entry in entries {
                 let (entry_added, memtable_size) = memtable.insert(entry);
@@ -232,7 +233,7 @@ impl TreeInner {
                 size = memtable_size;
             }
             (added, size)
-        })
+        }))
     }
 
     /// Writes a range tombstone into the active memtable (see [`Self::write_tail`]);
@@ -358,10 +359,7 @@ impl AbstractTree for Tree {
         crate::argument::check_seqno(seqno)?;
         let entries = batch.into_entries(seqno, self.config.merge_operator.as_deref())?;
         // Every entry is checked before any is written: a bad one writes none.
-        for entry in &entries {
-            crate::argument::check_entry(entry)?;
-        }
-        let written = self.append_batch(entries);
+        let written = self.append_batch(entries)?;
         // Published after the whole batch: readers at the visible seqno see all or none.
         self.config.visible_seqno.fetch_max(seqno + 1);
         Ok(written)
