@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use lsm_core::BlobFileId;
+use lsm_core::{BlobFileId, TableId};
 use lsm_version::Version;
 
 use crate::{Choice, Input};
@@ -54,10 +54,14 @@ pub fn relocation_set(version: &Version, policy: BlobGcPolicy) -> BTreeSet<BlobF
 /// When blob files are due for relocation: a merge of the one table (below level 0, in a
 /// level of one run) pointing to the most bytes in them, rewritten in place so that its
 /// live values leave those files. Each such step leaves fewer references into the set,
-/// so a quiet tree collects every stale file in a bounded number of steps. `None` when
-/// nothing is due.
+/// so a quiet tree collects every stale file in a bounded number of steps. Tables in
+/// `busy` (held by a running merge) are passed over. `None` when nothing is due.
 #[must_use]
-pub fn blob_gc_choice(version: &Version, policy: BlobGcPolicy) -> Option<Choice> {
+pub fn blob_gc_choice(
+    version: &Version,
+    busy: &HashSet<TableId>,
+    policy: BlobGcPolicy,
+) -> Option<Choice> {
     let stale = relocation_set(version, policy);
     if stale.is_empty() {
         return None;
@@ -65,7 +69,11 @@ pub fn blob_gc_choice(version: &Version, policy: BlobGcPolicy) -> Option<Choice>
     let mut best: Option<(u64, usize, u64, u64)> = None;
     for (level_idx, level) in version.levels().iter().enumerate().skip(1) {
         let [run] = level.runs() else { continue };
-        for table in run.tables() {
+        for table in run
+            .tables()
+            .iter()
+            .filter(|table| !busy.contains(&table.id))
+        {
             let bytes: u64 = table
                 .blob_refs
                 .iter()
@@ -90,7 +98,8 @@ pub fn blob_gc_choice(version: &Version, policy: BlobGcPolicy) -> Option<Choice>
 
 #[cfg(test)]
 mod tests {
-    use lsm_version::{BlobFileInfo, VersionEdit};
+    use lsm_core::KeyRange;
+    use lsm_version::{BlobFileInfo, BlobRef, TableMeta, VersionEdit};
 
     use super::*;
 
@@ -146,6 +155,63 @@ mod tests {
         // A file with no garbage is never stale, even at a threshold of zero.
         assert!(!relocation_set(&version, policy(0.0, 1.0)).contains(&2));
         // Blob files but no table pointing into them: nothing to rewrite.
-        assert_eq!(blob_gc_choice(&version, policy(0.1, 1.0)), None);
+        assert_eq!(
+            blob_gc_choice(&version, &HashSet::new(), policy(0.1, 1.0)),
+            None
+        );
+    }
+
+    #[test]
+    fn the_rewrite_takes_the_free_table_pointing_to_the_most_stale_bytes() {
+        let table = |id: TableId, min: &str, max: &str, refs: &[(BlobFileId, u64)]| TableMeta {
+            id,
+            key_range: KeyRange::new(min.into(), max.into()),
+            seqno_min: 1,
+            seqno_max: 2,
+            size_bytes: 100,
+            entry_count: 10,
+            tombstone_count: 0,
+            blob_refs: refs
+                .iter()
+                .map(|&(file_id, value_bytes)| BlobRef {
+                    file_id,
+                    frames: 1,
+                    value_bytes,
+                })
+                .collect(),
+        };
+        let version = Version::new(3).apply(&VersionEdit {
+            added: vec![(
+                1,
+                vec![
+                    table(1, "a", "c", &[(1, 300)]),
+                    table(2, "d", "f", &[(1, 500), (2, 900)]),
+                    table(3, "g", "i", &[(2, 100)]),
+                ],
+            )],
+            // File 1 is stale, file 2 holds no garbage.
+            added_blob_files: vec![info(1, 5, 500), info(2, 0, 0)],
+            next_table_id: 4,
+            next_blob_file_id: 3,
+            ..VersionEdit::default()
+        });
+        let chosen = |busy: &[TableId]| match blob_gc_choice(
+            &version,
+            &busy.iter().copied().collect(),
+            policy(0.1, 1.0),
+        ) {
+            Some(Choice::Merge(input)) => {
+                assert_eq!(input.dest_level, 1, "rewritten in place");
+                input.table_ids.into_iter().collect::<Vec<_>>()
+            }
+            other => panic!("expected a merge, got {other:?}"),
+        };
+        assert_eq!(chosen(&[]), [2]);
+        assert_eq!(chosen(&[2]), [1], "a busy table is passed over");
+        assert_eq!(
+            blob_gc_choice(&version, &HashSet::from([1, 2]), policy(0.1, 1.0)),
+            None,
+            "table 3 points only to a file with no garbage"
+        );
     }
 }

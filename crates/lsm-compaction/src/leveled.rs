@@ -13,7 +13,9 @@
 //! 90% of the data whatever the tree's size, and level 0 skips the small levels on top.
 //! **Multi-level** merges level 0 straight through an already oversized base level into
 //! the one below. When the base level's tables are busy, level 0 is merged into one run
-//! in place (intra-L0), which keeps reads fast until the base level is free.
+//! in place (intra-L0), which keeps reads fast until the base level is free; while a
+//! merge holds level 0's older runs, the runs flushed since merge in place in front of
+//! them once they reach the trigger.
 
 use std::collections::HashSet;
 
@@ -172,10 +174,20 @@ impl Leveled {
         if level0.runs().len() < usize::from(self.l0_threshold) || base_level == 0 {
             return None;
         }
-        let l0_tables: Vec<_> = tables_of(level0).collect();
-        if any_busy(l0_tables.iter().copied(), &state.busy_tables) {
-            return None;
+        if let Some(first_busy) = level0
+            .runs()
+            .iter()
+            .position(|run| any_busy(run.tables().iter(), &state.busy_tables))
+        {
+            // An older part of level 0 is being merged: the runs flushed since then
+            // merge within level 0, in front of it, once there are enough of them.
+            let free = &level0.runs()[..first_busy];
+            return (free.len() >= usize::from(self.l0_threshold).max(2)).then(|| {
+                let tables = free.iter().flat_map(|run| run.tables().iter());
+                Choice::Merge(self.input(ids(tables), 0, 0))
+            });
         }
+        let l0_tables: Vec<_> = tables_of(level0).collect();
         let range = key_range_of(l0_tables.iter().copied())?;
         let base_overlap = overlapping(&levels[base_level], &range);
         if any_busy(base_overlap.iter().copied(), &state.busy_tables) {

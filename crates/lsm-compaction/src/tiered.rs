@@ -7,9 +7,10 @@
 //! the oldest run's size, everything merges.
 //!
 //! Only runs adjacent in age merge, starting at the newest, and the output takes their
-//! place at the front: merging runs with a newer run between them would put older
-//! versions in front of newer ones, and reads would return the older (a bug of a
-//! shipped engine).
+//! place: merging runs with a newer run between them would put older versions in front
+//! of newer ones, and reads would return the older (a bug of a shipped engine). While a
+//! merge holds some runs, the newer runs in front of them may merge among themselves;
+//! everything merges only when no run is busy.
 
 use lsm_version::Version;
 
@@ -88,13 +89,18 @@ impl CompactionStrategy for SizeTiered {
         let Some(level0) = version.levels().first() else {
             return Choice::DoNothing;
         };
-        let runs = level0.runs();
-        if runs.len() < 2
-            || runs
-                .iter()
-                .flat_map(|run| run.tables())
-                .any(|t| state.busy_tables.contains(&t.id))
-        {
+        // While a merge holds older runs, the newer ones in front of it may still merge.
+        let all_runs = level0.runs();
+        let free = all_runs
+            .iter()
+            .position(|run| {
+                run.tables()
+                    .iter()
+                    .any(|t| state.busy_tables.contains(&t.id))
+            })
+            .unwrap_or(all_runs.len());
+        let runs = &all_runs[..free];
+        if runs.len() < 2 {
             return Choice::DoNothing;
         }
         let sizes: Vec<u64> = runs
@@ -111,7 +117,10 @@ impl CompactionStrategy for SizeTiered {
         };
         let oldest = sizes.last().copied().unwrap_or(0);
         let newer: u64 = sizes[..sizes.len() - 1].iter().sum();
-        if newer.saturating_mul(100) > oldest.saturating_mul(self.max_space_amplification_percent) {
+        if free == all_runs.len()
+            && newer.saturating_mul(100)
+                > oldest.saturating_mul(self.max_space_amplification_percent)
+        {
             return merge(runs.len());
         }
         let mut taken = sizes[0] as f64;

@@ -250,6 +250,25 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
         ..CompactionState::default()
     };
     assert_eq!(strategy.choose(&version, &busy), Choice::DoNothing);
+    // While runs 1 and 2 go down to level 1, two more are flushed: they merge within
+    // level 0, in front of the busy runs.
+    let merging_down = CompactionState {
+        busy_tables: HashSet::from([1, 2]),
+        ..CompactionState::default()
+    };
+    for (id, seqno) in [(3, 3), (4, 4)] {
+        assert_eq!(strategy.choose(&version, &merging_down), Choice::DoNothing);
+        version = version.apply(&VersionEdit {
+            added: vec![(0, vec![table(id, 0, 30, seqno)])],
+            ..VersionEdit::default()
+        });
+    }
+    let intra = strategy.choose(&version, &merging_down);
+    assert!(
+        matches!(intra, Choice::Merge(ref input) if input.dest_level == 0 && input.table_ids == HashSet::from([3, 4])),
+        "{intra:?}"
+    );
+    validate(&version, &merging_down, &intra).unwrap();
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! sorted by key and their key ranges are disjoint: asserted whenever a run is built.
 //!
 //! Applying an edit removes the listed tables (dropping runs left empty) and then adds
-//! the new ones: to level 0 as a new run at the front; to a higher level into its
-//! newest run when they overlap none of its tables, else as a new run at the front.
+//! the new ones: to level 0 as a new run where the newest run it removed from level 0
+//! was (at the front when it removed none: a flush), so that a merge within level 0
+//! stays behind every run flushed while it ran; to a higher level into its newest run
+//! when they overlap none of its tables, else as a new run at the front.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -230,6 +232,15 @@ impl Version {
             removed.is_subset(&present),
             "edit removes a table the version does not hold"
         );
+        // Runs in front of the newest one losing a table keep their places, so this is
+        // also the slot's index once the removals are done.
+        let level0_slot = self.levels.first().map_or(0, |level| {
+            level
+                .runs
+                .iter()
+                .position(|run| run.tables.iter().any(|table| removed.contains(&table.id)))
+                .unwrap_or(0)
+        });
         let mut levels: Vec<Level> = self
             .levels
             .iter()
@@ -269,6 +280,7 @@ impl Version {
                     merged.extend(tables);
                     *run = Run::new(merged);
                 }
+                _ if *level_idx == 0 => level.runs.insert(level0_slot, Run::new(tables)),
                 _ => level.runs.insert(0, Run::new(tables)),
             }
         }

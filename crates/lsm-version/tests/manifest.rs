@@ -128,6 +128,47 @@ fn edits_place_tables_in_runs() {
     assert_eq!(last.next_blob_file_id(), 13);
 }
 
+/// A merge within level 0 takes the place of the newest run it merged: runs flushed
+/// while it ran stay in front of it, and older runs behind it.
+#[test]
+fn a_level0_merge_output_takes_the_place_of_its_newest_input() {
+    let flush = |id: u64| VersionEdit {
+        added: vec![(0, vec![table(id, "a", "z")])],
+        next_table_id: id + 1,
+        ..VersionEdit::default()
+    };
+    let mut version = Version::new(3);
+    for id in 1..=5 {
+        version = version.apply(&flush(id));
+    }
+    let runs = |version: &Version| -> Vec<u64> {
+        version.levels()[0]
+            .runs()
+            .iter()
+            .map(|run| run.tables()[0].id)
+            .collect()
+    };
+    assert_eq!(runs(&version), [5, 4, 3, 2, 1]);
+    // Runs 3 and 4 merge while run 5 was flushed after they were chosen.
+    let merged = version.apply(&VersionEdit {
+        added: vec![(0, vec![table(6, "a", "z")])],
+        removed: vec![3, 4],
+        next_table_id: 7,
+        ..VersionEdit::default()
+    });
+    merged.validate();
+    assert_eq!(runs(&merged), [5, 6, 2, 1]);
+    // A merge of the newest runs goes to the front, as a flush does.
+    let front = merged.apply(&VersionEdit {
+        added: vec![(0, vec![table(7, "a", "z")])],
+        removed: vec![5, 6],
+        next_table_id: 8,
+        ..VersionEdit::default()
+    });
+    assert_eq!(runs(&front), [7, 2, 1]);
+    assert_eq!(runs(&front.apply(&flush(8))), [8, 7, 2, 1]);
+}
+
 #[test]
 #[should_panic(expected = "blob file changes apply")]
 fn crediting_more_than_a_blob_file_holds_is_a_bug() {

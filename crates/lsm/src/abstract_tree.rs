@@ -360,6 +360,11 @@ pub trait AbstractTree: sealed::Sealed {
     /// Bytes `strategy` would still rewrite to bring the tree within its targets.
     fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64;
 
+    /// Caps the bytes compaction writes per second from now on (0: no cap), as
+    /// [`crate::Config::compaction_rate_limit`] does at open; running merges pick up
+    /// the new rate within 50 ms.
+    fn set_compaction_rate_limit(&self, bytes_per_sec: u64);
+
     /// Removes the tables whose keys all lie within `range` (memtables are untouched).
     /// Reads below the change keep their answers until a flush's GC watermark passes it.
     /// Takes the flush lock: do not call it while holding that lock.

@@ -161,6 +161,10 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.compaction_debt(strategy))
     }
 
+    fn set_compaction_rate_limit(&self, bytes_per_sec: u64) {
+        $forward!(self, tree => tree.set_compaction_rate_limit(bytes_per_sec))
+    }
+
     fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
         $forward!(self, tree => tree.drop_range(range))
     }

@@ -44,6 +44,10 @@ pub struct MaintenanceOptions {
     /// oldest seqno your snapshots read at. It must not hold a handle of the tree (the
     /// tree would then never see its last handle drop).
     pub gc_watermark: WatermarkFn,
+    /// Compaction jobs that run side by side, each on its own thread (default 2, at
+    /// least 1): with two, level 0 merges within itself while an older part of it goes
+    /// down, and deeper levels are merged while level 0 is.
+    pub compaction_jobs: usize,
     /// Sealed memtables from which writers slow down (default 2).
     pub sealed_slowdown: usize,
     /// Sealed memtables from which writers wait (default 4).
@@ -63,6 +67,7 @@ impl Default for MaintenanceOptions {
             memtable_size_bytes: 64 << 20,
             strategy: Arc::new(Leveled::default()),
             gc_watermark: Arc::new(|| 0),
+            compaction_jobs: 2,
             sealed_slowdown: 2,
             sealed_stop: 4,
             l0_slowdown_runs: 20,
@@ -77,6 +82,7 @@ impl std::fmt::Debug for MaintenanceOptions {
         f.debug_struct("MaintenanceOptions")
             .field("memtable_size_bytes", &self.memtable_size_bytes)
             .field("strategy", &self.strategy.get_name())
+            .field("compaction_jobs", &self.compaction_jobs)
             .field("sealed_stop", &self.sealed_stop)
             .field("l0_stop_runs", &self.l0_stop_runs)
             .field("slowdown_rate", &self.slowdown_rate)
@@ -115,7 +121,8 @@ pub(crate) struct Backlog {
 struct State {
     stop: bool,
     flush_pending: bool,
-    compaction_pending: bool,
+    /// Counts compaction requests: each compaction thread runs once per new request.
+    compaction_requests: u64,
     error: Option<Error>,
 }
 
@@ -184,8 +191,9 @@ impl Background {
         self.wake.notify_all();
     }
 
+    /// Asks every compaction thread to look for work.
     pub(crate) fn request_compaction(&self) {
-        self.lock().compaction_pending = true;
+        self.lock().compaction_requests += 1;
         self.wake.notify_all();
     }
 
@@ -251,31 +259,39 @@ impl Background {
 
     /// Waits for a flush request; `false` on stop.
     pub(crate) fn wait_for_flush_request(&self) -> bool {
-        self.wait_for(|state| &mut state.flush_pending)
-    }
-
-    /// Waits for a compaction request; `false` on stop.
-    pub(crate) fn wait_for_compaction_request(&self) -> bool {
-        self.wait_for(|state| &mut state.compaction_pending)
-    }
-
-    /// Waits until a request or a stop; `false` on stop.
-    fn wait_for(&self, pending: fn(&mut State) -> &mut bool) -> bool {
         let mut state = self.lock();
         loop {
             if state.stop {
                 return false;
             }
-            let flag = pending(&mut state);
-            if *flag {
-                *flag = false;
+            if state.flush_pending {
+                state.flush_pending = false;
                 return true;
             }
-            state = self
-                .wake
-                .wait_timeout(state, POLL_INTERVAL)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = self.wait(state);
         }
+    }
+
+    /// Waits for a compaction request newer than `*seen` (and records it); `false` on
+    /// stop.
+    pub(crate) fn wait_for_compaction_request(&self, seen: &mut u64) -> bool {
+        let mut state = self.lock();
+        loop {
+            if state.stop {
+                return false;
+            }
+            if state.compaction_requests != *seen {
+                *seen = state.compaction_requests;
+                return true;
+            }
+            state = self.wait(state);
+        }
+    }
+
+    fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.wake
+            .wait_timeout(state, POLL_INTERVAL)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
     }
 }

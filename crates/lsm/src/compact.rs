@@ -16,58 +16,112 @@ use lsm_version::{TableMeta, VersionEdit};
 
 use crate::compaction::{CompactionAction, CompactionResult, filter};
 use crate::flush::BlobContext;
+use crate::jobs::{Claim, Wait};
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
 
 impl TreeInner {
-    /// Runs one compaction step of `strategy`; see the module docs.
+    /// Runs one compaction step of `strategy`; see the module docs. With
+    /// [`Wait::ForFree`], a step that finds nothing to do while other jobs run waits for
+    /// them and chooses again.
     pub(crate) fn compact(
         &self,
         strategy: &dyn CompactionStrategy,
         watermark: SeqNo,
+        wait: Wait,
     ) -> Result<CompactionResult> {
-        let _compaction = self
-            .compaction_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let lock = self.flush_lock();
         self.check_poisoned()?;
-        let current = self.super_version();
-        let state = CompactionState {
-            busy_tables: HashSet::new(),
-            table_created_ms: current
-                .tables
-                .iter()
-                .map(|(id, table)| (*id, table.table.properties().created_at_ms))
-                .collect(),
-            now_ms: crate::flush::now_ms(),
+        let Some((current, choice, claim)) = self.choose(strategy, wait)? else {
+            return Ok(CompactionResult::nothing());
         };
-        let choice = match strategy.choose(&current.version, &state) {
-            Choice::DoNothing => self
-                .blob_gc_policy()
-                .and_then(|policy| lsm_compaction::blob_gc_choice(&current.version, policy))
-                .unwrap_or(Choice::DoNothing),
-            choice => choice,
-        };
-        lsm_compaction::validate(&current.version, &state, &choice).map_err(|refusal| {
-            Error::InvalidCompactionChoice {
-                strategy: strategy.get_name(),
-                refusal,
-            }
-        })?;
         let span = tracing::info_span!("compaction", strategy = strategy.get_name(), watermark);
         let _entered = span.enter();
-        let result = match choice {
+        let result = match &choice {
             Choice::DoNothing => Ok(CompactionResult::nothing()),
-            Choice::Drop(ids) => self.drop_tables(&current, &ids),
-            Choice::Move(input) => self.move_tables(&current, &input),
-            Choice::Merge(input) => self.merge_tables(&current, &input, watermark, lock),
+            Choice::Drop(ids) => self.drop_tables(&choice, ids, &claim),
+            Choice::Move(input) => self.move_tables(&choice, input, &claim),
+            Choice::Merge(input) => self.merge_tables(&current, input, watermark),
         };
+        drop(claim);
         if let Ok(result) = &result {
             tracing::info!(action = ?result.action, dest_level = ?result.dest_level, tables_in = result.tables_in, tables_out = result.tables_out, "compaction step");
         }
         result
+    }
+
+    /// Asks `strategy` (then blob garbage collection) for a choice on the current
+    /// version, passing over the tables running jobs hold, checks it, and claims its
+    /// tables; `None` when there is nothing to do (see [`Wait`]).
+    fn choose(
+        &self,
+        strategy: &dyn CompactionStrategy,
+        wait: Wait,
+    ) -> Result<Option<(Arc<SuperVersion>, Choice, Claim<'_>)>> {
+        let mut jobs = self.jobs.lock();
+        let mut waiting = false;
+        let chosen = loop {
+            if wait == Wait::No && jobs.waiting > 0 {
+                break Ok(None);
+            }
+            let current = self.super_version();
+            let state = CompactionState {
+                busy_tables: jobs.busy.clone(),
+                table_created_ms: current
+                    .tables
+                    .iter()
+                    .map(|(id, table)| (*id, table.table.properties().created_at_ms))
+                    .collect(),
+                now_ms: crate::flush::now_ms(),
+            };
+            let choice = match strategy.choose(&current.version, &state) {
+                Choice::DoNothing => self
+                    .blob_gc_policy()
+                    .and_then(|policy| {
+                        lsm_compaction::blob_gc_choice(&current.version, &jobs.busy, policy)
+                    })
+                    .unwrap_or(Choice::DoNothing),
+                choice => choice,
+            };
+            if choice == Choice::DoNothing {
+                let others_run = jobs.running > 0 && !self.shutting_down.load(Ordering::Acquire);
+                if wait == Wait::ForFree && others_run && !self.poisoned.load(Ordering::Acquire) {
+                    if !waiting {
+                        jobs.waiting += 1;
+                        waiting = true;
+                    }
+                    jobs = self.jobs.wait(jobs);
+                    continue;
+                }
+                break Ok(None);
+            }
+            if let Err(refusal) = lsm_compaction::validate(&current.version, &state, &choice) {
+                break Err(Error::InvalidCompactionChoice {
+                    strategy: strategy.get_name(),
+                    refusal,
+                });
+            }
+            let claim = self.jobs.claim(&mut jobs, chosen_tables(&choice));
+            break Ok(Some((current, choice, claim)));
+        };
+        if waiting {
+            jobs.waiting -= 1;
+        }
+        chosen
+    }
+
+    /// Whether `choice` still applies to the current version (under the flush lock):
+    /// `clear` or `drop_range` may have removed some of its tables since it was made.
+    fn still_applies(&self, current: &SuperVersion, choice: &Choice, claim: &Claim<'_>) -> bool {
+        let mut busy = self.jobs.lock().busy.clone();
+        for id in claim.tables() {
+            busy.remove(id);
+        }
+        let state = CompactionState {
+            busy_tables: busy,
+            ..CompactionState::default()
+        };
+        lsm_compaction::validate(&current.version, &state, choice).is_ok()
     }
 
     /// When this tree collects blob garbage (`None` without key-value separation).
@@ -80,11 +134,17 @@ impl TreeInner {
 
     fn drop_tables(
         &self,
-        current: &Arc<SuperVersion>,
+        choice: &Choice,
         ids: &HashSet<TableId>,
+        claim: &Claim<'_>,
     ) -> Result<CompactionResult> {
+        let _lock = self.flush_lock();
+        let current = self.super_version();
+        if !self.still_applies(&current, choice, claim) {
+            return Ok(CompactionResult::nothing());
+        }
         let removed: Vec<_> = ids.iter().copied().collect();
-        let version = self.apply_edit(&self.edit(removed.clone(), Vec::new(), current))?;
+        let version = self.apply_edit(&self.edit(removed.clone(), Vec::new(), &current))?;
         let mark = self.take_mark();
         self.install(|now| {
             let mut next = now.with_history_entry(mark);
@@ -103,7 +163,17 @@ impl TreeInner {
         })
     }
 
-    fn move_tables(&self, current: &Arc<SuperVersion>, input: &Input) -> Result<CompactionResult> {
+    fn move_tables(
+        &self,
+        choice: &Choice,
+        input: &Input,
+        claim: &Claim<'_>,
+    ) -> Result<CompactionResult> {
+        let _lock = self.flush_lock();
+        let current = self.super_version();
+        if !self.still_applies(&current, choice, claim) {
+            return Ok(CompactionResult::nothing());
+        }
         let moved: Vec<_> = current
             .version
             .tables()
@@ -113,7 +183,7 @@ impl TreeInner {
         let removed = moved.iter().map(|meta| meta.id).collect();
         let count = moved.len();
         let version =
-            self.apply_edit(&self.edit(removed, vec![(input.dest_level, moved)], current))?;
+            self.apply_edit(&self.edit(removed, vec![(input.dest_level, moved)], &current))?;
         self.install(|now| {
             let mut next = now.clone();
             next.set_version(version, Vec::new());
@@ -127,25 +197,17 @@ impl TreeInner {
         })
     }
 
-    /// Merges the input tables. The flush lock is held throughout for a merge within
-    /// level 0 (its output must stay in front of every older run and behind every newer
-    /// one, so no flush may come between); a merge into a deeper level releases it while
-    /// writing, so flushes go on, and takes it again to install.
+    /// Merges the input tables. The flush lock is taken only to install: flushes go on
+    /// while the outputs are written (a merge within level 0 takes the place of its
+    /// newest input run, behind every run flushed meanwhile).
     fn merge_tables(
         &self,
         current: &Arc<SuperVersion>,
         input: &Input,
         watermark: SeqNo,
-        lock: crate::FlushGuard<'_>,
     ) -> Result<CompactionResult> {
         let dest = usize::from(input.dest_level);
         let bottom = lsm_compaction::merge_bottom(&current.version, input);
-        let lock = if dest == 0 {
-            Some(lock)
-        } else {
-            drop(lock);
-            None
-        };
         let written = self.write_merge(current, input, watermark, bottom)?;
         let opened = match self.open_outputs(dest, &written) {
             Ok(opened) => opened,
@@ -154,10 +216,8 @@ impl TreeInner {
                 return Err(error);
             }
         };
-        let (_lock, current) = match lock {
-            Some(lock) => (lock, Arc::clone(current)),
-            None => (self.flush_lock(), self.super_version()),
-        };
+        let _lock = self.flush_lock();
+        let current = self.super_version();
         let removed: Vec<TableId> = input.table_ids.iter().copied().collect();
         if !removed.iter().all(|id| current.tables.contains_key(id)) {
             // `clear` or `drop_range` removed an input meanwhile: the outputs hold data
@@ -249,13 +309,12 @@ impl TreeInner {
             if self.shutting_down.load(Ordering::Acquire) {
                 return Err(Error::Closed);
             }
-            if let Some(limiter) = &self.rate_limiter {
-                let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
-                if !limiter.acquire(bytes) {
-                    return Err(Error::Closed);
-                }
+            let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
+            if self.rate_limiter.acquire(bytes) {
+                Ok(())
+            } else {
+                Err(Error::Closed)
             }
-            Ok(())
         };
         let job = MergeJob {
             inputs: &inputs,
@@ -301,5 +360,14 @@ impl TreeInner {
             last_seqno: current.version.last_seqno(),
             ..VersionEdit::default()
         }
+    }
+}
+
+/// The tables `choice` names.
+fn chosen_tables(choice: &Choice) -> Vec<TableId> {
+    match choice {
+        Choice::DoNothing => Vec::new(),
+        Choice::Drop(ids) => ids.iter().copied().collect(),
+        Choice::Move(input) | Choice::Merge(input) => input.table_ids.iter().copied().collect(),
     }
 }

@@ -56,6 +56,7 @@ pub mod config;
 mod error;
 mod flush;
 mod guard;
+mod jobs;
 mod kv_separation;
 pub mod layout;
 mod live_table;

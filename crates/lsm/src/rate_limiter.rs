@@ -1,12 +1,14 @@
 //! [`RateLimiter`]: a token bucket on the bytes compaction writes.
 //!
+//! The rate may change while merges run (a waiting merge sees the new rate at its next
+//! look, within [`SLEEP_SLICE`]); a rate of 0 lets everything through at once.
 //! Compaction asks for the bytes of each entry before writing it; when the bucket is
 //! empty it sleeps until enough tokens have accumulated at the configured rate, in slices
 //! of at most [`SLEEP_SLICE`] so that a shutdown interrupts it promptly. The bucket holds
 //! at most one second of tokens, so an idle period buys a burst of at most that much.
 //! Flushes are never throttled: they are what frees memory for writers.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,7 @@ impl Clock for SystemClock {
 
 /// A token bucket; see the module docs.
 pub(crate) struct RateLimiter {
-    bytes_per_sec: u64,
+    bytes_per_sec: AtomicU64,
     clock: Box<dyn Clock>,
     bucket: Mutex<Bucket>,
     stopped: AtomicBool,
@@ -46,11 +48,11 @@ struct Bucket {
 }
 
 impl RateLimiter {
-    /// A limiter of `bytes_per_sec` (at least 1), starting with an empty bucket.
+    /// A limiter of `bytes_per_sec` (0: no limit), starting with an empty bucket.
     pub(crate) fn new(bytes_per_sec: u64, clock: Box<dyn Clock>) -> Self {
         let now = clock.now();
         Self {
-            bytes_per_sec: bytes_per_sec.max(1),
+            bytes_per_sec: AtomicU64::new(bytes_per_sec),
             clock,
             bucket: Mutex::new(Bucket {
                 tokens: 0.0,
@@ -62,11 +64,17 @@ impl RateLimiter {
 
     /// Waits until `bytes` may be written; `false` when the limiter was stopped.
     pub(crate) fn acquire(&self, bytes: u64) -> bool {
-        let rate = self.bytes_per_sec as f64;
+        if self.bytes_per_sec.load(Ordering::Relaxed) == 0 {
+            return !self.stopped.load(Ordering::Acquire);
+        }
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if self.stopped.load(Ordering::Acquire) {
                 return false;
+            }
+            let rate = self.bytes_per_sec.load(Ordering::Relaxed) as f64;
+            if rate == 0.0 {
+                return true;
             }
             let now = self.clock.now();
             let elapsed = now
@@ -84,6 +92,11 @@ impl RateLimiter {
             // what a shared budget means.
             self.clock.sleep(wait.max(Duration::from_micros(100)));
         }
+    }
+
+    /// Sets the rate (0: no limit) for every waiting and future [`Self::acquire`].
+    pub(crate) fn set_rate(&self, bytes_per_sec: u64) {
+        self.bytes_per_sec.store(bytes_per_sec, Ordering::Relaxed);
     }
 
     /// Makes every waiting and future [`Self::acquire`] return `false`.
@@ -131,6 +144,32 @@ mod tests {
             (2.9..=3.2).contains(&slept.as_secs_f64()),
             "slept {slept:?}"
         );
+    }
+
+    #[test]
+    fn a_new_rate_reaches_a_waiting_acquire_and_zero_lifts_the_limit() {
+        let slept = Arc::new(Mutex::new(Duration::ZERO));
+        let clock = FakeClock {
+            start: Instant::now(),
+            slept: Arc::clone(&slept),
+        };
+        let limiter = RateLimiter::new(1_000, Box::new(clock));
+        assert!(limiter.acquire(1_000));
+        limiter.set_rate(1_000_000);
+        for _ in 0..1_000 {
+            assert!(limiter.acquire(1_000));
+        }
+        // 1 KB at 1 KB/s, then 1 MB at 1 MB/s: about two seconds.
+        let total = *slept.lock().unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            (1.9..=2.3).contains(&total.as_secs_f64()),
+            "slept {total:?}"
+        );
+        limiter.set_rate(0);
+        for _ in 0..1_000 {
+            assert!(limiter.acquire(u64::MAX));
+        }
+        assert_eq!(*slept.lock().unwrap_or_else(PoisonError::into_inner), total);
     }
 
     #[test]

@@ -121,8 +121,7 @@ impl Tree {
             last_seqno = version.last_seqno(),
             "tree opened"
         );
-        let rate_limiter = (config.compaction_rate_limit > 0)
-            .then(|| RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock)));
+        let rate_limiter = RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock));
         let compaction_pool = compaction_pool(&config)?;
         let super_version = SuperVersion {
             active: Arc::new(Memtable::new(1)),
@@ -147,7 +146,7 @@ impl Tree {
             write_gate: RwLock::new(()),
             install_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
-            compaction_lock: Mutex::new(()),
+            jobs: crate::jobs::Jobs::default(),
             manifest: Mutex::new(manifest),
             memtable_id_counter: AtomicU64::new(2),
             table_id_counter: AtomicU64::new(version.next_table_id()),

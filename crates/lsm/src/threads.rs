@@ -1,4 +1,4 @@
-//! The flush and compaction threads of background maintenance (see
+//! The flush thread and the compaction threads of background maintenance (see
 //! [`crate::background`]): each waits for its request, runs its job on the tree while
 //! the tree is alive (holding it only for the job), wakes stalled writers, and records
 //! its errors for the next admission.
@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::background::{Background, POLL_INTERVAL};
 use crate::compaction::CompactionAction;
+use crate::jobs::Wait;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
 
@@ -18,10 +19,12 @@ use crate::{Error, Result};
 /// # Errors
 /// [`Error::Io`] when a thread cannot be spawned.
 pub(crate) fn start(background: &Arc<Background>, tree: &Arc<TreeInner>) -> Result<()> {
-    for (name, body) in [
-        ("lsm-flush", flush_loop as fn(&Weak<TreeInner>, &Background)),
-        ("lsm-compaction", compaction_loop),
-    ] {
+    let jobs = background.options.compaction_jobs.max(1);
+    let bodies =
+        std::iter::once(("lsm-flush", flush_loop as fn(&Weak<TreeInner>, &Background))).chain(
+            std::iter::repeat_n(("lsm-compaction", compaction_loop as _), jobs),
+        );
+    for (name, body) in bodies {
         let weak = Arc::downgrade(tree);
         let thread_background = Arc::clone(background);
         let handle = std::thread::Builder::new()
@@ -95,7 +98,8 @@ fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
 }
 
 fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
-    while background.wait_for_compaction_request() {
+    let mut seen = 0;
+    while background.wait_for_compaction_request(&mut seen) {
         loop {
             if background.is_stopped() {
                 return;
@@ -105,7 +109,7 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
                 let before = l0_runs(tree);
                 let started = Instant::now();
                 let result = tree
-                    .compact(background.options.strategy.as_ref(), watermark)
+                    .compact(background.options.strategy.as_ref(), watermark, Wait::No)
                     .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)));
                 if result.is_ok() {
                     let after = l0_runs(tree);
@@ -119,7 +123,12 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
             match outcome {
                 None | Some(Err((Error::Closed, _))) => return,
                 Some(Ok(result)) if result.action == CompactionAction::Nothing => break,
-                Some(Ok(_)) => background.notify_progress(),
+                Some(Ok(_)) => {
+                    background.notify_progress();
+                    // Its inputs are free again, and the version changed: the other
+                    // threads may find work now.
+                    background.request_compaction();
+                }
                 Some(Err((error, fatal))) => {
                     background.record(error);
                     if fatal {

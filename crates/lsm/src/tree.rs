@@ -29,6 +29,7 @@ use lsm_version::{Level, Manifest, Version, VersionEdit};
 
 use crate::background::{Background, Backlog};
 use crate::compaction::{CompactionResult, CompactionStrategy};
+use crate::jobs::{Jobs, Wait};
 use crate::rate_limiter::RateLimiter;
 use crate::read::{self, Index, IterBox};
 use crate::super_version::SuperVersion;
@@ -55,8 +56,8 @@ pub struct TreeInner {
     pub(crate) write_gate: RwLock<()>,
     pub(crate) install_lock: Mutex<()>,
     pub(crate) flush_lock: Mutex<()>,
-    /// Serialises compaction steps (one merge at a time per tree).
-    pub(crate) compaction_lock: Mutex<()>,
+    /// The compaction jobs running, and the tables they hold.
+    pub(crate) jobs: Jobs,
     pub(crate) manifest: Mutex<Manifest>,
     pub(crate) memtable_id_counter: AtomicU64,
     pub(crate) table_id_counter: AtomicU64,
@@ -65,7 +66,7 @@ pub struct TreeInner {
     pub(crate) poisoned: AtomicBool,
     /// Set when the last handle drops: running merges stop with `Error::Closed`.
     pub(crate) shutting_down: AtomicBool,
-    pub(crate) rate_limiter: Option<RateLimiter>,
+    pub(crate) rate_limiter: RateLimiter,
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
@@ -73,9 +74,7 @@ pub struct TreeInner {
 
 impl Drop for TreeInner {
     fn drop(&mut self) {
-        if let Some(limiter) = &self.rate_limiter {
-            limiter.stop();
-        }
+        self.rate_limiter.stop();
         if let Some(background) = self.background.take() {
             background.shutdown();
             // A clean shutdown keeps what is in memory (best effort: drop cannot fail).
@@ -114,9 +113,7 @@ impl Drop for Tree {
             && background.is_last_user_handle(&self.0)
         {
             self.0.shutting_down.store(true, Ordering::Release);
-            if let Some(limiter) = &self.0.rate_limiter {
-                limiter.stop();
-            }
+            self.0.rate_limiter.stop();
             background.shutdown();
         }
     }
@@ -321,11 +318,11 @@ impl TreeInner {
 }
 
 impl Tree {
-    /// Whether a compaction step runs right now.
+    /// Whether a compaction job runs right now.
     #[doc(hidden)]
     #[must_use]
     pub fn is_compacting(&self) -> bool {
-        self.compaction_lock.try_lock().is_err()
+        self.jobs.any_running()
     }
 }
 
@@ -519,11 +516,20 @@ impl AbstractTree for Tree {
         strategy: Arc<dyn CompactionStrategy>,
         seqno_threshold: SeqNo,
     ) -> Result<CompactionResult> {
-        TreeInner::compact(self, strategy.as_ref(), seqno_threshold)
+        let result = TreeInner::compact(self, strategy.as_ref(), seqno_threshold, Wait::ForFree);
+        if let Some(background) = &self.background {
+            // Background steps start no job while a caller waits: let them look again.
+            background.request_compaction();
+        }
+        result
     }
 
     fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64 {
         strategy.pending_compaction_bytes(&self.super_version().version)
+    }
+
+    fn set_compaction_rate_limit(&self, bytes_per_sec: u64) {
+        self.rate_limiter.set_rate(bytes_per_sec);
     }
 
     fn drop_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {

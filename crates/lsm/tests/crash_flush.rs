@@ -5,7 +5,9 @@
 //! mutating I/O, each cut is turned into a crash image under every crash model, and the
 //! image must open, hold exactly the state of a version change at or after the last
 //! acknowledged one, stay writable, and hold no orphan table after a second open. A
-//! sample of images is crashed again at every operation of its recovery.
+//! sample of images is crashed again at every operation of its recovery. Two jobs
+//! interleave in a workload of their own: a merge down held in the middle of its
+//! outputs while flushes and a merge within level 0 run and install.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -23,7 +25,7 @@ use lsm_testkit::ops::{
 
 #[path = "support/common.rs"]
 mod common;
-use common::Concat;
+use common::{Concat, Gate};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
@@ -54,13 +56,20 @@ fn open(
     seqno: &SequenceNumberCounter,
     separation: Option<&KvSeparationOptions>,
 ) -> lsm::Result<AnyTree> {
+    config(fs, seqno, separation).open()
+}
+
+fn config(
+    fs: &SimFs,
+    seqno: &SequenceNumberCounter,
+    separation: Option<&KvSeparationOptions>,
+) -> Config {
     Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
         .with_shared_fs(Arc::new(fs.clone()))
         .with_kv_separation(separation.cloned())
         // Roll the manifest every few edits.
         .manifest_log_rotate_bytes(300)
         .with_merge_operator(Some(Arc::new(Concat)))
-        .open()
 }
 
 /// Runs workload `seed` until it ends or an operation fails; returns how many version
@@ -306,6 +315,20 @@ fn check_image(
 /// image; every seventh image is also crashed at every operation of its recovery
 /// (double faults) and checked again. Returns (images, recovery crash images).
 fn enumerate(seed: u64, separation: Option<&KvSeparationOptions>, rng: &mut Rng) -> (usize, usize) {
+    enumerate_workload(workload, seed, separation, rng)
+}
+
+/// A workload: runs seed `seed` on a file system and returns the version changes it
+/// acknowledged, pushing the state after each to `states` (see [`workload`]).
+type Workload = fn(&SimFs, u64, Option<&KvSeparationOptions>, &mut Vec<State>) -> usize;
+
+/// [`enumerate`] for any workload whose I/O comes in the same order on every run.
+fn enumerate_workload(
+    workload: Workload,
+    seed: u64,
+    separation: Option<&KvSeparationOptions>,
+    rng: &mut Rng,
+) -> (usize, usize) {
     let dry_run = SimFs::new();
     let mut states = Vec::new();
     let total = workload(&dry_run, seed, separation, &mut states);
@@ -442,5 +465,113 @@ fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
     assert!(deleted > 0, "the workloads collect blob files");
     println!(
         "{BLOB_SEEDS} blob workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary ({blob_files} blob files live at the ends, at least {deleted} collected)"
+    );
+}
+
+/// Two jobs interleaved, in an order fixed by a gate: flushes fill level 0; a merge down
+/// (on its own thread) writes part of its outputs and is held; flushes go on and their
+/// runs merge within level 0 and install; one more flush; then the held merge finishes
+/// and installs behind them. The seed sets the keys per flush, the item the merge is
+/// held at, and whether the changes collect garbage.
+fn interleaved_workload(
+    fs: &SimFs,
+    seed: u64,
+    separation: Option<&KvSeparationOptions>,
+    states: &mut Vec<State>,
+) -> usize {
+    let mut rng = Rng::new(seed);
+    let keys = 20 + rng.index(40);
+    // Round 0 writes every key: the merge down sees at least `keys` items.
+    let pause_at = rng.index(keys);
+    let with_gc = seed % 2 == 1;
+    let seqno = SequenceNumberCounter::default();
+    let gate = Arc::new(Gate::default());
+    let mut state = State::new();
+    states.push(state.clone());
+    let Ok(tree) = config(fs, &seqno, separation)
+        .with_compaction_filter_factory(Some(gate.factory(pause_at)))
+        .open()
+    else {
+        return 0;
+    };
+    let strategy = Arc::new(
+        Leveled::default()
+            .with_l0_threshold(2)
+            .with_table_target_size(1 << 10),
+    );
+    let mut acknowledged = 0;
+    let mut flush = |round: usize, acknowledged: &mut usize, states: &mut Vec<State>| {
+        for i in (round % 3..keys).step_by(1 + round % 2) {
+            let (k, v) = (
+                key(u8::try_from(i).unwrap()),
+                value(u16::try_from(round * 1_000 + i).unwrap()),
+            );
+            tree.insert(k.clone(), v.clone(), seqno.next());
+            state.insert(k, v);
+        }
+        let flushed = tree.flush_active_memtable(0).is_ok();
+        if flushed {
+            *acknowledged += 1;
+            states.push(state.clone());
+        }
+        flushed
+    };
+    if !(flush(0, &mut acknowledged, states) && flush(1, &mut acknowledged, states)) {
+        return acknowledged;
+    }
+    // The merge down sees every item (its watermark is above them all).
+    let down = std::thread::spawn({
+        let tree = tree.clone();
+        let strategy = strategy.clone();
+        let gate = Arc::clone(&gate);
+        move || {
+            let result = tree.compact(strategy, lsm::SeqNo::MAX);
+            gate.arrive();
+            result
+        }
+    });
+    gate.wait_for_arrival();
+    let during = flush(2, &mut acknowledged, states)
+        && flush(3, &mut acknowledged, states)
+        && {
+            let watermark = if with_gc { seqno.get() } else { 0 };
+            let intra = tree.compact(strategy, watermark);
+            assert!(
+                intra
+                    .as_ref()
+                    .map_or(true, |result| result.dest_level == Some(0)),
+                "a merge within level 0 runs beside the merge down: {intra:?}"
+            );
+            let ok = intra.is_ok();
+            if ok {
+                acknowledged += 1;
+                states.push(states.last().unwrap().clone());
+            }
+            ok
+        }
+        && flush(4, &mut acknowledged, states);
+    gate.release();
+    let merged = down.join().unwrap();
+    if during && merged.is_ok() {
+        MERGES.fetch_add(1, Ordering::Relaxed);
+        acknowledged += 1;
+        states.push(states.last().unwrap().clone());
+    }
+    acknowledged
+}
+
+#[test]
+fn every_crash_point_of_two_interleaved_jobs_recovers_a_version_change_boundary() {
+    let mut rng = Rng::from_env(17);
+    let (mut images, mut double_faults) = (0, 0);
+    for seed in 0..8 {
+        let separation = (seed % 4 == 3).then(blob_separation);
+        let (seed_images, seed_double_faults) =
+            enumerate_workload(interleaved_workload, seed, separation.as_ref(), &mut rng);
+        images += seed_images;
+        double_faults += seed_double_faults;
+    }
+    println!(
+        "8 interleaved workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );
 }

@@ -2,8 +2,10 @@
 
 #![allow(dead_code, reason = "each test file uses a part of this module")]
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
 use lsm::{AbstractTree, AnyTree, Config, SequenceNumberCounter, UserValue};
 use lsm_testkit::ops::concat;
 use lsm_testkit::sim_fs::SimFs;
@@ -42,4 +44,111 @@ pub fn sim_tree(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
         .with_shared_fs(Arc::new(fs.clone()))
         .open()
         .expect("the tree opens")
+}
+
+/// Holds the first merge of a tree at one of its items until released, so that a test
+/// can run other work while that merge is in the middle of its job (as a slow or
+/// rate-limited merge would be). Set it with [`Gate::factory`]; the merge only sees
+/// items below its GC watermark, so run it with a high one.
+#[derive(Default)]
+pub struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+    filters_made: AtomicUsize,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// The held merge reached its item (or its job ended before it).
+    arrived: bool,
+    released: bool,
+}
+
+impl Gate {
+    /// The compaction filter factory that holds the first merge at item `pause_at`.
+    pub fn factory(self: &Arc<Self>, pause_at: usize) -> Arc<dyn Factory> {
+        Arc::new(GateFactory {
+            gate: Arc::clone(self),
+            pause_at,
+        })
+    }
+
+    /// Waits until the held merge reached its item, or [`Self::arrive`] was called.
+    pub fn wait_for_arrival(&self) {
+        let mut state = self.lock();
+        while !state.arrived {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Marks the held merge as arrived (call it when its job ends, in case it failed
+    /// before reaching its item).
+    pub fn arrive(&self) {
+        self.lock().arrived = true;
+        self.changed.notify_all();
+    }
+
+    /// Lets the held merge go on.
+    pub fn release(&self) {
+        self.lock().released = true;
+        self.changed.notify_all();
+    }
+
+    fn hold(&self) {
+        let mut state = self.lock();
+        state.arrived = true;
+        self.changed.notify_all();
+        while !state.released {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+struct GateFactory {
+    gate: Arc<Gate>,
+    pause_at: usize,
+}
+
+impl Factory for GateFactory {
+    fn name(&self) -> &'static str {
+        "gate"
+    }
+
+    fn make_filter(&self, _ctx: &Context) -> Box<dyn CompactionFilter> {
+        let first = self.gate.filters_made.fetch_add(1, Ordering::AcqRel) == 0;
+        Box::new(Held {
+            gate: Arc::clone(&self.gate),
+            items_left: first.then_some(self.pause_at),
+        })
+    }
+}
+
+struct Held {
+    gate: Arc<Gate>,
+    /// Items before the pause (`None`: this merge is not held).
+    items_left: Option<usize>,
+}
+
+impl CompactionFilter for Held {
+    fn filter_item(&mut self, _item: ItemAccessor<'_>, _ctx: &Context) -> lsm::Result<Verdict> {
+        match &mut self.items_left {
+            Some(0) => {
+                self.items_left = None;
+                self.gate.hold();
+            }
+            Some(left) => *left -= 1,
+            None => {}
+        }
+        Ok(Verdict::Keep)
+    }
 }
