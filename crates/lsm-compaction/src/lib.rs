@@ -6,7 +6,8 @@
 //! against the version before anything acts on it. Built in: [`Leveled`],
 //! [`SizeTiered`], [`Fifo`] and [`Major`].
 //!
-//! The jobs do the I/O of a flush or a merge: [`merge_sources`] merges the sources'
+//! The jobs do the I/O of a flush ([`FlushJob`]) or a merge ([`MergeJob`]), without
+//! touching a tree: [`merge_sources`] merges the sources'
 //! entries through the [`CompactionStream`] (MVCC garbage collection below the caller's
 //! watermark, tombstones dropped at the bottom, weak tombstones annihilated with their
 //! value, seqnos zeroed at the bottom), and [`write_outputs`] writes tables and, through
@@ -31,6 +32,7 @@ mod blob_sink;
 mod choice;
 mod error;
 mod fifo;
+mod flush_job;
 mod job;
 mod leveled;
 mod levels;
@@ -48,6 +50,7 @@ pub use blob_sink::{BlobSink, BlobTarget, SinkOutput, handle_of, refs_per_table}
 pub use choice::{Choice, CompactionState, Input};
 pub use error::{Error, Result};
 pub use fifo::{FIFO_COMPACTION_NAME, FIFO_L0_RUN_LIMIT, Fifo};
+pub use flush_job::FlushJob;
 pub use job::{Outputs, TableTarget, open_tables, write_outputs};
 pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
 pub use major::{MAJOR_COMPACTION_NAME, Major};

@@ -1,7 +1,7 @@
 //! The jobs without a tree: `write_outputs` writes tables and blob files (separating,
-//! counting and relocating values), `open_tables` describes them, and `MergeJob` merges
-//! tables in one slice or several, collecting garbage below its watermark; a failure at
-//! any point leaves no file behind.
+//! counting and relocating values), `open_tables` describes them, `FlushJob` writes
+//! memtables as one run, and `MergeJob` merges tables in one slice or several,
+//! collecting garbage below its watermark; a failure at any point leaves no file behind.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -9,11 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use lsm_compaction::{
-    BlobTarget, Bottom, Error, MergeJob, Outputs, SliceTask, TableTarget, open_tables,
+    BlobTarget, Bottom, Error, FlushJob, MergeJob, Outputs, SliceTask, TableTarget, open_tables,
     write_outputs,
 };
-use lsm_core::{Fs, InternalEntry, MemFs, SeqNo, UserValue, ValueType};
+use lsm_core::{Fs, InternalEntry, MemFs, RangeTombstone, SeqNo, UserValue, ValueType};
+use lsm_memtable::Memtable;
 use lsm_table::{NewTable, ReadOptions, Table, TableOptions};
 use lsm_vlog::{BlobFileReader, BlobHandle, BlobReadOptions, BlobWriteOptions, NewBlobFile};
 
@@ -433,4 +436,75 @@ fn a_throttle_that_stops_the_merge_leaves_no_output() {
         Err(Error::BrokenIndirection { what: "stopped" })
     ));
     assert_eq!(files(&fs, TABLES), before, "every slice's outputs deleted");
+}
+
+/// A flush of two memtables below a watermark above them all: the newest version of
+/// each key survives, a tombstone stays (a flush is never the bottom), operands fold
+/// onto a base in the older memtable, and a range tombstone drops what it hides and
+/// goes to the table itself.
+#[test]
+fn a_flush_keeps_the_newest_versions_tombstones_and_range_tombstones() {
+    let fs = fs();
+    let names = Names::new();
+    let next_table = || names.table();
+    let older = Arc::new(Memtable::new(1));
+    let newer = Arc::new(Memtable::new(2));
+    older.insert(entry(1, 1, b"a"));
+    older.insert(entry(2, 2, b"b"));
+    older.insert(entry(3, 3, b"c"));
+    older.insert(entry(15, 4, b"hidden"));
+    older.insert(entry(30, 5, b"kept"));
+    newer.insert(entry(1, 6, b"a2"));
+    newer.insert(InternalEntry::new("k00002", "", 7, ValueType::Tombstone));
+    newer.insert(InternalEntry::new(
+        "k00003",
+        "+x",
+        8,
+        ValueType::MergeOperand,
+    ));
+    let tombstone = RangeTombstone::new("k00010".into(), "k00020".into(), 9).unwrap();
+    newer.insert_range_tombstone(tombstone.clone());
+    let concat: lsm_core::mvcc::MergeFn<Error> = Arc::new(|_key, base, operands| {
+        let mut value = base.unwrap_or_default().to_vec();
+        for operand in operands {
+            value.extend_from_slice(operand);
+        }
+        Ok(value.into())
+    });
+    let memtables = [newer, older];
+    let job = FlushJob {
+        memtables: &memtables,
+        watermark: 100,
+        merge: Some(concat),
+    };
+    assert_eq!(job.highest_seqno(), 9);
+    let outputs = job
+        .run(&fs, &table_target(&next_table, 1 << 20), None)
+        .unwrap();
+    let kept: Vec<_> = read_back(&fs, &outputs)
+        .into_iter()
+        .map(|entry| {
+            (
+                String::from_utf8(entry.key.user_key.to_vec()).unwrap(),
+                entry.key.seqno,
+                entry.key.value_type,
+                String::from_utf8(entry.value.to_vec()).unwrap(),
+            )
+        })
+        .collect();
+    let row = |key: &str, seqno, value_type, value: &str| {
+        (key.to_owned(), seqno, value_type, value.to_owned())
+    };
+    assert_eq!(
+        kept,
+        [
+            row("k00001", 6, ValueType::Value, "a2"),
+            row("k00002", 7, ValueType::Tombstone, ""),
+            row("k00003", 8, ValueType::Value, "c+x"),
+            row("k00030", 5, ValueType::Value, "kept"),
+        ]
+    );
+    let tables = open_tables(&fs, &outputs, &ReadOptions::default()).unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].1.range_tombstones(), [tombstone]);
 }

@@ -1,10 +1,8 @@
 //! Flush: sealed memtables to a level-0 run, installed in one version edit.
 //!
-//! Every sealed memtable is merged into one sorted stream, garbage-collected below the
-//! caller's watermark (the compaction stream, never at the bottom: tombstones stay, merge
-//! operands fold only onto a base in the memtables), and written by a [`TableSetWriter`]; the tables are
-//! synced, their directory entries made durable, and opened; only then does one edit add
-//! them as a new level-0 run and retire the memtables. So a crash at any point leaves
+//! A [`FlushJob`] writes every sealed memtable into tables (and blob files), synced and
+//! with their directory entries durable; the tree opens them, and only then does one
+//! edit add them as a new level-0 run and retire the memtables. So a crash at any point leaves
 //! either the state before the flush (the new files are orphans, removed at the next
 //! open) or the state after it, never a version referencing a partial file.
 
@@ -13,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use lsm_compaction::{BlobTarget, Bottom, Outputs, TableTarget};
+use lsm_compaction::{BlobTarget, FlushJob, Outputs, TableTarget};
 use lsm_core::{BlobFileId, Fs, InternalEntry, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
 use lsm_table::NewTable;
@@ -67,30 +65,12 @@ impl TreeInner {
         let span = tracing::info_span!("flush", memtables = memtables.len(), watermark);
         let _entered = span.enter();
         let flushed_ids: BTreeSet<MemtableId> = memtables.iter().map(|m| m.id()).collect();
-        let highest_seqno = memtables
-            .iter()
-            .map(|m| m.highest_seqno())
-            .max()
-            .unwrap_or(0);
-        let sources: Vec<_> = memtables
-            .iter()
-            .map(|memtable| {
-                memtable
-                    .range::<&[u8], _>(.., SeqNo::MAX)
-                    .map(Ok::<_, Error>)
-            })
-            .collect();
-        let tombstones: Vec<_> = memtables
-            .iter()
-            .flat_map(|memtable| memtable.range_tombstones())
-            .collect();
-        let mut stream = lsm_compaction::merge_sources(sources, watermark, Bottom::No)
-            .with_range_tombstones(tombstones.clone());
-        if let Some(operator) = &self.config.merge_operator {
-            stream = stream.with_merge(crate::merge_operator::merge_fn(operator));
-        }
-        // Not the bottom: every tombstone goes on to the tables.
-        let tombstones = lsm_compaction::surviving_tombstones(tombstones, watermark, Bottom::No);
+        let job = FlushJob {
+            memtables: &memtables,
+            watermark,
+            merge: self.merge_fn(),
+        };
+        let highest_seqno = job.highest_seqno();
         let no_relocation = BTreeSet::new();
         let blobs = BlobContext {
             files: &current.blob_files,
@@ -98,7 +78,7 @@ impl TreeInner {
         };
         let written =
             self.with_targets(0, FLUSH_TABLE_TARGET_BYTES, blobs, |fs, tables, blobs| {
-                lsm_compaction::write_outputs(fs, tables, blobs, stream, tombstones)
+                job.run(fs, tables, blobs)
             })?;
         let opened = match self.open_outputs(0, &written) {
             Ok(opened) => opened,
