@@ -332,7 +332,10 @@ pub trait AbstractTree: sealed::Sealed {
     }
 
     /// Runs one compaction step chosen by `strategy`, dropping versions that no read at
-    /// or above `seqno_threshold` can see (0: keep every version). Takes the flush lock.
+    /// or above `seqno_threshold` can see (0: keep every version). The step runs beside
+    /// the jobs already running on other tables; when the strategy finds nothing to do
+    /// but jobs run, it waits for them and asks again. Takes the flush lock to install:
+    /// do not call it while holding that lock.
     ///
     /// # Errors
     /// [`crate::Error::InvalidCompactionChoice`] when the strategy's choice would break

@@ -7,37 +7,10 @@
 //! [`crate::AbstractTree::apply_batch`] return [`Error::InvalidArgument`] before writing
 //! anything; the plain writes panic on the same rules, by contract.
 
-use std::fmt;
-
 use lsm_core::limits::{self, USER_KEY_LEN_MAX, USER_KEY_LEN_MIN, VALUE_LEN_MAX};
 use lsm_core::{InternalEntry, MAX_SEQNO, RangeTombstone, SeqNo};
 
-use crate::{Error, Result};
-
-/// Which argument of a write broke its limit (in [`Error::InvalidArgument`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Argument {
-    /// A user key's length in bytes.
-    KeyLength,
-    /// A value's (or merge operand's) length in bytes.
-    ValueLength,
-    /// A range tombstone bound's length in bytes.
-    RangeBoundLength,
-    /// The seqno to write at.
-    Seqno,
-}
-
-impl fmt::Display for Argument {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::KeyLength => "key length",
-            Self::ValueLength => "value length",
-            Self::RangeBoundLength => "range bound length",
-            Self::Seqno => "seqno",
-        })
-    }
-}
+use crate::error::{Argument, Error, Result};
 
 /// Checks a key, a value and a seqno a caller writes.
 ///
@@ -106,15 +79,6 @@ pub(crate) fn check_seqno(seqno: SeqNo) -> Result<()> {
     check_len(Argument::Seqno, seqno, MAX_SEQNO)
 }
 
-/// The message of [`Error::InvalidArgument`]: which bound the argument broke.
-pub(crate) fn describe(what: Argument, len: u64, limit: u64) -> String {
-    if len < limit {
-        format!("{what} {len} is below the minimum of {limit}")
-    } else {
-        format!("{what} {len} is above the maximum of {limit}")
-    }
-}
-
 fn check_len(what: Argument, len: u64, max: u64) -> Result<()> {
     if len <= max {
         Ok(())
@@ -130,6 +94,7 @@ fn check_len(what: Argument, len: u64, max: u64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::describe;
 
     fn rejected(result: Result<()>) -> Option<(Argument, u64, u64)> {
         match result {

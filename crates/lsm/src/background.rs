@@ -3,8 +3,9 @@
 //!
 //! With [`MaintenanceOptions`] set through [`crate::Config::with_background_maintenance`],
 //! a write that fills the active memtable past `memtable_size_bytes` seals it and wakes
-//! the flush thread; each flush wakes the compaction thread, which runs steps of the
-//! chosen strategy until it has nothing to do. Writers slow down when sealed memtables
+//! the flush thread; each flush wakes the compaction threads (`compaction_jobs` of
+//! them), which run steps of the chosen strategy side by side on disjoint tables until
+//! there is nothing left to do, each finished step waking them again. Writers slow down when sealed memtables
 //! or level-0 runs pass their slowdown limits, and block when they pass their stop
 //! limits, until the threads catch up; slowed down, they are paced to the rate at which
 //! the threads last drained the backlog ([`WritePacing`]). An error on a thread is kept

@@ -22,8 +22,8 @@ use lsm_core::{BlobFileId, Fs, InternalEntry, UserValue};
 use lsm_version::BlobFileInfo;
 use lsm_vlog::{BlobFileReader, BlobHandle, BlobReadOptions};
 
+use crate::error::{Error, Result};
 use crate::layout::blob_path;
-use crate::{Error, Result};
 
 /// An open blob file that deletes its file once obsolete and unread.
 pub(crate) struct LiveBlobFile {

@@ -7,8 +7,8 @@
 //! acted on), then a move re-files tables, a drop removes them (like `drop_range`: reads
 //! below its seqno keep their answers until a GC watermark passes it), and a merge reads
 //! the chosen tables, keeps what reads at or above the watermark can see, writes new
-//! tables, and installs them and removes the inputs in one version edit. The step holds
-//! the flush lock, so flushes wait for it and level 0 never changes under a merge.
+//! tables, and installs them and removes the inputs in one version edit. Steps run side
+//! by side on disjoint tables; flushes go on while a merge writes (see ARCHITECTURE.md).
 
 /// What a strategy sees: a version's levels of runs of tables.
 pub use lsm_version::{Level, Run, TableMeta, Version};

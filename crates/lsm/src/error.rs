@@ -45,10 +45,10 @@ pub enum Error {
     MixedOperationBatch,
     /// A write's key, value, range bound or seqno is outside the engine's limits (see
     /// [`crate::Argument`]); nothing was written.
-    #[error("invalid argument: {}", crate::argument::describe(*what, *len, *limit))]
+    #[error("invalid argument: {}", describe(*what, *len, *limit))]
     InvalidArgument {
         /// Which argument.
-        what: crate::Argument,
+        what: Argument,
         /// Its length in bytes (its value, for a seqno).
         len: u64,
         /// The bound it broke: the minimum when `len` is below it, else the maximum.
@@ -137,5 +137,39 @@ impl From<lsm_compaction::Error> for Error {
             lsm_compaction::Error::Io { op, path, source } => Self::io(op, &path, source),
             other => Self::Io(io::Error::other(other)),
         }
+    }
+}
+
+/// Which argument of a write broke its limit (in [`Error::InvalidArgument`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Argument {
+    /// A user key's length in bytes.
+    KeyLength,
+    /// A value's (or merge operand's) length in bytes.
+    ValueLength,
+    /// A range tombstone bound's length in bytes.
+    RangeBoundLength,
+    /// The seqno to write at.
+    Seqno,
+}
+
+impl fmt::Display for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::KeyLength => "key length",
+            Self::ValueLength => "value length",
+            Self::RangeBoundLength => "range bound length",
+            Self::Seqno => "seqno",
+        })
+    }
+}
+
+/// The message of [`Error::InvalidArgument`]: which bound the argument broke.
+pub(crate) fn describe(what: Argument, len: u64, limit: u64) -> String {
+    if len < limit {
+        format!("{what} {len} is below the minimum of {limit}")
+    } else {
+        format!("{what} {len} is above the maximum of {limit}")
     }
 }

@@ -7,8 +7,8 @@
 
 use lsm_core::{InternalEntry, UserKey, UserValue, ValueType};
 
-use crate::Result;
 use crate::blobs::BlobFiles;
+use crate::error::Result;
 
 /// A key and its value.
 pub type KvPair = (UserKey, UserValue);

@@ -3,7 +3,7 @@
 
 use lsm_codec::ZstdDictionary;
 
-use crate::CompressionType;
+use crate::config::CompressionType;
 
 /// Default separation threshold: values of 1 KiB or more go to blob files.
 pub const DEFAULT_SEPARATION_THRESHOLD: u32 = 1024;
@@ -121,15 +121,15 @@ impl KvSeparationOptions {
         }
     }
 
-    pub(crate) fn validate(&self) -> crate::Result<()> {
+    pub(crate) fn validate(&self) -> crate::error::Result<()> {
         let ratio = 0.0..=1.0;
         if !ratio.contains(&self.staleness_threshold) || !ratio.contains(&self.age_cutoff) {
-            return Err(crate::Error::InvalidConfig(
+            return Err(crate::error::Error::InvalidConfig(
                 "kv separation ratios must lie in 0.0..=1.0",
             ));
         }
         if self.file_target_size == 0 {
-            return Err(crate::Error::InvalidConfig(
+            return Err(crate::error::Error::InvalidConfig(
                 "blob file target size must be above 0",
             ));
         }

@@ -73,11 +73,11 @@ mod write_batch;
 
 pub use abstract_tree::{AbstractTree, FlushGuard, TreeType};
 pub use any_tree::AnyTree;
-pub use argument::Argument;
 pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;
 pub use config::{CompressionType, Config};
+pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use kv_separation::KvSeparationOptions;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use lsm_core::UserValue;
 use lsm_core::mvcc::MergeFn;
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Folds merge operands; see the module docs.
 pub trait MergeOperator: Send + Sync + std::panic::RefUnwindSafe + 'static {

@@ -23,9 +23,9 @@ use lsm_core::mvcc::{MergeFn, MvccStream};
 use lsm_core::{InternalEntry, RangeTombstone, SeqNo, Slice, UserKey, UserValue, ValueType};
 use lsm_memtable::Memtable;
 
+use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
 use crate::super_version::SuperVersion;
-use crate::{Error, Result};
 
 /// A source of a scan.
 type EntryIter = Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send>;

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
 
-use crate::{Error, MergeOperator, Result};
+use crate::error::{Error, Result};
+use crate::merge_operator::MergeOperator;
 
 /// Writes applied together; see the module docs.
 #[derive(Clone, Debug, Default)]

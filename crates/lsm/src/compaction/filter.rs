@@ -9,8 +9,8 @@
 
 use lsm_core::{InternalEntry, SeqNo, UserKey, UserValue, ValueType};
 
-use crate::Result;
 use crate::blobs::BlobFiles;
+use crate::error::Result;
 
 /// What a filter decides about an item.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -105,13 +105,13 @@ pub(crate) struct Adapter {
     pub(crate) blob_files: BlobFiles,
 }
 
-impl lsm_compaction::SliceFilter<crate::Error> for Adapter {
+impl lsm_compaction::SliceFilter<crate::error::Error> for Adapter {
     fn finish(self: Box<Self>) {
         self.filter.finish();
     }
 }
 
-impl lsm_compaction::ItemFilter<crate::Error> for Adapter {
+impl lsm_compaction::ItemFilter<crate::error::Error> for Adapter {
     fn decide(&mut self, entry: &InternalEntry) -> Result<lsm_compaction::FilterDecision> {
         use lsm_compaction::FilterDecision;
         Ok(
