@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use lsm_compaction::{
     Bottom, Choice, CompactionState, CompactionStrategy, Input, MergeJob, Outputs, SliceFilter,
@@ -31,7 +30,7 @@ impl TreeInner {
         watermark: SeqNo,
         wait: Wait,
     ) -> Result<CompactionResult> {
-        self.check_poisoned()?;
+        self.health.check()?;
         let Some((current, choice, claim)) = self.choose(strategy, wait)? else {
             return Ok(CompactionResult::nothing());
         };
@@ -84,8 +83,8 @@ impl TreeInner {
                 choice => choice,
             };
             if choice == Choice::DoNothing {
-                let others_run = jobs.running > 0 && !self.shutting_down.load(Ordering::Acquire);
-                if wait == Wait::ForFree && others_run && !self.poisoned.load(Ordering::Acquire) {
+                let others_run = jobs.running > 0 && !self.health.is_closing();
+                if wait == Wait::ForFree && others_run && !self.health.is_poisoned() {
                     if !waiting {
                         jobs.waiting += 1;
                         waiting = true;
@@ -306,7 +305,7 @@ impl TreeInner {
                 }
             });
         let throttle = |entry: &InternalEntry| -> Result<()> {
-            if self.shutting_down.load(Ordering::Acquire) {
+            if self.health.is_closing() {
                 return Err(Error::Closed);
             }
             let bytes = (entry.key.user_key.len() + entry.value.len()) as u64;
@@ -356,7 +355,7 @@ impl TreeInner {
         VersionEdit {
             removed,
             added,
-            next_table_id: self.table_id_counter.load(Ordering::Acquire),
+            next_table_id: self.ids.next_table(),
             last_seqno: current.version.last_seqno(),
             ..VersionEdit::default()
         }

@@ -9,7 +9,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use lsm_compaction::{BlobTarget, FlushJob, Outputs, TableTarget};
 use lsm_core::{BlobFileId, Fs, InternalEntry, MemtableId, SeqNo};
@@ -31,7 +30,7 @@ impl TreeInner {
     /// Seals the active memtable (when it holds anything); returns it.
     pub(crate) fn rotate(&self) -> Option<Arc<Memtable>> {
         let mut sealed_memtable = None;
-        let fresh = Arc::new(Memtable::new(self.next_memtable_id()));
+        let fresh = Arc::new(Memtable::new(self.ids.memtable()));
         self.install_without_writes(|current| {
             let mut next = current.clone();
             if !current.active.is_empty() {
@@ -56,7 +55,7 @@ impl TreeInner {
         _lock: &FlushGuard<'_>,
         watermark: SeqNo,
     ) -> Result<Option<u64>> {
-        self.check_poisoned()?;
+        self.health.check()?;
         let current = self.super_version();
         if current.sealed.is_empty() {
             return Ok(None);
@@ -101,8 +100,8 @@ impl TreeInner {
                     opened.tables.iter().map(|(meta, _)| meta.clone()).collect(),
                 )],
                 added_blob_files: opened.blob_infos(),
-                next_table_id: self.table_id_counter.load(Ordering::Acquire),
-                next_blob_file_id: self.blob_file_id_counter.load(Ordering::Acquire),
+                next_table_id: self.ids.next_table(),
+                next_blob_file_id: self.ids.next_blob_file(),
                 last_seqno: highest_seqno,
                 ..VersionEdit::default()
             };
@@ -158,7 +157,7 @@ impl TreeInner {
         options.created_at_ms = now_ms();
         let tree_dir = &self.config.path;
         let next_table = || {
-            let file_id = self.next_table_id();
+            let file_id = self.ids.table();
             NewTable {
                 file_id,
                 path: table_path(tree_dir, file_id),
@@ -189,7 +188,7 @@ impl TreeInner {
             .as_ref()
             .unwrap_or(&tracking_only);
         let next_file = || {
-            let file_id = self.blob_file_id_counter.fetch_add(1, Ordering::AcqRel);
+            let file_id = self.ids.blob_file();
             NewBlobFile {
                 file_id,
                 path: blob_path(tree_dir, file_id),

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use lsm_memtable::Memtable;
 use lsm_version::VersionEdit;
@@ -27,7 +26,7 @@ impl TreeInner {
     /// [`crate::Error::Unrecoverable`] on a poisoned tree; manifest errors (which poison it).
     pub(crate) fn clear(&self) -> Result<()> {
         let lock = self.flush_lock();
-        self.check_poisoned()?;
+        self.health.check()?;
         let current = self.super_version();
         let removed: Vec<_> = current.version.tables().map(|meta| meta.id).collect();
         let version = if removed.is_empty() {
@@ -36,7 +35,7 @@ impl TreeInner {
             self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?
         };
         let mark = self.take_mark();
-        let fresh = Arc::new(Memtable::new(self.next_memtable_id()));
+        let fresh = Arc::new(Memtable::new(self.ids.memtable()));
         self.install_without_writes(|current| {
             let mut next = current.with_history_entry(mark);
             next.active = fresh;
@@ -57,7 +56,7 @@ impl TreeInner {
     /// As [`Self::clear`].
     pub(crate) fn drop_range(&self, bounds: &OwnedBounds) -> Result<()> {
         let lock = self.flush_lock();
-        self.check_poisoned()?;
+        self.health.check()?;
         let current = self.super_version();
         let removed: Vec<_> = current
             .version
@@ -101,7 +100,7 @@ impl TreeInner {
     ) -> VersionEdit {
         VersionEdit {
             removed,
-            next_table_id: self.table_id_counter.load(Ordering::Acquire),
+            next_table_id: self.ids.next_table(),
             last_seqno: version.last_seqno(),
             ..VersionEdit::default()
         }

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwap;
@@ -26,6 +26,8 @@ use lsm_version::{Manifest, Recovered, Version};
 
 use crate::background::Background;
 use crate::blobs::LiveBlobFile;
+use crate::file_ids::FileIds;
+use crate::health::Health;
 use crate::layout::{BLOBS_DIR, LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
 use crate::live_table::LiveTable;
 use crate::rate_limiter::{RateLimiter, SystemClock};
@@ -148,12 +150,9 @@ impl Tree {
             flush_lock: Mutex::new(()),
             jobs: crate::jobs::Jobs::default(),
             manifest: Mutex::new(manifest),
-            memtable_id_counter: AtomicU64::new(2),
-            table_id_counter: AtomicU64::new(version.next_table_id()),
-            blob_file_id_counter: AtomicU64::new(version.next_blob_file_id()),
+            ids: FileIds::new(2, version.next_table_id(), version.next_blob_file_id()),
             blob_read_options,
-            poisoned: AtomicBool::new(false),
-            shutting_down: AtomicBool::new(false),
+            health: Health::default(),
             rate_limiter,
             background: background.clone(),
             compaction_pool,

@@ -4,7 +4,6 @@
 //! its errors for the next admission.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -72,8 +71,7 @@ fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
                 flushed
             };
             flushed.map_err(|error| {
-                let fatal =
-                    matches!(error, Error::Unrecoverable) || tree.poisoned.load(Ordering::Acquire);
+                let fatal = matches!(error, Error::Unrecoverable) || tree.health.is_poisoned();
                 (error, fatal)
             })
         });
@@ -110,7 +108,7 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
                 let started = Instant::now();
                 let result = tree
                     .compact(background.options.strategy.as_ref(), watermark, Wait::No)
-                    .map_err(|error| (error, tree.poisoned.load(Ordering::Acquire)));
+                    .map_err(|error| (error, tree.health.is_poisoned()));
                 if result.is_ok() {
                     let after = l0_runs(tree);
                     let drained = before.difference(&after).count() as u64;

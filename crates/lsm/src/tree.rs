@@ -14,21 +14,20 @@
 
 use std::ops::{Deref, RangeBounds};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use arc_swap::ArcSwap;
 
-use lsm_core::{
-    FsLock, InternalEntry, MemtableId, RangeTombstone, SeqNo, TableId, UserKey, UserValue,
-    ValueType,
-};
+use lsm_core::{FsLock, InternalEntry, RangeTombstone, SeqNo, UserKey, UserValue, ValueType};
 use lsm_memtable::Memtable;
 use lsm_table::ReadOptions;
 use lsm_version::{Level, Manifest, Version, VersionEdit};
 
 use crate::background::{Background, Backlog};
 use crate::compaction::{CompactionResult, CompactionStrategy};
+use crate::file_ids::FileIds;
+use crate::health::Health;
 use crate::jobs::{Jobs, Wait};
 use crate::rate_limiter::RateLimiter;
 use crate::read::{self, Index, IterBox};
@@ -59,13 +58,11 @@ pub struct TreeInner {
     /// The compaction jobs running, and the tables they hold.
     pub(crate) jobs: Jobs,
     pub(crate) manifest: Mutex<Manifest>,
-    pub(crate) memtable_id_counter: AtomicU64,
-    pub(crate) table_id_counter: AtomicU64,
-    pub(crate) blob_file_id_counter: AtomicU64,
+    /// Names new memtables, tables and blob files.
+    pub(crate) ids: FileIds,
     pub(crate) blob_read_options: lsm_vlog::BlobReadOptions,
-    pub(crate) poisoned: AtomicBool,
-    /// Set when the last handle drops: running merges stop with `Error::Closed`.
-    pub(crate) shutting_down: AtomicBool,
+    /// Poisoned (a manifest write failed) or closing (running merges stop).
+    pub(crate) health: Health,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
@@ -112,7 +109,7 @@ impl Drop for Tree {
         if let Some(background) = &self.0.background
             && background.is_last_user_handle(&self.0)
         {
-            self.0.shutting_down.store(true, Ordering::Release);
+            self.0.health.close();
             self.0.rate_limiter.stop();
             background.shutdown();
         }
@@ -257,16 +254,7 @@ impl TreeInner {
                 .levels()
                 .first()
                 .map_or(0, |level| level.runs().len()),
-            poisoned: self.poisoned.load(Ordering::Acquire),
-        }
-    }
-
-    /// Refuses work on a poisoned tree.
-    pub(crate) fn check_poisoned(&self) -> Result<()> {
-        if self.poisoned.load(Ordering::Acquire) {
-            Err(Error::Unrecoverable)
-        } else {
-            Ok(())
+            poisoned: self.health.is_poisoned(),
         }
     }
 
@@ -274,31 +262,19 @@ impl TreeInner {
     /// left without a live value removed); returns the new version. A failure poisons
     /// the tree.
     pub(crate) fn apply_edit(&self, edit: &VersionEdit) -> Result<Arc<Version>> {
-        self.check_poisoned()?;
+        self.health.check()?;
         let mut manifest = self.manifest.lock().unwrap_or_else(PoisonError::into_inner);
         let mut edit = edit.clone();
         edit.credit_blob_garbage(manifest.version());
-        edit.next_blob_file_id = edit
-            .next_blob_file_id
-            .max(self.blob_file_id_counter.load(Ordering::Acquire));
+        edit.next_blob_file_id = edit.next_blob_file_id.max(self.ids.next_blob_file());
         match manifest.apply(&edit) {
             Ok(version) => Ok(Arc::new(version.clone())),
             Err(error) => {
-                self.poisoned.store(true, Ordering::Release);
+                self.health.poison();
                 tracing::error!(%error, "manifest write failed; the tree is poisoned");
                 Err(error.into())
             }
         }
-    }
-
-    /// A fresh memtable id.
-    pub(crate) fn next_memtable_id(&self) -> MemtableId {
-        self.memtable_id_counter.fetch_add(1, Ordering::AcqRel)
-    }
-
-    /// A fresh table id.
-    pub(crate) fn next_table_id(&self) -> TableId {
-        self.table_id_counter.fetch_add(1, Ordering::AcqRel)
     }
 
     /// The merge operator as the streams' merge function.
@@ -407,7 +383,7 @@ impl AbstractTree for Tree {
     }
 
     fn write_admission(&self) -> Result<()> {
-        self.check_poisoned()?;
+        self.health.check()?;
         match self
             .background
             .as_ref()
