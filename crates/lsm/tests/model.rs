@@ -80,6 +80,8 @@ struct Harness {
     history: Vec<(SeqNo, Oracle)>,
     /// Versions written since the last flush.
     unflushed: Vec<(Vec<u8>, SeqNo)>,
+    /// What each of them is (a flush drops a weak tombstone and the value below it).
+    unflushed_kinds: BTreeMap<(Vec<u8>, SeqNo), Kind>,
     /// Range tombstones written since the last flush.
     unflushed_tombstones: Vec<(Vec<u8>, Vec<u8>, SeqNo)>,
     tables: Vec<ModelTable>,
@@ -105,6 +107,7 @@ impl Harness {
             oracle: Oracle::with_merge(concat),
             history: Vec::new(),
             unflushed: Vec::new(),
+            unflushed_kinds: BTreeMap::new(),
             unflushed_tombstones: Vec::new(),
             tables: Vec::new(),
             floor: 0,
@@ -149,7 +152,7 @@ impl Harness {
     fn flush(&mut self, watermark: SeqNo) {
         self.tree().flush_active_memtable(watermark).unwrap();
         self.floor = self.floor.max(watermark);
-        self.flush_model_only();
+        self.flush_model_only(watermark);
     }
 
     fn apply(&mut self, op: Op) {
@@ -161,6 +164,7 @@ impl Harness {
                 self.tree().insert(key(k), value.clone(), seqno);
                 self.oracle.insert(&key(k), &value, seqno);
                 self.unflushed.push((key(k), seqno));
+                self.unflushed_kinds.insert((key(k), seqno), Kind::Value);
             }
             Op::Merge(k, v) => {
                 // A merge is another value as far as the weak-delete contract goes.
@@ -169,6 +173,7 @@ impl Harness {
                 self.tree().merge(key(k), operand(v), seqno);
                 self.oracle.merge(&key(k), &operand(v), seqno);
                 self.unflushed.push((key(k), seqno));
+                self.unflushed_kinds.insert((key(k), seqno), Kind::Other);
             }
             Op::RemoveRange(start, span) => {
                 let (lower, upper) = range_bounds(start, span);
@@ -192,6 +197,7 @@ impl Harness {
                 self.tree().remove(key(k), seqno);
                 self.oracle.remove(&key(k), seqno);
                 self.unflushed.push((key(k), seqno));
+                self.unflushed_kinds.insert((key(k), seqno), Kind::Other);
             }
             Op::RemoveWeak(k) if self.puts_since_delete.get(&key(k)).copied().unwrap_or(0) > 1 => {
                 // A weak delete promises one value since the last delete; with more, it
@@ -204,6 +210,8 @@ impl Harness {
                 self.tree().remove_weak(key(k), seqno);
                 self.oracle.remove_weak(&key(k), seqno);
                 self.unflushed.push((key(k), seqno));
+                self.unflushed_kinds
+                    .insert((key(k), seqno), Kind::WeakTombstone);
             }
             Op::Get(k, at) => {
                 let read_seqno = self.read_seqno(at);
@@ -320,6 +328,7 @@ impl Harness {
                     .push((mark, std::mem::replace(&mut self.oracle, emptied)));
                 self.tree().clear().unwrap();
                 self.unflushed.clear();
+                self.unflushed_kinds.clear();
                 self.unflushed_tombstones.clear();
                 self.tables.clear();
                 self.puts_since_delete.clear();
@@ -328,7 +337,7 @@ impl Harness {
                 self.checkpoints += 1;
                 let target = PathBuf::from(format!("/checkpoint-{}", self.checkpoints));
                 self.tree().create_checkpoint(&target).unwrap();
-                self.flush_model_only();
+                self.flush_model_only(0);
                 let copy = self.open(target);
                 let read_seqno = self.seqno.get();
                 let expected = self
@@ -342,6 +351,7 @@ impl Harness {
                 for (k, seqno) in std::mem::take(&mut self.unflushed) {
                     self.oracle.forget(&k, seqno);
                 }
+                self.unflushed_kinds.clear();
                 for (start, end, seqno) in std::mem::take(&mut self.unflushed_tombstones) {
                     self.oracle.forget_range(&start, &end, seqno);
                 }
@@ -461,8 +471,19 @@ impl Harness {
     }
 
     /// What a checkpoint's flush (watermark 0) does to the model.
-    fn flush_model_only(&mut self) {
-        let points = self.unflushed.iter().map(|(k, _)| k.clone());
+    /// Records the flush of the unflushed versions at `watermark` as a table. Its key
+    /// range is what the flush writes: a key whose versions are all below the watermark
+    /// and pair up as weak tombstones over values is dropped whole.
+    fn flush_model_only(&mut self, watermark: SeqNo) {
+        let mut by_key: BTreeMap<&[u8], Vec<(SeqNo, Kind)>> = BTreeMap::new();
+        for (k, seqno) in &self.unflushed {
+            let kind = self.unflushed_kinds[&(k.clone(), *seqno)];
+            by_key.entry(k).or_default().push((*seqno, kind));
+        }
+        let points = by_key
+            .into_iter()
+            .filter(|(_, versions)| flush_writes(versions, watermark))
+            .map(|(k, _)| k.to_vec());
         let starts = self
             .unflushed_tombstones
             .iter()
@@ -471,8 +492,16 @@ impl Harness {
             .unflushed_tombstones
             .iter()
             .map(|(_, end, _)| end.clone());
-        let min = points.clone().chain(starts).min();
-        let max = points.chain(ends).max();
+        let (min, max) = points.chain(starts).chain(ends).fold(
+            (None, None),
+            |(min, max): (Option<Vec<u8>>, Option<Vec<u8>>), k| {
+                (
+                    Some(min.map_or(k.clone(), |min| min.min(k.clone()))),
+                    Some(max.map_or(k.clone(), |max| max.max(k))),
+                )
+            },
+        );
+        self.unflushed_kinds.clear();
         if let (Some(min), Some(max)) = (min, max) {
             self.tables.push(ModelTable {
                 min,
@@ -480,6 +509,38 @@ impl Harness {
                 versions: std::mem::take(&mut self.unflushed),
                 tombstones: std::mem::take(&mut self.unflushed_tombstones),
             });
+        } else {
+            // Nothing is written (every version annihilated): the flush makes no table.
+            self.unflushed.clear();
+            self.unflushed_tombstones.clear();
+        }
+    }
+}
+
+/// What a version the model wrote is, as far as a flush's garbage collection goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Value,
+    WeakTombstone,
+    /// A tombstone or a merge operand: always written.
+    Other,
+}
+
+/// Whether a flush at `watermark` writes anything of a key with these versions: it does
+/// unless every version is below the watermark and, newest first, they pair up as weak
+/// tombstones each over a value (each pair annihilates).
+fn flush_writes(versions: &[(SeqNo, Kind)], watermark: SeqNo) -> bool {
+    let mut newest_first = versions.to_vec();
+    newest_first.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    if newest_first.iter().any(|(seqno, _)| *seqno >= watermark) {
+        return true;
+    }
+    let mut rest = newest_first.as_slice();
+    loop {
+        match rest {
+            [] => return false,
+            [(_, Kind::WeakTombstone), (_, Kind::Value), older @ ..] => rest = older,
+            _ => return true,
         }
     }
 }
