@@ -531,7 +531,7 @@ enum Kind {
 /// tombstones each over a value (each pair annihilates).
 fn flush_writes(versions: &[(SeqNo, Kind)], watermark: SeqNo) -> bool {
     let mut newest_first = versions.to_vec();
-    newest_first.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    newest_first.sort_unstable_by_key(|version| std::cmp::Reverse(version.0));
     if newest_first.iter().any(|(seqno, _)| *seqno >= watermark) {
         return true;
     }
