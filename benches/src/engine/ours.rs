@@ -85,6 +85,8 @@ impl Ours {
                 memtable_size_bytes: settings.memtable_bytes,
                 strategy: Arc::clone(&strategy) as Arc<dyn lsm::compaction::CompactionStrategy>,
                 gc_watermark: watermark,
+                // RocksDB runs two background jobs: one flush, one compaction.
+                compaction_jobs: 1,
                 sealed_slowdown: settings.sealed_slowdown(),
                 sealed_stop: settings.sealed_stop(),
                 l0_slowdown_runs: L0_SLOWDOWN_RUNS,
@@ -172,8 +174,8 @@ impl Engine for Ours {
         self.tree
             .flush_active_memtable(self.seqno.get())
             .map_err(text)?;
-        // Waits for a running background step through the compaction lock, then runs
-        // the strategy until it has nothing left to do.
+        // Runs the strategy until it has nothing left to do (a step with nothing to do
+        // waits for the running background job first).
         while self
             .tree
             .compact(

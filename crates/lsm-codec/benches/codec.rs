@@ -125,6 +125,7 @@ fn bench_envelope(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(raw_bytes as u64));
     let variants = [
         ("none", Compression::None),
+        ("lz4", Compression::Lz4),
         ("zstd3", Compression::zstd(3)),
         ("zstd3_dict", Compression::zstd_dict(3, &dictionary)),
     ];

@@ -31,8 +31,9 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::compression::{self, Compression, ZstdDictionary};
 use crate::error::CorruptionKind;
 use crate::layout::{
-    AAD_LEN, COMPRESSION_NONE, COMPRESSION_ZSTD, COMPRESSION_ZSTD_DICT, FLAG_ENCRYPTED,
-    FLAGS_KNOWN, FORMAT_VERSION, GCM_TAG_LEN, HEADER_AAD_LEN, HEADER_CHECKSUM_OFFSET, HEADER_LEN,
+    AAD_LEN, COMPRESSION_LZ4, COMPRESSION_NONE, COMPRESSION_ZSTD, COMPRESSION_ZSTD_DICT,
+    FLAG_ENCRYPTED, FLAGS_KNOWN, FORMAT_VERSION, FORMAT_VERSION_LZ4, GCM_TAG_LEN, HEADER_AAD_LEN,
+    HEADER_CHECKSUM_OFFSET, HEADER_LEN,
 };
 use crate::{Error, FileCipher, Result};
 
@@ -292,7 +293,12 @@ fn encode_after(
         } else {
             0
         },
-        format_version: FORMAT_VERSION,
+        // The lowest version that reads the block (see `FORMAT_VERSION`).
+        format_version: if compression_tag == COMPRESSION_LZ4 {
+            FORMAT_VERSION_LZ4
+        } else {
+            1
+        },
         stored_len,
         uncompressed_len,
         dict_id,
@@ -411,6 +417,7 @@ pub fn decode(
             actual: plain.len() as u64,
         })),
         COMPRESSION_ZSTD => compression::decompress(&plain, None, declared).map_err(corrupt),
+        COMPRESSION_LZ4 => compression::decompress_lz4(&plain, declared).map_err(corrupt),
         _ => {
             let dictionary = match options.dictionary {
                 None => {
@@ -471,10 +478,14 @@ fn check_fields(header: &BlockHeader, expected: BlockType, context: BlockContext
         return Err(invalid("key check", header.key_check));
     }
     match header.compression {
-        COMPRESSION_NONE | COMPRESSION_ZSTD if header.dict_id != 0 => {
+        COMPRESSION_NONE | COMPRESSION_ZSTD | COMPRESSION_LZ4 if header.dict_id != 0 => {
             Err(invalid("dict id", header.dict_id))
         }
-        COMPRESSION_NONE | COMPRESSION_ZSTD | COMPRESSION_ZSTD_DICT => Ok(()),
+        COMPRESSION_LZ4 if header.format_version < FORMAT_VERSION_LZ4 => Err(invalid(
+            "compression for the format version",
+            COMPRESSION_LZ4.into(),
+        )),
+        COMPRESSION_NONE | COMPRESSION_ZSTD | COMPRESSION_ZSTD_DICT | COMPRESSION_LZ4 => Ok(()),
         other => Err(invalid("compression", other.into())),
     }
 }

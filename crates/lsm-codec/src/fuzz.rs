@@ -174,6 +174,7 @@ mod tests {
         for (selector, compression, cipher) in [
             (0_u8, crate::Compression::None, None),
             (0, crate::Compression::zstd(1), None),
+            (0, crate::Compression::Lz4, None),
             (1, crate::Compression::zstd_dict(1, &dictionary), None),
             (2, crate::Compression::zstd(1), Some(&cipher)),
         ] {

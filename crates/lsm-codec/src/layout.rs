@@ -3,8 +3,12 @@
 //! `docs/format/block.md` is the prose form of this file. Changing anything here is a
 //! format change: bump [`FORMAT_VERSION`], update the doc and add fixtures.
 
-/// Version of the block format written by this crate; readers accept `1..=FORMAT_VERSION`.
-pub const FORMAT_VERSION: u8 = 1;
+/// Highest version of the block format this crate reads (`1..=FORMAT_VERSION`). A block
+/// is written with the lowest version that can read it: 2 for LZ4, 1 otherwise, so that
+/// what older readers could read stays readable to them.
+pub const FORMAT_VERSION: u8 = 2;
+/// The version that introduced LZ4 compression.
+pub const FORMAT_VERSION_LZ4: u8 = 2;
 
 // --- Envelope header --------------------------------------------------------------------
 
@@ -43,6 +47,8 @@ pub const COMPRESSION_NONE: u8 = 0;
 pub const COMPRESSION_ZSTD: u8 = 1;
 /// Compression tag: one zstd frame made with the dictionary named by the dict id.
 pub const COMPRESSION_ZSTD_DICT: u8 = 2;
+/// Compression tag: one LZ4 block (format version 2 and later).
+pub const COMPRESSION_LZ4: u8 = 3;
 
 /// Length of the AES-GCM authentication tag appended to an encrypted payload.
 pub const GCM_TAG_LEN: usize = 16;

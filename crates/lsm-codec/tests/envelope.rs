@@ -58,7 +58,7 @@ proptest! {
         let dictionary = ZstdDictionary::new(b"a raw-content dictionary: abcdefghijklmnop");
         let cipher = samples::cipher();
         let context = BlockContext { file_id, block_offset };
-        for compression in [Compression::None, Compression::zstd(level), Compression::zstd_dict(level, &dictionary)] {
+        for compression in [Compression::None, Compression::Lz4, Compression::zstd(level), Compression::zstd_dict(level, &dictionary)] {
             for cipher in [None, Some(&cipher)] {
                 let block = encode(&payload, &compression, cipher, context);
                 let header = BlockHeader::decode_from(&block).unwrap();
@@ -87,7 +87,7 @@ proptest! {
         }
         let cipher = samples::cipher();
         let context = BlockContext { file_id: 3, block_offset };
-        for compression in [Compression::None, Compression::zstd(3)] {
+        for compression in [Compression::None, Compression::Lz4, Compression::zstd(3)] {
             for cipher in [None, Some(&cipher)] {
                 let options = EncodeOptions { compression: &compression, cipher };
                 let mut out = held.clone();
@@ -261,11 +261,29 @@ fn future_versions_and_foreign_types_are_typed_errors() {
     let context = samples::context();
     let block = encode(b"payload", &Compression::None, None, context);
     let mut future = block.to_vec();
-    future[3] = 2;
+    future[3] = lsm_codec::layout::FORMAT_VERSION + 1;
     let future = reseal_checksum(&future, context);
     assert!(matches!(
         decode(&future, None, None, context),
-        Err(Error::UnsupportedFormatVersion { found: 2, max: 1 })
+        Err(Error::UnsupportedFormatVersion { found: 3, max: 2 })
+    ));
+    // A block is written with the lowest version that reads it: LZ4 needs 2, the rest 1
+    // (so readers of version 1 keep reading what does not use LZ4).
+    let payload = b"payload payload payload payload payload payload".repeat(4);
+    let lz4 = encode(&payload, &Compression::Lz4, None, context);
+    assert_eq!((lz4[1], lz4[3]), (3, 2));
+    assert_eq!(decode(&lz4, None, None, context).unwrap(), payload);
+    let zstd = encode(&payload, &Compression::zstd(3), None, context);
+    assert_eq!((zstd[1], zstd[3]), (1, 1));
+    // LZ4 under version 1 is refused as corrupt (no version-1 writer made it).
+    let mut old_lz4 = lz4.to_vec();
+    old_lz4[3] = 1;
+    assert!(matches!(
+        decode(&reseal_checksum(&old_lz4, context), None, None, context),
+        Err(Error::Corruption {
+            kind: CorruptionKind::InvalidHeaderField { .. },
+            ..
+        })
     ));
     assert!(matches!(
         envelope::decode(&block, BlockType::Index, DecodeOptions::default(), context),

@@ -8,7 +8,9 @@ pub mod policy;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lsm_codec::ZstdDictionary;
 use lsm_core::{Fs, SequenceNumberCounter, StdFs};
+pub use lsm_table::DictionaryTraining;
 use lsm_table::{ReadOptions, TableOptions};
 
 pub use policy::{
@@ -104,6 +106,8 @@ pub struct Config {
     pub(crate) visible_seqno: SequenceNumberCounter,
     pub(crate) directory_lock: bool,
     pub(crate) manifest_rotate_bytes: u64,
+    pub(crate) zstd_dictionary: Option<Arc<ZstdDictionary>>,
+    pub(crate) dictionary_training: Option<DictionaryTraining>,
 }
 
 impl std::fmt::Debug for Config {
@@ -174,6 +178,8 @@ impl Config {
             visible_seqno,
             directory_lock: true,
             manifest_rotate_bytes: DEFAULT_MANIFEST_ROTATE_BYTES,
+            zstd_dictionary: None,
+            dictionary_training: None,
         }
     }
 
@@ -377,9 +383,55 @@ impl Config {
         self
     }
 
+    /// The zstd dictionary that `CompressionType::ZstdDict` in the data-block policy
+    /// names (checked at open: a policy naming another id is
+    /// [`crate::Error::ZstdDictMismatch`]). Each table stores the dictionary it was
+    /// written with, so tables keep opening after the dictionary changes.
+    #[must_use]
+    pub fn zstd_dictionary(mut self, dictionary: Option<Arc<ZstdDictionary>>) -> Self {
+        self.zstd_dictionary = dictionary;
+        self
+    }
+
+    /// Tables whose data blocks use plain zstd train a dictionary of their own on their
+    /// first `sample_bytes` of data blocks (buffered uncompressed until then), store it,
+    /// and compress every data block with it (the level is the policy's; the training's
+    /// is ignored). A table too small to train on is written with plain zstd. `None`
+    /// (the default): no training.
+    #[must_use]
+    pub fn zstd_dictionary_training(mut self, training: Option<DictionaryTraining>) -> Self {
+        self.dictionary_training = training;
+        self
+    }
+
+    /// Checks what only a whole configuration can tell: compression levels, and that
+    /// every dictionary a policy names is the one configured.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`]; [`crate::Error::ZstdDictMismatch`].
+    pub(crate) fn validate(&self) -> Result<()> {
+        let dictionary = self.zstd_dictionary.as_deref();
+        for compression in self.data_block_compression_policy.iter() {
+            compression.validate(dictionary)?;
+        }
+        for compression in self.index_block_compression_policy.iter() {
+            // Index blocks never use a dictionary: `ZstdDict` means plain zstd there.
+            if let CompressionType::ZstdDict { level, .. } = compression {
+                CompressionType::zstd(*level)?;
+            } else {
+                compression.validate(None)?;
+            }
+        }
+        if let Some(options) = &self.kv_separation_opts {
+            options.validate()?;
+        }
+        Ok(())
+    }
+
     /// How tables of `level` are written.
     pub(crate) fn table_options(&self, level: usize) -> Result<TableOptions> {
         let filter = self.filter_policy.get(level).to_burr()?;
+        let data_compression = self.data_block_compression_policy.get(level);
         let filter_partition_keys = if self.filter_block_partitioning_policy.get(level) {
             let partition_bits = u64::from(self.filter_block_partition_size_policy.get(level)) * 8;
             let bits_per_key = filter.as_ref().map_or(10.0, |f| f.design_bits_per_key());
@@ -400,8 +452,18 @@ impl Config {
                 self.index_block_restart_interval_policy.get(level),
             ),
             hash_index_ratio: f64::from(self.data_block_hash_ratio_policy.get(level)),
-            compression: self.data_block_compression_policy.get(level).to_codec(),
-            index_compression: self.index_block_compression_policy.get(level).to_codec(),
+            compression: data_compression.to_codec(self.zstd_dictionary.as_deref()),
+            // Index blocks never use a dictionary.
+            index_compression: self
+                .index_block_compression_policy
+                .get(level)
+                .to_codec(None),
+            dictionary_training: match data_compression {
+                CompressionType::Zstd(level) => self
+                    .dictionary_training
+                    .map(|training| DictionaryTraining { level, ..training }),
+                _ => None,
+            },
             filter,
             filter_partition_keys,
             index_partition_threshold: if self.index_block_partitioning_policy.get(level) {

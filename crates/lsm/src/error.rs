@@ -57,6 +57,17 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// A compression policy names a zstd dictionary (`CompressionType::ZstdDict`) other
+    /// than the one configured (`got`; `None` when none is).
+    #[error(
+        "zstd dictionary mismatch: the policy names {expected:#010x}, the configuration holds {got:?}"
+    )]
+    ZstdDictMismatch {
+        /// The id the policy names.
+        expected: u32,
+        /// The id of the dictionary configured, if any.
+        got: Option<u32>,
+    },
     /// A blob file failed to open, read or write (corruption names the file and offset).
     #[error(transparent)]
     Blob(#[from] lsm_vlog::Error),

@@ -133,7 +133,7 @@ impl KvSeparationOptions {
                 "blob file target size must be above 0",
             ));
         }
-        Ok(())
+        self.compression.validate(self.dict.as_deref())
     }
 
     /// How blob files are written.
@@ -142,7 +142,7 @@ impl KvSeparationOptions {
             (CompressionType::Zstd(level), Some(dictionary)) => {
                 lsm_codec::Compression::zstd_dict(level, dictionary)
             }
-            (compression, _) => compression.to_codec(),
+            (compression, dictionary) => compression.to_codec(dictionary.as_deref()),
         };
         lsm_vlog::BlobWriteOptions {
             compression,

@@ -83,6 +83,7 @@ pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use kv_separation::KvSeparationOptions;
+pub use lsm_codec::ZstdDictionary;
 pub use lsm_core::{
     Fs, MAX_SEQNO, MemFs, MemtableId, SeqNo, SequenceNumberCounter, Slice, StdFs, UserKey,
     UserValue, ValueType,

@@ -64,14 +64,14 @@ impl Tree {
     pub(crate) fn open(config: Config) -> Result<Self> {
         let span = tracing::info_span!("open", path = %config.path.display());
         let _entered = span.enter();
+        config.validate()?;
         let fs = Arc::clone(&config.fs);
         let dir = config.path.clone();
         create_dir_durably(fs.as_ref(), &dir)?;
         let directory_lock = lock_directory(fs.as_ref(), &dir, config.directory_lock)?;
         let tables_dir = dir.join(TABLES_DIR);
         create_subdir(fs.as_ref(), &dir, &tables_dir)?;
-        if let Some(options) = &config.kv_separation_opts {
-            options.validate()?;
+        if config.kv_separation_opts.is_some() {
             create_subdir(fs.as_ref(), &dir, &dir.join(BLOBS_DIR))?;
         }
         let manifest = match Manifest::open(Arc::clone(&fs), &dir, config.manifest_rotate_bytes)? {

@@ -5,6 +5,8 @@
 //! with the policy of the level they are written to (a flush writes level 0).
 
 use std::fmt;
+
+use lsm_codec::ZstdDictionary;
 use std::ops::Deref;
 
 /// Entries a per-level policy may hold.
@@ -120,15 +122,37 @@ impl Default for FilterPolicy {
     }
 }
 
-/// How blocks are compressed.
+/// How blocks (or blob-file frames) are compressed.
+///
+/// A block is stored compressed only when that makes it smaller. LZ4 is the fast
+/// choice (cheap to write and read, about half the gain of zstd on text-like records);
+/// zstd at a low level is the default trade-off for cold data; `ZstdDict` uses the
+/// dictionary set with [`crate::Config::zstd_dictionary`] (or, for blob files,
+/// [`crate::KvSeparationOptions::dict`]), which pays off on small blocks of similar
+/// records. Tables store the dictionary they were written with, so a table always opens
+/// alone; blob files do not, and need the same dictionary to be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CompressionType {
     /// Stored as is.
     None,
-    /// zstd at this level (1..=22; negative levels trade ratio for speed).
+    /// LZ4 (block format).
+    Lz4,
+    /// zstd at this level (1..=22; negative levels down to -7 trade ratio for speed).
     Zstd(i32),
+    /// zstd at `level` with the caller's dictionary, named by its id
+    /// ([`crate::ZstdDictionary::id`]): [`crate::Config::open`] checks that the dictionary
+    /// set is the one named.
+    ZstdDict {
+        /// zstd level, as for [`Self::Zstd`].
+        level: i32,
+        /// The dictionary's id.
+        dict_id: u32,
+    },
 }
+
+/// zstd levels a policy may name.
+const ZSTD_LEVELS: std::ops::RangeInclusive<i32> = -7..=22;
 
 impl CompressionType {
     /// zstd at `level`.
@@ -136,27 +160,80 @@ impl CompressionType {
     /// # Errors
     /// [`crate::Error::InvalidConfig`] outside `-7..=22`.
     pub fn zstd(level: i32) -> crate::Result<Self> {
-        if (-7..=22).contains(&level) {
-            Ok(Self::Zstd(level))
-        } else {
-            Err(crate::Error::InvalidConfig("zstd level outside -7..=22"))
+        check_level(level)?;
+        Ok(Self::Zstd(level))
+    }
+
+    /// zstd at `level` with the dictionary whose id is `dict_id`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] outside `-7..=22`.
+    pub fn zstd_dict(level: i32, dict_id: u32) -> crate::Result<Self> {
+        check_level(level)?;
+        Ok(Self::ZstdDict { level, dict_id })
+    }
+
+    /// The dictionary id this compression names (0 for none).
+    #[must_use]
+    pub fn dict_id(&self) -> u32 {
+        match self {
+            Self::ZstdDict { dict_id, .. } => *dict_id,
+            Self::None | Self::Lz4 | Self::Zstd(_) => 0,
         }
     }
 
-    pub(crate) fn to_codec(self) -> lsm_codec::Compression {
+    /// Checks the level and that `dictionary` is the one a `ZstdDict` names.
+    pub(crate) fn validate(self, dictionary: Option<&ZstdDictionary>) -> crate::Result<()> {
         match self {
-            Self::None => lsm_codec::Compression::None,
-            Self::Zstd(level) => lsm_codec::Compression::Zstd { level },
+            Self::None | Self::Lz4 => Ok(()),
+            Self::Zstd(level) => check_level(level),
+            Self::ZstdDict { level, dict_id } => {
+                check_level(level)?;
+                let got = dictionary.map(ZstdDictionary::id);
+                if got == Some(dict_id) {
+                    Ok(())
+                } else {
+                    Err(crate::Error::ZstdDictMismatch {
+                        expected: dict_id,
+                        got,
+                    })
+                }
+            }
         }
+    }
+
+    /// The codec's compression, with `dictionary` for `ZstdDict` (checked at open to be
+    /// the one named; without it, plain zstd).
+    pub(crate) fn to_codec(self, dictionary: Option<&ZstdDictionary>) -> lsm_codec::Compression {
+        match (self, dictionary) {
+            (Self::None, _) => lsm_codec::Compression::None,
+            (Self::Lz4, _) => lsm_codec::Compression::Lz4,
+            (Self::Zstd(level), _) | (Self::ZstdDict { level, .. }, None) => {
+                lsm_codec::Compression::Zstd { level }
+            }
+            (Self::ZstdDict { level, .. }, Some(dictionary)) => {
+                lsm_codec::Compression::zstd_dict(level, dictionary)
+            }
+        }
+    }
+}
+
+fn check_level(level: i32) -> crate::Result<()> {
+    if ZSTD_LEVELS.contains(&level) {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidConfig("zstd level outside -7..=22"))
     }
 }
 
 impl fmt::Display for CompressionType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::None => f.write_str("none"),
-            Self::Zstd(_) => f.write_str("zstd"),
-        }
+        f.write_str(match self {
+            Self::None => "none",
+            Self::Lz4 => "lz4",
+            Self::Zstd(_) => "zstd",
+            Self::ZstdDict { .. } => "zstd+dict",
+        })
     }
 }
 
