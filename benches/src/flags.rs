@@ -6,7 +6,7 @@ use crate::db_bench::sections::workloads as all_workloads;
 use crate::settings::{Profile, Settings};
 
 /// Groups of layer workloads (run in this process, ours only).
-pub const LAYER_GROUPS: &[&str] = &["table", "blob", "block", "ingest"];
+pub const LAYER_GROUPS: &[&str] = &["table", "blob", "block", "ingest", "compression"];
 
 /// Every flag, parsed.
 #[derive(Clone, Debug)]
@@ -62,7 +62,7 @@ pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B]
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
   rangedelete, mergerandom, fillrandom-4k, readrandom-4k, fillrandom-blob, readrandom-blob,
   overwrite-blob; 'db_bench' for all) and layer
-  groups (table, blob, block, ingest; 'layers' for the first three)";
+  groups (table, blob, block, ingest, compression; 'layers' for the first three)";
 
 impl Default for Flags {
     fn default() -> Self {

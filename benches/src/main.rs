@@ -11,12 +11,14 @@
 //! peak RSS, block cache hit rate, filter bits per key and false-positive rate), and
 //! writes CSV, JSON lines and an SVG chart under `--out` (default `target/bench/`).
 //!
-//! The layers alone run on request (`--workloads table,blob,block,ingest`, or
-//! `layers`): one table, blob files, the block codec, and the ingest with background
-//! maintenance (leveled and tiered); their figures go to `results.jsonl`.
+//! The layers alone run on request (`--workloads table,blob,block,ingest,compression`,
+//! or `layers`): one table, blob files, the block codec, the ingest with background
+//! maintenance (leveled and tiered), and every compression through the facade; their
+//! figures go to `results.jsonl`.
 //! `--smoke` runs everything at tiny sizes once: CI runs it so the tool keeps working.
 
 mod blob_workloads;
+mod compression_workloads;
 mod counting_fs;
 mod db_bench;
 mod db_report;
@@ -152,6 +154,7 @@ fn run_layers(flags: &Flags) -> Result<(), String> {
             "blob" => blob_workloads::run_all(flags.runs)?,
             "block" => workloads::run_all(flags.runs)?,
             "ingest" => ingest_workloads::run_all(flags.num)?,
+            "compression" => compression_workloads::run_all(flags.runs)?,
             other => return Err(format!("unknown workload group {other}")),
         });
     }
