@@ -127,7 +127,7 @@ fn config(
         config
             .data_block_compression_policy(CompressionPolicy::all(variant.compression))
             .zstd_dictionary(Some(Arc::clone(dictionary)))
-            .zstd_dictionary_training(variant.training.then(|| DictionaryTraining {
+            .zstd_dictionary_training(variant.training.then_some(DictionaryTraining {
                 level: LEVEL,
                 dictionary_bytes: 64 << 10,
                 sample_bytes: 4 << 20,
