@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "lsm-core",
             "lsm-codec",
+            "lsm-memtable",
             "lsm-table",
             "lsm-vlog",
             "lsm-version",
