@@ -262,44 +262,48 @@ pub(crate) fn decompress(
 ) -> Result<Slice, CorruptionKind> {
     // zstd writes straight into the shared buffer a block is handed out in, and stops
     // with an error rather than write past `declared_len`.
-    Slice::filled_by(declared_len, |out| {
-        let decoded = DECOMPRESSOR.with(|cell| {
-            let mut context = cell.borrow_mut();
-            match dictionary {
-                Some(dictionary) => {
-                    context.decompress_using_ddict(out, input, &dictionary.0.decoder)
+    fill_exactly(declared_len, |out| {
+        DECOMPRESSOR
+            .with(|cell| {
+                let mut context = cell.borrow_mut();
+                match dictionary {
+                    Some(dictionary) => {
+                        context.decompress_using_ddict(out, input, &dictionary.0.decoder)
+                    }
+                    None => context.decompress(out, input),
                 }
-                None => context.decompress(out, input),
-            }
-        });
-        let decoded_len = decoded.map_err(|code| CorruptionKind::Decompress {
-            reason: zstd_safe::get_error_name(code),
-        })?;
-        if decoded_len != declared_len {
-            return Err(CorruptionKind::LengthMismatch {
-                declared: declared_len as u64,
-                actual: decoded_len as u64,
-            });
-        }
-        Ok(())
+            })
+            .map_err(|code| CorruptionKind::Decompress {
+                reason: zstd_safe::get_error_name(code),
+            })
     })
 }
 
 /// Decompresses an LZ4 block that must decode to exactly `declared_len` bytes.
 pub(crate) fn decompress_lz4(input: &[u8], declared_len: usize) -> Result<Slice, CorruptionKind> {
+    fill_exactly(declared_len, |out| {
+        lz4_flex::block::decompress_into(input, out).map_err(|_| CorruptionKind::Decompress {
+            reason: "malformed lz4 block, or longer than declared",
+        })
+    })
+}
+
+/// A buffer of `declared_len` bytes filled by `decode`, which returns the length it
+/// decoded: any other length than declared is corrupt.
+fn fill_exactly(
+    declared_len: usize,
+    decode: impl FnOnce(&mut [u8]) -> Result<usize, CorruptionKind>,
+) -> Result<Slice, CorruptionKind> {
     Slice::filled_by(declared_len, |out| {
-        let decoded_len = lz4_flex::block::decompress_into(input, out).map_err(|_| {
-            CorruptionKind::Decompress {
-                reason: "malformed lz4 block, or longer than declared",
-            }
-        })?;
-        if decoded_len != declared_len {
-            return Err(CorruptionKind::LengthMismatch {
+        let decoded_len = decode(out)?;
+        if decoded_len == declared_len {
+            Ok(())
+        } else {
+            Err(CorruptionKind::LengthMismatch {
                 declared: declared_len as u64,
                 actual: decoded_len as u64,
-            });
+            })
         }
-        Ok(())
     })
 }
 

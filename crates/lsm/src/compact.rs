@@ -109,8 +109,21 @@ impl TreeInner {
         chosen
     }
 
-    /// Whether `choice` still applies to the current version (under the flush lock):
-    /// `clear` or `drop_range` may have removed some of its tables since it was made.
+    /// Takes the flush lock and returns it with the current super-version when `choice`
+    /// still applies to it; `None` when `clear` or `drop_range` removed some of its
+    /// tables since it was made.
+    fn lock_if_still_applies(
+        &self,
+        choice: &Choice,
+        claim: &Claim<'_>,
+    ) -> Option<(crate::FlushGuard<'_>, Arc<SuperVersion>)> {
+        let lock = self.flush_lock();
+        let current = self.super_version();
+        self.still_applies(&current, choice, claim)
+            .then_some((lock, current))
+    }
+
+    /// Whether `choice` still applies to `current`.
     fn still_applies(&self, current: &SuperVersion, choice: &Choice, claim: &Claim<'_>) -> bool {
         let mut busy = self.jobs.lock().busy.clone();
         for id in claim.tables() {
@@ -137,11 +150,9 @@ impl TreeInner {
         ids: &HashSet<TableId>,
         claim: &Claim<'_>,
     ) -> Result<CompactionResult> {
-        let _lock = self.flush_lock();
-        let current = self.super_version();
-        if !self.still_applies(&current, choice, claim) {
+        let Some((_lock, current)) = self.lock_if_still_applies(choice, claim) else {
             return Ok(CompactionResult::nothing());
-        }
+        };
         let removed: Vec<_> = ids.iter().copied().collect();
         let version = self.apply_edit(&self.edit(removed.clone(), Vec::new(), &current))?;
         let mark = self.take_mark();
@@ -168,11 +179,9 @@ impl TreeInner {
         input: &Input,
         claim: &Claim<'_>,
     ) -> Result<CompactionResult> {
-        let _lock = self.flush_lock();
-        let current = self.super_version();
-        if !self.still_applies(&current, choice, claim) {
+        let Some((_lock, current)) = self.lock_if_still_applies(choice, claim) else {
             return Ok(CompactionResult::nothing());
-        }
+        };
         let moved: Vec<_> = current
             .version
             .tables()

@@ -48,8 +48,18 @@ fn check_round(tree: &AnyTree, round: u32) {
     }
 }
 
-#[test]
-fn a_flush_and_an_intra_level0_merge_finish_while_a_slow_merge_runs() {
+/// A tree with two level-0 runs, and a merge of them down (on its own thread) that sees
+/// every item (a watermark above them all) and is held at the first.
+struct HeldMerge {
+    fs: Arc<dyn Fs>,
+    seqno: SequenceNumberCounter,
+    gate: Arc<Gate>,
+    tree: AnyTree,
+    strategy: Arc<Leveled>,
+    down: std::thread::JoinHandle<lsm::compaction::CompactionResult>,
+}
+
+fn held_merge_down() -> HeldMerge {
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     let seqno = SequenceNumberCounter::default();
     let gate = Arc::new(Gate::default());
@@ -57,12 +67,31 @@ fn a_flush_and_an_intra_level0_merge_finish_while_a_slow_merge_runs() {
     let strategy = Arc::new(Leveled::default().with_l0_threshold(2));
     flush_round(&tree, &seqno, 0);
     flush_round(&tree, &seqno, 1);
-    // The merge down sees every item (a watermark above them all), and waits at the first.
     let down = std::thread::spawn({
         let tree = tree.clone();
-        let strategy = strategy.clone();
+        let strategy = Arc::clone(&strategy);
         move || tree.compact(strategy, SeqNo::MAX).unwrap()
     });
+    HeldMerge {
+        fs,
+        seqno,
+        gate,
+        tree,
+        strategy,
+        down,
+    }
+}
+
+#[test]
+fn a_flush_and_an_intra_level0_merge_finish_while_a_slow_merge_runs() {
+    let HeldMerge {
+        fs,
+        seqno,
+        gate,
+        tree,
+        strategy,
+        down,
+    } = held_merge_down();
     let AnyTree::Standard(standard) = &tree else {
         unreachable!("a standard tree")
     };
@@ -111,17 +140,13 @@ fn a_flush_and_an_intra_level0_merge_finish_while_a_slow_merge_runs() {
 
 #[test]
 fn a_major_compaction_waits_for_the_running_jobs() {
-    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
-    let seqno = SequenceNumberCounter::default();
-    let gate = Arc::new(Gate::default());
-    let tree = gated_tree(&fs, &seqno, &gate);
-    let strategy = Arc::new(Leveled::default().with_l0_threshold(2));
-    flush_round(&tree, &seqno, 0);
-    flush_round(&tree, &seqno, 1);
-    let down = std::thread::spawn({
-        let tree = tree.clone();
-        move || tree.compact(strategy, SeqNo::MAX).unwrap()
-    });
+    let HeldMerge {
+        seqno,
+        gate,
+        tree,
+        down,
+        ..
+    } = held_merge_down();
     gate.wait_for_arrival();
     flush_round(&tree, &seqno, 2);
     let major = std::thread::spawn({
