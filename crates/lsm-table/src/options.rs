@@ -2,6 +2,7 @@
 //! [`PrefixExtractor`] that lets filters answer prefix scans.
 
 use std::fmt::Debug;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 
 use lsm_burr::FilterPolicy;
@@ -11,41 +12,60 @@ use crate::{BlockCache, DescriptorCache};
 
 /// Extracts the prefixes of a key that the filter should also hold, so that a scan over
 /// one prefix can skip tables that hold no key with it.
-pub trait PrefixExtractor: Send + Sync + Debug {
-    /// A stable name, recorded in the table (a reader with another extractor ignores the
-    /// prefix entries).
-    fn name(&self) -> &str;
-
+///
+/// A key may have several prefixes (or none). The extractor's [`Self::name`] is stored
+/// in every table built with it; a table built under another name has its prefix entries
+/// ignored (read as "maybe"), never taken as "absent". So a name must change whenever
+/// what the extractor emits changes.
+pub trait PrefixExtractor: Send + Sync + UnwindSafe + RefUnwindSafe {
     /// The prefixes of `key` (none when the key has no prefix of interest).
     fn prefixes<'a>(&self, key: &'a [u8]) -> Box<dyn Iterator<Item = &'a [u8]> + 'a>;
 
-    /// Whether a prefix scan over `prefix` may consult the filter: `prefix` must be one
-    /// the extractor produces.
-    fn is_valid_scan_boundary(&self, prefix: &[u8]) -> bool;
+    /// Whether a scan over `prefix` may consult the filter: `prefix` must be one the
+    /// extractor produces for every key that starts with it. The default: a non-empty
+    /// prefix that is among its own prefixes.
+    fn is_valid_scan_boundary(&self, prefix: &[u8]) -> bool {
+        !prefix.is_empty() && self.prefixes(prefix).any(|emitted| emitted == prefix)
+    }
+
+    /// A stable name, recorded in each table (the default: the type's name).
+    fn name(&self) -> &str {
+        std::any::type_name::<Self>()
+    }
+}
+
+impl Debug for dyn PrefixExtractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrefixExtractor({})", self.name())
+    }
 }
 
 /// The first `len` bytes of every key at least that long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixedPrefix {
     len: usize,
-    name: &'static str,
+    name: String,
 }
 
 impl FixedPrefix {
-    /// An extractor of `len`-byte prefixes.
+    /// An extractor of `len`-byte prefixes (named `fixed:<len>`, so that tables built
+    /// with another length never answer for this one).
     ///
     /// # Panics
     /// When `len` is 0.
     #[must_use]
     pub fn new(len: usize) -> Self {
         assert!(len > 0, "a prefix has at least one byte");
-        Self { len, name: "fixed" }
+        Self {
+            len,
+            name: format!("fixed:{len}"),
+        }
     }
 }
 
 impl PrefixExtractor for FixedPrefix {
     fn name(&self) -> &str {
-        self.name
+        &self.name
     }
 
     fn prefixes<'a>(&self, key: &'a [u8]) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {

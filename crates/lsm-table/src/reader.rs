@@ -54,9 +54,11 @@ pub(crate) struct TableInner {
     filter_rejected: AtomicU64,
     /// Point reads the filter passed that found no visible entry.
     filter_passed_absent: AtomicU64,
+    /// Prefix scans the prefix filter answered "absent" for.
+    prefix_rejected: AtomicU64,
 }
 
-/// What a table's filter did for point reads since the table opened.
+/// What a table's filter did for reads since the table opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FilterCounters {
     /// Reads the filter answered "absent" for (no block read).
@@ -64,12 +66,16 @@ pub struct FilterCounters {
     /// Reads the filter passed that then found no visible entry: false positives, and
     /// the rare key whose every version is newer than the read.
     pub passed_absent: u64,
+    /// Prefix scans (and range scans within one prefix) the prefix filter answered
+    /// "absent" for: the table was not read.
+    pub prefix_rejected: u64,
 }
 
 impl std::ops::AddAssign for FilterCounters {
     fn add_assign(&mut self, other: Self) {
         self.rejected += other.rejected;
         self.passed_absent += other.passed_absent;
+        self.prefix_rejected += other.prefix_rejected;
     }
 }
 
@@ -248,6 +254,7 @@ impl Table {
             range_tombstones,
             filter_rejected: AtomicU64::new(0),
             filter_passed_absent: AtomicU64::new(0),
+            prefix_rejected: AtomicU64::new(0),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -312,6 +319,7 @@ impl Table {
         FilterCounters {
             rejected: self.inner.filter_rejected.load(Ordering::Relaxed),
             passed_absent: self.inner.filter_passed_absent.load(Ordering::Relaxed),
+            prefix_rejected: self.inner.prefix_rejected.load(Ordering::Relaxed),
         }
     }
 
@@ -321,6 +329,14 @@ impl Table {
     /// # Errors
     /// As [`Self::get`], when the filter is not pinned and must be read.
     pub fn may_contain_prefix(&self, prefix: &[u8], options: &ReadOptions) -> Result<bool> {
+        let may = self.prefix_filter_passes(prefix, options)?;
+        if !may {
+            self.inner.prefix_rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(may)
+    }
+
+    fn prefix_filter_passes(&self, prefix: &[u8], options: &ReadOptions) -> Result<bool> {
         let inner = &self.inner;
         let Some(extractor) = &options.prefix_extractor else {
             return Ok(true);

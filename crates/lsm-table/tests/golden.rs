@@ -13,7 +13,25 @@ use std::path::Path;
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
 use lsm_core::{Fs, InternalEntry, MemFs, OpenOptions, SeqNo, ValueType};
-use lsm_table::{FixedPrefix, ReadOptions, Table, TableOptions, TableWriter};
+use lsm_table::{FixedPrefix, PrefixExtractor, ReadOptions, Table, TableOptions, TableWriter};
+
+/// Six-byte prefixes under the name `FixedPrefix` had when the fixture was written
+/// (`fixed`, whatever the length; now `fixed:<len>`).
+struct Fixed6AsV1Named;
+
+impl PrefixExtractor for Fixed6AsV1Named {
+    fn prefixes<'a>(&self, key: &'a [u8]) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+        Box::new(key.get(..6).into_iter())
+    }
+
+    fn is_valid_scan_boundary(&self, prefix: &[u8]) -> bool {
+        prefix.len() == 6
+    }
+
+    fn name(&self) -> &str {
+        "fixed"
+    }
+}
 
 fn fixture(name: &str, fresh: &[u8]) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
@@ -63,7 +81,7 @@ fn variants() -> Vec<(&'static str, TableOptions, bool)> {
             TableOptions {
                 index_partition_threshold: 0,
                 index_partition_size: 128,
-                prefix_extractor: Some(std::sync::Arc::new(FixedPrefix::new(6))),
+                prefix_extractor: Some(std::sync::Arc::new(Fixed6AsV1Named)),
                 filter: Some(FilterPolicy::bits_per_key(10.0).unwrap()),
                 hash_index_ratio: 1.0,
                 ..base.clone()
@@ -126,5 +144,18 @@ fn fixtures_open_answer_and_stay_stable() {
         );
         assert_eq!(table.properties().created_at_ms, 1_700_000_000_000);
         assert!(table.verify().unwrap().is_ok());
+        if options.prefix_extractor.is_some() {
+            // The prefix filter answers for the extractor it was built with, and is
+            // ignored (never "absent") under another name, such as today's `fixed:6`.
+            let absent = b"user:9";
+            assert!(!table.may_contain_prefix(absent, &read_options).unwrap());
+            assert!(table.may_contain_prefix(b"user:0", &read_options).unwrap());
+            let renamed = ReadOptions {
+                prefix_extractor: Some(std::sync::Arc::new(FixedPrefix::new(6))),
+                ..ReadOptions::default()
+            };
+            let table = Table::open(&fs, "/f".as_ref(), 9, &renamed).unwrap();
+            assert!(table.may_contain_prefix(absent, &renamed).unwrap());
+        }
     }
 }

@@ -252,6 +252,24 @@ pub trait AbstractTree: sealed::Sealed {
         self.range::<&[u8], _>(.., seqno, index)
     }
 
+    /// Whether a key starting with `prefix` is visible at `seqno` (values are not read).
+    /// With a prefix extractor, tables whose prefix filter proves the prefix absent are
+    /// not read.
+    ///
+    /// # Errors
+    /// I/O and corruption errors of the tables read.
+    fn contains_prefix<K: AsRef<[u8]>>(
+        &self,
+        prefix: K,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Result<bool> {
+        match self.prefix(prefix, seqno, index).next() {
+            None => Ok(false),
+            Some(item) => Guard::key(item).map(|_| true),
+        }
+    }
+
     /// The pairs with keys in `range` at `seqno`, from both ends; the iterator pins its
     /// snapshot (files it may read stay until it drops).
     fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use lsm_codec::ZstdDictionary;
 use lsm_core::{Fs, SequenceNumberCounter, StdFs};
-pub use lsm_table::DictionaryTraining;
+pub use lsm_table::{DictionaryTraining, FixedPrefix, PrefixExtractor};
 use lsm_table::{ReadOptions, TableOptions};
 
 pub use policy::{
@@ -94,6 +94,8 @@ pub struct Config {
     pub merge_operator: Option<Arc<dyn crate::MergeOperator>>,
     /// Makes a filter for each compaction merge.
     pub compaction_filter_factory: Option<Arc<dyn crate::compaction::filter::Factory>>,
+    /// Extracts the key prefixes the filters also hold (see [`Self::prefix_extractor`]).
+    pub prefix_extractor: Option<Arc<dyn PrefixExtractor>>,
     /// Key-value separation (a blob tree when set).
     #[doc(hidden)]
     pub kv_separation_opts: Option<crate::KvSeparationOptions>,
@@ -180,6 +182,7 @@ impl Config {
             manifest_rotate_bytes: DEFAULT_MANIFEST_ROTATE_BYTES,
             zstd_dictionary: None,
             dictionary_training: None,
+            prefix_extractor: None,
         }
     }
 
@@ -404,6 +407,17 @@ impl Config {
         self
     }
 
+    /// Tables written from now on also hold the prefixes `extractor` takes from each key
+    /// in their filters, so that a prefix scan (and a range scan whose bounds share one
+    /// of those prefixes) skips the tables that hold none of its keys. The extractor's
+    /// name is stored in each table: a table written under another name is read
+    /// without its prefix filter, never skipped by it.
+    #[must_use]
+    pub fn prefix_extractor(mut self, extractor: Arc<dyn PrefixExtractor>) -> Self {
+        self.prefix_extractor = Some(extractor);
+        self
+    }
+
     /// Checks what only a whole configuration can tell: compression levels, and that
     /// every dictionary a policy names is the one configured.
     ///
@@ -472,6 +486,7 @@ impl Config {
                 usize::MAX
             },
             index_partition_size: self.index_block_partition_size_policy.get(level) as usize,
+            prefix_extractor: self.prefix_extractor.clone(),
             ..TableOptions::default()
         })
     }

@@ -78,7 +78,7 @@ pub use any_tree::AnyTree;
 pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;
-pub use config::{CompressionType, Config};
+pub use config::{CompressionType, Config, PrefixExtractor};
 pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};

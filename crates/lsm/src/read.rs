@@ -22,6 +22,7 @@ use lsm_core::merge::MergeIter;
 use lsm_core::mvcc::{MergeFn, MvccStream};
 use lsm_core::{InternalEntry, RangeTombstone, SeqNo, Slice, UserKey, UserValue, ValueType};
 use lsm_memtable::Memtable;
+use lsm_table::{PrefixExtractor, ReadOptions, Table};
 
 use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
@@ -111,7 +112,16 @@ pub(crate) fn get_value(
     // The rare path: fold the key's versions from every source, as a scan does.
     let key = Slice::new(user_key);
     let bounds = (Bound::Included(key.clone()), Bound::Included(key));
-    match scan(Arc::clone(super_version), bounds, read_seqno, None, merge).next() {
+    match scan(
+        Arc::clone(super_version),
+        bounds,
+        read_seqno,
+        None,
+        merge,
+        None,
+    )
+    .next()
+    {
         Some(item) => crate::Guard::value(item).map(|value| Some((value, origin))),
         None => Ok(None),
     }
@@ -219,6 +229,63 @@ pub(crate) fn overlaps(bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
     after_start && before_end
 }
 
+/// The prefix every key of a scan starts with, and how to ask a table's prefix filter
+/// about it: tables whose filter proves it absent are not read.
+pub(crate) struct PrefixProbe {
+    prefix: Vec<u8>,
+    options: ReadOptions,
+}
+
+impl PrefixProbe {
+    /// The probe of a scan over `bounds`: the longest prefix `extractor` takes as a scan
+    /// boundary that both bounds start with (so every key in them does); `None` when
+    /// there is none, or no extractor.
+    pub(crate) fn for_bounds(
+        extractor: Option<&Arc<dyn PrefixExtractor>>,
+        bounds: &OwnedBounds,
+    ) -> Option<Self> {
+        let extractor = extractor?;
+        let (Bound::Included(start) | Bound::Excluded(start)) = &bounds.0 else {
+            return None;
+        };
+        let (Bound::Included(end) | Bound::Excluded(end)) = &bounds.1 else {
+            return None;
+        };
+        let prefix = extractor
+            .prefixes(start)
+            .filter(|prefix| end.starts_with(prefix) && extractor.is_valid_scan_boundary(prefix))
+            .max_by_key(|prefix| prefix.len())?
+            .to_vec();
+        Some(Self {
+            prefix,
+            options: ReadOptions {
+                prefix_extractor: Some(Arc::clone(extractor)),
+                ..ReadOptions::default()
+            },
+        })
+    }
+
+    /// The probe of a scan over every key starting with `prefix` (`None` when the
+    /// extractor does not take it as a scan boundary).
+    pub(crate) fn for_prefix(extractor: &Arc<dyn PrefixExtractor>, prefix: &[u8]) -> Option<Self> {
+        extractor.is_valid_scan_boundary(prefix).then(|| Self {
+            prefix: prefix.to_vec(),
+            options: ReadOptions {
+                prefix_extractor: Some(Arc::clone(extractor)),
+                ..ReadOptions::default()
+            },
+        })
+    }
+
+    /// Whether `table` may hold keys with the prefix (a failed filter read says yes: the
+    /// table is read, and reports its error there).
+    fn may_match(&self, table: &Table) -> bool {
+        table
+            .may_contain_prefix(&self.prefix, &self.options)
+            .unwrap_or(true)
+    }
+}
+
 /// A scan of `bounds` at `read_seqno` over `super_version`, which it keeps pinned.
 pub(crate) fn scan(
     super_version: Arc<SuperVersion>,
@@ -226,6 +293,7 @@ pub(crate) fn scan(
     read_seqno: SeqNo,
     index: Index,
     merge: Option<MergeFn<Error>>,
+    probe: Option<&PrefixProbe>,
 ) -> IterBox {
     let mut sources: Vec<EntryIter> = Vec::new();
     let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
@@ -262,6 +330,7 @@ pub(crate) fn scan(
                     })
                 })
                 .map(|meta| Arc::clone(super_version.table(meta.id)))
+                .filter(|live| probe.is_none_or(|probe| probe.may_match(&live.table)))
                 .collect();
             if tables.is_empty() {
                 continue;

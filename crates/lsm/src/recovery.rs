@@ -94,6 +94,7 @@ impl Tree {
         let read_options = ReadOptions {
             block_cache: Some(Arc::clone(config.cache.blocks())),
             descriptor_cache: Some(descriptor_cache),
+            prefix_extractor: config.prefix_extractor.clone(),
             ..ReadOptions::default()
         };
         let blob_read_options = lsm_vlog::BlobReadOptions {

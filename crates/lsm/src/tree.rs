@@ -30,7 +30,7 @@ use crate::file_ids::FileIds;
 use crate::health::Health;
 use crate::jobs::{Jobs, Wait};
 use crate::rate_limiter::RateLimiter;
-use crate::read::{self, Index, IterBox};
+use crate::read::{self, Index, IterBox, PrefixProbe};
 use crate::super_version::SuperVersion;
 use crate::{
     AbstractTree, CheckpointInfo, Config, Error, FlushGuard, PinnableSlice, Result, TreeType,
@@ -448,22 +448,32 @@ impl AbstractTree for Tree {
         seqno: SeqNo,
         index: Index,
     ) -> IterBox {
+        let bounds = read::owned_bounds(&range);
+        let probe = PrefixProbe::for_bounds(self.config.prefix_extractor.as_ref(), &bounds);
         read::scan(
             self.super_version_at(seqno),
-            read::owned_bounds(&range),
+            bounds,
             seqno,
             index,
             self.merge_fn(),
+            probe.as_ref(),
         )
     }
 
     fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {
+        let bounds = read::prefix_bounds(prefix.as_ref());
+        let probe = self
+            .config
+            .prefix_extractor
+            .as_ref()
+            .and_then(|extractor| PrefixProbe::for_prefix(extractor, prefix.as_ref()));
         read::scan(
             self.super_version_at(seqno),
-            read::prefix_bounds(prefix.as_ref()),
+            bounds,
             seqno,
             index,
             self.merge_fn(),
+            probe.as_ref(),
         )
     }
 
