@@ -109,6 +109,7 @@ pub struct Config {
     pub(crate) directory_lock: bool,
     pub(crate) manifest_rotate_bytes: u64,
     pub(crate) zstd_dictionary: Option<Arc<ZstdDictionary>>,
+    pub(crate) expect_point_read_hits: bool,
     pub(crate) dictionary_training: Option<DictionaryTraining>,
 }
 
@@ -183,6 +184,7 @@ impl Config {
             zstd_dictionary: None,
             dictionary_training: None,
             prefix_extractor: None,
+            expect_point_read_hits: false,
         }
     }
 
@@ -418,6 +420,16 @@ impl Config {
         self
     }
 
+    /// Builds no filters for tables of the last level: when point reads mostly find their
+    /// key, the last level's filters (about 90% of all filter bytes) would mostly answer
+    /// "maybe" anyway. Reads of absent keys then read a block of each last-level table
+    /// whose key range holds the key. Default `false`.
+    #[must_use]
+    pub fn expect_point_read_hits(mut self, expect: bool) -> Self {
+        self.expect_point_read_hits = expect;
+        self
+    }
+
     /// Checks what only a whole configuration can tell: compression levels, and that
     /// every dictionary a policy names is the one configured.
     ///
@@ -444,7 +456,12 @@ impl Config {
 
     /// How tables of `level` are written.
     pub(crate) fn table_options(&self, level: usize) -> Result<TableOptions> {
-        let filter = self.filter_policy.get(level).to_burr()?;
+        let last_level = usize::from(self.level_count).saturating_sub(1);
+        let filter = if self.expect_point_read_hits && level >= last_level {
+            None
+        } else {
+            self.filter_policy.get(level).to_burr()?
+        };
         let data_compression = self.data_block_compression_policy.get(level);
         let filter_partition_keys = if self.filter_block_partitioning_policy.get(level) {
             let partition_bits = u64::from(self.filter_block_partition_size_policy.get(level)) * 8;
