@@ -9,6 +9,7 @@
 //! implementation may make anything durable as a side effect of `drop`.
 
 mod descriptor_cache;
+mod full_sync;
 mod mem_fs;
 mod std_fs;
 
@@ -19,6 +20,27 @@ use std::path::{Path, PathBuf};
 pub use descriptor_cache::{DescriptorCache, ReadFile};
 pub use mem_fs::MemFs;
 pub use std_fs::StdFs;
+
+/// How thoroughly the engine's syncs reach the storage device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SyncMode {
+    /// `fsync` (or the platform's plain sync): durable as the operating system promises.
+    #[default]
+    Normal,
+    /// Past the device's volatile write cache where the platform tells the two apart
+    /// (macOS: `F_FULLFSYNC`; elsewhere the same as `Normal`).
+    Full,
+}
+
+/// `fs` with every sync of a file or directory made as `mode` asks.
+#[must_use]
+pub fn with_sync_mode(fs: std::sync::Arc<dyn Fs>, mode: SyncMode) -> std::sync::Arc<dyn Fs> {
+    match mode {
+        SyncMode::Normal => fs,
+        SyncMode::Full => std::sync::Arc::new(full_sync::FullSync(fs)),
+    }
+}
 
 /// How to open a file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,6 +155,15 @@ pub trait Fs: Send + Sync + Debug + 'static {
     /// Any I/O error; after an error nothing is known about durability.
     fn sync_dir(&self, path: &Path) -> io::Result<()>;
 
+    /// [`Self::sync_dir`] as [`SyncMode::Full`] asks: past the device's volatile write
+    /// cache where the platform tells the two apart (the default: `sync_dir`).
+    ///
+    /// # Errors
+    /// As [`Self::sync_dir`].
+    fn sync_dir_full(&self, path: &Path) -> io::Result<()> {
+        self.sync_dir(path)
+    }
+
     /// Length and kind of a path.
     ///
     /// # Errors
@@ -202,6 +233,16 @@ pub trait FsFile: Send + Sync + Debug {
     /// # Errors
     /// As [`Self::sync_data`].
     fn sync_all(&self) -> io::Result<()>;
+
+    /// Makes the file's data and metadata durable on the device itself, past its
+    /// volatile write cache, where the platform tells this apart from
+    /// [`Self::sync_all`] (macOS's `F_FULLFSYNC`); elsewhere, and by default, `sync_all`.
+    ///
+    /// # Errors
+    /// As [`Self::sync_data`].
+    fn sync_full(&self) -> io::Result<()> {
+        self.sync_all()
+    }
 
     /// Truncates or extends the file.
     ///

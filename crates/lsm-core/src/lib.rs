@@ -55,6 +55,7 @@ pub use checksum::Checksum;
 pub use error::{DecodeError, Error, Result};
 pub use fs::{
     DescriptorCache, DirEntry, Fs, FsFile, FsLock, MemFs, Metadata, OpenOptions, ReadFile, StdFs,
+    SyncMode,
 };
 pub use ids::{BlobFileId, FileId, MemtableId, TableId};
 pub use internal_key::{InternalEntry, InternalKey};

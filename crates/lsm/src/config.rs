@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lsm_codec::ZstdDictionary;
-use lsm_core::{Fs, SequenceNumberCounter, StdFs};
+use lsm_core::{Fs, SequenceNumberCounter, StdFs, SyncMode};
 pub use lsm_table::{DictionaryTraining, FixedPrefix, PrefixExtractor};
 use lsm_table::{ReadOptions, TableOptions};
 
@@ -110,6 +110,7 @@ pub struct Config {
     pub(crate) manifest_rotate_bytes: u64,
     pub(crate) zstd_dictionary: Option<Arc<ZstdDictionary>>,
     pub(crate) expect_point_read_hits: bool,
+    pub(crate) sync_mode: SyncMode,
     pub(crate) dictionary_training: Option<DictionaryTraining>,
 }
 
@@ -185,6 +186,7 @@ impl Config {
             dictionary_training: None,
             prefix_extractor: None,
             expect_point_read_hits: false,
+            sync_mode: SyncMode::Normal,
         }
     }
 
@@ -427,6 +429,16 @@ impl Config {
     #[must_use]
     pub fn expect_point_read_hits(mut self, expect: bool) -> Self {
         self.expect_point_read_hits = expect;
+        self
+    }
+
+    /// How far every sync the tree issues goes (tables, blob files, the manifest,
+    /// directories): [`SyncMode::Full`] asks for the device's own cache to be flushed
+    /// where the platform tells that apart (macOS's `F_FULLFSYNC`); elsewhere both modes
+    /// are `fsync`. Default [`SyncMode::Normal`].
+    #[must_use]
+    pub fn sync_mode(mut self, mode: SyncMode) -> Self {
+        self.sync_mode = mode;
         self
     }
 

@@ -83,6 +83,13 @@ pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use kv_separation::KvSeparationOptions;
+
+/// The file-system seam every file of a tree goes through (see [`Fs`]).
+pub mod fs {
+    pub use lsm_core::fs::{
+        DirEntry, Fs, FsFile, FsLock, MemFs, Metadata, OpenOptions, StdFs, SyncMode,
+    };
+}
 pub use lsm_codec::ZstdDictionary;
 pub use lsm_core::{
     Fs, MAX_SEQNO, MemFs, MemtableId, SeqNo, SequenceNumberCounter, Slice, StdFs, UserKey,

@@ -61,7 +61,9 @@ impl Tree {
     /// # Errors
     /// [`Error::Locked`]; [`Error::Io`]; [`Error::Manifest`] for a damaged manifest;
     /// [`Error::Table`] for a missing or damaged table.
-    pub(crate) fn open(config: Config) -> Result<Self> {
+    pub(crate) fn open(mut config: Config) -> Result<Self> {
+        // Every sync of the tree goes as far as its sync mode asks.
+        config.fs = lsm_core::fs::with_sync_mode(Arc::clone(&config.fs), config.sync_mode);
         let span = tracing::info_span!("open", path = %config.path.display());
         let _entered = span.enter();
         config.validate()?;

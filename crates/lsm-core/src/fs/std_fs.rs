@@ -106,6 +106,11 @@ impl Fs for StdFs {
         }
     }
 
+    #[cfg(target_vendor = "apple")]
+    fn sync_dir_full(&self, path: &Path) -> io::Result<()> {
+        rustix::fs::fcntl_fullfsync(&File::open(path)?).map_err(io::Error::from)
+    }
+
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
         let metadata = fs::metadata(path)?;
         Ok(Metadata {
@@ -160,6 +165,11 @@ impl FsFile for StdFile {
 
     fn sync_all(&self) -> io::Result<()> {
         self.file.sync_all()
+    }
+
+    #[cfg(target_vendor = "apple")]
+    fn sync_full(&self) -> io::Result<()> {
+        rustix::fs::fcntl_fullfsync(&self.file).map_err(io::Error::from)
     }
 
     fn set_len(&self, len_bytes: u64) -> io::Result<()> {
