@@ -16,7 +16,9 @@
 use std::fmt;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, Tag, UnboundKey};
+use ring::digest::{SHA256, digest};
 use ring::hkdf::{HKDF_SHA256, KeyType, Salt};
+use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::layout::{AAD_LEN, GCM_NONCE_LEN, GCM_TAG_LEN};
 
@@ -133,6 +135,106 @@ impl FileCipher {
     }
 }
 
+/// Hands out file salts: one random seed drawn when it is made (the only randomness the
+/// engine needs), and per file the first 16 bytes of SHA-256(seed, kind, file id), where
+/// the kind keeps apart files whose ids come from different counters (tables and blob
+/// files). Salts are distinct for distinct (kind, id) pairs of one source, and, with a
+/// fresh seed per source (per open of a tree), for a file id reused after a crash.
+pub struct SaltSource {
+    seed: [u8; 32],
+}
+
+impl SaltSource {
+    /// A source with a fresh seed from the operating system's random generator.
+    ///
+    /// # Errors
+    /// [`crate::Error::Random`] when the generator fails.
+    pub fn new() -> crate::Result<Self> {
+        let mut seed = [0; 32];
+        SystemRandom::new()
+            .fill(&mut seed)
+            .map_err(|_| crate::Error::Random)?;
+        Ok(Self { seed })
+    }
+
+    /// The salt of file `file_id` of kind `kind`.
+    #[must_use]
+    pub fn salt_for(&self, kind: u8, file_id: u64) -> [u8; FILE_SALT_LEN] {
+        let mut input = [0; 41];
+        input[..32].copy_from_slice(&self.seed);
+        input[32] = kind;
+        input[33..].copy_from_slice(&file_id.to_le_bytes());
+        let hash = digest(&SHA256, &input);
+        let mut salt = [0; FILE_SALT_LEN];
+        salt.copy_from_slice(&hash.as_ref()[..FILE_SALT_LEN]);
+        salt
+    }
+}
+
+impl fmt::Debug for SaltSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SaltSource(<seed redacted>)")
+    }
+}
+
+/// Length of the nonce [`seal`] puts in front of its ciphertext.
+pub const SEALED_NONCE_LEN: usize = GCM_NONCE_LEN;
+/// Bytes [`seal`] adds: the nonce and the tag.
+pub const SEALED_OVERHEAD: usize = GCM_NONCE_LEN + GCM_TAG_LEN;
+
+/// Encrypts a standalone message under `key` with AES-256-GCM and a random nonce:
+/// `nonce (12) | ciphertext | tag (16)`. For small messages outside the block format
+/// (the nonce's 96 random bits make a repeat negligible below billions of messages per
+/// key).
+///
+/// # Errors
+/// [`crate::Error::Random`] when the random generator fails.
+pub fn seal(key: &EncryptionKey, plaintext: &[u8]) -> crate::Result<Vec<u8>> {
+    let mut nonce = [0; GCM_NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| crate::Error::Random)?;
+    let sealing = LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, &key.0).expect("a 32-byte key fits AES-256-GCM"),
+    );
+    let mut out = Vec::with_capacity(SEALED_OVERHEAD + plaintext.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let tag = sealing
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::empty(),
+            out.get_mut(GCM_NONCE_LEN..).unwrap_or_default(),
+        )
+        .expect("AES-GCM seals any message below 64 GiB");
+    out.extend_from_slice(tag.as_ref());
+    Ok(out)
+}
+
+/// Opens what [`seal`] made; `None` when it is too short or fails authentication.
+#[must_use]
+pub fn open_sealed(key: &EncryptionKey, sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < SEALED_OVERHEAD {
+        return None;
+    }
+    let (nonce, rest) = sealed.split_at(GCM_NONCE_LEN);
+    let nonce: [u8; GCM_NONCE_LEN] = nonce.try_into().ok()?;
+    let opening = LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, &key.0).expect("a 32-byte key fits AES-256-GCM"),
+    );
+    let mut buffer = rest.to_vec();
+    let plain_len = opening
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::empty(),
+            &mut buffer,
+        )
+        .ok()?
+        .len();
+    buffer.truncate(plain_len);
+    Some(buffer)
+}
+
 impl fmt::Debug for FileCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileCipher")
@@ -152,6 +254,34 @@ mod tests {
         assert!(!format!("{key:?}{cipher:?}").contains("171"));
         assert!(!format!("{key:?}").to_lowercase().contains("ab"));
         assert!(EncryptionKey::from_slice(&[0; 31]).is_none());
+    }
+
+    #[test]
+    fn salts_differ_per_file_and_per_source() {
+        let source = SaltSource::new().unwrap();
+        assert_eq!(source.salt_for(0, 7), source.salt_for(0, 7));
+        assert_ne!(source.salt_for(0, 7), source.salt_for(0, 8));
+        assert_ne!(source.salt_for(0, 7), source.salt_for(1, 7));
+        assert_ne!(
+            source.salt_for(0, 7),
+            SaltSource::new().unwrap().salt_for(0, 7)
+        );
+    }
+
+    #[test]
+    fn sealed_messages_open_only_under_their_key_and_untouched() {
+        let key = EncryptionKey::new([3; 32]);
+        let sealed = seal(&key, b"a message").unwrap();
+        assert_eq!(sealed.len(), b"a message".len() + SEALED_OVERHEAD);
+        assert_eq!(open_sealed(&key, &sealed).unwrap(), b"a message");
+        assert_ne!(seal(&key, b"a message").unwrap(), sealed, "fresh nonce");
+        assert!(open_sealed(&EncryptionKey::new([4; 32]), &sealed).is_none());
+        for at in 0..sealed.len() {
+            let mut damaged = sealed.clone();
+            damaged[at] ^= 1;
+            assert!(open_sealed(&key, &damaged).is_none());
+        }
+        assert!(open_sealed(&key, &sealed[..SEALED_OVERHEAD - 1]).is_none());
     }
 
     #[test]

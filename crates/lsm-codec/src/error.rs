@@ -70,6 +70,9 @@ pub enum Error {
     /// Dictionary training failed (too few or too uniform samples).
     #[error("zstd dictionary training failed")]
     DictionaryTraining(#[source] std::io::Error),
+    /// The operating system's random generator failed (salts, nonces).
+    #[error("the system random generator failed")]
+    Random,
     /// A payload is longer than the envelope can describe (`u32` lengths).
     #[error("block payload of {len_bytes} bytes exceeds the 4 GiB envelope limit")]
     BlockTooLarge {

@@ -60,7 +60,10 @@ pub use block_iter::BlockIter;
 pub use compression::{Compression, ZstdDictionary, train_dictionary};
 pub use data_block::DataBlock;
 pub use data_block_builder::DataBlockBuilder;
-pub use encryption::{EncryptionKey, FILE_SALT_LEN, FileCipher};
+pub use encryption::{
+    EncryptionKey, FILE_SALT_LEN, FileCipher, SEALED_NONCE_LEN, SEALED_OVERHEAD, SaltSource,
+    open_sealed, seal,
+};
 pub use envelope::{BlockContext, BlockHeader, BlockType, DecodeOptions, EncodeOptions};
 pub use error::{CorruptionKind, Error, Result};
 pub use index_block::{BlockHandle, IndexBlock, IndexBlockBuilder, IndexEntry};

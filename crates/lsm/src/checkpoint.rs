@@ -78,6 +78,17 @@ impl TreeInner {
             fs.sync_dir(&target_blobs)
                 .map_err(|source| Error::io("sync dir", &target_blobs, source))?;
         }
+        if self.encryption.is_some() {
+            // The checkpoint is a tree of the same key: it needs the same marker.
+            let marker = crate::encryption::MARKER_FILE;
+            link_or_copy(
+                fs.as_ref(),
+                &self.config.path.join(marker),
+                &target.join(marker),
+            )?;
+            fs.sync_dir(target)
+                .map_err(|source| Error::io("sync dir", target, source))?;
+        }
         drop(Manifest::create(
             Arc::clone(&fs),
             target,

@@ -111,6 +111,7 @@ pub struct Config {
     pub(crate) zstd_dictionary: Option<Arc<ZstdDictionary>>,
     pub(crate) expect_point_read_hits: bool,
     pub(crate) sync_mode: SyncMode,
+    pub(crate) encryption: Option<Arc<dyn crate::EncryptionProvider>>,
     pub(crate) dictionary_training: Option<DictionaryTraining>,
 }
 
@@ -187,6 +188,7 @@ impl Config {
             prefix_extractor: None,
             expect_point_read_hits: false,
             sync_mode: SyncMode::Normal,
+            encryption: None,
         }
     }
 
@@ -442,6 +444,15 @@ impl Config {
         self
     }
 
+    /// Encrypts every table and blob file the tree writes with keys derived from the
+    /// provider's master key (see [`crate::encryption`]). A tree created with a provider
+    /// needs one with the same key from then on. Default `None`.
+    #[must_use]
+    pub fn with_encryption(mut self, provider: Option<Arc<dyn crate::EncryptionProvider>>) -> Self {
+        self.encryption = provider;
+        self
+    }
+
     /// Checks what only a whole configuration can tell: compression levels, and that
     /// every dictionary a policy names is the one configured.
     ///
@@ -462,6 +473,13 @@ impl Config {
         }
         if let Some(options) = &self.kv_separation_opts {
             options.validate()?;
+        }
+        if let Some(provider) = &self.encryption
+            && !provider.supports_aad_block_path()
+        {
+            return Err(crate::Error::Encrypt(
+                "the provider cannot seal blocks (it has no master key)",
+            ));
         }
         Ok(())
     }

@@ -57,6 +57,22 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// Encryption cannot be set up or failed (a provider without a master key, a key of
+    /// the wrong length, no randomness).
+    #[error("encryption: {0}")]
+    Encrypt(&'static str),
+    /// Decryption failed outside a block (a damaged message or encryption marker).
+    #[error("decryption: {0}")]
+    Decrypt(&'static str),
+    /// The tree is encrypted under another key than the provider's.
+    #[error("wrong encryption key for this tree")]
+    WrongKey,
+    /// The tree is encrypted and no encryption provider was given.
+    #[error("the tree is encrypted: an encryption provider is required")]
+    EncryptionRequired,
+    /// An encryption provider was given for a tree created without encryption.
+    #[error("the tree was created without encryption")]
+    NotEncrypted,
     /// A compression policy names a zstd dictionary (`CompressionType::ZstdDict`) other
     /// than the one configured (`got`; `None` when none is).
     #[error(

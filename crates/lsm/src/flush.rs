@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
+use lsm_codec::FILE_SALT_LEN;
 use lsm_compaction::{BlobTarget, FlushJob, Outputs, TableTarget};
 use lsm_core::{BlobFileId, Fs, InternalEntry, MemtableId, SeqNo};
 use lsm_memtable::Memtable;
@@ -155,14 +156,23 @@ impl TreeInner {
     ) -> Result<T> {
         let mut options = self.config.table_options(level)?;
         options.created_at_ms = now_ms();
+        let encryption = self.encryption.as_ref();
+        // Each file's salt is set from its `NewTable` (or `NewBlobFile`).
+        options.encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));
+        // Tables and blob files number from separate counters: their salts are kept
+        // apart by kind.
+        let salt_for = |kind, file_id| {
+            encryption.map_or([0; FILE_SALT_LEN], |tree| {
+                tree.salts.salt_for(kind, file_id)
+            })
+        };
         let tree_dir = &self.config.path;
         let next_table = || {
             let file_id = self.ids.table();
             NewTable {
                 file_id,
                 path: table_path(tree_dir, file_id),
-                // Tables of this tree are not encrypted: the salt is unused.
-                salt: [0; lsm_codec::FILE_SALT_LEN],
+                salt: salt_for(SALT_KIND_TABLE, file_id),
             }
         };
         let tables_dir = tree_dir.join(TABLES_DIR);
@@ -192,13 +202,14 @@ impl TreeInner {
             NewBlobFile {
                 file_id,
                 path: blob_path(tree_dir, file_id),
-                // Blob files of this tree are not encrypted: the salt is unused.
-                salt: [0; lsm_codec::FILE_SALT_LEN],
+                salt: salt_for(SALT_KIND_BLOB, file_id),
             }
         };
         let read_value = |entry: &InternalEntry| crate::blobs::read_value(blobs.files, entry);
+        let mut blob_options = options.write_options();
+        blob_options.encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));
         let target = BlobTarget {
-            options: options.write_options(),
+            options: blob_options,
             separation_threshold: options.separation_threshold,
             file_target_bytes: options.file_target_size,
             next_file: &next_file,
@@ -239,6 +250,10 @@ impl TreeInner {
         Ok(Opened { tables, blob_files })
     }
 }
+
+/// Salt kinds of the two file counters (see `lsm_codec::SaltSource`).
+const SALT_KIND_TABLE: u8 = 0;
+const SALT_KIND_BLOB: u8 = 1;
 
 /// The blob files a write reads from and relocates out of.
 #[derive(Clone, Copy)]

@@ -76,7 +76,16 @@ impl Tree {
         if config.kv_separation_opts.is_some() {
             create_subdir(fs.as_ref(), &dir, &dir.join(BLOBS_DIR))?;
         }
-        let manifest = match Manifest::open(Arc::clone(&fs), &dir, config.manifest_rotate_bytes)? {
+        let recovered = Manifest::open(Arc::clone(&fs), &dir, config.manifest_rotate_bytes)?;
+        // The key is checked before anything encrypted is read (and recorded before a
+        // new tree's manifest exists).
+        let encryption = crate::encryption::open_marker(
+            fs.as_ref(),
+            &dir,
+            config.encryption.as_deref(),
+            matches!(recovered, Recovered::Fresh),
+        )?;
+        let manifest = match recovered {
             Recovered::Manifest(manifest) => manifest,
             Recovered::Fresh => Manifest::create(
                 Arc::clone(&fs),
@@ -97,10 +106,11 @@ impl Tree {
             block_cache: Some(Arc::clone(config.cache.blocks())),
             descriptor_cache: Some(descriptor_cache),
             prefix_extractor: config.prefix_extractor.clone(),
+            encryption_key: encryption.as_ref().map(|encryption| encryption.key.clone()),
             ..ReadOptions::default()
         };
         let blob_read_options = lsm_vlog::BlobReadOptions {
-            encryption_key: None,
+            encryption_key: read_options.encryption_key.clone(),
             dictionary: config
                 .kv_separation_opts
                 .as_ref()
@@ -156,6 +166,7 @@ impl Tree {
             ids: FileIds::new(2, version.next_table_id(), version.next_blob_file_id()),
             blob_read_options,
             health: Health::default(),
+            encryption,
             rate_limiter,
             background: background.clone(),
             compaction_pool,

@@ -63,6 +63,8 @@ pub struct TreeInner {
     pub(crate) blob_read_options: lsm_vlog::BlobReadOptions,
     /// Poisoned (a manifest write failed) or closing (running merges stop).
     pub(crate) health: Health,
+    /// The key and salts new files are encrypted with, when the tree is encrypted.
+    pub(crate) encryption: Option<crate::encryption::TreeEncryption>,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,

@@ -1,0 +1,231 @@
+//! Encryption at rest: an [`EncryptionProvider`] set with
+//! [`crate::Config::with_encryption`] encrypts every block of every table and every frame
+//! of every blob file the tree writes.
+//!
+//! The provider hands the engine a master key ([`EncryptionProvider::master_key`]); each
+//! file gets its own AES-256-GCM key, derived from the master key and a salt the file
+//! stores, and each block is sealed with its file id, offset, type and compression as
+//! associated data, so a block moved, relabelled or transplanted from another file fails
+//! authentication (`docs/format/block.md`). A provider without a master key can still
+//! encrypt standalone messages ([`EncryptionProvider::encrypt`]) but cannot encrypt a
+//! tree: [`crate::Config::open`] refuses it with [`Error::Encrypt`].
+//!
+//! A tree created with a provider records so in a small file beside the manifest
+//! (`ENCRYPTION`: a salt and the key check value that salt and the master key derive).
+//! Opening it checks the key before reading anything else: another key is
+//! [`Error::WrongKey`], none is [`Error::EncryptionRequired`], and a provider given for a
+//! tree created without one is [`Error::NotEncrypted`].
+//!
+//! Not yet encrypted: the manifest (it holds each table's smallest and largest key and
+//! the tree's counters) — TODO(issue 19): an encrypted manifest whose edit log moves to a
+//! new file after a torn tail; key epochs and rotation.
+
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::path::Path;
+
+use lsm_codec::{EncryptionKey, FILE_SALT_LEN, FileCipher, SaltSource};
+use lsm_core::checksum::Checksum;
+use lsm_core::{Fs, OpenOptions};
+
+use crate::error::{Error, Result};
+
+/// Encrypts what a tree writes; see the module docs.
+pub trait EncryptionProvider: Send + Sync + UnwindSafe + RefUnwindSafe {
+    /// Encrypts a standalone message.
+    ///
+    /// # Errors
+    /// [`Error::Encrypt`].
+    fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>>;
+
+    /// Decrypts what [`Self::encrypt`] made.
+    ///
+    /// # Errors
+    /// [`Error::Decrypt`] when the message is damaged or was encrypted under another key.
+    fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>>;
+
+    /// Bytes [`Self::encrypt`] adds at most.
+    fn max_overhead(&self) -> u32;
+
+    /// The master key the tree derives each file's key from; `None` (the default) for a
+    /// provider that only encrypts messages, which cannot encrypt a tree.
+    fn master_key(&self) -> Option<&EncryptionKey> {
+        None
+    }
+
+    /// Whether the provider can seal the tree's blocks (bound to their file, offset and
+    /// kind): it has a master key.
+    fn supports_aad_block_path(&self) -> bool {
+        self.master_key().is_some()
+    }
+
+    /// [`Self::encrypt`] of an owned buffer.
+    ///
+    /// # Errors
+    /// As [`Self::encrypt`].
+    fn encrypt_vec(&self, plaintext: Vec<u8>) -> Result<Vec<u8>> {
+        self.encrypt(&plaintext)
+    }
+
+    /// [`Self::decrypt`] of an owned buffer.
+    ///
+    /// # Errors
+    /// As [`Self::decrypt`].
+    fn decrypt_vec(&self, ciphertext: Vec<u8>) -> Result<Vec<u8>> {
+        self.decrypt(&ciphertext)
+    }
+}
+
+/// AES-256-GCM under one 32-byte key (key epoch 0).
+pub struct Aes256GcmProvider {
+    key: EncryptionKey,
+}
+
+impl Aes256GcmProvider {
+    /// Bytes [`EncryptionProvider::encrypt`] adds: a 12-byte nonce and a 16-byte tag.
+    pub const OVERHEAD: usize = lsm_codec::SEALED_OVERHEAD;
+
+    /// A provider of `key`.
+    #[must_use]
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self {
+            key: EncryptionKey::new(*key),
+        }
+    }
+
+    /// A provider of `key`, which must be 32 bytes long.
+    ///
+    /// # Errors
+    /// [`Error::Encrypt`] for any other length.
+    pub fn from_slice(key: &[u8]) -> Result<Self> {
+        EncryptionKey::from_slice(key)
+            .map(|key| Self { key })
+            .ok_or(Error::Encrypt("an AES-256-GCM key is 32 bytes long"))
+    }
+}
+
+impl std::fmt::Debug for Aes256GcmProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Aes256GcmProvider(<key redacted>)")
+    }
+}
+
+impl EncryptionProvider for Aes256GcmProvider {
+    fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        lsm_codec::seal(&self.key, plaintext)
+            .map_err(|_| Error::Encrypt("the system random generator failed"))
+    }
+
+    fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        lsm_codec::open_sealed(&self.key, ciphertext).ok_or(Error::Decrypt(
+            "the message is damaged or was encrypted under another key",
+        ))
+    }
+
+    fn max_overhead(&self) -> u32 {
+        // 28: the constant fits.
+        u32::try_from(Self::OVERHEAD).unwrap_or(u32::MAX)
+    }
+
+    fn master_key(&self) -> Option<&EncryptionKey> {
+        Some(&self.key)
+    }
+}
+
+/// The name of the file that records a tree's encryption.
+pub(crate) const MARKER_FILE: &str = "ENCRYPTION";
+const MARKER_MAGIC: &[u8; 8] = b"LSMENC01";
+const MARKER_LEN: usize = 8 + FILE_SALT_LEN + 4 + 8;
+
+/// How a tree encrypts its files: the master key and the salts of new files.
+pub(crate) struct TreeEncryption {
+    pub(crate) key: EncryptionKey,
+    pub(crate) salts: SaltSource,
+}
+
+/// Checks the tree's encryption marker against `provider` (creating it for a new tree,
+/// `fresh`); returns how new files are encrypted. See the module docs.
+///
+/// # Errors
+/// [`Error::WrongKey`], [`Error::EncryptionRequired`], [`Error::NotEncrypted`],
+/// [`Error::Encrypt`] (a provider without a master key, or no randomness), [`Error::Decrypt`]
+/// (a damaged marker), [`Error::Io`].
+pub(crate) fn open_marker(
+    fs: &dyn Fs,
+    dir: &Path,
+    provider: Option<&dyn EncryptionProvider>,
+    fresh: bool,
+) -> Result<Option<TreeEncryption>> {
+    let path = dir.join(MARKER_FILE);
+    let exists = fs
+        .exists(&path)
+        .map_err(|source| Error::io("stat", &path, source))?;
+    let key = match provider {
+        None if exists => return Err(Error::EncryptionRequired),
+        None => return Ok(None),
+        Some(provider) => provider.master_key().cloned().ok_or(Error::Encrypt(
+            "the provider has no master key to encrypt the tree's files with",
+        ))?,
+    };
+    if exists {
+        let (salt, key_check) = read_marker(fs, &path)?;
+        if FileCipher::new(&key, &salt).key_check() != key_check {
+            return Err(Error::WrongKey);
+        }
+    } else if fresh {
+        write_marker(fs, dir, &key)?;
+    } else {
+        return Err(Error::NotEncrypted);
+    }
+    let salts =
+        SaltSource::new().map_err(|_| Error::Encrypt("the system random generator failed"))?;
+    Ok(Some(TreeEncryption { key, salts }))
+}
+
+fn read_marker(fs: &dyn Fs, path: &Path) -> Result<([u8; FILE_SALT_LEN], u32)> {
+    let bytes =
+        lsm_core::fs::read_all(fs, path).map_err(|source| Error::io("read", path, source))?;
+    let damaged = || Error::Decrypt("the tree's encryption marker is damaged");
+    if bytes.len() != MARKER_LEN || !bytes.starts_with(MARKER_MAGIC) {
+        return Err(damaged());
+    }
+    let (body, checksum) = bytes.split_at(MARKER_LEN - 8);
+    if Checksum::of(body).into_raw().to_le_bytes() != checksum {
+        return Err(damaged());
+    }
+    let mut salt = [0; FILE_SALT_LEN];
+    salt.copy_from_slice(&body[8..8 + FILE_SALT_LEN]);
+    let mut check = [0; 4];
+    check.copy_from_slice(&body[8 + FILE_SALT_LEN..]);
+    Ok((salt, u32::from_le_bytes(check)))
+}
+
+/// Writes the marker durably (a temporary file, synced, renamed, the directory synced).
+fn write_marker(fs: &dyn Fs, dir: &Path, key: &EncryptionKey) -> Result<()> {
+    let salt = SaltSource::new()
+        .map_err(|_| Error::Encrypt("the system random generator failed"))?
+        .salt_for(u8::MAX, 0);
+    let mut bytes = Vec::with_capacity(MARKER_LEN);
+    bytes.extend_from_slice(MARKER_MAGIC);
+    bytes.extend_from_slice(&salt);
+    bytes.extend_from_slice(&FileCipher::new(key, &salt).key_check().to_le_bytes());
+    let checksum = Checksum::of(&bytes).into_raw();
+    bytes.extend_from_slice(&checksum.to_le_bytes());
+    let temporary = dir.join(format!("{MARKER_FILE}.tmp"));
+    let path = dir.join(MARKER_FILE);
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::io(op, &path, source)
+    };
+    if fs.exists(&temporary).map_err(io("stat", &temporary))? {
+        fs.remove_file(&temporary)
+            .map_err(io("remove", &temporary))?;
+    }
+    let file = fs
+        .open(&temporary, OpenOptions::create_new())
+        .map_err(io("create", &temporary))?;
+    file.append(&bytes).map_err(io("write", &temporary))?;
+    file.sync_all().map_err(io("sync", &temporary))?;
+    drop(file);
+    fs.rename(&temporary, &path).map_err(io("rename", &path))?;
+    fs.sync_dir(dir).map_err(io("sync", dir))
+}
