@@ -131,8 +131,7 @@ impl EncryptionProvider for Aes256GcmProvider {
     }
 }
 
-/// The name of the file that records a tree's encryption.
-pub(crate) const MARKER_FILE: &str = "ENCRYPTION";
+pub(crate) use crate::layout::ENCRYPTION_MARKER as MARKER_FILE;
 const MARKER_MAGIC: &[u8; 8] = b"LSMENC01";
 const MARKER_LEN: usize = 8 + FILE_SALT_LEN + 4 + 8;
 

@@ -4,6 +4,7 @@
 //! <tree>/lock            the directory lock (exclusive while open)
 //! <tree>/current         names the live manifest generation (lsm-version)
 //! <tree>/manifest-<gen>  the manifest (lsm-version)
+//! <tree>/ENCRYPTION      an encrypted tree's salt and key check value
 //! <tree>/tables/<id>     one table per file, named by its decimal id
 //! <tree>/blobs/<id>      one blob file per file, named by its decimal id
 //! ```
@@ -14,6 +15,9 @@ use lsm_core::{BlobFileId, TableId};
 
 /// The lock file.
 pub const LOCK_FILE: &str = "lock";
+
+/// The marker of an encrypted tree (see `crate::encryption`).
+pub const ENCRYPTION_MARKER: &str = "ENCRYPTION";
 
 /// The directory of tables.
 pub const TABLES_DIR: &str = "tables";
