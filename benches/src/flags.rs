@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::db_bench::sections::workloads as all_workloads;
-use crate::settings::{Profile, Settings};
+use crate::settings::{OurCompression, Profile, Settings};
 
 /// Groups of layer workloads (run in this process, ours only).
 pub const LAYER_GROUPS: &[&str] = &["table", "blob", "block", "ingest", "compression"];
@@ -41,6 +41,10 @@ pub struct Flags {
     pub filter_bits: f32,
     /// Our filter bits per key, where they differ.
     pub lsm_filter_bits: Option<f32>,
+    /// Our data-block compression (`--compression`).
+    pub lsm_compression: OurCompression,
+    /// Whether our files are encrypted (`--encrypt`).
+    pub lsm_encrypt: bool,
     /// Set in a child process: the engine, the repetition and the results file.
     pub child: Option<(String, usize, PathBuf)>,
     /// Report these samples (a run's `db_bench-samples.jsonl`) instead of running.
@@ -56,7 +60,7 @@ pub struct Flags {
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
 [--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
-[--filter-bits B] [--lsm-filter-bits B] [--out DIR] [--from-samples FILE] \
+[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--out DIR] [--from-samples FILE] \
 [--child-timeout SECONDS] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
@@ -82,6 +86,8 @@ impl Default for Flags {
             out_dir: PathBuf::from("target/bench"),
             filter_bits: 10.0,
             lsm_filter_bits: None,
+            lsm_compression: OurCompression::None,
+            lsm_encrypt: false,
             child: None,
             corpus: None,
             from_samples: None,
@@ -101,6 +107,7 @@ impl Flags {
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--peers" => flags.peers = true,
+                "--encrypt" => flags.lsm_encrypt = true,
                 "--smoke" => {
                     flags.num = 2_000;
                     flags.runs = 1;
@@ -144,6 +151,10 @@ impl Flags {
             "--corpus" => self.corpus = Some(PathBuf::from(value)),
             "--from-samples" => self.from_samples = Some(PathBuf::from(value)),
             "--lsm-filter-bits" => self.lsm_filter_bits = Some(bits(flag, value)?),
+            "--compression" => {
+                self.lsm_compression = OurCompression::parse(value)
+                    .ok_or_else(|| format!("--compression is none, lz4 or zstd, not {value}"))?;
+            }
             "--out" => self.out_dir = PathBuf::from(value),
             "--profile" => {
                 self.profile = Profile::parse(value)
@@ -199,6 +210,8 @@ impl Flags {
         Settings {
             filter_bits_per_key: self.filter_bits,
             our_filter_bits_per_key: self.lsm_filter_bits,
+            our_compression: self.lsm_compression,
+            our_encryption: self.lsm_encrypt,
             ..self.profile.settings()
         }
     }
@@ -238,6 +251,13 @@ impl Flags {
         ];
         if let Some(bits) = self.lsm_filter_bits {
             args.extend(["--lsm-filter-bits".to_owned(), bits.to_string()]);
+        }
+        args.extend([
+            "--compression".to_owned(),
+            self.lsm_compression.name().to_owned(),
+        ]);
+        if self.lsm_encrypt {
+            args.push("--encrypt".to_owned());
         }
         args.extend([
             "--corpus".to_owned(),

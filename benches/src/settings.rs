@@ -48,6 +48,8 @@ impl Profile {
             table_bytes: 64 << 20,
             level_ratio: 10.0,
             blob_threshold: None,
+            our_compression: OurCompression::None,
+            our_encryption: false,
         };
         match self {
             Self::Default => base,
@@ -86,6 +88,52 @@ pub struct Settings {
     /// (each engine's own: our blob tree, RocksDB's BlobDB, the peers' blob trees),
     /// with blob garbage collection on. `None` keeps every value in the tables.
     pub blob_threshold: Option<u32>,
+    /// Our data-block compression (the peers' builds have no compression library).
+    pub our_compression: OurCompression,
+    /// Whether our tables and blob files are encrypted (AES-256-GCM; RocksDB has no
+    /// built-in encryption to compare with).
+    pub our_encryption: bool,
+}
+
+/// Our data-block compression in a run (`--compression`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OurCompression {
+    /// None, as the peers.
+    None,
+    /// LZ4.
+    Lz4,
+    /// zstd at level 3.
+    Zstd,
+}
+
+impl OurCompression {
+    /// Parses `none`, `lz4` or `zstd`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Self::None),
+            "lz4" => Some(Self::Lz4),
+            "zstd" => Some(Self::Zstd),
+            _ => None,
+        }
+    }
+
+    /// The flag's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Lz4 => "lz4",
+            Self::Zstd => "zstd",
+        }
+    }
+
+    /// As a facade setting.
+    pub fn to_lsm(self) -> lsm::CompressionType {
+        match self {
+            Self::None => lsm::CompressionType::None,
+            Self::Lz4 => lsm::CompressionType::Lz4,
+            Self::Zstd => lsm::CompressionType::Zstd(3),
+        }
+    }
 }
 
 impl Settings {
@@ -163,6 +211,12 @@ impl fmt::Display for Settings {
         )?;
         if let Some(threshold) = self.blob_threshold {
             write!(f, "; {}", blob_note(threshold))?;
+        }
+        if self.our_compression != OurCompression::None {
+            write!(f, "; lsm's data blocks {}", self.our_compression.name())?;
+        }
+        if self.our_encryption {
+            write!(f, "; lsm encrypted (AES-256-GCM)")?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Our engine: an `lsm` tree with background maintenance (one flush thread, one
 //! compaction thread running leveled compaction, write stalls), BuRR filters at the
-//! matched bits per key, no compression, and its own block cache.
+//! matched bits per key, no compression (`--compression` and `--encrypt` change ours),
+//! and its own block cache.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,8 +12,7 @@ use lsm::config::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
 };
 use lsm::{
-    AbstractTree, AnyTree, Cache, CompressionType, Config, Guard, KvSeparationOptions,
-    SequenceNumberCounter,
+    AbstractTree, AnyTree, Cache, Config, Guard, KvSeparationOptions, SequenceNumberCounter,
 };
 
 use super::{CacheCounters, Capability, Engine, Result, counter_merge, scan_totals};
@@ -68,7 +68,13 @@ impl Ours {
         let tree = Config::new(dir, seqno.clone(), SequenceNumberCounter::default())
             .use_cache(Arc::clone(&cache))
             .data_block_size_policy(BlockSizePolicy::all(settings.block_bytes))
-            .data_block_compression_policy(CompressionPolicy::all(CompressionType::None))
+            .data_block_compression_policy(CompressionPolicy::all(
+                settings.our_compression.to_lsm(),
+            ))
+            .with_encryption(settings.our_encryption.then(|| {
+                Arc::new(lsm::Aes256GcmProvider::new(&[0x42; 32]))
+                    as Arc<dyn lsm::EncryptionProvider>
+            }))
             .filter_policy(FilterPolicy::all(FilterPolicyEntry::Bloom(
                 BloomConstructionPolicy::BitsPerKey(settings.our_filter_bits()),
             )))
