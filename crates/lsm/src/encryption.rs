@@ -17,7 +17,7 @@
 //! tree created without one is [`Error::NotEncrypted`].
 //!
 //! Not yet encrypted: the manifest (it holds each table's smallest and largest key and
-//! the tree's counters) — TODO(issue 19): an encrypted manifest whose edit log moves to a
+//! the tree's counters). TODO(issue 19): an encrypted manifest whose edit log moves to a
 //! new file after a torn tail; key epochs and rotation.
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
