@@ -21,7 +21,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lsm-memtable", &["lsm-core"]),
     ("lsm-table", &["lsm-core", "lsm-codec", "lsm-burr"]),
     ("lsm-vlog", &["lsm-core", "lsm-codec"]),
-    ("lsm-version", &["lsm-core", "lsm-table", "lsm-vlog"]),
+    (
+        "lsm-version",
+        &["lsm-core", "lsm-codec", "lsm-table", "lsm-vlog"],
+    ),
     (
         "lsm-compaction",
         &[

@@ -118,6 +118,26 @@ impl FileCipher {
         out.extend_from_slice(tag.as_ref());
     }
 
+    /// Seals a record of a file that is not made of blocks (the manifest): `plaintext`
+    /// encrypted under this file's key with the nonce of `offset` (where the record
+    /// starts, so that no two records of the file share one), then the tag.
+    #[must_use]
+    pub fn seal_record(&self, aad: &[u8; AAD_LEN], offset: u64, plaintext: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(plaintext.len() + GCM_TAG_LEN);
+        out.extend_from_slice(plaintext);
+        self.seal_from(aad, offset, &mut out, 0);
+        out
+    }
+
+    /// Opens what [`Self::seal_record`] sealed; `None` when it fails authentication.
+    #[must_use]
+    pub fn open_record(&self, aad: &[u8; AAD_LEN], offset: u64, sealed: &[u8]) -> Option<Vec<u8>> {
+        let mut buffer = sealed.to_vec();
+        let plain_len = self.open(aad, offset, &mut buffer)?;
+        buffer.truncate(plain_len);
+        Some(buffer)
+    }
+
     /// Authenticates and decrypts `in_out` (ciphertext then tag); returns the plaintext length.
     pub(crate) fn open(
         &self,

@@ -67,3 +67,4 @@ pub use encryption::{
 pub use envelope::{BlockContext, BlockHeader, BlockType, DecodeOptions, EncodeOptions};
 pub use error::{CorruptionKind, Error, Result};
 pub use index_block::{BlockHandle, IndexBlock, IndexBlockBuilder, IndexEntry};
+pub use layout::AAD_LEN;

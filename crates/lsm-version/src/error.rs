@@ -31,6 +31,25 @@ pub enum Error {
         /// What is wrong.
         what: &'static str,
     },
+    /// The manifest is encrypted under another key than the one given.
+    #[error("manifest {path} is encrypted under another key")]
+    WrongKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The manifest is encrypted and no key was given.
+    #[error("manifest {path} is encrypted; no key was given")]
+    KeyRequired {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A key was given for a manifest written in plaintext (refused: a plaintext
+    /// manifest put in place of an encrypted one must not be trusted).
+    #[error("manifest {path} is not encrypted")]
+    NotEncrypted {
+        /// The file.
+        path: PathBuf,
+    },
     /// A manifest written by a newer format version.
     #[error("unsupported manifest format version {found} (this build reads up to {max})")]
     UnsupportedFormatVersion {

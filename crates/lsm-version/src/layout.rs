@@ -4,6 +4,9 @@
 //! current            magic "lsmcurr1" | generation u64 | xxh3-64 of the 16 bytes before
 //! manifest-{gen}     record* ; record = len u32 | xxh3-64(payload) u64 | payload
 //!                    the first record is a snapshot, every later one an edit
+//! manifest-{gen}     (encrypted) header, then record* whose payloads are sealed;
+//!                    header = magic "lsmmenc1" | salt [16] | key check u32
+//!                             | xxh3-64 of the 28 bytes before
 //! ```
 
 /// The pointer file naming the live manifest generation.
@@ -18,6 +21,13 @@ pub const CURRENT_LEN: usize = 8 + 8 + 8;
 pub const RECORD_HEADER_LEN: usize = 4 + 8;
 /// Largest payload of one record.
 pub const RECORD_LEN_MAX: u32 = 64 << 20;
+/// Magic of an encrypted manifest file's header (a plaintext file starts with a record
+/// length, which is never this large).
+pub const ENCRYPTED_MAGIC: [u8; 8] = *b"lsmmenc1";
+/// Length of an encrypted manifest file's header.
+pub const ENCRYPTED_HEADER_LEN: usize = 8 + 16 + 4 + 8;
+/// Salt kind of manifest files (tables and blob files use 0 and 1).
+pub const MANIFEST_SALT_KIND: u8 = 2;
 /// Record tag of a snapshot.
 pub const RECORD_SNAPSHOT: u8 = 1;
 /// Record tag of an edit.
@@ -41,3 +51,4 @@ pub fn parse_manifest_file_name(name: &str) -> Option<u64> {
 
 const _: () = assert!(CURRENT_LEN == 24);
 const _: () = assert!(RECORD_HEADER_LEN == 12);
+const _: () = assert!(ENCRYPTED_HEADER_LEN == 36);

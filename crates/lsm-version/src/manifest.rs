@@ -11,20 +11,28 @@
 //! Recovery reads the pointer, the snapshot and the edits. A damaged record at the end
 //! of the log (torn by a crash while it was being appended, so never acknowledged) is
 //! dropped and cut off; a damaged record followed by valid data is corruption.
+//!
+//! An encrypted manifest ([`ManifestEncryption`]) starts each file with a header (its
+//! salt and key check value) and seals every record's payload with the file's key and
+//! the nonce of the record's offset. Since appending again at the offset of a torn record
+//! would reuse that nonce, an encrypted manifest found with a torn tail rolls to a new
+//! generation (a new file, a new salt) instead of cutting the tail.
 #![deny(clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lsm_codec::{AAD_LEN, EncryptionKey, FILE_SALT_LEN, FileCipher, SaltSource};
 use lsm_core::coding::{Decoder, put_u32, put_u64, put_varint_u64};
 use lsm_core::{DecodeError, Fs, FsFile, OpenOptions};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::edit::bounded_count;
 use crate::layout::{
-    CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE, LEVEL_COUNT_MAX,
-    MANIFEST_FORMAT_VERSION, RECORD_EDIT, RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT,
-    manifest_file_name, parse_manifest_file_name,
+    CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE, ENCRYPTED_HEADER_LEN,
+    ENCRYPTED_MAGIC, LEVEL_COUNT_MAX, MANIFEST_FORMAT_VERSION, MANIFEST_SALT_KIND, RECORD_EDIT,
+    RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT, manifest_file_name,
+    parse_manifest_file_name,
 };
 use crate::{BlobFileInfo, Error, Result, Run, TableMeta, Version, VersionEdit};
 
@@ -39,6 +47,26 @@ pub struct Manifest {
     version: Version,
     /// Set after a failed write or sync: nothing is known about the file's tail.
     poisoned: bool,
+    /// How new files are encrypted, and the live file's cipher.
+    encryption: Option<ManifestEncryption>,
+    /// Boxed: the key schedule is large, and most manifests have none.
+    cipher: Option<Box<FileCipher>>,
+}
+
+/// How a manifest's files are encrypted: the master key, and the source of each new
+/// file's salt.
+#[derive(Clone)]
+pub struct ManifestEncryption {
+    /// The master key.
+    pub key: EncryptionKey,
+    /// Salts of new files.
+    pub salts: Arc<SaltSource>,
+}
+
+impl std::fmt::Debug for ManifestEncryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ManifestEncryption(<key redacted>)")
+    }
 }
 
 /// What [`Manifest::open`] found.
@@ -60,8 +88,23 @@ impl Manifest {
         version: Version,
         roll_threshold_bytes: u64,
     ) -> Result<Self> {
+        Self::create_with(fs, dir, version, roll_threshold_bytes, None)
+    }
+
+    /// [`Self::create`], encrypting every file with `encryption`.
+    ///
+    /// # Errors
+    /// As [`Self::create`].
+    pub fn create_with(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        version: Version,
+        roll_threshold_bytes: u64,
+        encryption: Option<ManifestEncryption>,
+    ) -> Result<Self> {
         let generation = 1;
-        let (file, len_bytes) = write_generation(fs.as_ref(), dir, generation, &version)?;
+        let (file, len_bytes, cipher) =
+            write_generation(fs.as_ref(), dir, generation, &version, encryption.as_ref())?;
         switch_current(fs.as_ref(), dir, generation)?;
         Ok(Self {
             fs,
@@ -72,6 +115,8 @@ impl Manifest {
             roll_threshold_bytes,
             version,
             poisoned: false,
+            encryption,
+            cipher,
         })
     }
 
@@ -79,8 +124,25 @@ impl Manifest {
     ///
     /// # Errors
     /// [`Error::Io`]; [`Error::Corruption`] for a damaged pointer, snapshot or log;
-    /// [`Error::UnsupportedFormatVersion`].
+    /// [`Error::UnsupportedFormatVersion`]; [`Error::KeyRequired`] for an encrypted
+    /// manifest.
     pub fn open(fs: Arc<dyn Fs>, dir: &Path, roll_threshold_bytes: u64) -> Result<Recovered> {
+        Self::open_with(fs, dir, roll_threshold_bytes, None)
+    }
+
+    /// [`Self::open`] of a manifest encrypted with `encryption` (or in plaintext, with
+    /// `None`).
+    ///
+    /// # Errors
+    /// As [`Self::open`]; [`Error::WrongKey`]; [`Error::NotEncrypted`] when a key is given
+    /// for a plaintext manifest; [`Error::Corruption`] for a record that fails
+    /// authentication.
+    pub fn open_with(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        roll_threshold_bytes: u64,
+        encryption: Option<ManifestEncryption>,
+    ) -> Result<Recovered> {
         let Some(generation) = read_current(fs.as_ref(), dir)? else {
             // A crash inside `create` can leave a manifest file that no pointer names:
             // it was never acknowledged, so it goes (generations start at 1).
@@ -95,19 +157,20 @@ impl Manifest {
         let path = dir.join(manifest_file_name(generation));
         let bytes = lsm_core::fs::read_all(fs.as_ref(), &path)
             .map_err(|source| Error::io("read", &path, source))?;
-        let (version, valid_len) = replay(&bytes, &path)?;
+        let (version, valid_len, cipher) = replay(&bytes, &path, generation, encryption.as_ref())?;
         remove_stale_files(fs.as_ref(), dir, generation)?;
         let file = fs
             .open(&path, OpenOptions::write())
             .map_err(|source| Error::io("open", &path, source))?;
-        if valid_len < bytes.len() as u64 {
+        let torn = valid_len < bytes.len() as u64;
+        if torn && cipher.is_none() {
             // Cut the torn tail so that new records follow the last valid one.
             file.set_len(valid_len)
                 .map_err(|source| Error::io("truncate", &path, source))?;
             file.sync_all()
                 .map_err(|source| Error::io("sync", &path, source))?;
         }
-        Ok(Recovered::Manifest(Self {
+        let mut manifest = Self {
             fs,
             dir: dir.to_path_buf(),
             generation,
@@ -116,7 +179,15 @@ impl Manifest {
             roll_threshold_bytes,
             version,
             poisoned: false,
-        }))
+            encryption,
+            cipher,
+        };
+        if torn && manifest.cipher.is_some() {
+            // Appending at the torn record's offset would reuse its nonce: continue in
+            // a new file under a new salt.
+            manifest.roll()?;
+        }
+        Ok(Recovered::Manifest(manifest))
     }
 
     /// The latest version.
@@ -150,7 +221,12 @@ impl Manifest {
         let next = self.version.apply(edit);
         let mut payload = vec![RECORD_EDIT];
         edit.encode_into(&mut payload);
-        let record = frame(&payload);
+        let record = match &self.cipher {
+            Some(cipher) => {
+                frame(&cipher.seal_record(&record_aad(self.generation), self.len_bytes, &payload))
+            }
+            None => frame(&payload),
+        };
         let path = self.path();
         let written = self
             .file
@@ -175,13 +251,19 @@ impl Manifest {
     /// Starts the next generation from a snapshot of the current version.
     fn roll(&mut self) -> Result<()> {
         let generation = self.generation + 1;
-        let (file, len_bytes) =
-            write_generation(self.fs.as_ref(), &self.dir, generation, &self.version)?;
+        let (file, len_bytes, cipher) = write_generation(
+            self.fs.as_ref(),
+            &self.dir,
+            generation,
+            &self.version,
+            self.encryption.as_ref(),
+        )?;
         switch_current(self.fs.as_ref(), &self.dir, generation)?;
         let old = self.path();
         self.generation = generation;
         self.file = file;
         self.len_bytes = len_bytes;
+        self.cipher = cipher;
         // The old file is garbage only now that the pointer names the new one durably.
         self.fs
             .remove_file(&old)
@@ -211,26 +293,67 @@ fn remove_stale_files(fs: &dyn Fs, dir: &Path, live_generation: u64) -> Result<(
     Ok(())
 }
 
-/// Writes and syncs `manifest-{generation}` holding a snapshot of `version`, and makes its
-/// directory entry durable.
+/// A freshly written generation: its file, its length and its cipher.
+type Generation = (Box<dyn FsFile>, u64, Option<Box<FileCipher>>);
+
+/// Writes and syncs `manifest-{generation}` holding a snapshot of `version` (encrypted
+/// with `encryption`: a header, then the sealed snapshot), and makes its directory entry
+/// durable; returns the file, its length and its cipher.
 fn write_generation(
     fs: &dyn Fs,
     dir: &Path,
     generation: u64,
     version: &Version,
-) -> Result<(Box<dyn FsFile>, u64)> {
+    encryption: Option<&ManifestEncryption>,
+) -> Result<Generation> {
     let path = dir.join(manifest_file_name(generation));
     let file = fs
         .open(&path, OpenOptions::create_new())
         .map_err(|source| Error::io("create", &path, source))?;
-    let record = frame(&encode_snapshot(version));
-    file.append(&record)
+    let snapshot = encode_snapshot(version);
+    let (bytes, cipher) = match encryption {
+        None => (frame(&snapshot), None),
+        Some(encryption) => {
+            let salt = encryption.salts.salt_for(MANIFEST_SALT_KIND, generation);
+            let cipher = FileCipher::new(&encryption.key, &salt);
+            let mut bytes = encrypted_header(&salt, cipher.key_check());
+            let sealed = cipher.seal_record(
+                &record_aad(generation),
+                ENCRYPTED_HEADER_LEN as u64,
+                &snapshot,
+            );
+            bytes.extend_from_slice(&frame(&sealed));
+            (bytes, Some(Box::new(cipher)))
+        }
+    };
+    file.append(&bytes)
         .map_err(|source| Error::io("append", &path, source))?;
     file.sync_all()
         .map_err(|source| Error::io("sync", &path, source))?;
     fs.sync_dir(dir)
         .map_err(|source| Error::io("sync_dir", dir, source))?;
-    Ok((file, record.len() as u64))
+    Ok((file, bytes.len() as u64, cipher))
+}
+
+/// The header of an encrypted manifest file.
+fn encrypted_header(salt: &[u8; FILE_SALT_LEN], key_check: u32) -> Vec<u8> {
+    let mut header = ENCRYPTED_MAGIC.to_vec();
+    header.extend_from_slice(salt);
+    put_u32(&mut header, key_check);
+    let checksum = xxh3_64(&header);
+    put_u64(&mut header, checksum);
+    header
+}
+
+/// The associated data of every record of generation `generation`.
+fn record_aad(generation: u64) -> [u8; AAD_LEN] {
+    let mut aad = [0; AAD_LEN];
+    let (label, rest) = aad.split_at_mut(16);
+    label.copy_from_slice(b"lsm manifest rec");
+    if let Some(slot) = rest.get_mut(..8) {
+        slot.copy_from_slice(&generation.to_le_bytes());
+    }
+    aad
 }
 
 /// Points `current` at `generation` atomically and durably.
@@ -387,16 +510,71 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
     ))
 }
 
-/// The version a manifest file describes, and the length of its valid prefix.
-fn replay(bytes: &[u8], path: &Path) -> Result<(Version, u64)> {
+/// The version a manifest file describes, the length of its valid prefix, and (for an
+/// encrypted file) its cipher.
+fn replay(
+    bytes: &[u8],
+    path: &Path,
+    generation: u64,
+    encryption: Option<&ManifestEncryption>,
+) -> Result<(Version, u64, Option<Box<FileCipher>>)> {
     let corrupt = |offset: usize, what| Error::Corruption {
         path: path.to_path_buf(),
         offset: offset as u64,
         what,
     };
-    let (snapshot, mut offset) = match next_record(bytes, 0) {
-        Record::Valid(payload, end) => (payload, end),
-        Record::End | Record::Damaged => return Err(corrupt(0, "missing or damaged snapshot")),
+    let encrypted = bytes.starts_with(&ENCRYPTED_MAGIC);
+    let (cipher, start) = match (encrypted, encryption) {
+        (false, None) => (None, 0),
+        (false, Some(_)) => {
+            return Err(Error::NotEncrypted {
+                path: path.to_path_buf(),
+            });
+        }
+        (true, None) => {
+            return Err(Error::KeyRequired {
+                path: path.to_path_buf(),
+            });
+        }
+        (true, Some(encryption)) => {
+            let header = bytes
+                .get(..ENCRYPTED_HEADER_LEN)
+                .ok_or_else(|| corrupt(0, "truncated encryption header"))?;
+            let (body, checksum) = header.split_at(ENCRYPTED_HEADER_LEN - 8);
+            let mut decoder = Decoder::new(checksum);
+            if decoder.u64().ok() != Some(xxh3_64(body)) {
+                return Err(corrupt(0, "damaged encryption header"));
+            }
+            let mut salt = [0; FILE_SALT_LEN];
+            salt.copy_from_slice(body.get(8..8 + FILE_SALT_LEN).unwrap_or_default());
+            let mut decoder = Decoder::new(body.get(8 + FILE_SALT_LEN..).unwrap_or_default());
+            let key_check = decoder
+                .u32()
+                .map_err(|_| corrupt(0, "damaged encryption header"))?;
+            let cipher = FileCipher::new(&encryption.key, &salt);
+            if cipher.key_check() != key_check {
+                return Err(Error::WrongKey {
+                    path: path.to_path_buf(),
+                });
+            }
+            (Some(Box::new(cipher)), ENCRYPTED_HEADER_LEN)
+        }
+    };
+    let aad = record_aad(generation);
+    // A record's payload: as stored, or opened with the file's key at its offset.
+    let payload_of = |stored: &[u8], offset: usize| -> Result<Vec<u8>> {
+        match &cipher {
+            None => Ok(stored.to_vec()),
+            Some(cipher) => cipher
+                .open_record(&aad, offset as u64, stored)
+                .ok_or_else(|| corrupt(offset, "a record fails authentication")),
+        }
+    };
+    let (snapshot, mut offset) = match next_record(bytes, start) {
+        Record::Valid(stored, end) => (payload_of(stored, start)?, end),
+        Record::End | Record::Damaged => {
+            return Err(corrupt(start, "missing or damaged snapshot"));
+        }
     };
     match (snapshot.first(), snapshot.get(1)) {
         (Some(&RECORD_SNAPSHOT), Some(&version)) if version > MANIFEST_FORMAT_VERSION => {
@@ -406,17 +584,22 @@ fn replay(bytes: &[u8], path: &Path) -> Result<(Version, u64)> {
             });
         }
         (Some(&RECORD_SNAPSHOT), Some(_)) => {}
-        _ => return Err(corrupt(0, "the first record is not a snapshot")),
+        _ => return Err(corrupt(start, "the first record is not a snapshot")),
     }
-    let mut version = decode_snapshot(snapshot).map_err(|_| corrupt(0, "malformed snapshot"))?;
+    let mut version =
+        decode_snapshot(&snapshot).map_err(|_| corrupt(start, "malformed snapshot"))?;
     if !version.ids_are_consistent() {
-        return Err(corrupt(0, "snapshot table ids repeat or reach the next id"));
+        return Err(corrupt(
+            start,
+            "snapshot table ids repeat or reach the next id",
+        ));
     }
     loop {
         match next_record(bytes, offset) {
             Record::End => break,
-            Record::Valid(payload, end) => {
-                let mut decoder = Decoder::new(payload);
+            Record::Valid(stored, end) => {
+                let payload = payload_of(stored, offset)?;
+                let mut decoder = Decoder::new(&payload);
                 if decoder.u8().ok() != Some(RECORD_EDIT) {
                     return Err(corrupt(offset, "unexpected record type"));
                 }
@@ -438,7 +621,7 @@ fn replay(bytes: &[u8], path: &Path) -> Result<(Version, u64)> {
             }
         }
     }
-    Ok((version, offset as u64))
+    Ok((version, offset as u64, cipher))
 }
 
 /// Whether the damage starting `rest` is a torn last record: a record whose declared

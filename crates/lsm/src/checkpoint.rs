@@ -89,11 +89,14 @@ impl TreeInner {
             fs.sync_dir(target)
                 .map_err(|source| Error::io("sync dir", target, source))?;
         }
-        drop(Manifest::create(
+        drop(Manifest::create_with(
             Arc::clone(&fs),
             target,
             (**version).clone(),
             self.config.manifest_rotate_bytes,
+            self.encryption
+                .as_ref()
+                .map(crate::encryption::TreeEncryption::for_manifest),
         )?);
         if let Some(parent) = target.parent() {
             fs.sync_dir(parent)

@@ -12,16 +12,17 @@
 //!
 //! A tree created with a provider records so in a small file beside the manifest
 //! (`ENCRYPTION`: a salt and the key check value that salt and the master key derive).
-//! Opening it checks the key before reading anything else: another key is
+//! Opening it checks the key before reading anything else, the manifest included: another key is
 //! [`Error::WrongKey`], none is [`Error::EncryptionRequired`], and a provider given for a
 //! tree created without one is [`Error::NotEncrypted`].
 //!
-//! Not yet encrypted: the manifest (it holds each table's smallest and largest key and
-//! the tree's counters). TODO(issue 19): an encrypted manifest whose edit log moves to a
-//! new file after a torn tail; key epochs and rotation.
+//! The manifest is encrypted too (its records sealed under a key of its own per file;
+//! after a torn tail it continues in a new file, so no nonce is used twice: see
+//! `lsm_version::Manifest`). Not yet built: key epochs and rotation — TODO(issue 19).
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::path::Path;
+use std::sync::Arc;
 
 use lsm_codec::{EncryptionKey, FILE_SALT_LEN, FileCipher, SaltSource};
 use lsm_core::checksum::Checksum;
@@ -138,7 +139,17 @@ const MARKER_LEN: usize = 8 + FILE_SALT_LEN + 4 + 8;
 /// How a tree encrypts its files: the master key and the salts of new files.
 pub(crate) struct TreeEncryption {
     pub(crate) key: EncryptionKey,
-    pub(crate) salts: SaltSource,
+    pub(crate) salts: Arc<SaltSource>,
+}
+
+impl TreeEncryption {
+    /// The same, for the manifest.
+    pub(crate) fn for_manifest(&self) -> lsm_version::ManifestEncryption {
+        lsm_version::ManifestEncryption {
+            key: self.key.clone(),
+            salts: Arc::clone(&self.salts),
+        }
+    }
 }
 
 /// Checks the tree's encryption marker against `provider` (creating it for a new tree,
@@ -177,7 +188,10 @@ pub(crate) fn open_marker(
     }
     let salts =
         SaltSource::new().map_err(|_| Error::Encrypt("the system random generator failed"))?;
-    Ok(Some(TreeEncryption { key, salts }))
+    Ok(Some(TreeEncryption {
+        key,
+        salts: Arc::new(salts),
+    }))
 }
 
 fn read_marker(fs: &dyn Fs, path: &Path) -> Result<([u8; FILE_SALT_LEN], u32)> {

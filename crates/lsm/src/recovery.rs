@@ -76,22 +76,30 @@ impl Tree {
         if config.kv_separation_opts.is_some() {
             create_subdir(fs.as_ref(), &dir, &dir.join(BLOBS_DIR))?;
         }
-        let recovered = Manifest::open(Arc::clone(&fs), &dir, config.manifest_rotate_bytes)?;
         // The key is checked before anything encrypted is read (and recorded before a
-        // new tree's manifest exists).
-        let encryption = crate::encryption::open_marker(
-            fs.as_ref(),
+        // new tree's manifest exists: a tree without a manifest pointer is new).
+        let current = dir.join(lsm_version::layout::CURRENT_FILE);
+        let fresh = !fs
+            .exists(&current)
+            .map_err(|source| Error::io("stat", &current, source))?;
+        let encryption =
+            crate::encryption::open_marker(fs.as_ref(), &dir, config.encryption.as_deref(), fresh)?;
+        let manifest_encryption = encryption
+            .as_ref()
+            .map(crate::encryption::TreeEncryption::for_manifest);
+        let manifest = match Manifest::open_with(
+            Arc::clone(&fs),
             &dir,
-            config.encryption.as_deref(),
-            matches!(recovered, Recovered::Fresh),
-        )?;
-        let manifest = match recovered {
+            config.manifest_rotate_bytes,
+            manifest_encryption.clone(),
+        )? {
             Recovered::Manifest(manifest) => manifest,
-            Recovered::Fresh => Manifest::create(
+            Recovered::Fresh => Manifest::create_with(
                 Arc::clone(&fs),
                 &dir,
                 Version::new(usize::from(config.level_count)),
                 config.manifest_rotate_bytes,
+                manifest_encryption,
             )?,
         };
         let version = Arc::new(manifest.version().clone());

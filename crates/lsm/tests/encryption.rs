@@ -1,6 +1,6 @@
 //! Encryption through `Config::with_encryption`: an encrypted tree (standard and blob)
 //! writes, flushes, compacts, checkpoints and reopens with its key and answers exactly;
-//! no table or blob file holds a key or value in plaintext; the wrong key, no key, a key
+//! no file of the tree (tables, blob files, manifest) holds a key or value in plaintext; the wrong key, no key, a key
 //! for a plaintext tree and a provider without a master key are typed errors at open;
 //! a sampled tampered byte of a table or blob file is a typed error whenever a read
 //! touches it, and never a wrong answer.
@@ -125,8 +125,21 @@ fn an_encrypted_tree_round_trips_and_stores_no_plaintext() {
             Err(Error::EncryptionRequired)
         ));
         drop(reopened);
-        let files = data_files(&fs, "/db");
-        assert!(files.len() >= 2, "{files:?}");
+        // Every file of the tree: tables, blob files, the manifest and the marker.
+        let mut files = data_files(&fs, "/db");
+        files.extend(
+            fs.read_dir(Path::new("/db"))
+                .unwrap()
+                .into_iter()
+                .map(|entry| entry.path)
+                .filter(|path| fs.metadata(path).is_ok_and(|meta| !meta.is_dir)),
+        );
+        assert!(
+            files
+                .iter()
+                .any(|path| path.to_string_lossy().contains("manifest-")),
+            "{files:?}"
+        );
         for path in files {
             let bytes = lsm_core::fs::read_all(fs.as_ref(), &path).unwrap();
             assert!(
