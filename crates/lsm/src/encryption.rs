@@ -18,7 +18,7 @@
 //!
 //! The manifest is encrypted too (its records sealed under a key of its own per file;
 //! after a torn tail it continues in a new file, so no nonce is used twice: see
-//! `lsm_version::Manifest`). Not yet built: key epochs and rotation — TODO(issue 19).
+//! `lsm_version::Manifest`). Not yet built: key epochs and rotation. TODO(issue 19).
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::path::Path;
