@@ -18,7 +18,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lsm::compaction::{CompactionAction, CompactionStrategy, Fifo, Leveled, SizeTiered};
-use lsm::{AbstractTree, AnyTree, Config, Fs, Guard, KvSeparationOptions, SequenceNumberCounter};
+use lsm::config::CompressionPolicy;
+use lsm::encryption::EncryptionProvider;
+use lsm::{
+    AbstractTree, Aes256GcmProvider, AnyTree, CompressionType, Config, Fs, Guard,
+    KvSeparationOptions, SequenceNumberCounter, ZstdDictionary,
+};
 use lsm_testkit::ops::{
     COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_from_seed, range_bounds, value,
 };
@@ -51,22 +56,52 @@ fn blob_separation() -> KvSeparationOptions {
         .age_cutoff(0.5)
 }
 
-fn open(
-    fs: &SimFs,
-    seqno: &SequenceNumberCounter,
-    separation: Option<&KvSeparationOptions>,
-) -> lsm::Result<AnyTree> {
-    config(fs, seqno, separation).open()
+/// What a workload's tree is: key-value separated or not, and sealed (encrypted, with
+/// data blocks compressed with a zstd dictionary) or not.
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    separation: Option<&'a KvSeparationOptions>,
+    sealed: bool,
 }
 
-fn config(
-    fs: &SimFs,
-    seqno: &SequenceNumberCounter,
-    separation: Option<&KvSeparationOptions>,
-) -> Config {
+impl<'a> Shape<'a> {
+    const PLAIN: Self = Self {
+        separation: None,
+        sealed: false,
+    };
+
+    fn blob(separation: &'a KvSeparationOptions) -> Self {
+        Self {
+            separation: Some(separation),
+            sealed: false,
+        }
+    }
+}
+
+/// The dictionary of the sealed workloads.
+fn sealed_dictionary() -> ZstdDictionary {
+    ZstdDictionary::new(b"key-value-operand-00-01-02-03-04-05-06-07-08-09")
+}
+
+fn open(fs: &SimFs, seqno: &SequenceNumberCounter, shape: Shape<'_>) -> lsm::Result<AnyTree> {
+    config(fs, seqno, shape).open()
+}
+
+fn config(fs: &SimFs, seqno: &SequenceNumberCounter, shape: Shape<'_>) -> Config {
     Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
         .with_shared_fs(Arc::new(fs.clone()))
-        .with_kv_separation(separation.cloned())
+        .with_kv_separation(shape.separation.cloned())
+        .with_encryption(
+            shape.sealed.then(|| {
+                Arc::new(Aes256GcmProvider::new(&[0x33; 32])) as Arc<dyn EncryptionProvider>
+            }),
+        )
+        .data_block_compression_policy(CompressionPolicy::all(if shape.sealed {
+            CompressionType::zstd_dict(1, sealed_dictionary().id()).unwrap()
+        } else {
+            CompressionType::None
+        }))
+        .zstd_dictionary(shape.sealed.then(|| Arc::new(sealed_dictionary())))
         // Roll the manifest every few edits.
         .manifest_log_rotate_bytes(300)
         .with_merge_operator(Some(Arc::new(Concat)))
@@ -75,12 +110,7 @@ fn config(
 /// Runs workload `seed` until it ends or an operation fails; returns how many version
 /// changes (flushes, compactions and clears) were acknowledged. `states` receives the state after
 /// each change, the empty state first.
-fn workload(
-    fs: &SimFs,
-    seed: u64,
-    separation: Option<&KvSeparationOptions>,
-    states: &mut Vec<State>,
-) -> usize {
+fn workload(fs: &SimFs, seed: u64, shape: Shape<'_>, states: &mut Vec<State>) -> usize {
     let seqno = SequenceNumberCounter::default();
     // Everything written, and what is durable (as of the last flush or clear).
     let mut state = State::new();
@@ -88,7 +118,7 @@ fn workload(
     // Values per key since its last delete: a weak delete promises at most one.
     let mut puts_since_delete: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
     states.push(durable.clone());
-    let Ok(tree) = open(fs, &seqno, separation) else {
+    let Ok(tree) = open(fs, &seqno, shape) else {
         return 0;
     };
     let mut acknowledged = 0;
@@ -269,13 +299,13 @@ fn files_in(fs: &SimFs, dir: &str) -> usize {
 /// Opens a crash image and checks it; returns the index of the state it holds.
 fn check_image(
     image: &SimFs,
-    separation: Option<&KvSeparationOptions>,
+    shape: Shape<'_>,
     states: &[State],
     acknowledged: usize,
     context: &str,
 ) -> usize {
     let seqno = SequenceNumberCounter::default();
-    let tree = open(image, &seqno, separation)
+    let tree = open(image, &seqno, shape)
         .unwrap_or_else(|error| panic!("{context}: open failed: {error}"));
     let recovered = scan(&tree);
     let held = (acknowledged..=acknowledged + 1)
@@ -292,7 +322,7 @@ fn check_image(
     tree.insert("after-crash", "yes", seqno.next());
     tree.flush_active_memtable(0).unwrap();
     drop(tree);
-    let tree = open(image, &seqno, separation).unwrap();
+    let tree = open(image, &seqno, shape).unwrap();
     assert_eq!(
         tree.get("after-crash", lsm::SeqNo::MAX).unwrap().as_deref(),
         Some(&b"yes"[..]),
@@ -314,30 +344,30 @@ fn check_image(
 /// Crashes workload `seed` at every operation under every model and checks each
 /// image; every seventh image is also crashed at every operation of its recovery
 /// (double faults) and checked again. Returns (images, recovery crash images).
-fn enumerate(seed: u64, separation: Option<&KvSeparationOptions>, rng: &mut Rng) -> (usize, usize) {
-    enumerate_workload(workload, seed, separation, rng)
+fn enumerate(seed: u64, shape: Shape<'_>, rng: &mut Rng) -> (usize, usize) {
+    enumerate_workload(workload, seed, shape, rng)
 }
 
 /// A workload: runs seed `seed` on a file system and returns the version changes it
 /// acknowledged, pushing the state after each to `states` (see [`workload`]).
-type Workload = fn(&SimFs, u64, Option<&KvSeparationOptions>, &mut Vec<State>) -> usize;
+type Workload = fn(&SimFs, u64, Shape<'_>, &mut Vec<State>) -> usize;
 
 /// [`enumerate`] for any workload whose I/O comes in the same order on every run.
 fn enumerate_workload(
     workload: Workload,
     seed: u64,
-    separation: Option<&KvSeparationOptions>,
+    shape: Shape<'_>,
     rng: &mut Rng,
 ) -> (usize, usize) {
     let dry_run = SimFs::new();
     let mut states = Vec::new();
-    let total = workload(&dry_run, seed, separation, &mut states);
+    let total = workload(&dry_run, seed, shape, &mut states);
     assert_eq!(states.len(), total + 1);
     let (mut images, mut double_faults, mut newest_held) = (0, 0, 0);
     for crash_point in 0..dry_run.op_count() {
         let fs = SimFs::new();
         fs.crash_at(crash_point);
-        let acknowledged = workload(&fs, seed, separation, &mut Vec::new());
+        let acknowledged = workload(&fs, seed, shape, &mut Vec::new());
         assert!(
             fs.is_powered_off(),
             "seed {seed}: crash point {crash_point} was not reached"
@@ -348,7 +378,7 @@ fn enumerate_workload(
             if images % 7 == 0 {
                 double_faults += crash_recovery(
                     &image,
-                    separation,
+                    shape,
                     &states,
                     acknowledged,
                     rng,
@@ -356,19 +386,14 @@ fn enumerate_workload(
                 );
             }
             let context = format!("seed {seed}, crash point {crash_point}, {model:?}");
-            newest_held = newest_held.max(check_image(
-                &image,
-                separation,
-                &states,
-                acknowledged,
-                &context,
-            ));
+            newest_held =
+                newest_held.max(check_image(&image, shape, &states, acknowledged, &context));
         }
     }
     for model in CrashModel::ALL {
         let image = dry_run.crash(model, rng);
         assert_eq!(
-            check_image(&image, separation, &states, total, "after the workload"),
+            check_image(&image, shape, &states, total, "after the workload"),
             total
         );
     }
@@ -382,7 +407,7 @@ fn enumerate_workload(
 /// Crashes the recovery of `image` at each of its operations and checks the result.
 fn crash_recovery(
     image: &SimFs,
-    separation: Option<&KvSeparationOptions>,
+    shape: Shape<'_>,
     states: &[State],
     acknowledged: usize,
     rng: &mut Rng,
@@ -390,18 +415,18 @@ fn crash_recovery(
 ) -> usize {
     let probe = image.crash(CrashModel::KeepAll, rng);
     let start = probe.op_count();
-    drop(open(&probe, &SequenceNumberCounter::default(), separation));
+    drop(open(&probe, &SequenceNumberCounter::default(), shape));
     let recovery_ops = probe.op_count() - start;
     let mut checked = 0;
     for recovery_op in 0..recovery_ops {
         let copy = image.crash(CrashModel::KeepAll, rng);
         copy.crash_at(copy.op_count() + recovery_op);
-        assert!(open(&copy, &SequenceNumberCounter::default(), separation).is_err());
+        assert!(open(&copy, &SequenceNumberCounter::default(), shape).is_err());
         let model = CrashModel::ALL[rng.index(CrashModel::ALL.len())];
         let again = copy.crash(model, rng);
         let context =
             format!("seed {seed}, crash point {crash_point}, recovery op {recovery_op}, {model:?}");
-        check_image(&again, separation, states, acknowledged, &context);
+        check_image(&again, shape, states, acknowledged, &context);
         checked += 1;
     }
     checked
@@ -412,7 +437,7 @@ fn every_crash_point_recovers_a_version_change_boundary() {
     let mut rng = Rng::from_env(11);
     let (mut images, mut double_faults) = (0, 0);
     for seed in 0..SEEDS {
-        let (seed_images, seed_double_faults) = enumerate(seed, None, &mut rng);
+        let (seed_images, seed_double_faults) = enumerate(seed, Shape::PLAIN, &mut rng);
         images += seed_images;
         double_faults += seed_double_faults;
     }
@@ -436,8 +461,13 @@ fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
     for seed in 0..BLOB_SEEDS {
         // The dry run shows the workload does write and collect blob files.
         let fs = SimFs::new();
-        workload(&fs, seed, Some(&separation), &mut Vec::new());
-        let tree = open(&fs, &SequenceNumberCounter::default(), Some(&separation)).unwrap();
+        workload(&fs, seed, Shape::blob(&separation), &mut Vec::new());
+        let tree = open(
+            &fs,
+            &SequenceNumberCounter::default(),
+            Shape::blob(&separation),
+        )
+        .unwrap();
         BLOB_FILES_SEEN.fetch_add(tree.blob_file_count(), Ordering::Relaxed);
         // Ids are handed out in order: the highest on disk less those left is how
         // many blob files the workload's garbage collection deleted (at least).
@@ -455,7 +485,7 @@ fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
         let deleted = usize::try_from(highest).unwrap() - tree.blob_file_count();
         BLOB_FILES_DELETED.fetch_add(deleted, Ordering::Relaxed);
         drop(tree);
-        let (seed_images, seed_double_faults) = enumerate(seed, Some(&separation), &mut rng);
+        let (seed_images, seed_double_faults) = enumerate(seed, Shape::blob(&separation), &mut rng);
         images += seed_images;
         double_faults += seed_double_faults;
     }
@@ -473,12 +503,7 @@ fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
 /// runs merge within level 0 and install; one more flush; then the held merge finishes
 /// and installs behind them. The seed sets the keys per flush, the item the merge is
 /// held at, and whether the changes collect garbage.
-fn interleaved_workload(
-    fs: &SimFs,
-    seed: u64,
-    separation: Option<&KvSeparationOptions>,
-    states: &mut Vec<State>,
-) -> usize {
+fn interleaved_workload(fs: &SimFs, seed: u64, shape: Shape<'_>, states: &mut Vec<State>) -> usize {
     let mut rng = Rng::new(seed);
     let keys = 20 + rng.index(40);
     // Round 0 writes every key: the merge down sees at least `keys` items.
@@ -488,7 +513,7 @@ fn interleaved_workload(
     let gate = Arc::new(Gate::default());
     let mut state = State::new();
     states.push(state.clone());
-    let Ok(tree) = config(fs, &seqno, separation)
+    let Ok(tree) = config(fs, &seqno, shape)
         .with_compaction_filter_factory(Some(gate.factory(pause_at)))
         .open()
     else {
@@ -566,12 +591,41 @@ fn every_crash_point_of_two_interleaved_jobs_recovers_a_version_change_boundary(
     let (mut images, mut double_faults) = (0, 0);
     for seed in 0..8 {
         let separation = (seed % 4 == 3).then(blob_separation);
-        let (seed_images, seed_double_faults) =
-            enumerate_workload(interleaved_workload, seed, separation.as_ref(), &mut rng);
+        let (seed_images, seed_double_faults) = enumerate_workload(
+            interleaved_workload,
+            seed,
+            Shape {
+                separation: separation.as_ref(),
+                sealed: false,
+            },
+            &mut rng,
+        );
         images += seed_images;
         double_faults += seed_double_faults;
     }
     println!(
         "8 interleaved workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
+    );
+}
+
+/// The crash enumeration on sealed trees (encrypted, dictionary-compressed), with and
+/// without key-value separation: every image opens with the key and holds a
+/// version-change boundary.
+#[test]
+fn every_crash_point_of_a_sealed_workload_recovers_a_version_change_boundary() {
+    let mut rng = Rng::from_env(19);
+    let separation = blob_separation();
+    let (mut images, mut double_faults) = (0, 0);
+    for seed in 0..6 {
+        let shape = Shape {
+            separation: (seed % 2 == 1).then_some(&separation),
+            sealed: true,
+        };
+        let (seed_images, seed_double_faults) = enumerate(seed, shape, &mut rng);
+        images += seed_images;
+        double_faults += seed_double_faults;
+    }
+    println!(
+        "6 sealed workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );
 }

@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
 use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
+use lsm::config::{CompressionPolicy, FixedPrefix};
 use lsm::{
-    AbstractTree, AnyTree, Config, Fs, Guard, KvSeparationOptions, MemFs, SeqNo,
-    SequenceNumberCounter,
+    AbstractTree, Aes256GcmProvider, AnyTree, CompressionType, Config, Fs, Guard,
+    KvSeparationOptions, MemFs, SeqNo, SequenceNumberCounter, ZstdDictionary,
 };
 use lsm_testkit::model::in_bounds;
 use lsm_testkit::ops::{Op, OverlayWrite, concat, key, op_strategy, operand, range_bounds, value};
@@ -93,10 +94,13 @@ struct Harness {
     puts_since_delete: BTreeMap<Vec<u8>, u32>,
     /// The watermark of the running compaction, for the checking filter.
     compaction_watermark: Arc<AtomicU64>,
+    /// Whether the tree is sealed: encrypted, data blocks compressed with a dictionary
+    /// (then LZ4 below level 1), and a one-byte prefix extractor.
+    sealed: bool,
 }
 
 impl Harness {
-    fn new(separation: Option<KvSeparationOptions>) -> Self {
+    fn new(separation: Option<KvSeparationOptions>, sealed: bool) -> Self {
         let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
         let seqno = SequenceNumberCounter::default();
         let mut harness = Self {
@@ -114,21 +118,36 @@ impl Harness {
             checkpoints: 0,
             puts_since_delete: BTreeMap::new(),
             compaction_watermark: Arc::new(AtomicU64::new(0)),
+            sealed,
         };
         harness.tree = Some(harness.open(PathBuf::from("/db")));
         harness
     }
 
     fn open(&self, path: PathBuf) -> AnyTree {
-        Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
+        let config = Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::clone(&self.fs))
             .with_kv_separation(self.separation.clone())
             .with_merge_operator(Some(Arc::new(Concat)))
             .with_compaction_filter_factory(Some(Arc::new(CheckingFactory(Arc::clone(
                 &self.compaction_watermark,
-            )))))
-            .open()
-            .unwrap()
+            )))));
+        let config = if self.sealed {
+            let dictionary = Arc::new(ZstdDictionary::new(b"a0a1a2b0b1c0c1d0v1-v2-v3-+1+2"));
+            config
+                .with_encryption(Some(Arc::new(Aes256GcmProvider::new(&[0x17; 32]))))
+                .data_block_compression_policy(CompressionPolicy::new([
+                    CompressionType::zstd_dict(1, dictionary.id()).unwrap(),
+                    CompressionType::zstd_dict(1, dictionary.id()).unwrap(),
+                    CompressionType::Lz4,
+                ]))
+                .index_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
+                .zstd_dictionary(Some(dictionary))
+                .prefix_extractor(Arc::new(FixedPrefix::new(1)))
+        } else {
+            config
+        };
+        config.open().unwrap()
     }
 
     fn tree(&self) -> &AnyTree {
@@ -589,8 +608,12 @@ fn run(ops: Vec<Op>) {
 }
 
 fn run_with(ops: Vec<Op>, separation: Option<KvSeparationOptions>) {
+    run_shaped(ops, separation, false);
+}
+
+fn run_shaped(ops: Vec<Op>, separation: Option<KvSeparationOptions>, sealed: bool) {
     let separating = separation.is_some();
-    let mut harness = Harness::new(separation);
+    let mut harness = Harness::new(separation, sealed);
     for op in ops {
         harness.apply(op);
     }
@@ -659,5 +682,17 @@ proptest! {
     #[test]
     fn separated_without_compaction_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(false), 1..120)) {
         run_with(ops, separated(24));
+    }
+
+    /// Encrypted, dictionary- and LZ4-compressed, with prefix filters.
+    #[test]
+    fn a_sealed_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(false), 1..120)) {
+        run_shaped(ops, None, true);
+    }
+
+    /// The same with some values separated (encrypted blob files).
+    #[test]
+    fn a_sealed_separated_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(true), 1..120)) {
+        run_shaped(ops, separated(24), true);
     }
 }
