@@ -48,7 +48,8 @@ pub struct Manifest {
     /// Set after a failed write or sync: nothing is known about the file's tail.
     poisoned: bool,
     /// How new files are encrypted, and the live file's cipher.
-    encryption: Option<ManifestEncryption>,
+    /// Boxed, as the cipher: most manifests have none.
+    encryption: Option<Box<ManifestEncryption>>,
     /// Boxed: the key schedule is large, and most manifests have none.
     cipher: Option<Box<FileCipher>>,
 }
@@ -57,8 +58,11 @@ pub struct Manifest {
 /// file's salt.
 #[derive(Clone)]
 pub struct ManifestEncryption {
-    /// The master key.
+    /// The master key: new files are written under it.
     pub key: EncryptionKey,
+    /// Keys of older epochs, newest first: a file written under one of them is read, and
+    /// the manifest rolls to a file under the master key at once.
+    pub older: Vec<EncryptionKey>,
     /// Salts of new files.
     pub salts: Arc<SaltSource>,
 }
@@ -105,6 +109,7 @@ impl Manifest {
         let generation = 1;
         let (file, len_bytes, cipher) =
             write_generation(fs.as_ref(), dir, generation, &version, encryption.as_ref())?;
+        let encryption = encryption.map(Box::new);
         switch_current(fs.as_ref(), dir, generation)?;
         Ok(Self {
             fs,
@@ -157,7 +162,9 @@ impl Manifest {
         let path = dir.join(manifest_file_name(generation));
         let bytes = lsm_core::fs::read_all(fs.as_ref(), &path)
             .map_err(|source| Error::io("read", &path, source))?;
-        let (version, valid_len, cipher) = replay(&bytes, &path, generation, encryption.as_ref())?;
+        let (version, valid_len, cipher, under_older_key) =
+            replay(&bytes, &path, generation, encryption.as_ref())?;
+        let encryption = encryption.map(Box::new);
         remove_stale_files(fs.as_ref(), dir, generation)?;
         let file = fs
             .open(&path, OpenOptions::write())
@@ -182,9 +189,9 @@ impl Manifest {
             encryption,
             cipher,
         };
-        if torn && manifest.cipher.is_some() {
-            // Appending at the torn record's offset would reuse its nonce: continue in
-            // a new file under a new salt.
+        if (torn && manifest.cipher.is_some()) || under_older_key {
+            // Appending at the torn record's offset would reuse its nonce, and a file
+            // under an older key must move to the current one: continue in a new file.
             manifest.roll()?;
         }
         Ok(Recovered::Manifest(manifest))
@@ -256,7 +263,7 @@ impl Manifest {
             &self.dir,
             generation,
             &self.version,
-            self.encryption.as_ref(),
+            self.encryption.as_deref(),
         )?;
         switch_current(self.fs.as_ref(), &self.dir, generation)?;
         let old = self.path();
@@ -517,15 +524,15 @@ fn replay(
     path: &Path,
     generation: u64,
     encryption: Option<&ManifestEncryption>,
-) -> Result<(Version, u64, Option<Box<FileCipher>>)> {
+) -> Result<(Version, u64, Option<Box<FileCipher>>, bool)> {
     let corrupt = |offset: usize, what| Error::Corruption {
         path: path.to_path_buf(),
         offset: offset as u64,
         what,
     };
     let encrypted = bytes.starts_with(&ENCRYPTED_MAGIC);
-    let (cipher, start) = match (encrypted, encryption) {
-        (false, None) => (None, 0),
+    let (cipher, start, under_older_key) = match (encrypted, encryption) {
+        (false, None) => (None, 0, false),
         (false, Some(_)) => {
             return Err(Error::NotEncrypted {
                 path: path.to_path_buf(),
@@ -551,13 +558,16 @@ fn replay(
             let key_check = decoder
                 .u32()
                 .map_err(|_| corrupt(0, "damaged encryption header"))?;
-            let cipher = FileCipher::new(&encryption.key, &salt);
-            if cipher.key_check() != key_check {
-                return Err(Error::WrongKey {
+            let mut keys = std::iter::once(&encryption.key).chain(&encryption.older);
+            let (position, cipher) = keys
+                .by_ref()
+                .map(|key| FileCipher::new(key, &salt))
+                .enumerate()
+                .find(|(_, cipher)| cipher.key_check() == key_check)
+                .ok_or_else(|| Error::WrongKey {
                     path: path.to_path_buf(),
-                });
-            }
-            (Some(Box::new(cipher)), ENCRYPTED_HEADER_LEN)
+                })?;
+            (Some(Box::new(cipher)), ENCRYPTED_HEADER_LEN, position > 0)
         }
     };
     let aad = record_aad(generation);
@@ -621,7 +631,7 @@ fn replay(
             }
         }
     }
-    Ok((version, offset as u64, cipher))
+    Ok((version, offset as u64, cipher, under_older_key))
 }
 
 /// Whether the damage starting `rest` is a torn last record: a record whose declared

@@ -414,6 +414,7 @@ fn every_crash_point_of_an_encrypted_manifest_recovers_an_acknowledged_prefix() 
 fn encryption() -> ManifestEncryption {
     ManifestEncryption {
         key: EncryptionKey::new([9; 32]),
+        older: Vec::new(),
         salts: Arc::new(SaltSource::new().unwrap()),
     }
 }
@@ -574,7 +575,7 @@ fn an_encrypted_manifest_round_trips_and_refuses_other_keys() {
         ..encryption.clone()
     };
     assert!(matches!(
-        open_with(Some(wrong)),
+        open_with(Some(wrong.clone())),
         Err(Error::WrongKey { .. })
     ));
     let path = Path::new("/db/manifest-1");
@@ -622,6 +623,27 @@ fn an_encrypted_manifest_round_trips_and_refuses_other_keys() {
     };
     assert_eq!(reopened.version(), &versions[5]);
     drop(reopened);
+    // A new key with the old one as an older epoch: the manifest reads, and moves to a
+    // file under the new key at once; then the new key alone opens it.
+    let rotated = ManifestEncryption {
+        older: vec![encryption.key.clone()],
+        ..wrong.clone()
+    };
+    let Recovered::Manifest(manifest) = open_with(Some(rotated)).unwrap() else {
+        panic!("no manifest")
+    };
+    assert_eq!(manifest.version(), &versions[5]);
+    assert_eq!(manifest.generation(), 3);
+    drop(manifest);
+    let Recovered::Manifest(manifest) = open_with(Some(wrong)).unwrap() else {
+        panic!("no manifest")
+    };
+    assert_eq!(manifest.generation(), 3, "no roll under the current key");
+    drop(manifest);
+    assert!(matches!(
+        open_with(Some(encryption.clone())),
+        Err(Error::WrongKey { .. })
+    ));
     // A plaintext manifest refuses a key (it may have been put in place of the real one).
     let plain: Arc<dyn Fs> = Arc::new(MemFs::new());
     plain.create_dir_all(Path::new("/db")).unwrap();

@@ -381,6 +381,11 @@ pub trait AbstractTree: sealed::Sealed {
     /// Bytes `strategy` would still rewrite to bring the tree within its targets.
     fn compaction_debt(&self, strategy: &dyn CompactionStrategy) -> u64;
 
+    /// Bytes of tables and blob files still under an older key epoch (see
+    /// [`crate::encryption`]): compactions rewrite them under the current key when they
+    /// have nothing else to do, and the older keys can go once this is 0.
+    fn rotation_debt(&self) -> u64;
+
     /// Caps the bytes compaction writes per second from now on (0: no cap), as
     /// [`crate::Config::compaction_rate_limit`] does at open; running merges pick up
     /// the new rate within 50 ms.

@@ -161,6 +161,10 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.compaction_debt(strategy))
     }
 
+    fn rotation_debt(&self) -> u64 {
+        $forward!(self, tree => tree.rotation_debt())
+    }
+
     fn set_compaction_rate_limit(&self, bytes_per_sec: u64) {
         $forward!(self, tree => tree.set_compaction_rate_limit(bytes_per_sec))
     }

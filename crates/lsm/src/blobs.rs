@@ -29,6 +29,8 @@ use crate::layout::blob_path;
 pub(crate) struct LiveBlobFile {
     pub(crate) reader: BlobFileReader,
     pub(crate) info: BlobFileInfo,
+    /// Written under an older key epoch (its values are relocated by a rewrite).
+    pub(crate) stale_key: bool,
     path: PathBuf,
     fs: Arc<dyn Fs>,
     obsolete: AtomicBool,
@@ -44,10 +46,17 @@ impl LiveBlobFile {
         Self {
             reader,
             info,
+            stale_key: false,
             path,
             fs,
             obsolete: AtomicBool::new(false),
         }
+    }
+
+    /// The same, marked as written under an older key epoch when `stale`.
+    pub(crate) fn with_stale_key(mut self, stale: bool) -> Self {
+        self.stale_key = stale;
+        self
     }
 
     /// Opens blob file `info.id` of the tree at `tree_dir`.

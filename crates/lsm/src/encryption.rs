@@ -18,7 +18,14 @@
 //!
 //! The manifest is encrypted too (its records sealed under a key of its own per file;
 //! after a torn tail it continues in a new file, so no nonce is used twice: see
-//! `lsm_version::Manifest`). Not yet built: key epochs and rotation. TODO(issue 19).
+//! `lsm_version::Manifest`).
+//!
+//! Key rotation: a provider may hold older keys ([`EncryptionProvider::previous_keys`],
+//! [`Aes256GcmProvider::with_key_chain`]). Files written under them stay readable (each
+//! file's key check tells which key it needs); the marker and the manifest move to the
+//! current key at open, and compactions rewrite the remaining tables and blob files
+//! under it when they have nothing else to do, until
+//! [`crate::AbstractTree::rotation_debt`] is 0. Then the older keys can be dropped.
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::path::Path;
@@ -53,6 +60,12 @@ pub trait EncryptionProvider: Send + Sync + UnwindSafe + RefUnwindSafe {
         None
     }
 
+    /// Keys of older epochs, newest first: files written under them stay readable, and
+    /// compactions rewrite them under the master key (key rotation). Default: none.
+    fn previous_keys(&self) -> Vec<EncryptionKey> {
+        Vec::new()
+    }
+
     /// Whether the provider can seal the tree's blocks (bound to their file, offset and
     /// kind): it has a master key.
     fn supports_aad_block_path(&self) -> bool {
@@ -76,50 +89,132 @@ pub trait EncryptionProvider: Send + Sync + UnwindSafe + RefUnwindSafe {
     }
 }
 
-/// AES-256-GCM under one 32-byte key (key epoch 0).
+/// Keys by epoch: the newest epoch's key encrypts what is written from now on, the
+/// older ones still read what they wrote (key rotation).
+pub trait KeyChain: Send + Sync + UnwindSafe + RefUnwindSafe {
+    /// The newest epoch.
+    fn current_epoch(&self) -> u32;
+
+    /// The key of `epoch`, if the chain holds it.
+    fn key(&self, epoch: u32) -> Option<&EncryptionKey>;
+
+    /// Every epoch the chain holds, oldest first.
+    fn epochs(&self) -> Vec<u32>;
+}
+
+/// A [`KeyChain`] held in memory.
+#[derive(Clone)]
+pub struct StaticKeyChain {
+    keys: std::collections::BTreeMap<u32, EncryptionKey>,
+}
+
+impl StaticKeyChain {
+    /// A chain of one key, epoch 0.
+    #[must_use]
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self {
+            keys: std::collections::BTreeMap::from([(0, EncryptionKey::new(*key))]),
+        }
+    }
+
+    /// The chain with `key` as epoch `epoch` (replacing any key of that epoch); the
+    /// highest epoch is the current one.
+    #[must_use]
+    pub fn with_key(mut self, epoch: u32, key: &[u8; 32]) -> Self {
+        self.keys.insert(epoch, EncryptionKey::new(*key));
+        self
+    }
+}
+
+impl std::fmt::Debug for StaticKeyChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticKeyChain")
+            .field("epochs", &self.epochs())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyChain for StaticKeyChain {
+    fn current_epoch(&self) -> u32 {
+        self.keys.keys().next_back().copied().unwrap_or(0)
+    }
+
+    fn key(&self, epoch: u32) -> Option<&EncryptionKey> {
+        self.keys.get(&epoch)
+    }
+
+    fn epochs(&self) -> Vec<u32> {
+        self.keys.keys().copied().collect()
+    }
+}
+
+/// AES-256-GCM under the keys of a [`StaticKeyChain`]: the current epoch's key encrypts,
+/// every epoch's key decrypts.
 pub struct Aes256GcmProvider {
-    key: EncryptionKey,
+    chain: StaticKeyChain,
 }
 
 impl Aes256GcmProvider {
     /// Bytes [`EncryptionProvider::encrypt`] adds: a 12-byte nonce and a 16-byte tag.
     pub const OVERHEAD: usize = lsm_codec::SEALED_OVERHEAD;
 
-    /// A provider of `key`.
+    /// A provider of `key` (key epoch 0).
     #[must_use]
     pub fn new(key: &[u8; 32]) -> Self {
-        Self {
-            key: EncryptionKey::new(*key),
-        }
+        Self::with_key_chain(StaticKeyChain::new(key))
     }
 
-    /// A provider of `key`, which must be 32 bytes long.
+    /// A provider of `key` (key epoch 0), which must be 32 bytes long.
     ///
     /// # Errors
     /// [`Error::Encrypt`] for any other length.
     pub fn from_slice(key: &[u8]) -> Result<Self> {
-        EncryptionKey::from_slice(key)
-            .map(|key| Self { key })
-            .ok_or(Error::Encrypt("an AES-256-GCM key is 32 bytes long"))
+        let key: &[u8; 32] = key
+            .try_into()
+            .map_err(|_| Error::Encrypt("an AES-256-GCM key is 32 bytes long"))?;
+        Ok(Self::new(key))
+    }
+
+    /// A provider of a key chain: files are written under its current epoch's key, and
+    /// files written under its older keys stay readable until compactions rewrite them
+    /// (see [`crate::AbstractTree::rotation_debt`]).
+    #[must_use]
+    pub fn with_key_chain(chain: StaticKeyChain) -> Self {
+        Self { chain }
+    }
+
+    fn current(&self) -> &EncryptionKey {
+        let epoch = self.chain.current_epoch();
+        self.chain
+            .key(epoch)
+            .expect("a static chain holds its current epoch")
     }
 }
 
 impl std::fmt::Debug for Aes256GcmProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Aes256GcmProvider(<key redacted>)")
+        f.debug_struct("Aes256GcmProvider")
+            .field("epochs", &self.chain.epochs())
+            .finish_non_exhaustive()
     }
 }
 
 impl EncryptionProvider for Aes256GcmProvider {
     fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        lsm_codec::seal(&self.key, plaintext)
+        lsm_codec::seal(self.current(), plaintext)
             .map_err(|_| Error::Encrypt("the system random generator failed"))
     }
 
     fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        lsm_codec::open_sealed(&self.key, ciphertext).ok_or(Error::Decrypt(
-            "the message is damaged or was encrypted under another key",
-        ))
+        let mut epochs = self.chain.epochs();
+        epochs.reverse();
+        epochs
+            .into_iter()
+            .filter_map(|epoch| self.chain.key(epoch))
+            .find_map(|key| lsm_codec::open_sealed(key, ciphertext))
+            .ok_or(Error::Decrypt(
+                "the message is damaged or was encrypted under another key",
+            ))
     }
 
     fn max_overhead(&self) -> u32 {
@@ -128,7 +223,18 @@ impl EncryptionProvider for Aes256GcmProvider {
     }
 
     fn master_key(&self) -> Option<&EncryptionKey> {
-        Some(&self.key)
+        Some(self.current())
+    }
+
+    fn previous_keys(&self) -> Vec<EncryptionKey> {
+        let current = self.chain.current_epoch();
+        let mut epochs = self.chain.epochs();
+        epochs.reverse();
+        epochs
+            .into_iter()
+            .filter(|&epoch| epoch != current)
+            .filter_map(|epoch| self.chain.key(epoch).cloned())
+            .collect()
     }
 }
 
@@ -138,7 +244,10 @@ const MARKER_LEN: usize = 8 + FILE_SALT_LEN + 4 + 8;
 
 /// How a tree encrypts its files: the master key and the salts of new files.
 pub(crate) struct TreeEncryption {
+    /// The key new files are written under.
     pub(crate) key: EncryptionKey,
+    /// Keys of older epochs, which still read the files written under them.
+    pub(crate) older: Vec<EncryptionKey>,
     pub(crate) salts: Arc<SaltSource>,
 }
 
@@ -147,6 +256,7 @@ impl TreeEncryption {
     pub(crate) fn for_manifest(&self) -> lsm_version::ManifestEncryption {
         lsm_version::ManifestEncryption {
             key: self.key.clone(),
+            older: self.older.clone(),
             salts: Arc::clone(&self.salts),
         }
     }
@@ -176,10 +286,18 @@ pub(crate) fn open_marker(
             "the provider has no master key to encrypt the tree's files with",
         ))?,
     };
+    let older = provider
+        .map(|provider| provider.previous_keys())
+        .unwrap_or_default();
     if exists {
         let (salt, key_check) = read_marker(fs, &path)?;
-        if FileCipher::new(&key, &salt).key_check() != key_check {
-            return Err(Error::WrongKey);
+        let matches = |key: &EncryptionKey| FileCipher::new(key, &salt).key_check() == key_check;
+        if !matches(&key) {
+            if !older.iter().any(matches) {
+                return Err(Error::WrongKey);
+            }
+            // Written under an older epoch: from now on the current key opens the tree.
+            write_marker(fs, dir, &key)?;
         }
     } else if fresh {
         write_marker(fs, dir, &key)?;
@@ -190,6 +308,7 @@ pub(crate) fn open_marker(
         SaltSource::new().map_err(|_| Error::Encrypt("the system random generator failed"))?;
     Ok(Some(TreeEncryption {
         key,
+        older,
         salts: Arc::new(salts),
     }))
 }
@@ -241,4 +360,37 @@ fn write_marker(fs: &dyn Fs, dir: &Path, key: &EncryptionKey) -> Result<()> {
     drop(file);
     fs.rename(&temporary, &path).map_err(io("rename", &path))?;
     fs.sync_dir(dir).map_err(io("sync", dir))
+}
+
+/// Opens a file with the current key (`current`), or, when it was written under an
+/// older epoch's key, with that key; returns it and whether an older key opened it.
+///
+/// # Errors
+/// The error of the current key when no key opens the file; any other error at once.
+pub(crate) fn open_under_any_key<T>(
+    current: Option<&EncryptionKey>,
+    older: &[EncryptionKey],
+    open: impl Fn(Option<EncryptionKey>) -> Result<T>,
+) -> Result<(T, bool)> {
+    let first = match open(current.cloned()) {
+        Ok(file) => return Ok((file, false)),
+        Err(error) if is_wrong_key(&error) => error,
+        Err(error) => return Err(error),
+    };
+    for key in older {
+        match open(Some(key.clone())) {
+            Ok(file) => return Ok((file, true)),
+            Err(error) if is_wrong_key(&error) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Err(first)
+}
+
+fn is_wrong_key(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Table(lsm_table::Error::WrongKey { .. })
+            | Error::Blob(lsm_vlog::Error::WrongKey { .. })
+    )
 }

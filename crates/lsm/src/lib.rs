@@ -80,7 +80,7 @@ pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;
 pub use config::{CompressionType, Config, PrefixExtractor};
-pub use encryption::{Aes256GcmProvider, EncryptionProvider};
+pub use encryption::{Aes256GcmProvider, EncryptionProvider, KeyChain, StaticKeyChain};
 pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};

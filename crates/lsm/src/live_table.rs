@@ -17,6 +17,8 @@ use lsm_table::Table;
 /// An open table of a tree; see the module docs.
 pub(crate) struct LiveTable {
     pub(crate) table: Table,
+    /// Written under an older key epoch (a compaction rewrites it under the current key).
+    pub(crate) stale_key: bool,
     path: PathBuf,
     fs: Arc<dyn Fs>,
     obsolete: AtomicBool,
@@ -26,10 +28,17 @@ impl LiveTable {
     pub(crate) fn new(table: Table, path: PathBuf, fs: Arc<dyn Fs>) -> Self {
         Self {
             table,
+            stale_key: false,
             path,
             fs,
             obsolete: AtomicBool::new(false),
         }
+    }
+
+    /// The same, marked as written under an older key epoch when `stale`.
+    pub(crate) fn with_stale_key(mut self, stale: bool) -> Self {
+        self.stale_key = stale;
+        self
     }
 
     /// Deletes the file once the last reader is done (the edit removing the table is

@@ -125,13 +125,26 @@ impl Tree {
                 .and_then(|options| options.dict.as_deref().cloned()),
             descriptor_cache: read_options.descriptor_cache.clone(),
         };
-        let tables = open_tables(&config, &fs, &version, &read_options)?;
+        let older_keys = encryption
+            .as_ref()
+            .map_or(&[][..], |encryption| encryption.older.as_slice());
+        let tables = open_tables(&config, &fs, &version, &read_options, older_keys)?;
         let blob_files = version
             .blob_files()
             .values()
             .map(|info| {
-                LiveBlobFile::open(&fs, &dir, *info, &blob_read_options)
-                    .map(|file| (info.id, Arc::new(file)))
+                let (file, stale) = crate::encryption::open_under_any_key(
+                    blob_read_options.encryption_key.as_ref(),
+                    older_keys,
+                    |key| {
+                        let options = lsm_vlog::BlobReadOptions {
+                            encryption_key: key,
+                            ..blob_read_options.clone()
+                        };
+                        LiveBlobFile::open(&fs, &dir, *info, &options)
+                    },
+                )?;
+                Ok((info.id, Arc::new(file.with_stale_key(stale))))
             })
             .collect::<Result<BTreeMap<_, _>>>()?;
         remove_orphans(fs.as_ref(), &dir, &version)?;
@@ -182,6 +195,8 @@ impl Tree {
         }));
         if let Some(background) = background {
             crate::threads::start(&background, &tree.0)?;
+            // Work may be due already (files under an older key, a deep level 0).
+            background.request_compaction();
         }
         Ok(tree)
     }
@@ -255,16 +270,27 @@ pub(crate) fn open_tables(
     fs: &Arc<dyn Fs>,
     version: &Version,
     read_options: &ReadOptions,
+    older_keys: &[lsm_codec::EncryptionKey],
 ) -> Result<BTreeMap<lsm_core::TableId, Arc<LiveTable>>> {
     let mut tables = BTreeMap::new();
     for (level_idx, level) in version.levels().iter().enumerate() {
         for meta in level.runs().iter().flat_map(|run| run.tables()) {
             let path = table_path(&config.path, meta.id);
             let options = config.read_options(level_idx, read_options);
-            let table = Table::open(fs.as_ref(), &path, meta.id, &options)?;
+            let (table, stale) = crate::encryption::open_under_any_key(
+                options.encryption_key.as_ref(),
+                older_keys,
+                |key| {
+                    let options = ReadOptions {
+                        encryption_key: key,
+                        ..options.clone()
+                    };
+                    Ok(Table::open(fs.as_ref(), &path, meta.id, &options)?)
+                },
+            )?;
             tables.insert(
                 meta.id,
-                Arc::new(LiveTable::new(table, path, Arc::clone(fs))),
+                Arc::new(LiveTable::new(table, path.clone(), Arc::clone(fs)).with_stale_key(stale)),
             );
         }
     }

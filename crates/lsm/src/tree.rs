@@ -516,6 +516,23 @@ impl AbstractTree for Tree {
         strategy.pending_compaction_bytes(&self.super_version().version)
     }
 
+    fn rotation_debt(&self) -> u64 {
+        let current = self.super_version();
+        let tables: u64 = current
+            .version
+            .tables()
+            .filter(|meta| current.table(meta.id).stale_key)
+            .map(|meta| meta.size_bytes)
+            .sum();
+        let blob_files: u64 = current
+            .blob_files
+            .values()
+            .filter(|file| file.stale_key)
+            .map(|file| file.info.file_len)
+            .sum();
+        tables + blob_files
+    }
+
     fn set_compaction_rate_limit(&self, bytes_per_sec: u64) {
         self.rate_limiter.set_rate(bytes_per_sec);
     }

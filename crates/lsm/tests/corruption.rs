@@ -7,7 +7,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use lsm::{AbstractTree, Config, Fs, Guard, MemFs, SeqNo, SequenceNumberCounter};
+use lsm::config::CompressionPolicy;
+use lsm::{
+    AbstractTree, Aes256GcmProvider, CompressionType, Config, Fs, Guard, MemFs, SeqNo,
+    SequenceNumberCounter, ZstdDictionary,
+};
 use lsm_core::OpenOptions;
 
 const KEYS: u32 = 300;
@@ -18,15 +22,36 @@ fn value(i: u32) -> Vec<u8> {
 
 #[test]
 fn every_bit_flip_in_a_table_is_detected_or_harmless() {
+    bit_flips_in_a_table(false);
+}
+
+/// The same for a sealed tree: encrypted, data blocks compressed with a dictionary.
+#[test]
+fn every_bit_flip_in_a_sealed_table_is_detected_or_harmless() {
+    bit_flips_in_a_table(true);
+}
+
+fn bit_flips_in_a_table(sealed: bool) {
     let fs = Arc::new(MemFs::new());
+    let dictionary = Arc::new(ZstdDictionary::new(b"key00value-1-xxxxxxxxxxxxxxxxxxxx"));
     let open = || {
-        Config::new(
+        let config = Config::new(
             "/db",
             SequenceNumberCounter::default(),
             SequenceNumberCounter::default(),
         )
-        .with_shared_fs(fs.clone())
-        .open()
+        .with_shared_fs(fs.clone());
+        if sealed {
+            config
+                .with_encryption(Some(Arc::new(Aes256GcmProvider::new(&[0x21; 32]))))
+                .data_block_compression_policy(CompressionPolicy::all(
+                    CompressionType::zstd_dict(3, dictionary.id()).unwrap(),
+                ))
+                .zstd_dictionary(Some(Arc::clone(&dictionary)))
+                .open()
+        } else {
+            config.open()
+        }
     };
     {
         let tree = open().unwrap();
@@ -75,7 +100,7 @@ fn every_bit_flip_in_a_table_is_detected_or_harmless() {
     }
     let cases = open_failed + read_errors + clean;
     println!(
-        "{cases} flips: {open_failed} failed the open, {read_errors} failed reads, {clean} never read"
+        "{cases} flips (sealed: {sealed}): {open_failed} failed the open, {read_errors} failed reads, {clean} never read"
     );
     assert!(
         open_failed + read_errors > cases / 2,

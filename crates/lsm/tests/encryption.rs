@@ -10,10 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lsm::background::MaintenanceOptions;
+use lsm::compaction::{CompactionAction, Leveled};
 use lsm::encryption::EncryptionProvider;
 use lsm::{
     AbstractTree, Aes256GcmProvider, AnyTree, Config, Error, Fs, Guard, KvSeparationOptions, MemFs,
-    SeqNo, SequenceNumberCounter,
+    SeqNo, SequenceNumberCounter, StaticKeyChain,
 };
 use lsm_testkit::rng::Rng;
 
@@ -293,4 +295,121 @@ fn write(fs: &Arc<dyn Fs>, path: &Path, bytes: &[u8]) {
         .unwrap()
         .append(bytes)
         .unwrap();
+}
+
+const NEW_KEY: [u8; 32] = [0xa5; 32];
+
+fn config_with(fs: &Arc<dyn Fs>, provider: Aes256GcmProvider, blob: bool) -> Config {
+    Config::new(
+        "/db",
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .with_shared_fs(Arc::clone(fs))
+    .with_kv_separation(blob.then(|| KvSeparationOptions::default().separation_threshold(32)))
+    .with_encryption(Some(Arc::new(provider)))
+}
+
+/// A tree written under key epoch 0 opens with a chain whose current epoch is 1: every
+/// file reads, the marker and the manifest move to the new key at once, and compaction
+/// steps with nothing else to do rewrite the tables and blob files until the rotation
+/// debt is 0; then the new key alone opens the tree and the old one is refused.
+#[test]
+fn keys_rotate_through_compaction() {
+    for blob in [false, true] {
+        let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+        let tree = config_with(&fs, Aes256GcmProvider::new(&KEY), blob)
+            .open()
+            .unwrap();
+        fill(&tree);
+        assert_eq!(tree.rotation_debt(), 0);
+        drop(tree);
+        let chain = StaticKeyChain::new(&KEY).with_key(1, &NEW_KEY);
+        let tree = config_with(&fs, Aes256GcmProvider::with_key_chain(chain), blob)
+            .open()
+            .unwrap();
+        assert_eq!(read_all(&tree).unwrap(), expected());
+        let debt = tree.rotation_debt();
+        assert!(debt > 0);
+        let strategy = Arc::new(Leveled::default());
+        let mut steps = 0;
+        while tree.compact(strategy.clone(), SeqNo::MAX).unwrap().action
+            != CompactionAction::Nothing
+        {
+            steps += 1;
+            assert!(steps < 1_000, "rotation does not finish");
+        }
+        assert_eq!(tree.rotation_debt(), 0, "after {steps} steps");
+        assert_eq!(read_all(&tree).unwrap(), expected());
+        drop(tree);
+        let tree = config_with(&fs, Aes256GcmProvider::new(&NEW_KEY), blob)
+            .open()
+            .unwrap();
+        assert_eq!(read_all(&tree).unwrap(), expected());
+        drop(tree);
+        assert!(matches!(
+            config_with(&fs, Aes256GcmProvider::new(&KEY), blob).open(),
+            Err(Error::WrongKey)
+        ));
+    }
+}
+
+/// With background maintenance, an idle tree rotates on its own.
+#[test]
+fn an_idle_tree_rotates_in_the_background() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    let tree = config_with(&fs, Aes256GcmProvider::new(&KEY), true)
+        .open()
+        .unwrap();
+    fill(&tree);
+    drop(tree);
+    let chain = StaticKeyChain::new(&KEY).with_key(7, &NEW_KEY);
+    let tree = config_with(&fs, Aes256GcmProvider::with_key_chain(chain), true)
+        .with_background_maintenance(Some(MaintenanceOptions::default()))
+        .open()
+        .unwrap();
+    assert!(tree.rotation_debt() > 0);
+    // Waits for the background threads (a hang guard, not a timing measurement).
+    let started = std::time::Instant::now();
+    while tree.rotation_debt() > 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the background threads did not rotate the keys"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(read_all(&tree).unwrap(), expected());
+    drop(tree);
+    let tree = config_with(&fs, Aes256GcmProvider::new(&NEW_KEY), true)
+        .open()
+        .unwrap();
+    assert_eq!(read_all(&tree).unwrap(), expected());
+}
+
+/// Two table files of an encrypted tree swapped: a typed error, never the other file's
+/// answers (each table's footer names its id, and its blocks are bound to it).
+#[test]
+fn swapped_files_are_typed_errors() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    let tree = config(&fs, "/db", Some(KEY), false).open().unwrap();
+    fill(&tree);
+    tree.major_compact(16 << 10, SeqNo::MAX).unwrap();
+    drop(tree);
+    let mut tables = data_files(&fs, "/db");
+    tables.sort();
+    assert!(tables.len() >= 2, "{tables:?}");
+    let read = |path: &Path| lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
+    let (first, second) = (read(&tables[0]), read(&tables[1]));
+    write(&fs, &tables[0], &second);
+    write(&fs, &tables[1], &first);
+    let outcome = config(&fs, "/db", Some(KEY), false)
+        .open()
+        .and_then(|tree| read_all(&tree));
+    assert!(outcome.is_err(), "swapped tables read without an error");
+    write(&fs, &tables[0], &first);
+    write(&fs, &tables[1], &second);
+    assert_eq!(
+        read_all(&config(&fs, "/db", Some(KEY), false).open().unwrap()).unwrap(),
+        expected()
+    );
 }
