@@ -333,18 +333,7 @@ fn a_torn_last_record_is_dropped_and_damage_before_it_is_corruption() {
     let path = Path::new("/db/manifest-1");
     let bytes = lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
     let versions = versions();
-    let rewrite = |content: &[u8]| {
-        let file = fs
-            .open(
-                path,
-                OpenOptions {
-                    truncate: true,
-                    ..OpenOptions::write()
-                },
-            )
-            .unwrap();
-        file.append(content).unwrap();
-    };
+    let rewrite = |content: &[u8]| rewrite_file(&fs, path, content);
     // Cut inside the last record: the two edits before it survive.
     rewrite(&bytes[..bytes.len() - 5]);
     assert_eq!(open(&fs).version(), &versions[2]);
@@ -370,6 +359,20 @@ fn a_torn_last_record_is_dropped_and_damage_before_it_is_corruption() {
         Manifest::open(Arc::clone(&fs), Path::new("/db"), 1 << 20),
         Err(Error::Corruption { .. })
     ));
+}
+
+/// Replaces the content of the file at `path`.
+fn rewrite_file(fs: &Arc<dyn Fs>, path: &Path, content: &[u8]) {
+    let file = fs
+        .open(
+            path,
+            OpenOptions {
+                truncate: true,
+                ..OpenOptions::write()
+            },
+        )
+        .unwrap();
+    file.append(content).unwrap();
 }
 
 /// Runs the workload until the first error; returns how many edits were acknowledged
@@ -582,18 +585,7 @@ fn an_encrypted_manifest_round_trips_and_refuses_other_keys() {
     let bytes = lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
     // Table keys ("05a" ... ) never appear in plaintext.
     assert!(!bytes.windows(3).any(|window| window == b"05a"));
-    let rewrite = |content: &[u8]| {
-        let file = fs
-            .open(
-                path,
-                OpenOptions {
-                    truncate: true,
-                    ..OpenOptions::write()
-                },
-            )
-            .unwrap();
-        file.append(content).unwrap();
-    };
+    let rewrite = |content: &[u8]| rewrite_file(&fs, path, content);
     // A byte flipped inside a sealed record, with the record's checksum made right
     // again, fails authentication: corruption.
     let mut tampered = bytes.clone();
