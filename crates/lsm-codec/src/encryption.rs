@@ -26,6 +26,7 @@ use crate::layout::{AAD_LEN, GCM_NONCE_LEN, GCM_TAG_LEN};
 pub const FILE_SALT_LEN: usize = 16;
 
 const BLOCK_KEY_INFO: &[u8] = b"lsm block key v1";
+const SCOPED_KEY_INFO: &[u8] = b"lsm scoped key v1";
 const KEY_CHECK_INFO: &[u8] = b"lsm key check v1";
 
 /// A 256-bit master key. Its `Debug` output never shows the key.
@@ -36,6 +37,20 @@ impl EncryptionKey {
     /// A key from its bytes.
     #[must_use]
     pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key of one scope under this master key (HKDF-SHA256 with `scope_salt`): a tree
+    /// derives its files' keys from the key of its own scope, so that a file of another
+    /// tree under the same master key does not open in it.
+    #[must_use]
+    pub fn scoped(&self, scope_salt: &[u8; FILE_SALT_LEN]) -> Self {
+        let mut bytes = [0; 32];
+        Salt::new(HKDF_SHA256, scope_salt)
+            .extract(&self.0)
+            .expand(&[SCOPED_KEY_INFO], OutputLen(bytes.len()))
+            .and_then(|okm| okm.fill(&mut bytes))
+            .expect("HKDF-SHA256 can expand 32 bytes");
         Self(bytes)
     }
 
@@ -274,6 +289,19 @@ mod tests {
         assert!(!format!("{key:?}{cipher:?}").contains("171"));
         assert!(!format!("{key:?}").to_lowercase().contains("ab"));
         assert!(EncryptionKey::from_slice(&[0; 31]).is_none());
+    }
+
+    #[test]
+    fn scoped_keys_differ_per_scope_and_master() {
+        let master = EncryptionKey::new([1; 32]);
+        let scoped = master.scoped(&[2; FILE_SALT_LEN]);
+        assert_eq!(scoped, master.scoped(&[2; FILE_SALT_LEN]));
+        assert_ne!(scoped, master.scoped(&[3; FILE_SALT_LEN]));
+        assert_ne!(
+            scoped,
+            EncryptionKey::new([4; 32]).scoped(&[2; FILE_SALT_LEN])
+        );
+        assert_ne!(scoped, master);
     }
 
     #[test]

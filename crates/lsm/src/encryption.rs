@@ -1,20 +1,22 @@
 //! Encryption at rest: an [`EncryptionProvider`] set with
-//! [`crate::Config::with_encryption`] encrypts every block of every table and every frame
-//! of every blob file the tree writes.
+//! [`crate::Config::with_encryption`] encrypts every block of every table, every frame of
+//! every blob file and every record of the manifest the tree writes.
 //!
-//! The provider hands the engine a master key ([`EncryptionProvider::master_key`]); each
-//! file gets its own AES-256-GCM key, derived from the master key and a salt the file
-//! stores, and each block is sealed with its file id, offset, type and compression as
-//! associated data, so a block moved, relabelled or transplanted from another file fails
-//! authentication (`docs/format/block.md`). A provider without a master key can still
-//! encrypt standalone messages ([`EncryptionProvider::encrypt`]) but cannot encrypt a
-//! tree: [`crate::Config::open`] refuses it with [`Error::Encrypt`].
+//! The provider hands the engine a master key ([`EncryptionProvider::master_key`]). The
+//! tree scopes it with the salt of its marker (below), so that a file copied from another
+//! tree under the same master key does not open; each file gets its own AES-256-GCM key,
+//! derived from the tree's key and a salt the file stores; and each block is sealed with
+//! its file id, offset, type and compression as associated data, so a block moved,
+//! relabelled or transplanted from another file fails authentication
+//! (`docs/format/block.md`). A provider without a master key can still encrypt standalone
+//! messages ([`EncryptionProvider::encrypt`]) but cannot encrypt a tree:
+//! [`crate::Config::open`] refuses it with [`Error::Encrypt`].
 //!
 //! A tree created with a provider records so in a small file beside the manifest
 //! (`ENCRYPTION`: a salt and the key check value that salt and the master key derive).
-//! Opening it checks the key before reading anything else, the manifest included: another key is
-//! [`Error::WrongKey`], none is [`Error::EncryptionRequired`], and a provider given for a
-//! tree created without one is [`Error::NotEncrypted`].
+//! Opening it checks the key before reading anything else, the manifest included: another
+//! key is [`Error::WrongKey`], none is [`Error::EncryptionRequired`], and a provider given
+//! for a tree created without one is [`Error::NotEncrypted`].
 //!
 //! The manifest is encrypted too (its records sealed under a key of its own per file;
 //! after a torn tail it continues in a new file, so no nonce is used twice: see
@@ -242,7 +244,8 @@ pub(crate) use crate::layout::ENCRYPTION_MARKER as MARKER_FILE;
 const MARKER_MAGIC: &[u8; 8] = b"LSMENC01";
 const MARKER_LEN: usize = 8 + FILE_SALT_LEN + 4 + 8;
 
-/// How a tree encrypts its files: the master key and the salts of new files.
+/// How a tree encrypts its files: its keys (the provider's, scoped to the tree by the
+/// marker's salt) and the salts of new files.
 pub(crate) struct TreeEncryption {
     /// The key new files are written under.
     pub(crate) key: EncryptionKey,
@@ -289,7 +292,11 @@ pub(crate) fn open_marker(
     let older = provider
         .map(|provider| provider.previous_keys())
         .unwrap_or_default();
-    if exists {
+    let salts =
+        SaltSource::new().map_err(|_| Error::Encrypt("the system random generator failed"))?;
+    // The marker's salt scopes the tree: its files' keys derive from the master key
+    // through it, so a file of another tree under the same master key does not open here.
+    let scope = if exists {
         let (salt, key_check) = read_marker(fs, &path)?;
         let matches = |key: &EncryptionKey| FileCipher::new(key, &salt).key_check() == key_check;
         if !matches(&key) {
@@ -297,18 +304,19 @@ pub(crate) fn open_marker(
                 return Err(Error::WrongKey);
             }
             // Written under an older epoch: from now on the current key opens the tree.
-            write_marker(fs, dir, &key)?;
+            write_marker(fs, dir, &key, &salt)?;
         }
+        salt
     } else if fresh {
-        write_marker(fs, dir, &key)?;
+        let salt = salts.salt_for(u8::MAX, 0);
+        write_marker(fs, dir, &key, &salt)?;
+        salt
     } else {
         return Err(Error::NotEncrypted);
-    }
-    let salts =
-        SaltSource::new().map_err(|_| Error::Encrypt("the system random generator failed"))?;
+    };
     Ok(Some(TreeEncryption {
-        key,
-        older,
+        key: key.scoped(&scope),
+        older: older.iter().map(|key| key.scoped(&scope)).collect(),
         salts: Arc::new(salts),
     }))
 }
@@ -332,14 +340,16 @@ fn read_marker(fs: &dyn Fs, path: &Path) -> Result<([u8; FILE_SALT_LEN], u32)> {
 }
 
 /// Writes the marker durably (a temporary file, synced, renamed, the directory synced).
-fn write_marker(fs: &dyn Fs, dir: &Path, key: &EncryptionKey) -> Result<()> {
-    let salt = SaltSource::new()
-        .map_err(|_| Error::Encrypt("the system random generator failed"))?
-        .salt_for(u8::MAX, 0);
+fn write_marker(
+    fs: &dyn Fs,
+    dir: &Path,
+    key: &EncryptionKey,
+    salt: &[u8; FILE_SALT_LEN],
+) -> Result<()> {
     let mut bytes = Vec::with_capacity(MARKER_LEN);
     bytes.extend_from_slice(MARKER_MAGIC);
-    bytes.extend_from_slice(&salt);
-    bytes.extend_from_slice(&FileCipher::new(key, &salt).key_check().to_le_bytes());
+    bytes.extend_from_slice(salt);
+    bytes.extend_from_slice(&FileCipher::new(key, salt).key_check().to_le_bytes());
     let checksum = Checksum::of(&bytes).into_raw();
     bytes.extend_from_slice(&checksum.to_le_bytes());
     let temporary = dir.join(format!("{MARKER_FILE}.tmp"));

@@ -413,3 +413,38 @@ fn swapped_files_are_typed_errors() {
         expected()
     );
 }
+
+/// A table of another tree under the same master key, copied in place of this tree's
+/// table of the same id: its key is scoped to the other tree, so it does not open.
+#[test]
+fn a_table_from_another_tree_under_the_same_key_does_not_open() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    for dir in ["/db", "/other"] {
+        let tree = config(&fs, dir, Some(KEY), false).open().unwrap();
+        fill(&tree);
+    }
+    let ours = data_files(&fs, "/db");
+    let theirs = data_files(&fs, "/other");
+    let names = |files: &[PathBuf]| -> Vec<_> {
+        files
+            .iter()
+            .map(|path| path.file_name().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&ours), names(&theirs), "the same ids in both trees");
+    let target = &ours[0];
+    let source = &theirs[0];
+    write(
+        &fs,
+        target,
+        &lsm_core::fs::read_all(fs.as_ref(), source).unwrap(),
+    );
+    let outcome = config(&fs, "/db", Some(KEY), false)
+        .open()
+        .and_then(|tree| read_all(&tree));
+    assert!(
+        matches!(outcome, Err(Error::Table(_))),
+        "a transplanted table opened: {:?}",
+        outcome.map(|pairs| pairs.len())
+    );
+}
