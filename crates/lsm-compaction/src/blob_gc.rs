@@ -5,9 +5,10 @@
 use std::collections::{BTreeSet, HashSet};
 
 use lsm_core::{BlobFileId, TableId};
-use lsm_version::Version;
+use lsm_version::{TableMeta, Version};
 
-use crate::{Choice, Input};
+use crate::Choice;
+use crate::levels::rewrite_in_place;
 
 /// When a tree collects its blob garbage.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,7 +67,7 @@ pub fn blob_gc_choice(
     if stale.is_empty() {
         return None;
     }
-    let mut best: Option<(u64, usize, u64, u64)> = None;
+    let mut best: Option<(u64, usize, &TableMeta)> = None;
     for (level_idx, level) in version.levels().iter().enumerate().skip(1) {
         let [run] = level.runs() else { continue };
         for table in run
@@ -81,19 +82,12 @@ pub fn blob_gc_choice(
                 .map(|blob_ref| blob_ref.value_bytes.max(1))
                 .sum();
             if bytes > best.map_or(0, |(most, ..)| most) {
-                best = Some((bytes, level_idx, table.id, table.size_bytes));
+                best = Some((bytes, level_idx, table));
             }
         }
     }
-    let (_, level_idx, table_id, size_bytes) = best?;
-    let level = u8::try_from(level_idx).ok()?;
-    Some(Choice::Merge(Input {
-        table_ids: HashSet::from([table_id]),
-        dest_level: level,
-        canonical_level: level,
-        // One output: the rewrite keeps the table's key range.
-        target_size: size_bytes.saturating_mul(2).max(1 << 20),
-    }))
+    let (_, level_idx, table) = best?;
+    rewrite_in_place(level_idx, table)
 }
 
 #[cfg(test)]

@@ -59,3 +59,15 @@ pub(crate) fn level_u8(level_idx: usize) -> u8 {
 pub(crate) fn last_level(version: &Version) -> usize {
     version.levels().len() - 1
 }
+
+/// A merge of `table` alone back into `level_idx` (a level of one run below level 0): one
+/// output, since the rewrite keeps the table's key range.
+pub(crate) fn rewrite_in_place(level_idx: usize, table: &TableMeta) -> Option<crate::Choice> {
+    let level = u8::try_from(level_idx).ok()?;
+    Some(crate::Choice::Merge(crate::Input {
+        table_ids: HashSet::from([table.id]),
+        dest_level: level,
+        canonical_level: level,
+        target_size: table.size_bytes.saturating_mul(2).max(1 << 20),
+    }))
+}

@@ -38,6 +38,7 @@ mod leveled;
 mod levels;
 mod major;
 mod merge_job;
+mod rotation;
 mod slices;
 mod strategy;
 pub mod stream;
@@ -55,6 +56,7 @@ pub use job::{Outputs, TableTarget, open_tables, write_outputs};
 pub use leveled::{LEVELED_COMPACTION_NAME, Leveled, Levelled};
 pub use major::{MAJOR_COMPACTION_NAME, Major};
 pub use merge_job::{MergeJob, RunSlices, SliceFilter, SliceTask, merge_bottom};
+pub use rotation::rotation_choice;
 pub use slices::slice_boundaries;
 pub use strategy::CompactionStrategy;
 pub use stream::{

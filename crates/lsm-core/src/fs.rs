@@ -319,6 +319,48 @@ pub(crate) fn write_all_with(
 /// A held lock; dropping it releases the lock.
 pub trait FsLock: Send + Sync + Debug {}
 
+/// The step of [`replace_durably`] that failed: the operation and its path.
+#[derive(Debug)]
+pub struct StepError {
+    /// The operation (`create`, `append`, `sync`, `rename`, `sync_dir`).
+    pub op: &'static str,
+    /// The file or directory it failed on.
+    pub path: PathBuf,
+    /// What the file system said.
+    pub source: io::Error,
+}
+
+/// Replaces `dir/name` with `bytes` so that a crash leaves the old content or the new,
+/// never a mix: writes `dir/temp_name` (truncated first), syncs it, renames it over
+/// `name`, and syncs `dir`.
+///
+/// # Errors
+/// The first step that fails; the old file is then untouched or wholly replaced.
+pub fn replace_durably(
+    fs: &dyn Fs,
+    dir: &Path,
+    name: &str,
+    temp_name: &str,
+    bytes: &[u8],
+) -> Result<(), StepError> {
+    let step = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StepError { op, path, source }
+    };
+    let temp = dir.join(temp_name);
+    let options = OpenOptions {
+        truncate: true,
+        ..OpenOptions::write()
+    };
+    let file = fs.open(&temp, options).map_err(step("create", &temp))?;
+    file.append(bytes).map_err(step("append", &temp))?;
+    file.sync_all().map_err(step("sync", &temp))?;
+    drop(file);
+    let target = dir.join(name);
+    fs.rename(&temp, &target).map_err(step("rename", &target))?;
+    fs.sync_dir(dir).map_err(step("sync_dir", dir))
+}
+
 /// Reads a whole file through `fs`.
 ///
 /// # Errors

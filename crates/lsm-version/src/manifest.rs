@@ -365,27 +365,12 @@ fn record_aad(generation: u64) -> [u8; AAD_LEN] {
 
 /// Points `current` at `generation` atomically and durably.
 fn switch_current(fs: &dyn Fs, dir: &Path, generation: u64) -> Result<()> {
-    let temp = dir.join(CURRENT_TEMP_FILE);
     let mut bytes = CURRENT_MAGIC.to_vec();
     put_u64(&mut bytes, generation);
     let checksum = xxh3_64(&bytes);
     put_u64(&mut bytes, checksum);
-    let options = OpenOptions {
-        truncate: true,
-        ..OpenOptions::write()
-    };
-    let file = fs
-        .open(&temp, options)
-        .map_err(|source| Error::io("create", &temp, source))?;
-    file.append(&bytes)
-        .map_err(|source| Error::io("append", &temp, source))?;
-    file.sync_all()
-        .map_err(|source| Error::io("sync", &temp, source))?;
-    let current = dir.join(CURRENT_FILE);
-    fs.rename(&temp, &current)
-        .map_err(|source| Error::io("rename", &current, source))?;
-    fs.sync_dir(dir)
-        .map_err(|source| Error::io("sync_dir", dir, source))
+    lsm_core::fs::replace_durably(fs, dir, CURRENT_FILE, CURRENT_TEMP_FILE, &bytes)
+        .map_err(|step| Error::io(step.op, &step.path, step.source))
 }
 
 /// The generation `current` names, or `None` when there is no `current`.

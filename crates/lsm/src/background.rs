@@ -260,29 +260,27 @@ impl Background {
 
     /// Waits for a flush request; `false` on stop.
     pub(crate) fn wait_for_flush_request(&self) -> bool {
-        let mut state = self.lock();
-        loop {
-            if state.stop {
-                return false;
-            }
-            if state.flush_pending {
-                state.flush_pending = false;
-                return true;
-            }
-            state = self.wait(state);
-        }
+        self.wait_until(|state| std::mem::take(&mut state.flush_pending))
     }
 
     /// Waits for a compaction request newer than `*seen` (and records it); `false` on
     /// stop.
     pub(crate) fn wait_for_compaction_request(&self, seen: &mut u64) -> bool {
+        self.wait_until(|state| {
+            let new = state.compaction_requests != *seen;
+            *seen = state.compaction_requests;
+            new
+        })
+    }
+
+    /// Waits until `take` finds a request in the state (and takes it); `false` on stop.
+    fn wait_until(&self, mut take: impl FnMut(&mut State) -> bool) -> bool {
         let mut state = self.lock();
         loop {
             if state.stop {
                 return false;
             }
-            if state.compaction_requests != *seen {
-                *seen = state.compaction_requests;
+            if take(&mut state) {
                 return true;
             }
             state = self.wait(state);

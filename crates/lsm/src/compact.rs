@@ -79,7 +79,14 @@ impl TreeInner {
                     .and_then(|policy| {
                         lsm_compaction::blob_gc_choice(&current.version, &jobs.busy, policy)
                     })
-                    .or_else(|| rotation_choice(&current, &jobs.busy))
+                    .or_else(|| {
+                        lsm_compaction::rotation_choice(
+                            &current.version,
+                            &jobs.busy,
+                            &current.stale_key_tables(),
+                            &current.stale_key_blob_files(),
+                        )
+                    })
                     .unwrap_or(Choice::DoNothing),
                 choice => choice,
             };
@@ -295,13 +302,7 @@ impl TreeInner {
             .map(|policy| lsm_compaction::relocation_set(version, policy))
             .unwrap_or_default();
         // Values in blob files under an older key epoch move to files under the current.
-        relocate.extend(
-            current
-                .blob_files
-                .iter()
-                .filter(|(_, file)| file.stale_key)
-                .map(|(id, _)| *id),
-        );
+        relocate.extend(current.stale_key_blob_files());
         let blobs = BlobContext {
             files: &current.blob_files,
             relocate: &relocate,
@@ -387,59 +388,4 @@ fn chosen_tables(choice: &Choice) -> Vec<TableId> {
         Choice::Drop(ids) => ids.iter().copied().collect(),
         Choice::Move(input) | Choice::Merge(input) => input.table_ids.iter().copied().collect(),
     }
-}
-
-/// When the tree holds files under an older key epoch and nothing else is due: a rewrite
-/// that moves some of them to the current key. Level 0 is merged whole within itself
-/// (when none of it is busy); below it, the first free table of a level of one run that
-/// is under an older key, or points into a blob file that is (whose values the merge
-/// relocates), is rewritten in place. `None` when nothing is stale.
-fn rotation_choice(current: &SuperVersion, busy: &HashSet<TableId>) -> Option<Choice> {
-    let stale_blobs: HashSet<u64> = current
-        .blob_files
-        .iter()
-        .filter(|(_, file)| file.stale_key)
-        .map(|(id, _)| *id)
-        .collect();
-    let is_stale = |meta: &TableMeta| {
-        current.table(meta.id).stale_key
-            || meta
-                .blob_refs
-                .iter()
-                .any(|blob_ref| stale_blobs.contains(&blob_ref.file_id))
-    };
-    for (level_idx, level) in current.version.levels().iter().enumerate() {
-        let level_u8 = u8::try_from(level_idx).ok()?;
-        let tables = level.runs().iter().flat_map(|run| run.tables());
-        if level_idx == 0 {
-            let all: Vec<_> = tables.collect();
-            if all.iter().any(|meta| is_stale(meta))
-                && !all.iter().any(|meta| busy.contains(&meta.id))
-            {
-                return Some(Choice::Merge(Input {
-                    table_ids: all.iter().map(|meta| meta.id).collect(),
-                    dest_level: 0,
-                    canonical_level: 0,
-                    target_size: 64 << 20,
-                }));
-            }
-            continue;
-        }
-        if level.runs().len() != 1 {
-            continue;
-        }
-        if let Some(meta) = tables
-            .filter(|meta| !busy.contains(&meta.id))
-            .find(|meta| is_stale(meta))
-        {
-            return Some(Choice::Merge(Input {
-                table_ids: HashSet::from([meta.id]),
-                dest_level: level_u8,
-                canonical_level: level_u8,
-                // One output: the rewrite keeps the table's key range.
-                target_size: meta.size_bytes.saturating_mul(2).max(1 << 20),
-            }));
-        }
-    }
-    None
 }

@@ -34,8 +34,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lsm_codec::{EncryptionKey, FILE_SALT_LEN, FileCipher, SaltSource};
+use lsm_core::Fs;
 use lsm_core::checksum::Checksum;
-use lsm_core::{Fs, OpenOptions};
 
 use crate::error::{Error, Result};
 
@@ -119,6 +119,11 @@ impl StaticKeyChain {
         }
     }
 
+    /// Its keys by epoch, the current (highest) first.
+    fn newest_first(&self) -> impl Iterator<Item = (u32, &EncryptionKey)> {
+        self.keys.iter().rev().map(|(epoch, key)| (*epoch, key))
+    }
+
     /// The chain with `key` as epoch `epoch` (replacing any key of that epoch); the
     /// highest epoch is the current one.
     #[must_use]
@@ -186,10 +191,11 @@ impl Aes256GcmProvider {
     }
 
     fn current(&self) -> &EncryptionKey {
-        let epoch = self.chain.current_epoch();
         self.chain
-            .key(epoch)
-            .expect("a static chain holds its current epoch")
+            .newest_first()
+            .next()
+            .map(|(_, key)| key)
+            .expect("a static chain holds at least its first key")
     }
 }
 
@@ -208,12 +214,9 @@ impl EncryptionProvider for Aes256GcmProvider {
     }
 
     fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        let mut epochs = self.chain.epochs();
-        epochs.reverse();
-        epochs
-            .into_iter()
-            .filter_map(|epoch| self.chain.key(epoch))
-            .find_map(|key| lsm_codec::open_sealed(key, ciphertext))
+        self.chain
+            .newest_first()
+            .find_map(|(_, key)| lsm_codec::open_sealed(key, ciphertext))
             .ok_or(Error::Decrypt(
                 "the message is damaged or was encrypted under another key",
             ))
@@ -229,13 +232,11 @@ impl EncryptionProvider for Aes256GcmProvider {
     }
 
     fn previous_keys(&self) -> Vec<EncryptionKey> {
-        let current = self.chain.current_epoch();
-        let mut epochs = self.chain.epochs();
-        epochs.reverse();
-        epochs
-            .into_iter()
-            .filter(|&epoch| epoch != current)
-            .filter_map(|epoch| self.chain.key(epoch).cloned())
+        // The newest is the current key.
+        self.chain
+            .newest_first()
+            .skip(1)
+            .map(|(_, key)| key.clone())
             .collect()
     }
 }
@@ -352,24 +353,9 @@ fn write_marker(
     bytes.extend_from_slice(&FileCipher::new(key, salt).key_check().to_le_bytes());
     let checksum = Checksum::of(&bytes).into_raw();
     bytes.extend_from_slice(&checksum.to_le_bytes());
-    let temporary = dir.join(format!("{MARKER_FILE}.tmp"));
-    let path = dir.join(MARKER_FILE);
-    let io = |op: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::io(op, &path, source)
-    };
-    if fs.exists(&temporary).map_err(io("stat", &temporary))? {
-        fs.remove_file(&temporary)
-            .map_err(io("remove", &temporary))?;
-    }
-    let file = fs
-        .open(&temporary, OpenOptions::create_new())
-        .map_err(io("create", &temporary))?;
-    file.append(&bytes).map_err(io("write", &temporary))?;
-    file.sync_all().map_err(io("sync", &temporary))?;
-    drop(file);
-    fs.rename(&temporary, &path).map_err(io("rename", &path))?;
-    fs.sync_dir(dir).map_err(io("sync", dir))
+    let temporary = format!("{MARKER_FILE}.tmp");
+    lsm_core::fs::replace_durably(fs, dir, MARKER_FILE, &temporary, &bytes)
+        .map_err(|step| Error::io(step.op, &step.path, step.source))
 }
 
 /// Opens a file with the current key (`current`), or, when it was written under an

@@ -158,7 +158,8 @@ impl TreeInner {
         options.created_at_ms = now_ms();
         let encryption = self.encryption.as_ref();
         // Each file's salt is set from its `NewTable` (or `NewBlobFile`).
-        options.encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));
+        let file_encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));
+        options.encryption.clone_from(&file_encryption);
         // Tables and blob files number from separate counters: their salts are kept
         // apart by kind.
         let salt_for = |kind, file_id| {
@@ -207,7 +208,7 @@ impl TreeInner {
         };
         let read_value = |entry: &InternalEntry| crate::blobs::read_value(blobs.files, entry);
         let mut blob_options = options.write_options();
-        blob_options.encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));
+        blob_options.encryption = file_encryption;
         let target = BlobTarget {
             options: blob_options,
             separation_threshold: options.separation_threshold,

@@ -22,7 +22,7 @@ use lsm_core::merge::MergeIter;
 use lsm_core::mvcc::{MergeFn, MvccStream};
 use lsm_core::{InternalEntry, RangeTombstone, SeqNo, Slice, UserKey, UserValue, ValueType};
 use lsm_memtable::Memtable;
-use lsm_table::{PrefixExtractor, ReadOptions, Table};
+use lsm_table::{ReadOptions, Table};
 
 use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
@@ -229,22 +229,20 @@ pub(crate) fn overlaps(bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
     after_start && before_end
 }
 
-/// The prefix every key of a scan starts with, and how to ask a table's prefix filter
-/// about it: tables whose filter proves it absent are not read.
-pub(crate) struct PrefixProbe {
+/// The prefix every key of a scan starts with, and the tree's read options (which hold
+/// its prefix extractor) to ask a table's prefix filter about it: tables whose filter
+/// proves the prefix absent are not read.
+pub(crate) struct PrefixProbe<'a> {
     prefix: Vec<u8>,
-    options: ReadOptions,
+    options: &'a ReadOptions,
 }
 
-impl PrefixProbe {
-    /// The probe of a scan over `bounds`: the longest prefix `extractor` takes as a scan
-    /// boundary that both bounds start with (so every key in them does); `None` when
+impl<'a> PrefixProbe<'a> {
+    /// The probe of a scan over `bounds`: the longest prefix the extractor takes as a
+    /// scan boundary that both bounds start with (so every key in them does); `None` when
     /// there is none, or no extractor.
-    pub(crate) fn for_bounds(
-        extractor: Option<&Arc<dyn PrefixExtractor>>,
-        bounds: &OwnedBounds,
-    ) -> Option<Self> {
-        let extractor = extractor?;
+    pub(crate) fn for_bounds(options: &'a ReadOptions, bounds: &OwnedBounds) -> Option<Self> {
+        let extractor = options.prefix_extractor.as_ref()?;
         let (Bound::Included(start) | Bound::Excluded(start)) = &bounds.0 else {
             return None;
         };
@@ -254,26 +252,20 @@ impl PrefixProbe {
         let prefix = extractor
             .prefixes(start)
             .filter(|prefix| end.starts_with(prefix) && extractor.is_valid_scan_boundary(prefix))
-            .max_by_key(|prefix| prefix.len())?
-            .to_vec();
+            .max_by_key(|prefix| prefix.len())?;
         Some(Self {
-            prefix,
-            options: ReadOptions {
-                prefix_extractor: Some(Arc::clone(extractor)),
-                ..ReadOptions::default()
-            },
+            prefix: prefix.to_vec(),
+            options,
         })
     }
 
-    /// The probe of a scan over every key starting with `prefix` (`None` when the
-    /// extractor does not take it as a scan boundary).
-    pub(crate) fn for_prefix(extractor: &Arc<dyn PrefixExtractor>, prefix: &[u8]) -> Option<Self> {
+    /// The probe of a scan over every key starting with `prefix` (`None` without an
+    /// extractor, or when it does not take `prefix` as a scan boundary).
+    pub(crate) fn for_prefix(options: &'a ReadOptions, prefix: &[u8]) -> Option<Self> {
+        let extractor = options.prefix_extractor.as_ref()?;
         extractor.is_valid_scan_boundary(prefix).then(|| Self {
             prefix: prefix.to_vec(),
-            options: ReadOptions {
-                prefix_extractor: Some(Arc::clone(extractor)),
-                ..ReadOptions::default()
-            },
+            options,
         })
     }
 
@@ -281,7 +273,7 @@ impl PrefixProbe {
     /// table is read, and reports its error there).
     fn may_match(&self, table: &Table) -> bool {
         table
-            .may_contain_prefix(&self.prefix, &self.options)
+            .may_contain_prefix(&self.prefix, self.options)
             .unwrap_or(true)
     }
 }
@@ -293,7 +285,7 @@ pub(crate) fn scan(
     read_seqno: SeqNo,
     index: Index,
     merge: Option<MergeFn<Error>>,
-    probe: Option<&PrefixProbe>,
+    probe: Option<&PrefixProbe<'_>>,
 ) -> IterBox {
     let mut sources: Vec<EntryIter> = Vec::new();
     let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);

@@ -14,10 +14,10 @@
 //! with marks at or below `w`, since no read below `w` is promised any more. The history
 //! lives in memory; after a reopen, reads see the reopened state at every seqno.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-use lsm_core::{SeqNo, TableId};
+use lsm_core::{BlobFileId, SeqNo, TableId};
 use lsm_memtable::Memtable;
 use lsm_version::Version;
 
@@ -41,6 +41,24 @@ pub(crate) struct SuperVersion {
 }
 
 impl SuperVersion {
+    /// The tables written under an older key epoch.
+    pub(crate) fn stale_key_tables(&self) -> HashSet<TableId> {
+        self.tables
+            .iter()
+            .filter(|(_, table)| table.stale_key)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The blob files written under an older key epoch.
+    pub(crate) fn stale_key_blob_files(&self) -> HashSet<BlobFileId> {
+        self.blob_files
+            .iter()
+            .filter(|(_, file)| file.stale_key)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The super-version a read at `read_seqno` uses.
     pub(crate) fn at(self: &Arc<Self>, read_seqno: SeqNo) -> Arc<Self> {
         self.history

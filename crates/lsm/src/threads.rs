@@ -51,6 +51,12 @@ fn l0_runs(tree: &TreeInner) -> BTreeSet<u64> {
         .unwrap_or_default()
 }
 
+/// Whether a job's failure stops its thread: the tree is poisoned, so retrying cannot
+/// succeed until it is reopened.
+fn is_fatal(tree: &TreeInner, error: &Error) -> bool {
+    matches!(error, Error::Unrecoverable) || tree.health.is_poisoned()
+}
+
 fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
     while background.wait_for_flush_request() {
         let outcome = background.with_tree(weak, |tree| {
@@ -71,7 +77,7 @@ fn flush_loop(weak: &Weak<TreeInner>, background: &Background) {
                 flushed
             };
             flushed.map_err(|error| {
-                let fatal = matches!(error, Error::Unrecoverable) || tree.health.is_poisoned();
+                let fatal = is_fatal(tree, &error);
                 (error, fatal)
             })
         });
@@ -108,7 +114,10 @@ fn compaction_loop(weak: &Weak<TreeInner>, background: &Background) {
                 let started = Instant::now();
                 let result = tree
                     .compact(background.options.strategy.as_ref(), watermark, Wait::No)
-                    .map_err(|error| (error, tree.health.is_poisoned()));
+                    .map_err(|error| {
+                        let fatal = is_fatal(tree, &error);
+                        (error, fatal)
+                    });
                 if result.is_ok() {
                     let after = l0_runs(tree);
                     let drained = before.difference(&after).count() as u64;

@@ -451,7 +451,7 @@ impl AbstractTree for Tree {
         index: Index,
     ) -> IterBox {
         let bounds = read::owned_bounds(&range);
-        let probe = PrefixProbe::for_bounds(self.config.prefix_extractor.as_ref(), &bounds);
+        let probe = PrefixProbe::for_bounds(&self.read_options, &bounds);
         read::scan(
             self.super_version_at(seqno),
             bounds,
@@ -464,11 +464,7 @@ impl AbstractTree for Tree {
 
     fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {
         let bounds = read::prefix_bounds(prefix.as_ref());
-        let probe = self
-            .config
-            .prefix_extractor
-            .as_ref()
-            .and_then(|extractor| PrefixProbe::for_prefix(extractor, prefix.as_ref()));
+        let probe = PrefixProbe::for_prefix(&self.read_options, prefix.as_ref());
         read::scan(
             self.super_version_at(seqno),
             bounds,
@@ -518,17 +514,20 @@ impl AbstractTree for Tree {
 
     fn rotation_debt(&self) -> u64 {
         let current = self.super_version();
+        let stale_tables = current.stale_key_tables();
+        let stale_blob_files = current.stale_key_blob_files();
         let tables: u64 = current
             .version
             .tables()
-            .filter(|meta| current.table(meta.id).stale_key)
+            .filter(|meta| stale_tables.contains(&meta.id))
             .map(|meta| meta.size_bytes)
             .sum();
         let blob_files: u64 = current
-            .blob_files
+            .version
+            .blob_files()
             .values()
-            .filter(|file| file.stale_key)
-            .map(|file| file.info.file_len)
+            .filter(|info| stale_blob_files.contains(&info.id))
+            .map(|info| info.file_len)
             .sum();
         tables + blob_files
     }

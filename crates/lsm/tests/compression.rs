@@ -149,6 +149,10 @@ fn every_compression_round_trips_and_shrinks_real_records() {
     for &(name, bytes) in &sizes[1..] {
         assert!(bytes < none, "{name}: {bytes} bytes, none {none}");
     }
+    // A dictionary, given or trained, is in use: it beats plain zstd on small rows.
+    let size_of = |wanted: &str| sizes.iter().find(|(name, _)| *name == wanted).unwrap().1;
+    assert!(size_of("zstd+dict") < size_of("zstd"), "{sizes:?}");
+    assert!(size_of("zstd+trained") < size_of("zstd"), "{sizes:?}");
     println!("bytes on disk: {sizes:?}");
 }
 
@@ -245,6 +249,8 @@ fn blob_files_compress_and_need_their_dictionary() {
     for (name, bytes) in &sizes[1..] {
         assert!(*bytes < none, "{name}: {bytes} bytes, none {none}");
     }
+    // The dictionary is in use: it beats plain zstd on values compressed one by one.
+    assert!(sizes[3].1 < sizes[2].1, "{sizes:?}");
     // A blob policy naming a dictionary the options do not hold is refused at open.
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     assert!(matches!(
