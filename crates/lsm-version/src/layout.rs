@@ -3,7 +3,8 @@
 //! ```text
 //! current            magic "lsmcurr1" | generation u64 | xxh3-64 of the 16 bytes before
 //! manifest-{gen}     record* ; record = len u32 | xxh3-64(payload) u64 | payload
-//!                    the first record is a snapshot, every later one an edit
+//!                    the first record is a snapshot, then edits, each followed by
+//!                    a commit record (tag 3 | the edit's offset u64) from version 2
 //! manifest-{gen}     (encrypted) header, then record* whose payloads are sealed;
 //!                    header = magic "lsmmenc1" | salt [16] | key check u32
 //!                             | xxh3-64 of the 28 bytes before
@@ -32,8 +33,14 @@ pub const MANIFEST_SALT_KIND: u8 = 2;
 pub const RECORD_SNAPSHOT: u8 = 1;
 /// Record tag of an edit.
 pub const RECORD_EDIT: u8 = 2;
+/// Record tag of a commit: the edit before it is whole (format version 2 on).
+pub const RECORD_COMMIT: u8 = 3;
+/// Length of a commit record's payload: its tag and the offset of the edit it commits.
+pub const COMMIT_PAYLOAD_LEN: usize = 1 + 8;
 /// Manifest format version (first byte after the tag of a snapshot).
-pub const MANIFEST_FORMAT_VERSION: u8 = 1;
+pub const MANIFEST_FORMAT_VERSION: u8 = 2;
+/// The first format version whose edits are each followed by a commit record.
+pub const FIRST_VERSION_WITH_COMMITS: u8 = 2;
 /// Most levels a version may have.
 pub const LEVEL_COUNT_MAX: usize = 64;
 

@@ -4,10 +4,10 @@
 //! A [`Version`] is an immutable set of tables arranged in levels of runs (a run is a
 //! list of tables with disjoint key ranges). Every change is a [`VersionEdit`]: tables
 //! added and removed, and the id and seqno counters. The [`Manifest`] appends each edit,
-//! synced, to a log that starts with a snapshot of the whole version, rolls to a new
-//! snapshot when the log grows, and switches a `current` pointer file atomically; on
-//! open it recovers the latest version (a torn last record, which was never
-//! acknowledged, is dropped).
+//! synced, then a commit record, synced, to a log that starts with a snapshot of the
+//! whole version, rolls to a new snapshot when the log grows, and switches a `current`
+//! pointer file atomically; on open it recovers the latest version (a torn last record,
+//! which was never acknowledged, is dropped; damage before a commit is corruption).
 //!
 //! A version also records the blob files that hold separated values, with how much of
 //! each is dead ([`BlobFileInfo`]); edits add and remove blob files and credit dead

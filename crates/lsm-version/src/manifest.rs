@@ -8,9 +8,14 @@
 //! threshold, the manifest rolls: the new generation's snapshot is written and synced,
 //! the pointer switched, and only then the old file deleted.
 //!
+//! Each edit is followed by a small commit record, appended and synced after it: a
+//! commit at the file's end shows that the last append finished, so damage anywhere
+//! before it is corruption rather than a torn tail.
+//!
 //! Recovery reads the pointer, the snapshot and the edits. A damaged record at the end
 //! of the log (torn by a crash while it was being appended, so never acknowledged) is
-//! dropped and cut off; a damaged record followed by valid data is corruption.
+//! dropped and cut off; a damaged record followed by valid data, or by a commit at the
+//! file's end, is corruption.
 //!
 //! An encrypted manifest ([`ManifestEncryption`]) starts each file with a header (its
 //! salt and key check value) and seals every record's payload with the file's key and
@@ -22,6 +27,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lsm_codec::layout::GCM_TAG_LEN;
 use lsm_codec::{AAD_LEN, EncryptionKey, FILE_SALT_LEN, FileCipher, SaltSource};
 use lsm_core::coding::{Decoder, put_u32, put_u64, put_varint_u64};
 use lsm_core::{DecodeError, Fs, FsFile, OpenOptions};
@@ -29,10 +35,10 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::edit::bounded_count;
 use crate::layout::{
-    CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE, ENCRYPTED_HEADER_LEN,
-    ENCRYPTED_MAGIC, LEVEL_COUNT_MAX, MANIFEST_FORMAT_VERSION, MANIFEST_SALT_KIND, RECORD_EDIT,
-    RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT, manifest_file_name,
-    parse_manifest_file_name,
+    COMMIT_PAYLOAD_LEN, CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE,
+    ENCRYPTED_HEADER_LEN, ENCRYPTED_MAGIC, FIRST_VERSION_WITH_COMMITS, LEVEL_COUNT_MAX,
+    MANIFEST_FORMAT_VERSION, MANIFEST_SALT_KIND, RECORD_COMMIT, RECORD_EDIT, RECORD_HEADER_LEN,
+    RECORD_LEN_MAX, RECORD_SNAPSHOT, manifest_file_name, parse_manifest_file_name,
 };
 use crate::{BlobFileInfo, Error, Result, Run, TableMeta, Version, VersionEdit};
 
@@ -162,8 +168,13 @@ impl Manifest {
         let path = dir.join(manifest_file_name(generation));
         let bytes = lsm_core::fs::read_all(fs.as_ref(), &path)
             .map_err(|source| Error::io("read", &path, source))?;
-        let (version, valid_len, cipher, under_older_key) =
-            replay(&bytes, &path, generation, encryption.as_ref())?;
+        let Replayed {
+            version,
+            valid_len,
+            cipher,
+            under_older_key,
+            format_version,
+        } = replay(&bytes, &path, generation, encryption.as_ref())?;
         let encryption = encryption.map(Box::new);
         remove_stale_files(fs.as_ref(), dir, generation)?;
         let file = fs
@@ -189,9 +200,13 @@ impl Manifest {
             encryption,
             cipher,
         };
-        if (torn && manifest.cipher.is_some()) || under_older_key {
-            // Appending at the torn record's offset would reuse its nonce, and a file
-            // under an older key must move to the current one: continue in a new file.
+        if (torn && manifest.cipher.is_some())
+            || under_older_key
+            || format_version < FIRST_VERSION_WITH_COMMITS
+        {
+            // Appending at the torn record's offset would reuse its nonce, a file under
+            // an older key must move to the current one, and commit records may follow
+            // edits only in a file whose snapshot says so: continue in a new file.
             manifest.roll()?;
         }
         Ok(Recovered::Manifest(manifest))
@@ -228,27 +243,39 @@ impl Manifest {
         let next = self.version.apply(edit);
         let mut payload = vec![RECORD_EDIT];
         edit.encode_into(&mut payload);
+        let edit_offset = self.len_bytes;
+        self.append_synced(&payload)?;
+        // The commit: once it is durable at the file's end, damage to the edit cannot
+        // pass for a torn append.
+        let mut commit = vec![RECORD_COMMIT];
+        put_u64(&mut commit, edit_offset);
+        self.append_synced(&commit)?;
+        self.version = next;
+        if self.len_bytes > self.roll_threshold_bytes {
+            self.roll().inspect_err(|_| self.poisoned = true)?;
+        }
+        Ok(&self.version)
+    }
+
+    /// Frames `payload` (sealed, in an encrypted file) at the file's end, appends it and
+    /// syncs; a failure poisons the manifest.
+    fn append_synced(&mut self, payload: &[u8]) -> Result<()> {
         let record = match &self.cipher {
             Some(cipher) => {
-                frame(&cipher.seal_record(&record_aad(self.generation), self.len_bytes, &payload))
+                frame(&cipher.seal_record(&record_aad(self.generation), self.len_bytes, payload))
             }
-            None => frame(&payload),
+            None => frame(payload),
         };
-        let path = self.path();
         let written = self
             .file
             .append(&record)
             .and_then(|()| self.file.sync_data());
         if let Err(source) = written {
             self.poisoned = true;
-            return Err(Error::io("append", &path, source));
+            return Err(Error::io("append", &self.path(), source));
         }
         self.len_bytes += record.len() as u64;
-        self.version = next;
-        if self.len_bytes > self.roll_threshold_bytes {
-            self.roll().inspect_err(|_| self.poisoned = true)?;
-        }
-        Ok(&self.version)
+        Ok(())
     }
 
     fn path(&self) -> PathBuf {
@@ -502,14 +529,26 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
     ))
 }
 
-/// The version a manifest file describes, the length of its valid prefix, and (for an
-/// encrypted file) its cipher.
+/// What a manifest file describes.
+struct Replayed {
+    version: Version,
+    /// The length of the file's valid prefix.
+    valid_len: u64,
+    /// The file's cipher, for an encrypted file.
+    cipher: Option<Box<FileCipher>>,
+    /// Whether the file is under an older key than the current one.
+    under_older_key: bool,
+    /// The snapshot's format version.
+    format_version: u8,
+}
+
+/// Reads a manifest file; see [`Replayed`].
 fn replay(
     bytes: &[u8],
     path: &Path,
     generation: u64,
     encryption: Option<&ManifestEncryption>,
-) -> Result<(Version, u64, Option<Box<FileCipher>>, bool)> {
+) -> Result<Replayed> {
     let corrupt = |offset: usize, what| Error::Corruption {
         path: path.to_path_buf(),
         offset: offset as u64,
@@ -571,16 +610,16 @@ fn replay(
             return Err(corrupt(start, "missing or damaged snapshot"));
         }
     };
-    match (snapshot.first(), snapshot.get(1)) {
+    let format_version = match (snapshot.first(), snapshot.get(1)) {
         (Some(&RECORD_SNAPSHOT), Some(&version)) if version > MANIFEST_FORMAT_VERSION => {
             return Err(Error::UnsupportedFormatVersion {
                 found: version,
                 max: MANIFEST_FORMAT_VERSION,
             });
         }
-        (Some(&RECORD_SNAPSHOT), Some(_)) => {}
+        (Some(&RECORD_SNAPSHOT), Some(&version)) => version,
         _ => return Err(corrupt(start, "the first record is not a snapshot")),
-    }
+    };
     let mut version =
         decode_snapshot(&snapshot).map_err(|_| corrupt(start, "malformed snapshot"))?;
     if !version.ids_are_consistent() {
@@ -589,26 +628,44 @@ fn replay(
             "snapshot table ids repeat or reach the next id",
         ));
     }
+    let commits = format_version >= FIRST_VERSION_WITH_COMMITS;
+    // The offset of the record before, when it is an edit: a commit follows its edit
+    // directly (an edit whose commit a crash cut off may be followed by the next edit).
+    let mut edit_before = None;
     loop {
         match next_record(bytes, offset) {
             Record::End => break,
             Record::Valid(stored, end) => {
                 let payload = payload_of(stored, offset)?;
                 let mut decoder = Decoder::new(&payload);
-                if decoder.u8().ok() != Some(RECORD_EDIT) {
-                    return Err(corrupt(offset, "unexpected record type"));
+                match decoder.u8().ok() {
+                    Some(RECORD_EDIT) => {
+                        let edit = VersionEdit::decode_from(&mut decoder)
+                            .map_err(|_| corrupt(offset, "malformed edit"))?;
+                        if !edit_applies(&version, &edit) {
+                            return Err(corrupt(offset, "edit does not apply to the version"));
+                        }
+                        version = version.apply(&edit);
+                        edit_before = commits.then_some(offset as u64);
+                    }
+                    Some(RECORD_COMMIT) if commits => {
+                        if payload.len() != COMMIT_PAYLOAD_LEN || edit_before != decoder.u64().ok()
+                        {
+                            return Err(corrupt(offset, "a commit of no edit before it"));
+                        }
+                        edit_before = None;
+                    }
+                    _ => return Err(corrupt(offset, "unexpected record type")),
                 }
-                let edit = VersionEdit::decode_from(&mut decoder)
-                    .map_err(|_| corrupt(offset, "malformed edit"))?;
-                if !edit_applies(&version, &edit) {
-                    return Err(corrupt(offset, "edit does not apply to the version"));
-                }
-                version = version.apply(&edit);
                 offset = end;
             }
             Record::Damaged => {
-                // A torn append leaves damage only at the end (or zeros after it).
+                // A torn append leaves damage only at the end (or zeros after it), and
+                // never before a commit: the commit is written after its edit is synced.
                 let rest = bytes.get(offset..).unwrap_or_default();
+                if commits && ends_with_commit(bytes, offset, &payload_of) {
+                    return Err(corrupt(offset, "damaged record before a commit"));
+                }
                 if is_torn_tail(rest) {
                     break;
                 }
@@ -616,7 +673,37 @@ fn replay(
             }
         }
     }
-    Ok((version, offset as u64, cipher, under_older_key))
+    Ok(Replayed {
+        version,
+        valid_len: offset as u64,
+        cipher,
+        under_older_key,
+        format_version,
+    })
+}
+
+/// Whether the file ends, after `damaged`, in a whole commit record (`payload_of` opens a
+/// stored payload at its offset).
+fn ends_with_commit(
+    bytes: &[u8],
+    damaged: usize,
+    payload_of: &dyn Fn(&[u8], usize) -> Result<Vec<u8>>,
+) -> bool {
+    // A commit's payload, sealed or not: try both lengths.
+    [COMMIT_PAYLOAD_LEN, COMMIT_PAYLOAD_LEN + GCM_TAG_LEN]
+        .into_iter()
+        .any(|stored_len| {
+            let Some(at) = bytes.len().checked_sub(RECORD_HEADER_LEN + stored_len) else {
+                return false;
+            };
+            let Record::Valid(stored, _) = next_record(bytes, at) else {
+                return false;
+            };
+            at > damaged
+                && stored.len() == stored_len
+                && payload_of(stored, at)
+                    .is_ok_and(|payload| payload.first() == Some(&RECORD_COMMIT))
+        })
 }
 
 /// Whether the damage starting `rest` is a torn last record: a record whose declared

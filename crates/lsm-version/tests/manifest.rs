@@ -334,8 +334,11 @@ fn a_torn_last_record_is_dropped_and_damage_before_it_is_corruption() {
     let bytes = lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
     let versions = versions();
     let rewrite = |content: &[u8]| rewrite_file(&fs, path, content);
-    // Cut inside the last record: the two edits before it survive.
+    // Cut inside the last commit: its edit is whole and stays.
     rewrite(&bytes[..bytes.len() - 5]);
+    assert_eq!(open(&fs).version(), &versions[3]);
+    // Cut inside the last edit (so before its commit): the two edits before it survive.
+    rewrite(&bytes[..bytes.len() - PLAIN_COMMIT_LEN - 5]);
     assert_eq!(open(&fs).version(), &versions[2]);
     // The reopen cut the tail: appending again works and survives another reopen.
     let mut manifest = open(&fs);
@@ -359,6 +362,98 @@ fn a_torn_last_record_is_dropped_and_damage_before_it_is_corruption() {
         Manifest::open(Arc::clone(&fs), Path::new("/db"), 1 << 20),
         Err(Error::Corruption { .. })
     ));
+}
+
+/// Length of a plaintext commit record (header, tag, edit offset).
+const PLAIN_COMMIT_LEN: usize = 12 + 1 + 8;
+/// Length of a sealed commit record (the same, and the tag of the seal).
+const SEALED_COMMIT_LEN: usize = PLAIN_COMMIT_LEN + 16;
+
+/// Every byte of the last edit flipped is corruption (its commit at the file's end says
+/// the append finished), in plaintext and sealed; every byte of the commit flipped reads
+/// as a torn commit, and the edit stands.
+#[test]
+fn a_damaged_last_edit_before_its_commit_is_corruption() {
+    for sealed in [false, true] {
+        let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        let encryption = sealed.then(encryption);
+        let open_with = || {
+            Manifest::open_with(
+                Arc::clone(&fs),
+                Path::new("/db"),
+                1 << 20,
+                encryption.clone(),
+            )
+        };
+        let mut manifest = Manifest::create_with(
+            Arc::clone(&fs),
+            Path::new("/db"),
+            Version::new(4),
+            1 << 20,
+            encryption.clone(),
+        )
+        .unwrap();
+        let edits = edits();
+        let mut lens = Vec::new();
+        for edit in &edits[..3] {
+            manifest.apply(edit).unwrap();
+            lens.push(
+                lsm_core::fs::read_all(fs.as_ref(), Path::new("/db/manifest-1"))
+                    .unwrap()
+                    .len(),
+            );
+        }
+        drop(manifest);
+        let path = Path::new("/db/manifest-1");
+        let bytes = lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
+        let commit_len = if sealed {
+            SEALED_COMMIT_LEN
+        } else {
+            PLAIN_COMMIT_LEN
+        };
+        let edit_start = lens[1];
+        let commit_start = bytes.len() - commit_len;
+        let (mut refused, mut torn_commits) = (0, 0);
+        for at in edit_start..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x04;
+            rewrite_file(&fs, path, &damaged);
+            match open_with() {
+                Err(Error::Corruption { .. }) if at < commit_start => refused += 1,
+                Ok(Recovered::Manifest(manifest)) if at >= commit_start => {
+                    assert_eq!(manifest.version(), &versions()[3], "byte {at}");
+                    torn_commits += 1;
+                }
+                other => panic!("sealed {sealed}, byte {at}: {:?}", other.map(|_| ())),
+            }
+            // A reopen may roll or cut the file: start each flip from the same files.
+            for entry in fs.read_dir(Path::new("/db")).unwrap() {
+                fs.remove_file(&entry.path).unwrap();
+            }
+            let file = fs.open(path, OpenOptions::create_new()).unwrap();
+            file.append(&bytes).unwrap();
+            lsm_core::fs::replace_durably(
+                fs.as_ref(),
+                Path::new("/db"),
+                "current",
+                "current.tmp",
+                &current_bytes(1),
+            )
+            .unwrap();
+        }
+        assert_eq!(refused, commit_start - edit_start);
+        assert_eq!(torn_commits, commit_len);
+    }
+}
+
+/// The bytes of a `current` file naming `generation`.
+fn current_bytes(generation: u64) -> Vec<u8> {
+    let mut bytes = b"lsmcurr1".to_vec();
+    bytes.extend_from_slice(&generation.to_le_bytes());
+    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes);
+    bytes.extend_from_slice(&checksum.to_le_bytes());
+    bytes
 }
 
 /// Replaces the content of the file at `path`.
@@ -599,9 +694,9 @@ fn an_encrypted_manifest_round_trips_and_refuses_other_keys() {
         open_with(Some(encryption.clone())),
         Err(Error::Corruption { .. })
     ));
-    // A torn last record: the edits before it survive, and the manifest continues in
-    // generation 2 (never appending again at the torn record's offset).
-    rewrite(&bytes[..bytes.len() - 5]);
+    // A torn last edit (cut before its commit): the edits before it survive, and the
+    // manifest continues in generation 2 (never appending again at the torn offset).
+    rewrite(&bytes[..bytes.len() - SEALED_COMMIT_LEN - 5]);
     let Recovered::Manifest(mut manifest) = open_with(Some(encryption.clone())).unwrap() else {
         panic!("no manifest")
     };

@@ -3,7 +3,8 @@
 //! no file of the tree (tables, blob files, manifest) holds a key or value in plaintext; the wrong key, no key, a key
 //! for a plaintext tree and a provider without a master key are typed errors at open;
 //! a sampled tampered byte of a table or blob file is a typed error whenever a read
-//! touches it, and never a wrong answer.
+//! touches it, and never a wrong answer; every tampered byte of the manifest is a typed
+//! error at open, but for the bytes of its last commit record, which are harmless.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -287,6 +288,84 @@ fn tampered_bytes_are_typed_errors() {
             expected()
         );
     }
+}
+
+/// Every byte of the manifest flipped, in an encrypted and a plaintext tree: the open is
+/// a typed error, or the byte was in the last commit record (read as a torn commit: the
+/// edit before it stands) and every answer is exact. Never a rollback of a recorded
+/// flush or compaction.
+#[test]
+fn every_flipped_manifest_byte_is_refused_or_harmless() {
+    for key in [Some(KEY), None] {
+        let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+        let tree = config(&fs, "/db", key, false).open().unwrap();
+        fill(&tree);
+        drop(tree);
+        let files = all_files(&fs, Path::new("/db"));
+        let (manifest, original) = files
+            .iter()
+            .find(|(path, _)| path.to_string_lossy().contains("manifest-"))
+            .cloned()
+            .unwrap();
+        let commit_len = if key.is_some() { 12 + 9 + 16 } else { 12 + 9 };
+        let commit_start = original.len() - commit_len;
+        let (mut refused, mut harmless) = (0, 0);
+        for at in 0..original.len() {
+            let copy: Arc<dyn Fs> = Arc::new(MemFs::new());
+            for (path, bytes) in &files {
+                copy.create_dir_all(path.parent().unwrap()).unwrap();
+                let mut bytes = bytes.clone();
+                if *path == manifest {
+                    bytes[at] ^= 0x08;
+                }
+                write_new(&copy, path, &bytes);
+            }
+            match config(&copy, "/db", key, false)
+                .open()
+                .and_then(|tree| read_all(&tree))
+            {
+                Err(_) => refused += 1,
+                Ok(pairs) => {
+                    assert!(
+                        at >= commit_start,
+                        "byte {at} before the last commit is read"
+                    );
+                    assert_eq!(pairs, expected(), "byte {at}: a wrong answer");
+                    harmless += 1;
+                }
+            }
+        }
+        println!(
+            "key {}: {refused} flipped manifest bytes refused, {harmless} harmless",
+            key.is_some()
+        );
+        // A commit's length flipped shorter reads as damage before other bytes: refused.
+        assert!(
+            refused >= commit_start && harmless > 0,
+            "{refused} {harmless}"
+        );
+    }
+}
+
+/// Every file under `dir` with its bytes.
+fn all_files(fs: &Arc<dyn Fs>, dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in fs.read_dir(dir).unwrap() {
+        if entry.is_dir {
+            files.extend(all_files(fs, &entry.path));
+        } else if entry.path.file_name() != Some("lock".as_ref()) {
+            let bytes = lsm_core::fs::read_all(fs.as_ref(), &entry.path).unwrap();
+            files.push((entry.path, bytes));
+        }
+    }
+    files
+}
+
+fn write_new(fs: &Arc<dyn Fs>, path: &Path, bytes: &[u8]) {
+    fs.open(path, lsm_core::OpenOptions::create_new())
+        .unwrap()
+        .append(bytes)
+        .unwrap();
 }
 
 fn write(fs: &Arc<dyn Fs>, path: &Path, bytes: &[u8]) {
