@@ -7,7 +7,8 @@
 //!
 //! Two shapes: small rows (the records cut to 100-500 bytes) stored in the tables, and
 //! the whole records (about 1-3 KiB) separated into blob files. The caller's dictionary
-//! is trained on the first 2,000 records; the data is all of them.
+//! is trained on the first 2,000 records; the data is all of them. A self-trained
+//! dictionary (each table, or each blob file) samples its first 4 MiB.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -35,8 +36,8 @@ struct Variant {
     training: bool,
 }
 
-fn variants(dictionary: &ZstdDictionary, blob: bool) -> Vec<Variant> {
-    let mut variants = vec![
+fn variants(dictionary: &ZstdDictionary) -> Vec<Variant> {
+    vec![
         Variant {
             name: "none",
             compression: CompressionType::None,
@@ -60,16 +61,12 @@ fn variants(dictionary: &ZstdDictionary, blob: bool) -> Vec<Variant> {
             },
             training: false,
         },
-    ];
-    if !blob {
-        // Blob files have no self-trained dictionary (a frame is read alone).
-        variants.push(Variant {
+        Variant {
             name: "zstd+trained",
             compression: CompressionType::Zstd(LEVEL),
             training: true,
-        });
-    }
-    variants
+        },
+    ]
 }
 
 /// Runs every variant for both shapes.
@@ -86,7 +83,7 @@ pub fn run_all(runs: usize) -> Result<Vec<Measurement>, String> {
             lsm_codec::train_dictionary(&samples, 64 << 10)
                 .map_err(|error| format!("dictionary training: {error}"))?,
         );
-        for variant in variants(&dictionary, blob) {
+        for variant in variants(&dictionary) {
             results.extend(run_variant(&records, &variant, &dictionary, blob, runs)?);
         }
     }
@@ -114,10 +111,16 @@ fn config(
         SequenceNumberCounter::default(),
     )
     .use_cache(Arc::new(Cache::with_capacity_bytes(cache_bytes)));
+    let training = variant.training.then_some(DictionaryTraining {
+        level: LEVEL,
+        dictionary_bytes: 64 << 10,
+        sample_bytes: 4 << 20,
+    });
     if blob {
         let options = KvSeparationOptions::default()
             .separation_threshold(512)
-            .compression(variant.compression);
+            .compression(variant.compression)
+            .dictionary_training(training);
         // Plain zstd with a dictionary set would use it: set it only where it is named.
         config.with_kv_separation(Some(match variant.compression {
             CompressionType::ZstdDict { .. } => options.dict(Arc::clone(dictionary)),
@@ -127,11 +130,7 @@ fn config(
         config
             .data_block_compression_policy(CompressionPolicy::all(variant.compression))
             .zstd_dictionary(Some(Arc::clone(dictionary)))
-            .zstd_dictionary_training(variant.training.then_some(DictionaryTraining {
-                level: LEVEL,
-                dictionary_bytes: 64 << 10,
-                sample_bytes: 4 << 20,
-            }))
+            .zstd_dictionary_training(training)
     }
 }
 

@@ -198,6 +198,28 @@ impl PartialEq for ZstdDictionary {
 
 impl Eq for ZstdDictionary {}
 
+/// How a file trains a zstd dictionary from its own first payloads (a table from its
+/// data blocks, a blob file from its values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DictionaryTraining {
+    /// zstd level of what the dictionary compresses.
+    pub level: i32,
+    /// Largest dictionary to train.
+    pub dictionary_bytes: usize,
+    /// Uncompressed bytes to sample before training.
+    pub sample_bytes: usize,
+}
+
+impl Default for DictionaryTraining {
+    fn default() -> Self {
+        Self {
+            level: 3,
+            dictionary_bytes: 16 * 1024,
+            sample_bytes: 1 << 20,
+        }
+    }
+}
+
 /// Trains a dictionary of at most `max_len_bytes` from sample payloads (for instance the
 /// uncompressed data blocks of a table being written).
 ///

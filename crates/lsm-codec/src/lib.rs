@@ -57,7 +57,7 @@ mod index_block;
 pub mod layout;
 
 pub use block_iter::BlockIter;
-pub use compression::{Compression, ZstdDictionary, train_dictionary};
+pub use compression::{Compression, DictionaryTraining, ZstdDictionary, train_dictionary};
 pub use data_block::DataBlock;
 pub use data_block_builder::DataBlockBuilder;
 pub use encryption::{

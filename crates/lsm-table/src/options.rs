@@ -6,6 +6,7 @@ use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 
 use lsm_burr::FilterPolicy;
+pub use lsm_codec::DictionaryTraining;
 use lsm_codec::{Compression, EncryptionKey, FILE_SALT_LEN};
 
 use crate::{BlockCache, DescriptorCache};
@@ -133,27 +134,6 @@ impl Default for TableOptions {
             index_partition_size: 4096,
             encryption: None,
             created_at_ms: 0,
-        }
-    }
-}
-
-/// How a table trains its own zstd dictionary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DictionaryTraining {
-    /// zstd level of the data blocks.
-    pub level: i32,
-    /// Largest dictionary to train.
-    pub dictionary_bytes: usize,
-    /// Uncompressed bytes of data blocks to sample (they are buffered until then).
-    pub sample_bytes: usize,
-}
-
-impl Default for DictionaryTraining {
-    fn default() -> Self {
-        Self {
-            level: 3,
-            dictionary_bytes: 16 * 1024,
-            sample_bytes: 1 << 20,
         }
     }
 }

@@ -663,7 +663,7 @@ fn replay(
                 // A torn append leaves damage only at the end (or zeros after it), and
                 // never before a commit: the commit is written after its edit is synced.
                 let rest = bytes.get(offset..).unwrap_or_default();
-                if commits && ends_with_commit(bytes, offset, &payload_of) {
+                if commits && ends_with_commit(bytes, offset, payload_of) {
                     return Err(corrupt(offset, "damaged record before a commit"));
                 }
                 if is_torn_tail(rest) {
@@ -684,11 +684,10 @@ fn replay(
 
 /// Whether the file ends, after `damaged`, in a whole commit record (`payload_of` opens a
 /// stored payload at its offset).
-fn ends_with_commit(
-    bytes: &[u8],
-    damaged: usize,
-    payload_of: &dyn Fn(&[u8], usize) -> Result<Vec<u8>>,
-) -> bool {
+fn ends_with_commit<F>(bytes: &[u8], damaged: usize, payload_of: F) -> bool
+where
+    F: Fn(&[u8], usize) -> Result<Vec<u8>>,
+{
     // A commit's payload, sealed or not: try both lengths.
     [COMMIT_PAYLOAD_LEN, COMMIT_PAYLOAD_LEN + GCM_TAG_LEN]
         .into_iter()

@@ -21,8 +21,8 @@ use lsm_core::{
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::layout::{
-    BLOB_FORMAT_VERSION, FLAG_ENCRYPTED, FLAGS_KNOWN, FOOTER_LEN, FOOTER_MAGIC, FRAME_LEN_MAX,
-    HEADER_LEN, HEADER_MAGIC,
+    BLOB_FORMAT_VERSION, DICTIONARY_BLOCK_LEN_MAX, FIRST_VERSION_WITH_DICTIONARY, FLAG_ENCRYPTED,
+    FLAGS_KNOWN, FOOTER_LEN, FOOTER_MAGIC, FRAME_LEN_MAX, HEADER_LEN, HEADER_MAGIC,
 };
 use crate::{BlobHandle, Error, Result};
 
@@ -152,9 +152,43 @@ impl BlobFileReader {
         {
             return Err(corrupt(footer_offset, "footer checksum mismatch"));
         }
-        if HEADER_LEN as u64 + frame_bytes != footer_offset {
+        // What lies between the frames and the footer is the file's dictionary (from
+        // version 2 on), or nothing.
+        let frames_end = (HEADER_LEN as u64)
+            .checked_add(frame_bytes)
+            .filter(|&end| end <= footer_offset)
+            .ok_or_else(|| corrupt(footer_offset, "frames run past the footer"))?;
+        let dictionary_len = footer_offset - frames_end;
+        let dictionary = if dictionary_len == 0 {
+            options.dictionary.clone()
+        } else if version < FIRST_VERSION_WITH_DICTIONARY
+            || dictionary_len > DICTIONARY_BLOCK_LEN_MAX
+        {
             return Err(corrupt(footer_offset, "frames do not fill the file"));
-        }
+        } else {
+            let len = usize::try_from(dictionary_len)
+                .map_err(|_| corrupt(frames_end, "dictionary too large"))?;
+            let bytes = Slice::filled_by(len, |bytes| {
+                file.read_exact_at(bytes, frames_end)
+                    .map_err(|source| Error::io("read", path, source))
+            })?;
+            let context = BlockContext {
+                file_id,
+                block_offset: frames_end,
+            };
+            let decode = DecodeOptions {
+                dictionary: None,
+                cipher: cipher.as_ref(),
+            };
+            let raw = envelope::decode(&bytes, BlockType::Dictionary, decode, context).map_err(
+                |source| Error::Frame {
+                    file_id,
+                    offset: frames_end,
+                    source,
+                },
+            )?;
+            Some(ZstdDictionary::new(&raw))
+        };
         let file = match &options.descriptor_cache {
             Some(cache) => ReadFile::cached(cache, path),
             None => ReadFile::owned(file),
@@ -163,11 +197,11 @@ impl BlobFileReader {
             file,
             path: path.to_path_buf(),
             file_id,
-            frames_end: footer_offset,
+            frames_end,
             frame_count,
             frames_checksum,
             cipher,
-            dictionary: options.dictionary.clone(),
+            dictionary,
         })
     }
 
@@ -175,6 +209,13 @@ impl BlobFileReader {
     #[must_use]
     pub fn file_id(&self) -> BlobFileId {
         self.file_id
+    }
+
+    /// The id of the dictionary the file stores (or, for a file without one, the
+    /// caller's), if any.
+    #[must_use]
+    pub fn dictionary_id(&self) -> Option<u32> {
+        self.dictionary.as_ref().map(ZstdDictionary::id)
     }
 
     /// Values in the file.

@@ -4,11 +4,20 @@
 //! what the tree stores. `finish` writes the footer (counts and a checksum of all
 //! frames) and syncs the file; the caller makes its directory entry durable before any
 //! version refers to the file.
+//!
+//! With dictionary training, the first values (up to the sample size) are compressed
+//! with plain zstd and kept as samples; once enough are in, a dictionary is trained on
+//! them and every later value is compressed with it. Handles are final when returned,
+//! so the dictionary cannot go before the frames: `finish` stores it between the last
+//! frame and the footer.
 
 use std::path::{Path, PathBuf};
 
 use lsm_codec::envelope::{self, BlockContext, BlockType};
-use lsm_codec::{Compression, EncodeOptions, EncryptionKey, FILE_SALT_LEN, FileCipher};
+use lsm_codec::{
+    Compression, DictionaryTraining, EncodeOptions, EncryptionKey, FILE_SALT_LEN, FileCipher,
+    ZstdDictionary, train_dictionary,
+};
 use lsm_core::checksum::ChecksumBuilder;
 use lsm_core::coding::{put_u32, put_u64, put_varint_u64};
 use lsm_core::{BlobFileId, Fs, FsFile, OpenOptions, SeqNo, limits};
@@ -27,6 +36,11 @@ pub struct BlobWriteOptions {
     pub compression: Compression,
     /// Encrypt every frame: the master key and this file's fresh random salt.
     pub encryption: Option<(EncryptionKey, [u8; FILE_SALT_LEN])>,
+    /// Train a zstd dictionary on the file's first values and compress the rest with it
+    /// (at the training's level; `compression` is then not used). A file whose values
+    /// do not reach the sample size, or on which training fails, has no dictionary and
+    /// plain zstd frames.
+    pub dictionary_training: Option<DictionaryTraining>,
 }
 
 /// What a finished blob file holds.
@@ -59,6 +73,10 @@ pub struct BlobFileWriter {
     frame_prefix: Vec<u8>,
     /// Set when an append failed: the file's contents are then unknown.
     failed: bool,
+    /// Training still to come, with the payloads sampled so far and their bytes.
+    training: Option<(DictionaryTraining, Vec<Vec<u8>>, usize)>,
+    /// The trained dictionary, stored by `finish`.
+    dictionary: Option<ZstdDictionary>,
 }
 
 impl BlobFileWriter {
@@ -99,7 +117,10 @@ impl BlobFileWriter {
             file,
             path: path.to_path_buf(),
             file_id,
-            compression: options.compression,
+            compression: match options.dictionary_training {
+                Some(training) => Compression::zstd(training.level),
+                None => options.compression,
+            },
             cipher,
             offset: header.len() as u64,
             buffer: header,
@@ -109,6 +130,10 @@ impl BlobFileWriter {
             frames_checksum: ChecksumBuilder::with_seed(0),
             frame_prefix: Vec::new(),
             failed: false,
+            training: options
+                .dictionary_training
+                .map(|training| (training, Vec::new(), 0)),
+            dictionary: None,
         })
     }
 
@@ -164,10 +189,37 @@ impl BlobFileWriter {
         self.frame_count += 1;
         self.frame_bytes += on_disk_len;
         self.value_bytes += value.len() as u64;
+        self.sample(value);
         if self.buffer.len() >= WRITE_BUFFER_BYTES {
             self.flush_buffer()?;
         }
         Ok(handle)
+    }
+
+    /// Keeps the payload just written as a training sample; trains once there are enough.
+    fn sample(&mut self, value: &[u8]) {
+        let Some((training, samples, sampled)) = &mut self.training else {
+            return;
+        };
+        let mut payload = Vec::with_capacity(self.frame_prefix.len() + value.len());
+        payload.extend_from_slice(&self.frame_prefix);
+        payload.extend_from_slice(value);
+        *sampled += payload.len();
+        samples.push(payload);
+        if *sampled < training.sample_bytes {
+            return;
+        }
+        if let Ok(dictionary) = train_dictionary(samples, training.dictionary_bytes) {
+            self.compression = Compression::zstd_dict(training.level, &dictionary);
+            self.dictionary = Some(dictionary);
+        }
+        self.training = None;
+    }
+
+    /// The dictionary trained so far, if any.
+    #[must_use]
+    pub fn dictionary(&self) -> Option<&ZstdDictionary> {
+        self.dictionary.as_ref()
     }
 
     /// Bytes written or buffered so far.
@@ -200,6 +252,29 @@ impl BlobFileWriter {
     /// syncing fails (the file must then be deleted).
     pub fn finish(mut self) -> Result<BlobFileMeta> {
         self.check_not_failed()?;
+        if let Some(dictionary) = self.dictionary.take() {
+            let context = BlockContext {
+                file_id: self.file_id,
+                block_offset: self.offset,
+            };
+            let options = EncodeOptions {
+                compression: &Compression::None,
+                cipher: self.cipher.as_ref(),
+            };
+            let before = self.buffer.len();
+            envelope::encode_into(
+                dictionary.raw(),
+                BlockType::Dictionary,
+                options,
+                context,
+                &mut self.buffer,
+            )
+            .map_err(|source| Error::Encode {
+                file_id: self.file_id,
+                source,
+            })?;
+            self.offset += (self.buffer.len() - before) as u64;
+        }
         let mut footer = Vec::new();
         for value in [
             self.frame_count,

@@ -92,6 +92,7 @@ fn files_roll_at_the_target_size_and_every_handle_reads() {
             BlobWriteOptions {
                 compression: Compression::zstd(1),
                 encryption: Some((key.clone(), [0; 16])),
+                dictionary_training: None,
             },
             BlobReadOptions {
                 encryption_key: Some(key),

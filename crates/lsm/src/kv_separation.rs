@@ -1,7 +1,7 @@
 //! [`KvSeparationOptions`]: which values a tree stores in blob files, and when it
 //! collects their garbage.
 
-use lsm_codec::ZstdDictionary;
+use lsm_codec::{DictionaryTraining, ZstdDictionary};
 
 use crate::config::CompressionType;
 
@@ -51,6 +51,8 @@ pub struct KvSeparationOptions {
     pub age_cutoff: f32,
     #[doc(hidden)]
     pub dict: Option<std::sync::Arc<ZstdDictionary>>,
+    #[doc(hidden)]
+    pub dictionary_training: Option<DictionaryTraining>,
 }
 
 impl Default for KvSeparationOptions {
@@ -62,6 +64,7 @@ impl Default for KvSeparationOptions {
             staleness_threshold: DEFAULT_STALENESS_THRESHOLD,
             age_cutoff: DEFAULT_AGE_CUTOFF,
             dict: None,
+            dictionary_training: None,
         }
     }
 }
@@ -112,7 +115,18 @@ impl KvSeparationOptions {
         self
     }
 
-    /// Checks the ratios.
+    /// Blob files whose values use plain zstd (and no caller dictionary) train a
+    /// dictionary of their own on their first `sample_bytes` of values, store it, and
+    /// compress every later value with it (at the compression's level; the training's
+    /// is ignored). The values sampled before training keep plain zstd; a file that
+    /// ends before the sample is full has no dictionary. `None` (the default): no
+    /// training.
+    #[must_use]
+    pub fn dictionary_training(mut self, training: Option<DictionaryTraining>) -> Self {
+        self.dictionary_training = training;
+        self
+    }
+
     /// When blob garbage is collected, as the compaction jobs take it.
     pub(crate) fn gc_policy(&self) -> lsm_compaction::BlobGcPolicy {
         lsm_compaction::BlobGcPolicy {
@@ -144,9 +158,16 @@ impl KvSeparationOptions {
             }
             (compression, dictionary) => compression.to_codec(dictionary.as_deref()),
         };
+        let dictionary_training = match (self.compression, &self.dict) {
+            (CompressionType::Zstd(level), None) => self
+                .dictionary_training
+                .map(|training| DictionaryTraining { level, ..training }),
+            _ => None,
+        };
         lsm_vlog::BlobWriteOptions {
             compression,
             encryption: None,
+            dictionary_training,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! compression type and both kinds of dictionary write, flush, compact, reopen and read
 //! back the same data, each smaller on disk than none; a policy naming a dictionary the
 //! configuration does not hold is refused at open; tables keep their dictionary, blob
-//! files need theirs.
+//! files need the caller's, or store the one they trained.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -214,24 +214,53 @@ fn blob_files_compress_and_need_their_dictionary() {
         }
         config(fs).with_kv_separation(Some(options))
     };
+    let trained = |fs: &Arc<dyn Fs>, _, _: Option<&Arc<ZstdDictionary>>| {
+        let options = KvSeparationOptions::default()
+            .separation_threshold(64)
+            .compression(CompressionType::Zstd(3))
+            .dictionary_training(Some(DictionaryTraining {
+                sample_bytes: 64 << 10,
+                ..DictionaryTraining::default()
+            }));
+        config(fs).with_kv_separation(Some(options))
+    };
+    type Configure<'a> =
+        &'a dyn Fn(&Arc<dyn Fs>, CompressionType, Option<&Arc<ZstdDictionary>>) -> Config;
     let mut sizes = Vec::new();
-    for (compression, dict) in [
-        (CompressionType::None, None),
-        (CompressionType::Lz4, None),
-        (CompressionType::Zstd(3), None),
+    for (name, configure, compression, dict) in [
         (
+            "none",
+            &blob_config as Configure<'_>,
+            CompressionType::None,
+            None,
+        ),
+        ("lz4", &blob_config, CompressionType::Lz4, None),
+        ("zstd", &blob_config, CompressionType::Zstd(3), None),
+        (
+            "zstd+dict",
+            &blob_config,
             CompressionType::zstd_dict(3, dictionary.id()).unwrap(),
             Some(&dictionary),
         ),
+        ("zstd+trained", &trained, CompressionType::Zstd(3), None),
     ] {
         let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
-        let tree = blob_config(&fs, compression, dict).open().unwrap();
+        let tree = configure(&fs, compression, dict).open().unwrap();
         let bytes = fill(&tree, data);
         assert!(tree.blob_file_count() > 0);
         check(&tree, data);
         drop(tree);
-        check(&blob_config(&fs, compression, dict).open().unwrap(), data);
-        sizes.push((compression.to_string(), bytes));
+        check(&configure(&fs, compression, dict).open().unwrap(), data);
+        if name == "zstd+trained" {
+            // Each blob file holds its own dictionary: no setting is needed to read it.
+            check(
+                &blob_config(&fs, CompressionType::None, None)
+                    .open()
+                    .unwrap(),
+                data,
+            );
+        }
+        sizes.push((name, bytes));
         if dict.is_some() {
             // Without the dictionary the values cannot be read: a typed error, never a
             // wrong value.
@@ -249,8 +278,9 @@ fn blob_files_compress_and_need_their_dictionary() {
     for (name, bytes) in &sizes[1..] {
         assert!(*bytes < none, "{name}: {bytes} bytes, none {none}");
     }
-    // The dictionary is in use: it beats plain zstd on values compressed one by one.
+    // The dictionaries are in use: each beats plain zstd on values compressed one by one.
     assert!(sizes[3].1 < sizes[2].1, "{sizes:?}");
+    assert!(sizes[4].1 < sizes[2].1, "{sizes:?}");
     // A blob policy naming a dictionary the options do not hold is refused at open.
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     assert!(matches!(

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use lsm::compaction::filter::{CompactionFilter, Context, Factory, ItemAccessor, Verdict};
 use lsm::compaction::{CompactionStrategy, Leveled, SizeTiered};
-use lsm::config::{CompressionPolicy, FixedPrefix};
+use lsm::config::{CompressionPolicy, DictionaryTraining, FixedPrefix};
 use lsm::{
     AbstractTree, Aes256GcmProvider, AnyTree, CompressionType, Config, Fs, Guard,
     KvSeparationOptions, MemFs, SeqNo, SequenceNumberCounter, ZstdDictionary,
@@ -125,9 +125,25 @@ impl Harness {
     }
 
     fn open(&self, path: PathBuf) -> AnyTree {
+        // Sealed blob files compress with zstd and train their own dictionaries (on a
+        // small sample, so that files both with and without one are written).
+        let separation = self.separation.clone().map(|options| {
+            if self.sealed {
+                options
+                    .file_target_size(8 << 10)
+                    .compression(CompressionType::Zstd(1))
+                    .dictionary_training(Some(DictionaryTraining {
+                        level: 1,
+                        dictionary_bytes: 256,
+                        sample_bytes: 512,
+                    }))
+            } else {
+                options
+            }
+        });
         let config = Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::clone(&self.fs))
-            .with_kv_separation(self.separation.clone())
+            .with_kv_separation(separation)
             .with_merge_operator(Some(Arc::new(Concat)))
             .with_compaction_filter_factory(Some(Arc::new(CheckingFactory(Arc::clone(
                 &self.compaction_watermark,
