@@ -133,7 +133,8 @@ fn block_workloads(blocks: &[(Rows, Vec<u8>)], runs: usize) -> Vec<Measurement> 
     let time = median_of(runs, || {
         for (block_idx, key) in &probes {
             let mut iter = decoded[*block_idx].iter();
-            iter.seek(key, SeqNo::MAX).expect("built blocks decode");
+            iter.seek(&lsm_core::KeyOrder::lexicographic(), key, SeqNo::MAX)
+                .expect("built blocks decode");
             black_box(iter.next());
         }
     });

@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 
-use lsm_core::{DecodeError, InternalEntry, SeqNo, Slice};
+use lsm_core::{DecodeError, InternalEntry, KeyOrder, SeqNo, Slice};
 
 use crate::DataBlock;
 use crate::data_block::{Bound, compare};
@@ -48,10 +48,16 @@ impl BlockIter {
     ///
     /// # Errors
     /// [`DecodeError`] when an entry on the way is malformed.
-    pub fn seek(&mut self, user_key: &[u8], seqno: SeqNo) -> Result<(), DecodeError> {
+    pub fn seek(
+        &mut self,
+        order: &KeyOrder,
+        user_key: &[u8],
+        seqno: SeqNo,
+    ) -> Result<(), DecodeError> {
         let target = (user_key, seqno);
-        let (offset, previous_key) =
-            self.scan_to(target, Bound::Lower, |order| order != Ordering::Less)?;
+        let (offset, previous_key) = self.scan_to(order, target, Bound::Lower, |ordering| {
+            ordering != Ordering::Less
+        })?;
         self.front_offset = offset;
         self.front_key = previous_key;
         Ok(())
@@ -62,9 +68,16 @@ impl BlockIter {
     ///
     /// # Errors
     /// [`DecodeError`] when an entry on the way is malformed.
-    pub fn seek_for_prev(&mut self, user_key: &[u8], seqno: SeqNo) -> Result<(), DecodeError> {
+    pub fn seek_for_prev(
+        &mut self,
+        order: &KeyOrder,
+        user_key: &[u8],
+        seqno: SeqNo,
+    ) -> Result<(), DecodeError> {
         let target = (user_key, seqno);
-        let (offset, _) = self.scan_to(target, Bound::Upper, |order| order == Ordering::Greater)?;
+        let (offset, _) = self.scan_to(order, target, Bound::Upper, |ordering| {
+            ordering == Ordering::Greater
+        })?;
         self.back_end = offset;
         self.back_stack.clear();
         Ok(())
@@ -74,11 +87,12 @@ impl BlockIter {
     /// its order against `target`; returns that entry's offset and the key before it.
     fn scan_to(
         &self,
+        order: &KeyOrder,
         target: (&[u8], SeqNo),
         bound: Bound,
         stop: impl Fn(Ordering) -> bool,
     ) -> Result<(usize, Vec<u8>), DecodeError> {
-        let restart_idx = self.block.restart_before(target, bound)?;
+        let restart_idx = self.block.restart_before(order, target, bound)?;
         let mut offset = self.block.restart_offset(restart_idx)?;
         let mut previous_key = Vec::new();
         let mut key = Vec::new();
@@ -86,7 +100,7 @@ impl BlockIter {
             let header = self.block.decode_header(offset, &previous_key)?;
             key.clone_from(&previous_key);
             self.block.apply_key(&header, &mut key)?;
-            if stop(compare((&key, header.seqno), target)) {
+            if stop(compare(order, (&key, header.seqno), target)) {
                 break;
             }
             std::mem::swap(&mut previous_key, &mut key);

@@ -10,7 +10,7 @@
 use std::cmp::{Ordering, Reverse};
 
 use lsm_core::coding::Decoder;
-use lsm_core::{DecodeError, InternalEntry, InternalKey, SeqNo, Slice, ValueType};
+use lsm_core::{DecodeError, InternalEntry, InternalKey, KeyOrder, SeqNo, Slice, ValueType};
 
 use crate::BlockIter;
 use crate::hash_index::{self, Lookup};
@@ -156,6 +156,7 @@ impl DataBlock {
     /// [`DecodeError`] when an entry on the way is malformed.
     pub fn get(
         &self,
+        order: &KeyOrder,
         user_key: &[u8],
         read_seqno: SeqNo,
     ) -> Result<Option<InternalEntry>, DecodeError> {
@@ -166,14 +167,14 @@ impl DataBlock {
         let start_restart = match self.hash_lookup(user_key) {
             Lookup::Absent => return Ok(None),
             Lookup::Restart(restart_idx) => restart_idx,
-            Lookup::Collision => self.restart_before(target, Bound::Lower)?,
+            Lookup::Collision => self.restart_before(order, target, Bound::Lower)?,
         };
         let mut offset = self.restart_offset(start_restart)?;
         let mut key = Vec::new();
         while offset < self.data_end {
             let header = self.decode_header(offset, &key)?;
             self.apply_key(&header, &mut key)?;
-            match compare((&key, header.seqno), target) {
+            match compare(order, (&key, header.seqno), target) {
                 Ordering::Less => offset = header.next_offset,
                 _ if key != user_key => return Ok(None),
                 _ => return self.entry_at(&header, Slice::new(user_key)).map(Some),
@@ -211,6 +212,7 @@ impl DataBlock {
     /// The last restart whose key is below (`Lower`) or at most (`Upper`) the target, or 0.
     pub(crate) fn restart_before(
         &self,
+        order: &KeyOrder,
         target: (&[u8], SeqNo),
         bound: Bound,
     ) -> Result<usize, DecodeError> {
@@ -228,10 +230,10 @@ impl DataBlock {
             }
             // A restart stores its whole key, so the suffix is the key.
             let restart_key = self.suffix(&header)?;
-            let order = compare((restart_key, header.seqno), target);
+            let ordering = compare(order, (restart_key, header.seqno), target);
             let qualifies = match bound {
-                Bound::Lower => order == Ordering::Less,
-                Bound::Upper => order != Ordering::Greater,
+                Bound::Lower => ordering == Ordering::Less,
+                Bound::Upper => ordering != Ordering::Greater,
             };
             if qualifies {
                 low = mid;
@@ -327,10 +329,17 @@ pub(crate) enum Bound {
     Upper,
 }
 
-/// Orders `(user key, seqno)` pairs as internal keys (seqno descending); the value type
-/// is not part of a seek target.
-pub(crate) fn compare(left: (&[u8], SeqNo), right: (&[u8], SeqNo)) -> Ordering {
-    (left.0, Reverse(left.1)).cmp(&(right.0, Reverse(right.1)))
+/// Orders `(user key, seqno)` pairs as internal keys (user keys in `order`, seqno
+/// descending); the value type is not part of a seek target.
+#[inline]
+pub(crate) fn compare(order: &KeyOrder, left: (&[u8], SeqNo), right: (&[u8], SeqNo)) -> Ordering {
+    if order.is_lexicographic() {
+        (left.0, Reverse(left.1)).cmp(&(right.0, Reverse(right.1)))
+    } else {
+        order
+            .cmp(left.0, right.0)
+            .then_with(|| Reverse(left.1).cmp(&Reverse(right.1)))
+    }
 }
 
 fn invalid(field: &'static str, value: u64, offset: usize) -> DecodeError {

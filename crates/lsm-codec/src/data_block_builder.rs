@@ -22,7 +22,7 @@ use std::cmp::Ordering;
 
 use lsm_core::coding::{put_u16, put_u32, put_varint_u32, put_varint_u64};
 use lsm_core::limits::{USER_KEY_LEN_MAX, USER_KEY_LEN_MIN};
-use lsm_core::{InternalEntry, InternalKey, SeqNo, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, ValueType};
 
 use crate::hash_index;
 use crate::layout::{
@@ -45,6 +45,8 @@ pub struct DataBlockBuilder {
     hash_ratio: f64,
     /// `(hash of user key, restart index)` for the first entry of each user key.
     hash_entries: Vec<(u64, usize)>,
+    /// The order entries must come in.
+    order: KeyOrder,
 }
 
 impl DataBlockBuilder {
@@ -69,6 +71,7 @@ impl DataBlockBuilder {
             last_value_type: ValueType::Value,
             hash_ratio: 0.0,
             hash_entries: Vec::new(),
+            order: KeyOrder::lexicographic(),
         }
     }
 
@@ -89,6 +92,13 @@ impl DataBlockBuilder {
         self
     }
 
+    /// The builder for keys in `order` (lexicographic by default).
+    #[must_use]
+    pub fn with_order(mut self, order: &KeyOrder) -> Self {
+        self.order = order.clone();
+        self
+    }
+
     /// Adds an entry.
     ///
     /// # Panics
@@ -102,11 +112,11 @@ impl DataBlockBuilder {
         );
         let value_len = u32::try_from(value.len()).expect("values are below 4 GiB (limits.rs)");
         if self.entry_count > 0 {
-            let order = InternalKey::compare_parts(
+            let ordering = self.order.cmp_parts(
                 (&self.last_key, self.last_seqno, self.last_value_type),
                 (user_key, seqno, value_type),
             );
-            assert!(order == Ordering::Less, "block entries out of order");
+            assert!(ordering == Ordering::Less, "block entries out of order");
         }
 
         let is_restart = self

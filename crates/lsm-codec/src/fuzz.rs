@@ -4,7 +4,7 @@
 //!
 //! Every body must return normally on any input: decoders answer bad bytes with errors.
 
-use lsm_core::{InternalEntry, SeqNo, Slice, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, Slice, ValueType};
 
 use crate::{
     BlockContext, BlockType, DataBlock, DataBlockBuilder, DecodeOptions, EncryptionKey, FileCipher,
@@ -32,17 +32,23 @@ pub fn block_decode(data: &[u8]) {
             from_front = !from_front;
         }
         let mut iter = block.iter();
-        if iter.seek(probe, SeqNo::MAX).is_ok() {
+        if iter
+            .seek(&KeyOrder::lexicographic(), probe, SeqNo::MAX)
+            .is_ok()
+        {
             let _ = iter.next();
         }
-        if iter.seek_for_prev(probe, 0).is_ok() {
+        if iter
+            .seek_for_prev(&KeyOrder::lexicographic(), probe, 0)
+            .is_ok()
+        {
             let _ = iter.next_back();
         }
-        let _ = block.get(probe, SeqNo::MAX);
-        let _ = block.get(probe, 1);
+        let _ = block.get(&KeyOrder::lexicographic(), probe, SeqNo::MAX);
+        let _ = block.get(&KeyOrder::lexicographic(), probe, 1);
     }
     if let Ok(index) = IndexBlock::new(Slice::new(data)) {
-        let _ = index.seek(probe, SeqNo::MAX);
+        let _ = index.seek(&KeyOrder::lexicographic(), probe, SeqNo::MAX);
         let _ = index.iter().rev().take_while(Result::is_ok).count();
     }
 }
@@ -105,7 +111,11 @@ pub fn block_roundtrip(data: &[u8]) {
     assert_eq!(reversed, entries, "backward round trip");
     for entry in &entries {
         let found = block
-            .get(&entry.key.user_key, entry.key.seqno + 1)
+            .get(
+                &KeyOrder::lexicographic(),
+                &entry.key.user_key,
+                entry.key.seqno + 1,
+            )
             .expect("lookup decodes");
         assert_eq!(found.as_ref(), Some(entry), "point lookup");
     }

@@ -6,7 +6,7 @@
 #![deny(clippy::indexing_slicing)]
 
 use lsm_core::coding::{Decoder, put_varint_u64};
-use lsm_core::{DecodeError, InternalEntry, InternalKey, SeqNo, Slice, ValueType};
+use lsm_core::{DecodeError, InternalEntry, InternalKey, KeyOrder, SeqNo, Slice, ValueType};
 
 use crate::{BlockIter, DataBlock, DataBlockBuilder};
 
@@ -87,6 +87,13 @@ impl IndexBlockBuilder {
         }
     }
 
+    /// The builder for keys in `order` (lexicographic by default).
+    #[must_use]
+    pub fn with_order(mut self, order: &KeyOrder) -> Self {
+        self.inner = self.inner.with_order(order);
+        self
+    }
+
     /// Adds the entry for a block whose last internal key is `(user_key, seqno)`.
     ///
     /// # Panics
@@ -152,9 +159,14 @@ impl IndexBlock {
     ///
     /// # Errors
     /// [`DecodeError`] when an entry is malformed.
-    pub fn seek(&self, user_key: &[u8], seqno: SeqNo) -> Result<Option<IndexEntry>, DecodeError> {
+    pub fn seek(
+        &self,
+        order: &KeyOrder,
+        user_key: &[u8],
+        seqno: SeqNo,
+    ) -> Result<Option<IndexEntry>, DecodeError> {
         let mut iter = self.block.iter();
-        iter.seek(user_key, seqno)?;
+        iter.seek(order, user_key, seqno)?;
         iter.next()
             .transpose()?
             .map(IndexEntry::try_from)
@@ -199,7 +211,7 @@ mod tests {
         let index = IndexBlock::new(Slice::from(builder.finish())).unwrap();
         let offset_for = |key: &[u8], seqno| {
             index
-                .seek(key, seqno)
+                .seek(&KeyOrder::lexicographic(), key, seqno)
                 .unwrap()
                 .map(|entry| entry.handle.offset)
         };

@@ -17,7 +17,7 @@
 //! ```
 //! use lsm_codec::{envelope, BlockContext, BlockType, Compression, DataBlock, DataBlockBuilder};
 //! use lsm_codec::{DecodeOptions, EncodeOptions, EncryptionKey, FileCipher};
-//! use lsm_core::{Slice, ValueType};
+//! use lsm_core::{KeyOrder, Slice, ValueType};
 //!
 //! // Build a block of sorted entries.
 //! let mut builder = DataBlockBuilder::new(16);
@@ -36,7 +36,8 @@
 //! let options = DecodeOptions { dictionary: None, cipher: Some(&cipher) };
 //! let payload = envelope::decode(&Slice::from(on_disk), BlockType::Data, options, context)?;
 //! let block = DataBlock::new(payload)?;
-//! let entry = block.get(b"banana", u64::MAX)?.expect("banana is in the block");
+//! let order = KeyOrder::lexicographic();
+//! let entry = block.get(&order, b"banana", u64::MAX)?.expect("banana is in the block");
 //! assert_eq!(entry.value, "yellow");
 //! # Ok::<(), lsm_codec::Error>(())
 //! ```

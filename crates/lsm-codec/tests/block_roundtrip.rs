@@ -10,7 +10,9 @@
 mod samples;
 
 use lsm_codec::{BlockHandle, DataBlock, DataBlockBuilder, IndexBlock, IndexBlockBuilder};
-use lsm_core::{InternalEntry, SeqNo, Slice, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, Slice, ValueType};
+
+const LEX: KeyOrder = KeyOrder::lexicographic();
 use proptest::prelude::*;
 
 fn value_type_strategy() -> impl Strategy<Value = ValueType> {
@@ -90,7 +92,7 @@ proptest! {
             // seek: first entry at or after (key, seqno).
             let lower = position_at_or_after(&entries, &key, seqno);
             let mut iter = block.iter();
-            iter.seek(&key, seqno).unwrap();
+            iter.seek(&LEX, &key, seqno).unwrap();
             let sought: Vec<_> = iter.map(Result::unwrap).collect();
             prop_assert_eq!(&sought[..], &entries[lower..]);
 
@@ -98,7 +100,7 @@ proptest! {
             let upper = position_at_or_after(&entries, &key, seqno)
                 + usize::from(entries.get(lower).is_some_and(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno == seqno));
             let mut iter = block.iter();
-            iter.seek_for_prev(&key, seqno).unwrap();
+            iter.seek_for_prev(&LEX, &key, seqno).unwrap();
             let mut sought: Vec<_> = iter.rev().map(Result::unwrap).collect();
             sought.reverse();
             prop_assert_eq!(&sought[..], &entries[..upper]);
@@ -108,7 +110,7 @@ proptest! {
                 .iter()
                 .find(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < seqno)
                 .cloned();
-            prop_assert_eq!(block.get(&key, seqno).unwrap(), expected);
+            prop_assert_eq!(block.get(&LEX, &key, seqno).unwrap(), expected);
         }
     }
 
@@ -125,7 +127,7 @@ proptest! {
         }
         let index = IndexBlock::new(Slice::from(builder.finish())).unwrap();
         let expected = keys.partition_point(|key| key.as_slice() < probe.as_slice());
-        let found = index.seek(&probe, SeqNo::MAX).unwrap().map(|entry| entry.handle.offset / 4096);
+        let found = index.seek(&LEX, &probe, SeqNo::MAX).unwrap().map(|entry| entry.handle.offset / 4096);
         prop_assert_eq!(found, (expected < keys.len()).then_some(expected as u64));
         let handles: Vec<_> = index.iter().rev().map(|entry| entry.unwrap().handle.offset).collect();
         prop_assert_eq!(handles.len(), keys.len());
@@ -143,12 +145,12 @@ fn a_key_spanning_restarts_is_found_at_every_seqno() {
     for hash_ratio in [0.0, 1.0] {
         let block = build(&entries, 4, hash_ratio);
         for read_seqno in 1..=41 {
-            let found = block.get(b"key", read_seqno).unwrap().unwrap();
+            let found = block.get(&LEX, b"key", read_seqno).unwrap().unwrap();
             assert_eq!(found.key.seqno, read_seqno.min(40) - 1);
         }
-        assert_eq!(block.get(b"key", 0).unwrap(), None);
-        assert_eq!(block.get(b"kez", SeqNo::MAX).unwrap(), None);
-        assert_eq!(block.get(b"later", 3).unwrap(), None);
+        assert_eq!(block.get(&LEX, b"key", 0).unwrap(), None);
+        assert_eq!(block.get(&LEX, b"kez", SeqNo::MAX).unwrap(), None);
+        assert_eq!(block.get(&LEX, b"later", 3).unwrap(), None);
     }
 }
 
@@ -177,9 +179,9 @@ fn exercise_block(bytes: Vec<u8>) {
     let backward = block.iter().rev().take_while(Result::is_ok).count();
     assert!(forward < 100_000 && backward < 100_000);
     let mut iter = block.iter();
-    let _ = iter.seek(b"libfoo-000005", SeqNo::MAX);
+    let _ = iter.seek(&LEX, b"libfoo-000005", SeqNo::MAX);
     let _ = iter.next();
-    let _ = iter.seek_for_prev(b"node-qux", 3);
+    let _ = iter.seek_for_prev(&LEX, b"node-qux", 3);
     let _ = iter.next_back();
-    let _ = block.get(b"python3-bar-000001", SeqNo::MAX);
+    let _ = block.get(&LEX, b"python3-bar-000001", SeqNo::MAX);
 }

@@ -159,7 +159,7 @@ mod tests {
     fn the_rewrite_takes_the_free_table_pointing_to_the_most_stale_bytes() {
         let table = |id: TableId, min: &str, max: &str, refs: &[(BlobFileId, u64)]| TableMeta {
             id,
-            key_range: KeyRange::new(min.into(), max.into()),
+            key_range: KeyRange::new(&lsm_core::KeyOrder::lexicographic(), min.into(), max.into()),
             seqno_min: 1,
             seqno_max: 2,
             size_bytes: 100,

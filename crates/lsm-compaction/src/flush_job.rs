@@ -60,12 +60,13 @@ impl<E: From<Error>> FlushJob<'_, E> {
             .iter()
             .flat_map(|memtable| memtable.range_tombstones())
             .collect();
-        let mut stream = merge_sources(sources, self.watermark, Bottom::No)
-            .with_range_tombstones(tombstones.clone());
+        let order = &tables.options.order;
+        let mut stream = merge_sources(order, sources, self.watermark, Bottom::No)
+            .with_range_tombstones(order, tombstones.clone());
         if let Some(merge) = &self.merge {
             stream = stream.with_merge(Arc::clone(merge));
         }
-        let tombstones = surviving_tombstones(tombstones, self.watermark, Bottom::No);
+        let tombstones = surviving_tombstones(order, tombstones, self.watermark, Bottom::No);
         write_outputs(fs, tables, blobs, stream, tombstones)
     }
 }

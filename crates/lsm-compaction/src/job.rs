@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use lsm_core::{Fs, InternalEntry, KeyRange, RangeTombstone};
+use lsm_core::{Fs, InternalEntry, KeyOrder, KeyRange, RangeTombstone};
 use lsm_table::{NewTable, ReadOptions, Table, TableOptions, WrittenTable};
 use lsm_version::{BlobRef, TableMeta};
 use lsm_vlog::WrittenBlobFile;
@@ -156,17 +156,29 @@ pub fn open_tables(
                     source,
                 })?
                 .len_bytes;
-            Ok((table_meta(table, blob_refs.clone(), size_bytes), opened))
+            Ok((
+                table_meta(&options.order, table, blob_refs.clone(), size_bytes),
+                opened,
+            ))
         })
         .collect()
 }
 
 /// How the version describes a written table of `size_bytes`.
-fn table_meta(table: &WrittenTable, blob_refs: Vec<BlobRef>, size_bytes: u64) -> TableMeta {
+fn table_meta(
+    order: &KeyOrder,
+    table: &WrittenTable,
+    blob_refs: Vec<BlobRef>,
+    size_bytes: u64,
+) -> TableMeta {
     let properties = &table.properties;
     TableMeta {
         id: table.file_id,
-        key_range: KeyRange::new(properties.key_min.clone(), properties.key_max.clone()),
+        key_range: KeyRange::new(
+            order,
+            properties.key_min.clone(),
+            properties.key_max.clone(),
+        ),
         seqno_min: properties.seqno_min,
         seqno_max: properties.seqno_max,
         size_bytes,

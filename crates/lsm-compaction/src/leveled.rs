@@ -187,9 +187,10 @@ impl Leveled {
                 Choice::Merge(self.input(ids(tables), 0, 0))
             });
         }
+        let order = version.order();
         let l0_tables: Vec<_> = tables_of(level0).collect();
-        let range = key_range_of(l0_tables.iter().copied())?;
-        let base_overlap = overlapping(&levels[base_level], &range);
+        let range = key_range_of(order, l0_tables.iter().copied())?;
+        let base_overlap = overlapping(order, &levels[base_level], &range);
         if any_busy(base_overlap.iter().copied(), &state.busy_tables) {
             // Intra-L0: keep reads to one level-0 run until the base level is free.
             return (level0.runs().len() > 1)
@@ -197,7 +198,9 @@ impl Leveled {
         }
         // Runs that share no key with each other or the base level go down as they are
         // (a sequential load then writes each key once, not once per level).
-        if base_overlap.is_empty() && (level0.runs().len() == 1 || pairwise_disjoint(&l0_tables)) {
+        if base_overlap.is_empty()
+            && (level0.runs().len() == 1 || pairwise_disjoint(order, &l0_tables))
+        {
             return Some(Choice::Move(self.input(ids(l0_tables), base_level, 0)));
         }
         let mut inputs = ids(l0_tables
@@ -208,16 +211,17 @@ impl Leveled {
         let base_oversized = levels[base_level].size_bytes() as f64 > targets[base_level];
         if self.multi_level && base_oversized && base_level < last_level(version) {
             let wider = key_range_of(
+                order,
                 l0_tables
                     .iter()
                     .copied()
                     .chain(base_overlap.iter().copied()),
             )?;
-            let below = overlapping(&levels[base_level + 1], &wider);
+            let below = overlapping(order, &levels[base_level + 1], &wider);
             if !any_busy(below.iter().copied(), &state.busy_tables) {
                 // Every base-level table overlapping the wider range joins, so that
                 // nothing left in the base level overlaps the outputs below it.
-                let base_wide = overlapping(&levels[base_level], &wider);
+                let base_wide = overlapping(order, &levels[base_level], &wider);
                 if !any_busy(base_wide.iter().copied(), &state.busy_tables) {
                     inputs.extend(ids(base_wide));
                     inputs.extend(ids(below));
@@ -269,7 +273,7 @@ impl Leveled {
             let mut candidates: Vec<_> = tables_of(&levels[level_idx])
                 .filter(|table| !state.busy_tables.contains(&table.id))
                 .map(|table| {
-                    let overlap = overlapping(below, &table.key_range);
+                    let overlap = overlapping(version.order(), below, &table.key_range);
                     let overlap_bytes: u64 = overlap.iter().map(|t| t.size_bytes).sum();
                     (
                         overlap_bytes as f64 / table.size_bytes.max(1) as f64,

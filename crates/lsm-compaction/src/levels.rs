@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use lsm_core::{KeyRange, TableId};
+use lsm_core::{KeyOrder, KeyRange, TableId};
 use lsm_version::{Level, TableMeta, Version};
 
 /// Every table of a level.
@@ -11,30 +11,35 @@ pub(crate) fn tables_of(level: &Level) -> impl Iterator<Item = &Arc<TableMeta>> 
     level.runs().iter().flat_map(|run| run.tables())
 }
 
-/// The union of the key ranges of `tables`, if any.
+/// The union of the key ranges of `tables` (in `order`), if any.
 pub(crate) fn key_range_of<'a>(
+    order: &KeyOrder,
     tables: impl IntoIterator<Item = &'a Arc<TableMeta>>,
 ) -> Option<KeyRange> {
     tables
         .into_iter()
         .map(|table| table.key_range.clone())
-        .reduce(|union, range| union.union(&range))
+        .reduce(|union, range| union.union(order, &range))
 }
 
-/// The tables of `level` whose keys overlap `range`.
-pub(crate) fn overlapping<'a>(level: &'a Level, range: &KeyRange) -> Vec<&'a Arc<TableMeta>> {
+/// The tables of `level` whose keys overlap `range` (in `order`).
+pub(crate) fn overlapping<'a>(
+    order: &KeyOrder,
+    level: &'a Level,
+    range: &KeyRange,
+) -> Vec<&'a Arc<TableMeta>> {
     tables_of(level)
-        .filter(|table| table.key_range.overlaps_with(range))
+        .filter(|table| table.key_range.overlaps_with(order, range))
         .collect()
 }
 
-/// Whether no two of `tables` share a key.
-pub(crate) fn pairwise_disjoint(tables: &[&Arc<TableMeta>]) -> bool {
+/// Whether no two of `tables` share a key (in `order`).
+pub(crate) fn pairwise_disjoint(order: &KeyOrder, tables: &[&Arc<TableMeta>]) -> bool {
     let mut sorted = tables.to_vec();
-    sorted.sort_by(|a, b| a.key_range.min().cmp(b.key_range.min()));
+    sorted.sort_by(|a, b| order.cmp(a.key_range.min(), b.key_range.min()));
     sorted
         .windows(2)
-        .all(|pair| !pair[0].key_range.overlaps_with(&pair[1].key_range))
+        .all(|pair| !pair[0].key_range.overlaps_with(order, &pair[1].key_range))
 }
 
 /// Whether any of `tables` is held by a running compaction.

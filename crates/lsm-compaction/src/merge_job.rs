@@ -17,7 +17,7 @@ use std::ops::Bound;
 use std::path::Path;
 
 use lsm_core::mvcc::{MergeFn, ResolveFn};
-use lsm_core::{Fs, InternalEntry, SeqNo, UserKey};
+use lsm_core::{Fs, InternalEntry, KeyOrder, SeqNo, UserKey};
 use lsm_table::Table;
 use lsm_version::Version;
 
@@ -78,7 +78,7 @@ impl<E: From<Error> + Send> MergeJob<'_, E> {
         blobs: Option<(&BlobTarget<'_, E>, &Path)>,
         run_slices: &RunSlices<'_, E>,
     ) -> Result<Outputs, E> {
-        let slices = slice_bounds(self.boundaries()?);
+        let slices = slice_bounds(self.boundaries(&tables.options.order)?);
         let tasks: Vec<SliceTask<'_, E>> = slices
             .into_iter()
             .map(|bounds| {
@@ -107,7 +107,7 @@ impl<E: From<Error> + Send> MergeJob<'_, E> {
     }
 
     /// Where the slices are cut: by the inputs' index blocks, into about equal bytes.
-    fn boundaries(&self) -> Result<Vec<UserKey>, E> {
+    fn boundaries(&self, order: &KeyOrder) -> Result<Vec<UserKey>, E> {
         let by_size = self.input_bytes / self.slice_min_bytes.max(1);
         let has_tombstones = self
             .inputs
@@ -132,7 +132,7 @@ impl<E: From<Error> + Send> MergeJob<'_, E> {
                 blocks.push((entry.last_key.user_key, entry.handle.len_bytes));
             }
         }
-        Ok(slice_boundaries(blocks, slice_count))
+        Ok(slice_boundaries(order, blocks, slice_count))
     }
 
     /// Writes the part of the merge within `bounds`.
@@ -158,9 +158,10 @@ impl<E: From<Error> + Send> MergeJob<'_, E> {
             .flat_map(|table| table.range_tombstones().iter().cloned())
             .collect();
         let mut filter = self.filter.map(|make| make());
-        let mut stream = merge_sources(sources, self.watermark, self.bottom)
-            .with_range_tombstones(tombstones.clone());
-        let tombstones = surviving_tombstones(tombstones, self.watermark, self.bottom);
+        let order = &tables.options.order;
+        let mut stream = merge_sources(order, sources, self.watermark, self.bottom)
+            .with_range_tombstones(order, tombstones.clone());
+        let tombstones = surviving_tombstones(order, tombstones, self.watermark, self.bottom);
         if let Some(merge) = &self.merge {
             stream = stream.with_merge(merge.clone());
         }
@@ -193,7 +194,7 @@ pub fn merge_bottom(version: &Version, input: &Input) -> Bottom {
         .tables()
         .filter(|meta| input.table_ids.contains(&meta.id))
         .map(|meta| meta.key_range.clone())
-        .reduce(|a, b| a.union(&b));
+        .reduce(|a, b| a.union(version.order(), &b));
     let Some(range) = range else {
         return Bottom::No;
     };
@@ -204,7 +205,10 @@ pub fn merge_bottom(version: &Version, input: &Input) -> Bottom {
         .iter()
         .flat_map(|level| level.runs())
         .flat_map(|run| run.tables())
-        .any(|meta| !input.table_ids.contains(&meta.id) && meta.key_range.overlaps_with(&range));
+        .any(|meta| {
+            !input.table_ids.contains(&meta.id)
+                && meta.key_range.overlaps_with(version.order(), &range)
+        });
     if overlapped { Bottom::No } else { Bottom::Yes }
 }
 

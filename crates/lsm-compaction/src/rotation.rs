@@ -71,7 +71,7 @@ mod tests {
     fn table(id: TableId, min: &str, max: &str, blob_file: Option<BlobFileId>) -> TableMeta {
         TableMeta {
             id,
-            key_range: KeyRange::new(min.into(), max.into()),
+            key_range: KeyRange::new(&lsm_core::KeyOrder::lexicographic(), min.into(), max.into()),
             seqno_min: 1,
             seqno_max: 2,
             size_bytes: 100,

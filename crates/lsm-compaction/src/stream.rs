@@ -35,7 +35,7 @@
 //! With watermark 0 nothing is below it: every version passes.
 
 use lsm_core::mvcc::{MergeFn, ResolveFn};
-use lsm_core::{InternalEntry, RangeTombstone, SeqNo, UserKey, UserValue, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, RangeTombstone, SeqNo, UserKey, UserValue, ValueType};
 
 /// Whether nothing below the output can hold the keys being merged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,10 +76,15 @@ fn is_value(value_type: ValueType) -> bool {
 }
 
 /// Whether a tombstone below `watermark` hides `entry` from every read at or above it.
-fn covered(tombstones: &[RangeTombstone], watermark: SeqNo, entry: &InternalEntry) -> bool {
+fn covered(
+    order: &KeyOrder,
+    tombstones: &[RangeTombstone],
+    watermark: SeqNo,
+    entry: &InternalEntry,
+) -> bool {
     tombstones.iter().any(|tombstone| {
         tombstone.seqno < watermark
-            && tombstone.hides(&entry.key.user_key, entry.key.seqno, SeqNo::MAX)
+            && tombstone.hides(order, &entry.key.user_key, entry.key.seqno, SeqNo::MAX)
     })
 }
 
@@ -88,6 +93,7 @@ fn covered(tombstones: &[RangeTombstone], watermark: SeqNo, entry: &InternalEntr
 /// dropped, and nothing older lies below).
 #[must_use]
 pub fn surviving_tombstones(
+    order: &KeyOrder,
     mut tombstones: Vec<RangeTombstone>,
     watermark: SeqNo,
     bottom: Bottom,
@@ -95,7 +101,7 @@ pub fn surviving_tombstones(
     if bottom == Bottom::Yes {
         tombstones.retain(|tombstone| tombstone.seqno >= watermark);
     }
-    tombstones.sort();
+    tombstones.sort_by(|left, right| left.cmp_in(order, right));
     tombstones.dedup();
     tombstones
 }
@@ -120,6 +126,8 @@ pub struct CompactionStream<'f, I: Iterator, E> {
     merge: Option<MergeFn<E>>,
     resolve: Option<ResolveFn<E>>,
     range_tombstones: Vec<RangeTombstone>,
+    /// The key order the range tombstones are compared in.
+    order: KeyOrder,
     watermark: SeqNo,
     bottom: Bottom,
     /// The user key being passed, and whether its newest version below the watermark
@@ -143,6 +151,7 @@ where
             merge: None,
             resolve: None,
             range_tombstones: Vec::new(),
+            order: KeyOrder::lexicographic(),
             watermark,
             bottom,
             current: None,
@@ -158,9 +167,14 @@ where
         self
     }
 
-    /// Applies `tombstones` (see the module docs).
+    /// Applies `tombstones`, whose keys are in `order` (see the module docs).
     #[must_use]
-    pub fn with_range_tombstones(mut self, tombstones: Vec<RangeTombstone>) -> Self {
+    pub fn with_range_tombstones(
+        mut self,
+        order: &KeyOrder,
+        tombstones: Vec<RangeTombstone>,
+    ) -> Self {
+        self.order = order.clone();
         self.range_tombstones = tombstones;
         self
     }
@@ -191,7 +205,7 @@ where
         while let Some(Ok(next)) = self.inner.peek() {
             if !same_key(next)
                 || next.key.value_type != ValueType::MergeOperand
-                || covered(&self.range_tombstones, self.watermark, next)
+                || covered(&self.order, &self.range_tombstones, self.watermark, next)
             {
                 break;
             }
@@ -199,7 +213,7 @@ where
                 chain.push(operand);
             }
         }
-        let covered_next = matches!(self.inner.peek(), Some(Ok(next)) if same_key(next) && covered(&self.range_tombstones, self.watermark, next));
+        let covered_next = matches!(self.inner.peek(), Some(Ok(next)) if same_key(next) && covered(&self.order, &self.range_tombstones, self.watermark, next));
         let base = match self.inner.peek() {
             // A range tombstone ends the chain: fold onto nothing; the covered versions
             // are dropped as they come.
@@ -318,7 +332,7 @@ where
                     self.inner.peek(),
                     Some(Ok(next)) if next.key.user_key == entry.key.user_key
                         && is_value(next.key.value_type)
-                        && !covered(&self.range_tombstones, self.watermark, next)
+                        && !covered(&self.order, &self.range_tombstones, self.watermark, next)
                 );
                 if next_is_its_value {
                     // Consume the value: the pair cancels out, and the next older version
@@ -364,7 +378,7 @@ where
                 Ok(entry) => entry,
                 Err(error) => return Some(Err(error)),
             };
-            if covered(&self.range_tombstones, self.watermark, &entry) {
+            if covered(&self.order, &self.range_tombstones, self.watermark, &entry) {
                 self.drops.shadowed += 1;
                 continue;
             }

@@ -53,7 +53,7 @@ pub fn validate(
                 .tables()
                 .filter(|table| input.table_ids.contains(&table.id))
                 .collect();
-            if input.dest_level > 0 && !pairwise_disjoint(&moved) {
+            if input.dest_level > 0 && !pairwise_disjoint(version.order(), &moved) {
                 return Err("moved tables overlap each other below level 0");
             }
             let dest = &version.levels()[usize::from(input.dest_level)];
@@ -61,7 +61,7 @@ pub fn validate(
                 .tables()
                 .filter(|table| input.table_ids.contains(&table.id))
             {
-                if overlapping(dest, &table.key_range)
+                if overlapping(version.order(), dest, &table.key_range)
                     .iter()
                     .any(|other| !input.table_ids.contains(&other.id))
                 {
@@ -122,7 +122,7 @@ fn check_input(version: &Version, input: &Input) -> Result<(), Refusal> {
     for (level_idx, level) in levels.iter().enumerate().take(dest) {
         for table in tables_of(level).filter(|t| input.table_ids.contains(&t.id)) {
             for skipped in levels.iter().take(dest).skip(level_idx + 1) {
-                if overlapping(skipped, &table.key_range)
+                if overlapping(version.order(), skipped, &table.key_range)
                     .iter()
                     .any(|other| !input.table_ids.contains(&other.id))
                 {

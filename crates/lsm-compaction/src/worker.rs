@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use lsm_core::merge::MergeIter;
-use lsm_core::{Fs, InternalEntry, RangeTombstone, SeqNo};
+use lsm_core::{Fs, InternalEntry, KeyOrder, RangeTombstone, SeqNo};
 use lsm_table::{NewTable, TableOptions, TableSetWriter, WrittenTable};
 
 use crate::stream::{Bottom, CompactionStream};
@@ -104,8 +104,10 @@ pub(crate) fn sync_dir<E: From<Error>>(fs: &dyn Fs, dir: &Path) -> Result<(), E>
     })
 }
 
-/// The stream of a merge of `sources` (listed newest first) at `watermark`.
+/// The stream of a merge of `sources` (listed newest first, each sorted in `order`) at
+/// `watermark`.
 pub fn merge_sources<'f, I, E>(
+    order: &KeyOrder,
     sources: Vec<I>,
     watermark: SeqNo,
     bottom: Bottom,
@@ -113,5 +115,5 @@ pub fn merge_sources<'f, I, E>(
 where
     I: DoubleEndedIterator<Item = Result<InternalEntry, E>>,
 {
-    CompactionStream::new(MergeIter::new(sources), watermark, bottom)
+    CompactionStream::new(MergeIter::new(order.clone(), sources), watermark, bottom)
 }

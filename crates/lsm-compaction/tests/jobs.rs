@@ -15,7 +15,7 @@ use lsm_compaction::{
     BlobTarget, Bottom, Error, FlushJob, MergeJob, Outputs, SliceTask, TableTarget, open_tables,
     write_outputs,
 };
-use lsm_core::{Fs, InternalEntry, MemFs, RangeTombstone, SeqNo, UserValue, ValueType};
+use lsm_core::{Fs, InternalEntry, KeyOrder, MemFs, RangeTombstone, SeqNo, UserValue, ValueType};
 use lsm_memtable::Memtable;
 use lsm_table::{NewTable, ReadOptions, Table, TableOptions};
 use lsm_vlog::{BlobFileReader, BlobHandle, BlobReadOptions, BlobWriteOptions, NewBlobFile};
@@ -447,8 +447,8 @@ fn a_flush_keeps_the_newest_versions_tombstones_and_range_tombstones() {
     let fs = fs();
     let names = Names::new();
     let next_table = || names.table();
-    let older = Arc::new(Memtable::new(1));
-    let newer = Arc::new(Memtable::new(2));
+    let older = Arc::new(Memtable::new(1, &KeyOrder::lexicographic()));
+    let newer = Arc::new(Memtable::new(2, &KeyOrder::lexicographic()));
     older.insert(entry(1, 1, b"a"));
     older.insert(entry(2, 2, b"b"));
     older.insert(entry(3, 3, b"c"));
@@ -462,7 +462,13 @@ fn a_flush_keeps_the_newest_versions_tombstones_and_range_tombstones() {
         8,
         ValueType::MergeOperand,
     ));
-    let tombstone = RangeTombstone::new("k00010".into(), "k00020".into(), 9).unwrap();
+    let tombstone = RangeTombstone::new(
+        &KeyOrder::lexicographic(),
+        "k00010".into(),
+        "k00020".into(),
+        9,
+    )
+    .unwrap();
     newer.insert_range_tombstone(tombstone.clone());
     let concat: lsm_core::mvcc::MergeFn<Error> = Arc::new(|_key, base, operands| {
         let mut value = base.unwrap_or_default().to_vec();

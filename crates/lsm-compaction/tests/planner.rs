@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use lsm_compaction::{
     Choice, CompactionState, CompactionStrategy, Fifo, Leveled, Major, SizeTiered, validate,
 };
-use lsm_core::{KeyRange, UserKey};
+use lsm_core::{KeyOrder, KeyRange, UserKey};
+
+const LEX: KeyOrder = KeyOrder::lexicographic();
 use lsm_version::{TableMeta, Version, VersionEdit};
 use proptest::prelude::*;
 
@@ -46,7 +48,7 @@ fn version_strategy() -> impl Strategy<Value = (Version, Vec<u64>)> {
                 *next_id += 1;
                 TableMeta {
                     id,
-                    key_range: KeyRange::new(key(min), key(max)),
+                    key_range: KeyRange::new(&LEX, key(min), key(max)),
                     seqno_min: seqno_range.0,
                     seqno_max: seqno_range.1,
                     size_bytes: sizes[usize::try_from(id).unwrap() % sizes.len()] << 20,
@@ -145,7 +147,7 @@ fn apply(version: &Version, choice: &Choice) -> Version {
                 key_range: inputs
                     .iter()
                     .map(|t| t.key_range.clone())
-                    .reduce(|a, b| a.union(&b))
+                    .reduce(|a, b| a.union(&LEX, &b))
                     .unwrap(),
                 seqno_min: inputs.iter().map(|t| t.seqno_min).min().unwrap(),
                 seqno_max: inputs.iter().map(|t| t.seqno_max).max().unwrap(),
@@ -214,7 +216,7 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
     let mut version = Version::new(LEVELS);
     let table = |id: u64, min: u16, max: u16, seqno: u64| TableMeta {
         id,
-        key_range: KeyRange::new(key(min), key(max)),
+        key_range: KeyRange::new(&LEX, key(min), key(max)),
         seqno_min: seqno,
         seqno_max: seqno,
         size_bytes: 1 << 20,
@@ -275,7 +277,7 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
 fn leveled_serves_the_most_oversized_level_first() {
     let table = |id: u64, level_min: u16, size_mib: u64| TableMeta {
         id,
-        key_range: KeyRange::new(key(level_min), key(level_min + 9)),
+        key_range: KeyRange::new(&LEX, key(level_min), key(level_min + 9)),
         seqno_min: id,
         seqno_max: id,
         size_bytes: size_mib << 20,
@@ -332,7 +334,7 @@ fn leveled_serves_the_most_oversized_level_first() {
 fn leveled_moves_level0_runs_that_share_no_key() {
     let table = |id: u64, min: u16, max: u16| TableMeta {
         id,
-        key_range: KeyRange::new(key(min), key(max)),
+        key_range: KeyRange::new(&LEX, key(min), key(max)),
         seqno_min: id,
         seqno_max: id,
         size_bytes: 1 << 20,
@@ -379,7 +381,7 @@ fn tiered_merges_only_the_newest_runs() {
     for (id, size) in [(1_u64, 50_u64), (2, 1), (3, 1), (4, 1)] {
         let meta = TableMeta {
             id,
-            key_range: KeyRange::new(key(0), key(100)),
+            key_range: KeyRange::new(&LEX, key(0), key(100)),
             seqno_min: id * 10,
             seqno_max: id * 10 + 5,
             size_bytes: size << 20,

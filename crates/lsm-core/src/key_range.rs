@@ -1,8 +1,9 @@
 //! [`KeyRange`]: an inclusive range of user keys, as a table or run covers.
 
-use crate::UserKey;
+use crate::{KeyOrder, UserKey};
 
-/// The inclusive range `min..=max` of user keys.
+/// The inclusive range `min..=max` of user keys, in the order of the tree they belong to
+/// (every comparison takes that [`KeyOrder`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KeyRange {
     min: UserKey,
@@ -13,10 +14,10 @@ impl KeyRange {
     /// The range `min..=max`.
     ///
     /// # Panics
-    /// When `min > max`.
+    /// When `min > max` in `order`.
     #[must_use]
-    pub fn new(min: UserKey, max: UserKey) -> Self {
-        assert!(min <= max, "key range with min above max");
+    pub fn new(order: &KeyOrder, min: UserKey, max: UserKey) -> Self {
+        assert!(order.le(&min, &max), "key range with min above max");
         Self { min, max }
     }
 
@@ -34,22 +35,22 @@ impl KeyRange {
 
     /// Whether `key` is in the range.
     #[must_use]
-    pub fn contains_key(&self, key: &[u8]) -> bool {
-        self.min.as_bytes() <= key && key <= self.max.as_bytes()
+    pub fn contains_key(&self, order: &KeyOrder, key: &[u8]) -> bool {
+        order.le(&self.min, key) && order.le(key, &self.max)
     }
 
     /// Whether the two ranges share a key.
     #[must_use]
-    pub fn overlaps_with(&self, other: &Self) -> bool {
-        self.min <= other.max && other.min <= self.max
+    pub fn overlaps_with(&self, order: &KeyOrder, other: &Self) -> bool {
+        order.le(&self.min, &other.max) && order.le(&other.min, &self.max)
     }
 
     /// The smallest range covering both.
     #[must_use]
-    pub fn union(&self, other: &Self) -> Self {
+    pub fn union(&self, order: &KeyOrder, other: &Self) -> Self {
         Self {
-            min: self.min.clone().min(other.min.clone()),
-            max: self.max.clone().max(other.max.clone()),
+            min: order.min(&self.min, &other.min).clone(),
+            max: order.max(&self.max, &other.max).clone(),
         }
     }
 }
@@ -58,17 +59,22 @@ impl KeyRange {
 mod tests {
     use super::*;
 
+    const LEX: KeyOrder = KeyOrder::lexicographic();
+
     fn range(min: &str, max: &str) -> KeyRange {
-        KeyRange::new(min.into(), max.into())
+        KeyRange::new(&LEX, min.into(), max.into())
     }
 
     #[test]
     fn overlap_is_inclusive_on_both_ends() {
-        assert!(range("a", "c").overlaps_with(&range("c", "d")));
-        assert!(!range("a", "b").overlaps_with(&range("c", "d")));
-        assert!(range("a", "z").overlaps_with(&range("c", "d")));
-        assert!(range("b", "b").contains_key(b"b"));
-        assert!(!range("b", "b").contains_key(b"ba"));
-        assert_eq!(range("b", "c").union(&range("a", "b")), range("a", "c"));
+        assert!(range("a", "c").overlaps_with(&LEX, &range("c", "d")));
+        assert!(!range("a", "b").overlaps_with(&LEX, &range("c", "d")));
+        assert!(range("a", "z").overlaps_with(&LEX, &range("c", "d")));
+        assert!(range("b", "b").contains_key(&LEX, b"b"));
+        assert!(!range("b", "b").contains_key(&LEX, b"ba"));
+        assert_eq!(
+            range("b", "c").union(&LEX, &range("a", "b")),
+            range("a", "c")
+        );
     }
 }

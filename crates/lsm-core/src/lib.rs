@@ -11,7 +11,7 @@
 //! ```
 //! use lsm_core::merge::MergeIter;
 //! use lsm_core::mvcc::MvccStream;
-//! use lsm_core::{InternalEntry, ValueType};
+//! use lsm_core::{InternalEntry, KeyOrder, ValueType};
 //!
 //! // Two sorted sources, newest first: a memtable and an older table.
 //! let memtable = vec![
@@ -26,7 +26,7 @@
 //!
 //! // Reading at seqno 5 sees "a@2" and "b@3"; at 10, "a@7" and no "b".
 //! let at = |read_seqno| -> Vec<_> {
-//!     MvccStream::new(MergeIter::new(sources.clone()), read_seqno)
+//!     MvccStream::new(MergeIter::new(KeyOrder::lexicographic(), sources.clone()), read_seqno)
 //!         .map(|entry| entry.unwrap().value)
 //!         .collect()
 //! };
@@ -46,6 +46,7 @@ mod key_range;
 pub mod limits;
 pub mod merge;
 pub mod mvcc;
+pub mod order;
 pub mod range_tombstone;
 mod seqno;
 mod slice;
@@ -60,6 +61,7 @@ pub use fs::{
 pub use ids::{BlobFileId, FileId, MemtableId, TableId};
 pub use internal_key::{InternalEntry, InternalKey};
 pub use key_range::KeyRange;
+pub use order::{DefaultUserComparator, KeyOrder, SharedComparator, UserComparator};
 pub use range_tombstone::RangeTombstone;
 pub use seqno::{MAX_SEQNO, SeqNo, SequenceNumberCounter};
 pub use slice::{Slice, UserKey, UserValue};

@@ -15,12 +15,13 @@
 
 use std::cmp::Ordering;
 
-use crate::InternalEntry;
 use crate::limits::MERGE_SOURCE_COUNT_MAX;
+use crate::{InternalEntry, KeyOrder};
 
 /// Merges sorted sources into one sorted stream.
 pub struct MergeIter<I> {
     sources: Vec<Source<I>>,
+    order: KeyOrder,
 }
 
 struct Source<I> {
@@ -33,11 +34,11 @@ impl<I, E> MergeIter<I>
 where
     I: DoubleEndedIterator<Item = Result<InternalEntry, E>>,
 {
-    /// A merge over `sources`, listed newest first.
+    /// A merge over `sources`, listed newest first, each sorted in `order`.
     ///
     /// # Panics
     /// When there are more than [`MERGE_SOURCE_COUNT_MAX`] sources.
-    pub fn new(sources: impl IntoIterator<Item = I>) -> Self {
+    pub fn new(order: KeyOrder, sources: impl IntoIterator<Item = I>) -> Self {
         let sources: Vec<_> = sources
             .into_iter()
             .map(|iter| Source {
@@ -50,7 +51,7 @@ where
             sources.len() <= MERGE_SOURCE_COUNT_MAX,
             "too many merge sources"
         );
-        Self { sources }
+        Self { sources, order }
     }
 
     fn fill_fronts(&mut self) -> Result<(), E> {
@@ -92,9 +93,9 @@ where
         for (source_idx, source) in self.sources.iter().enumerate() {
             if let Some(entry) = &source.front {
                 // Strictly less: on ties the earlier (newer) source wins.
-                if best
-                    .is_none_or(|(_, best_entry)| entry.key.cmp(&best_entry.key) == Ordering::Less)
-                {
+                if best.is_none_or(|(_, best_entry)| {
+                    self.order.cmp_internal(&entry.key, &best_entry.key) == Ordering::Less
+                }) {
                     best = Some((source_idx, entry));
                 }
             }
@@ -116,9 +117,9 @@ where
         for (source_idx, source) in self.sources.iter().enumerate() {
             if let Some(entry) = &source.back {
                 // Greater or equal: on ties the later (older) source goes first from the back.
-                if best
-                    .is_none_or(|(_, best_entry)| entry.key.cmp(&best_entry.key) != Ordering::Less)
-                {
+                if best.is_none_or(|(_, best_entry)| {
+                    self.order.cmp_internal(&entry.key, &best_entry.key) != Ordering::Less
+                }) {
                     best = Some((source_idx, entry));
                 }
             }
@@ -161,7 +162,7 @@ mod tests {
     fn errors_surface_in_place() {
         let good: Source = vec![Ok(entry(1, 0)), Ok(entry(3, 0))].into_iter();
         let bad: Source = vec![Ok(entry(2, 0)), Err(())].into_iter();
-        let results: Vec<_> = MergeIter::new([good, bad]).collect();
+        let results: Vec<_> = MergeIter::new(KeyOrder::lexicographic(), [good, bad]).collect();
         assert_eq!(results[0], Ok(entry(1, 0)));
         assert_eq!(results[1], Ok(entry(2, 0)));
         assert_eq!(results[2], Err(()));
@@ -175,7 +176,7 @@ mod tests {
             directions in proptest::collection::vec(any::<bool>(), 0..200),
         ) {
             let (sources, expected) = sources_from(&lists);
-            let mut merge = MergeIter::new(sources);
+            let mut merge = MergeIter::new(KeyOrder::lexicographic(), sources);
             let mut front = Vec::new();
             let mut back = Vec::new();
             let mut direction_iter = directions.into_iter().chain(std::iter::repeat(true));
@@ -196,7 +197,7 @@ mod tests {
     #[test]
     fn mixed_directions_meet_in_the_middle() {
         let (sources, expected) = sources_from(&[vec![(1, 0), (4, 0)], vec![(2, 0), (3, 0)]]);
-        let mut merge = MergeIter::new(sources);
+        let mut merge = MergeIter::new(KeyOrder::lexicographic(), sources);
         assert_eq!(merge.next().unwrap().unwrap(), expected[0]);
         assert_eq!(merge.next_back().unwrap().unwrap(), expected[3]);
         assert_eq!(merge.next_back().unwrap().unwrap(), expected[2]);

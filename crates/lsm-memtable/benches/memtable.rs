@@ -1,10 +1,13 @@
-//! Criterion benchmarks of the memtable: insert, point lookup and scan.
+//! Criterion benchmarks of the memtable: insert, point lookup and scan, in the default
+//! (lexicographic) key order and under a custom comparator that gives the same order
+//! through a dynamic call (`_custom`), which is what a comparator costs here.
 
+use std::cmp::Ordering;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lsm_core::{InternalEntry, SeqNo, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, UserComparator, ValueType};
 use lsm_memtable::Memtable;
 
 const ENTRIES: u64 = 100_000;
@@ -14,25 +17,21 @@ fn key(idx: u64) -> String {
     format!("key-{:016x}", idx.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
-fn bench_memtable(c: &mut Criterion) {
-    let mut group = c.benchmark_group("memtable");
-    group.throughput(Throughput::Elements(ENTRIES));
-    group.sample_size(10);
-    group.bench_function("insert_100k", |b| {
-        b.iter(|| {
-            let memtable = Memtable::new(1);
-            for idx in 0..ENTRIES {
-                memtable.insert(InternalEntry::new(
-                    key(idx),
-                    "value-bytes-of-a-row",
-                    idx,
-                    ValueType::Value,
-                ));
-            }
-            black_box(memtable.len())
-        });
-    });
-    let memtable = Arc::new(Memtable::new(1));
+/// The bytes' order, through the comparator interface.
+struct Bytes;
+
+impl UserComparator for Bytes {
+    fn name(&self) -> &'static str {
+        "bench.bytes"
+    }
+
+    fn compare(&self, left: &[u8], right: &[u8]) -> Ordering {
+        left.cmp(right)
+    }
+}
+
+fn filled(order: &KeyOrder) -> Memtable {
+    let memtable = Memtable::new(1, order);
     for idx in 0..ENTRIES {
         memtable.insert(InternalEntry::new(
             key(idx),
@@ -41,17 +40,33 @@ fn bench_memtable(c: &mut Criterion) {
             ValueType::Value,
         ));
     }
-    group.bench_function("scan_100k", |b| {
-        b.iter(|| black_box(memtable.range::<&[u8], _>(.., SeqNo::MAX).count()));
-    });
-    group.throughput(Throughput::Elements(1));
-    let mut idx = 0;
-    group.bench_function("get_hit", |b| {
-        b.iter(|| {
-            idx = (idx + 7919) % ENTRIES;
-            black_box(memtable.get(key(idx).as_bytes(), SeqNo::MAX))
+    memtable
+}
+
+fn bench_memtable(c: &mut Criterion) {
+    let mut group = c.benchmark_group("memtable");
+    group.sample_size(10);
+    for (suffix, order) in [
+        ("", KeyOrder::lexicographic()),
+        ("_custom", KeyOrder::new(Arc::new(Bytes))),
+    ] {
+        group.throughput(Throughput::Elements(ENTRIES));
+        group.bench_function(format!("insert_100k{suffix}"), |b| {
+            b.iter(|| black_box(filled(&order).len()));
         });
-    });
+        let memtable = Arc::new(filled(&order));
+        group.bench_function(format!("scan_100k{suffix}"), |b| {
+            b.iter(|| black_box(memtable.range::<&[u8], _>(.., SeqNo::MAX).count()));
+        });
+        group.throughput(Throughput::Elements(1));
+        let mut idx = 0;
+        group.bench_function(format!("get_hit{suffix}"), |b| {
+            b.iter(|| {
+                idx = (idx + 7919) % ENTRIES;
+                black_box(memtable.get(key(idx).as_bytes(), SeqNo::MAX))
+            });
+        });
+    }
     group.finish();
 }
 

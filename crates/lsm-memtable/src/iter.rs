@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use lsm_core::{InternalEntry, InternalKey, SeqNo, UserKey, ValueType};
+use lsm_core::{InternalEntry, InternalKey, KeyOrder, SeqNo, UserKey, ValueType};
 
 use crate::Memtable;
 
@@ -60,34 +60,40 @@ impl MemtableIter {
     }
 
     fn refill_front(&mut self) {
-        let range = (self.front.clone(), self.back.clone());
-        if is_empty_range(&range) {
+        if is_empty_range(self.memtable.order(), &self.front, &self.back) {
             return;
         }
-        for entry in self.memtable.items.range(range).take(REFILL_COUNT) {
-            self.front = Bound::Excluded(entry.key().clone());
-            if entry.key().seqno < self.read_seqno {
-                self.front_buffer.push_back(InternalEntry {
-                    key: entry.key().clone(),
-                    value: entry.value().clone(),
-                });
-            }
+        let (read_seqno, buffer) = (self.read_seqno, &mut self.front_buffer);
+        let mut last = None;
+        self.memtable
+            .items
+            .walk(&self.front, &self.back, false, REFILL_COUNT, |entry| {
+                last = Some(entry.key.clone());
+                if entry.key.seqno < read_seqno {
+                    buffer.push_back(entry);
+                }
+            });
+        if let Some(last) = last {
+            self.front = Bound::Excluded(last);
         }
     }
 
     fn refill_back(&mut self) {
-        let range = (self.front.clone(), self.back.clone());
-        if is_empty_range(&range) {
+        if is_empty_range(self.memtable.order(), &self.front, &self.back) {
             return;
         }
-        for entry in self.memtable.items.range(range).rev().take(REFILL_COUNT) {
-            self.back = Bound::Excluded(entry.key().clone());
-            if entry.key().seqno < self.read_seqno {
-                self.back_buffer.push_back(InternalEntry {
-                    key: entry.key().clone(),
-                    value: entry.value().clone(),
-                });
-            }
+        let (read_seqno, buffer) = (self.read_seqno, &mut self.back_buffer);
+        let mut last = None;
+        self.memtable
+            .items
+            .walk(&self.front, &self.back, true, REFILL_COUNT, |entry| {
+                last = Some(entry.key.clone());
+                if entry.key.seqno < read_seqno {
+                    buffer.push_back(entry);
+                }
+            });
+        if let Some(last) = last {
+            self.back = Bound::Excluded(last);
         }
     }
 }
@@ -99,17 +105,17 @@ fn last_of(mut key: InternalKey) -> InternalKey {
     key
 }
 
-fn is_empty_range(range: &(Bound<InternalKey>, Bound<InternalKey>)) -> bool {
-    match range {
+fn is_empty_range(order: &KeyOrder, front: &Bound<InternalKey>, back: &Bound<InternalKey>) -> bool {
+    match (front, back) {
         (
             Bound::Included(start) | Bound::Excluded(start),
             Bound::Included(end) | Bound::Excluded(end),
         ) => {
-            let both_included = matches!(range, (Bound::Included(_), Bound::Included(_)));
-            if both_included {
-                start > end
+            let ordering = order.cmp_internal(start, end);
+            if matches!((front, back), (Bound::Included(_), Bound::Included(_))) {
+                ordering == std::cmp::Ordering::Greater
             } else {
-                start >= end
+                ordering != std::cmp::Ordering::Less
             }
         }
         _ => false,

@@ -1,7 +1,8 @@
 //! `lsm-memtable`: the memtable (layer 1).
 //!
 //! A [`Memtable`] holds the newest writes of a tree in memory, ordered by internal key
-//! (user key ascending, seqno descending), in a lock-free skiplist: writers insert
+//! (user key ascending in the tree's [`lsm_core::KeyOrder`], seqno descending), in a
+//! lock-free skiplist: writers insert
 //! concurrently and readers never wait. Reads are MVCC reads at a seqno: a point lookup
 //! returns the newest version below it, and a [`MemtableIter`] scans a key range from
 //! both ends. The iterator owns an `Arc` of the memtable, so it lives as long as the
@@ -9,10 +10,10 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use lsm_core::{InternalEntry, ValueType};
+//! use lsm_core::{InternalEntry, KeyOrder, ValueType};
 //! use lsm_memtable::Memtable;
 //!
-//! let memtable = Arc::new(Memtable::new(1));
+//! let memtable = Arc::new(Memtable::new(1, &KeyOrder::lexicographic()));
 //! memtable.insert(InternalEntry::new("a", "old", 1, ValueType::Value));
 //! memtable.insert(InternalEntry::new("a", "new", 5, ValueType::Value));
 //! assert_eq!(memtable.get(b"a", 5).unwrap().value, "old");
@@ -26,6 +27,7 @@
 
 #![forbid(unsafe_code)]
 
+mod items;
 mod iter;
 mod memtable;
 

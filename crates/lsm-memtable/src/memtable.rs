@@ -4,12 +4,12 @@ use std::ops::RangeBounds;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crossbeam_skiplist::SkipMap;
 use lsm_core::{
-    InternalEntry, InternalKey, MemtableId, RangeTombstone, SeqNo, UserKey, UserValue, ValueType,
+    InternalEntry, InternalKey, KeyOrder, MemtableId, RangeTombstone, SeqNo, UserKey, ValueType,
 };
 
 use crate::MemtableIter;
+use crate::items::Items;
 
 /// Bytes counted per entry on top of its key and value: the skiplist node, the internal
 /// key's fields and the two reference counts, roughly.
@@ -19,7 +19,8 @@ pub const ENTRY_OVERHEAD_BYTES: u64 = 64;
 #[derive(Debug)]
 pub struct Memtable {
     id: MemtableId,
-    pub(crate) items: SkipMap<InternalKey, UserValue>,
+    pub(crate) items: Items,
+    order: KeyOrder,
     /// Range tombstones, in insertion order (few, and read whole).
     range_tombstones: RwLock<Vec<RangeTombstone>>,
     /// How many range tombstones are held (read without the lock on the hot path).
@@ -29,12 +30,13 @@ pub struct Memtable {
 }
 
 impl Memtable {
-    /// An empty memtable.
+    /// An empty memtable whose keys sort in `order`.
     #[must_use]
-    pub fn new(id: MemtableId) -> Self {
+    pub fn new(id: MemtableId, order: &KeyOrder) -> Self {
         Self {
             id,
-            items: SkipMap::new(),
+            items: Items::new(order),
+            order: order.clone(),
             range_tombstones: RwLock::new(Vec::new()),
             range_tombstone_total: AtomicU64::new(0),
             approximate_size: AtomicU64::new(0),
@@ -103,6 +105,7 @@ impl Memtable {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         lsm_core::range_tombstone::hiding_seqno(
+            &self.order,
             tombstones.iter(),
             user_key,
             version_seqno,
@@ -130,11 +133,8 @@ impl Memtable {
         // The first entry at or after (key, read_seqno - 1) is the newest visible version
         // of the key, if it has one.
         let target = InternalKey::new(UserKey::new(user_key), read_seqno - 1, ValueType::Value);
-        let entry = self.items.lower_bound(std::ops::Bound::Included(&target))?;
-        (entry.key().user_key == user_key).then(|| InternalEntry {
-            key: entry.key().clone(),
-            value: entry.value().clone(),
-        })
+        let entry = self.items.first_at_or_after(target)?;
+        (entry.key.user_key == user_key).then_some(entry)
     }
 
     /// A double-ended scan of the versions with user keys in `range` and seqnos below
@@ -145,6 +145,12 @@ impl Memtable {
         read_seqno: SeqNo,
     ) -> MemtableIter {
         MemtableIter::new(Arc::clone(self), range, read_seqno)
+    }
+
+    /// The order its keys sort in.
+    #[must_use]
+    pub fn order(&self) -> &KeyOrder {
+        &self.order
     }
 
     /// Entries held (range tombstones not counted).
@@ -180,9 +186,10 @@ mod tests {
 
     #[test]
     fn range_tombstones_are_held_counted_and_sized() {
-        let memtable = Memtable::new(1);
+        let order = KeyOrder::lexicographic();
+        let memtable = Memtable::new(1, &order);
         assert!(memtable.is_empty());
-        let tombstone = RangeTombstone::new("a".into(), "c".into(), 7).unwrap();
+        let tombstone = RangeTombstone::new(&order, "a".into(), "c".into(), 7).unwrap();
         let (added, size) = memtable.insert_range_tombstone(tombstone.clone());
         assert_eq!(added, 2 + ENTRY_OVERHEAD_BYTES);
         assert_eq!(size, added);

@@ -8,9 +8,10 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use lsm_core::{InternalEntry, SeqNo, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, ValueType};
 use lsm_memtable::Memtable;
-use lsm_testkit::model::in_bounds;
+use lsm_testkit::model::in_bounds_in;
+use lsm_testkit::orders::TestOrder;
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -29,8 +30,10 @@ proptest! {
         writes in proptest::collection::vec((key_strategy(), 0..40_u64, any::<bool>()), 0..400),
         probes in proptest::collection::vec((key_strategy(), 0..42_u64), 1..30),
         scans in proptest::collection::vec((bound_strategy(), bound_strategy(), 0..42_u64, proptest::collection::vec(any::<bool>(), 0..300)), 1..5),
+        test_order in proptest::sample::select(TestOrder::ALL.to_vec()),
     ) {
-        let memtable = Arc::new(Memtable::new(1));
+        let order = test_order.key_order();
+        let memtable = Arc::new(Memtable::new(1, &order));
         let mut model: Vec<InternalEntry> = Vec::new();
         for (key, seqno, is_tombstone) in writes {
             let entry = if is_tombstone {
@@ -52,7 +55,7 @@ proptest! {
             memtable.insert(entry.clone());
             model.push(entry);
         }
-        model.sort();
+        model.sort_by(|left, right| order.cmp_internal(&left.key, &right.key));
         prop_assert_eq!(memtable.len(), model.len());
         for (key, read_seqno) in probes {
             let expected = model.iter().find(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < read_seqno).cloned();
@@ -61,7 +64,7 @@ proptest! {
         for (lower, upper, read_seqno, directions) in scans {
             let expected: Vec<_> = model
                 .iter()
-                .filter(|entry| entry.key.seqno < read_seqno && in_bounds(&entry.key.user_key, &lower, &upper))
+                .filter(|entry| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
                 .cloned()
                 .collect();
             let mut scan = memtable.range::<Vec<u8>, _>((lower, upper), read_seqno);
@@ -81,7 +84,7 @@ proptest! {
 
 #[test]
 fn concurrent_writers_and_snapshot_readers() {
-    let memtable = Arc::new(Memtable::new(7));
+    let memtable = Arc::new(Memtable::new(7, &KeyOrder::lexicographic()));
     // Seqnos 0..10_000 are written first; readers at seqno 10_000 must see exactly them
     // while writers add newer versions concurrently.
     for seqno in 0..10_000_u64 {
@@ -128,7 +131,7 @@ fn concurrent_writers_and_snapshot_readers() {
 
 #[test]
 fn size_accounting_counts_keys_values_and_overhead() {
-    let memtable = Memtable::new(1);
+    let memtable = Memtable::new(1, &KeyOrder::lexicographic());
     let (added, size) = memtable.insert(InternalEntry::new("key", "value", 1, ValueType::Value));
     assert_eq!(added, 3 + 5 + lsm_memtable::ENTRY_OVERHEAD_BYTES);
     assert_eq!(size, added);

@@ -64,6 +64,16 @@ pub enum Error {
         /// The table.
         file_id: FileId,
     },
+    /// The table's keys are in another order than the reader's.
+    #[error("table {file_id} is ordered by {stored:?}, not by {supplied:?}")]
+    ComparatorMismatch {
+        /// The table.
+        file_id: FileId,
+        /// The order it records (`lexicographic` when it records none).
+        stored: String,
+        /// The reader's order.
+        supplied: &'static str,
+    },
     /// The table's footer names another file id than the one it was opened as.
     #[error("file {expected} holds table {found}")]
     FileIdMismatch {

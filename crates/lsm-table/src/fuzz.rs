@@ -88,8 +88,13 @@ mod tests {
                 crate::TableWriter::create(&fs, Path::new("/t"), 9, crate::TableOptions::default())
                     .unwrap();
             for (start, end, seqno) in [("", "b", 3), ("user:0003", "user:0009", 7)] {
-                let tombstone =
-                    lsm_core::RangeTombstone::new(start.into(), end.into(), seqno).unwrap();
+                let tombstone = lsm_core::RangeTombstone::new(
+                    &lsm_core::KeyOrder::lexicographic(),
+                    start.into(),
+                    end.into(),
+                    seqno,
+                )
+                .unwrap();
                 writer.add_range_tombstone(&tombstone).unwrap();
             }
             if with_entries {

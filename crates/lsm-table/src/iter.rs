@@ -11,7 +11,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use lsm_codec::{BlockIter, IndexBlock, IndexEntry};
-use lsm_core::{InternalEntry, InternalKey, SeqNo, UserKey, ValueType};
+use lsm_core::{InternalEntry, InternalKey, KeyOrder, SeqNo, UserKey, ValueType};
 
 use crate::reader::{TableInner, block_error};
 use crate::two_level::TwoLevelIter;
@@ -99,7 +99,7 @@ impl TableIter {
         let range_lower = self.range.lower.clone();
         let use_range = range_lower
             .as_ref()
-            .is_some_and(|lower| compare(lower, &target).is_ge());
+            .is_some_and(|lower| compare(&self.table.order, lower, &target).is_ge());
         self.bounds.lower = if use_range { range_lower } else { Some(target) };
         self.bounds.excluded = if use_range {
             self.range.excluded.clone()
@@ -117,7 +117,7 @@ impl TableIter {
         let range_upper = self.range.upper.clone();
         let use_range = range_upper
             .as_ref()
-            .is_some_and(|upper| compare(upper, &target).is_le());
+            .is_some_and(|upper| compare(&self.table.order, upper, &target).is_le());
         self.bounds.upper = if use_range { range_upper } else { Some(target) };
         self.last_back = None;
         self.rebuild();
@@ -157,8 +157,12 @@ impl Bounds {
     }
 }
 
-fn compare(left: &(UserKey, SeqNo), right: &(UserKey, SeqNo)) -> std::cmp::Ordering {
-    InternalKey::compare_parts(
+fn compare(
+    order: &KeyOrder,
+    left: &(UserKey, SeqNo),
+    right: &(UserKey, SeqNo),
+) -> std::cmp::Ordering {
+    order.cmp_parts(
         (&left.0, left.1, ValueType::Value),
         (&right.0, right.1, ValueType::Value),
     )
@@ -180,7 +184,7 @@ fn scan(
         excluded,
     } = bounds.clone();
     if let (Some(lower), Some(upper)) = (&lower, &upper)
-        && compare(lower, upper).is_gt()
+        && compare(&table.order, lower, upper).is_gt()
     {
         return Box::new(std::iter::empty());
     }
@@ -227,7 +231,7 @@ fn index_entries(table: &Arc<TableInner>, lower: &Target, upper: &Target) -> Ind
         Ok(index) => index,
         Err(error) => return Box::new(std::iter::once(Err(error))),
     };
-    let top = match bounded_index(&top_index, lower, upper) {
+    let top = match bounded_index(&table.order, &top_index, lower, upper) {
         Ok(top) => top,
         Err(error) => {
             return Box::new(std::iter::once(Err(block_error(
@@ -251,7 +255,7 @@ fn index_entries(table: &Arc<TableInner>, lower: &Target, upper: &Target) -> Ind
     Box::new(TwoLevelIter::new(top, move |top_entry: IndexEntry| {
         let offset = top_entry.handle.offset;
         let partition = partition_table.index_partition(top_entry.handle)?;
-        let entries = bounded_index(&partition, &lower, &upper)
+        let entries = bounded_index(&partition_table.order, &partition, &lower, &upper)
             .map_err(|error| block_error(file_id, offset, error.into()))?;
         Ok(entries.map(move |entry| {
             entry
@@ -264,19 +268,20 @@ fn index_entries(table: &Arc<TableInner>, lower: &Target, upper: &Target) -> Ind
 /// An index block's entries from the first whose last key reaches `lower` through the
 /// first whose last key reaches `upper` (that block holds the last keys in bounds).
 fn bounded_index(
+    order: &KeyOrder,
     index: &IndexBlock,
     lower: &Target,
     upper: &Target,
 ) -> Result<BlockIter, lsm_core::DecodeError> {
     let mut entries = index.block_iter();
     if let Some((key, seqno)) = lower {
-        entries.seek(key, *seqno)?;
+        entries.seek(order, key, *seqno)?;
     }
     if let Some((key, seqno)) = upper {
         let mut probe = index.block_iter();
-        probe.seek(key, *seqno)?;
+        probe.seek(order, key, *seqno)?;
         if let Some(last) = probe.next().transpose()? {
-            entries.seek_for_prev(&last.key.user_key, last.key.seqno)?;
+            entries.seek_for_prev(order, &last.key.user_key, last.key.seqno)?;
         }
     }
     Ok(entries)
@@ -294,13 +299,16 @@ fn data_block_iter(
     let block = table.data_block(entry.handle)?;
     let mut entries = block.iter();
     let decode_error = |error: lsm_core::DecodeError| block_error(file_id, offset, error.into());
+    let order = &table.order;
     if let Some((key, seqno)) = lower {
-        entries.seek(key, *seqno).map_err(decode_error)?;
+        entries.seek(order, key, *seqno).map_err(decode_error)?;
     }
     if let Some((key, seqno)) = upper {
         let bound = InternalKey::new(key.clone(), *seqno, ValueType::Value);
-        if entry.last_key > bound {
-            entries.seek_for_prev(key, *seqno).map_err(decode_error)?;
+        if order.cmp_internal(&entry.last_key, &bound).is_gt() {
+            entries
+                .seek_for_prev(order, key, *seqno)
+                .map_err(decode_error)?;
         }
     }
     Ok(entries.map(move |item| item.map_err(|error| block_error(file_id, offset, error.into()))))

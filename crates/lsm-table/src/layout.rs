@@ -11,8 +11,12 @@
 
 /// The footer's first bytes.
 pub const FOOTER_MAGIC: [u8; 8] = *b"lsmtable";
-/// The table format version this build writes and the newest it reads.
-pub const TABLE_FORMAT_VERSION: u8 = 1;
+/// The newest table format version this build reads (and writes for keys in a custom
+/// order).
+pub const TABLE_FORMAT_VERSION: u8 = 2;
+/// The format version of tables of lexicographically ordered keys (their layout did not
+/// change with version 2).
+pub const TABLE_FORMAT_VERSION_LEXICOGRAPHIC: u8 = 1;
 /// Length of the footer.
 pub const FOOTER_LEN: usize = 64;
 /// Footer offset of the format version.
@@ -117,4 +121,6 @@ pub mod tag {
     pub const RANGE_TOMBSTONE_COUNT: u64 = 37;
     /// Whether the filter is partitioned under a filter index (u8).
     pub const FILTER_PARTITIONED: u64 = 38;
+    /// Name of the key order, when it is not the lexicographic one (text).
+    pub const COMPARATOR: u64 = 39;
 }

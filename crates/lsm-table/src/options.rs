@@ -8,6 +8,7 @@ use std::sync::Arc;
 use lsm_burr::FilterPolicy;
 pub use lsm_codec::DictionaryTraining;
 use lsm_codec::{Compression, EncryptionKey, FILE_SALT_LEN};
+use lsm_core::KeyOrder;
 
 use crate::{BlockCache, DescriptorCache};
 
@@ -115,6 +116,9 @@ pub struct TableOptions {
     pub encryption: Option<(EncryptionKey, [u8; FILE_SALT_LEN])>,
     /// Creation time recorded in the properties, from the caller's clock.
     pub created_at_ms: u64,
+    /// The order of the keys (entries must be added in it); a table of another order
+    /// than the lexicographic one records its name.
+    pub order: KeyOrder,
 }
 
 impl Default for TableOptions {
@@ -134,6 +138,7 @@ impl Default for TableOptions {
             index_partition_size: 4096,
             encryption: None,
             created_at_ms: 0,
+            order: KeyOrder::lexicographic(),
         }
     }
 }
@@ -155,6 +160,9 @@ pub struct ReadOptions {
     /// Keep the filter (or a partitioned filter's index) in memory (pinned) instead of
     /// reading it through the block cache on each use.
     pub pin_filter: bool,
+    /// The order the table's keys are in: a table that records another order's name
+    /// (or none, for a custom order) is refused.
+    pub order: KeyOrder,
 }
 
 impl Default for ReadOptions {
@@ -166,6 +174,7 @@ impl Default for ReadOptions {
             descriptor_cache: None,
             pin_index: true,
             pin_filter: true,
+            order: KeyOrder::lexicographic(),
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct TableProperties {
     pub restart_interval: u64,
     /// The zstd dictionary's id, if data blocks use one.
     pub dictionary_id: Option<u32>,
+    /// The name of the key order, when it is not the lexicographic one.
+    pub comparator: Option<String>,
 }
 
 impl TableProperties {
@@ -129,6 +131,9 @@ impl TableProperties {
         }
         if let Some(dict_id) = self.dictionary_id {
             put_number(&mut out, tag::DICTIONARY_ID, u64::from(dict_id));
+        }
+        if let Some(name) = &self.comparator {
+            put_record(&mut out, tag::COMPARATOR, name.as_bytes());
         }
         out
     }
@@ -196,6 +201,7 @@ impl TableProperties {
                 tag::DATA_COMPRESSION => properties.data_compression = text()?,
                 tag::INDEX_COMPRESSION => properties.index_compression = text()?,
                 tag::PREFIX_EXTRACTOR => properties.prefix_extractor = Some(text()?),
+                tag::COMPARATOR => properties.comparator = Some(text()?),
                 tag::DICTIONARY_ID => {
                     let dict_id = number()?;
                     properties.dictionary_id =

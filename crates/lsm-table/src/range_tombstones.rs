@@ -1,4 +1,5 @@
-//! The range-tombstone block: a table's range tombstones, sorted by start key.
+//! The range-tombstone block: a table's range tombstones, sorted by start key (in the
+//! table's key order).
 //!
 //! ```text
 //! count varint | count x (start_len varint, start, end_len varint, end, seqno varint)
@@ -11,13 +12,13 @@
 
 use lsm_core::coding::{Decoder, put_varint_u64};
 use lsm_core::limits::USER_KEY_LEN_MAX;
-use lsm_core::{DecodeError, RangeTombstone, UserKey};
+use lsm_core::{DecodeError, KeyOrder, RangeTombstone, UserKey};
 
-/// Encodes `tombstones` (sorted here by start key).
+/// Encodes `tombstones` (sorted here by start key in `order`).
 #[must_use]
-pub fn encode(tombstones: &[RangeTombstone]) -> Vec<u8> {
+pub fn encode(order: &KeyOrder, tombstones: &[RangeTombstone]) -> Vec<u8> {
     let mut sorted = tombstones.to_vec();
-    sorted.sort();
+    sorted.sort_by(|left, right| left.cmp_in(order, right));
     let mut out = Vec::new();
     put_varint_u64(&mut out, sorted.len() as u64);
     for tombstone in &sorted {
@@ -35,7 +36,7 @@ pub fn encode(tombstones: &[RangeTombstone]) -> Vec<u8> {
 /// # Errors
 /// [`DecodeError`] for truncated or malformed bytes, an empty range, a key above the
 /// length limit, or starts out of order.
-pub fn decode(bytes: &[u8]) -> Result<Vec<RangeTombstone>, DecodeError> {
+pub fn decode(order: &KeyOrder, bytes: &[u8]) -> Result<Vec<RangeTombstone>, DecodeError> {
     let mut decoder = Decoder::new(bytes);
     let count = decoder.varint_u64()?;
     // Each tombstone takes at least three bytes: bound the allocation by the input.
@@ -52,7 +53,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<RangeTombstone>, DecodeError> {
         let start = key(&mut decoder)?;
         let end = key(&mut decoder)?;
         let seqno = decoder.varint_u64()?;
-        let Some(tombstone) = RangeTombstone::new(start, end, seqno) else {
+        let Some(tombstone) = RangeTombstone::new(order, start, end, seqno) else {
             return Err(DecodeError::InvalidField {
                 field: "range tombstone end (not after its start)",
                 value: seqno,
@@ -61,7 +62,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<RangeTombstone>, DecodeError> {
         };
         if tombstones
             .last()
-            .is_some_and(|last: &RangeTombstone| last.start > tombstone.start)
+            .is_some_and(|last: &RangeTombstone| order.lt(&tombstone.start, &last.start))
         {
             return Err(DecodeError::InvalidField {
                 field: "range tombstone start (before the previous one)",
@@ -109,23 +110,25 @@ mod tests {
         fn round_trips_and_damage_never_panics(
             raw in prop::collection::vec((prop::collection::vec(any::<u8>(), 0..8), prop::collection::vec(any::<u8>(), 1..8), any::<u64>()), 0..20),
             flip in any::<usize>(),
+            test_order in proptest::sample::select(lsm_testkit::orders::TestOrder::ALL.to_vec()),
         ) {
+            let order = test_order.key_order();
             let tombstones: Vec<_> = raw
                 .into_iter()
-                .filter_map(|(start, end, seqno)| RangeTombstone::new(start.into(), end.into(), seqno))
+                .filter_map(|(start, end, seqno)| RangeTombstone::new(&order, start.into(), end.into(), seqno))
                 .collect();
-            let bytes = encode(&tombstones);
+            let bytes = encode(&order, &tombstones);
             let mut sorted = tombstones;
-            sorted.sort();
-            prop_assert_eq!(decode(&bytes).unwrap(), sorted);
+            sorted.sort_by(|left, right| left.cmp_in(&order, right));
+            prop_assert_eq!(decode(&order, &bytes).unwrap(), sorted);
             for cut in 0..bytes.len() {
-                let _ = decode(&bytes[..cut]);
+                let _ = decode(&order, &bytes[..cut]);
             }
             if !bytes.is_empty() {
                 let mut damaged = bytes;
                 let at = flip % damaged.len();
                 damaged[at] ^= 0x5A;
-                let _ = decode(&damaged);
+                let _ = decode(&order, &damaged);
             }
         }
     }

@@ -19,7 +19,8 @@ use lsm_codec::{
 };
 use lsm_core::coding::Decoder;
 use lsm_core::{
-    FileId, Fs, FsFile, InternalEntry, OpenOptions, RangeTombstone, ReadFile, SeqNo, Slice,
+    FileId, Fs, FsFile, InternalEntry, KeyOrder, OpenOptions, RangeTombstone, ReadFile, SeqNo,
+    Slice,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -56,6 +57,8 @@ pub(crate) struct TableInner {
     filter_passed_absent: AtomicU64,
     /// Prefix scans the prefix filter answered "absent" for.
     prefix_rejected: AtomicU64,
+    /// The order of the keys.
+    pub(crate) order: KeyOrder,
 }
 
 /// What a table's filter did for reads since the table opened.
@@ -183,6 +186,20 @@ impl Table {
         let properties_bytes = source.read_block(footer.properties, BlockType::Properties)?;
         let properties = TableProperties::decode(&properties_bytes)
             .map_err(|source| block_error(file_id, footer.properties.offset, source.into()))?;
+        // A table records its order's name unless the order is lexicographic.
+        let same_order = match &properties.comparator {
+            None => options.order.is_lexicographic(),
+            Some(name) => !options.order.is_lexicographic() && name == options.order.name(),
+        };
+        if !same_order {
+            return Err(Error::ComparatorMismatch {
+                file_id,
+                stored: properties
+                    .comparator
+                    .unwrap_or_else(|| lsm_core::order::LEXICOGRAPHIC_NAME.to_owned()),
+                supplied: options.order.name(),
+            });
+        }
         if let Some(handle) = properties.dictionary_handle {
             let raw = source.read_block(handle, BlockType::Dictionary)?;
             let dictionary = ZstdDictionary::new(&raw);
@@ -230,7 +247,7 @@ impl Table {
         let range_tombstones = match properties.range_tombstone_handle {
             Some(handle) => {
                 let bytes = source.read_block(handle, BlockType::RangeTombstone)?;
-                crate::range_tombstones::decode(&bytes)
+                crate::range_tombstones::decode(&options.order, &bytes)
                     .map_err(|error| block_error(file_id, handle.offset, error.into()))?
             }
             None => Vec::new(),
@@ -255,6 +272,7 @@ impl Table {
             filter_rejected: AtomicU64::new(0),
             filter_passed_absent: AtomicU64::new(0),
             prefix_rejected: AtomicU64::new(0),
+            order: options.order.clone(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -290,8 +308,8 @@ impl Table {
         let properties = &inner.properties;
         if read_seqno == 0
             || properties.entry_count == 0
-            || user_key < properties.key_min.as_bytes()
-            || user_key > properties.key_max.as_bytes()
+            || inner.order.lt(user_key, &properties.key_min)
+            || inner.order.lt(&properties.key_max, user_key)
         {
             return Ok(None);
         }
@@ -303,7 +321,7 @@ impl Table {
         let found = match inner.seek_index(user_key, target_seqno)? {
             Some(entry) => inner
                 .data_block(entry.handle)?
-                .get(user_key, read_seqno)
+                .get(&inner.order, user_key, read_seqno)
                 .map_err(|source| block_error(inner.file_id, entry.handle.offset, source.into()))?,
             None => None,
         };
@@ -348,16 +366,20 @@ impl Table {
             return inner.filter_contains(prefix_hash(prefix), prefix);
         }
         // The prefix's keys may span partitions: ask each partition from the one that
-        // can hold the prefix up to the first that ends beyond it.
+        // can hold the prefix up to the first that ends beyond it. Only the lexicographic
+        // order keeps a prefix's keys together; under another, every partition is asked.
         let index = inner.filter_index()?;
         let index_offset = inner
             .properties
             .filter_handle
             .map_or(0, |handle| handle.offset);
         let mut partitions = index.block_iter();
-        partitions
-            .seek(prefix, SeqNo::MAX)
-            .map_err(|error| block_error(inner.file_id, index_offset, error.into()))?;
+        let contiguous = inner.order.is_lexicographic();
+        if contiguous {
+            partitions
+                .seek(&inner.order, prefix, SeqNo::MAX)
+                .map_err(|error| block_error(inner.file_id, index_offset, error.into()))?;
+        }
         for partition in partitions {
             let partition = partition
                 .and_then(IndexEntry::try_from)
@@ -365,7 +387,7 @@ impl Table {
             if inner.partition_contains(partition.handle, prefix_hash(prefix))? {
                 return Ok(true);
             }
-            if !partition.last_key.user_key.starts_with(prefix) {
+            if contiguous && !partition.last_key.user_key.starts_with(prefix) {
                 break;
             }
         }
@@ -543,7 +565,7 @@ impl TableInner {
                 .filter_handle
                 .map_or(0, |handle| handle.offset);
             let partition = index
-                .seek(key, SeqNo::MAX)
+                .seek(&self.order, key, SeqNo::MAX)
                 .map_err(|error| block_error(self.file_id, index_offset, error.into()))?;
             return match partition {
                 Some(partition) => self.partition_contains(partition.handle, hash),
@@ -580,12 +602,12 @@ impl TableInner {
         let top_offset = self.properties.index_handle.offset;
         let top = self
             .top_index()?
-            .seek(user_key, seqno)
+            .seek(&self.order, user_key, seqno)
             .map_err(|source| block_error(self.file_id, top_offset, source.into()))?;
         match top {
             Some(top) if self.properties.index_partitioned => self
                 .index_partition(top.handle)?
-                .seek(user_key, seqno)
+                .seek(&self.order, user_key, seqno)
                 .map_err(|source| block_error(self.file_id, top.handle.offset, source.into())),
             other => Ok(other),
         }

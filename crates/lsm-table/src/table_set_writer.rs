@@ -118,7 +118,7 @@ impl<'a> TableSetWriter<'a> {
         if self
             .no_cut_through
             .as_ref()
-            .is_none_or(|end| *end < tombstone.end)
+            .is_none_or(|end| self.options.order.lt(end, &tombstone.end))
         {
             self.no_cut_through = Some(tombstone.end.clone());
         }
@@ -132,7 +132,10 @@ impl<'a> TableSetWriter<'a> {
             .as_ref()
             .is_some_and(|(_, writer)| writer.written_bytes() >= self.target_bytes);
         let same_user_key = self.last_user_key.as_ref() == Some(key);
-        let inside_tombstone = self.no_cut_through.as_ref().is_some_and(|end| key <= end);
+        let inside_tombstone = self
+            .no_cut_through
+            .as_ref()
+            .is_some_and(|end| self.options.order.le(key, end));
         if full && !same_user_key && !inside_tombstone {
             self.finish_current()?;
             self.no_cut_through = None;

@@ -27,7 +27,9 @@ use lsm_core::{
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::BuildError;
-use crate::layout::{FOOTER_FLAG_ENCRYPTED, FOOTER_MAGIC, TABLE_FORMAT_VERSION};
+use crate::layout::{
+    FOOTER_FLAG_ENCRYPTED, FOOTER_MAGIC, TABLE_FORMAT_VERSION, TABLE_FORMAT_VERSION_LEXICOGRAPHIC,
+};
 use crate::{Error, Result, TableOptions, TableProperties};
 
 /// Bytes buffered before they are appended to the file.
@@ -88,7 +90,8 @@ impl TableWriter {
             .as_ref()
             .map(|(key, salt)| FileCipher::new(key, salt));
         let data_block = DataBlockBuilder::new(options.restart_interval)
-            .with_hash_index(options.hash_index_ratio);
+            .with_hash_index(options.hash_index_ratio)
+            .with_order(&options.order);
         let properties = TableProperties {
             data_compression: options.compression.to_string(),
             index_compression: options.index_compression.to_string(),
@@ -97,6 +100,8 @@ impl TableWriter {
             restart_interval: options.restart_interval as u64,
             seqno_min: SeqNo::MAX,
             dictionary_id: options.compression.dictionary().map(ZstdDictionary::id),
+            comparator: (!options.order.is_lexicographic())
+                .then(|| options.order.name().to_owned()),
             prefix_extractor: options
                 .prefix_extractor
                 .as_ref()
@@ -140,7 +145,7 @@ impl TableWriter {
         let new_user_key = match &self.last_key {
             Some(last) => {
                 assert!(
-                    last.cmp(&entry.key) == Ordering::Less,
+                    self.options.order.cmp_internal(last, &entry.key) == Ordering::Less,
                     "table entries out of order"
                 );
                 last.user_key != entry.key.user_key
@@ -175,12 +180,12 @@ impl TableWriter {
         if !tombstone.start.is_empty() {
             limits::check_user_key(&tombstone.start).map_err(Error::InvalidEntry)?;
         }
-        let properties = &mut self.properties;
+        let (properties, order) = (&mut self.properties, &self.options.order);
         let first = properties.user_key_count == 0 && self.range_tombstones.is_empty();
-        if first || tombstone.start < properties.key_min {
+        if first || order.lt(&tombstone.start, &properties.key_min) {
             properties.key_min = tombstone.start.clone();
         }
-        if first || tombstone.end > properties.key_max {
+        if first || order.lt(&properties.key_max, &tombstone.end) {
             properties.key_max = tombstone.end.clone();
         }
         properties.seqno_min = properties.seqno_min.min(tombstone.seqno);
@@ -208,10 +213,11 @@ impl TableWriter {
     fn note_user_key(&mut self, user_key: &UserKey) {
         self.properties.user_key_count += 1;
         let first = self.properties.user_key_count == 1 && self.range_tombstones.is_empty();
-        if first || *user_key < self.properties.key_min {
+        let order = &self.options.order;
+        if first || order.lt(user_key, &self.properties.key_min) {
             self.properties.key_min = user_key.clone();
         }
-        if first || *user_key > self.properties.key_max {
+        if first || order.lt(&self.properties.key_max, user_key) {
             self.properties.key_max = user_key.clone();
         }
         if self.options.filter.is_some() {
@@ -372,7 +378,8 @@ impl TableWriter {
             self.write_filter()?;
         }
         if !self.range_tombstones.is_empty() {
-            let payload = crate::range_tombstones::encode(&self.range_tombstones);
+            let payload =
+                crate::range_tombstones::encode(&self.options.order, &self.range_tombstones);
             let compression = self.options.index_compression.clone();
             let handle = self.write_block(&payload, BlockType::RangeTombstone, &compression)?;
             self.properties.range_tombstone_handle = Some(handle);
@@ -401,7 +408,8 @@ impl TableWriter {
         let top_entries = if entry_bytes > self.options.index_partition_threshold {
             self.properties.index_partitioned = true;
             let mut partitions = Vec::new();
-            let mut builder = IndexBlockBuilder::new(restart_interval);
+            let mut builder =
+                IndexBlockBuilder::new(restart_interval).with_order(&self.options.order);
             for (position, (key, handle)) in entries.iter().enumerate() {
                 builder.add(&key.user_key, key.seqno, *handle);
                 let is_last = position + 1 == entries.len();
@@ -416,7 +424,7 @@ impl TableWriter {
         } else {
             entries
         };
-        let mut builder = IndexBlockBuilder::new(restart_interval);
+        let mut builder = IndexBlockBuilder::new(restart_interval).with_order(&self.options.order);
         for (key, handle) in &top_entries {
             builder.add(&key.user_key, key.seqno, *handle);
         }
@@ -477,7 +485,8 @@ impl TableWriter {
                 let last_user_key = self.properties.key_max.clone();
                 self.cut_filter_partition(last_user_key)?;
             }
-            let mut builder = IndexBlockBuilder::new(self.options.index_restart_interval);
+            let mut builder = IndexBlockBuilder::new(self.options.index_restart_interval)
+                .with_order(&self.options.order);
             for (last_user_key, handle) in &self.filter_partitions {
                 builder.add(last_user_key, 0, *handle);
             }
@@ -508,7 +517,14 @@ impl TableWriter {
         } else {
             0
         };
-        footer.extend_from_slice(&[TABLE_FORMAT_VERSION, flags, 0, 0]);
+        // A table in a custom order is version 2, so that a reader that predates orders
+        // refuses it rather than read it lexicographically.
+        let version = if self.options.order.is_lexicographic() {
+            TABLE_FORMAT_VERSION_LEXICOGRAPHIC
+        } else {
+            TABLE_FORMAT_VERSION
+        };
+        footer.extend_from_slice(&[version, flags, 0, 0]);
         put_u32(
             &mut footer,
             self.cipher.as_ref().map_or(0, FileCipher::key_check),

@@ -10,7 +10,13 @@ use lsm_core::{Fs, InternalEntry, MemFs, OpenOptions, RangeTombstone, SeqNo, Use
 use lsm_table::{Error, ReadOptions, Table, TableOptions, TableWriter};
 
 fn tombstone(start: &str, end: &str, seqno: SeqNo) -> RangeTombstone {
-    RangeTombstone::new(UserKey::from(start), UserKey::from(end), seqno).unwrap()
+    RangeTombstone::new(
+        &lsm_core::KeyOrder::lexicographic(),
+        UserKey::from(start),
+        UserKey::from(end),
+        seqno,
+    )
+    .unwrap()
 }
 
 fn write(fs: &MemFs, path: &str, entries: &[InternalEntry], tombstones: &[RangeTombstone]) {

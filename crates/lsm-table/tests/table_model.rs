@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
-use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, MemFs, SeqNo, ValueType};
 use lsm_table::{
     BlockCache, DescriptorCache, FixedPrefix, ReadOptions, Table, TableOptions, TableWriter,
 };
-use lsm_testkit::model::in_bounds;
+use lsm_testkit::model::in_bounds_in;
+use lsm_testkit::orders::TestOrder;
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -24,7 +25,7 @@ fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
-fn entries_strategy() -> impl Strategy<Value = Vec<InternalEntry>> {
+fn entries_strategy() -> impl Strategy<Value = Vec<(Vec<u8>, u64, ValueType, Vec<u8>)>> {
     let value_type = prop_oneof![
         6 => Just(ValueType::Value),
         1 => Just(ValueType::Tombstone),
@@ -40,7 +41,6 @@ fn entries_strategy() -> impl Strategy<Value = Vec<InternalEntry>> {
         ),
         1..300,
     )
-    .prop_map(lsm_testkit::model::sorted_entries)
 }
 
 #[derive(Debug, Clone)]
@@ -100,7 +100,11 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
         )
 }
 
-fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions) {
+fn build(
+    entries: &[InternalEntry],
+    settings: &Settings,
+    order: &KeyOrder,
+) -> (Table, ReadOptions, Arc<MemFs>) {
     let fs = Arc::new(MemFs::new());
     let dictionary = ZstdDictionary::new(b"abcd abcd value bytes dictionary content");
     let key = EncryptionKey::new([3; 32]);
@@ -127,6 +131,7 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
         index_partition_size: 64,
         encryption: settings.encrypted.then(|| (key.clone(), [9; 16])),
         created_at_ms: 1234,
+        order: order.clone(),
         ..TableOptions::default()
     };
     let mut writer = TableWriter::create(fs.as_ref(), "/table".as_ref(), 7, options).unwrap();
@@ -148,9 +153,10 @@ fn build(entries: &[InternalEntry], settings: &Settings) -> (Table, ReadOptions)
             .then(|| Arc::new(DescriptorCache::new(fs.clone(), 1))),
         pin_index: settings.caching < 2,
         pin_filter: settings.caching != 1,
+        order: order.clone(),
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
-    (table, read_options)
+    (table, read_options, fs)
 }
 
 fn bound_strategy() -> impl Strategy<Value = Bound<Vec<u8>>> {
@@ -162,12 +168,15 @@ proptest! {
 
     #[test]
     fn table_matches_model(
-        entries in entries_strategy(),
+        raw in entries_strategy(),
         settings in settings_strategy(),
         probes in proptest::collection::vec((key_strategy(), 0..32_u64), 1..40),
         scans in proptest::collection::vec((bound_strategy(), bound_strategy(), 0..32_u64, proptest::collection::vec(any::<bool>(), 0..40)), 1..6),
+        test_order in proptest::sample::select(TestOrder::ALL.to_vec()),
     ) {
-        let (table, read_options) = build(&entries, &settings);
+        let order = test_order.key_order();
+        let entries = lsm_testkit::model::sorted_entries_in(&order, raw);
+        let (table, read_options, fs) = build(&entries, &settings, &order);
         for (key, read_seqno) in probes {
             let expected = entries.iter().find(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < read_seqno).cloned();
             prop_assert_eq!(table.get(&key, read_seqno).unwrap(), expected);
@@ -179,7 +188,7 @@ proptest! {
         for (lower, upper, read_seqno, directions) in scans {
             let expected: Vec<_> = entries
                 .iter()
-                .filter(|entry| entry.key.seqno < read_seqno && in_bounds(&entry.key.user_key, &lower, &upper))
+                .filter(|entry| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
                 .cloned()
                 .collect();
             let mut scan = table.range::<Vec<u8>, _>((lower.clone(), upper.clone()), read_seqno);
@@ -195,6 +204,11 @@ proptest! {
             prop_assert_eq!(front, expected);
         }
         prop_assert!(table.verify().unwrap().is_ok());
+        // Opened in another order, the table is refused by name before any read.
+        let other = TestOrder::ALL.into_iter().find(|other| *other != test_order).unwrap();
+        let in_other = ReadOptions { order: other.key_order(), ..read_options };
+        let reopened = Table::open(fs.as_ref(), "/table".as_ref(), 7, &in_other);
+        prop_assert!(matches!(reopened, Err(lsm_table::Error::ComparatorMismatch { .. })), "{:?}", reopened.err());
         let index = table.index_entries().unwrap();
         prop_assert_eq!(index.len() as u64, table.properties().data_block_count);
     }
@@ -224,7 +238,7 @@ fn a_million_entry_table_with_partitions_scans_and_finds_everything() {
         caching: 1,
         filter_partition_keys: Some(1000),
     };
-    let (table, _) = build(&entries, &settings);
+    let (table, _, _) = build(&entries, &settings, &KeyOrder::lexicographic());
     assert!(table.properties().index_block_count > 2);
     assert_eq!(
         table.range::<&[u8], _>(.., SeqNo::MAX).count(),
@@ -252,7 +266,11 @@ fn a_million_entry_table_with_partitions_scans_and_finds_everything() {
         );
     }
     let one = InternalEntry::new("only", "one", 1, ValueType::Value);
-    let (table, _) = build(std::slice::from_ref(&one), &settings);
+    let (table, _, _) = build(
+        std::slice::from_ref(&one),
+        &settings,
+        &KeyOrder::lexicographic(),
+    );
     assert_eq!(table.get(b"only", 2).unwrap(), Some(one));
 }
 
@@ -279,17 +297,20 @@ proptest! {
     /// Seeks reposition one end; the other end's progress is kept.
     #[test]
     fn seeks_match_a_cursor_model(
-        entries in entries_strategy(),
+        raw in entries_strategy(),
         settings in settings_strategy(),
         lower in bound_strategy(),
         upper in bound_strategy(),
         read_seqno in 0..32_u64,
         ops in proptest::collection::vec(op_strategy(), 1..60),
+        test_order in proptest::sample::select(TestOrder::ALL.to_vec()),
     ) {
-        let (table, _) = build(&entries, &settings);
+        let order = test_order.key_order();
+        let entries = lsm_testkit::model::sorted_entries_in(&order, raw);
+        let (table, _, _) = build(&entries, &settings, &order);
         let visible: Vec<_> = entries
             .iter()
-            .filter(|entry| entry.key.seqno < read_seqno && in_bounds(&entry.key.user_key, &lower, &upper))
+            .filter(|entry| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
             .cloned()
             .collect();
         let (mut front, mut back) = (0, visible.len());
@@ -306,11 +327,11 @@ proptest! {
                 }
                 Op::Seek(key) => {
                     scan.seek(&key);
-                    front = visible.partition_point(|entry| entry.key.user_key.as_bytes() < key.as_slice());
+                    front = visible.partition_point(|entry| order.lt(&entry.key.user_key, &key));
                 }
                 Op::SeekForPrev(key) => {
                     scan.seek_for_prev(&key);
-                    back = visible.partition_point(|entry| entry.key.user_key.as_bytes() <= key.as_slice());
+                    back = visible.partition_point(|entry| order.le(&entry.key.user_key, &key));
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! - [`fixtures`]: golden files that tests compare against.
 //! - [`model`]: helpers the model-based tests share.
 //! - [`ops`]: seeded operation generators for model and crash tests of a tree.
+//! - [`orders`]: the custom key orders tests run under.
 //! - [`oracle`]: the ordered-map MVCC reference a tree is checked against.
 //! - [`sim_fs`]: a file system that remembers what is durable and crashes under the
 //!   models of the reliability spec, for crash-point enumeration and fault injection.
@@ -22,5 +23,6 @@ pub mod fuzz;
 pub mod model;
 pub mod ops;
 pub mod oracle;
+pub mod orders;
 pub mod rng;
 pub mod sim_fs;

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use crate::model::in_bounds;
+use lsm_core::KeyOrder;
+
+use crate::model::in_bounds_in;
 
 /// One version of a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct Oracle {
     merge: Option<MergeFn>,
     /// Range deletes: `(start, end, seqno)` deletes `start <= k < end` older than `seqno`.
     range_tombstones: Vec<(Vec<u8>, Vec<u8>, u64)>,
+    /// The order of the keys (ranges, bounds and results follow it).
+    order: KeyOrder,
 }
 
 impl Oracle {
@@ -51,13 +55,21 @@ impl Oracle {
             keys: BTreeMap::new(),
             merge: Some(merge),
             range_tombstones: Vec::new(),
+            order: KeyOrder::lexicographic(),
         }
+    }
+
+    /// The oracle with its keys in `order`.
+    #[must_use]
+    pub fn with_order(mut self, order: KeyOrder) -> Self {
+        self.order = order;
+        self
     }
 
     /// Records a delete of every key in `start..end` older than `seqno` (nothing for an
     /// empty or inverted range).
     pub fn remove_range(&mut self, start: &[u8], end: &[u8], seqno: u64) {
-        if start < end {
+        if self.order.lt(start, end) {
             self.range_tombstones
                 .push((start.to_vec(), end.to_vec(), seqno));
         }
@@ -71,6 +83,7 @@ impl Oracle {
         read_seqno: u64,
     ) -> Option<Vec<u8>> {
         visible(
+            &self.order,
             key,
             versions,
             read_seqno,
@@ -97,6 +110,7 @@ impl Oracle {
             keys: BTreeMap::new(),
             merge: self.merge,
             range_tombstones: Vec::new(),
+            order: self.order.clone(),
         }
     }
 
@@ -166,14 +180,19 @@ impl Oracle {
         upper: &Bound<Vec<u8>>,
         read_seqno: u64,
     ) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.keys
+        let mut present: Vec<_> = self
+            .keys
             .iter()
-            .filter(|(key, _)| in_bounds(key, lower, upper))
+            .filter(|(key, _)| in_bounds_in(&self.order, key, lower, upper))
             .filter_map(|(key, versions)| {
                 self.visible(key, versions, read_seqno)
                     .map(|value| (key.clone(), value))
             })
-            .collect()
+            .collect();
+        if !self.order.is_lexicographic() {
+            present.sort_by(|left, right| self.order.cmp(&left.0, &right.0));
+        }
+        present
     }
 
     /// The present keys starting with `prefix` at `read_seqno`, in key order.
@@ -242,6 +261,7 @@ impl Oracle {
 
 /// The value the newest version below `read_seqno` gives, if it is a value.
 fn visible(
+    order: &KeyOrder,
     key: &[u8],
     versions: &BTreeMap<u64, Version>,
     read_seqno: u64,
@@ -254,8 +274,8 @@ fn visible(
         let hidden = range_tombstones
             .iter()
             .any(|(start, end, tombstone_seqno)| {
-                start.as_slice() <= key
-                    && key < end.as_slice()
+                order.le(start, key)
+                    && order.lt(key, end)
                     && seqno < *tombstone_seqno
                     && *tombstone_seqno < read_seqno
             });

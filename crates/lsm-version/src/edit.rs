@@ -2,7 +2,7 @@
 #![deny(clippy::indexing_slicing)]
 
 use lsm_core::coding::{Decoder, put_varint_u64};
-use lsm_core::{BlobFileId, DecodeError, SeqNo, TableId};
+use lsm_core::{BlobFileId, DecodeError, KeyOrder, SeqNo, TableId};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,12 +62,12 @@ impl VersionEdit {
         }
     }
 
-    /// Decodes an edit.
+    /// Decodes an edit of a tree whose keys are in `order`.
     ///
     /// # Errors
     /// [`DecodeError`] when the bytes are malformed; counts are bounded by the bytes left,
     /// so no allocation exceeds the input.
-    pub fn decode_from(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+    pub fn decode_from(decoder: &mut Decoder<'_>, order: &KeyOrder) -> Result<Self, DecodeError> {
         let next_table_id = decoder.varint_u64()?;
         let last_seqno = decoder.varint_u64()?;
         let removed_count = bounded_count(decoder)?;
@@ -82,7 +82,7 @@ impl VersionEdit {
             let table_count = bounded_count(decoder)?;
             let mut tables = Vec::with_capacity(table_count);
             for _ in 0..table_count {
-                tables.push(TableMeta::decode_from(decoder)?);
+                tables.push(TableMeta::decode_from(decoder, order)?);
             }
             added.push((level, tables));
         }

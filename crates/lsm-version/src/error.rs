@@ -50,6 +50,14 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The manifest records another key order than the one the tree was opened with.
+    #[error("the tree is ordered by {stored:?}, not by {supplied:?}")]
+    ComparatorMismatch {
+        /// The order's name the manifest records.
+        stored: String,
+        /// The order's name given.
+        supplied: &'static str,
+    },
     /// A manifest written by a newer format version.
     #[error("unsupported manifest format version {found} (this build reads up to {max})")]
     UnsupportedFormatVersion {

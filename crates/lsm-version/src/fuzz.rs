@@ -65,7 +65,11 @@ mod tests {
         for id in 1..4_u64 {
             let table = TableMeta {
                 id,
-                key_range: KeyRange::new(format!("k{id}a").into(), format!("k{id}z").into()),
+                key_range: KeyRange::new(
+                    &lsm_core::KeyOrder::lexicographic(),
+                    format!("k{id}a").into(),
+                    format!("k{id}z").into(),
+                ),
                 seqno_min: id,
                 seqno_max: id + 5,
                 size_bytes: 100,

@@ -38,7 +38,12 @@ pub const RECORD_COMMIT: u8 = 3;
 /// Length of a commit record's payload: its tag and the offset of the edit it commits.
 pub const COMMIT_PAYLOAD_LEN: usize = 1 + 8;
 /// Manifest format version (first byte after the tag of a snapshot).
-pub const MANIFEST_FORMAT_VERSION: u8 = 2;
+pub const MANIFEST_FORMAT_VERSION: u8 = 3;
+/// The first format version whose snapshot names the key order (right after the
+/// version byte); older snapshots are of the lexicographic order.
+pub const FIRST_VERSION_WITH_ORDER: u8 = 3;
+/// The longest key order name a snapshot holds.
+pub const ORDER_NAME_LEN_MAX: usize = 256;
 /// The first format version whose edits are each followed by a commit record.
 pub const FIRST_VERSION_WITH_COMMITS: u8 = 2;
 /// Most levels a version may have.

@@ -30,15 +30,16 @@ use std::sync::Arc;
 use lsm_codec::layout::GCM_TAG_LEN;
 use lsm_codec::{AAD_LEN, EncryptionKey, FILE_SALT_LEN, FileCipher, SaltSource};
 use lsm_core::coding::{Decoder, put_u32, put_u64, put_varint_u64};
-use lsm_core::{DecodeError, Fs, FsFile, OpenOptions};
+use lsm_core::{DecodeError, Fs, FsFile, KeyOrder, OpenOptions};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::edit::bounded_count;
 use crate::layout::{
     COMMIT_PAYLOAD_LEN, CURRENT_FILE, CURRENT_LEN, CURRENT_MAGIC, CURRENT_TEMP_FILE,
-    ENCRYPTED_HEADER_LEN, ENCRYPTED_MAGIC, FIRST_VERSION_WITH_COMMITS, LEVEL_COUNT_MAX,
-    MANIFEST_FORMAT_VERSION, MANIFEST_SALT_KIND, RECORD_COMMIT, RECORD_EDIT, RECORD_HEADER_LEN,
-    RECORD_LEN_MAX, RECORD_SNAPSHOT, manifest_file_name, parse_manifest_file_name,
+    ENCRYPTED_HEADER_LEN, ENCRYPTED_MAGIC, FIRST_VERSION_WITH_COMMITS, FIRST_VERSION_WITH_ORDER,
+    LEVEL_COUNT_MAX, MANIFEST_FORMAT_VERSION, MANIFEST_SALT_KIND, ORDER_NAME_LEN_MAX,
+    RECORD_COMMIT, RECORD_EDIT, RECORD_HEADER_LEN, RECORD_LEN_MAX, RECORD_SNAPSHOT,
+    manifest_file_name, parse_manifest_file_name,
 };
 use crate::{BlobFileInfo, Error, Result, Run, TableMeta, Version, VersionEdit};
 
@@ -141,18 +142,39 @@ impl Manifest {
         Self::open_with(fs, dir, roll_threshold_bytes, None)
     }
 
-    /// [`Self::open`] of a manifest encrypted with `encryption` (or in plaintext, with
-    /// `None`).
+    /// [`Self::open_with`] of a tree whose keys are in the lexicographic order.
     ///
     /// # Errors
-    /// As [`Self::open`]; [`Error::WrongKey`]; [`Error::NotEncrypted`] when a key is given
-    /// for a plaintext manifest; [`Error::Corruption`] for a record that fails
-    /// authentication.
+    /// As [`Self::open_in`].
     pub fn open_with(
         fs: Arc<dyn Fs>,
         dir: &Path,
         roll_threshold_bytes: u64,
         encryption: Option<ManifestEncryption>,
+    ) -> Result<Recovered> {
+        Self::open_in(
+            fs,
+            dir,
+            roll_threshold_bytes,
+            encryption,
+            &KeyOrder::lexicographic(),
+        )
+    }
+
+    /// [`Self::open`] of a manifest encrypted with `encryption` (or in plaintext, with
+    /// `None`), of a tree whose keys are in `order`.
+    ///
+    /// # Errors
+    /// As [`Self::open`]; [`Error::WrongKey`]; [`Error::NotEncrypted`] when a key is given
+    /// for a plaintext manifest; [`Error::Corruption`] for a record that fails
+    /// authentication; [`Error::ComparatorMismatch`] when the manifest records another
+    /// order's name (checked before any table is decoded).
+    pub fn open_in(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        roll_threshold_bytes: u64,
+        encryption: Option<ManifestEncryption>,
+        order: &KeyOrder,
     ) -> Result<Recovered> {
         let Some(generation) = read_current(fs.as_ref(), dir)? else {
             // A crash inside `create` can leave a manifest file that no pointer names:
@@ -174,7 +196,7 @@ impl Manifest {
             cipher,
             under_older_key,
             format_version,
-        } = replay(&bytes, &path, generation, encryption.as_ref())?;
+        } = replay(&bytes, &path, generation, encryption.as_ref(), order)?;
         let encryption = encryption.map(Box::new);
         remove_stale_files(fs.as_ref(), dir, generation)?;
         let file = fs
@@ -439,6 +461,9 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 
 fn encode_snapshot(version: &Version) -> Vec<u8> {
     let mut out = vec![RECORD_SNAPSHOT, MANIFEST_FORMAT_VERSION];
+    let name = version.order().name().as_bytes();
+    put_varint_u64(&mut out, name.len() as u64);
+    out.extend_from_slice(name);
     for value in [
         version.id(),
         version.next_table_id(),
@@ -464,10 +489,39 @@ fn encode_snapshot(version: &Version) -> Vec<u8> {
     out
 }
 
-fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
+/// The key order's name a snapshot records (its format version is checked), and where
+/// the rest of it starts.
+fn snapshot_order(payload: &[u8]) -> Result<(String, usize), DecodeError> {
     let mut decoder = Decoder::new(payload);
     let _tag = decoder.u8()?;
-    let _format_version = decoder.u8()?;
+    let format_version = decoder.u8()?;
+    if format_version < FIRST_VERSION_WITH_ORDER {
+        return Ok((
+            lsm_core::order::LEXICOGRAPHIC_NAME.to_owned(),
+            decoder.offset(),
+        ));
+    }
+    let offset = decoder.offset();
+    let len = decoder.varint_len()?;
+    if len > ORDER_NAME_LEN_MAX {
+        return Err(DecodeError::InvalidField {
+            field: "order name length",
+            value: len as u64,
+            offset,
+        });
+    }
+    let name =
+        String::from_utf8(decoder.bytes(len)?.to_vec()).map_err(|_| DecodeError::InvalidField {
+            field: "order name",
+            value: len as u64,
+            offset,
+        })?;
+    Ok((name, decoder.offset()))
+}
+
+/// Decodes the rest of a snapshot from `start` on (after [`snapshot_order`]).
+fn decode_snapshot(payload: &[u8], start: usize, order: &KeyOrder) -> Result<Version, DecodeError> {
+    let mut decoder = Decoder::at(payload, start)?;
     let id = decoder.varint_u64()?;
     let next_table_id = decoder.varint_u64()?;
     let last_seqno = decoder.varint_u64()?;
@@ -487,21 +541,17 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
             let table_count = bounded_count(&mut decoder)?;
             let mut tables = Vec::with_capacity(table_count);
             for _ in 0..table_count {
-                tables.push(Arc::new(TableMeta::decode_from(&mut decoder)?));
+                tables.push(Arc::new(TableMeta::decode_from(&mut decoder, order)?));
             }
             let offset = decoder.offset();
-            let sorted = tables.windows(2).all(|pair| match pair {
-                [left, right] => left.key_range.max() < right.key_range.min(),
-                _ => true,
-            });
-            if tables.is_empty() || !sorted {
+            if tables.is_empty() || !crate::version::is_disjoint(order, &tables) {
                 return Err(DecodeError::InvalidField {
                     field: "run",
                     value: 0,
                     offset,
                 });
             }
-            runs.push(Run::new(tables));
+            runs.push(Run::new(order, tables));
         }
         levels.push(Version::level_from_runs(runs));
     }
@@ -526,6 +576,7 @@ fn decode_snapshot(payload: &[u8]) -> Result<Version, DecodeError> {
         last_seqno,
         blob_files,
         next_blob_file_id,
+        order.clone(),
     ))
 }
 
@@ -548,6 +599,7 @@ fn replay(
     path: &Path,
     generation: u64,
     encryption: Option<&ManifestEncryption>,
+    order: &KeyOrder,
 ) -> Result<Replayed> {
     let corrupt = |offset: usize, what| Error::Corruption {
         path: path.to_path_buf(),
@@ -620,8 +672,16 @@ fn replay(
         (Some(&RECORD_SNAPSHOT), Some(&version)) => version,
         _ => return Err(corrupt(start, "the first record is not a snapshot")),
     };
-    let mut version =
-        decode_snapshot(&snapshot).map_err(|_| corrupt(start, "malformed snapshot"))?;
+    let (stored_order, rest) =
+        snapshot_order(&snapshot).map_err(|_| corrupt(start, "malformed snapshot"))?;
+    if stored_order != order.name() {
+        return Err(Error::ComparatorMismatch {
+            stored: stored_order,
+            supplied: order.name(),
+        });
+    }
+    let mut version = decode_snapshot(&snapshot, rest, order)
+        .map_err(|_| corrupt(start, "malformed snapshot"))?;
     if !version.ids_are_consistent() {
         return Err(corrupt(
             start,
@@ -640,7 +700,7 @@ fn replay(
                 let mut decoder = Decoder::new(&payload);
                 match decoder.u8().ok() {
                     Some(RECORD_EDIT) => {
-                        let edit = VersionEdit::decode_from(&mut decoder)
+                        let edit = VersionEdit::decode_from(&mut decoder, order)
                             .map_err(|_| corrupt(offset, "malformed edit"))?;
                         if !edit_applies(&version, &edit) {
                             return Err(corrupt(offset, "edit does not apply to the version"));
@@ -733,9 +793,10 @@ fn edit_applies(version: &Version, edit: &VersionEdit) -> bool {
         });
     let runs_ok = edit.added.iter().all(|(_, tables)| {
         let mut ranges: Vec<_> = tables.iter().map(|table| &table.key_range).collect();
-        ranges.sort_by(|a, b| a.min().cmp(b.min()));
+        let order = version.order();
+        ranges.sort_by(|a, b| order.cmp(a.min(), b.min()));
         ranges.windows(2).all(|pair| match pair {
-            [left, right] => left.max() < right.min(),
+            [left, right] => order.lt(left.max(), right.min()),
             _ => true,
         })
     });

@@ -2,7 +2,7 @@
 #![deny(clippy::indexing_slicing)]
 
 use lsm_core::coding::{Decoder, put_varint_u64};
-use lsm_core::{BlobFileId, DecodeError, KeyRange, SeqNo, TableId, UserKey};
+use lsm_core::{BlobFileId, DecodeError, KeyOrder, KeyRange, SeqNo, TableId, UserKey};
 
 /// The values of one blob file that a table points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,7 +78,7 @@ impl TableMeta {
     /// # Errors
     /// [`DecodeError`] when the bytes end early, the key range is inverted, or the blob
     /// references are not in ascending file order.
-    pub fn decode_from(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+    pub fn decode_from(decoder: &mut Decoder<'_>, order: &KeyOrder) -> Result<Self, DecodeError> {
         let id = decoder.varint_u64()?;
         let seqno_min = decoder.varint_u64()?;
         let seqno_max = decoder.varint_u64()?;
@@ -90,7 +90,7 @@ impl TableMeta {
         let min = UserKey::new(decoder.bytes(min_len)?);
         let max_len = decoder.varint_len()?;
         let max = UserKey::new(decoder.bytes(max_len)?);
-        if min > max {
+        if order.lt(&max, &min) {
             return Err(DecodeError::InvalidField {
                 field: "key range",
                 value: 0,
@@ -120,7 +120,7 @@ impl TableMeta {
         }
         Ok(Self {
             id,
-            key_range: KeyRange::new(min, max),
+            key_range: KeyRange::new(order, min, max),
             seqno_min,
             seqno_max,
             size_bytes,

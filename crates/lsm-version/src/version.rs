@@ -2,7 +2,8 @@
 //!
 //! Level 0 holds one run per flush, newest first. A level above 0 usually holds one run,
 //! but tiered strategies may stack several (newest first). Within a run, tables are
-//! sorted by key and their key ranges are disjoint: asserted whenever a run is built.
+//! sorted by key (in the version's [`KeyOrder`]) and their key ranges are disjoint:
+//! asserted whenever a run is built.
 //!
 //! Applying an edit removes the listed tables (dropping runs left empty) and then adds
 //! the new ones: to level 0 as a new run where the newest run it removed from level 0
@@ -13,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use lsm_core::{BlobFileId, SeqNo, TableId};
+use lsm_core::{BlobFileId, KeyOrder, SeqNo, TableId};
 
 use crate::layout::LEVEL_COUNT_MAX;
 use crate::{BlobFileInfo, TableMeta, VersionEdit};
@@ -39,24 +40,18 @@ pub struct Version {
     last_seqno: SeqNo,
     blob_files: Arc<BTreeMap<BlobFileId, BlobFileInfo>>,
     next_blob_file_id: BlobFileId,
+    order: KeyOrder,
 }
 
 impl Run {
-    /// A run of `tables`, sorted by key.
+    /// A run of `tables`, sorted by key in `order`.
     ///
     /// # Panics
     /// When two tables' key ranges overlap (a bug in the caller).
     #[must_use]
-    pub fn new(mut tables: Vec<Arc<TableMeta>>) -> Self {
-        tables.sort_by(|a, b| a.key_range.min().cmp(b.key_range.min()));
-        for pair in tables.windows(2) {
-            if let [left, right] = pair {
-                assert!(
-                    left.key_range.max() < right.key_range.min(),
-                    "tables of a run overlap"
-                );
-            }
-        }
+    pub fn new(order: &KeyOrder, mut tables: Vec<Arc<TableMeta>>) -> Self {
+        tables.sort_by(|a, b| order.cmp(a.key_range.min(), b.key_range.min()));
+        assert!(is_disjoint(order, &tables), "tables of a run overlap");
         Self { tables }
     }
 
@@ -66,24 +61,33 @@ impl Run {
         &self.tables
     }
 
-    /// The table whose key range holds `key`, if any (binary search).
+    /// The table whose key range holds `key` in `order` (the run's), if any (binary
+    /// search).
     #[must_use]
-    pub fn table_for_key(&self, key: &[u8]) -> Option<&Arc<TableMeta>> {
+    pub fn table_for_key(&self, order: &KeyOrder, key: &[u8]) -> Option<&Arc<TableMeta>> {
         let position = self
             .tables
-            .partition_point(|table| table.key_range.max().as_bytes() < key);
+            .partition_point(|table| order.lt(table.key_range.max(), key));
         self.tables
             .get(position)
-            .filter(|table| table.key_range.contains_key(key))
+            .filter(|table| table.key_range.contains_key(order, key))
     }
 
-    fn overlaps(&self, tables: &[Arc<TableMeta>]) -> bool {
+    fn overlaps(&self, order: &KeyOrder, tables: &[Arc<TableMeta>]) -> bool {
         tables.iter().any(|new| {
             self.tables
                 .iter()
-                .any(|old| old.key_range.overlaps_with(&new.key_range))
+                .any(|old| old.key_range.overlaps_with(order, &new.key_range))
         })
     }
+}
+
+/// Whether `tables`, sorted by their smallest keys, have disjoint key ranges in `order`.
+pub(crate) fn is_disjoint(order: &KeyOrder, tables: &[Arc<TableMeta>]) -> bool {
+    tables.windows(2).all(|pair| match pair {
+        [left, right] => order.lt(left.key_range.max(), right.key_range.min()),
+        _ => true,
+    })
 }
 
 impl Level {
@@ -111,12 +115,21 @@ impl Level {
 }
 
 impl Version {
-    /// The empty version with `level_count` levels.
+    /// The empty version with `level_count` levels, of keys in the lexicographic order.
     ///
     /// # Panics
     /// When `level_count` is 0 or above 64.
     #[must_use]
     pub fn new(level_count: usize) -> Self {
+        Self::new_in(level_count, KeyOrder::lexicographic())
+    }
+
+    /// The empty version with `level_count` levels, of keys in `order`.
+    ///
+    /// # Panics
+    /// When `level_count` is 0 or above 64.
+    #[must_use]
+    pub fn new_in(level_count: usize, order: KeyOrder) -> Self {
         assert!(
             (1..=LEVEL_COUNT_MAX).contains(&level_count),
             "level count {level_count} outside 1..=64"
@@ -128,6 +141,7 @@ impl Version {
             last_seqno: 0,
             blob_files: Arc::default(),
             next_blob_file_id: 1,
+            order,
         }
     }
 
@@ -138,6 +152,7 @@ impl Version {
         last_seqno: SeqNo,
         blob_files: BTreeMap<BlobFileId, BlobFileInfo>,
         next_blob_file_id: BlobFileId,
+        order: KeyOrder,
     ) -> Self {
         Self {
             id,
@@ -146,7 +161,14 @@ impl Version {
             last_seqno,
             blob_files: Arc::new(blob_files),
             next_blob_file_id,
+            order,
         }
+    }
+
+    /// The order of the version's keys.
+    #[must_use]
+    pub fn order(&self) -> &KeyOrder {
+        &self.order
     }
 
     pub(crate) fn level_from_runs(runs: Vec<Run>) -> Level {
@@ -275,13 +297,15 @@ impl Version {
                 .expect("edits name existing levels");
             let tables: Vec<Arc<TableMeta>> = tables.iter().cloned().map(Arc::new).collect();
             match level.runs.first_mut() {
-                Some(run) if *level_idx > 0 && !run.overlaps(&tables) => {
+                Some(run) if *level_idx > 0 && !run.overlaps(&self.order, &tables) => {
                     let mut merged = run.tables.clone();
                     merged.extend(tables);
-                    *run = Run::new(merged);
+                    *run = Run::new(&self.order, merged);
                 }
-                _ if *level_idx == 0 => level.runs.insert(level0_slot, Run::new(tables)),
-                _ => level.runs.insert(0, Run::new(tables)),
+                _ if *level_idx == 0 => level
+                    .runs
+                    .insert(level0_slot, Run::new(&self.order, tables)),
+                _ => level.runs.insert(0, Run::new(&self.order, tables)),
             }
         }
         let max_id = levels
@@ -311,6 +335,7 @@ impl Version {
             } else {
                 Arc::new(blob_files)
             },
+            order: self.order.clone(),
         }
     }
 
@@ -363,14 +388,10 @@ impl Version {
         let mut seen = BTreeSet::new();
         for run in self.levels.iter().flat_map(|level| &level.runs) {
             assert!(!run.tables.is_empty(), "empty run");
-            for pair in run.tables.windows(2) {
-                if let [left, right] = pair {
-                    assert!(
-                        left.key_range.max() < right.key_range.min(),
-                        "run out of order or overlapping"
-                    );
-                }
-            }
+            assert!(
+                is_disjoint(&self.order, &run.tables),
+                "run out of order or overlapping"
+            );
             for table in &run.tables {
                 assert!(seen.insert(table.id), "table {} appears twice", table.id);
                 assert!(

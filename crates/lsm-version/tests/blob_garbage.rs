@@ -8,7 +8,7 @@ use lsm_version::{BlobFileInfo, BlobGarbage, BlobRef, TableMeta, Version, Versio
 fn table(id: u64, min: &str, max: &str, refs: &[(u64, u64, u64)]) -> TableMeta {
     TableMeta {
         id,
-        key_range: KeyRange::new(min.into(), max.into()),
+        key_range: KeyRange::new(&lsm_core::KeyOrder::lexicographic(), min.into(), max.into()),
         seqno_min: 1,
         seqno_max: 2,
         size_bytes: 100,
@@ -113,12 +113,22 @@ fn blob_references_round_trip_and_must_ascend() {
     let meta = table(7, "a", "b", &[(3, 1, 10), (9, 2, 20)]);
     let mut bytes = Vec::new();
     meta.encode_into(&mut bytes);
-    let decoded = TableMeta::decode_from(&mut lsm_core::coding::Decoder::new(&bytes)).unwrap();
+    let decoded = TableMeta::decode_from(
+        &mut lsm_core::coding::Decoder::new(&bytes),
+        &lsm_core::KeyOrder::lexicographic(),
+    )
+    .unwrap();
     assert_eq!(decoded, meta);
     let unordered = table(7, "a", "b", &[(9, 1, 10), (3, 2, 20)]);
     let mut bytes = Vec::new();
     unordered.encode_into(&mut bytes);
-    assert!(TableMeta::decode_from(&mut lsm_core::coding::Decoder::new(&bytes)).is_err());
+    assert!(
+        TableMeta::decode_from(
+            &mut lsm_core::coding::Decoder::new(&bytes),
+            &lsm_core::KeyOrder::lexicographic(),
+        )
+        .is_err()
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use lsm_codec::{EncryptionKey, SaltSource};
 use lsm_core::coding::Decoder;
-use lsm_core::{Fs, KeyRange, MemFs, OpenOptions};
+use lsm_core::{Fs, KeyOrder, KeyRange, MemFs, OpenOptions};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 use lsm_version::{
@@ -19,10 +19,12 @@ use lsm_version::{
 };
 use proptest::prelude::*;
 
+const LEX: KeyOrder = KeyOrder::lexicographic();
+
 fn table(id: u64, min: &str, max: &str) -> TableMeta {
     TableMeta {
         id,
-        key_range: KeyRange::new(min.into(), max.into()),
+        key_range: KeyRange::new(&LEX, min.into(), max.into()),
         seqno_min: id,
         seqno_max: id * 10,
         size_bytes: 1000 + id,
@@ -117,8 +119,16 @@ fn edits_place_tables_in_runs() {
         "one run per flush, newest first"
     );
     assert_eq!(second.levels()[0].runs()[0].tables()[0].id, 4);
-    assert!(last.levels()[1].runs()[0].table_for_key(b"05q").is_some());
-    assert!(last.levels()[1].runs()[0].table_for_key(b"99").is_none());
+    assert!(
+        last.levels()[1].runs()[0]
+            .table_for_key(&LEX, b"05q")
+            .is_some()
+    );
+    assert!(
+        last.levels()[1].runs()[0]
+            .table_for_key(&LEX, b"99")
+            .is_none()
+    );
     assert_eq!(last.next_table_id(), 1012);
     assert_eq!(last.last_seqno(), 1100);
     // 12 blob files written, 3 of the 4 fully dead ones deleted; the last dead one and
@@ -272,10 +282,10 @@ proptest! {
         let mut bytes = Vec::new();
         edit.encode_into(&mut bytes);
         let mut decoder = Decoder::new(&bytes);
-        prop_assert_eq!(VersionEdit::decode_from(&mut decoder).unwrap(), edit);
+        prop_assert_eq!(VersionEdit::decode_from(&mut decoder, &LEX).unwrap(), edit);
         prop_assert!(decoder.is_empty());
         for len in 0..bytes.len() {
-            prop_assert!(VersionEdit::decode_from(&mut Decoder::new(&bytes[..len])).is_err());
+            prop_assert!(VersionEdit::decode_from(&mut Decoder::new(&bytes[..len]), &LEX).is_err());
         }
     }
 }
@@ -747,4 +757,55 @@ fn an_encrypted_manifest_round_trips_and_refuses_other_keys() {
         Manifest::open_with(plain, Path::new("/db"), 1 << 20, Some(encryption)),
         Err(Error::NotEncrypted { .. })
     ));
+}
+
+/// A manifest of reversed keys: runs sorted and checked in that order, the order's name
+/// in the snapshot, and another order refused by name before any table is decoded.
+#[test]
+fn a_manifest_keeps_its_key_order() {
+    let order = lsm_testkit::orders::TestOrder::Reversed.key_order();
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    fs.create_dir_all(Path::new("/db")).unwrap();
+    let reversed = |id, min: &str, max: &str| TableMeta {
+        key_range: KeyRange::new(&order, min.into(), max.into()),
+        ..table(id, "a", "a")
+    };
+    let edit = VersionEdit {
+        added: vec![(1, vec![reversed(1, "z", "n"), reversed(2, "m", "a")])],
+        next_table_id: 3,
+        ..VersionEdit::default()
+    };
+    let mut manifest = Manifest::create(
+        Arc::clone(&fs),
+        Path::new("/db"),
+        Version::new_in(4, order.clone()),
+        1 << 20,
+    )
+    .unwrap();
+    let expected = manifest.apply(&edit).unwrap().clone();
+    assert!(
+        expected.levels()[1].runs()[0]
+            .table_for_key(&order, b"q")
+            .is_some_and(|table| table.id == 1)
+    );
+    drop(manifest);
+    let open_in = |order: &KeyOrder| {
+        Manifest::open_in(Arc::clone(&fs), Path::new("/db"), 1 << 20, None, order)
+    };
+    match open_in(&order).unwrap() {
+        Recovered::Manifest(manifest) => assert_eq!(manifest.version(), &expected),
+        Recovered::Fresh => panic!("no manifest"),
+    }
+    match open_in(&LEX) {
+        Err(Error::ComparatorMismatch { stored, supplied }) => {
+            assert_eq!(
+                (stored.as_str(), supplied),
+                ("test.reversed", "lexicographic")
+            );
+        }
+        other => panic!(
+            "expected a comparator mismatch, got {:?}",
+            other.map(|_| ())
+        ),
+    }
 }

@@ -84,18 +84,14 @@ pub trait AbstractTree: sealed::Sealed {
     /// returns the bytes added (0, and nothing written, for an empty prefix or one of
     /// only `0xFF` bytes, which no finite range bounds).
     ///
+    /// Under a custom comparator (see [`crate::Config::comparator`]) a prefix's keys need
+    /// not be contiguous, so no range covers them: each key with the prefix that a read
+    /// at `seqno` sees gets a tombstone at `seqno` instead. When that read fails, nothing
+    /// is written and 0 is returned (the error is logged).
+    ///
     /// # Panics
     /// As [`Self::remove_range`].
-    fn remove_prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo) -> u64 {
-        let prefix = prefix.as_ref();
-        if prefix.is_empty() {
-            return 0;
-        }
-        match crate::read::prefix_bounds(prefix).1 {
-            std::ops::Bound::Excluded(end) => self.remove_range(UserKey::new(prefix), end, seqno),
-            _ => 0,
-        }
-    }
+    fn remove_prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo) -> u64;
 
     /// Writes a merge operand for `key` at `seqno` (see [`crate::MergeOperator`]).
     ///

@@ -63,6 +63,10 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.remove_range(start, end, seqno))
     }
 
+    fn remove_prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo) -> u64 {
+        $forward!(self, tree => tree.remove_prefix(prefix, seqno))
+    }
+
     fn merge<K: Into<UserKey>, V: Into<UserValue>>(
         &self,
         key: K,

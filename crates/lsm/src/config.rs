@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lsm_codec::ZstdDictionary;
-use lsm_core::{Fs, SequenceNumberCounter, StdFs, SyncMode};
+use lsm_core::{Fs, KeyOrder, SequenceNumberCounter, StdFs, SyncMode};
 pub use lsm_table::{DictionaryTraining, FixedPrefix, PrefixExtractor};
 use lsm_table::{ReadOptions, TableOptions};
 
@@ -113,6 +113,7 @@ pub struct Config {
     pub(crate) sync_mode: SyncMode,
     pub(crate) encryption: Option<Arc<dyn crate::EncryptionProvider>>,
     pub(crate) dictionary_training: Option<DictionaryTraining>,
+    pub(crate) order: KeyOrder,
 }
 
 impl std::fmt::Debug for Config {
@@ -122,6 +123,7 @@ impl std::fmt::Debug for Config {
             .field("level_count", &self.level_count)
             .field("data_block_size_policy", &self.data_block_size_policy)
             .field("filter_policy", &self.filter_policy)
+            .field("comparator", &self.order.name())
             .finish_non_exhaustive()
     }
 }
@@ -189,6 +191,7 @@ impl Config {
             expect_point_read_hits: false,
             sync_mode: SyncMode::Normal,
             encryption: None,
+            order: KeyOrder::lexicographic(),
         }
     }
 
@@ -453,12 +456,38 @@ impl Config {
         self
     }
 
-    /// Checks what only a whole configuration can tell: compression levels, and that
-    /// every dictionary a policy names is the one configured.
+    /// Orders the tree's keys with `comparator` instead of their bytes' lexicographic
+    /// order (see [`crate::UserComparator`]): every read, scan, range delete and
+    /// compaction follows it. Its name is stored when the tree is created; opening the
+    /// tree with a comparator of another name is [`crate::Error::ComparatorMismatch`],
+    /// before anything else is read. Default: [`crate::DefaultUserComparator`].
+    ///
+    /// Prefix scans and prefix filters assume that the keys sharing a prefix are
+    /// contiguous in the order, as they are in the lexicographic one; under another
+    /// order a prefix scan reads the whole tree and keeps the keys with the prefix.
+    #[must_use]
+    pub fn comparator(mut self, comparator: crate::SharedComparator) -> Self {
+        self.order = KeyOrder::new(comparator);
+        self
+    }
+
+    /// The order of the tree's keys.
+    pub(crate) fn key_order(&self) -> &KeyOrder {
+        &self.order
+    }
+
+    /// Checks what only a whole configuration can tell: compression levels, that every
+    /// dictionary a policy names is the one configured, and the comparator's name.
     ///
     /// # Errors
     /// [`crate::Error::InvalidConfig`]; [`crate::Error::ZstdDictMismatch`].
     pub(crate) fn validate(&self) -> Result<()> {
+        let name = self.order.name();
+        if name.is_empty() || name.len() > lsm_core::order::COMPARATOR_NAME_LEN_MAX {
+            return Err(crate::Error::InvalidConfig(
+                "a comparator's name must have 1 to 256 bytes",
+            ));
+        }
         let dictionary = self.zstd_dictionary.as_deref();
         for compression in self.data_block_compression_policy.iter() {
             compression.validate(dictionary)?;
@@ -534,6 +563,7 @@ impl Config {
             },
             index_partition_size: self.index_block_partition_size_policy.get(level) as usize,
             prefix_extractor: self.prefix_extractor.clone(),
+            order: self.order.clone(),
             ..TableOptions::default()
         })
     }

@@ -84,6 +84,14 @@ pub enum Error {
         /// The id of the dictionary configured, if any.
         got: Option<u32>,
     },
+    /// The tree was created with a comparator of another name than the one given.
+    #[error("the tree's keys are ordered by {stored:?}, not by {supplied:?}")]
+    ComparatorMismatch {
+        /// The name the tree stores.
+        stored: String,
+        /// The name of the comparator given.
+        supplied: &'static str,
+    },
     /// A blob file failed to open, read or write (corruption names the file and offset).
     #[error(transparent)]
     Blob(#[from] lsm_vlog::Error),

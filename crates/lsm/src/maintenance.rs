@@ -35,7 +35,7 @@ impl TreeInner {
             self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?
         };
         let mark = self.take_mark();
-        let fresh = Arc::new(Memtable::new(self.ids.memtable()));
+        let fresh = Arc::new(Memtable::new(self.ids.memtable(), self.config.key_order()));
         self.install_without_writes(|current| {
             let mut next = current.with_history_entry(mark);
             next.active = fresh;
@@ -58,11 +58,13 @@ impl TreeInner {
         let lock = self.flush_lock();
         self.health.check()?;
         let current = self.super_version();
+        let order = current.version.order();
         let removed: Vec<_> = current
             .version
             .tables()
             .filter(|meta| {
-                contains(bounds, meta.key_range.min()) && contains(bounds, meta.key_range.max())
+                contains(order, bounds, meta.key_range.min())
+                    && contains(order, bounds, meta.key_range.max())
             })
             .map(|meta| meta.id)
             .collect();
@@ -118,6 +120,6 @@ impl TreeInner {
 }
 
 /// Whether `key` lies within `bounds`.
-fn contains(bounds: &OwnedBounds, key: &[u8]) -> bool {
-    overlaps(bounds, key, key)
+fn contains(order: &lsm_core::KeyOrder, bounds: &OwnedBounds, key: &[u8]) -> bool {
+    overlaps(order, bounds, key, key)
 }

@@ -20,7 +20,9 @@ use std::sync::Arc;
 
 use lsm_core::merge::MergeIter;
 use lsm_core::mvcc::{MergeFn, MvccStream};
-use lsm_core::{InternalEntry, RangeTombstone, SeqNo, Slice, UserKey, UserValue, ValueType};
+use lsm_core::{
+    InternalEntry, KeyOrder, RangeTombstone, SeqNo, Slice, UserKey, UserValue, ValueType,
+};
 use lsm_memtable::Memtable;
 use lsm_table::{ReadOptions, Table};
 
@@ -54,9 +56,10 @@ pub(crate) fn get_entry(
             return Ok(Some((entry, Origin::Memtable)));
         }
     }
+    let order = super_version.version.order();
     for level in super_version.version.levels() {
         for run in level.runs() {
-            let Some(meta) = run.table_for_key(user_key) else {
+            let Some(meta) = run.table_for_key(order, user_key) else {
                 continue;
             };
             if meta.seqno_min >= read_seqno {
@@ -114,7 +117,7 @@ pub(crate) fn get_value(
     let bounds = (Bound::Included(key.clone()), Bound::Included(key));
     match scan(
         Arc::clone(super_version),
-        bounds,
+        Shape::bounds(bounds),
         read_seqno,
         None,
         merge,
@@ -136,6 +139,7 @@ fn hidden_by_range_tombstone(
 ) -> bool {
     let key = entry.key.user_key.as_bytes();
     let seqno = entry.key.seqno;
+    let order = super_version.version.order();
     if super_version
         .memtables()
         .any(|memtable| memtable.hiding_seqno(key, seqno, read_seqno).is_some())
@@ -148,11 +152,11 @@ fn hidden_by_range_tombstone(
             .levels()
             .iter()
             .flat_map(|level| level.runs())
-            .filter_map(|run| run.table_for_key(key))
+            .filter_map(|run| run.table_for_key(order, key))
             .filter(|meta| meta.seqno_max > seqno)
             .any(|meta| {
                 let tombstones = super_version.table(meta.id).table.range_tombstones();
-                lsm_core::range_tombstone::hiding_seqno(tombstones, key, seqno, read_seqno)
+                lsm_core::range_tombstone::hiding_seqno(order, tombstones, key, seqno, read_seqno)
                     .is_some()
             })
 }
@@ -199,7 +203,37 @@ pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> Owne
     (own(range.start_bound()), own(range.end_bound()))
 }
 
-/// The bounds of the keys starting with `prefix`.
+/// What a scan reads: the keys within `bounds` and, when `prefix` is set, only those
+/// starting with it (a prefix scan in an order that does not keep a prefix's keys
+/// together, which reads every key).
+pub(crate) struct Shape {
+    pub(crate) bounds: OwnedBounds,
+    pub(crate) prefix: Option<Vec<u8>>,
+}
+
+impl Shape {
+    /// The keys within `bounds`.
+    pub(crate) fn bounds(bounds: OwnedBounds) -> Self {
+        Self {
+            bounds,
+            prefix: None,
+        }
+    }
+
+    /// The keys starting with `prefix`, in `order`.
+    pub(crate) fn prefix(order: &KeyOrder, prefix: &[u8]) -> Self {
+        if order.is_lexicographic() {
+            Self::bounds(prefix_bounds(prefix))
+        } else {
+            Self {
+                bounds: (Bound::Unbounded, Bound::Unbounded),
+                prefix: Some(prefix.to_vec()),
+            }
+        }
+    }
+}
+
+/// The bounds of the keys starting with `prefix`, in the lexicographic order.
 pub(crate) fn prefix_bounds(prefix: &[u8]) -> OwnedBounds {
     let start = Bound::Included(Slice::new(prefix));
     // The end is the prefix with its last byte below 0xFF incremented and the rest cut.
@@ -214,16 +248,16 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> OwnedBounds {
     (start, end)
 }
 
-/// Whether a table with keys in `min..=max` may hold keys within `bounds`.
-pub(crate) fn overlaps(bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
+/// Whether a table with keys in `min..=max` may hold keys within `bounds` (in `order`).
+pub(crate) fn overlaps(order: &KeyOrder, bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
     let after_start = match &bounds.0 {
-        Bound::Included(start) => max >= start.as_bytes(),
-        Bound::Excluded(start) => max > start.as_bytes(),
+        Bound::Included(start) => order.le(start, max),
+        Bound::Excluded(start) => order.lt(start, max),
         Bound::Unbounded => true,
     };
     let before_end = match &bounds.1 {
-        Bound::Included(end) => min <= end.as_bytes(),
-        Bound::Excluded(end) => min < end.as_bytes(),
+        Bound::Included(end) => order.le(min, end),
+        Bound::Excluded(end) => order.lt(min, end),
         Bound::Unbounded => true,
     };
     after_start && before_end
@@ -239,9 +273,12 @@ pub(crate) struct PrefixProbe<'a> {
 
 impl<'a> PrefixProbe<'a> {
     /// The probe of a scan over `bounds`: the longest prefix the extractor takes as a
-    /// scan boundary that both bounds start with (so every key in them does); `None` when
-    /// there is none, or no extractor.
+    /// scan boundary that both bounds start with (so every key in them does, in the
+    /// lexicographic order); `None` when there is none, no extractor, or another order.
     pub(crate) fn for_bounds(options: &'a ReadOptions, bounds: &OwnedBounds) -> Option<Self> {
+        if !options.order.is_lexicographic() {
+            return None;
+        }
         let extractor = options.prefix_extractor.as_ref()?;
         let (Bound::Included(start) | Bound::Excluded(start)) = &bounds.0 else {
             return None;
@@ -281,12 +318,14 @@ impl<'a> PrefixProbe<'a> {
 /// A scan of `bounds` at `read_seqno` over `super_version`, which it keeps pinned.
 pub(crate) fn scan(
     super_version: Arc<SuperVersion>,
-    bounds: OwnedBounds,
+    shape: Shape,
     read_seqno: SeqNo,
     index: Index,
     merge: Option<MergeFn<Error>>,
     probe: Option<&PrefixProbe<'_>>,
 ) -> IterBox {
+    let Shape { bounds, prefix } = shape;
+    let order = super_version.version.order().clone();
     let mut sources: Vec<EntryIter> = Vec::new();
     let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     if let Some((memtable, index_seqno)) = index {
@@ -296,7 +335,7 @@ pub(crate) fn scan(
             memtable
                 .range_tombstones()
                 .into_iter()
-                .filter(|tombstone| visible_within(tombstone, &bounds, index_seqno)),
+                .filter(|tombstone| visible_within(&order, tombstone, &bounds, index_seqno)),
         );
         sources.push(Box::new(
             memtable.range(bounds.clone(), index_seqno).map(Ok),
@@ -311,14 +350,16 @@ pub(crate) fn scan(
                 .tables()
                 .iter()
                 .filter(|meta| meta.seqno_min < read_seqno)
-                .filter(|meta| overlaps(&bounds, meta.key_range.min(), meta.key_range.max()))
+                .filter(|meta| {
+                    overlaps(&order, &bounds, meta.key_range.min(), meta.key_range.max())
+                })
                 // A table a range tombstone covers whole, and is newer than, holds nothing
                 // this read can see: it is not read at all.
                 .filter(|meta| {
                     !tombstones.iter().any(|t| {
                         t.seqno > meta.seqno_max
-                            && t.start <= *meta.key_range.min()
-                            && *meta.key_range.max() < t.end
+                            && order.le(&t.start, meta.key_range.min())
+                            && order.lt(meta.key_range.max(), &t.end)
                     })
                 })
                 .map(|meta| Arc::clone(super_version.table(meta.id)))
@@ -337,17 +378,22 @@ pub(crate) fn scan(
         }
     }
     let merged: EntryIter = if tombstones.is_empty() {
-        Box::new(MergeIter::new(sources))
+        Box::new(MergeIter::new(order.clone(), sources))
     } else {
         // A version a range tombstone hides reads as a tombstone: it hides the key, and
         // ends a merge fold, exactly where the range tombstone does. Every tombstone here
         // is visible to its source's read already, so only the versions' seqnos count.
-        Box::new(MergeIter::new(sources).map(move |entry| {
+        let tombstone_order = order.clone();
+        Box::new(MergeIter::new(order.clone(), sources).map(move |entry| {
             entry.map(|mut entry| {
-                if tombstones
-                    .iter()
-                    .any(|t| t.hides(&entry.key.user_key, entry.key.seqno, SeqNo::MAX))
-                {
+                if tombstones.iter().any(|t| {
+                    t.hides(
+                        &tombstone_order,
+                        &entry.key.user_key,
+                        entry.key.seqno,
+                        SeqNo::MAX,
+                    )
+                }) {
                     entry.key.value_type = ValueType::Tombstone;
                     entry.value = UserValue::empty();
                 }
@@ -364,11 +410,21 @@ pub(crate) fn scan(
     if !blob_files.is_empty() {
         stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(&blob_files)));
     }
-    Box::new(Pinned {
-        _super_version: super_version,
-        blob_files,
-        stream,
-    })
+    match prefix {
+        None => Box::new(Pinned {
+            _super_version: super_version,
+            blob_files,
+            stream,
+        }),
+        Some(prefix) => Box::new(Pinned {
+            _super_version: super_version,
+            blob_files,
+            stream: stream.filter(move |item| match item {
+                Ok(entry) => entry.key.user_key.starts_with(&prefix),
+                Err(_) => true,
+            }),
+        }),
+    }
 }
 
 /// The range tombstones visible at `read_seqno` that may cover keys within `bounds`.
@@ -377,7 +433,9 @@ fn scan_tombstones(
     bounds: &OwnedBounds,
     read_seqno: SeqNo,
 ) -> Vec<RangeTombstone> {
-    let overlapping = |tombstone: &RangeTombstone| visible_within(tombstone, bounds, read_seqno);
+    let order = super_version.version.order();
+    let overlapping =
+        |tombstone: &RangeTombstone| visible_within(order, tombstone, bounds, read_seqno);
     let mut tombstones: Vec<RangeTombstone> = super_version
         .memtables()
         .flat_map(|memtable| memtable.range_tombstones())
@@ -386,7 +444,7 @@ fn scan_tombstones(
     for meta in super_version.version.tables() {
         let table = &super_version.table(meta.id).table;
         if table.properties().range_tombstone_count > 0
-            && overlaps(bounds, meta.key_range.min(), meta.key_range.max())
+            && overlaps(order, bounds, meta.key_range.min(), meta.key_range.max())
         {
             tombstones.extend(
                 table
@@ -401,9 +459,19 @@ fn scan_tombstones(
 }
 
 /// Whether `tombstone` is visible at `read_seqno` and may cover keys within `bounds`.
-fn visible_within(tombstone: &RangeTombstone, bounds: &OwnedBounds, read_seqno: SeqNo) -> bool {
+fn visible_within(
+    order: &KeyOrder,
+    tombstone: &RangeTombstone,
+    bounds: &OwnedBounds,
+    read_seqno: SeqNo,
+) -> bool {
     tombstone.seqno < read_seqno
-        && overlaps(bounds, tombstone.start.as_bytes(), tombstone.end.as_bytes())
+        && overlaps(
+            order,
+            bounds,
+            tombstone.start.as_bytes(),
+            tombstone.end.as_bytes(),
+        )
 }
 
 /// A scan together with the super-version its tables and blob files belong to, so that
@@ -465,9 +533,10 @@ mod tests {
     #[test]
     fn overlap_respects_bound_kinds() {
         let bounds: OwnedBounds = (Bound::Excluded("c".into()), Bound::Excluded("f".into()));
-        assert!(!overlaps(&bounds, b"a", b"c"));
-        assert!(overlaps(&bounds, b"a", b"d"));
-        assert!(!overlaps(&bounds, b"f", b"g"));
-        assert!(overlaps(&bounds, b"e", b"g"));
+        let order = KeyOrder::lexicographic();
+        assert!(!overlaps(&order, &bounds, b"a", b"c"));
+        assert!(overlaps(&order, &bounds, b"a", b"d"));
+        assert!(!overlaps(&order, &bounds, b"f", b"g"));
+        assert!(overlaps(&order, &bounds, b"e", b"g"));
     }
 }

@@ -87,17 +87,24 @@ impl Tree {
         let manifest_encryption = encryption
             .as_ref()
             .map(crate::encryption::TreeEncryption::for_manifest);
-        let manifest = match Manifest::open_with(
+        let manifest = match Manifest::open_in(
             Arc::clone(&fs),
             &dir,
             config.manifest_rotate_bytes,
             manifest_encryption.clone(),
-        )? {
+            config.key_order(),
+        )
+        .map_err(|error| match error {
+            lsm_version::Error::ComparatorMismatch { stored, supplied } => {
+                Error::ComparatorMismatch { stored, supplied }
+            }
+            other => Error::from(other),
+        })? {
             Recovered::Manifest(manifest) => manifest,
             Recovered::Fresh => Manifest::create_with(
                 Arc::clone(&fs),
                 &dir,
-                Version::new(usize::from(config.level_count)),
+                Version::new_in(usize::from(config.level_count), config.key_order().clone()),
                 config.manifest_rotate_bytes,
                 manifest_encryption,
             )?,
@@ -115,6 +122,7 @@ impl Tree {
             descriptor_cache: Some(descriptor_cache),
             prefix_extractor: config.prefix_extractor.clone(),
             encryption_key: encryption.as_ref().map(|encryption| encryption.key.clone()),
+            order: config.key_order().clone(),
             ..ReadOptions::default()
         };
         let blob_read_options = lsm_vlog::BlobReadOptions {
@@ -160,7 +168,7 @@ impl Tree {
         let rate_limiter = RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock));
         let compaction_pool = compaction_pool(&config)?;
         let super_version = SuperVersion {
-            active: Arc::new(Memtable::new(1)),
+            active: Arc::new(Memtable::new(1, config.key_order())),
             sealed: Vec::new(),
             version: Arc::clone(&version),
             tables_have_range_tombstones: tables

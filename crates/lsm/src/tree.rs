@@ -397,10 +397,37 @@ impl AbstractTree for Tree {
     }
 
     fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64 {
-        let Some(tombstone) = RangeTombstone::new(start.into(), end.into(), seqno) else {
+        let order = self.config.key_order();
+        let Some(tombstone) = RangeTombstone::new(order, start.into(), end.into(), seqno) else {
             return 0;
         };
         self.insert_range_tombstone(tombstone)
+    }
+
+    fn remove_prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo) -> u64 {
+        let prefix = prefix.as_ref();
+        if prefix.is_empty() {
+            return 0;
+        }
+        if self.config.key_order().is_lexicographic() {
+            return match read::prefix_bounds(prefix).1 {
+                std::ops::Bound::Excluded(end) => {
+                    self.remove_range(UserKey::new(prefix), end, seqno)
+                }
+                _ => 0,
+            };
+        }
+        let keys: Result<Vec<UserKey>> = self
+            .prefix(prefix, seqno, None)
+            .map(crate::Guard::key)
+            .collect();
+        match keys {
+            Ok(keys) => keys.into_iter().map(|key| self.remove(key, seqno).0).sum(),
+            Err(error) => {
+                tracing::error!(%error, "remove_prefix: reading the keys failed; nothing deleted");
+                0
+            }
+        }
     }
 
     fn merge<K: Into<UserKey>, V: Into<UserValue>>(
@@ -454,7 +481,7 @@ impl AbstractTree for Tree {
         let probe = PrefixProbe::for_bounds(&self.read_options, &bounds);
         read::scan(
             self.super_version_at(seqno),
-            bounds,
+            read::Shape::bounds(bounds),
             seqno,
             index,
             self.merge_fn(),
@@ -463,11 +490,11 @@ impl AbstractTree for Tree {
     }
 
     fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {
-        let bounds = read::prefix_bounds(prefix.as_ref());
+        let shape = read::Shape::prefix(self.config.key_order(), prefix.as_ref());
         let probe = PrefixProbe::for_prefix(&self.read_options, prefix.as_ref());
         read::scan(
             self.super_version_at(seqno),
-            bounds,
+            shape,
             seqno,
             index,
             self.merge_fn(),

@@ -20,8 +20,9 @@ use lsm::{
     AbstractTree, Aes256GcmProvider, AnyTree, CompressionType, Config, Fs, Guard,
     KvSeparationOptions, MemFs, SeqNo, SequenceNumberCounter, ZstdDictionary,
 };
-use lsm_testkit::model::in_bounds;
-use lsm_testkit::ops::{Op, OverlayWrite, concat, key, op_strategy, operand, range_bounds, value};
+use lsm_testkit::model::in_bounds_in;
+use lsm_testkit::ops::{Op, OverlayWrite, concat, op_strategy, operand, value};
+use lsm_testkit::orders::TestOrder;
 
 #[path = "support/common.rs"]
 mod common;
@@ -97,10 +98,12 @@ struct Harness {
     /// Whether the tree is sealed: encrypted, data blocks compressed with a dictionary
     /// (then LZ4 below level 1), and a one-byte prefix extractor.
     sealed: bool,
+    /// The order of the keys (the tree's comparator, and the oracle's order).
+    order: TestOrder,
 }
 
 impl Harness {
-    fn new(separation: Option<KvSeparationOptions>, sealed: bool) -> Self {
+    fn new(separation: Option<KvSeparationOptions>, sealed: bool, order: TestOrder) -> Self {
         let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
         let seqno = SequenceNumberCounter::default();
         let mut harness = Self {
@@ -108,7 +111,7 @@ impl Harness {
             separation,
             seqno,
             tree: None,
-            oracle: Oracle::with_merge(concat),
+            oracle: Oracle::with_merge(concat).with_order(order.key_order()),
             history: Vec::new(),
             unflushed: Vec::new(),
             unflushed_kinds: BTreeMap::new(),
@@ -119,6 +122,7 @@ impl Harness {
             puts_since_delete: BTreeMap::new(),
             compaction_watermark: Arc::new(AtomicU64::new(0)),
             sealed,
+            order,
         };
         harness.tree = Some(harness.open(PathBuf::from("/db")));
         harness
@@ -148,6 +152,10 @@ impl Harness {
             .with_compaction_filter_factory(Some(Arc::new(CheckingFactory(Arc::clone(
                 &self.compaction_watermark,
             )))));
+        let config = match self.order.comparator() {
+            Some(comparator) => config.comparator(comparator),
+            None => config,
+        };
         let config = if self.sealed {
             let dictionary = Arc::new(ZstdDictionary::new(b"a0a1a2b0b1c0c1d0v1-v2-v3-+1+2"));
             config
@@ -164,6 +172,26 @@ impl Harness {
             config
         };
         config.open().unwrap()
+    }
+
+    /// The key of index `k` in the harness's order.
+    fn key(&self, k: u8) -> Vec<u8> {
+        self.order.key(k)
+    }
+
+    /// A scan bound drawn over the lexicographic keys, moved to the same index in the
+    /// harness's order (a key outside that space stays as it is).
+    fn bound(&self, bound: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+        let moved = |key: Vec<u8>| {
+            (0..lsm_testkit::ops::KEY_COUNT)
+                .find(|&idx| lsm_testkit::ops::key(idx) == key)
+                .map_or(key, |idx| self.key(idx))
+        };
+        match bound {
+            Bound::Included(key) => Bound::Included(moved(key)),
+            Bound::Excluded(key) => Bound::Excluded(moved(key)),
+            Bound::Unbounded => Bound::Unbounded,
+        }
     }
 
     fn tree(&self) -> &AnyTree {
@@ -193,91 +221,103 @@ impl Harness {
     fn apply(&mut self, op: Op) {
         match op {
             Op::Insert(k, v) => {
-                *self.puts_since_delete.entry(key(k)).or_insert(0) += 1;
+                *self.puts_since_delete.entry(self.key(k)).or_insert(0) += 1;
                 let seqno = self.seqno.next();
                 let value = value(v);
-                self.tree().insert(key(k), value.clone(), seqno);
-                self.oracle.insert(&key(k), &value, seqno);
-                self.unflushed.push((key(k), seqno));
-                self.unflushed_kinds.insert((key(k), seqno), Kind::Value);
+                self.tree().insert(self.key(k), value.clone(), seqno);
+                self.oracle.insert(&self.key(k), &value, seqno);
+                self.unflushed.push((self.key(k), seqno));
+                self.unflushed_kinds
+                    .insert((self.key(k), seqno), Kind::Value);
             }
             Op::Merge(k, v) => {
                 // A merge is another value as far as the weak-delete contract goes.
-                *self.puts_since_delete.entry(key(k)).or_insert(0) += 2;
+                *self.puts_since_delete.entry(self.key(k)).or_insert(0) += 2;
                 let seqno = self.seqno.next();
-                self.tree().merge(key(k), operand(v), seqno);
-                self.oracle.merge(&key(k), &operand(v), seqno);
-                self.unflushed.push((key(k), seqno));
-                self.unflushed_kinds.insert((key(k), seqno), Kind::Other);
+                self.tree().merge(self.key(k), operand(v), seqno);
+                self.oracle.merge(&self.key(k), &operand(v), seqno);
+                self.unflushed.push((self.key(k), seqno));
+                self.unflushed_kinds
+                    .insert((self.key(k), seqno), Kind::Other);
             }
             Op::RemoveRange(start, span) => {
-                let (lower, upper) = range_bounds(start, span);
+                let (lower, upper) = self.order.range_bounds(start, span);
                 let seqno = self.seqno.next();
                 self.tree()
                     .remove_range(lower.clone(), upper.clone(), seqno);
                 self.oracle.remove_range(&lower, &upper, seqno);
-                if lower < upper {
+                let order = self.order.key_order();
+                if order.lt(&lower, &upper) {
                     self.unflushed_tombstones
                         .push((lower.clone(), upper.clone(), seqno));
                 }
                 for (k, count) in &mut self.puts_since_delete {
-                    if lower.as_slice() <= k.as_slice() && k.as_slice() < upper.as_slice() {
+                    if order.le(&lower, k) && order.lt(k, &upper) {
                         *count = 0;
                     }
                 }
             }
             Op::Remove(k) => {
-                self.puts_since_delete.insert(key(k), 0);
+                self.puts_since_delete.insert(self.key(k), 0);
                 let seqno = self.seqno.next();
-                self.tree().remove(key(k), seqno);
-                self.oracle.remove(&key(k), seqno);
-                self.unflushed.push((key(k), seqno));
-                self.unflushed_kinds.insert((key(k), seqno), Kind::Other);
+                self.tree().remove(self.key(k), seqno);
+                self.oracle.remove(&self.key(k), seqno);
+                self.unflushed.push((self.key(k), seqno));
+                self.unflushed_kinds
+                    .insert((self.key(k), seqno), Kind::Other);
             }
-            Op::RemoveWeak(k) if self.puts_since_delete.get(&key(k)).copied().unwrap_or(0) > 1 => {
+            Op::RemoveWeak(k)
+                if self
+                    .puts_since_delete
+                    .get(&self.key(k))
+                    .copied()
+                    .unwrap_or(0)
+                    > 1 =>
+            {
                 // A weak delete promises one value since the last delete; with more, it
                 // is a caller bug (older values may come back), so delete strongly.
                 self.apply(Op::Remove(k));
             }
             Op::RemoveWeak(k) => {
-                self.puts_since_delete.insert(key(k), 0);
+                self.puts_since_delete.insert(self.key(k), 0);
                 let seqno = self.seqno.next();
-                self.tree().remove_weak(key(k), seqno);
-                self.oracle.remove_weak(&key(k), seqno);
-                self.unflushed.push((key(k), seqno));
+                self.tree().remove_weak(self.key(k), seqno);
+                self.oracle.remove_weak(&self.key(k), seqno);
+                self.unflushed.push((self.key(k), seqno));
                 self.unflushed_kinds
-                    .insert((key(k), seqno), Kind::WeakTombstone);
+                    .insert((self.key(k), seqno), Kind::WeakTombstone);
             }
             Op::Get(k, at) => {
                 let read_seqno = self.read_seqno(at);
                 let got = self
                     .tree()
-                    .get(key(k), read_seqno)
+                    .get(self.key(k), read_seqno)
                     .unwrap()
                     .map(|v| v.to_vec());
                 assert_eq!(
                     got,
-                    self.expected(read_seqno).get(&key(k), read_seqno),
+                    self.expected(read_seqno).get(&self.key(k), read_seqno),
                     "get {k} at {read_seqno}"
                 );
-                let size = self.tree().size_of(key(k), read_seqno).unwrap();
+                let size = self.tree().size_of(self.key(k), read_seqno).unwrap();
                 assert_eq!(size, got.as_ref().map(|v| u32::try_from(v.len()).unwrap()));
             }
             Op::MultiGet(keys, at) => {
                 let read_seqno = self.read_seqno(at);
                 let got = self
                     .tree()
-                    .multi_get(keys.iter().map(|&k| key(k)), read_seqno)
+                    .multi_get(keys.iter().map(|&k| self.key(k)), read_seqno)
                     .unwrap();
                 let expected = self.expected(read_seqno);
                 for (k, value) in keys.iter().zip(got) {
                     assert_eq!(
                         value.map(|v| v.to_vec()),
-                        expected.get(&key(*k), read_seqno)
+                        expected.get(&self.key(*k), read_seqno)
                     );
                 }
             }
             Op::Scan(lo, hi, at, ends) => {
+                let (lo, hi) = (self.bound(lo), self.bound(hi));
                 let read_seqno = self.read_seqno(at);
                 let expected = self.expected(read_seqno).range(&lo, &hi, read_seqno);
                 let range = (lo, hi);
@@ -285,7 +325,7 @@ impl Harness {
             }
             Op::Prefix(p, at) => {
                 let read_seqno = self.read_seqno(at);
-                let prefix = [b'a' + p];
+                let prefix = self.order.prefix(p);
                 let expected = self.expected(read_seqno).prefix(&prefix, read_seqno);
                 check_both_ends(
                     self.tree().prefix(prefix, read_seqno, None),
@@ -294,6 +334,7 @@ impl Harness {
                 );
             }
             Op::OverlayScan(writes, visible, lo, hi, at, ends) => {
+                let (lo, hi) = (self.bound(lo), self.bound(hi));
                 self.overlay_scan(&writes, visible, (lo, hi), at, &ends);
             }
             Op::Rotate => {
@@ -337,6 +378,8 @@ impl Harness {
                 self.floor = self.floor.max(watermark);
             }
             Op::DropRange(lo, hi) => {
+                let (lo, hi) = (self.bound(lo), self.bound(hi));
+                let order = self.order.key_order();
                 // The change takes one seqno; reads above it see the change.
                 let mark = self.seqno.get() + 1;
                 self.history.push((mark, self.oracle.clone()));
@@ -344,7 +387,8 @@ impl Harness {
                 let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tables)
                     .into_iter()
                     .partition(|table| {
-                        in_bounds(&table.min, &lo, &hi) && in_bounds(&table.max, &lo, &hi)
+                        in_bounds_in(&order, &table.min, &lo, &hi)
+                            && in_bounds_in(&order, &table.max, &lo, &hi)
                     });
                 self.tables = kept;
                 self.forget_puts();
@@ -413,7 +457,7 @@ impl Harness {
             .range(&Bound::Unbounded, &Bound::Unbounded, read_seqno)
             .into_iter()
             .collect();
-        let overlay = Arc::new(lsm::Memtable::new(u64::MAX));
+        let overlay = Arc::new(lsm::Memtable::new(u64::MAX, &self.order.key_order()));
         let mut index_seqno = self.seqno.get();
         for (i, write) in writes.iter().enumerate() {
             let seqno = self.seqno.next();
@@ -424,29 +468,30 @@ impl Harness {
             match *write {
                 OverlayWrite::Insert(k, v) => {
                     overlay.insert(lsm_core::InternalEntry::new(
-                        key(k),
+                        self.key(k),
                         value(v),
                         seqno,
                         lsm::ValueType::Value,
                     ));
                     if shown {
-                        state.insert(key(k), value(v));
+                        state.insert(self.key(k), value(v));
                     }
                 }
                 OverlayWrite::Remove(k) => {
                     overlay.insert(lsm_core::InternalEntry::new(
-                        key(k),
+                        self.key(k),
                         Vec::new(),
                         seqno,
                         lsm::ValueType::Tombstone,
                     ));
                     if shown {
-                        state.remove(&key(k));
+                        state.remove(&self.key(k));
                     }
                 }
                 OverlayWrite::RemoveRange(start, span) => {
-                    let (lower, upper) = range_bounds(start, span);
+                    let (lower, upper) = self.order.range_bounds(start, span);
                     if let Some(tombstone) = lsm_core::RangeTombstone::new(
+                        &self.order.key_order(),
                         lower.clone().into(),
                         upper.clone().into(),
                         seqno,
@@ -454,17 +499,20 @@ impl Harness {
                         overlay.insert_range_tombstone(tombstone);
                     }
                     if shown {
-                        state.retain(|k, _| !(lower <= *k && *k < upper));
+                        let order = self.order.key_order();
+                        state.retain(|k, _| !(order.le(&lower, k) && order.lt(k, &upper)));
                     }
                 }
             }
         }
         let index = || Some((Arc::clone(&overlay), index_seqno));
-        let expected: Vec<_> = state
+        let order = self.order.key_order();
+        let mut expected: Vec<_> = state
             .iter()
-            .filter(|(k, _)| in_bounds(k, &bounds.0, &bounds.1))
+            .filter(|(k, _)| in_bounds_in(&order, k, &bounds.0, &bounds.1))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        expected.sort_by(|left, right| order.cmp(&left.0, &right.0));
         check_both_ends(
             self.tree().range(bounds, read_seqno, index()),
             &expected,
@@ -480,11 +528,11 @@ impl Harness {
         let last = tree.last_key_value(read_seqno, index());
         assert_eq!(
             first.map(|item| item.key().unwrap().to_vec()),
-            state.keys().next().cloned()
+            state.keys().min_by(|a, b| order.cmp(a, b)).cloned()
         );
         assert_eq!(
             last.map(|item| item.key().unwrap().to_vec()),
-            state.keys().next_back().cloned()
+            state.keys().max_by(|a, b| order.cmp(a, b)).cloned()
         );
     }
 
@@ -492,7 +540,7 @@ impl Harness {
     /// hold several.
     fn forget_puts(&mut self) {
         for k in 0..lsm_testkit::ops::KEY_COUNT {
-            self.puts_since_delete.insert(key(k), 2);
+            self.puts_since_delete.insert(self.key(k), 2);
         }
     }
 
@@ -527,12 +575,13 @@ impl Harness {
             .unflushed_tombstones
             .iter()
             .map(|(_, end, _)| end.clone());
+        let order = self.order.key_order();
         let (min, max) = points.chain(starts).chain(ends).fold(
             (None, None),
             |(min, max): (Option<Vec<u8>>, Option<Vec<u8>>), k| {
                 (
-                    Some(min.map_or(k.clone(), |min| min.min(k.clone()))),
-                    Some(max.map_or(k.clone(), |max| max.max(k))),
+                    Some(min.map_or(k.clone(), |min| order.min(&min, &k).clone())),
+                    Some(max.map_or(k.clone(), |max| order.max(&max, &k).clone())),
                 )
             },
         );
@@ -628,8 +677,17 @@ fn run_with(ops: Vec<Op>, separation: Option<KvSeparationOptions>) {
 }
 
 fn run_shaped(ops: Vec<Op>, separation: Option<KvSeparationOptions>, sealed: bool) {
+    run_ordered(ops, separation, sealed, TestOrder::Lexicographic);
+}
+
+fn run_ordered(
+    ops: Vec<Op>,
+    separation: Option<KvSeparationOptions>,
+    sealed: bool,
+    order: TestOrder,
+) {
     let separating = separation.is_some();
-    let mut harness = Harness::new(separation, sealed);
+    let mut harness = Harness::new(separation, sealed, order);
     for op in ops {
         harness.apply(op);
     }
@@ -710,5 +768,25 @@ proptest! {
     #[test]
     fn a_sealed_separated_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(true), 1..120)) {
         run_shaped(ops, separated(24), true);
+    }
+
+    /// Keys in the bytes' reversed order: scans from both ends, range deletes, prefix
+    /// scans and compaction follow the comparator, as the oracle does.
+    #[test]
+    fn a_reversed_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(true), 1..150)) {
+        run_ordered(ops, None, false, TestOrder::Reversed);
+    }
+
+    /// Keys as decimal numbers of one to five digits, in numeric order, some values
+    /// separated.
+    #[test]
+    fn a_numeric_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(true), 1..150)) {
+        run_ordered(ops, separated(24), false, TestOrder::Numeric);
+    }
+
+    /// A sealed tree in numeric order.
+    #[test]
+    fn a_sealed_numeric_tree_answers_as_the_oracle(ops in prop::collection::vec(op_strategy(false), 1..120)) {
+        run_ordered(ops, None, true, TestOrder::Numeric);
     }
 }
