@@ -45,6 +45,8 @@ pub struct Flags {
     pub lsm_compression: OurCompression,
     /// Whether our files are encrypted (`--encrypt`).
     pub lsm_encrypt: bool,
+    /// Whether our tree orders keys through a comparator (`--custom-order`).
+    pub lsm_custom_order: bool,
     /// Set in a child process: the engine, the repetition and the results file.
     pub child: Option<(String, usize, PathBuf)>,
     /// Report these samples (a run's `db_bench-samples.jsonl`) instead of running.
@@ -60,7 +62,7 @@ pub struct Flags {
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
 [--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
-[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--out DIR] [--from-samples FILE] \
+[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--out DIR] [--from-samples FILE] \
 [--child-timeout SECONDS] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
@@ -88,6 +90,7 @@ impl Default for Flags {
             lsm_filter_bits: None,
             lsm_compression: OurCompression::None,
             lsm_encrypt: false,
+            lsm_custom_order: false,
             child: None,
             corpus: None,
             from_samples: None,
@@ -108,6 +111,7 @@ impl Flags {
             match arg.as_str() {
                 "--peers" => flags.peers = true,
                 "--encrypt" => flags.lsm_encrypt = true,
+                "--custom-order" => flags.lsm_custom_order = true,
                 "--smoke" => {
                     flags.num = 2_000;
                     flags.runs = 1;
@@ -212,6 +216,7 @@ impl Flags {
             our_filter_bits_per_key: self.lsm_filter_bits,
             our_compression: self.lsm_compression,
             our_encryption: self.lsm_encrypt,
+            our_custom_order: self.lsm_custom_order,
             ..self.profile.settings()
         }
     }
@@ -258,6 +263,9 @@ impl Flags {
         ]);
         if self.lsm_encrypt {
             args.push("--encrypt".to_owned());
+        }
+        if self.lsm_custom_order {
+            args.push("--custom-order".to_owned());
         }
         args.extend([
             "--corpus".to_owned(),

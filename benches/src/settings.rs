@@ -50,6 +50,7 @@ impl Profile {
             blob_threshold: None,
             our_compression: OurCompression::None,
             our_encryption: false,
+            our_custom_order: false,
         };
         match self {
             Self::Default => base,
@@ -93,6 +94,9 @@ pub struct Settings {
     /// Whether our tables and blob files are encrypted (AES-256-GCM; RocksDB has no
     /// built-in encryption to compare with).
     pub our_encryption: bool,
+    /// Whether our tree orders its keys through a comparator (the bytes' order, by a
+    /// dynamic call): what a custom comparator costs.
+    pub our_custom_order: bool,
 }
 
 /// Our data-block compression in a run (`--compression`).
@@ -217,6 +221,9 @@ impl fmt::Display for Settings {
         }
         if self.our_encryption {
             write!(f, "; lsm encrypted (AES-256-GCM)")?;
+        }
+        if self.our_custom_order {
+            write!(f, "; lsm keys ordered through a comparator")?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Our engine: an `lsm` tree with background maintenance (one flush thread, one
 //! compaction thread running leveled compaction, write stalls), BuRR filters at the
-//! matched bits per key, no compression (`--compression` and `--encrypt` change ours),
+//! matched bits per key, no compression (`--compression`, `--encrypt` and
+//! `--custom-order` change ours),
 //! and its own block cache.
 
 use std::path::Path;
@@ -45,6 +46,19 @@ impl lsm::MergeOperator for Counter {
     }
 }
 
+/// The bytes' order through the comparator interface: a custom comparator's cost.
+struct BytesThroughComparator;
+
+impl lsm::UserComparator for BytesThroughComparator {
+    fn name(&self) -> &'static str {
+        "bench.bytes"
+    }
+
+    fn compare(&self, left: &[u8], right: &[u8]) -> std::cmp::Ordering {
+        left.cmp(right)
+    }
+}
+
 #[expect(clippy::needless_pass_by_value, reason = "used as map_err(text)")]
 fn text(error: lsm::Error) -> String {
     error.to_string()
@@ -65,7 +79,13 @@ impl Ours {
             let seqno = seqno.clone();
             Arc::new(move || seqno.get())
         };
-        let tree = Config::new(dir, seqno.clone(), SequenceNumberCounter::default())
+        let config = Config::new(dir, seqno.clone(), SequenceNumberCounter::default());
+        let config = if settings.our_custom_order {
+            config.comparator(Arc::new(BytesThroughComparator))
+        } else {
+            config
+        };
+        let tree = config
             .use_cache(Arc::clone(&cache))
             .data_block_size_policy(BlockSizePolicy::all(settings.block_bytes))
             .data_block_compression_policy(CompressionPolicy::all(
