@@ -447,8 +447,8 @@ fn a_flush_keeps_the_newest_versions_tombstones_and_range_tombstones() {
     let fs = fs();
     let names = Names::new();
     let next_table = || names.table();
-    let older = Arc::new(Memtable::new(1, &KeyOrder::lexicographic()));
-    let newer = Arc::new(Memtable::new(2, &KeyOrder::lexicographic()));
+    let older = Arc::new(Memtable::new(1));
+    let newer = Arc::new(Memtable::new(2));
     older.insert(entry(1, 1, b"a"));
     older.insert(entry(2, 2, b"b"));
     older.insert(entry(3, 3, b"c"));

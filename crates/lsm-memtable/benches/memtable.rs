@@ -31,7 +31,7 @@ impl UserComparator for Bytes {
 }
 
 fn filled(order: &KeyOrder) -> Memtable {
-    let memtable = Memtable::new(1, order);
+    let memtable = Memtable::new_in(1, order);
     for idx in 0..ENTRIES {
         memtable.insert(InternalEntry::new(
             key(idx),

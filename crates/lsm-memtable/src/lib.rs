@@ -13,7 +13,7 @@
 //! use lsm_core::{InternalEntry, KeyOrder, ValueType};
 //! use lsm_memtable::Memtable;
 //!
-//! let memtable = Arc::new(Memtable::new(1, &KeyOrder::lexicographic()));
+//! let memtable = Arc::new(Memtable::new(1));
 //! memtable.insert(InternalEntry::new("a", "old", 1, ValueType::Value));
 //! memtable.insert(InternalEntry::new("a", "new", 5, ValueType::Value));
 //! assert_eq!(memtable.get(b"a", 5).unwrap().value, "old");

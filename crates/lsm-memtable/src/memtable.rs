@@ -30,9 +30,16 @@ pub struct Memtable {
 }
 
 impl Memtable {
-    /// An empty memtable whose keys sort in `order`.
+    /// An empty memtable whose keys sort in the lexicographic order.
     #[must_use]
-    pub fn new(id: MemtableId, order: &KeyOrder) -> Self {
+    pub fn new(id: MemtableId) -> Self {
+        Self::new_in(id, &KeyOrder::lexicographic())
+    }
+
+    /// An empty memtable whose keys sort in `order` (an overlay given to a read of a
+    /// tree must be in the tree's order).
+    #[must_use]
+    pub fn new_in(id: MemtableId, order: &KeyOrder) -> Self {
         Self {
             id,
             items: Items::new(order),
@@ -187,7 +194,7 @@ mod tests {
     #[test]
     fn range_tombstones_are_held_counted_and_sized() {
         let order = KeyOrder::lexicographic();
-        let memtable = Memtable::new(1, &order);
+        let memtable = Memtable::new_in(1, &order);
         assert!(memtable.is_empty());
         let tombstone = RangeTombstone::new(&order, "a".into(), "c".into(), 7).unwrap();
         let (added, size) = memtable.insert_range_tombstone(tombstone.clone());

@@ -8,7 +8,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use lsm_core::{InternalEntry, KeyOrder, SeqNo, ValueType};
+use lsm_core::{InternalEntry, SeqNo, ValueType};
 use lsm_memtable::Memtable;
 use lsm_testkit::model::in_bounds_in;
 use lsm_testkit::orders::TestOrder;
@@ -33,7 +33,7 @@ proptest! {
         test_order in proptest::sample::select(TestOrder::ALL.to_vec()),
     ) {
         let order = test_order.key_order();
-        let memtable = Arc::new(Memtable::new(1, &order));
+        let memtable = Arc::new(Memtable::new_in(1, &order));
         let mut model: Vec<InternalEntry> = Vec::new();
         for (key, seqno, is_tombstone) in writes {
             let entry = if is_tombstone {
@@ -84,7 +84,7 @@ proptest! {
 
 #[test]
 fn concurrent_writers_and_snapshot_readers() {
-    let memtable = Arc::new(Memtable::new(7, &KeyOrder::lexicographic()));
+    let memtable = Arc::new(Memtable::new(7));
     // Seqnos 0..10_000 are written first; readers at seqno 10_000 must see exactly them
     // while writers add newer versions concurrently.
     for seqno in 0..10_000_u64 {
@@ -131,7 +131,7 @@ fn concurrent_writers_and_snapshot_readers() {
 
 #[test]
 fn size_accounting_counts_keys_values_and_overhead() {
-    let memtable = Memtable::new(1, &KeyOrder::lexicographic());
+    let memtable = Memtable::new(1);
     let (added, size) = memtable.insert(InternalEntry::new("key", "value", 1, ValueType::Value));
     assert_eq!(added, 3 + 5 + lsm_memtable::ENTRY_OVERHEAD_BYTES);
     assert_eq!(size, added);

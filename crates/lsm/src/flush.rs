@@ -31,7 +31,10 @@ impl TreeInner {
     /// Seals the active memtable (when it holds anything); returns it.
     pub(crate) fn rotate(&self) -> Option<Arc<Memtable>> {
         let mut sealed_memtable = None;
-        let fresh = Arc::new(Memtable::new(self.ids.memtable(), self.config.key_order()));
+        let fresh = Arc::new(Memtable::new_in(
+            self.ids.memtable(),
+            self.config.key_order(),
+        ));
         self.install_without_writes(|current| {
             let mut next = current.clone();
             if !current.active.is_empty() {

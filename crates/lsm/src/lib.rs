@@ -94,8 +94,9 @@ pub mod fs {
 }
 pub use lsm_codec::ZstdDictionary;
 pub use lsm_core::{
-    DefaultUserComparator, Fs, MAX_SEQNO, MemFs, MemtableId, SeqNo, SequenceNumberCounter,
-    SharedComparator, Slice, StdFs, UserComparator, UserKey, UserValue, ValueType,
+    DefaultUserComparator, Fs, KeyOrder, MAX_SEQNO, MemFs, MemtableId, SeqNo,
+    SequenceNumberCounter, SharedComparator, Slice, StdFs, UserComparator, UserKey, UserValue,
+    ValueType,
 };
 pub use lsm_memtable::Memtable;
 pub use lsm_table::FilterCounters;

@@ -35,7 +35,10 @@ impl TreeInner {
             self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?
         };
         let mark = self.take_mark();
-        let fresh = Arc::new(Memtable::new(self.ids.memtable(), self.config.key_order()));
+        let fresh = Arc::new(Memtable::new_in(
+            self.ids.memtable(),
+            self.config.key_order(),
+        ));
         self.install_without_writes(|current| {
             let mut next = current.with_history_entry(mark);
             next.active = fresh;

@@ -36,7 +36,9 @@ type EntryIter = Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Sen
 /// A tree iterator: double-ended, `'static`, pinned to its snapshot.
 pub type IterBox = Box<dyn DoubleEndedIterator<Item = IterGuardImpl> + Send + 'static>;
 
-/// An extra memtable merged into a read at its own seqno.
+/// An extra memtable merged into a read at its own seqno. It must be in the tree's key
+/// order ([`Memtable::new`] for the default one, [`Memtable::new_in`] for a custom one):
+/// a read given an overlay of another order yields one `ComparatorMismatch` error.
 pub type Index = Option<(Arc<Memtable>, SeqNo)>;
 
 /// Owned bounds of a scan.
@@ -326,6 +328,16 @@ pub(crate) fn scan(
 ) -> IterBox {
     let Shape { bounds, prefix } = shape;
     let order = super_version.version.order().clone();
+    if let Some((memtable, _)) = &index
+        && memtable.order() != &order
+    {
+        // An overlay in another order would merge wrongly: refuse the read.
+        let refusal = Error::ComparatorMismatch {
+            stored: order.name().to_owned(),
+            supplied: memtable.order().name(),
+        };
+        return Box::new(std::iter::once(IterGuardImpl::new(Err(refusal))));
+    }
     let mut sources: Vec<EntryIter> = Vec::new();
     let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     if let Some((memtable, index_seqno)) = index {

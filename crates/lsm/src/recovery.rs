@@ -168,7 +168,7 @@ impl Tree {
         let rate_limiter = RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock));
         let compaction_pool = compaction_pool(&config)?;
         let super_version = SuperVersion {
-            active: Arc::new(Memtable::new(1, config.key_order())),
+            active: Arc::new(Memtable::new_in(1, config.key_order())),
             sealed: Vec::new(),
             version: Arc::clone(&version),
             tables_have_range_tombstones: tables

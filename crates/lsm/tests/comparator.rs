@@ -160,3 +160,32 @@ fn remove_prefix_deletes_keys_that_are_not_contiguous() {
     assert!(tree.remove_prefix("1", 20) > 0);
     assert_eq!(keys(&tree), ["2", "20", "200"]);
 }
+
+#[test]
+fn an_overlay_in_another_order_is_refused() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    let tree = config(&fs, Some(Arc::new(Reversed))).open().unwrap();
+    tree.insert("a", "1", 0);
+    let wrong = Arc::new(lsm::Memtable::new(7));
+    let mut read = tree.iter(SeqNo::MAX, Some((wrong, SeqNo::MAX)));
+    assert!(matches!(
+        read.next().unwrap().key(),
+        Err(Error::ComparatorMismatch { .. })
+    ));
+    assert!(read.next().is_none());
+    let right = Arc::new(lsm::Memtable::new_in(
+        7,
+        &lsm::KeyOrder::new(Arc::new(Reversed)),
+    ));
+    right.insert(lsm_core::InternalEntry::new(
+        "b",
+        "2",
+        5,
+        lsm::ValueType::Value,
+    ));
+    let keys: Vec<_> = tree
+        .iter(SeqNo::MAX, Some((right, SeqNo::MAX)))
+        .map(|item| item.key().unwrap().to_vec())
+        .collect();
+    assert_eq!(keys, [b"b".to_vec(), b"a".to_vec()]);
+}

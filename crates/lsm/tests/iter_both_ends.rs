@@ -98,7 +98,7 @@ fn an_iterator_keeps_its_snapshot_across_flush_and_clear() {
 fn an_extra_memtable_is_read_at_its_own_seqno() {
     let (_dir, tree, seqno) = temp_tree();
     tree.insert("a", "tree", seqno.next());
-    let overlay = std::sync::Arc::new(lsm::Memtable::new(99, &lsm_core::KeyOrder::lexicographic()));
+    let overlay = std::sync::Arc::new(lsm::Memtable::new(99));
     overlay.insert(lsm_core::InternalEntry::new(
         "b",
         "pending",

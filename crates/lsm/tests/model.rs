@@ -457,7 +457,7 @@ impl Harness {
             .range(&Bound::Unbounded, &Bound::Unbounded, read_seqno)
             .into_iter()
             .collect();
-        let overlay = Arc::new(lsm::Memtable::new(u64::MAX, &self.order.key_order()));
+        let overlay = Arc::new(lsm::Memtable::new_in(u64::MAX, &self.order.key_order()));
         let mut index_seqno = self.seqno.get();
         for (i, write) in writes.iter().enumerate() {
             let seqno = self.seqno.next();

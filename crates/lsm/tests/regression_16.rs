@@ -240,7 +240,7 @@ fn five_keys() -> (AnyTree, SequenceNumberCounter) {
 /// An overlay deleting `[b, d)` at seqno 100 and writing `c2` at 101, read at `at`.
 fn overlay(at: SeqNo) -> lsm::Index {
     let order = lsm_core::KeyOrder::lexicographic();
-    let memtable = Arc::new(Memtable::new(1_000, &order));
+    let memtable = Arc::new(Memtable::new_in(1_000, &order));
     memtable
         .insert_range_tombstone(RangeTombstone::new(&order, "b".into(), "d".into(), 100).unwrap());
     memtable.insert(InternalEntry::new("c2", "overlay", 101, ValueType::Value));
@@ -321,7 +321,7 @@ fn an_overlay_range_tombstone_hides_only_older_versions() {
 
 fn overlay_deleting(start: &str, end: &str) -> Arc<Memtable> {
     let order = lsm_core::KeyOrder::lexicographic();
-    let memtable = Arc::new(Memtable::new(1_001, &order));
+    let memtable = Arc::new(Memtable::new_in(1_001, &order));
     memtable.insert_range_tombstone(
         RangeTombstone::new(&order, start.into(), end.into(), 100).unwrap(),
     );
