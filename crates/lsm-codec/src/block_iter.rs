@@ -1,20 +1,33 @@
 //! [`BlockIter`]: a double-ended iterator over a block's entries, with seeks.
 //!
-//! The front decodes forward from its offset, carrying the previous key for prefix
-//! truncation. The back cannot decode backwards, so it decodes the restart interval
-//! before its bound into a small stack and pops from it. The two ends meet without
-//! overlap: the front stops at the start of the last entry the back returned, and the
-//! back stops at the front's offset.
+//! Both ends work a restart interval at a time: the entries of the interval an end
+//! enters are decoded together, and their keys (which prefix truncation stores in part)
+//! are rebuilt into one shared buffer, so an interval of sixteen entries costs one
+//! allocation for its keys rather than one per entry; values stay windows of the block.
+//! The front queues its interval's entries from its offset on, the back stacks those
+//! before its bound. The two ends meet without overlap: the front stops at the start of
+//! the last entry the back returned, and the back stops at the front's offset.
 //!
 //! A malformed entry yields one `Err` and ends the iteration from that end.
 #![deny(clippy::indexing_slicing)]
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 
-use lsm_core::{DecodeError, InternalEntry, KeyOrder, SeqNo, Slice};
+use lsm_core::{DecodeError, InternalEntry, InternalKey, KeyOrder, SeqNo, Slice};
 
 use crate::DataBlock;
-use crate::data_block::{Bound, compare};
+use crate::data_block::{Bound, EntryHeader, compare};
+
+/// An entry decoded with where it lies in the block.
+#[derive(Debug, Clone)]
+struct Decoded {
+    /// Start of the entry.
+    start: usize,
+    /// Start of the entry after it.
+    next: usize,
+    entry: InternalEntry,
+}
 
 /// Iterates over a [`DataBlock`] from both ends; see the module docs.
 #[derive(Debug, Clone)]
@@ -22,12 +35,17 @@ pub struct BlockIter {
     block: DataBlock,
     /// Start of the next entry the front yields.
     front_offset: usize,
-    /// Key of the entry before `front_offset` (prefix truncation needs it).
-    front_key: Vec<u8>,
     /// Start of the last entry the back yielded; the front stops here.
     back_end: usize,
-    /// Decoded entries of the interval before `back_end`, with their start offsets.
-    back_stack: Vec<(usize, InternalEntry)>,
+    /// Decoded entries of the front's interval from `front_offset` on, in order.
+    front_queue: VecDeque<Decoded>,
+    /// Decoded entries of the interval before `back_end`, in order (popped from the end).
+    back_stack: Vec<Decoded>,
+    /// Scratch for decoding an interval: the running key, the rebuilt keys, and each
+    /// entry's place among them.
+    scratch_key: Vec<u8>,
+    scratch_keys: Vec<u8>,
+    scratch_found: Vec<(usize, usize, usize, EntryHeader)>,
 }
 
 impl BlockIter {
@@ -36,9 +54,12 @@ impl BlockIter {
         Self {
             block,
             front_offset: 0,
-            front_key: Vec::new(),
             back_end,
+            front_queue: VecDeque::new(),
             back_stack: Vec::new(),
+            scratch_key: Vec::new(),
+            scratch_keys: Vec::new(),
+            scratch_found: Vec::new(),
         }
     }
 
@@ -55,11 +76,11 @@ impl BlockIter {
         seqno: SeqNo,
     ) -> Result<(), DecodeError> {
         let target = (user_key, seqno);
-        let (offset, previous_key) = self.scan_to(order, target, Bound::Lower, |ordering| {
+        let offset = self.scan_to(order, target, Bound::Lower, |ordering| {
             ordering != Ordering::Less
         })?;
         self.front_offset = offset;
-        self.front_key = previous_key;
+        self.front_queue.clear();
         Ok(())
     }
 
@@ -75,7 +96,7 @@ impl BlockIter {
         seqno: SeqNo,
     ) -> Result<(), DecodeError> {
         let target = (user_key, seqno);
-        let (offset, _) = self.scan_to(order, target, Bound::Upper, |ordering| {
+        let offset = self.scan_to(order, target, Bound::Upper, |ordering| {
             ordering == Ordering::Greater
         })?;
         self.back_end = offset;
@@ -83,64 +104,144 @@ impl BlockIter {
         Ok(())
     }
 
+    /// The first entry at or after `(user_key, seqno)` in internal-key order, decoded
+    /// alone (what an index lookup needs: no iterator, one key copied).
+    ///
+    /// # Errors
+    /// [`DecodeError`] when an entry on the way is malformed.
+    pub(crate) fn first_at_or_after(
+        block: &DataBlock,
+        order: &KeyOrder,
+        user_key: &[u8],
+        seqno: SeqNo,
+    ) -> Result<Option<InternalEntry>, DecodeError> {
+        let target = (user_key, seqno);
+        let restart_idx = block.restart_before(order, target, Bound::Lower)?;
+        let mut offset = block.restart_offset(restart_idx)?;
+        let mut key = Vec::new();
+        while offset < block.data_end() {
+            let header = block.decode_header(offset, &key)?;
+            block.apply_key(&header, &mut key)?;
+            if compare(order, (&key, header.seqno), target) != Ordering::Less {
+                return block.entry_at(&header, Slice::new(&key)).map(Some);
+            }
+            offset = header.next_offset;
+        }
+        Ok(None)
+    }
+
     /// Decodes forward from the right restart to the first entry where `stop` holds for
-    /// its order against `target`; returns that entry's offset and the key before it.
+    /// its order against `target`; returns that entry's offset.
     fn scan_to(
         &self,
         order: &KeyOrder,
         target: (&[u8], SeqNo),
         bound: Bound,
         stop: impl Fn(Ordering) -> bool,
-    ) -> Result<(usize, Vec<u8>), DecodeError> {
+    ) -> Result<usize, DecodeError> {
         let restart_idx = self.block.restart_before(order, target, bound)?;
         let mut offset = self.block.restart_offset(restart_idx)?;
-        let mut previous_key = Vec::new();
         let mut key = Vec::new();
         while offset < self.block.data_end() {
-            let header = self.block.decode_header(offset, &previous_key)?;
-            key.clone_from(&previous_key);
+            let header = self.block.decode_header(offset, &key)?;
             self.block.apply_key(&header, &mut key)?;
             if stop(compare(order, (&key, header.seqno), target)) {
                 break;
             }
-            std::mem::swap(&mut previous_key, &mut key);
             offset = header.next_offset;
         }
-        Ok((offset, previous_key))
+        Ok(offset)
     }
 
-    fn next_front(&mut self) -> Result<InternalEntry, DecodeError> {
-        let header = self
-            .block
-            .decode_header(self.front_offset, &self.front_key)?;
-        self.block.apply_key(&header, &mut self.front_key)?;
-        let entry = self.block.entry_at(&header, Slice::new(&self.front_key))?;
-        self.front_offset = header.next_offset;
-        Ok(entry)
-    }
-
-    /// Decodes the restart interval that holds the entry before `back_end`.
-    fn load_back_interval(&mut self) -> Result<(), DecodeError> {
+    /// The index of the last restart that starts at or before `offset` (restart 0
+    /// starts at 0), by binary search.
+    fn restart_at_or_before(&self, offset: usize) -> Result<usize, DecodeError> {
         let (mut low, mut high) = (0, self.block.restart_count());
-        // Find the last restart starting before `back_end` (restart 0 starts at 0).
         while high - low > 1 {
             let mid = low + (high - low) / 2;
-            if self.block.restart_offset(mid)? < self.back_end {
+            if self.block.restart_offset(mid)? <= offset {
                 low = mid;
             } else {
                 high = mid;
             }
         }
-        let mut offset = self.block.restart_offset(low)?;
-        let mut key = Vec::new();
-        while offset < self.back_end {
-            let header = self.block.decode_header(offset, &key)?;
-            self.block.apply_key(&header, &mut key)?;
-            let entry = self.block.entry_at(&header, Slice::new(&key))?;
-            self.back_stack.push((offset, entry));
+        Ok(low)
+    }
+
+    /// Decodes the entries starting in `from..until` (from the restart at or before
+    /// `from`) into `out`, in order, their keys rebuilt into one shared buffer. The
+    /// scratch buffers are the iterator's, reused from interval to interval.
+    fn decode_range(
+        &mut self,
+        from: usize,
+        until: usize,
+        out: &mut Vec<Decoded>,
+    ) -> Result<(), DecodeError> {
+        out.clear();
+        let restart_idx = self.restart_at_or_before(from)?;
+        let mut offset = self.block.restart_offset(restart_idx)?;
+        let (key, keys, found) = (
+            &mut self.scratch_key,
+            &mut self.scratch_keys,
+            &mut self.scratch_found,
+        );
+        key.clear();
+        keys.clear();
+        found.clear();
+        while offset < until {
+            let header = self.block.decode_header(offset, key)?;
+            self.block.apply_key(&header, key)?;
+            if offset >= from {
+                found.push((offset, keys.len(), key.len(), header));
+                keys.extend_from_slice(key);
+            }
             offset = header.next_offset;
         }
+        let keys = Slice::new(keys);
+        for &(start, key_start, key_len, header) in found.iter() {
+            out.push(Decoded {
+                start,
+                next: header.next_offset,
+                entry: InternalEntry {
+                    key: InternalKey {
+                        user_key: keys.slice(key_start..key_start + key_len),
+                        seqno: header.seqno,
+                        value_type: header.value_type,
+                    },
+                    value: self.block.value_of(&header)?,
+                },
+            });
+        }
         Ok(())
+    }
+
+    /// Queues the entries of the front's interval, from the front's offset to the
+    /// interval's end (or the back's bound).
+    fn load_front_interval(&mut self) -> Result<(), DecodeError> {
+        let restart_idx = self.restart_at_or_before(self.front_offset)?;
+        let interval_end = if restart_idx + 1 < self.block.restart_count() {
+            self.block.restart_offset(restart_idx + 1)?
+        } else {
+            self.block.data_end()
+        };
+        let until = interval_end.min(self.back_end);
+        // The queue's buffer is reused (a deque turns into a vector and back in place).
+        let mut decoded = Vec::from(std::mem::take(&mut self.front_queue));
+        let result = self.decode_range(self.front_offset, until, &mut decoded);
+        self.front_queue = decoded.into();
+        result
+    }
+
+    /// Stacks the entries of the interval before the back's bound.
+    fn load_back_interval(&mut self) -> Result<(), DecodeError> {
+        let last = self.back_end.saturating_sub(1);
+        let restart = self
+            .block
+            .restart_offset(self.restart_at_or_before(last)?)?;
+        let mut stack = std::mem::take(&mut self.back_stack);
+        let result = self.decode_range(restart, self.back_end, &mut stack);
+        self.back_stack = stack;
+        result
     }
 }
 
@@ -148,34 +249,58 @@ impl Iterator for BlockIter {
     type Item = Result<InternalEntry, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.front_offset >= self.back_end {
-            return None;
+        loop {
+            if let Some(decoded) = self.front_queue.pop_front() {
+                if decoded.start >= self.back_end {
+                    // The back has yielded it already.
+                    self.front_queue.clear();
+                    self.front_offset = self.back_end;
+                    return None;
+                }
+                self.front_offset = decoded.next;
+                return Some(Ok(decoded.entry));
+            }
+            if self.front_offset >= self.back_end {
+                return None;
+            }
+            if let Err(error) = self.load_front_interval() {
+                self.front_offset = self.back_end;
+                return Some(Err(error));
+            }
+            if self.front_queue.is_empty() {
+                // Nothing starts where the front stands: the block ends there.
+                self.front_offset = self.back_end;
+                return None;
+            }
         }
-        let entry = self.next_front();
-        if entry.is_err() {
-            self.front_offset = self.back_end;
-        }
-        Some(entry)
     }
 }
 
 impl DoubleEndedIterator for BlockIter {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.back_stack.is_empty()
-            && self.back_end > self.front_offset
-            && let Err(error) = self.load_back_interval()
-        {
-            self.back_stack.clear();
-            self.back_end = self.front_offset;
-            return Some(Err(error));
+        loop {
+            if let Some(decoded) = self.back_stack.pop() {
+                if decoded.start < self.front_offset {
+                    // The front has yielded it already.
+                    self.back_stack.clear();
+                    self.back_end = self.front_offset;
+                    return None;
+                }
+                self.back_end = decoded.start;
+                return Some(Ok(decoded.entry));
+            }
+            if self.back_end <= self.front_offset {
+                return None;
+            }
+            if let Err(error) = self.load_back_interval() {
+                self.back_stack.clear();
+                self.back_end = self.front_offset;
+                return Some(Err(error));
+            }
+            if self.back_stack.is_empty() {
+                self.back_end = self.front_offset;
+                return None;
+            }
         }
-        let (start, entry) = self.back_stack.pop()?;
-        if start < self.front_offset {
-            self.back_stack.clear();
-            self.back_end = self.front_offset;
-            return None;
-        }
-        self.back_end = start;
-        Some(Ok(entry))
     }
 }

@@ -288,6 +288,13 @@ impl DataBlock {
         Ok(())
     }
 
+    /// The value of the entry `header` describes, as a window of the block.
+    pub(crate) fn value_of(&self, header: &EntryHeader) -> Result<Slice, DecodeError> {
+        self.bytes
+            .get_slice(header.value_start, header.next_offset)
+            .ok_or_else(|| invalid("value range", header.value_start as u64, header.value_start))
+    }
+
     /// The entry described by `header`, with `user_key` as its key.
     pub(crate) fn entry_at(
         &self,

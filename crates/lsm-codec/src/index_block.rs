@@ -165,10 +165,7 @@ impl IndexBlock {
         user_key: &[u8],
         seqno: SeqNo,
     ) -> Result<Option<IndexEntry>, DecodeError> {
-        let mut iter = self.block.iter();
-        iter.seek(order, user_key, seqno)?;
-        iter.next()
-            .transpose()?
+        BlockIter::first_at_or_after(&self.block, order, user_key, seqno)?
             .map(IndexEntry::try_from)
             .transpose()
     }

@@ -28,6 +28,9 @@ struct Source<I> {
     iter: I,
     front: Option<InternalEntry>,
     back: Option<InternalEntry>,
+    /// The iterator returned `None` at one end: it holds nothing more (only what an end
+    /// has peeked), so it is not asked again.
+    drained: bool,
 }
 
 impl<I, E> MergeIter<I>
@@ -45,6 +48,7 @@ where
                 iter,
                 front: None,
                 back: None,
+                drained: false,
             })
             .collect();
         assert!(
@@ -57,9 +61,17 @@ where
     fn fill_fronts(&mut self) -> Result<(), E> {
         for source in &mut self.sources {
             if source.front.is_none() {
-                source.front = match source.iter.next() {
+                let next = if source.drained {
+                    None
+                } else {
+                    source.iter.next()
+                };
+                source.front = match next {
                     Some(entry) => Some(entry?),
-                    None => source.back.take(),
+                    None => {
+                        source.drained = true;
+                        source.back.take()
+                    }
                 };
             }
         }
@@ -69,9 +81,17 @@ where
     fn fill_backs(&mut self) -> Result<(), E> {
         for source in &mut self.sources {
             if source.back.is_none() {
-                source.back = match source.iter.next_back() {
+                let next = if source.drained {
+                    None
+                } else {
+                    source.iter.next_back()
+                };
+                source.back = match next {
                     Some(entry) => Some(entry?),
-                    None => source.front.take(),
+                    None => {
+                        source.drained = true;
+                        source.front.take()
+                    }
                 };
             }
         }
@@ -86,6 +106,19 @@ where
     type Item = Result<InternalEntry, E>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let [source] = self.sources.as_mut_slice() {
+            // One source: nothing to choose between.
+            if let Some(entry) = source.front.take() {
+                return Some(Ok(entry));
+            }
+            if !source.drained {
+                match source.iter.next() {
+                    Some(item) => return Some(item),
+                    None => source.drained = true,
+                }
+            }
+            return source.back.take().map(Ok);
+        }
         if let Err(error) = self.fill_fronts() {
             return Some(Err(error));
         }
@@ -110,6 +143,18 @@ where
     I: DoubleEndedIterator<Item = Result<InternalEntry, E>>,
 {
     fn next_back(&mut self) -> Option<Self::Item> {
+        if let [source] = self.sources.as_mut_slice() {
+            if let Some(entry) = source.back.take() {
+                return Some(Ok(entry));
+            }
+            if !source.drained {
+                match source.iter.next_back() {
+                    Some(item) => return Some(item),
+                    None => source.drained = true,
+                }
+            }
+            return source.front.take().map(Ok);
+        }
         if let Err(error) = self.fill_backs() {
             return Some(Err(error));
         }

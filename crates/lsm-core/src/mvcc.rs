@@ -124,6 +124,38 @@ where
         self
     }
 
+    /// Whether `entry`, just taken from the front, is its key's only version there: the
+    /// next entry is another key's, or there is none (an error next is not alone: the
+    /// group path returns it first).
+    fn is_alone_at_front(&mut self, entry: &InternalEntry) -> bool {
+        match self.inner.peek_front() {
+            None => true,
+            Some(Ok(next)) => next.key.user_key != entry.key.user_key,
+            Some(Err(_)) => false,
+        }
+    }
+
+    /// As [`Self::is_alone_at_front`], for an entry taken from the back.
+    fn is_alone_at_back(&mut self, entry: &InternalEntry) -> bool {
+        match self.inner.peek_back() {
+            None => true,
+            Some(Ok(next)) => next.key.user_key != entry.key.user_key,
+            Some(Err(_)) => false,
+        }
+    }
+
+    /// The answer for a key whose only version is `entry`.
+    fn single(&self, entry: InternalEntry) -> Option<Result<InternalEntry, E>> {
+        if !self.is_visible(&entry) {
+            return None;
+        }
+        if entry.key.value_type == ValueType::MergeOperand && self.merge.is_some() {
+            return self.finish(vec![entry]);
+        }
+        let hidden = self.tombstones == Tombstones::Hide && entry.key.value_type.is_tombstone();
+        (!hidden).then_some(Ok(entry))
+    }
+
     /// The answer for a key from its decisive versions, newest first.
     fn finish(&self, mut chain: Vec<InternalEntry>) -> Option<Result<InternalEntry, E>> {
         let newest = chain.first()?;
@@ -178,6 +210,13 @@ where
                 Some(group) => group,
                 None => match self.inner.next_front()? {
                     Ok(entry) => {
+                        if self.is_alone_at_front(&entry) {
+                            // The common case, a key with one version: no group.
+                            match self.single(entry) {
+                                Some(answer) => return Some(answer),
+                                None => continue,
+                            }
+                        }
                         let mut group = Group::new(entry.key.user_key.clone());
                         if self.is_visible(&entry) {
                             group.push_front_side(entry);
@@ -220,6 +259,12 @@ where
                 Some(group) => group,
                 None => match self.inner.next_back()? {
                     Ok(entry) => {
+                        if self.is_alone_at_back(&entry) {
+                            match self.single(entry) {
+                                Some(answer) => return Some(answer),
+                                None => continue,
+                            }
+                        }
                         let mut group = Group::new(entry.key.user_key.clone());
                         if self.is_visible(&entry) {
                             group.push_back_side(entry);

@@ -166,6 +166,12 @@ impl Memtable {
         self.items.len()
     }
 
+    /// Whether any entry is held (range tombstones aside).
+    #[must_use]
+    pub fn has_entries(&self) -> bool {
+        !self.items.is_empty()
+    }
+
     /// Whether nothing is held (no entry and no range tombstone).
     #[must_use]
     pub fn is_empty(&self) -> bool {

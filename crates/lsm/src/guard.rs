@@ -102,8 +102,12 @@ impl Guard for IterGuardImpl {
 
     fn into_inner(self) -> Result<KvPair> {
         let entry = self.item?;
-        let value = Self::load(&entry, self.blob_files.as_ref())?;
-        Ok((entry.key.user_key, value))
+        if entry.key.value_type == ValueType::Indirection && self.blob_files.is_some() {
+            let value = Self::load(&entry, self.blob_files.as_ref())?;
+            return Ok((entry.key.user_key, value));
+        }
+        // An inline value moves out of the entry: no reference count touched.
+        Ok((entry.key.user_key, entry.value))
     }
 
     fn size(self) -> Result<u32> {

@@ -442,12 +442,18 @@ fn an_idle_tree_rotates_in_the_background() {
         .unwrap();
     fill(&tree);
     drop(tree);
-    let chain = StaticKeyChain::new(&KEY).with_key(7, &NEW_KEY);
-    let tree = config_with(&fs, Aes256GcmProvider::with_key_chain(chain), true)
-        .with_background_maintenance(Some(MaintenanceOptions::default()))
+    let chain = || StaticKeyChain::new(&KEY).with_key(7, &NEW_KEY);
+    // Opened without background work first, so that the debt is seen before the
+    // background threads may pay it.
+    let tree = config_with(&fs, Aes256GcmProvider::with_key_chain(chain()), true)
         .open()
         .unwrap();
     assert!(tree.rotation_debt() > 0);
+    drop(tree);
+    let tree = config_with(&fs, Aes256GcmProvider::with_key_chain(chain()), true)
+        .with_background_maintenance(Some(MaintenanceOptions::default()))
+        .open()
+        .unwrap();
     // Waits for the background threads (a hang guard, not a timing measurement).
     let started = std::time::Instant::now();
     while tree.rotation_debt() > 0 {
