@@ -46,19 +46,6 @@ impl lsm::MergeOperator for Counter {
     }
 }
 
-/// The bytes' order through the comparator interface: a custom comparator's cost.
-struct BytesThroughComparator;
-
-impl lsm::UserComparator for BytesThroughComparator {
-    fn name(&self) -> &'static str {
-        "bench.bytes"
-    }
-
-    fn compare(&self, left: &[u8], right: &[u8]) -> std::cmp::Ordering {
-        left.cmp(right)
-    }
-}
-
 #[expect(clippy::needless_pass_by_value, reason = "used as map_err(text)")]
 fn text(error: lsm::Error) -> String {
     error.to_string()
@@ -81,7 +68,7 @@ impl Ours {
         };
         let config = Config::new(dir, seqno.clone(), SequenceNumberCounter::default());
         let config = if settings.our_custom_order {
-            config.comparator(Arc::new(BytesThroughComparator))
+            config.comparator(Arc::new(lsm_testkit::orders::BytesThroughComparator))
         } else {
             config
         };

@@ -12,22 +12,11 @@ use lsm_codec::{
     BlockContext, BlockType, Compression, DataBlock, DataBlockBuilder, DecodeOptions,
     EncodeOptions, train_dictionary,
 };
-use lsm_core::{KeyOrder, SeqNo, Slice, UserComparator, ValueType};
+use lsm_core::{KeyOrder, SeqNo, Slice, ValueType};
+use lsm_testkit::orders::BytesThroughComparator;
 
 const LEX: KeyOrder = KeyOrder::lexicographic();
 
-/// The bytes' order, through the comparator interface.
-struct Bytes;
-
-impl UserComparator for Bytes {
-    fn name(&self) -> &'static str {
-        "bench.bytes"
-    }
-
-    fn compare(&self, left: &[u8], right: &[u8]) -> std::cmp::Ordering {
-        left.cmp(right)
-    }
-}
 use lsm_testkit::rng::Rng;
 
 const BLOCK_TARGET_BYTES: usize = 4096;
@@ -62,7 +51,7 @@ fn bench_blocks(c: &mut Criterion) {
     let mut rng = Rng::new(1);
     // A seek in the default order, and through a comparator giving the same order by a
     // dynamic call (what a custom comparator costs a block seek).
-    let custom = KeyOrder::new(std::sync::Arc::new(Bytes));
+    let custom = KeyOrder::new(std::sync::Arc::new(BytesThroughComparator));
     for (name, order) in [("seek", &LEX), ("seek_custom_order", &custom)] {
         group.bench_function(name, |b| {
             b.iter(|| {

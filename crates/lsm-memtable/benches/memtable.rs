@@ -2,32 +2,19 @@
 //! (lexicographic) key order and under a custom comparator that gives the same order
 //! through a dynamic call (`_custom`), which is what a comparator costs here.
 
-use std::cmp::Ordering;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lsm_core::{InternalEntry, KeyOrder, SeqNo, UserComparator, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, ValueType};
 use lsm_memtable::Memtable;
+use lsm_testkit::orders::BytesThroughComparator;
 
 const ENTRIES: u64 = 100_000;
 
 fn key(idx: u64) -> String {
     // Spread keys so that inserts land all over the skiplist.
     format!("key-{:016x}", idx.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
-
-/// The bytes' order, through the comparator interface.
-struct Bytes;
-
-impl UserComparator for Bytes {
-    fn name(&self) -> &'static str {
-        "bench.bytes"
-    }
-
-    fn compare(&self, left: &[u8], right: &[u8]) -> Ordering {
-        left.cmp(right)
-    }
 }
 
 fn filled(order: &KeyOrder) -> Memtable {
@@ -48,7 +35,7 @@ fn bench_memtable(c: &mut Criterion) {
     group.sample_size(10);
     for (suffix, order) in [
         ("", KeyOrder::lexicographic()),
-        ("_custom", KeyOrder::new(Arc::new(Bytes))),
+        ("_custom", KeyOrder::new(Arc::new(BytesThroughComparator))),
     ] {
         group.throughput(Throughput::Elements(ENTRIES));
         group.bench_function(format!("insert_100k{suffix}"), |b| {

@@ -60,40 +60,40 @@ impl MemtableIter {
     }
 
     fn refill_front(&mut self) {
-        if is_empty_range(self.memtable.order(), &self.front, &self.back) {
-            return;
-        }
-        let (read_seqno, buffer) = (self.read_seqno, &mut self.front_buffer);
-        let mut last = None;
-        self.memtable
-            .items
-            .walk(&self.front, &self.back, false, REFILL_COUNT, |entry| {
-                last = Some(entry.key.clone());
-                if entry.key.seqno < read_seqno {
-                    buffer.push_back(entry);
-                }
-            });
-        if let Some(last) = last {
-            self.front = Bound::Excluded(last);
-        }
+        self.refill(false);
     }
 
     fn refill_back(&mut self) {
+        self.refill(true);
+    }
+
+    /// Buffers the next entries of one end (`back`: the back end), moving that end past
+    /// every entry it walked (visible or not).
+    fn refill(&mut self, back: bool) {
         if is_empty_range(self.memtable.order(), &self.front, &self.back) {
             return;
         }
-        let (read_seqno, buffer) = (self.read_seqno, &mut self.back_buffer);
+        let (read_seqno, buffer) = if back {
+            (self.read_seqno, &mut self.back_buffer)
+        } else {
+            (self.read_seqno, &mut self.front_buffer)
+        };
         let mut last = None;
         self.memtable
             .items
-            .walk(&self.front, &self.back, true, REFILL_COUNT, |entry| {
+            .walk(&self.front, &self.back, back, REFILL_COUNT, |entry| {
                 last = Some(entry.key.clone());
                 if entry.key.seqno < read_seqno {
                     buffer.push_back(entry);
                 }
             });
         if let Some(last) = last {
-            self.back = Bound::Excluded(last);
+            let end = if back {
+                &mut self.back
+            } else {
+                &mut self.front
+            };
+            *end = Bound::Excluded(last);
         }
     }
 }

@@ -1,10 +1,27 @@
 //! Key orders the tests run under besides the lexicographic one: [`Reversed`] bytes and
-//! [`Numeric`] (keys as decimal numbers of any width), and [`TestOrder`] to pick one.
+//! [`Numeric`] (keys as decimal numbers of any width), and [`TestOrder`] to pick one;
+//! [`BytesThroughComparator`], the lexicographic order behind the comparator interface,
+//! for measuring what a comparator's call costs.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
 
 use lsm_core::{KeyOrder, UserComparator};
+
+/// The bytes' lexicographic order through the comparator interface (not marked
+/// lexicographic, so every comparison is a dynamic call).
+#[derive(Clone, Copy, Debug)]
+pub struct BytesThroughComparator;
+
+impl UserComparator for BytesThroughComparator {
+    fn name(&self) -> &'static str {
+        "test.bytes"
+    }
+
+    fn compare(&self, left: &[u8], right: &[u8]) -> Ordering {
+        left.cmp(right)
+    }
+}
 
 /// The bytes' lexicographic order, reversed.
 #[derive(Clone, Copy, Debug)]
