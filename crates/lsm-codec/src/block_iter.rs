@@ -75,13 +75,29 @@ impl BlockIter {
         user_key: &[u8],
         seqno: SeqNo,
     ) -> Result<(), DecodeError> {
+        // One pass: decode from the restart before the target, and queue the entries of
+        // that interval from the target on (the next `next` needs no second decode).
         let target = (user_key, seqno);
-        let offset = self.scan_to(order, target, Bound::Lower, |ordering| {
-            ordering != Ordering::Less
-        })?;
-        self.front_offset = offset;
-        self.front_queue.clear();
-        Ok(())
+        let restart_idx = self.block.restart_before(order, target, Bound::Lower)?;
+        let until = self.interval_end(restart_idx)?.min(self.back_end);
+        let mut decoded = Vec::from(std::mem::take(&mut self.front_queue));
+        let found = self.decode_range(
+            restart_idx,
+            until,
+            |_, key, seqno| compare(order, (key, seqno), target) != Ordering::Less,
+            &mut decoded,
+        );
+        self.front_queue = decoded.into();
+        match found {
+            Ok(offset) => {
+                self.front_offset = offset;
+                Ok(())
+            }
+            Err(error) => {
+                self.front_queue.clear();
+                Err(error)
+            }
+        }
     }
 
     /// Moves the back to the last entry at or before `(user_key, seqno)` in internal-key
@@ -168,17 +184,29 @@ impl BlockIter {
         Ok(low)
     }
 
-    /// Decodes the entries starting in `from..until` (from the restart at or before
-    /// `from`) into `out`, in order, their keys rebuilt into one shared buffer. The
-    /// scratch buffers are the iterator's, reused from interval to interval.
+    /// Where the interval of restart `restart_idx` ends: the next restart, or the end of
+    /// the entries.
+    fn interval_end(&self, restart_idx: usize) -> Result<usize, DecodeError> {
+        if restart_idx + 1 < self.block.restart_count() {
+            self.block.restart_offset(restart_idx + 1)
+        } else {
+            Ok(self.block.data_end())
+        }
+    }
+
+    /// Decodes from restart `restart_idx` up to `until` into `out`, in order, from the
+    /// first entry `first` accepts (given its offset, key and seqno) on; their keys are
+    /// rebuilt into one shared buffer. Returns the offset of the first entry taken, or
+    /// where decoding stopped when none was. The scratch buffers are the iterator's,
+    /// reused from interval to interval.
     fn decode_range(
         &mut self,
-        from: usize,
+        restart_idx: usize,
         until: usize,
+        first: impl Fn(usize, &[u8], SeqNo) -> bool,
         out: &mut Vec<Decoded>,
-    ) -> Result<(), DecodeError> {
+    ) -> Result<usize, DecodeError> {
         out.clear();
-        let restart_idx = self.restart_at_or_before(from)?;
         let mut offset = self.block.restart_offset(restart_idx)?;
         let (key, keys, found) = (
             &mut self.scratch_key,
@@ -188,10 +216,14 @@ impl BlockIter {
         key.clear();
         keys.clear();
         found.clear();
+        let mut taking = false;
+        let mut first_offset = None;
         while offset < until {
             let header = self.block.decode_header(offset, key)?;
             self.block.apply_key(&header, key)?;
-            if offset >= from {
+            taking = taking || first(offset, key, header.seqno);
+            if taking {
+                first_offset.get_or_insert(offset);
                 found.push((offset, keys.len(), key.len(), header));
                 keys.extend_from_slice(key);
             }
@@ -212,36 +244,34 @@ impl BlockIter {
                 },
             });
         }
-        Ok(())
+        Ok(first_offset.unwrap_or(offset))
     }
 
     /// Queues the entries of the front's interval, from the front's offset to the
     /// interval's end (or the back's bound).
     fn load_front_interval(&mut self) -> Result<(), DecodeError> {
-        let restart_idx = self.restart_at_or_before(self.front_offset)?;
-        let interval_end = if restart_idx + 1 < self.block.restart_count() {
-            self.block.restart_offset(restart_idx + 1)?
-        } else {
-            self.block.data_end()
-        };
-        let until = interval_end.min(self.back_end);
+        let from = self.front_offset;
+        let restart_idx = self.restart_at_or_before(from)?;
+        let until = self.interval_end(restart_idx)?.min(self.back_end);
         // The queue's buffer is reused (a deque turns into a vector and back in place).
         let mut decoded = Vec::from(std::mem::take(&mut self.front_queue));
-        let result = self.decode_range(self.front_offset, until, &mut decoded);
+        let result = self.decode_range(
+            restart_idx,
+            until,
+            |offset, _, _| offset >= from,
+            &mut decoded,
+        );
         self.front_queue = decoded.into();
-        result
+        result.map(|_| ())
     }
 
     /// Stacks the entries of the interval before the back's bound.
     fn load_back_interval(&mut self) -> Result<(), DecodeError> {
-        let last = self.back_end.saturating_sub(1);
-        let restart = self
-            .block
-            .restart_offset(self.restart_at_or_before(last)?)?;
+        let restart_idx = self.restart_at_or_before(self.back_end.saturating_sub(1))?;
         let mut stack = std::mem::take(&mut self.back_stack);
-        let result = self.decode_range(restart, self.back_end, &mut stack);
+        let result = self.decode_range(restart_idx, self.back_end, |_, _, _| true, &mut stack);
         self.back_stack = stack;
-        result
+        result.map(|_| ())
     }
 }
 
