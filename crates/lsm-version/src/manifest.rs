@@ -234,6 +234,41 @@ impl Manifest {
         Ok(Recovered::Manifest(manifest))
     }
 
+    /// Reads the live generation of the manifest in `dir` and replays it without
+    /// changing anything on disk (no torn tail is cut, no file is rolled or removed):
+    /// what a verification of a live tree does. Returns the version it describes and the
+    /// manifest file read; `None` for a directory without a manifest.
+    ///
+    /// # Errors
+    /// As [`Self::open_in`].
+    pub fn check(
+        fs: &dyn Fs,
+        dir: &Path,
+        encryption: Option<&ManifestEncryption>,
+        order: &KeyOrder,
+    ) -> Result<Option<(Version, PathBuf)>> {
+        // A roll may replace the generation between reading the pointer and the file:
+        // read the pointer again when the file is gone.
+        for _ in 0..3 {
+            let Some(generation) = read_current(fs, dir)? else {
+                return Ok(None);
+            };
+            let path = dir.join(manifest_file_name(generation));
+            let bytes = match lsm_core::fs::read_all(fs, &path) {
+                Ok(bytes) => bytes,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(Error::io("read", &path, source)),
+            };
+            let replayed = replay(&bytes, &path, generation, encryption, order)?;
+            return Ok(Some((replayed.version, path)));
+        }
+        Err(Error::io(
+            "read",
+            dir,
+            std::io::Error::other("the manifest kept rolling while it was read"),
+        ))
+    }
+
     /// The latest version.
     #[must_use]
     pub fn version(&self) -> &Version {

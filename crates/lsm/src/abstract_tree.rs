@@ -426,6 +426,28 @@ pub trait AbstractTree: sealed::Sealed {
     /// The highest seqno made durable by a flush.
     fn get_highest_persisted_seqno(&self) -> Option<SeqNo>;
 
+    /// Scrubs one snapshot of the tree: every block of every table and every frame of
+    /// every blob file is read and checked (see [`crate::verify`]); writers are not
+    /// blocked.
+    fn verify_checksum(&self) -> crate::verify::BlockVerifyReport
+    where
+        Self: Sized,
+    {
+        self.verify_checksum_with(&crate::verify::VerifyOptions::default())
+    }
+
+    /// [`Self::verify_checksum`] with `options` (threads, a pause after each file).
+    fn verify_checksum_with(
+        &self,
+        options: &crate::verify::VerifyOptions,
+    ) -> crate::verify::BlockVerifyReport;
+
+    /// [`Self::verify_checksum_with`], and the manifest replayed without changing it.
+    fn verify_integrity_with(
+        &self,
+        options: &crate::verify::VerifyOptions,
+    ) -> crate::verify::IntegrityReport;
+
     /// Tables in the tree.
     fn table_count(&self) -> usize;
 

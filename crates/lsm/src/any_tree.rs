@@ -193,6 +193,20 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.get_highest_persisted_seqno())
     }
 
+    fn verify_checksum_with(
+        &self,
+        options: &crate::verify::VerifyOptions,
+    ) -> crate::verify::BlockVerifyReport {
+        $forward!(self, tree => tree.verify_checksum_with(options))
+    }
+
+    fn verify_integrity_with(
+        &self,
+        options: &crate::verify::VerifyOptions,
+    ) -> crate::verify::IntegrityReport {
+        $forward!(self, tree => tree.verify_integrity_with(options))
+    }
+
     fn table_count(&self) -> usize {
         $forward!(self, tree => tree.table_count())
     }

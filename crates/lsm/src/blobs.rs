@@ -53,6 +53,11 @@ impl LiveBlobFile {
         }
     }
 
+    /// The blob file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The same, marked as written under an older key epoch when `stale`.
     pub(crate) fn with_stale_key(mut self, stale: bool) -> Self {
         self.stale_key = stale;

@@ -72,6 +72,7 @@ mod recovery;
 mod super_version;
 mod threads;
 mod tree;
+pub mod verify;
 mod write_batch;
 
 pub use abstract_tree::{AbstractTree, FlushGuard, TreeType};

@@ -25,6 +25,11 @@ pub(crate) struct LiveTable {
 }
 
 impl LiveTable {
+    /// The table's file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     pub(crate) fn new(table: Table, path: PathBuf, fs: Arc<dyn Fs>) -> Self {
         Self {
             table,

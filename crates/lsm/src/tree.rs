@@ -588,6 +588,45 @@ impl AbstractTree for Tree {
         (version.table_count() > 0 || version.last_seqno() > 0).then(|| version.last_seqno())
     }
 
+    fn verify_checksum_with(
+        &self,
+        options: &crate::verify::VerifyOptions,
+    ) -> crate::verify::BlockVerifyReport {
+        use crate::verify::FileToCheck;
+        // One snapshot: its files stay on disk until the check ends.
+        let snapshot = self.super_version();
+        let files: Vec<FileToCheck> = snapshot
+            .tables
+            .values()
+            .map(|table| FileToCheck::Table(Arc::clone(table)))
+            .chain(
+                snapshot
+                    .blob_files
+                    .values()
+                    .map(|blob| FileToCheck::Blob(Arc::clone(blob))),
+            )
+            .collect();
+        crate::verify::scrub(&files, options)
+    }
+
+    fn verify_integrity_with(
+        &self,
+        options: &crate::verify::VerifyOptions,
+    ) -> crate::verify::IntegrityReport {
+        let scrub = self.verify_checksum_with(options);
+        let encryption = self
+            .encryption
+            .as_ref()
+            .map(crate::encryption::TreeEncryption::for_manifest);
+        let manifest = crate::verify::check_manifest(
+            self.config.fs.as_ref(),
+            &self.config.path,
+            encryption.as_ref(),
+            self.config.key_order(),
+        );
+        crate::verify::with_manifest(scrub, manifest)
+    }
+
     fn table_count(&self) -> usize {
         self.super_version().version.table_count()
     }
