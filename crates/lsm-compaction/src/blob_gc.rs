@@ -173,6 +173,7 @@ mod tests {
                     value_bytes,
                 })
                 .collect(),
+            digest: None,
         };
         let version = Version::new(3).apply(&VersionEdit {
             added: vec![(

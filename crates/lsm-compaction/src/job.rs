@@ -185,5 +185,6 @@ fn table_meta(
         entry_count: properties.entry_count,
         tombstone_count: properties.tombstone_count + properties.weak_tombstone_count,
         blob_refs,
+        digest: Some(table.digest),
     }
 }

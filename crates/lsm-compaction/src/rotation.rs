@@ -85,6 +85,7 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
+            digest: None,
         }
     }
 

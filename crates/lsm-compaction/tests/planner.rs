@@ -55,6 +55,7 @@ fn version_strategy() -> impl Strategy<Value = (Version, Vec<u64>)> {
                     entry_count: 100,
                     tombstone_count: 0,
                     blob_refs: Vec::new(),
+                    digest: None,
                 }
             };
             // Oldest first: the last level, up to level 1, then level-0 runs.
@@ -155,6 +156,7 @@ fn apply(version: &Version, choice: &Choice) -> Version {
                 entry_count: 1,
                 tombstone_count: 0,
                 blob_refs: Vec::new(),
+                digest: None,
             };
             version.apply(&VersionEdit {
                 removed: input.table_ids.iter().copied().collect(),
@@ -223,6 +225,7 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
         entry_count: 1,
         tombstone_count: 0,
         blob_refs: Vec::new(),
+        digest: None,
     };
     let strategy = Leveled::default().with_l0_threshold(2);
     let state = CompactionState::default();
@@ -284,6 +287,7 @@ fn leveled_serves_the_most_oversized_level_first() {
         entry_count: 1,
         tombstone_count: 0,
         blob_refs: Vec::new(),
+        digest: None,
     };
     // Level 1's target is 4 x 1 MiB: 20 MiB in it scores 5, four level-0 runs score 1.
     let strategy = Leveled::default()
@@ -341,6 +345,7 @@ fn leveled_moves_level0_runs_that_share_no_key() {
         entry_count: 1,
         tombstone_count: 0,
         blob_refs: Vec::new(),
+        digest: None,
     };
     let strategy = Leveled::default().with_l0_threshold(3);
     let state = CompactionState::default();
@@ -388,6 +393,7 @@ fn tiered_merges_only_the_newest_runs() {
             entry_count: 1,
             tombstone_count: 0,
             blob_refs: Vec::new(),
+            digest: None,
         };
         version = version.apply(&VersionEdit {
             added: vec![(0, vec![meta])],

@@ -32,6 +32,8 @@ pub struct WrittenTable {
     pub path: PathBuf,
     /// Its properties.
     pub properties: TableProperties,
+    /// XXH3-64 of the whole file.
+    pub digest: u64,
 }
 
 /// Writes a sorted stream into tables of about `target_bytes`; see the module docs.
@@ -172,11 +174,12 @@ impl<'a> TableSetWriter<'a> {
 
     fn finish_current(&mut self) -> Result<()> {
         if let Some((table, writer)) = self.current.take() {
-            let properties = writer.finish()?;
+            let (properties, digest) = writer.finish_with_digest()?;
             self.written.push(WrittenTable {
                 file_id: table.file_id,
                 path: table.path,
                 properties,
+                digest,
             });
         }
         Ok(())

@@ -50,6 +50,9 @@ pub struct TableWriter {
     /// Offset of the next byte to write (buffered bytes included).
     offset: u64,
     buffer: Vec<u8>,
+    /// XXH3-64 of every byte appended to the file so far: the whole file's digest once
+    /// it is finished.
+    file_digest: lsm_core::checksum::ChecksumBuilder,
     data_block: DataBlockBuilder,
     /// `(last internal key, handle)` of every data block.
     index_entries: Vec<(InternalKey, BlockHandle)>,
@@ -116,6 +119,7 @@ impl TableWriter {
             cipher,
             offset: 0,
             buffer: Vec::new(),
+            file_digest: lsm_core::checksum::ChecksumBuilder::with_seed(0),
             data_block,
             index_entries: Vec::new(),
             last_key: None,
@@ -354,6 +358,7 @@ impl TableWriter {
         self.file
             .append(&self.buffer)
             .map_err(|source| Error::io("append", &self.path, source))?;
+        self.file_digest.update(&self.buffer);
         self.buffer.clear();
         Ok(())
     }
@@ -364,7 +369,16 @@ impl TableWriter {
     /// [`Error::EmptyTable`] when no entry was added; [`Error::WriterFailed`] after an
     /// earlier failure; [`Error::Io`] and [`Error::Build`] when writing fails (the file is
     /// then incomplete and must be deleted).
-    pub fn finish(mut self) -> Result<TableProperties> {
+    pub fn finish(self) -> Result<TableProperties> {
+        self.finish_with_digest().map(|(properties, _)| properties)
+    }
+
+    /// [`Self::finish`], also returning the XXH3-64 of the whole file (what a manifest
+    /// records so that a verification can check the file end to end).
+    ///
+    /// # Errors
+    /// As [`Self::finish`].
+    pub fn finish_with_digest(mut self) -> Result<(TableProperties, u64)> {
         self.check_not_failed()?;
         if self.properties.entry_count == 0 && self.range_tombstones.is_empty() {
             return Err(Error::EmptyTable {
@@ -397,7 +411,8 @@ impl TableWriter {
         self.file
             .sync_all()
             .map_err(|source| Error::io("sync", &self.path, source))?;
-        Ok(self.properties)
+        let digest = self.file_digest.finish().into_raw();
+        Ok((self.properties, digest))
     }
 
     fn write_index(&mut self) -> Result<()> {

@@ -1,7 +1,7 @@
 //! [`BlobFileInfo`] and [`BlobGarbage`]: what a version records about blob files.
 #![deny(clippy::indexing_slicing)]
 
-use lsm_core::coding::{Decoder, put_varint_u64};
+use lsm_core::coding::{Decoder, put_u64, put_varint_u64};
 use lsm_core::{BlobFileId, DecodeError};
 
 /// A blob file as a version sees it: its totals, and how much of it is dead (values no
@@ -21,6 +21,9 @@ pub struct BlobFileInfo {
     pub dead_frames: u64,
     /// Sum of the lengths of those values.
     pub dead_value_bytes: u64,
+    /// XXH3-64 of the whole file, recorded when it was added (`None` before manifest
+    /// format version 4, or when the writer did not say).
+    pub digest: Option<u64>,
 }
 
 /// Values of one blob file that an edit marks dead (a compaction dropped the
@@ -46,7 +49,15 @@ impl BlobFileInfo {
             file_len,
             dead_frames: 0,
             dead_value_bytes: 0,
+            digest: None,
         }
+    }
+
+    /// The same, with the whole file's digest.
+    #[must_use]
+    pub fn with_digest(mut self, digest: u64) -> Self {
+        self.digest = Some(digest);
+        self
     }
 
     /// The share of the file's value bytes that is dead, in `0.0..=1.0`; for a file
@@ -89,6 +100,7 @@ impl BlobFileInfo {
         ] {
             put_varint_u64(out, value);
         }
+        put_u64(out, self.digest.unwrap_or(0));
     }
 
     /// Decodes one blob file's record.
@@ -96,15 +108,28 @@ impl BlobFileInfo {
     /// # Errors
     /// [`DecodeError`] when the bytes end early or the dead counters exceed the totals.
     pub fn decode_from(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Self::decode_versioned(decoder, crate::layout::MANIFEST_FORMAT_VERSION)
+    }
+
+    /// [`Self::decode_from`] of a record written by manifest format `version` (before
+    /// version 4 a record has no digest).
+    ///
+    /// # Errors
+    /// As [`Self::decode_from`].
+    pub fn decode_versioned(decoder: &mut Decoder<'_>, version: u8) -> Result<Self, DecodeError> {
         let offset = decoder.offset();
-        let info = Self {
+        let mut info = Self {
             id: decoder.varint_u64()?,
             frame_count: decoder.varint_u64()?,
             value_bytes: decoder.varint_u64()?,
             file_len: decoder.varint_u64()?,
             dead_frames: decoder.varint_u64()?,
             dead_value_bytes: decoder.varint_u64()?,
+            digest: None,
         };
+        if version >= crate::layout::FIRST_VERSION_WITH_DIGESTS {
+            info.digest = Some(decoder.u64()?).filter(|&digest| digest != 0);
+        }
         if !info.is_consistent() {
             return Err(DecodeError::InvalidField {
                 field: "blob file dead counters",

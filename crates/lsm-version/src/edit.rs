@@ -68,6 +68,18 @@ impl VersionEdit {
     /// [`DecodeError`] when the bytes are malformed; counts are bounded by the bytes left,
     /// so no allocation exceeds the input.
     pub fn decode_from(decoder: &mut Decoder<'_>, order: &KeyOrder) -> Result<Self, DecodeError> {
+        Self::decode_versioned(decoder, order, crate::layout::MANIFEST_FORMAT_VERSION)
+    }
+
+    /// [`Self::decode_from`] of an edit written by manifest format `version`.
+    ///
+    /// # Errors
+    /// As [`Self::decode_from`].
+    pub fn decode_versioned(
+        decoder: &mut Decoder<'_>,
+        order: &KeyOrder,
+        version: u8,
+    ) -> Result<Self, DecodeError> {
         let next_table_id = decoder.varint_u64()?;
         let last_seqno = decoder.varint_u64()?;
         let removed_count = bounded_count(decoder)?;
@@ -82,7 +94,7 @@ impl VersionEdit {
             let table_count = bounded_count(decoder)?;
             let mut tables = Vec::with_capacity(table_count);
             for _ in 0..table_count {
-                tables.push(TableMeta::decode_from(decoder, order)?);
+                tables.push(TableMeta::decode_versioned(decoder, order, version)?);
             }
             added.push((level, tables));
         }
@@ -95,7 +107,7 @@ impl VersionEdit {
         let added_blob_count = bounded_count(decoder)?;
         let mut added_blob_files = Vec::with_capacity(added_blob_count);
         for _ in 0..added_blob_count {
-            added_blob_files.push(BlobFileInfo::decode_from(decoder)?);
+            added_blob_files.push(BlobFileInfo::decode_versioned(decoder, version)?);
         }
         let garbage_count = bounded_count(decoder)?;
         let mut blob_garbage = Vec::with_capacity(garbage_count);

@@ -76,6 +76,7 @@ mod tests {
                 entry_count: 3,
                 tombstone_count: 0,
                 blob_refs: Vec::new(),
+                digest: Some(id * 7919),
             };
             let edit = VersionEdit {
                 added: vec![(0, vec![table])],

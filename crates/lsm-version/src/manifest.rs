@@ -224,11 +224,11 @@ impl Manifest {
         };
         if (torn && manifest.cipher.is_some())
             || under_older_key
-            || format_version < FIRST_VERSION_WITH_COMMITS
+            || format_version < MANIFEST_FORMAT_VERSION
         {
             // Appending at the torn record's offset would reuse its nonce, a file under
-            // an older key must move to the current one, and commit records may follow
-            // edits only in a file whose snapshot says so: continue in a new file.
+            // an older key must move to the current one, and records are appended only
+            // in the format their file's snapshot names: continue in a new file.
             manifest.roll()?;
         }
         Ok(Recovered::Manifest(manifest))
@@ -555,7 +555,12 @@ fn snapshot_order(payload: &[u8]) -> Result<(String, usize), DecodeError> {
 }
 
 /// Decodes the rest of a snapshot from `start` on (after [`snapshot_order`]).
-fn decode_snapshot(payload: &[u8], start: usize, order: &KeyOrder) -> Result<Version, DecodeError> {
+fn decode_snapshot(
+    payload: &[u8],
+    start: usize,
+    order: &KeyOrder,
+    version: u8,
+) -> Result<Version, DecodeError> {
     let mut decoder = Decoder::at(payload, start)?;
     let id = decoder.varint_u64()?;
     let next_table_id = decoder.varint_u64()?;
@@ -576,7 +581,11 @@ fn decode_snapshot(payload: &[u8], start: usize, order: &KeyOrder) -> Result<Ver
             let table_count = bounded_count(&mut decoder)?;
             let mut tables = Vec::with_capacity(table_count);
             for _ in 0..table_count {
-                tables.push(Arc::new(TableMeta::decode_from(&mut decoder, order)?));
+                tables.push(Arc::new(TableMeta::decode_versioned(
+                    &mut decoder,
+                    order,
+                    version,
+                )?));
             }
             let offset = decoder.offset();
             if tables.is_empty() || !crate::version::is_disjoint(order, &tables) {
@@ -595,7 +604,7 @@ fn decode_snapshot(payload: &[u8], start: usize, order: &KeyOrder) -> Result<Ver
     let mut blob_files = std::collections::BTreeMap::new();
     for _ in 0..blob_file_count {
         let offset = decoder.offset();
-        let info = BlobFileInfo::decode_from(&mut decoder)?;
+        let info = BlobFileInfo::decode_versioned(&mut decoder, version)?;
         if blob_files.insert(info.id, info).is_some() {
             return Err(DecodeError::InvalidField {
                 field: "blob file id repeats",
@@ -715,7 +724,7 @@ fn replay(
             supplied: order.name(),
         });
     }
-    let mut version = decode_snapshot(&snapshot, rest, order)
+    let mut version = decode_snapshot(&snapshot, rest, order, format_version)
         .map_err(|_| corrupt(start, "malformed snapshot"))?;
     if !version.ids_are_consistent() {
         return Err(corrupt(
@@ -735,8 +744,9 @@ fn replay(
                 let mut decoder = Decoder::new(&payload);
                 match decoder.u8().ok() {
                     Some(RECORD_EDIT) => {
-                        let edit = VersionEdit::decode_from(&mut decoder, order)
-                            .map_err(|_| corrupt(offset, "malformed edit"))?;
+                        let edit =
+                            VersionEdit::decode_versioned(&mut decoder, order, format_version)
+                                .map_err(|_| corrupt(offset, "malformed edit"))?;
                         if !edit_applies(&version, &edit) {
                             return Err(corrupt(offset, "edit does not apply to the version"));
                         }

@@ -1,7 +1,7 @@
 //! [`TableMeta`]: what a version records about one table.
 #![deny(clippy::indexing_slicing)]
 
-use lsm_core::coding::{Decoder, put_varint_u64};
+use lsm_core::coding::{Decoder, put_u64, put_varint_u64};
 use lsm_core::{BlobFileId, DecodeError, KeyOrder, KeyRange, SeqNo, TableId, UserKey};
 
 /// The values of one blob file that a table points to.
@@ -37,6 +37,9 @@ pub struct TableMeta {
     /// the tree separates values). Garbage collection reads them: the values a merge
     /// drops are what its inputs referenced and its outputs no longer do.
     pub blob_refs: Vec<BlobRef>,
+    /// XXH3-64 of the whole file, recorded when the table was added (`None` for tables
+    /// recorded by a manifest older than format version 4).
+    pub digest: Option<u64>,
 }
 
 impl TableMeta {
@@ -62,6 +65,7 @@ impl TableMeta {
                 put_varint_u64(out, value);
             }
         }
+        put_u64(out, self.digest.unwrap_or(0));
     }
 
     /// Values this table points to in blob file `file_id`.
@@ -79,6 +83,19 @@ impl TableMeta {
     /// [`DecodeError`] when the bytes end early, the key range is inverted, or the blob
     /// references are not in ascending file order.
     pub fn decode_from(decoder: &mut Decoder<'_>, order: &KeyOrder) -> Result<Self, DecodeError> {
+        Self::decode_versioned(decoder, order, crate::layout::MANIFEST_FORMAT_VERSION)
+    }
+
+    /// [`Self::decode_from`] of a record written by manifest format `version` (before
+    /// version 4 a record has no digest).
+    ///
+    /// # Errors
+    /// As [`Self::decode_from`].
+    pub fn decode_versioned(
+        decoder: &mut Decoder<'_>,
+        order: &KeyOrder,
+        version: u8,
+    ) -> Result<Self, DecodeError> {
         let id = decoder.varint_u64()?;
         let seqno_min = decoder.varint_u64()?;
         let seqno_max = decoder.varint_u64()?;
@@ -118,7 +135,13 @@ impl TableMeta {
             }
             blob_refs.push(blob_ref);
         }
+        let digest = if version >= crate::layout::FIRST_VERSION_WITH_DIGESTS {
+            Some(decoder.u64()?).filter(|&digest| digest != 0)
+        } else {
+            None
+        };
         Ok(Self {
+            digest,
             id,
             key_range: KeyRange::new(order, min, max),
             seqno_min,

@@ -22,6 +22,7 @@ fn table(id: u64, min: &str, max: &str, refs: &[(u64, u64, u64)]) -> TableMeta {
                 value_bytes,
             })
             .collect(),
+        digest: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn table(id: u64, min: &str, max: &str) -> TableMeta {
         entry_count: 10,
         tombstone_count: 1,
         blob_refs: Vec::new(),
+        digest: None,
     }
 }
 

@@ -54,6 +54,8 @@ pub struct BlobFileMeta {
     pub value_bytes: u64,
     /// The file's length.
     pub file_len: u64,
+    /// XXH3-64 of the whole file.
+    pub digest: u64,
 }
 
 /// Writes one blob file; see the module docs.
@@ -73,6 +75,8 @@ pub struct BlobFileWriter {
     frame_prefix: Vec<u8>,
     /// Set when an append failed: the file's contents are then unknown.
     failed: bool,
+    /// XXH3-64 of every byte appended so far.
+    file_digest: ChecksumBuilder,
     /// Training still to come, with the payloads sampled so far and their bytes.
     training: Option<(DictionaryTraining, Vec<Vec<u8>>, usize)>,
     /// The trained dictionary, stored by `finish`.
@@ -130,6 +134,7 @@ impl BlobFileWriter {
             frames_checksum: ChecksumBuilder::with_seed(0),
             frame_prefix: Vec::new(),
             failed: false,
+            file_digest: ChecksumBuilder::with_seed(0),
             training: options
                 .dictionary_training
                 .map(|training| (training, Vec::new(), 0)),
@@ -233,6 +238,7 @@ impl BlobFileWriter {
             self.failed = true;
             return Err(Error::io("append", &self.path, source));
         }
+        self.file_digest.update(&self.buffer);
         self.buffer.clear();
         Ok(())
     }
@@ -298,6 +304,7 @@ impl BlobFileWriter {
             frame_count: self.frame_count,
             value_bytes: self.value_bytes,
             file_len: self.offset,
+            digest: self.file_digest.finish().into_raw(),
         })
     }
 }

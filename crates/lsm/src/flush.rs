@@ -246,7 +246,8 @@ impl TreeInner {
                     meta.frame_count,
                     meta.value_bytes,
                     meta.file_len,
-                );
+                )
+                .with_digest(meta.digest);
                 LiveBlobFile::open(fs, &self.config.path, info, &self.blob_read_options)
                     .map(Arc::new)
             })

@@ -595,18 +595,24 @@ impl AbstractTree for Tree {
         use crate::verify::FileToCheck;
         // One snapshot: its files stay on disk until the check ends.
         let snapshot = self.super_version();
+        let version = &snapshot.version;
+        let table_digests: std::collections::HashMap<_, _> = version
+            .tables()
+            .map(|meta| (meta.id, meta.digest))
+            .collect();
         let files: Vec<FileToCheck> = snapshot
             .tables
-            .values()
-            .map(|table| FileToCheck::Table(Arc::clone(table)))
-            .chain(
-                snapshot
-                    .blob_files
-                    .values()
-                    .map(|blob| FileToCheck::Blob(Arc::clone(blob))),
-            )
+            .iter()
+            .map(|(id, table)| {
+                let digest = table_digests.get(id).copied().flatten();
+                FileToCheck::Table(Arc::clone(table), digest)
+            })
+            .chain(snapshot.blob_files.iter().map(|(id, blob)| {
+                let digest = version.blob_files().get(id).and_then(|info| info.digest);
+                FileToCheck::Blob(Arc::clone(blob), digest)
+            }))
             .collect();
-        crate::verify::scrub(&files, options)
+        crate::verify::scrub(self.config.fs.as_ref(), &files, options)
     }
 
     fn verify_integrity_with(

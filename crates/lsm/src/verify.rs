@@ -4,7 +4,9 @@
 //! [`crate::AbstractTree::verify_checksum`] (and `_with`, for threads and a pause
 //! between files) scrubs the files of one snapshot of the tree: every block of every
 //! table is read and its checksum checked, every blob frame is read, decoded and checked
-//! against the file's footer. Writers are not blocked: the snapshot keeps its files
+//! against the file's footer, and each whole file is hashed and compared with the
+//! digest the manifest recorded when the file was added (files added before manifest
+//! format 4 have none). Writers are not blocked: the snapshot keeps its files
 //! until the check ends. [`verify_integrity`] adds the manifest, replayed without
 //! changing it. Damage is reported, file by file, with the offset and what is wrong;
 //! only a failure to read at all is an error of the call.
@@ -23,8 +25,8 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
-// TODO(issue 22): whole-file digests recorded in the manifest (checked here too), the
-// manifest recovery modes, repair, and the command-line tool.
+// TODO(issue 22): the manifest recovery modes, repair, inspection of one file, and the
+// command-line tool.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -130,19 +132,32 @@ pub fn verify_integrity(tree: &impl AbstractTree) -> IntegrityReport {
     tree.verify_integrity_with(&VerifyOptions::default())
 }
 
-/// One file of a snapshot to check.
+/// One file of a snapshot to check, with the whole-file digest its manifest records.
 pub(crate) enum FileToCheck {
-    Table(Arc<crate::live_table::LiveTable>),
-    Blob(Arc<crate::blobs::LiveBlobFile>),
+    Table(Arc<crate::live_table::LiveTable>, Option<u64>),
+    Blob(Arc<crate::blobs::LiveBlobFile>, Option<u64>),
 }
 
-/// Checks `files` with `options`.
-pub(crate) fn scrub(files: &[FileToCheck], options: &VerifyOptions) -> BlockVerifyReport {
+/// Checks `files` (on `fs`) with `options`.
+pub(crate) fn scrub(
+    fs: &dyn lsm_core::Fs,
+    files: &[FileToCheck],
+    options: &VerifyOptions,
+) -> BlockVerifyReport {
     let check = |file: &FileToCheck| {
-        let report = match file {
-            FileToCheck::Table(table) => check_table(table),
-            FileToCheck::Blob(blob) => check_blob_file(blob),
+        let mut report = match file {
+            FileToCheck::Table(table, _) => check_table(table),
+            FileToCheck::Blob(blob, _) => check_blob_file(blob),
         };
+        let (path, kind, digest) = match file {
+            FileToCheck::Table(table, digest) => (table.path(), FileKind::Table, digest),
+            FileToCheck::Blob(blob, digest) => (blob.path(), FileKind::BlobFile, digest),
+        };
+        if let Some(expected) = digest {
+            report
+                .errors
+                .extend(check_digest(fs, path, kind, *expected));
+        }
         if let Some(pause) = options.throttle {
             std::thread::sleep(pause);
         }
@@ -166,6 +181,46 @@ pub(crate) fn scrub(files: &[FileToCheck], options: &VerifyOptions) -> BlockVeri
         total.add(report);
     }
     total
+}
+
+/// Bytes read at once when a whole file is hashed.
+const DIGEST_CHUNK_BYTES: u64 = 1 << 20;
+
+/// The whole file at `path` against the XXH3-64 its manifest records.
+fn check_digest(
+    fs: &dyn lsm_core::Fs,
+    path: &std::path::Path,
+    kind: FileKind,
+    expected: u64,
+) -> Option<BlockVerifyError> {
+    let damage = |what: String| BlockVerifyError {
+        path: path.to_path_buf(),
+        kind,
+        offset: None,
+        what,
+    };
+    let digest = (|| -> std::io::Result<u64> {
+        let file = fs.open(path, lsm_core::OpenOptions::read())?;
+        let len = file.len()?;
+        let mut digest = lsm_core::checksum::ChecksumBuilder::with_seed(0);
+        let mut buffer = Vec::new();
+        let mut offset = 0;
+        while offset < len {
+            let chunk = (len - offset).min(DIGEST_CHUNK_BYTES);
+            buffer.resize(usize::try_from(chunk).unwrap_or(usize::MAX), 0);
+            file.read_exact_at(&mut buffer, offset)?;
+            digest.update(&buffer);
+            offset += chunk;
+        }
+        Ok(digest.finish().into_raw())
+    })();
+    match digest {
+        Ok(digest) if digest == expected => None,
+        Ok(digest) => Some(damage(format!(
+            "whole-file digest {digest:#018x}, the manifest records {expected:#018x}"
+        ))),
+        Err(error) => Some(damage(format!("cannot read the whole file: {error}"))),
+    }
 }
 
 fn check_table(live: &crate::live_table::LiveTable) -> BlockVerifyReport {
