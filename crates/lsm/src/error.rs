@@ -112,6 +112,13 @@ pub enum Error {
         /// The rule the choice broke.
         refusal: &'static str,
     },
+    /// A file to inspect is not named as a tree names its tables and blob files (by
+    /// their id).
+    #[error("{path} is not named as a tree's table or blob file (by its id)")]
+    NotATreeFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// A checkpoint's target directory already exists.
     #[error("checkpoint target {0} already exists")]
     CheckpointTargetExists(PathBuf),

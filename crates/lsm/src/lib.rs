@@ -59,6 +59,7 @@ mod file_ids;
 mod flush;
 mod guard;
 mod health;
+pub mod inspect;
 mod jobs;
 mod kv_separation;
 pub mod layout;

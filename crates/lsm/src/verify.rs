@@ -25,8 +25,7 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
-// TODO(issue 22): the manifest recovery modes, repair, inspection of one file, and the
-// command-line tool.
+// TODO(issue 22): the manifest recovery modes, repair, and the command-line tool.
 
 use std::path::PathBuf;
 use std::sync::Arc;
