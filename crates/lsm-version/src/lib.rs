@@ -30,6 +30,6 @@ mod version;
 pub use blob_file::{BlobFileInfo, BlobGarbage};
 pub use edit::VersionEdit;
 pub use error::{Error, Result};
-pub use manifest::{Manifest, ManifestEncryption, Recovered};
+pub use manifest::{Manifest, ManifestEncryption, Recovered, RecoveryMode};
 pub use table_meta::{BlobRef, TableMeta};
 pub use version::{Level, Run, Version};

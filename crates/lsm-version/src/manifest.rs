@@ -59,6 +59,8 @@ pub struct Manifest {
     encryption: Option<Box<ManifestEncryption>>,
     /// Boxed: the key schedule is large, and most manifests have none.
     cipher: Option<Box<FileCipher>>,
+    /// Offsets of the records the recovery mode dropped at open (none in a strict one).
+    dropped_records: Vec<u64>,
 }
 
 /// How a manifest's files are encrypted: the master key, and the source of each new
@@ -84,8 +86,38 @@ impl std::fmt::Debug for ManifestEncryption {
 pub enum Recovered {
     /// The directory has no manifest: nothing was ever acknowledged.
     Fresh,
-    /// The latest durable version, and the manifest to continue it.
-    Manifest(Manifest),
+    /// The latest durable version, and the manifest to continue it (boxed: the other
+    /// variant is empty).
+    Manifest(Box<Manifest>),
+}
+
+/// How recovery treats a damaged manifest. Every mode drops the torn tail of an append
+/// that never returned (no commit follows it: nothing acknowledged is lost); they differ
+/// in what they do with other damage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Any other damage refuses the open ([`Error::Corruption`]).
+    #[default]
+    AbsoluteConsistency,
+    /// Damage in the last edit (no whole edit after it) drops that edit, although its
+    /// commit shows it was acknowledged; damage before that refuses the open.
+    TolerateCorruptedTailRecords,
+    /// The version as of the last whole record before the first damage: everything from
+    /// the damage on is dropped.
+    PointInTimeRecovery,
+    /// Each damaged record, and each edit that no longer applies once one is skipped,
+    /// is skipped; replay continues with the next whole record.
+    SkipAnyCorruptedRecords,
+}
+
+/// What to do about a damaged record or one that cannot be applied.
+enum OnDamage {
+    /// Refuse the open.
+    Fail,
+    /// Drop it and everything after it.
+    Stop,
+    /// Drop it and continue at this offset.
+    SkipTo(usize),
 }
 
 impl Manifest {
@@ -129,6 +161,7 @@ impl Manifest {
             poisoned: false,
             encryption,
             cipher,
+            dropped_records: Vec::new(),
         })
     }
 
@@ -158,6 +191,7 @@ impl Manifest {
             roll_threshold_bytes,
             encryption,
             &KeyOrder::lexicographic(),
+            RecoveryMode::default(),
         )
     }
 
@@ -168,13 +202,16 @@ impl Manifest {
     /// As [`Self::open`]; [`Error::WrongKey`]; [`Error::NotEncrypted`] when a key is given
     /// for a plaintext manifest; [`Error::Corruption`] for a record that fails
     /// authentication; [`Error::ComparatorMismatch`] when the manifest records another
-    /// order's name (checked before any table is decoded).
+    /// order's name (checked before any table is decoded). What other damage does
+    /// depends on `mode`; records it drops are listed by [`Self::dropped_records`], and
+    /// the manifest then continues in a new generation.
     pub fn open_in(
         fs: Arc<dyn Fs>,
         dir: &Path,
         roll_threshold_bytes: u64,
         encryption: Option<ManifestEncryption>,
         order: &KeyOrder,
+        mode: RecoveryMode,
     ) -> Result<Recovered> {
         let Some(generation) = read_current(fs.as_ref(), dir)? else {
             // A crash inside `create` can leave a manifest file that no pointer names:
@@ -196,14 +233,15 @@ impl Manifest {
             cipher,
             under_older_key,
             format_version,
-        } = replay(&bytes, &path, generation, encryption.as_ref(), order)?;
+            dropped,
+        } = replay(&bytes, &path, generation, encryption.as_ref(), order, mode)?;
         let encryption = encryption.map(Box::new);
         remove_stale_files(fs.as_ref(), dir, generation)?;
         let file = fs
             .open(&path, OpenOptions::write())
             .map_err(|source| Error::io("open", &path, source))?;
         let torn = valid_len < bytes.len() as u64;
-        if torn && cipher.is_none() {
+        if torn && cipher.is_none() && dropped.is_empty() {
             // Cut the torn tail so that new records follow the last valid one.
             file.set_len(valid_len)
                 .map_err(|source| Error::io("truncate", &path, source))?;
@@ -221,17 +259,19 @@ impl Manifest {
             poisoned: false,
             encryption,
             cipher,
+            dropped_records: dropped,
         };
         if (torn && manifest.cipher.is_some())
             || under_older_key
             || format_version < MANIFEST_FORMAT_VERSION
+            || !manifest.dropped_records.is_empty()
         {
             // Appending at the torn record's offset would reuse its nonce, a file under
             // an older key must move to the current one, and records are appended only
             // in the format their file's snapshot names: continue in a new file.
             manifest.roll()?;
         }
-        Ok(Recovered::Manifest(manifest))
+        Ok(Recovered::Manifest(Box::new(manifest)))
     }
 
     /// Reads the live generation of the manifest in `dir` and replays it without
@@ -259,7 +299,14 @@ impl Manifest {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(source) => return Err(Error::io("read", &path, source)),
             };
-            let replayed = replay(&bytes, &path, generation, encryption, order)?;
+            let replayed = replay(
+                &bytes,
+                &path,
+                generation,
+                encryption,
+                order,
+                RecoveryMode::AbsoluteConsistency,
+            )?;
             return Ok(Some((replayed.version, path)));
         }
         Err(Error::io(
@@ -267,6 +314,12 @@ impl Manifest {
             dir,
             std::io::Error::other("the manifest kept rolling while it was read"),
         ))
+    }
+
+    /// Offsets (in the file read at open) of the records the recovery mode dropped.
+    #[must_use]
+    pub fn dropped_records(&self) -> &[u64] {
+        &self.dropped_records
     }
 
     /// The latest version.
@@ -635,6 +688,8 @@ struct Replayed {
     under_older_key: bool,
     /// The snapshot's format version.
     format_version: u8,
+    /// Offsets of the records the recovery mode dropped.
+    dropped: Vec<u64>,
 }
 
 /// Reads a manifest file; see [`Replayed`].
@@ -644,6 +699,7 @@ fn replay(
     generation: u64,
     encryption: Option<&ManifestEncryption>,
     order: &KeyOrder,
+    mode: RecoveryMode,
 ) -> Result<Replayed> {
     let corrupt = |offset: usize, what| Error::Corruption {
         path: path.to_path_buf(),
@@ -736,45 +792,95 @@ fn replay(
     // The offset of the record before, when it is an edit: a commit follows its edit
     // directly (an edit whose commit a crash cut off may be followed by the next edit).
     let mut edit_before = None;
-    loop {
-        match next_record(bytes, offset) {
-            Record::End => break,
-            Record::Valid(stored, end) => {
-                let payload = payload_of(stored, offset)?;
-                let mut decoder = Decoder::new(&payload);
-                match decoder.u8().ok() {
-                    Some(RECORD_EDIT) => {
-                        let edit =
-                            VersionEdit::decode_versioned(&mut decoder, order, format_version)
-                                .map_err(|_| corrupt(offset, "malformed edit"))?;
-                        if !edit_applies(&version, &edit) {
-                            return Err(corrupt(offset, "edit does not apply to the version"));
-                        }
-                        version = version.apply(&edit);
-                        edit_before = commits.then_some(offset as u64);
-                    }
-                    Some(RECORD_COMMIT) if commits => {
-                        if payload.len() != COMMIT_PAYLOAD_LEN || edit_before != decoder.u64().ok()
-                        {
-                            return Err(corrupt(offset, "a commit of no edit before it"));
-                        }
-                        edit_before = None;
-                    }
-                    _ => return Err(corrupt(offset, "unexpected record type")),
-                }
-                offset = end;
+    let mut dropped = Vec::new();
+    // What the mode does about the record at `at` that cannot be used.
+    let on_damage = |at: usize, next: Option<usize>| match mode {
+        RecoveryMode::AbsoluteConsistency => OnDamage::Fail,
+        RecoveryMode::TolerateCorruptedTailRecords => {
+            if next_whole_edit(bytes, at + 1, &payload_of).is_none() {
+                OnDamage::Stop
+            } else {
+                OnDamage::Fail
             }
+        }
+        RecoveryMode::PointInTimeRecovery => OnDamage::Stop,
+        RecoveryMode::SkipAnyCorruptedRecords => {
+            match next.or_else(|| next_whole_edit(bytes, at + 1, &payload_of)) {
+                Some(next) => OnDamage::SkipTo(next),
+                None => OnDamage::Stop,
+            }
+        }
+    };
+    loop {
+        let problem = match next_record(bytes, offset) {
+            Record::End => break,
+            Record::Valid(stored, end) => match payload_of(stored, offset) {
+                Err(_) => Some(("a record fails authentication", Some(end))),
+                Ok(payload) => {
+                    let mut decoder = Decoder::new(&payload);
+                    match decoder.u8().ok() {
+                        Some(RECORD_EDIT) => {
+                            match VersionEdit::decode_versioned(&mut decoder, order, format_version)
+                            {
+                                Err(_) => Some(("malformed edit", Some(end))),
+                                Ok(edit) if !edit_applies(&version, &edit) => {
+                                    Some(("edit does not apply to the version", Some(end)))
+                                }
+                                Ok(edit) => {
+                                    version = version.apply(&edit);
+                                    edit_before = commits.then_some(offset as u64);
+                                    offset = end;
+                                    None
+                                }
+                            }
+                        }
+                        Some(RECORD_COMMIT) if commits => {
+                            let names_edit_before = payload.len() == COMMIT_PAYLOAD_LEN
+                                && edit_before == decoder.u64().ok();
+                            // After a skipped record a commit may name what was skipped.
+                            if names_edit_before || !dropped.is_empty() {
+                                edit_before = None;
+                                offset = end;
+                                None
+                            } else {
+                                Some(("a commit of no edit before it", Some(end)))
+                            }
+                        }
+                        _ => Some(("unexpected record type", Some(end))),
+                    }
+                }
+            },
             Record::Damaged => {
                 // A torn append leaves damage only at the end (or zeros after it), and
                 // never before a commit: the commit is written after its edit is synced.
                 let rest = bytes.get(offset..).unwrap_or_default();
-                if commits && ends_with_commit(bytes, offset, payload_of) {
-                    return Err(corrupt(offset, "damaged record before a commit"));
-                }
-                if is_torn_tail(rest) {
+                let before_commit = commits && ends_with_commit(bytes, offset, &payload_of);
+                if !before_commit && is_torn_tail(rest) {
                     break;
                 }
-                return Err(corrupt(offset, "damaged record before the end of the log"));
+                Some((
+                    if before_commit {
+                        "damaged record before a commit"
+                    } else {
+                        "damaged record before the end of the log"
+                    },
+                    None,
+                ))
+            }
+        };
+        let Some((what, next)) = problem else {
+            continue;
+        };
+        match on_damage(offset, next) {
+            OnDamage::Fail => return Err(corrupt(offset, what)),
+            OnDamage::Stop => {
+                dropped.push(offset as u64);
+                break;
+            }
+            OnDamage::SkipTo(next) => {
+                dropped.push(offset as u64);
+                edit_before = None;
+                offset = next;
             }
         }
     }
@@ -784,12 +890,27 @@ fn replay(
         cipher,
         under_older_key,
         format_version,
+        dropped,
+    })
+}
+
+/// The offset of the first whole edit record starting at or after `from` (tried at every
+/// byte: damage may have broken the length that would lead there).
+fn next_whole_edit<F>(bytes: &[u8], from: usize, payload_of: &F) -> Option<usize>
+where
+    F: Fn(&[u8], usize) -> Result<Vec<u8>>,
+{
+    (from..bytes.len()).find(|&at| match next_record(bytes, at) {
+        Record::Valid(stored, _) => {
+            payload_of(stored, at).is_ok_and(|payload| payload.first() == Some(&RECORD_EDIT))
+        }
+        _ => false,
     })
 }
 
 /// Whether the file ends, after `damaged`, in a whole commit record (`payload_of` opens a
 /// stored payload at its offset).
-fn ends_with_commit<F>(bytes: &[u8], damaged: usize, payload_of: F) -> bool
+fn ends_with_commit<F>(bytes: &[u8], damaged: usize, payload_of: &F) -> bool
 where
     F: Fn(&[u8], usize) -> Result<Vec<u8>>,
 {

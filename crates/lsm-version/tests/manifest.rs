@@ -14,8 +14,8 @@ use lsm_core::{Fs, KeyOrder, KeyRange, MemFs, OpenOptions};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 use lsm_version::{
-    BlobFileInfo, BlobGarbage, Error, Manifest, ManifestEncryption, Recovered, TableMeta, Version,
-    VersionEdit,
+    BlobFileInfo, BlobGarbage, Error, Manifest, ManifestEncryption, Recovered, RecoveryMode,
+    TableMeta, Version, VersionEdit,
 };
 use proptest::prelude::*;
 
@@ -293,7 +293,7 @@ proptest! {
 
 fn open(fs: &Arc<dyn Fs>) -> Manifest {
     match Manifest::open(Arc::clone(fs), Path::new("/db"), 512).unwrap() {
-        Recovered::Manifest(manifest) => manifest,
+        Recovered::Manifest(manifest) => *manifest,
         Recovered::Fresh => panic!("no manifest"),
     }
 }
@@ -791,7 +791,14 @@ fn a_manifest_keeps_its_key_order() {
     );
     drop(manifest);
     let open_in = |order: &KeyOrder| {
-        Manifest::open_in(Arc::clone(&fs), Path::new("/db"), 1 << 20, None, order)
+        Manifest::open_in(
+            Arc::clone(&fs),
+            Path::new("/db"),
+            1 << 20,
+            None,
+            order,
+            RecoveryMode::default(),
+        )
     };
     match open_in(&order).unwrap() {
         Recovered::Manifest(manifest) => assert_eq!(manifest.version(), &expected),
@@ -808,5 +815,93 @@ fn a_manifest_keeps_its_key_order() {
             "expected a comparator mismatch, got {:?}",
             other.map(|_| ())
         ),
+    }
+}
+
+/// A manifest of the first five edits, and where each edit record starts.
+fn five_edits() -> (Arc<dyn Fs>, Vec<usize>, Vec<u8>) {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    fs.create_dir_all(Path::new("/db")).unwrap();
+    let path = Path::new("/db/manifest-1");
+    let mut manifest =
+        Manifest::create(Arc::clone(&fs), Path::new("/db"), Version::new(4), 1 << 20).unwrap();
+    let mut starts = Vec::new();
+    for edit in &edits()[..5] {
+        starts.push(lsm_core::fs::read_all(fs.as_ref(), path).unwrap().len());
+        manifest.apply(edit).unwrap();
+    }
+    drop(manifest);
+    let bytes = lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
+    (fs, starts, bytes)
+}
+
+fn open_mode(fs: &Arc<dyn Fs>, mode: RecoveryMode) -> lsm_version::Result<Recovered> {
+    Manifest::open_in(Arc::clone(fs), Path::new("/db"), 1 << 20, None, &LEX, mode)
+}
+
+/// Damage in the second edit (a middle one) and in the last: the strict mode refuses
+/// both, the tail mode only the middle one; point-in-time keeps the version before the
+/// damage; skipping drops the damaged edit and the compaction that then no longer
+/// applies. A recovered manifest continues in a new generation that a strict open reads.
+#[test]
+fn recovery_modes_choose_what_damage_costs() {
+    let edits = edits();
+    let versions = versions();
+    let skipped_middle = Version::new(4)
+        .apply(&edits[0])
+        .apply(&edits[2])
+        .apply(&edits[4]);
+    let modes = [
+        RecoveryMode::AbsoluteConsistency,
+        RecoveryMode::TolerateCorruptedTailRecords,
+        RecoveryMode::PointInTimeRecovery,
+        RecoveryMode::SkipAnyCorruptedRecords,
+    ];
+    for (damaged, expected) in [
+        (
+            1,
+            [None, None, Some(versions[1].clone()), Some(skipped_middle)],
+        ),
+        (
+            4,
+            [
+                None,
+                Some(versions[4].clone()),
+                Some(versions[4].clone()),
+                Some(versions[4].clone()),
+            ],
+        ),
+    ] {
+        for (mode, expected) in modes.into_iter().zip(expected) {
+            let (fs, starts, mut bytes) = five_edits();
+            // A byte inside the edit's payload.
+            bytes[starts[damaged] + 12 + 3] ^= 0x10;
+            rewrite_file(&fs, Path::new("/db/manifest-1"), &bytes);
+            match (open_mode(&fs, mode), expected) {
+                (Err(Error::Corruption { .. }), None) => {}
+                (Ok(Recovered::Manifest(manifest)), Some(expected)) => {
+                    assert_eq!(manifest.version(), &expected, "{mode:?}, edit {damaged}");
+                    assert!(!manifest.dropped_records().is_empty(), "{mode:?}");
+                    assert_eq!(manifest.generation(), 2, "continues in a new file");
+                    drop(manifest);
+                    match open_mode(&fs, RecoveryMode::AbsoluteConsistency).unwrap() {
+                        Recovered::Manifest(reopened) => {
+                            assert_eq!(reopened.version(), &expected);
+                            assert!(reopened.dropped_records().is_empty());
+                        }
+                        Recovered::Fresh => panic!("no manifest"),
+                    }
+                }
+                (other, expected) => panic!(
+                    "{mode:?}, edit {damaged}: got {:?}, expected {}",
+                    other.map(|_| ()),
+                    if expected.is_some() {
+                        "a version"
+                    } else {
+                        "corruption"
+                    }
+                ),
+            }
+        }
     }
 }

@@ -114,7 +114,11 @@ pub struct Config {
     pub(crate) encryption: Option<Arc<dyn crate::EncryptionProvider>>,
     pub(crate) dictionary_training: Option<DictionaryTraining>,
     pub(crate) order: KeyOrder,
+    pub(crate) manifest_recovery_mode: ManifestRecoveryMode,
 }
+
+/// How opening a tree treats a damaged manifest (see [`Config::manifest_recovery_mode`]).
+pub use lsm_version::RecoveryMode as ManifestRecoveryMode;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -192,6 +196,7 @@ impl Config {
             sync_mode: SyncMode::Normal,
             encryption: None,
             order: KeyOrder::lexicographic(),
+            manifest_recovery_mode: ManifestRecoveryMode::AbsoluteConsistency,
         }
     }
 
@@ -468,6 +473,21 @@ impl Config {
     #[must_use]
     pub fn comparator(mut self, comparator: crate::SharedComparator) -> Self {
         self.order = KeyOrder::new(comparator);
+        self
+    }
+
+    /// How opening treats a damaged manifest. Every mode drops the torn tail of an
+    /// append that never returned (nothing acknowledged is lost); the default,
+    /// [`ManifestRecoveryMode::AbsoluteConsistency`], refuses any other damage with a
+    /// typed error. The others trade acknowledged version changes for an open tree:
+    /// `TolerateCorruptedTailRecords` drops a damaged last edit, `PointInTimeRecovery`
+    /// keeps the version before the first damage, and `SkipAnyCorruptedRecords` skips
+    /// each damaged record (and each edit that then no longer applies). What they drop
+    /// is logged; the tables and blob files only the dropped edits named are removed as
+    /// orphans, and the manifest continues in a new generation.
+    #[must_use]
+    pub fn manifest_recovery_mode(mut self, mode: ManifestRecoveryMode) -> Self {
+        self.manifest_recovery_mode = mode;
         self
     }
 

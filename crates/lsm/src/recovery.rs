@@ -93,6 +93,7 @@ impl Tree {
             config.manifest_rotate_bytes,
             manifest_encryption.clone(),
             config.key_order(),
+            config.manifest_recovery_mode,
         )
         .map_err(|error| match error {
             lsm_version::Error::ComparatorMismatch { stored, supplied } => {
@@ -100,7 +101,7 @@ impl Tree {
             }
             other => Error::from(other),
         })? {
-            Recovered::Manifest(manifest) => manifest,
+            Recovered::Manifest(manifest) => *manifest,
             Recovered::Fresh => Manifest::create_with(
                 Arc::clone(&fs),
                 &dir,
@@ -109,6 +110,13 @@ impl Tree {
                 manifest_encryption,
             )?,
         };
+        if !manifest.dropped_records().is_empty() {
+            tracing::warn!(
+                offsets = ?manifest.dropped_records(),
+                mode = ?config.manifest_recovery_mode,
+                "damaged manifest records dropped; the tables only they named are orphans"
+            );
+        }
         let version = Arc::new(manifest.version().clone());
         let descriptor_cache = match &config.descriptor_table {
             Some(table) => table.for_fs(&fs),

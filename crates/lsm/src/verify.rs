@@ -25,7 +25,8 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
-// TODO(issue 22): the manifest recovery modes, repair, and the command-line tool.
+// TODO(issue 22): repair (a manifest rebuilt from the files on disk) and the
+// command-line tool.
 
 use std::path::PathBuf;
 use std::sync::Arc;
