@@ -1,7 +1,9 @@
 //! [`Items`]: the skiplist of a memtable, in the tree's key order.
 //!
-//! In the lexicographic order the skiplist's keys are the internal keys themselves,
-//! compared inline. Under a custom comparator each key carries the comparator (the
+//! In the lexicographic order the skiplist's keys hold a short user key's bytes in the
+//! node itself ([`LexKey`]): a search compares without following a pointer to the key's
+//! buffer, and the node carries no reference-counted buffer of its own (a longer key is
+//! shared as it came). Under a custom comparator each key carries the comparator (the
 //! skiplist orders keys by their own `Ord`), which costs a pointer per entry and a
 //! dynamic call per comparison, and only in trees that asked for another order.
 
@@ -9,13 +11,101 @@ use std::cmp::{Ordering, Reverse};
 use std::ops::Bound;
 
 use crossbeam_skiplist::SkipMap;
-use lsm_core::{InternalEntry, InternalKey, KeyOrder, SharedComparator, UserValue};
+use lsm_core::{
+    InternalEntry, InternalKey, KeyOrder, SeqNo, SharedComparator, UserKey, UserValue, ValueType,
+};
 
 /// The entries of a memtable; see the module docs.
 pub(crate) enum Items {
-    Lexicographic(SkipMap<InternalKey, UserValue>),
+    Lexicographic(SkipMap<LexKey, UserValue>),
     Ordered(SkipMap<OrderedKey, UserValue>, SharedComparator),
 }
+
+/// User keys up to this long are held in the skiplist node.
+const INLINE_KEY_BYTES: usize = 30;
+
+/// A user key's bytes: in the node when short, else the shared buffer it came in.
+enum KeyBytes {
+    Inline(u8, [u8; INLINE_KEY_BYTES]),
+    Shared(UserKey),
+}
+
+impl KeyBytes {
+    fn new(key: &UserKey) -> Self {
+        match u8::try_from(key.len()) {
+            Ok(len) if key.len() <= INLINE_KEY_BYTES => {
+                let mut bytes = [0; INLINE_KEY_BYTES];
+                if let Some(slot) = bytes.get_mut(..key.len()) {
+                    slot.copy_from_slice(key);
+                }
+                Self::Inline(len, bytes)
+            }
+            _ => Self::Shared(key.clone()),
+        }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline(len, bytes) => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Shared(key) => key,
+        }
+    }
+
+    fn to_user_key(&self) -> UserKey {
+        match self {
+            Self::Inline(..) => UserKey::new(self.as_bytes()),
+            Self::Shared(key) => key.clone(),
+        }
+    }
+}
+
+/// An internal key in the lexicographic order, its user key held as [`KeyBytes`].
+pub(crate) struct LexKey {
+    user_key: KeyBytes,
+    seqno: SeqNo,
+    value_type: ValueType,
+}
+
+impl LexKey {
+    fn new(key: &InternalKey) -> Self {
+        Self {
+            user_key: KeyBytes::new(&key.user_key),
+            seqno: key.seqno,
+            value_type: key.value_type,
+        }
+    }
+}
+
+impl std::fmt::Debug for LexKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_internal().fmt(f)
+    }
+}
+
+impl Ord for LexKey {
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        InternalKey::compare_parts(
+            (self.user_key.as_bytes(), self.seqno, self.value_type),
+            (other.user_key.as_bytes(), other.seqno, other.value_type),
+        )
+    }
+}
+
+impl PartialOrd for LexKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for LexKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for LexKey {}
 
 /// An internal key that sorts under a custom comparator.
 pub(crate) struct OrderedKey {
@@ -73,7 +163,7 @@ macro_rules! with_map {
     ($items:expr, |$map:ident, $wrap:ident| $body:expr) => {
         match $items {
             Items::Lexicographic($map) => {
-                let $wrap = |key: InternalKey| key;
+                let $wrap = |key: InternalKey| LexKey::new(&key);
                 $body
             }
             Items::Ordered($map, comparator) => {
@@ -89,24 +179,28 @@ macro_rules! with_map {
 
 /// The internal key of a skiplist key.
 trait Keyed {
-    fn internal(&self) -> &InternalKey;
+    fn to_internal(&self) -> InternalKey;
 }
 
-impl Keyed for InternalKey {
-    fn internal(&self) -> &InternalKey {
-        self
+impl Keyed for LexKey {
+    fn to_internal(&self) -> InternalKey {
+        InternalKey {
+            user_key: self.user_key.to_user_key(),
+            seqno: self.seqno,
+            value_type: self.value_type,
+        }
     }
 }
 
 impl Keyed for OrderedKey {
-    fn internal(&self) -> &InternalKey {
-        &self.key
+    fn to_internal(&self) -> InternalKey {
+        self.key.clone()
     }
 }
 
 fn entry_of<K: Keyed>(entry: &crossbeam_skiplist::map::Entry<'_, K, UserValue>) -> InternalEntry {
     InternalEntry {
-        key: entry.key().internal().clone(),
+        key: entry.key().to_internal(),
         value: entry.value().clone(),
     }
 }
