@@ -35,10 +35,13 @@ impl Slice {
         Self::from_arc(Arc::from(bytes))
     }
 
-    /// The empty slice.
+    /// The empty slice. It shares one buffer with every other empty slice, so making
+    /// one (a tombstone's value, say) allocates nothing.
     #[must_use]
     pub fn empty() -> Self {
-        Self::new(&[])
+        static EMPTY: std::sync::LazyLock<Arc<[u8]>> =
+            std::sync::LazyLock::new(|| Arc::from(&[][..]));
+        Self::from_arc(Arc::clone(&EMPTY))
     }
 
     /// Reads exactly `len` bytes from `reader` into a new slice.
