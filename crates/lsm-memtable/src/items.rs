@@ -180,9 +180,16 @@ macro_rules! with_map {
 /// The internal key of a skiplist key.
 trait Keyed {
     fn to_internal(&self) -> InternalKey;
+
+    /// The user key's bytes, without building a key.
+    fn user_key_bytes(&self) -> &[u8];
 }
 
 impl Keyed for LexKey {
+    fn user_key_bytes(&self) -> &[u8] {
+        self.user_key.as_bytes()
+    }
+
     fn to_internal(&self) -> InternalKey {
         InternalKey {
             user_key: self.user_key.to_user_key(),
@@ -193,6 +200,10 @@ impl Keyed for LexKey {
 }
 
 impl Keyed for OrderedKey {
+    fn user_key_bytes(&self) -> &[u8] {
+        &self.key.user_key
+    }
+
     fn to_internal(&self) -> InternalKey {
         self.key.clone()
     }
@@ -219,11 +230,14 @@ impl Items {
         });
     }
 
-    /// The first entry at or after `target`.
-    pub(crate) fn first_at_or_after(&self, target: InternalKey) -> Option<InternalEntry> {
+    /// The first entry at or after `target`, when it is a version of `target`'s user key
+    /// (the key is compared in place: a miss builds nothing).
+    pub(crate) fn version_at_or_after(&self, target: InternalKey) -> Option<InternalEntry> {
         with_map!(self, |map, wrap| {
+            let user_key = target.user_key.clone();
             let target = wrap(target);
             map.lower_bound(Bound::Included(&target))
+                .filter(|entry| entry.key().user_key_bytes() == user_key.as_bytes())
                 .map(|entry| entry_of(&entry))
         })
     }

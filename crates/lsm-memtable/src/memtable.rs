@@ -140,8 +140,7 @@ impl Memtable {
         // The first entry at or after (key, read_seqno - 1) is the newest visible version
         // of the key, if it has one.
         let target = InternalKey::new(UserKey::new(user_key), read_seqno - 1, ValueType::Value);
-        let entry = self.items.first_at_or_after(target)?;
-        (entry.key.user_key == user_key).then_some(entry)
+        self.items.version_at_or_after(target)
     }
 
     /// A double-ended scan of the versions with user keys in `range` and seqnos below

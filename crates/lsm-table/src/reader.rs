@@ -109,8 +109,13 @@ pub struct BlockReport {
 /// The outcome of [`Table::verify`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VerifyReport {
-    /// Every block checked, in file order of discovery.
+    /// Every block checked, in file order (blocks whose listing failed first).
     pub blocks: Vec<BlockReport>,
+    /// XXH3-64 of the whole file as the check read it (every byte once), to compare with
+    /// a digest recorded when the table was written.
+    pub file_digest: u64,
+    /// The file's length: the bytes the check read.
+    pub file_len: u64,
 }
 
 impl VerifyReport {
@@ -394,8 +399,9 @@ impl Table {
         Ok(false)
     }
 
-    /// Checks every block's checksum: data blocks, index blocks, filter, dictionary and
-    /// properties.
+    /// Checks every block's checksum (data and index blocks, filter, dictionary, range
+    /// tombstones; the properties block was checked at open) and hashes the whole file,
+    /// reading each byte once in file order ([`VerifyReport::file_digest`]).
     ///
     /// # Errors
     /// [`Error::Io`] when reading fails; damaged blocks are reported, not returned.
@@ -615,12 +621,20 @@ impl TableInner {
 
     fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport::default();
-        let properties = &self.properties;
-        let check = |report: &mut VerifyReport,
-                     block_type: &'static str,
-                     handle: BlockHandle|
-         -> Result<()> {
-            let error = match self.source.read_raw(handle) {
+        let blocks = self.block_handles(&mut report);
+        // Every block read once, in file order, checked and hashed; the bytes between
+        // blocks (the properties block, the footer) are read only to be hashed.
+        let mut digest = lsm_core::checksum::ChecksumBuilder::with_seed(0);
+        let mut hashed_to = 0;
+        for (block_type, handle) in blocks {
+            let read = self.source.read_raw(handle);
+            if let Ok(bytes) = &read {
+                self.hash_up_to(&mut digest, &mut hashed_to, handle.offset)?;
+                let skip = usize::try_from(hashed_to.saturating_sub(handle.offset)).unwrap_or(0);
+                digest.update(bytes.get(skip..).unwrap_or_default());
+                hashed_to = hashed_to.max(handle.offset + handle.len_bytes);
+            }
+            let error = match read {
                 Ok(bytes) => {
                     let context = BlockContext {
                         file_id: self.file_id,
@@ -640,16 +654,47 @@ impl TableInner {
                 handle,
                 error,
             });
-            Ok(())
-        };
+        }
+        let file_len = self.source.blocks_end + FOOTER_LEN as u64;
+        self.hash_up_to(&mut digest, &mut hashed_to, file_len)?;
+        report.file_digest = digest.finish().into_raw();
+        report.file_len = file_len;
+        Ok(report)
+    }
+
+    /// Hashes the file's bytes from `hashed_to` up to `end` (nothing when it is there).
+    fn hash_up_to(
+        &self,
+        digest: &mut lsm_core::checksum::ChecksumBuilder,
+        hashed_to: &mut u64,
+        end: u64,
+    ) -> Result<()> {
+        if *hashed_to < end {
+            let len = usize::try_from(end - *hashed_to)
+                .map_err(|_| corruption(self.file_id, *hashed_to, "gap too large"))?;
+            let bytes = Slice::filled_by(len, |bytes| {
+                self.source.file.read_exact_at(bytes, *hashed_to)
+            })
+            .map_err(|source| Error::io("read", &self.source.path, source))?;
+            digest.update(&bytes);
+            *hashed_to = end;
+        }
+        Ok(())
+    }
+
+    /// Every block the table's metadata names, by ascending offset; a structure that
+    /// cannot be read to list its blocks is reported as damaged.
+    fn block_handles(&self, report: &mut VerifyReport) -> Vec<(&'static str, BlockHandle)> {
+        let properties = &self.properties;
+        let mut blocks = Vec::new();
         if properties.entry_count > 0 {
-            check(&mut report, "index", properties.index_handle)?;
+            blocks.push(("index", properties.index_handle));
         }
         if properties.filter_partitioned {
             match self.filter_index() {
                 Ok(index) => {
                     for partition in index.iter().flatten() {
-                        check(&mut report, "filter partition", partition.handle)?;
+                        blocks.push(("filter partition", partition.handle));
                     }
                 }
                 Err(error) => report.blocks.push(BlockReport {
@@ -665,52 +710,50 @@ impl TableInner {
             ("range tombstones", properties.range_tombstone_handle),
         ] {
             if let Some(handle) = handle {
-                check(&mut report, block_type, handle)?;
+                blocks.push((block_type, handle));
             }
         }
-        if properties.entry_count == 0 {
-            // A table of range tombstones only has no index and no data blocks.
-            return Ok(report);
-        }
-        let top_index = match self.top_index() {
-            Ok(index) => index,
-            Err(error) => {
-                report.blocks.push(BlockReport {
+        // A table of range tombstones only has no index and no data blocks.
+        if properties.entry_count > 0 {
+            match self.top_index() {
+                Ok(top_index) => {
+                    for top in top_index.iter() {
+                        let Ok(top) = top else {
+                            report.blocks.push(BlockReport {
+                                block_type: "index entry",
+                                handle: properties.index_handle,
+                                error: Some("malformed index entry".to_owned()),
+                            });
+                            break;
+                        };
+                        if !properties.index_partitioned {
+                            blocks.push(("data", top.handle));
+                            continue;
+                        }
+                        blocks.push(("index partition", top.handle));
+                        match self.index_partition(top.handle) {
+                            Ok(partition) => {
+                                for entry in partition.iter().flatten() {
+                                    blocks.push(("data", entry.handle));
+                                }
+                            }
+                            Err(error) => report.blocks.push(BlockReport {
+                                block_type: "index partition",
+                                handle: top.handle,
+                                error: Some(error.to_string()),
+                            }),
+                        }
+                    }
+                }
+                Err(error) => report.blocks.push(BlockReport {
                     block_type: "index",
                     handle: properties.index_handle,
                     error: Some(error.to_string()),
-                });
-                return Ok(report);
-            }
-        };
-        for top in top_index.iter() {
-            let Ok(top) = top else {
-                report.blocks.push(BlockReport {
-                    block_type: "index entry",
-                    handle: properties.index_handle,
-                    error: Some("malformed index entry".to_owned()),
-                });
-                break;
-            };
-            if properties.index_partitioned {
-                check(&mut report, "index partition", top.handle)?;
-                match self.index_partition(top.handle) {
-                    Ok(partition) => {
-                        for entry in partition.iter().flatten() {
-                            check(&mut report, "data", entry.handle)?;
-                        }
-                    }
-                    Err(error) => report.blocks.push(BlockReport {
-                        block_type: "index partition",
-                        handle: top.handle,
-                        error: Some(error.to_string()),
-                    }),
-                }
-            } else {
-                check(&mut report, "data", top.handle)?;
+                }),
             }
         }
-        Ok(report)
+        blocks.sort_by_key(|(_, handle)| handle.offset);
+        blocks
     }
 }
 

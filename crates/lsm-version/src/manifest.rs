@@ -276,8 +276,8 @@ impl Manifest {
 
     /// Reads the live generation of the manifest in `dir` and replays it without
     /// changing anything on disk (no torn tail is cut, no file is rolled or removed):
-    /// what a verification of a live tree does. Returns the version it describes and the
-    /// manifest file read; `None` for a directory without a manifest.
+    /// what a verification of a live tree does. Returns the version it describes; `None`
+    /// for a directory without a manifest.
     ///
     /// # Errors
     /// As [`Self::open_in`].
@@ -286,7 +286,7 @@ impl Manifest {
         dir: &Path,
         encryption: Option<&ManifestEncryption>,
         order: &KeyOrder,
-    ) -> Result<Option<(Version, PathBuf)>> {
+    ) -> Result<Option<Version>> {
         // A roll may replace the generation between reading the pointer and the file:
         // read the pointer again when the file is gone.
         for _ in 0..3 {
@@ -307,7 +307,7 @@ impl Manifest {
                 order,
                 RecoveryMode::AbsoluteConsistency,
             )?;
-            return Ok(Some((replayed.version, path)));
+            return Ok(Some(replayed.version));
         }
         Err(Error::io(
             "read",
@@ -692,22 +692,20 @@ struct Replayed {
     dropped: Vec<u64>,
 }
 
-/// Reads a manifest file; see [`Replayed`].
-fn replay(
+/// The cipher of the manifest file `bytes` (`None` for a plaintext one), where its
+/// records start, and whether it is under an older key than the current one.
+fn open_header(
     bytes: &[u8],
     path: &Path,
-    generation: u64,
     encryption: Option<&ManifestEncryption>,
-    order: &KeyOrder,
-    mode: RecoveryMode,
-) -> Result<Replayed> {
-    let corrupt = |offset: usize, what| Error::Corruption {
+) -> Result<(Option<Box<FileCipher>>, usize, bool)> {
+    let corrupt = |what| Error::Corruption {
         path: path.to_path_buf(),
-        offset: offset as u64,
+        offset: 0,
         what,
     };
     let encrypted = bytes.starts_with(&ENCRYPTED_MAGIC);
-    let (cipher, start, under_older_key) = match (encrypted, encryption) {
+    Ok(match (encrypted, encryption) {
         (false, None) => (None, 0, false),
         (false, Some(_)) => {
             return Err(Error::NotEncrypted {
@@ -722,21 +720,20 @@ fn replay(
         (true, Some(encryption)) => {
             let header = bytes
                 .get(..ENCRYPTED_HEADER_LEN)
-                .ok_or_else(|| corrupt(0, "truncated encryption header"))?;
+                .ok_or_else(|| corrupt("truncated encryption header"))?;
             let (body, checksum) = header.split_at(ENCRYPTED_HEADER_LEN - 8);
             let mut decoder = Decoder::new(checksum);
             if decoder.u64().ok() != Some(xxh3_64(body)) {
-                return Err(corrupt(0, "damaged encryption header"));
+                return Err(corrupt("damaged encryption header"));
             }
             let mut salt = [0; FILE_SALT_LEN];
             salt.copy_from_slice(body.get(8..8 + FILE_SALT_LEN).unwrap_or_default());
             let mut decoder = Decoder::new(body.get(8 + FILE_SALT_LEN..).unwrap_or_default());
             let key_check = decoder
                 .u32()
-                .map_err(|_| corrupt(0, "damaged encryption header"))?;
-            let mut keys = std::iter::once(&encryption.key).chain(&encryption.older);
-            let (position, cipher) = keys
-                .by_ref()
+                .map_err(|_| corrupt("damaged encryption header"))?;
+            let (position, cipher) = std::iter::once(&encryption.key)
+                .chain(&encryption.older)
                 .map(|key| FileCipher::new(key, &salt))
                 .enumerate()
                 .find(|(_, cipher)| cipher.key_check() == key_check)
@@ -745,7 +742,24 @@ fn replay(
                 })?;
             (Some(Box::new(cipher)), ENCRYPTED_HEADER_LEN, position > 0)
         }
+    })
+}
+
+/// Reads a manifest file; see [`Replayed`].
+fn replay(
+    bytes: &[u8],
+    path: &Path,
+    generation: u64,
+    encryption: Option<&ManifestEncryption>,
+    order: &KeyOrder,
+    mode: RecoveryMode,
+) -> Result<Replayed> {
+    let corrupt = |offset: usize, what| Error::Corruption {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        what,
     };
+    let (cipher, start, under_older_key) = open_header(bytes, path, encryption)?;
     let aad = record_aad(generation);
     // A record's payload: as stored, or opened with the file's key at its offset.
     let payload_of = |stored: &[u8], offset: usize| -> Result<Vec<u8>> {
@@ -789,6 +803,8 @@ fn replay(
         ));
     }
     let commits = format_version >= FIRST_VERSION_WITH_COMMITS;
+    // A commit's stored payload: sealed (with the seal's tag) in an encrypted file.
+    let commit_stored_len = COMMIT_PAYLOAD_LEN + if cipher.is_some() { GCM_TAG_LEN } else { 0 };
     // The offset of the record before, when it is an edit: a commit follows its edit
     // directly (an edit whose commit a crash cut off may be followed by the next edit).
     let mut edit_before = None;
@@ -854,7 +870,8 @@ fn replay(
                 // A torn append leaves damage only at the end (or zeros after it), and
                 // never before a commit: the commit is written after its edit is synced.
                 let rest = bytes.get(offset..).unwrap_or_default();
-                let before_commit = commits && ends_with_commit(bytes, offset, &payload_of);
+                let before_commit =
+                    commits && ends_with_commit(bytes, offset, commit_stored_len, &payload_of);
                 if !before_commit && is_torn_tail(rest) {
                     break;
                 }
@@ -908,27 +925,21 @@ where
     })
 }
 
-/// Whether the file ends, after `damaged`, in a whole commit record (`payload_of` opens a
-/// stored payload at its offset).
-fn ends_with_commit<F>(bytes: &[u8], damaged: usize, payload_of: &F) -> bool
+/// Whether the file ends, after `damaged`, in a whole commit record whose stored payload
+/// is `stored_len` bytes (`payload_of` opens a stored payload at its offset).
+fn ends_with_commit<F>(bytes: &[u8], damaged: usize, stored_len: usize, payload_of: &F) -> bool
 where
     F: Fn(&[u8], usize) -> Result<Vec<u8>>,
 {
-    // A commit's payload, sealed or not: try both lengths.
-    [COMMIT_PAYLOAD_LEN, COMMIT_PAYLOAD_LEN + GCM_TAG_LEN]
-        .into_iter()
-        .any(|stored_len| {
-            let Some(at) = bytes.len().checked_sub(RECORD_HEADER_LEN + stored_len) else {
-                return false;
-            };
-            let Record::Valid(stored, _) = next_record(bytes, at) else {
-                return false;
-            };
-            at > damaged
-                && stored.len() == stored_len
-                && payload_of(stored, at)
-                    .is_ok_and(|payload| payload.first() == Some(&RECORD_COMMIT))
-        })
+    let Some(at) = bytes.len().checked_sub(RECORD_HEADER_LEN + stored_len) else {
+        return false;
+    };
+    let Record::Valid(stored, _) = next_record(bytes, at) else {
+        return false;
+    };
+    at > damaged
+        && stored.len() == stored_len
+        && payload_of(stored, at).is_ok_and(|payload| payload.first() == Some(&RECORD_COMMIT))
 }
 
 /// Whether the damage starting `rest` is a torn last record: a record whose declared

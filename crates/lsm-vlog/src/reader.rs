@@ -55,6 +55,7 @@ pub struct BlobFileReader {
     path: PathBuf,
     file_id: BlobFileId,
     frames_end: u64,
+    file_len: u64,
     frame_count: u64,
     frames_checksum: u64,
     cipher: Option<FileCipher>,
@@ -198,6 +199,7 @@ impl BlobFileReader {
             path: path.to_path_buf(),
             file_id,
             frames_end,
+            file_len,
             frame_count,
             frames_checksum,
             cipher,
@@ -320,18 +322,28 @@ impl BlobFileReader {
         }
     }
 
-    /// Reads all frames and checks them against the footer's checksum and count.
+    /// Reads the whole file once: every frame is decoded (checksum, decryption,
+    /// decompression, payload) and the frames are checked against the footer's count and
+    /// checksum; returns the XXH3-64 of the whole file, to compare with a digest recorded
+    /// when it was written.
     ///
     /// # Errors
-    /// [`Error::Corruption`] when they differ; [`Error::Io`].
-    pub fn verify(&self) -> Result<()> {
+    /// [`Error::Frame`] or [`Error::Corruption`] for the first damaged frame, or frames
+    /// that differ from the footer; [`Error::Io`].
+    pub fn verify(&self) -> Result<u64> {
+        let mut file_digest = ChecksumBuilder::with_seed(0);
+        let mut header = [0; HEADER_LEN];
+        self.read_at(&mut header, 0)?;
+        file_digest.update(&header);
         let mut checksum = ChecksumBuilder::with_seed(0);
         let mut window = FrameWindow::default();
         let mut frames = 0;
         let mut offset = HEADER_LEN as u64;
         while offset < self.frames_end {
             let frame = window.frame_at(self, offset)?;
+            self.decode_frame(offset, &frame)?;
             checksum.update(&frame);
+            file_digest.update(&frame);
             frames += 1;
             offset += frame.len() as u64;
         }
@@ -342,7 +354,22 @@ impl BlobFileReader {
                 what: "frames differ from the footer",
             });
         }
-        Ok(())
+        // The dictionary, if any, and the footer.
+        let tail =
+            usize::try_from(self.file_len - self.frames_end).map_err(|_| Error::Corruption {
+                file_id: self.file_id,
+                offset: self.frames_end,
+                what: "tail too large",
+            })?;
+        let tail = Slice::filled_by(tail, |bytes| self.read_at(bytes, self.frames_end))?;
+        file_digest.update(&tail);
+        Ok(file_digest.finish().into_raw())
+    }
+
+    /// The file's length.
+    #[must_use]
+    pub fn file_len(&self) -> u64 {
+        self.file_len
     }
 }
 

@@ -653,3 +653,32 @@ fn a_version_one_file_with_a_dictionary_block_is_corrupt() {
         Err(Error::Corruption { .. })
     ));
 }
+
+/// The writer's whole-file digest is the XXH3-64 of the file's bytes, and `verify` reads
+/// each byte once to the same digest (with a trained dictionary stored before the footer,
+/// and encrypted).
+#[test]
+fn the_writer_s_digest_is_the_file_s_and_verify_recomputes_it() {
+    let (enc_write, enc_read) = encrypted();
+    for (write, read) in [
+        (BlobWriteOptions::default(), BlobReadOptions::default()),
+        (enc_write, enc_read),
+    ] {
+        let fs = MemFs::new();
+        let options = BlobWriteOptions {
+            dictionary_training: Some(training()),
+            ..write
+        };
+        let mut writer = BlobFileWriter::create(&fs, PATH.as_ref(), FILE_ID, options).unwrap();
+        for (key, seqno, value) in records(300) {
+            writer.write(&key, seqno, &value).unwrap();
+        }
+        let meta = writer.finish().unwrap();
+        let bytes = lsm_core::fs::read_all(&fs, PATH.as_ref()).unwrap();
+        assert_eq!(meta.digest, xxhash_rust::xxh3::xxh3_64(&bytes));
+        let reader = BlobFileReader::open(&fs, PATH.as_ref(), FILE_ID, &read).unwrap();
+        assert!(reader.dictionary_id().is_some());
+        assert_eq!(reader.verify().unwrap(), meta.digest);
+        assert_eq!(reader.file_len(), bytes.len() as u64);
+    }
+}

@@ -592,45 +592,14 @@ impl AbstractTree for Tree {
         &self,
         options: &crate::verify::VerifyOptions,
     ) -> crate::verify::BlockVerifyReport {
-        use crate::verify::FileToCheck;
-        // One snapshot: its files stay on disk until the check ends.
-        let snapshot = self.super_version();
-        let version = &snapshot.version;
-        let table_digests: std::collections::HashMap<_, _> = version
-            .tables()
-            .map(|meta| (meta.id, meta.digest))
-            .collect();
-        let files: Vec<FileToCheck> = snapshot
-            .tables
-            .iter()
-            .map(|(id, table)| {
-                let digest = table_digests.get(id).copied().flatten();
-                FileToCheck::Table(Arc::clone(table), digest)
-            })
-            .chain(snapshot.blob_files.iter().map(|(id, blob)| {
-                let digest = version.blob_files().get(id).and_then(|info| info.digest);
-                FileToCheck::Blob(Arc::clone(blob), digest)
-            }))
-            .collect();
-        crate::verify::scrub(self.config.fs.as_ref(), &files, options)
+        crate::verify::scrub(self, options)
     }
 
     fn verify_integrity_with(
         &self,
         options: &crate::verify::VerifyOptions,
     ) -> crate::verify::IntegrityReport {
-        let scrub = self.verify_checksum_with(options);
-        let encryption = self
-            .encryption
-            .as_ref()
-            .map(crate::encryption::TreeEncryption::for_manifest);
-        let manifest = crate::verify::check_manifest(
-            self.config.fs.as_ref(),
-            &self.config.path,
-            encryption.as_ref(),
-            self.config.key_order(),
-        );
-        crate::verify::with_manifest(scrub, manifest)
+        crate::verify::integrity(self, options)
     }
 
     fn table_count(&self) -> usize {

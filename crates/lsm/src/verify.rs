@@ -133,31 +133,38 @@ pub fn verify_integrity(tree: &impl AbstractTree) -> IntegrityReport {
 }
 
 /// One file of a snapshot to check, with the whole-file digest its manifest records.
-pub(crate) enum FileToCheck {
+enum FileToCheck {
     Table(Arc<crate::live_table::LiveTable>, Option<u64>),
     Blob(Arc<crate::blobs::LiveBlobFile>, Option<u64>),
 }
 
-/// Checks `files` (on `fs`) with `options`.
-pub(crate) fn scrub(
-    fs: &dyn lsm_core::Fs,
-    files: &[FileToCheck],
-    options: &VerifyOptions,
-) -> BlockVerifyReport {
+/// Scrubs the files of `tree`'s current snapshot with `options` (what
+/// [`crate::AbstractTree::verify_checksum_with`] does).
+pub(crate) fn scrub(tree: &crate::TreeInner, options: &VerifyOptions) -> BlockVerifyReport {
+    // One snapshot: its files stay on disk until the check ends.
+    let snapshot = tree.super_version();
+    let version = &snapshot.version;
+    let table_digests: std::collections::HashMap<_, _> = version
+        .tables()
+        .map(|meta| (meta.id, meta.digest))
+        .collect();
+    let files: Vec<FileToCheck> = snapshot
+        .tables
+        .iter()
+        .map(|(id, table)| {
+            let digest = table_digests.get(id).copied().flatten();
+            FileToCheck::Table(Arc::clone(table), digest)
+        })
+        .chain(snapshot.blob_files.iter().map(|(id, blob)| {
+            let digest = version.blob_files().get(id).and_then(|info| info.digest);
+            FileToCheck::Blob(Arc::clone(blob), digest)
+        }))
+        .collect();
     let check = |file: &FileToCheck| {
-        let mut report = match file {
-            FileToCheck::Table(table, _) => check_table(table),
-            FileToCheck::Blob(blob, _) => check_blob_file(blob),
+        let report = match file {
+            FileToCheck::Table(table, digest) => check_table(table, *digest),
+            FileToCheck::Blob(blob, digest) => check_blob_file(blob, *digest),
         };
-        let (path, kind, digest) = match file {
-            FileToCheck::Table(table, digest) => (table.path(), FileKind::Table, digest),
-            FileToCheck::Blob(blob, digest) => (blob.path(), FileKind::BlobFile, digest),
-        };
-        if let Some(expected) = digest {
-            report
-                .errors
-                .extend(check_digest(fs, path, kind, *expected));
-        }
         if let Some(pause) = options.throttle {
             std::thread::sleep(pause);
         }
@@ -183,47 +190,42 @@ pub(crate) fn scrub(
     total
 }
 
-/// Bytes read at once when a whole file is hashed.
-const DIGEST_CHUNK_BYTES: u64 = 1 << 20;
+/// [`scrub`], and `tree`'s manifest replayed without changing it (what
+/// [`crate::AbstractTree::verify_integrity_with`] does).
+pub(crate) fn integrity(tree: &crate::TreeInner, options: &VerifyOptions) -> IntegrityReport {
+    let mut report = scrub(tree, options);
+    let encryption = tree
+        .encryption
+        .as_ref()
+        .map(crate::encryption::TreeEncryption::for_manifest);
+    report.add(check_manifest(
+        tree.config.fs.as_ref(),
+        &tree.config.path,
+        encryption.as_ref(),
+        tree.config.key_order(),
+    ));
+    report
+}
 
-/// The whole file at `path` against the XXH3-64 its manifest records.
-fn check_digest(
-    fs: &dyn lsm_core::Fs,
+/// The damage of a file whose bytes hash to `actual` where the manifest recorded
+/// `expected`, if they differ.
+fn digest_damage(
     path: &std::path::Path,
     kind: FileKind,
-    expected: u64,
+    actual: u64,
+    expected: Option<u64>,
 ) -> Option<BlockVerifyError> {
-    let damage = |what: String| BlockVerifyError {
+    let expected = expected.filter(|&expected| expected != actual)?;
+    Some(BlockVerifyError {
         path: path.to_path_buf(),
         kind,
         offset: None,
-        what,
-    };
-    let digest = (|| -> std::io::Result<u64> {
-        let file = fs.open(path, lsm_core::OpenOptions::read())?;
-        let len = file.len()?;
-        let mut digest = lsm_core::checksum::ChecksumBuilder::with_seed(0);
-        let mut buffer = Vec::new();
-        let mut offset = 0;
-        while offset < len {
-            let chunk = (len - offset).min(DIGEST_CHUNK_BYTES);
-            buffer.resize(usize::try_from(chunk).unwrap_or(usize::MAX), 0);
-            file.read_exact_at(&mut buffer, offset)?;
-            digest.update(&buffer);
-            offset += chunk;
-        }
-        Ok(digest.finish().into_raw())
-    })();
-    match digest {
-        Ok(digest) if digest == expected => None,
-        Ok(digest) => Some(damage(format!(
-            "whole-file digest {digest:#018x}, the manifest records {expected:#018x}"
-        ))),
-        Err(error) => Some(damage(format!("cannot read the whole file: {error}"))),
-    }
+        what: format!("whole-file digest {actual:#018x}, the manifest records {expected:#018x}"),
+    })
 }
 
-fn check_table(live: &crate::live_table::LiveTable) -> BlockVerifyReport {
+/// Every block of a table, and the whole file against `digest`, in one pass.
+fn check_table(live: &crate::live_table::LiveTable, digest: Option<u64>) -> BlockVerifyReport {
     let path = live.path().to_path_buf();
     let mut report = BlockVerifyReport {
         files_checked: 1,
@@ -231,9 +233,15 @@ fn check_table(live: &crate::live_table::LiveTable) -> BlockVerifyReport {
     };
     match live.table.verify() {
         Ok(blocks) => {
+            report.bytes_checked = blocks.file_len;
+            report.errors.extend(digest_damage(
+                &path,
+                FileKind::Table,
+                blocks.file_digest,
+                digest,
+            ));
             for block in blocks.blocks {
                 report.blocks_checked += 1;
-                report.bytes_checked += block.handle.len_bytes;
                 if let Some(error) = block.error {
                     report.errors.push(BlockVerifyError {
                         path: path.clone(),
@@ -254,54 +262,41 @@ fn check_table(live: &crate::live_table::LiveTable) -> BlockVerifyReport {
     report
 }
 
-fn check_blob_file(live: &crate::blobs::LiveBlobFile) -> BlockVerifyReport {
-    let path = live.path().to_path_buf();
+/// Every frame of a blob file (decoded, and against the footer), and the whole file
+/// against `digest`, in one pass.
+fn check_blob_file(live: &crate::blobs::LiveBlobFile, digest: Option<u64>) -> BlockVerifyReport {
+    let path = live.path();
     let mut report = BlockVerifyReport {
         files_checked: 1,
         ..BlockVerifyReport::default()
     };
-    let damage = |offset, what: String| BlockVerifyError {
-        path: path.clone(),
-        kind: FileKind::BlobFile,
-        offset,
-        what,
-    };
-    // Every frame decoded (checksum, decryption, decompression), then the frames as a
-    // whole against the footer's count and checksum.
-    for item in live.reader.scan() {
-        match item {
-            Ok((handle, _)) => {
-                report.blocks_checked += 1;
-                report.bytes_checked += handle.on_disk_len;
-            }
-            Err(error) => {
-                report
-                    .errors
-                    .push(damage(blob_error_offset(&error), error.to_string()));
-                return report;
-            }
+    match live.reader.verify() {
+        Ok(actual) => {
+            report.blocks_checked = live.reader.frame_count();
+            report.bytes_checked = live.reader.file_len();
+            report
+                .errors
+                .extend(digest_damage(path, FileKind::BlobFile, actual, digest));
         }
-    }
-    if let Err(error) = live.reader.verify() {
-        report
-            .errors
-            .push(damage(blob_error_offset(&error), error.to_string()));
+        Err(error) => {
+            let offset = match &error {
+                lsm_vlog::Error::Corruption { offset, .. }
+                | lsm_vlog::Error::Frame { offset, .. } => Some(*offset),
+                _ => None,
+            };
+            report.errors.push(BlockVerifyError {
+                path: path.to_path_buf(),
+                kind: FileKind::BlobFile,
+                offset,
+                what: error.to_string(),
+            });
+        }
     }
     report
 }
 
-/// Where a blob file error lies, when it says.
-fn blob_error_offset(error: &lsm_vlog::Error) -> Option<u64> {
-    match error {
-        lsm_vlog::Error::Corruption { offset, .. } | lsm_vlog::Error::Frame { offset, .. } => {
-            Some(*offset)
-        }
-        _ => None,
-    }
-}
-
 /// The manifest's part of a verification: a replay that changes nothing.
-pub(crate) fn check_manifest(
+fn check_manifest(
     fs: &dyn lsm_core::Fs,
     dir: &std::path::Path,
     encryption: Option<&lsm_version::ManifestEncryption>,
@@ -311,31 +306,17 @@ pub(crate) fn check_manifest(
         files_checked: 1,
         ..BlockVerifyReport::default()
     };
-    match lsm_version::Manifest::check(fs, dir, encryption, order) {
-        Ok(_) => {}
-        Err(error) => {
-            let (path, offset) = match &error {
-                lsm_version::Error::Corruption { path, offset, .. } => {
-                    (path.clone(), Some(*offset))
-                }
-                _ => (dir.join(lsm_version::layout::CURRENT_FILE), None),
-            };
-            report.errors.push(BlockVerifyError {
-                path,
-                kind: FileKind::Manifest,
-                offset,
-                what: error.to_string(),
-            });
-        }
+    if let Err(error) = lsm_version::Manifest::check(fs, dir, encryption, order) {
+        let (path, offset) = match &error {
+            lsm_version::Error::Corruption { path, offset, .. } => (path.clone(), Some(*offset)),
+            _ => (dir.join(lsm_version::layout::CURRENT_FILE), None),
+        };
+        report.errors.push(BlockVerifyError {
+            path,
+            kind: FileKind::Manifest,
+            offset,
+            what: error.to_string(),
+        });
     }
     report
-}
-
-/// Adds the manifest's findings to a scrub's.
-pub(crate) fn with_manifest(
-    mut scrub: BlockVerifyReport,
-    manifest: BlockVerifyReport,
-) -> IntegrityReport {
-    scrub.add(manifest);
-    scrub
 }
