@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lsm_core::{BlobFileId, Fs, InternalEntry, UserKey, UserValue, ValueType};
+use lsm_core::{BlobFileId, Fs, InternalEntry, KeyOrder, UserKey, UserValue, ValueType};
 use lsm_table::WrittenTable;
 use lsm_version::BlobRef;
 use lsm_vlog::{BlobHandle, BlobSetWriter, BlobWriteOptions, NewBlobFile, WrittenBlobFile};
@@ -160,6 +160,7 @@ pub fn remove_paths(fs: &dyn Fs, paths: &Mutex<Vec<PathBuf>>) {
 /// never span two tables, so each lies in the first table whose range reaches it).
 #[must_use]
 pub fn refs_per_table(
+    order: &KeyOrder,
     tables: &[WrittenTable],
     refs: &[(UserKey, BlobFileId, u32)],
 ) -> Vec<Vec<BlobRef>> {
@@ -169,7 +170,7 @@ pub fn refs_per_table(
         while table_idx + 1 < tables.len()
             && tables
                 .get(table_idx)
-                .is_some_and(|table| table.properties.key_max < *key)
+                .is_some_and(|table| order.lt(&table.properties.key_max, key))
         {
             table_idx += 1;
         }

@@ -100,7 +100,7 @@ pub fn write_outputs<E: From<Error>>(
     });
     match output {
         Ok(output) => Ok(Outputs {
-            blob_refs: refs_per_table(&written, &output.refs),
+            blob_refs: refs_per_table(&tables.options.order, &written, &output.refs),
             tables: written,
             blob_files: output.files,
         }),

@@ -514,3 +514,49 @@ fn a_flush_keeps_the_newest_versions_tombstones_and_range_tombstones() {
     assert_eq!(tables.len(), 1);
     assert_eq!(tables[0].1.range_tombstones(), [tombstone]);
 }
+
+#[test]
+fn each_table_counts_the_references_it_holds_in_a_custom_key_order() {
+    let order = lsm_testkit::orders::TestOrder::Reversed.key_order();
+    let fs = fs();
+    let names = Names::new();
+    let (next_table, next_file) = (|| names.table(), || names.blob());
+    let target = separating(&next_file, 1_000, 64 << 10);
+    // Keys in the reversed order: the largest bytes first.
+    let entries: Vec<_> = (0..600)
+        .rev()
+        .map(|key| {
+            let len = if key % 3 == 0 { 2_000 } else { 50 };
+            entry(key, 1, &vec![7; len])
+        })
+        .collect();
+    let mut tables = table_target(&next_table, 4 << 10);
+    tables.options.order = order.clone();
+    let stream = entries.into_iter().map(Ok::<_, Error>);
+    let outputs = write_outputs(
+        &fs,
+        &tables,
+        Some((&target, Path::new(BLOBS))),
+        stream,
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(outputs.tables.len() > 2, "several tables to count apart");
+    let read_options = ReadOptions {
+        order,
+        ..ReadOptions::default()
+    };
+    for ((meta, table), refs) in open_tables(&fs, &outputs, &read_options)
+        .unwrap()
+        .into_iter()
+        .zip(&outputs.blob_refs)
+    {
+        let held = table
+            .iter(SeqNo::MAX)
+            .map(Result::unwrap)
+            .filter(|entry| entry.key.value_type == ValueType::Indirection)
+            .count() as u64;
+        let counted: u64 = refs.iter().map(|r| r.frames).sum();
+        assert_eq!(counted, held, "table {} counts what it holds", meta.id);
+    }
+}
