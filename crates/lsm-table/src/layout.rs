@@ -123,4 +123,10 @@ pub mod tag {
     pub const FILTER_PARTITIONED: u64 = 38;
     /// Name of the key order, when it is not the lexicographic one (text).
     pub const COMPARATOR: u64 = 39;
+    /// Ids of the tables the merge that wrote this one replaces (varints, ascending;
+    /// absent: none).
+    pub const REPLACES: u64 = 40;
+    /// Ids of tables removed from the tree before this one was written whose files
+    /// were not deleted yet (varints, ascending; absent: none).
+    pub const OBSOLETE: u64 = 41;
 }

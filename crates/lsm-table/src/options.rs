@@ -8,7 +8,7 @@ use std::sync::Arc;
 use lsm_burr::FilterPolicy;
 pub use lsm_codec::DictionaryTraining;
 use lsm_codec::{Compression, EncryptionKey, FILE_SALT_LEN};
-use lsm_core::KeyOrder;
+use lsm_core::{KeyOrder, TableId};
 
 use crate::{BlockCache, DescriptorCache};
 
@@ -119,6 +119,13 @@ pub struct TableOptions {
     /// The order of the keys (entries must be added in it); a table of another order
     /// than the lexicographic one records its name.
     pub order: KeyOrder,
+    /// The tables a merge writing this one replaces (its inputs): once the merge is
+    /// installed they are obsolete. Recorded so that a manifest rebuilt from the files
+    /// on disk can tell which tables are still live.
+    pub replaces: Arc<[TableId]>,
+    /// Tables already removed from the tree whose files were not deleted yet when this
+    /// one was written (recorded for the same reason).
+    pub obsolete: Arc<[TableId]>,
 }
 
 impl Default for TableOptions {
@@ -139,6 +146,8 @@ impl Default for TableOptions {
             encryption: None,
             created_at_ms: 0,
             order: KeyOrder::lexicographic(),
+            replaces: Arc::new([]),
+            obsolete: Arc::new([]),
         }
     }
 }

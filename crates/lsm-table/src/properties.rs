@@ -4,7 +4,7 @@
 
 use lsm_codec::BlockHandle;
 use lsm_core::coding::{Decoder, put_varint_u64};
-use lsm_core::{DecodeError, SeqNo, UserKey};
+use lsm_core::{DecodeError, SeqNo, TableId, UserKey};
 
 use crate::layout::tag;
 
@@ -80,6 +80,12 @@ pub struct TableProperties {
     pub dictionary_id: Option<u32>,
     /// The name of the key order, when it is not the lexicographic one.
     pub comparator: Option<String>,
+    /// Ids of the tables the merge that wrote this one replaces, ascending (see
+    /// [`crate::TableOptions::replaces`]).
+    pub replaces: Vec<TableId>,
+    /// Ids of tables already obsolete when this one was written, ascending (see
+    /// [`crate::TableOptions::obsolete`]).
+    pub obsolete: Vec<TableId>,
 }
 
 impl TableProperties {
@@ -134,6 +140,18 @@ impl TableProperties {
         }
         if let Some(name) = &self.comparator {
             put_record(&mut out, tag::COMPARATOR, name.as_bytes());
+        }
+        for (tag, ids) in [
+            (tag::REPLACES, &self.replaces),
+            (tag::OBSOLETE, &self.obsolete),
+        ] {
+            if !ids.is_empty() {
+                let mut value = Vec::new();
+                for &id in ids {
+                    put_varint_u64(&mut value, id);
+                }
+                put_record(&mut out, tag, &value);
+            }
         }
         out
     }
@@ -202,6 +220,8 @@ impl TableProperties {
                 tag::INDEX_COMPRESSION => properties.index_compression = text()?,
                 tag::PREFIX_EXTRACTOR => properties.prefix_extractor = Some(text()?),
                 tag::COMPARATOR => properties.comparator = Some(text()?),
+                tag::REPLACES => properties.replaces = ids(value)?,
+                tag::OBSOLETE => properties.obsolete = ids(value)?,
                 tag::DICTIONARY_ID => {
                     let dict_id = number()?;
                     properties.dictionary_id =
@@ -258,6 +278,16 @@ impl TableProperties {
     }
 }
 
+/// A list of table ids (varints).
+fn ids(value: &[u8]) -> Result<Vec<TableId>, DecodeError> {
+    let mut decoder = Decoder::new(value);
+    let mut ids = Vec::new();
+    while !decoder.is_empty() {
+        ids.push(decoder.varint_u64()?);
+    }
+    Ok(ids)
+}
+
 fn put_record(out: &mut Vec<u8>, tag: u64, value: &[u8]) {
     put_varint_u64(out, tag);
     put_varint_u64(out, value.len() as u64);
@@ -293,6 +323,8 @@ mod tests {
             dictionary_id: Some(0xDEAD_BEEF),
             filter_partitioned: true,
             index_partitioned: true,
+            replaces: vec![3, 9, 300],
+            obsolete: vec![1, 2],
             ..TableProperties::default()
         };
         let mut bytes = properties.encode();

@@ -105,6 +105,8 @@ impl TableWriter {
             dictionary_id: options.compression.dictionary().map(ZstdDictionary::id),
             comparator: (!options.order.is_lexicographic())
                 .then(|| options.order.name().to_owned()),
+            replaces: sorted_ids(&options.replaces),
+            obsolete: sorted_ids(&options.obsolete),
             prefix_extractor: options
                 .prefix_extractor
                 .as_ref()
@@ -559,4 +561,12 @@ impl TableWriter {
         self.buffer.extend_from_slice(&footer);
         self.offset += footer.len() as u64;
     }
+}
+
+/// `ids` ascending, without repeats.
+fn sorted_ids(ids: &[lsm_core::TableId]) -> Vec<lsm_core::TableId> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }

@@ -24,6 +24,7 @@ mod error;
 pub mod fuzz;
 pub mod layout;
 mod manifest;
+pub mod rebuild;
 mod table_meta;
 mod version;
 

@@ -145,7 +145,24 @@ impl Manifest {
         roll_threshold_bytes: u64,
         encryption: Option<ManifestEncryption>,
     ) -> Result<Self> {
-        let generation = 1;
+        Self::create_generation(fs, dir, version, roll_threshold_bytes, encryption, 1)
+    }
+
+    /// [`Self::create_with`] as generation `generation`, which must be above every
+    /// generation the directory ever held under the same key (a rebuilt manifest
+    /// replacing a damaged one; an encrypted file's salt follows from its generation).
+    /// `current` names it once it is durable.
+    ///
+    /// # Errors
+    /// As [`Self::create`]; [`Error::Io`] when the generation's file exists.
+    pub fn create_generation(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        version: Version,
+        roll_threshold_bytes: u64,
+        encryption: Option<ManifestEncryption>,
+        generation: u64,
+    ) -> Result<Self> {
         let (file, len_bytes, cipher) =
             write_generation(fs.as_ref(), dir, generation, &version, encryption.as_ref())?;
         let encryption = encryption.map(Box::new);

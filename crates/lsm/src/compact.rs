@@ -162,6 +162,7 @@ impl TreeInner {
             return Ok(CompactionResult::nothing());
         };
         let removed: Vec<_> = ids.iter().copied().collect();
+        let marker = self.write_drop_marker(&removed)?;
         let version = self.apply_edit(&self.edit(removed.clone(), Vec::new(), &current))?;
         let mark = self.take_mark();
         self.install(|now| {
@@ -170,9 +171,7 @@ impl TreeInner {
             next.swap_tables(&ids.iter().copied().collect(), []);
             next
         });
-        for id in &removed {
-            current.table(*id).mark_obsolete();
-        }
+        self.mark_dropped(&current, &removed, &marker);
         Ok(CompactionResult {
             action: CompactionAction::Dropped,
             dest_level: None,
@@ -263,7 +262,7 @@ impl TreeInner {
             next
         });
         for id in &removed {
-            current.table(*id).mark_obsolete();
+            current.table(*id).mark_obsolete(&self.pending_deletions);
         }
         Ok(CompactionResult {
             action: CompactionAction::Merged,
@@ -360,9 +359,14 @@ impl TreeInner {
             _ => tasks.into_iter().map(|task| task()).collect(),
         };
         let dest = usize::from(input.dest_level);
-        self.with_targets(dest, input.target_size, blobs, |fs, tables, blobs| {
-            job.run(fs, tables, blobs, &run_slices)
-        })
+        let replaces: Vec<TableId> = input.table_ids.iter().copied().collect();
+        self.with_targets(
+            dest,
+            input.target_size,
+            &replaces,
+            blobs,
+            |fs, tables, blobs| job.run(fs, tables, blobs, &run_slices),
+        )
     }
 
     fn edit(

@@ -22,6 +22,11 @@ pub enum Error {
     /// Another opener holds the tree's directory lock.
     #[error("tree directory {0} is locked by another opener")]
     Locked(String),
+    /// The tree's directory holds tables or blob files but no manifest pointer: opening
+    /// would start an empty tree and delete them. [`crate::Config::repair`] rebuilds the
+    /// manifest from them.
+    #[error("tree directory {0} holds table or blob files but no manifest; repair it")]
+    ManifestMissing(PathBuf),
     /// A flush or manifest write failed earlier: nothing is known about the durable state
     /// past that point, so the tree refuses further writes and version changes until it is
     /// reopened (recovery then finds the last durable state).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use lsm_codec::FILE_SALT_LEN;
 use lsm_compaction::{BlobTarget, FlushJob, Outputs, TableTarget};
-use lsm_core::{BlobFileId, Fs, InternalEntry, MemtableId, SeqNo};
+use lsm_core::{BlobFileId, Fs, InternalEntry, MemtableId, SeqNo, TableId};
 use lsm_memtable::Memtable;
 use lsm_table::NewTable;
 use lsm_version::{BlobFileInfo, TableMeta, VersionEdit};
@@ -79,10 +79,13 @@ impl TreeInner {
             files: &current.blob_files,
             relocate: &no_relocation,
         };
-        let written =
-            self.with_targets(0, FLUSH_TABLE_TARGET_BYTES, blobs, |fs, tables, blobs| {
-                job.run(fs, tables, blobs)
-            })?;
+        let written = self.with_targets(
+            0,
+            FLUSH_TABLE_TARGET_BYTES,
+            &[],
+            blobs,
+            |fs, tables, blobs| job.run(fs, tables, blobs),
+        )?;
         let opened = match self.open_outputs(0, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -143,13 +146,15 @@ impl TreeInner {
     }
 
     /// Runs `job` with this tree's output targets for `level`: tables of about
-    /// `target_bytes` named by the table counter, and, when the tree separates values or
+    /// `target_bytes` named by the table counter, each naming the tables it `replaces`
+    /// and those whose deletion is pending, and, when the tree separates values or
     /// holds blob files, blob files named by the blob counter (relocating the values of
     /// `blobs.relocate`).
     pub(crate) fn with_targets<T>(
         &self,
         level: usize,
         target_bytes: u64,
+        replaces: &[TableId],
         blobs: BlobContext<'_>,
         job: impl FnOnce(
             &dyn Fs,
@@ -159,6 +164,8 @@ impl TreeInner {
     ) -> Result<T> {
         let mut options = self.config.table_options(level)?;
         options.created_at_ms = now_ms();
+        options.replaces = replaces.into();
+        options.obsolete = self.pending_deletions.ids().into();
         let encryption = self.encryption.as_ref();
         // Each file's salt is set from its `NewTable` (or `NewBlobFile`).
         let file_encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));

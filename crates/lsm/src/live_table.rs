@@ -6,13 +6,50 @@
 //! change's mark answering as before. So the edit only marks the table obsolete, and
 //! the file is removed when the last `Arc` of it drops. A crash before that leaves an
 //! orphan, which the next open removes.
+//!
+//! Until its file is gone, an obsolete table is listed in the tree's
+//! [`PendingDeletions`], and every table written meanwhile names it as replaced (table
+//! property `replaces`): a manifest rebuilt from the files on disk
+//! ([`crate::Config::repair`]) then leaves it out instead of bringing back what it
+//! held.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use lsm_core::Fs;
+use lsm_core::{Fs, TableId};
 use lsm_table::Table;
+
+/// Tables removed from a tree whose files are not deleted yet.
+#[derive(Debug, Default)]
+pub(crate) struct PendingDeletions(Mutex<BTreeSet<TableId>>);
+
+impl PendingDeletions {
+    /// The ids, ascending.
+    pub(crate) fn ids(&self) -> Vec<TableId> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    fn insert(&self, id: TableId) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+    }
+
+    fn remove(&self, id: TableId) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+    }
+}
 
 /// An open table of a tree; see the module docs.
 pub(crate) struct LiveTable {
@@ -22,6 +59,11 @@ pub(crate) struct LiveTable {
     path: PathBuf,
     fs: Arc<dyn Fs>,
     obsolete: AtomicBool,
+    /// Where the table is listed once obsolete, until its file is deleted.
+    pending: OnceLock<Arc<PendingDeletions>>,
+    /// The drop marker naming the table, if a drop removed it (deleted once every
+    /// table it names is).
+    drop_marker: OnceLock<Arc<DropMarker>>,
 }
 
 impl LiveTable {
@@ -37,6 +79,8 @@ impl LiveTable {
             path,
             fs,
             obsolete: AtomicBool::new(false),
+            pending: OnceLock::new(),
+            drop_marker: OnceLock::new(),
         }
     }
 
@@ -46,9 +90,17 @@ impl LiveTable {
         self
     }
 
+    /// Keeps `marker` until the table's file is deleted.
+    pub(crate) fn set_drop_marker(&self, marker: &Arc<DropMarker>) {
+        let _ = self.drop_marker.set(Arc::clone(marker));
+    }
+
     /// Deletes the file once the last reader is done (the edit removing the table is
-    /// durable).
-    pub(crate) fn mark_obsolete(&self) {
+    /// durable), listing it in `pending` until then.
+    pub(crate) fn mark_obsolete(&self, pending: &Arc<PendingDeletions>) {
+        if self.pending.set(Arc::clone(pending)).is_ok() {
+            pending.insert(self.table.file_id());
+        }
         self.obsolete.store(true, Ordering::Release);
     }
 }
@@ -63,10 +115,61 @@ impl Drop for LiveTable {
                 tracing::debug!(path = %self.path.display(), "obsolete table deleted");
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            // The next open removes it as an orphan.
+            // The next open removes it as an orphan; until then it stays listed.
             Err(error) => {
                 tracing::warn!(path = %self.path.display(), %error, "obsolete table not deleted");
+                return;
             }
         }
+        if let Some(pending) = self.pending.get() {
+            pending.remove(self.table.file_id());
+        }
+    }
+}
+
+/// A drop marker on disk (see `crate::layout`): deleted when the last table it names
+/// lets go of it, or at once when the drop is not installed.
+#[derive(Debug)]
+pub(crate) struct DropMarker {
+    path: PathBuf,
+    fs: Arc<dyn Fs>,
+}
+
+impl Drop for DropMarker {
+    fn drop(&mut self) {
+        // The deletions of the tables it names go first, durably: a marker gone with a
+        // table still listed in the directory would let that table come back.
+        if let Some(dir) = self.path.parent()
+            && let Err(error) = self.fs.sync_dir(dir)
+        {
+            tracing::warn!(path = %dir.display(), %error, "drop marker kept: directory not synced");
+            return;
+        }
+        if let Err(error) = self.fs.remove_file(&self.path)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            // The next open removes it.
+            tracing::warn!(path = %self.path.display(), %error, "drop marker not deleted");
+        }
+    }
+}
+
+impl crate::tree::TreeInner {
+    /// Writes (whole, and durably) a drop marker naming `ids`, before the edit that
+    /// drops them: a manifest rebuilt from the files on disk leaves the tables out even
+    /// when their files outlive the edit (readers still hold them).
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when the marker cannot be written.
+    pub(crate) fn write_drop_marker(&self, ids: &[TableId]) -> crate::Result<Arc<DropMarker>> {
+        let dir = self.config.path.join(crate::layout::TABLES_DIR);
+        let (name, temp) = crate::layout::drop_marker_names(self.ids.table());
+        let bytes = crate::layout::encode_drop_marker(ids);
+        lsm_core::fs::replace_durably(self.config.fs.as_ref(), &dir, &name, &temp, &bytes)
+            .map_err(|step| crate::Error::io(step.op, &step.path, step.source))?;
+        Ok(Arc::new(DropMarker {
+            path: dir.join(name),
+            fs: Arc::clone(&self.config.fs),
+        }))
     }
 }

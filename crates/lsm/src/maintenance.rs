@@ -29,10 +29,12 @@ impl TreeInner {
         self.health.check()?;
         let current = self.super_version();
         let removed: Vec<_> = current.version.tables().map(|meta| meta.id).collect();
-        let version = if removed.is_empty() {
-            Arc::clone(&current.version)
+        let (version, marker) = if removed.is_empty() {
+            (Arc::clone(&current.version), None)
         } else {
-            self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?
+            let marker = self.write_drop_marker(&removed)?;
+            let edit = self.removal_edit(removed.clone(), &current.version);
+            (self.apply_edit(&edit)?, Some(marker))
         };
         let mark = self.take_mark();
         let fresh = Arc::new(Memtable::new_in(
@@ -47,7 +49,9 @@ impl TreeInner {
             next.set_tables(std::collections::BTreeMap::new());
             next
         });
-        self.mark_obsolete(&current, &removed);
+        if let Some(marker) = marker {
+            self.mark_dropped(&current, &removed, &marker);
+        }
         drop(lock);
         tracing::info!(tables = removed.len(), "tree cleared");
         Ok(())
@@ -74,6 +78,7 @@ impl TreeInner {
         if removed.is_empty() {
             return Ok(());
         }
+        let marker = self.write_drop_marker(&removed)?;
         let version = self.apply_edit(&self.removal_edit(removed.clone(), &current.version))?;
         let mark = self.take_mark();
         let removed_set: BTreeSet<_> = removed.iter().copied().collect();
@@ -83,7 +88,7 @@ impl TreeInner {
             next.swap_tables(&removed_set, []);
             next
         });
-        self.mark_obsolete(&current, &removed);
+        self.mark_dropped(&current, &removed, &marker);
         drop(lock);
         tracing::info!(tables = removed.len(), "range dropped");
         Ok(())
@@ -111,13 +116,17 @@ impl TreeInner {
         }
     }
 
-    fn mark_obsolete(
+    /// Marks the dropped tables obsolete; each keeps `marker` until its file is gone.
+    pub(crate) fn mark_dropped(
         &self,
         old: &crate::super_version::SuperVersion,
         removed: &[lsm_core::TableId],
+        marker: &Arc<crate::live_table::DropMarker>,
     ) {
         for id in removed {
-            old.table(*id).mark_obsolete();
+            let table = old.table(*id);
+            table.set_drop_marker(marker);
+            table.mark_obsolete(&self.pending_deletions);
         }
     }
 }

@@ -82,6 +82,9 @@ impl Tree {
         let fresh = !fs
             .exists(&current)
             .map_err(|source| Error::io("stat", &current, source))?;
+        if fresh && holds_files(fs.as_ref(), &dir)? {
+            return Err(Error::ManifestMissing(dir));
+        }
         let encryption =
             crate::encryption::open_marker(fs.as_ref(), &dir, config.encryption.as_deref(), fresh)?;
         let manifest_encryption = encryption
@@ -207,6 +210,7 @@ impl Tree {
             rate_limiter,
             background: background.clone(),
             compaction_pool,
+            pending_deletions: Arc::default(),
             _directory_lock: directory_lock,
         }));
         if let Some(background) = background {
@@ -266,7 +270,11 @@ fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn lock_directory(fs: &dyn Fs, dir: &Path, enabled: bool) -> Result<Option<Box<dyn FsLock>>> {
+pub(crate) fn lock_directory(
+    fs: &dyn Fs,
+    dir: &Path,
+    enabled: bool,
+) -> Result<Option<Box<dyn FsLock>>> {
     if !enabled {
         return Ok(None);
     }
@@ -313,6 +321,29 @@ pub(crate) fn open_tables(
     Ok(tables)
 }
 
+/// Whether `tables/` or `blobs/` of the tree at `dir` holds a numerically named file.
+pub(crate) fn holds_files(fs: &dyn Fs, dir: &Path) -> Result<bool> {
+    for sub in [TABLES_DIR, BLOBS_DIR] {
+        let path = dir.join(sub);
+        if !fs
+            .exists(&path)
+            .map_err(|source| Error::io("stat", &path, source))?
+        {
+            continue;
+        }
+        let entries = fs
+            .read_dir(&path)
+            .map_err(|source| Error::io("list", &path, source))?;
+        if entries
+            .iter()
+            .any(|entry| entry.file_name().and_then(parse_table_file_name).is_some())
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Deletes table and blob files the version does not reference.
 fn remove_orphans(fs: &dyn Fs, dir: &Path, version: &Version) -> Result<()> {
     let tables: BTreeSet<_> = version.tables().map(|table| table.id).collect();
@@ -335,10 +366,12 @@ fn remove_unlisted(fs: &dyn Fs, dir: &Path, live: &BTreeSet<u64>, what: &str) ->
         .map_err(|source| Error::io("list", dir, source))?;
     let mut removed_count = 0_usize;
     for entry in entries {
-        let Some(id) = entry.file_name().and_then(parse_table_file_name) else {
-            continue;
-        };
-        if live.contains(&id) {
+        let name = entry.file_name().unwrap_or_default();
+        // A drop marker is stale once the tree is open: its drop was installed (and the
+        // table is an orphan) or not (and the table is live).
+        let stale = crate::layout::is_drop_marker_name(name)
+            || parse_table_file_name(name).is_some_and(|id| !live.contains(&id));
+        if !stale {
             continue;
         }
         fs.remove_file(&entry.path)

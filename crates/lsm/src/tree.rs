@@ -60,6 +60,8 @@ pub struct TreeInner {
     pub(crate) manifest: Mutex<Manifest>,
     /// Names new memtables, tables and blob files.
     pub(crate) ids: FileIds,
+    /// Tables removed from the tree whose files are not deleted yet.
+    pub(crate) pending_deletions: Arc<crate::live_table::PendingDeletions>,
     pub(crate) blob_read_options: lsm_vlog::BlobReadOptions,
     /// Poisoned (a manifest write failed) or closing (running merges stop).
     pub(crate) health: Health,
