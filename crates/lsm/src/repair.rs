@@ -395,6 +395,12 @@ enum Problem {
 
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
+        if let Error::Table(lsm_table::Error::ComparatorMismatch {
+            stored, supplied, ..
+        }) = error
+        {
+            return Self::Abort(Error::ComparatorMismatch { stored, supplied });
+        }
         if aborts_repair(&error) {
             Self::Abort(error)
         } else {
