@@ -448,6 +448,19 @@ pub trait AbstractTree: sealed::Sealed {
         options: &crate::verify::VerifyOptions,
     ) -> crate::verify::IntegrityReport;
 
+    /// [`Self::verify_integrity_with`], calling `progress` after each file is checked
+    /// (from the thread that checked it).
+    fn verify_integrity_with_progress(
+        &self,
+        options: &crate::verify::VerifyOptions,
+        progress: &(dyn Fn(&crate::verify::VerifyProgress) + Sync),
+    ) -> crate::verify::IntegrityReport;
+
+    /// The current version: each level's runs and their tables (key and seqno ranges,
+    /// sizes, counts), and the blob files with their dead values (for tools that show
+    /// the shape of a tree).
+    fn current_version(&self) -> crate::version::Version;
+
     /// Tables in the tree.
     fn table_count(&self) -> usize;
 

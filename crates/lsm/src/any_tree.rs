@@ -207,6 +207,18 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.verify_integrity_with(options))
     }
 
+    fn verify_integrity_with_progress(
+        &self,
+        options: &crate::verify::VerifyOptions,
+        progress: &(dyn Fn(&crate::verify::VerifyProgress) + Sync),
+    ) -> crate::verify::IntegrityReport {
+        $forward!(self, tree => tree.verify_integrity_with_progress(options, progress))
+    }
+
+    fn current_version(&self) -> crate::version::Version {
+        $forward!(self, tree => tree.current_version())
+    }
+
     fn table_count(&self) -> usize {
         $forward!(self, tree => tree.table_count())
     }

@@ -75,6 +75,11 @@ mod super_version;
 mod threads;
 mod tree;
 pub mod verify;
+
+/// What a version holds (see [`AbstractTree::current_version`]).
+pub mod version {
+    pub use lsm_version::{BlobFileInfo, BlobRef, Level, Run, TableMeta, Version};
+}
 mod write_batch;
 
 pub use abstract_tree::{AbstractTree, FlushGuard, TreeType};

@@ -594,14 +594,26 @@ impl AbstractTree for Tree {
         &self,
         options: &crate::verify::VerifyOptions,
     ) -> crate::verify::BlockVerifyReport {
-        crate::verify::scrub(self, options)
+        crate::verify::scrub(self, options, &|_| {})
     }
 
     fn verify_integrity_with(
         &self,
         options: &crate::verify::VerifyOptions,
     ) -> crate::verify::IntegrityReport {
-        crate::verify::integrity(self, options)
+        crate::verify::integrity(self, options, &|_| {})
+    }
+
+    fn verify_integrity_with_progress(
+        &self,
+        options: &crate::verify::VerifyOptions,
+        progress: &(dyn Fn(&crate::verify::VerifyProgress) + Sync),
+    ) -> crate::verify::IntegrityReport {
+        crate::verify::integrity(self, options, progress)
+    }
+
+    fn current_version(&self) -> Version {
+        (*self.super_version().version).clone()
     }
 
     fn table_count(&self) -> usize {

@@ -79,6 +79,19 @@ pub enum FileKind {
     Manifest,
 }
 
+/// How far a check is, told after each file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyProgress {
+    /// Files checked so far.
+    pub files_done: usize,
+    /// Files to check.
+    pub files_total: usize,
+    /// Bytes of the files checked so far.
+    pub bytes_done: u64,
+    /// Bytes of the files to check.
+    pub bytes_total: u64,
+}
+
 /// One damage found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockVerifyError {
@@ -134,37 +147,62 @@ pub fn verify_integrity(tree: &impl AbstractTree) -> IntegrityReport {
 
 /// One file of a snapshot to check, with the whole-file digest its manifest records.
 enum FileToCheck {
-    Table(Arc<crate::live_table::LiveTable>, Option<u64>),
+    Table(Arc<crate::live_table::LiveTable>, Option<u64>, u64),
     Blob(Arc<crate::blobs::LiveBlobFile>, Option<u64>),
 }
 
 /// Scrubs the files of `tree`'s current snapshot with `options` (what
 /// [`crate::AbstractTree::verify_checksum_with`] does).
-pub(crate) fn scrub(tree: &crate::TreeInner, options: &VerifyOptions) -> BlockVerifyReport {
+pub(crate) fn scrub(
+    tree: &crate::TreeInner,
+    options: &VerifyOptions,
+    progress: &(dyn Fn(&VerifyProgress) + Sync),
+) -> BlockVerifyReport {
     // One snapshot: its files stay on disk until the check ends.
     let snapshot = tree.super_version();
     let version = &snapshot.version;
     let table_digests: std::collections::HashMap<_, _> = version
         .tables()
-        .map(|meta| (meta.id, meta.digest))
+        .map(|meta| (meta.id, (meta.digest, meta.size_bytes)))
         .collect();
     let files: Vec<FileToCheck> = snapshot
         .tables
         .iter()
         .map(|(id, table)| {
-            let digest = table_digests.get(id).copied().flatten();
-            FileToCheck::Table(Arc::clone(table), digest)
+            let (digest, size) = table_digests.get(id).copied().unwrap_or_default();
+            FileToCheck::Table(Arc::clone(table), digest, size)
         })
         .chain(snapshot.blob_files.iter().map(|(id, blob)| {
             let digest = version.blob_files().get(id).and_then(|info| info.digest);
             FileToCheck::Blob(Arc::clone(blob), digest)
         }))
         .collect();
+    let size = |file: &FileToCheck| match file {
+        FileToCheck::Table(_, _, size) => *size,
+        FileToCheck::Blob(blob, _) => blob.reader.file_len(),
+    };
+    let bytes_total = files.iter().map(size).sum();
+    let done = std::sync::Mutex::new((0_usize, 0_u64));
+    let files_total = files.len();
     let check = |file: &FileToCheck| {
         let report = match file {
-            FileToCheck::Table(table, digest) => check_table(table, *digest),
+            FileToCheck::Table(table, digest, _) => check_table(table, *digest),
             FileToCheck::Blob(blob, digest) => check_blob_file(blob, *digest),
         };
+        let now = {
+            let mut done = done
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            done.0 += 1;
+            done.1 += size(file);
+            *done
+        };
+        progress(&VerifyProgress {
+            files_done: now.0,
+            files_total,
+            bytes_done: now.1,
+            bytes_total,
+        });
         if let Some(pause) = options.throttle {
             std::thread::sleep(pause);
         }
@@ -192,8 +230,12 @@ pub(crate) fn scrub(tree: &crate::TreeInner, options: &VerifyOptions) -> BlockVe
 
 /// [`scrub`], and `tree`'s manifest replayed without changing it (what
 /// [`crate::AbstractTree::verify_integrity_with`] does).
-pub(crate) fn integrity(tree: &crate::TreeInner, options: &VerifyOptions) -> IntegrityReport {
-    let mut report = scrub(tree, options);
+pub(crate) fn integrity(
+    tree: &crate::TreeInner,
+    options: &VerifyOptions,
+    progress: &(dyn Fn(&VerifyProgress) + Sync),
+) -> IntegrityReport {
+    let mut report = scrub(tree, options, progress);
     let encryption = tree
         .encryption
         .as_ref()

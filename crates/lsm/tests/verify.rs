@@ -103,6 +103,38 @@ fn healthy_trees_check_clean() {
     }
 }
 
+#[test]
+fn progress_is_told_after_every_file_and_reaches_the_totals() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    let tree = config(&fs, true, false).open().unwrap();
+    fill(&tree);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let report = tree
+        .verify_integrity_with_progress(&VerifyOptions::default().parallelism(2), &|progress| {
+            seen.lock().unwrap().push(*progress)
+        });
+    assert!(report.is_ok());
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort_by_key(|progress| progress.files_done);
+    let data_files = tree.table_count() + tree.blob_file_count();
+    assert_eq!(seen.len(), data_files);
+    let last = seen.last().unwrap();
+    assert_eq!(last.files_done, last.files_total);
+    assert_eq!(last.bytes_done, last.bytes_total);
+    let version = tree.current_version();
+    let on_disk: u64 = version.tables().map(|table| table.size_bytes).sum::<u64>()
+        + version
+            .blob_files()
+            .values()
+            .map(|file| file.file_len)
+            .sum::<u64>();
+    assert_eq!(last.bytes_total, on_disk);
+    assert!(
+        seen.windows(2)
+            .all(|pair| pair[0].bytes_done <= pair[1].bytes_done)
+    );
+}
+
 /// Every 29th byte of every table and blob file, and every byte of the manifest's last
 /// edit and commit, flipped in turn: the check names the file whenever the byte lies in
 /// a block or frame, and the reads of a tree opened afterwards agree.
