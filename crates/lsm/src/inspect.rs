@@ -177,6 +177,87 @@ pub fn read_blob_frames(fs: &dyn Fs, path: &Path) -> Result<Vec<BlobFrame>> {
         .collect()
 }
 
+/// Checks the whole file at `path`, a table (every block) or, when it does not open as
+/// one, a blob file (every frame, against the footer); damage is in the report, with
+/// the offset where it is known. The file's kind follows from its directory (`tables`
+/// or `blobs`) when it has one of those names.
+///
+/// # Errors
+/// [`Error::NotATreeFile`] for a file not named by an id; [`Error::Io`] when it cannot
+/// be read.
+pub fn verify_file(
+    fs: &dyn Fs,
+    path: &Path,
+    options: &InspectOptions,
+) -> Result<crate::verify::BlockVerifyReport> {
+    use crate::verify::{BlockVerifyError, BlockVerifyReport, FileKind};
+    let id = file_id(path)?;
+    let len = fs.metadata(path)?.len_bytes;
+    let in_blobs = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == crate::layout::BLOBS_DIR);
+    let mut report = BlockVerifyReport {
+        files_checked: 1,
+        bytes_checked: len,
+        ..BlockVerifyReport::default()
+    };
+    let damage = |kind, offset, what: String| BlockVerifyError {
+        path: path.to_path_buf(),
+        kind,
+        offset,
+        what,
+    };
+    let table = if in_blobs {
+        None
+    } else {
+        Some(open_table(fs, path, options))
+    };
+    match table {
+        Some(Ok(table)) => {
+            let blocks = table.verify()?;
+            for block in blocks.blocks {
+                report.blocks_checked += 1;
+                if let Some(error) = block.error {
+                    report.errors.push(damage(
+                        FileKind::Table,
+                        Some(block.handle.offset),
+                        format!("{} block: {error}", block.block_type),
+                    ));
+                }
+            }
+        }
+        Some(Err(error))
+            if path
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|dir| dir == crate::layout::TABLES_DIR) =>
+        {
+            report
+                .errors
+                .push(damage(FileKind::Table, None, error.to_string()));
+        }
+        _ => {
+            let opened =
+                lsm_vlog::BlobFileReader::open(fs, path, id, &lsm_vlog::BlobReadOptions::default());
+            match opened.and_then(|reader| reader.verify().map(|_| reader.frame_count())) {
+                Ok(frames) => report.blocks_checked = frames,
+                Err(error) => {
+                    let offset = match &error {
+                        lsm_vlog::Error::Corruption { offset, .. }
+                        | lsm_vlog::Error::Frame { offset, .. } => Some(*offset),
+                        _ => None,
+                    };
+                    report
+                        .errors
+                        .push(damage(FileKind::BlobFile, offset, error.to_string()));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
 /// The files of the tree at `dir`: its tables and blob files, by path (for a tool that
 /// inspects them one by one).
 ///

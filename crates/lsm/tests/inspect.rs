@@ -140,3 +140,47 @@ fn bad_files_are_typed_errors() {
         Err(Error::Table(lsm_table::Error::KeyRequired { .. }))
     ));
 }
+
+#[test]
+fn one_file_is_verified_without_its_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let tree = Config::new(
+            dir.path(),
+            SequenceNumberCounter::default(),
+            SequenceNumberCounter::default(),
+        )
+        .with_kv_separation(Some(
+            KvSeparationOptions::default().separation_threshold(32),
+        ))
+        .open()
+        .unwrap();
+        for key in 0..300_u32 {
+            tree.insert(
+                format!("k{key:04}"),
+                format!("{key}-{}", "v".repeat(key as usize % 80)),
+                u64::from(key),
+            );
+        }
+        tree.flush_active_memtable(0).unwrap();
+    }
+    let options = InspectOptions::default();
+    let (tables, blobs) = tree_files(&lsm::StdFs, dir.path()).unwrap();
+    for path in tables.iter().chain(&blobs) {
+        let report = lsm::inspect::verify_file(&lsm::StdFs, path, &options).unwrap();
+        assert!(report.is_ok(), "{path:?}: {:?}", report.errors);
+        assert!(report.blocks_checked > 0);
+    }
+    for path in [&tables[0], &blobs[0]] {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[40] ^= 0x08;
+        std::fs::write(path, &bytes).unwrap();
+        let report = lsm::inspect::verify_file(&lsm::StdFs, path, &options).unwrap();
+        assert!(!report.is_ok(), "{path:?}: a flipped byte is found");
+        assert_eq!(report.errors[0].path, *path);
+    }
+    assert!(matches!(
+        lsm::inspect::verify_file(&lsm::StdFs, &dir.path().join("current"), &options),
+        Err(Error::NotATreeFile { .. })
+    ));
+}
