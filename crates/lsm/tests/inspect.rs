@@ -18,6 +18,9 @@ use lsm::{
 };
 use lsm_testkit::orders::Numeric;
 
+#[path = "support/common.rs"]
+mod common;
+
 fn config(fs: &Arc<dyn Fs>) -> Config {
     Config::new(
         "/db",
@@ -172,9 +175,9 @@ fn one_file_is_verified_without_its_tree() {
         assert!(report.blocks_checked > 0);
     }
     for path in [&tables[0], &blobs[0]] {
-        let mut bytes = std::fs::read(path).unwrap();
+        let mut bytes = common::disk::read(path);
         bytes[40] ^= 0x08;
-        std::fs::write(path, &bytes).unwrap();
+        common::disk::write(path, &bytes);
         let report = lsm::inspect::verify_file(&lsm::StdFs, path, &options).unwrap();
         assert!(!report.is_ok(), "{path:?}: a flipped byte is found");
         assert_eq!(report.errors[0].path, *path);

@@ -13,6 +13,10 @@ use lsm::encryption::EncryptionProvider;
 use lsm::{AbstractTree, Aes256GcmProvider, Config, Error, Guard, SequenceNumberCounter};
 use lsm_testkit::orders::TestOrder;
 
+#[path = "support/common.rs"]
+mod common;
+use common::disk;
+
 fn config(dir: &Path) -> Config {
     Config::new(
         dir,
@@ -33,25 +37,10 @@ fn contents(tree: &impl AbstractTree) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// Removes `current` and every manifest generation of the tree at `dir`.
 fn lose_manifest(dir: &Path) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for (path, _) in disk::list(dir) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name == "current" || name.starts_with("manifest-") {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
-}
-
-/// Copies the files of a tree (not the lock).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if entry.file_name() != "lock" {
-            std::fs::copy(entry.path(), target).unwrap();
+            disk::remove(&path);
         }
     }
 }
@@ -118,9 +107,9 @@ fn a_damaged_manifest_is_moved_aside_and_replaced() {
         build(&tree, &seqno, 500);
         contents(&tree)
     };
-    let manifest = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
+    let manifest = disk::list(dir.path())
+        .into_iter()
+        .map(|(path, _)| path)
         .find(|path| {
             path.file_name()
                 .unwrap()
@@ -128,9 +117,9 @@ fn a_damaged_manifest_is_moved_aside_and_replaced() {
                 .starts_with("manifest-")
         })
         .unwrap();
-    let mut bytes = std::fs::read(&manifest).unwrap();
+    let mut bytes = disk::read(&manifest);
     bytes[20] ^= 0xFF;
-    std::fs::write(&manifest, bytes).unwrap();
+    disk::write(&manifest, &bytes);
     assert!(config(dir.path()).open().is_err());
     let report = config(dir.path()).repair().unwrap();
     assert!(report.replaced_manifest_files.contains(&manifest));
@@ -171,10 +160,10 @@ fn obsolete_tables_still_on_disk_do_not_bring_deleted_or_overwritten_keys_back()
     assert_eq!(contents(&tree), expected);
     // Later tables record the removed ones as obsolete; the copy is taken before and
     // after one is written.
-    copy_tree(dir.path(), &copy.path().join("before"));
+    disk::copy_tree(dir.path(), &copy.path().join("before"));
     tree.insert("zz-later", "x", seqno.next());
     tree.flush_active_memtable(0).unwrap();
-    copy_tree(dir.path(), &copy.path().join("after"));
+    disk::copy_tree(dir.path(), &copy.path().join("after"));
     drop(reader);
     drop(tree);
 
@@ -222,7 +211,7 @@ fn a_dropped_range_whose_files_remain_stays_dropped() {
     }
     let reader = tree.iter(lsm::SeqNo::MAX, None);
     tree.drop_range::<&str, _>("a".."b").unwrap();
-    copy_tree(dir.path(), copy.path());
+    disk::copy_tree(dir.path(), copy.path());
     drop(reader);
     drop(tree);
     lose_manifest(copy.path());
@@ -253,16 +242,15 @@ fn damaged_and_stray_files_are_quarantined_never_deleted() {
         }
     }
     let tables = dir.path().join("tables");
-    let mut names: Vec<_> = std::fs::read_dir(&tables)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
+    let names: Vec<_> = disk::list(&tables)
+        .into_iter()
+        .map(|(path, _)| path)
         .collect();
-    names.sort();
     let damaged = names[1].clone();
-    let mut bytes = std::fs::read(&damaged).unwrap();
+    let mut bytes = disk::read(&damaged);
     bytes[100] ^= 0x40;
-    std::fs::write(&damaged, &bytes).unwrap();
-    std::fs::write(tables.join("notes.txt"), "a stranger").unwrap();
+    disk::write(&damaged, &bytes);
+    disk::write(&tables.join("notes.txt"), b"a stranger");
     lose_manifest(dir.path());
 
     let report = config(dir.path()).repair().unwrap();
@@ -276,7 +264,7 @@ fn damaged_and_stray_files_are_quarantined_never_deleted() {
     assert!(quarantined.contains(&damaged) && quarantined.contains(&tables.join("notes.txt")));
     let quarantine = dir.path().join(lsm::repair::QUARANTINE_DIR);
     let damaged_name = format!("table-{}", damaged.file_name().unwrap().to_string_lossy());
-    assert_eq!(std::fs::read(quarantine.join(damaged_name)).unwrap(), bytes);
+    assert_eq!(disk::read(&quarantine.join(damaged_name)), bytes);
     assert!(quarantine.join("table-notes.txt").exists());
     let tree = config(dir.path()).open().unwrap();
     assert_eq!(contents(&tree).len(), 400, "the other two tables answer");
@@ -452,16 +440,16 @@ fn a_blob_tree_is_repaired_with_its_blob_files_and_their_garbage() {
 /// Every file under `dir`, relative.
 fn walk(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
+    for (path, is_dir) in disk::list(dir) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if is_dir {
             out.extend(
-                walk(&entry.path())
+                walk(&path)
                     .into_iter()
-                    .map(|name| format!("{}/{name}", entry.file_name().to_string_lossy())),
+                    .map(|inner| format!("{name}/{inner}")),
             );
         } else {
-            out.push(entry.file_name().to_string_lossy().into_owned());
+            out.push(name);
         }
     }
     out

@@ -109,10 +109,12 @@ fn progress_is_told_after_every_file_and_reaches_the_totals() {
     let tree = config(&fs, true, false).open().unwrap();
     fill(&tree);
     let seen = std::sync::Mutex::new(Vec::new());
-    let report = tree
-        .verify_integrity_with_progress(&VerifyOptions::default().parallelism(2), &|progress| {
-            seen.lock().unwrap().push(*progress)
-        });
+    let report = tree.verify_integrity_with_progress(
+        &VerifyOptions::default().parallelism(2),
+        &|progress| {
+            seen.lock().unwrap().push(*progress);
+        },
+    );
     assert!(report.is_ok());
     let mut seen = seen.into_inner().unwrap();
     seen.sort_by_key(|progress| progress.files_done);

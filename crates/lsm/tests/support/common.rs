@@ -152,3 +152,59 @@ impl CompactionFilter for Held {
         Ok(Verdict::Keep)
     }
 }
+
+/// Files on disk through the tree's own file-system seam (`StdFs`).
+pub mod disk {
+    use std::path::{Path, PathBuf};
+
+    use lsm::fs::{Fs, OpenOptions, StdFs};
+
+    /// The whole file at `path`.
+    pub fn read(path: &Path) -> Vec<u8> {
+        let file = StdFs.open(path, OpenOptions::read()).expect("file opens");
+        let mut bytes = vec![0; usize::try_from(file.len().expect("length")).expect("fits")];
+        file.read_exact_at(&mut bytes, 0).expect("file reads");
+        bytes
+    }
+
+    /// Replaces the file at `path` with `bytes`.
+    pub fn write(path: &Path, bytes: &[u8]) {
+        let options = OpenOptions {
+            truncate: true,
+            ..OpenOptions::write()
+        };
+        let file = StdFs.open(path, options).expect("file opens");
+        file.append(bytes).expect("file writes");
+        file.sync_all().expect("file syncs");
+    }
+
+    /// The entries of `dir`: (path, is a directory), sorted.
+    pub fn list(dir: &Path) -> Vec<(PathBuf, bool)> {
+        let mut entries: Vec<_> = StdFs
+            .read_dir(dir)
+            .expect("directory lists")
+            .into_iter()
+            .map(|entry| (entry.path, entry.is_dir))
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    /// Removes the file at `path`.
+    pub fn remove(path: &Path) {
+        StdFs.remove_file(path).expect("file removed");
+    }
+
+    /// Copies the files under `from` to `to` (not the lock file).
+    pub fn copy_tree(from: &Path, to: &Path) {
+        StdFs.create_dir_all(to).expect("directory created");
+        for (path, is_dir) in list(from) {
+            let name = path.file_name().expect("a name");
+            if is_dir {
+                copy_tree(&path, &to.join(name));
+            } else if name != "lock" {
+                write(&to.join(name), &read(&path));
+            }
+        }
+    }
+}
