@@ -77,6 +77,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lsm",
         ],
     ),
+    // The command-line tool uses the facade only.
+    ("lsm-cli", &["lsm"]),
     ("xtask", &[]),
 ];
 

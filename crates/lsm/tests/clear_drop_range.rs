@@ -14,11 +14,33 @@ fn tree(path: &Path, seqno: &SequenceNumberCounter) -> AnyTree {
         .unwrap()
 }
 
+/// Table files (not drop markers) in the tree's `tables/`.
 fn table_files(path: &Path) -> usize {
     StdFs
         .read_dir(&path.join(lsm::layout::TABLES_DIR))
         .unwrap()
-        .len()
+        .iter()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .and_then(lsm::layout::parse_table_file_name)
+                .is_some()
+        })
+        .count()
+}
+
+/// Drop markers in the tree's `tables/`.
+fn drop_markers(path: &Path) -> usize {
+    StdFs
+        .read_dir(&path.join(lsm::layout::TABLES_DIR))
+        .unwrap()
+        .iter()
+        .filter(|entry| {
+            entry
+                .file_name()
+                .is_some_and(lsm::layout::is_drop_marker_name)
+        })
+        .count()
 }
 
 #[test]
@@ -48,10 +70,16 @@ fn clear_keeps_older_snapshots_until_the_watermark_passes() {
         1,
         "the file stays while old reads may need it"
     );
+    assert_eq!(drop_markers(dir.path()), 1, "and its drop marker with it");
     // A flush whose watermark passes the clear forgets the old state and its file.
     tree.insert("new", "3", seqno.next());
     tree.flush_active_memtable(seqno.get()).unwrap();
     assert_eq!(table_files(dir.path()), 1, "only the new table");
+    assert_eq!(
+        drop_markers(dir.path()),
+        0,
+        "the marker goes with the last table it names"
+    );
     assert_eq!(
         tree.get("new", seqno.get()).unwrap().as_deref(),
         Some(&b"3"[..])
