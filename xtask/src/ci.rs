@@ -10,8 +10,22 @@ use crate::{
     project_root, tidy,
 };
 
-pub(crate) fn run() -> Result {
+/// The `--scale N` of `cargo xtask ci` (1 without it).
+pub(crate) fn scale(args: &[String]) -> Result<u32> {
+    match args {
+        [] => Ok(1),
+        [flag, value] if flag == "--scale" => value
+            .parse::<u32>()
+            .ok()
+            .filter(|&scale| scale >= 1)
+            .ok_or_else(|| format!("--scale takes a whole number from 1, not `{value}`")),
+        other => Err(format!("unknown arguments to `ci`: {}", other.join(" "))),
+    }
+}
+
+pub(crate) fn run(scale: u32) -> Result {
     let started = Instant::now();
+    let scale = scale.to_string();
     let features = deps::check_features()?;
     let features = features.as_str();
     step("fmt", || cargo(&["fmt", "--all", "--", "--check"], &[]))?;
@@ -33,7 +47,7 @@ pub(crate) fn run() -> Result {
     step("tidy", || tidy::run(&project_root()))?;
     step("deps", deps::run)?;
     step("format-check", || format_check::run(&project_root()))?;
-    step("test", || test(features))?;
+    step("test", || test(features, &scale))?;
     step("bench smoke", || {
         let mut args = SMOKE_CARGO_ARGS.to_vec();
         args.push("target/bench/smoke");
@@ -64,12 +78,13 @@ fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
 
 /// Runs every test with every feature on but the bench's peers: nextest when installed
 /// (and the doctests, which nextest does not run), else `cargo test`.
-fn test(features: &str) -> Result {
+fn test(features: &str, scale: &str) -> Result {
+    let envs = [("LSM_TEST_SCALE", scale)];
     if has_cargo_subcommand("nextest") {
         // Doctests first, so that the run closes on nextest's summary of every test.
         cargo(
             &["test", "--workspace", "--features", features, "--doc"],
-            &[],
+            &envs,
         )?;
         cargo(
             &[
@@ -80,9 +95,9 @@ fn test(features: &str) -> Result {
                 features,
                 "--no-fail-fast",
             ],
-            &[],
+            &envs,
         )
     } else {
-        cargo(&["test", "--workspace", "--features", features], &[])
+        cargo(&["test", "--workspace", "--features", features], &envs)
     }
 }

@@ -1,7 +1,9 @@
 //! Project automation. `cargo xtask <command>`; this crate links no engine crate, so it
 //! builds in seconds.
 //!
-//! - `ci`: every check and test, in the order CI runs them.
+//! - `ci [--scale N]`: every check and test, in the order CI runs them; `--scale N`
+//!   multiplies the counts of the large sweeps (`LSM_TEST_SCALE` for the tests, 1 by
+//!   default: what CI runs).
 //! - `bench [ARGS]`: the benchmark tool in release mode (arguments go to it); with
 //!   `--peers` it is built with RocksDB, fjall's lsm-tree and coordinode-lsm-tree
 //!   (installing `libclang-dev` with apt-get when bindgen would not find libclang, and
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let result = match command.as_str() {
-        "ci" => ci::run(),
+        "ci" => ci::scale(rest).and_then(ci::run),
         "bench" => bench(rest),
         "tidy" => tidy::run(&project_root()),
         "deps" => deps::run(),

@@ -26,3 +26,14 @@ pub mod oracle;
 pub mod orders;
 pub mod rng;
 pub mod sim_fs;
+
+/// How much larger the big sweeps of the tests run: `LSM_TEST_SCALE` (`cargo xtask ci
+/// --scale N`), 1 when unset or not a whole number from 1.
+#[must_use]
+pub fn test_scale() -> u64 {
+    std::env::var("LSM_TEST_SCALE")
+        .ok()
+        .and_then(|value| value.parse::<u64>().ok())
+        .filter(|&scale| scale >= 1)
+        .unwrap_or(1)
+}

@@ -25,9 +25,6 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
-// TODO(issue 22): repair (a manifest rebuilt from the files on disk) and the
-// command-line tool.
-
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
