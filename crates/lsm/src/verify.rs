@@ -142,6 +142,42 @@ pub fn verify_integrity(tree: &impl AbstractTree) -> IntegrityReport {
     tree.verify_integrity_with(&VerifyOptions::default())
 }
 
+/// Scrubs every table and blob file of `tree` ([`AbstractTree::verify_checksum`]).
+pub fn verify_block_checksums(tree: &impl AbstractTree) -> BlockVerifyReport {
+    tree.verify_checksum_with(&VerifyOptions::default())
+}
+
+/// [`verify_block_checksums`] with `options`.
+pub fn verify_block_checksums_with(
+    tree: &impl AbstractTree,
+    options: &VerifyOptions,
+) -> BlockVerifyReport {
+    tree.verify_checksum_with(options)
+}
+
+/// Checks one table or blob file on disk without its tree
+/// ([`crate::inspect::verify_file`] on the standard file system); a file that cannot be
+/// read at all is reported as damaged with the reason.
+pub fn verify_sst_file(path: &std::path::Path) -> BlockVerifyReport {
+    match crate::inspect::verify_file(
+        &lsm_core::StdFs,
+        path,
+        &crate::inspect::InspectOptions::default(),
+    ) {
+        Ok(report) => report,
+        Err(error) => BlockVerifyReport {
+            files_checked: 1,
+            errors: vec![BlockVerifyError {
+                path: path.to_path_buf(),
+                kind: FileKind::Table,
+                offset: None,
+                what: error.to_string(),
+            }],
+            ..BlockVerifyReport::default()
+        },
+    }
+}
+
 /// One file of a snapshot to check, with the whole-file digest its manifest records.
 enum FileToCheck {
     Table(Arc<crate::live_table::LiveTable>, Option<u64>, u64),

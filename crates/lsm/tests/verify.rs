@@ -104,6 +104,38 @@ fn healthy_trees_check_clean() {
 }
 
 #[test]
+fn the_functions_of_the_verify_module_agree_with_the_tree_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = Config::new(
+        dir.path(),
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .open()
+    .unwrap();
+    fill(&tree);
+    let by_method = tree.verify_checksum();
+    assert_eq!(lsm::verify::verify_block_checksums(&tree), by_method);
+    assert_eq!(
+        lsm::verify::verify_block_checksums_with(&tree, &VerifyOptions::default().parallelism(2))
+            .blocks_checked,
+        by_method.blocks_checked
+    );
+    let table = dir.path().join("tables").join(
+        tree.current_version()
+            .tables()
+            .next()
+            .unwrap()
+            .id
+            .to_string(),
+    );
+    let one = lsm::verify::verify_sst_file(&table);
+    assert!(one.is_ok() && one.blocks_checked > 0);
+    let missing = lsm::verify::verify_sst_file(&dir.path().join("tables").join("999"));
+    assert!(!missing.is_ok());
+}
+
+#[test]
 fn progress_is_told_after_every_file_and_reaches_the_totals() {
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     let tree = config(&fs, true, false).open().unwrap();
