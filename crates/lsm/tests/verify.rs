@@ -216,7 +216,7 @@ fn every_block_type_of_a_table_is_checked() {
         lsm::inspect::read_table_properties(fs.as_ref(), path, &Default::default()).unwrap();
     assert!(properties.filter_partitioned);
     assert!(properties.dictionary_id.is_some() && properties.range_tombstone_count == 1);
-    let step = (5 / lsm_testkit::test_scale()).max(1) as usize;
+    let step = usize::try_from((5 / lsm_testkit::test_scale()).max(1)).unwrap();
     let len = lsm_core::fs::read_all(fs.as_ref(), path).unwrap().len();
     let (mut refused_at_open, mut missed) = (0, 0);
     let mut by_block: std::collections::BTreeMap<String, usize> = Default::default();
@@ -281,7 +281,8 @@ fn flipped_bytes_are_reported_with_their_file() {
         let (mut refused_at_open, mut reported, mut missed) = (0, 0, 0);
         for (path, kind) in &paths {
             let len = lsm_core::fs::read_all(fs.as_ref(), path).unwrap().len();
-            for at in (0..len).step_by((29 / lsm_testkit::test_scale()).max(1) as usize) {
+            let step = usize::try_from((29 / lsm_testkit::test_scale()).max(1)).unwrap();
+            for at in (0..len).step_by(step) {
                 let original = flip(&fs, path, at);
                 // The check runs on a reopened tree: the first tree's readers hold parts
                 // of the files (footers, pinned blocks) read before the damage.
