@@ -223,7 +223,7 @@ impl Config {
         Ok(report)
     }
 
-    /// Opens and checks every file of `tables/`.
+    /// Opens and checks every file of `tables/`; reads the drop markers there.
     fn find_tables(
         &self,
         fs: &Arc<dyn Fs>,
@@ -231,73 +231,49 @@ impl Config {
         encryption: Option<&crate::encryption::TreeEncryption>,
         quarantine: &mut Quarantine<'_>,
     ) -> Result<Found<FoundTable>> {
-        let tables_dir = dir.join(TABLES_DIR);
-        let mut found = Found::default();
-        if !fs
-            .exists(&tables_dir)
-            .map_err(|source| Error::io("stat", &tables_dir, source))?
-        {
-            return Ok(found);
-        }
         let read_options = lsm_table::ReadOptions {
             prefix_extractor: self.prefix_extractor.clone(),
             order: self.key_order().clone(),
             ..lsm_table::ReadOptions::default()
         };
-        let older = encryption.map_or(&[][..], |encryption| encryption.older.as_slice());
-        for entry in list(fs.as_ref(), &tables_dir)? {
-            if entry.is_dir {
-                continue;
-            }
-            let name = entry.file_name().unwrap_or_default().to_owned();
-            if crate::layout::is_drop_marker_name(&name) {
+        let mut dropped = BTreeSet::new();
+        let mut found = find_files(
+            fs.as_ref(),
+            &dir.join(TABLES_DIR),
+            "table",
+            quarantine,
+            |path, name, quarantine| {
+                if !crate::layout::is_drop_marker_name(name) {
+                    return Ok(false);
+                }
                 // A marker still being written names no drop that was installed.
                 if name.ends_with(".tmp") {
-                    continue;
+                    return Ok(true);
                 }
-                let bytes = lsm_core::fs::read_all(fs.as_ref(), &entry.path)
-                    .map_err(|source| Error::io("read", &entry.path, source))?;
+                let bytes = lsm_core::fs::read_all(fs.as_ref(), path)
+                    .map_err(|source| Error::io("read", path, source))?;
                 match crate::layout::decode_drop_marker(&bytes) {
-                    Some(ids) => found.dropped.extend(ids),
+                    Some(ids) => dropped.extend(ids),
                     None => quarantine.add(
-                        &entry.path,
+                        path,
                         &format!("table-{name}"),
                         "damaged drop marker: the tables it named may come back",
                     )?,
                 }
-                continue;
-            }
-            let Some(id) = parse_table_file_name(&name) else {
-                quarantine.add(
-                    &entry.path,
-                    &format!("table-{name}"),
-                    "not a table file name",
-                )?;
-                continue;
-            };
-            found.present.insert(id);
-            let opened = crate::encryption::open_under_any_key(
-                encryption.map(|encryption| &encryption.key),
-                older,
-                |key| {
+                Ok(true)
+            },
+            |id, path| {
+                let (table, _) = open_under_key(encryption, |key| {
                     let options = lsm_table::ReadOptions {
                         encryption_key: key,
                         ..read_options.clone()
                     };
-                    Ok(Table::open(fs.as_ref(), &entry.path, id, &options)?)
-                },
-            );
-            let described = opened
-                .map_err(Problem::from)
-                .and_then(|(table, _)| describe_table(id, &table, self.key_order()));
-            match described {
-                Ok(table) => found.found.push(table),
-                Err(Problem::Abort(error)) => return Err(error),
-                Err(Problem::Damaged(why)) => {
-                    quarantine.add(&entry.path, &format!("table-{name}"), &why)?;
-                }
-            }
-        }
+                    Ok(Table::open(fs.as_ref(), path, id, &options)?)
+                })?;
+                describe_table(id, &table, self.key_order())
+            },
+        )?;
+        found.dropped = dropped;
         Ok(found)
     }
 
@@ -309,14 +285,6 @@ impl Config {
         encryption: Option<&crate::encryption::TreeEncryption>,
         quarantine: &mut Quarantine<'_>,
     ) -> Result<Found<BlobFileInfo>> {
-        let blobs_dir = dir.join(BLOBS_DIR);
-        let mut found = Found::default();
-        if !fs
-            .exists(&blobs_dir)
-            .map_err(|source| Error::io("stat", &blobs_dir, source))?
-        {
-            return Ok(found);
-        }
         let read_options = lsm_vlog::BlobReadOptions {
             dictionary: self
                 .kv_separation_opts
@@ -324,46 +292,85 @@ impl Config {
                 .and_then(|options| options.dict.as_deref().cloned()),
             ..lsm_vlog::BlobReadOptions::default()
         };
-        let older = encryption.map_or(&[][..], |encryption| encryption.older.as_slice());
-        for entry in list(fs.as_ref(), &blobs_dir)? {
-            if entry.is_dir {
-                continue;
-            }
-            let name = entry.file_name().unwrap_or_default().to_owned();
-            let Some(id) = parse_table_file_name(&name) else {
-                quarantine.add(&entry.path, &format!("blob-{name}"), "not a blob file name")?;
-                continue;
-            };
-            found.present.insert(id);
-            let opened = crate::encryption::open_under_any_key(
-                encryption.map(|encryption| &encryption.key),
-                older,
-                |key| {
+        find_files(
+            fs.as_ref(),
+            &dir.join(BLOBS_DIR),
+            "blob",
+            quarantine,
+            |_, _, _| Ok(false),
+            |id, path| {
+                let (reader, _) = open_under_key(encryption, |key| {
                     let options = lsm_vlog::BlobReadOptions {
                         encryption_key: key,
                         ..read_options.clone()
                     };
                     Ok(lsm_vlog::BlobFileReader::open(
                         fs.as_ref(),
-                        &entry.path,
+                        path,
                         id,
                         &options,
                     )?)
-                },
-            );
-            let described = opened
-                .map_err(Problem::from)
-                .and_then(|(reader, _)| describe_blob_file(id, &reader));
-            match described {
-                Ok(info) => found.found.push(info),
-                Err(Problem::Abort(error)) => return Err(error),
-                Err(Problem::Damaged(why)) => {
-                    quarantine.add(&entry.path, &format!("blob-{name}"), &why)?;
-                }
+                })?;
+                describe_blob_file(id, &reader)
+            },
+        )
+    }
+}
+
+/// Opens a file under the tree's current key or an older one.
+fn open_under_key<T>(
+    encryption: Option<&crate::encryption::TreeEncryption>,
+    open: impl Fn(Option<lsm_codec::EncryptionKey>) -> Result<T>,
+) -> std::result::Result<(T, bool), Problem> {
+    let older = encryption.map_or(&[][..], |encryption| encryption.older.as_slice());
+    crate::encryption::open_under_any_key(encryption.map(|encryption| &encryption.key), older, open)
+        .map_err(Problem::from)
+}
+
+/// Lists `dir` (when it exists) and describes each file named by an id with `describe`,
+/// quarantining (as `<kind>-<name>`) the files it finds damaged and names the tree never
+/// writes; `special` takes the names it knows (returns whether it did).
+fn find_files<T>(
+    fs: &dyn Fs,
+    dir: &Path,
+    kind: &str,
+    quarantine: &mut Quarantine<'_>,
+    mut special: impl FnMut(&Path, &str, &mut Quarantine<'_>) -> Result<bool>,
+    describe: impl Fn(u64, &Path) -> std::result::Result<T, Problem>,
+) -> Result<Found<T>> {
+    let mut found = Found::default();
+    if !fs
+        .exists(dir)
+        .map_err(|source| Error::io("stat", dir, source))?
+    {
+        return Ok(found);
+    }
+    for entry in list(fs, dir)? {
+        if entry.is_dir {
+            continue;
+        }
+        let name = entry.file_name().unwrap_or_default().to_owned();
+        if special(&entry.path, &name, quarantine)? {
+            continue;
+        }
+        let Some(id) = parse_table_file_name(&name) else {
+            quarantine.add(
+                &entry.path,
+                &format!("{kind}-{name}"),
+                &format!("not a {kind} file name"),
+            )?;
+            continue;
+        };
+        found.present.insert(id);
+        match describe(id, &entry.path) {
+            Ok(file) => found.found.push(file),
+            Err(Problem::Abort(error)) => return Err(error),
+            Err(Problem::Damaged(why)) => {
+                quarantine.add(&entry.path, &format!("{kind}-{name}"), &why)?;
             }
         }
-        Ok(found)
     }
+    Ok(found)
 }
 
 /// The readable files of one kind, and the ids of every file of that kind on disk.
