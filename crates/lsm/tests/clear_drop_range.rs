@@ -14,33 +14,26 @@ fn tree(path: &Path, seqno: &SequenceNumberCounter) -> AnyTree {
         .unwrap()
 }
 
-/// Table files (not drop markers) in the tree's `tables/`.
-fn table_files(path: &Path) -> usize {
+/// Files of the tree's `tables/` whose names `kind` accepts.
+fn files_named(path: &Path, kind: fn(&str) -> bool) -> usize {
     StdFs
         .read_dir(&path.join(lsm::layout::TABLES_DIR))
         .unwrap()
         .iter()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .and_then(lsm::layout::parse_table_file_name)
-                .is_some()
-        })
+        .filter(|entry| entry.file_name().is_some_and(kind))
         .count()
+}
+
+/// Table files (not drop markers) in the tree's `tables/`.
+fn table_files(path: &Path) -> usize {
+    files_named(path, |name| {
+        lsm::layout::parse_table_file_name(name).is_some()
+    })
 }
 
 /// Drop markers in the tree's `tables/`.
 fn drop_markers(path: &Path) -> usize {
-    StdFs
-        .read_dir(&path.join(lsm::layout::TABLES_DIR))
-        .unwrap()
-        .iter()
-        .filter(|entry| {
-            entry
-                .file_name()
-                .is_some_and(lsm::layout::is_drop_marker_name)
-        })
-        .count()
+    files_named(path, lsm::layout::is_drop_marker_name)
 }
 
 #[test]
