@@ -80,12 +80,7 @@ pub struct BlobFrame {
 
 /// The id a tree gave the file at `path` (its name).
 fn file_id(path: &Path) -> Result<u64> {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .and_then(crate::layout::parse_table_file_name)
-        .ok_or_else(|| Error::NotATreeFile {
-            path: path.to_path_buf(),
-        })
+    crate::layout::tree_file_id(path)
 }
 
 /// Opens the table at `path`.
@@ -190,72 +185,7 @@ pub fn verify_file(
     path: &Path,
     options: &InspectOptions,
 ) -> Result<crate::verify::BlockVerifyReport> {
-    use crate::verify::{BlockVerifyError, BlockVerifyReport, FileKind};
-    let id = file_id(path)?;
-    let len = fs.metadata(path)?.len_bytes;
-    let in_blobs = path
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|dir| dir == crate::layout::BLOBS_DIR);
-    let mut report = BlockVerifyReport {
-        files_checked: 1,
-        bytes_checked: len,
-        ..BlockVerifyReport::default()
-    };
-    let damage = |kind, offset, what: String| BlockVerifyError {
-        path: path.to_path_buf(),
-        kind,
-        offset,
-        what,
-    };
-    let table = if in_blobs {
-        None
-    } else {
-        Some(open_table(fs, path, options))
-    };
-    match table {
-        Some(Ok(table)) => {
-            let blocks = table.verify()?;
-            for block in blocks.blocks {
-                report.blocks_checked += 1;
-                if let Some(error) = block.error {
-                    report.errors.push(damage(
-                        FileKind::Table,
-                        Some(block.handle.offset),
-                        format!("{} block: {error}", block.block_type),
-                    ));
-                }
-            }
-        }
-        Some(Err(error))
-            if path
-                .parent()
-                .and_then(Path::file_name)
-                .is_some_and(|dir| dir == crate::layout::TABLES_DIR) =>
-        {
-            report
-                .errors
-                .push(damage(FileKind::Table, None, error.to_string()));
-        }
-        _ => {
-            let opened =
-                lsm_vlog::BlobFileReader::open(fs, path, id, &lsm_vlog::BlobReadOptions::default());
-            match opened.and_then(|reader| reader.verify().map(|_| reader.frame_count())) {
-                Ok(frames) => report.blocks_checked = frames,
-                Err(error) => {
-                    let offset = match &error {
-                        lsm_vlog::Error::Corruption { offset, .. }
-                        | lsm_vlog::Error::Frame { offset, .. } => Some(*offset),
-                        _ => None,
-                    };
-                    report
-                        .errors
-                        .push(damage(FileKind::BlobFile, offset, error.to_string()));
-                }
-            }
-        }
-    }
-    Ok(report)
+    crate::verify::check_file(fs, path, options.order())
 }
 
 /// The files of the tree at `dir`: its tables and blob files, by path (for a tool that

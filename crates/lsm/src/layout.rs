@@ -31,6 +31,19 @@ pub fn table_path(tree_dir: &Path, id: TableId) -> PathBuf {
     tree_dir.join(TABLES_DIR).join(id.to_string())
 }
 
+/// The id a tree gave the file at `path` (its name).
+///
+/// # Errors
+/// [`crate::Error::NotATreeFile`] for a name the tree never gives a table or blob file.
+pub(crate) fn tree_file_id(path: &Path) -> crate::Result<u64> {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(parse_table_file_name)
+        .ok_or_else(|| crate::Error::NotATreeFile {
+            path: path.to_path_buf(),
+        })
+}
+
 /// The prefix of a drop marker's file name (see the module docs).
 pub const DROP_MARKER_PREFIX: &str = "drop-";
 

@@ -135,6 +135,13 @@ pub(crate) struct DropMarker {
     fs: Arc<dyn Fs>,
 }
 
+impl DropMarker {
+    /// The marker at `path`, written and durable.
+    pub(crate) fn new(path: PathBuf, fs: Arc<dyn Fs>) -> Self {
+        Self { path, fs }
+    }
+}
+
 impl Drop for DropMarker {
     fn drop(&mut self) {
         // The deletions of the tables it names go first, durably: a marker gone with a
@@ -151,25 +158,5 @@ impl Drop for DropMarker {
             // The next open removes it.
             tracing::warn!(path = %self.path.display(), %error, "drop marker not deleted");
         }
-    }
-}
-
-impl crate::tree::TreeInner {
-    /// Writes (whole, and durably) a drop marker naming `ids`, before the edit that
-    /// drops them: a manifest rebuilt from the files on disk leaves the tables out even
-    /// when their files outlive the edit (readers still hold them).
-    ///
-    /// # Errors
-    /// [`crate::Error::Io`] when the marker cannot be written.
-    pub(crate) fn write_drop_marker(&self, ids: &[TableId]) -> crate::Result<Arc<DropMarker>> {
-        let dir = self.config.path.join(crate::layout::TABLES_DIR);
-        let (name, temp) = crate::layout::drop_marker_names(self.ids.table());
-        let bytes = crate::layout::encode_drop_marker(ids);
-        lsm_core::fs::replace_durably(self.config.fs.as_ref(), &dir, &name, &temp, &bytes)
-            .map_err(|step| crate::Error::io(step.op, &step.path, step.source))?;
-        Ok(Arc::new(DropMarker {
-            path: dir.join(name),
-            fs: Arc::clone(&self.config.fs),
-        }))
     }
 }

@@ -131,6 +131,29 @@ impl TreeInner {
     }
 }
 
+impl TreeInner {
+    /// Writes (whole, and durably) a drop marker naming `ids`, before the edit that
+    /// drops them: a manifest rebuilt from the files on disk leaves the tables out even
+    /// when their files outlive the edit (readers still hold them).
+    ///
+    /// # Errors
+    /// [`crate::Error::Io`] when the marker cannot be written.
+    pub(crate) fn write_drop_marker(
+        &self,
+        ids: &[lsm_core::TableId],
+    ) -> Result<Arc<crate::live_table::DropMarker>> {
+        let dir = self.config.path.join(crate::layout::TABLES_DIR);
+        let (name, temp) = crate::layout::drop_marker_names(self.ids.table());
+        let bytes = crate::layout::encode_drop_marker(ids);
+        lsm_core::fs::replace_durably(self.config.fs.as_ref(), &dir, &name, &temp, &bytes)
+            .map_err(|step| crate::Error::io(step.op, &step.path, step.source))?;
+        Ok(Arc::new(crate::live_table::DropMarker::new(
+            dir.join(name),
+            Arc::clone(&self.config.fs),
+        )))
+    }
+}
+
 /// Whether `key` lies within `bounds`.
 fn contains(order: &lsm_core::KeyOrder, bounds: &OwnedBounds, key: &[u8]) -> bool {
     overlaps(order, bounds, key, key)

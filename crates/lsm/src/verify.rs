@@ -25,7 +25,7 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -158,12 +158,8 @@ pub fn verify_block_checksums_with(
 /// Checks one table or blob file on disk without its tree
 /// ([`crate::inspect::verify_file`] on the standard file system); a file that cannot be
 /// read at all is reported as damaged with the reason.
-pub fn verify_sst_file(path: &std::path::Path) -> BlockVerifyReport {
-    match crate::inspect::verify_file(
-        &lsm_core::StdFs,
-        path,
-        &crate::inspect::InspectOptions::default(),
-    ) {
+pub fn verify_sst_file(path: &Path) -> BlockVerifyReport {
+    match check_file(&lsm_core::StdFs, path, lsm_core::KeyOrder::lexicographic()) {
         Ok(report) => report,
         Err(error) => BlockVerifyReport {
             files_checked: 1,
@@ -176,6 +172,86 @@ pub fn verify_sst_file(path: &std::path::Path) -> BlockVerifyReport {
             ..BlockVerifyReport::default()
         },
     }
+}
+
+/// One table or blob file checked whole ([`crate::inspect::verify_file`]).
+///
+/// # Errors
+/// As [`crate::inspect::verify_file`].
+pub(crate) fn check_file(
+    fs: &dyn lsm_core::Fs,
+    path: &Path,
+    order: lsm_core::KeyOrder,
+) -> crate::Result<BlockVerifyReport> {
+    let id = crate::layout::tree_file_id(path)?;
+    let len = fs.metadata(path)?.len_bytes;
+    let in_blobs = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == crate::layout::BLOBS_DIR);
+    let mut report = BlockVerifyReport {
+        files_checked: 1,
+        bytes_checked: len,
+        ..BlockVerifyReport::default()
+    };
+    let damage = |kind, offset, what: String| BlockVerifyError {
+        path: path.to_path_buf(),
+        kind,
+        offset,
+        what,
+    };
+    let table = if in_blobs {
+        None
+    } else {
+        let read = lsm_table::ReadOptions {
+            order,
+            ..lsm_table::ReadOptions::default()
+        };
+        Some(lsm_table::Table::open(fs, path, id, &read))
+    };
+    match table {
+        Some(Ok(table)) => {
+            let blocks = table.verify()?;
+            for block in blocks.blocks {
+                report.blocks_checked += 1;
+                if let Some(error) = block.error {
+                    report.errors.push(damage(
+                        FileKind::Table,
+                        Some(block.handle.offset),
+                        format!("{} block: {error}", block.block_type),
+                    ));
+                }
+            }
+        }
+        Some(Err(error))
+            if path
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|dir| dir == crate::layout::TABLES_DIR) =>
+        {
+            report
+                .errors
+                .push(damage(FileKind::Table, None, error.to_string()));
+        }
+        _ => {
+            let opened =
+                lsm_vlog::BlobFileReader::open(fs, path, id, &lsm_vlog::BlobReadOptions::default());
+            match opened.and_then(|reader| reader.verify().map(|_| reader.frame_count())) {
+                Ok(frames) => report.blocks_checked = frames,
+                Err(error) => {
+                    let offset = match &error {
+                        lsm_vlog::Error::Corruption { offset, .. }
+                        | lsm_vlog::Error::Frame { offset, .. } => Some(*offset),
+                        _ => None,
+                    };
+                    report
+                        .errors
+                        .push(damage(FileKind::BlobFile, offset, error.to_string()));
+                }
+            }
+        }
+    }
+    Ok(report)
 }
 
 /// One file of a snapshot to check, with the whole-file digest its manifest records.
@@ -285,7 +361,7 @@ pub(crate) fn integrity(
 /// The damage of a file whose bytes hash to `actual` where the manifest recorded
 /// `expected`, if they differ.
 fn digest_damage(
-    path: &std::path::Path,
+    path: &Path,
     kind: FileKind,
     actual: u64,
     expected: Option<u64>,
@@ -373,7 +449,7 @@ fn check_blob_file(live: &crate::blobs::LiveBlobFile, digest: Option<u64>) -> Bl
 /// The manifest's part of a verification: a replay that changes nothing.
 fn check_manifest(
     fs: &dyn lsm_core::Fs,
-    dir: &std::path::Path,
+    dir: &Path,
     encryption: Option<&lsm_version::ManifestEncryption>,
     order: &lsm_core::KeyOrder,
 ) -> BlockVerifyReport {
