@@ -13,7 +13,7 @@ use std::sync::Arc;
 use lsm_codec::{BlockIter, IndexBlock, IndexEntry};
 use lsm_core::{InternalEntry, InternalKey, KeyOrder, SeqNo, UserKey, ValueType};
 
-use crate::reader::{TableInner, block_error};
+use crate::reader::{Readahead, TableInner, block_error};
 use crate::two_level::TwoLevelIter;
 use crate::{Result, Table};
 
@@ -32,6 +32,16 @@ impl Table {
     /// Every entry with a seqno below `read_seqno`, from both ends.
     pub fn iter(&self, read_seqno: SeqNo) -> TableIter {
         self.range::<&[u8], _>(.., read_seqno)
+    }
+
+    /// [`Self::range`] without repositioning ([`TableIter::seek`]): the iterator does not
+    /// remember what each end yielded, which saves a key's reference count per entry.
+    pub fn scan<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        read_seqno: SeqNo,
+    ) -> impl DoubleEndedIterator<Item = Result<InternalEntry>> + Send + use<K, R> {
+        TableIter::new(&self.inner, range, read_seqno).inner
     }
 }
 
@@ -190,9 +200,14 @@ fn scan(
     }
     let index = index_entries(table, &lower, &upper);
     let data_table = Arc::clone(table);
+    let mut readahead = Readahead::default();
     let data = TwoLevelIter::new(index, move |entry: IndexEntry| {
-        data_block_iter(&data_table, &entry, &lower, &upper)
+        data_block_iter(&data_table, &entry, &lower, &upper, &mut readahead)
     });
+    if excluded.is_none() && table.properties.seqno_max < read_seqno {
+        // Every entry is visible and none is skipped: no filter to pass through.
+        return Box::new(data);
+    }
     Box::new(data.filter(move |item| match item {
         Ok(entry) => {
             entry.key.seqno < read_seqno
@@ -293,10 +308,11 @@ fn data_block_iter(
     entry: &IndexEntry,
     lower: &Target,
     upper: &Target,
+    readahead: &mut Readahead,
 ) -> Result<impl DoubleEndedIterator<Item = Result<InternalEntry>> + Send + use<>> {
     let offset = entry.handle.offset;
     let file_id = table.file_id;
-    let block = table.data_block(entry.handle)?;
+    let block = table.data_block_ahead(entry.handle, readahead)?;
     let mut entries = block.iter();
     let decode_error = |error: lsm_core::DecodeError| block_error(file_id, offset, error.into());
     let order = &table.order;

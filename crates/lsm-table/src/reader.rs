@@ -597,6 +597,19 @@ impl TableInner {
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
+    /// [`Self::data_block`] for a scan, reading ahead once the scan is sequential.
+    pub(crate) fn data_block_ahead(
+        &self,
+        handle: BlockHandle,
+        readahead: &mut Readahead,
+    ) -> Result<DataBlock> {
+        let payload = self
+            .source
+            .read_block_with(handle, BlockType::Data, Some(readahead))?;
+        DataBlock::reopen(payload)
+            .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
     pub(crate) fn index_partition(&self, handle: BlockHandle) -> Result<IndexBlock> {
         let payload = self.read_block(handle, BlockType::Index)?;
         IndexBlock::reopen(payload)
@@ -757,15 +770,103 @@ impl TableInner {
     }
 }
 
+/// What a scan reads ahead: once it has read blocks in a row, one window of the file
+/// (from [`READAHEAD_MIN`] doubling to [`READAHEAD_MAX`]) is read at once and the next
+/// blocks are taken from it, so that a scan makes one read per window instead of one
+/// per block. The window's buffer is reused.
+#[derive(Debug, Default)]
+pub(crate) struct Readahead {
+    window: Vec<u8>,
+    /// File offset of the window's first byte.
+    start: u64,
+    /// Where the last block read ended (forward) or began (backward).
+    last: Option<(u64, u64)>,
+    /// Blocks read in a row in one direction.
+    streak: u32,
+    /// The next window's size.
+    size: usize,
+}
+
+/// The first window a scan reads ahead.
+const READAHEAD_MIN: usize = 16 << 10;
+/// The largest window a scan reads ahead.
+const READAHEAD_MAX: usize = 256 << 10;
+/// Blocks read in a row before a scan reads ahead.
+const READAHEAD_AFTER: u32 = 2;
+/// Bytes between two blocks that still count as neighbours.
+const ADJACENT_GAP: u64 = 64;
+
+impl Readahead {
+    /// The bytes of `handle` if the window holds them.
+    fn get(&self, handle: BlockHandle) -> Option<&[u8]> {
+        let from = usize::try_from(handle.offset.checked_sub(self.start)?).ok()?;
+        let len = usize::try_from(handle.len_bytes).ok()?;
+        self.window.get(from..from.checked_add(len)?)
+    }
+
+    /// Notes that `handle` was read; returns the window to read next, if the scan is
+    /// sequential: `(start, len)` within `[0, blocks_end)`, holding the block.
+    fn next_window(&mut self, handle: BlockHandle, blocks_end: u64) -> Option<(u64, usize)> {
+        let end = handle.offset + handle.len_bytes;
+        // Blocks lie back to back: a scan reads the neighbour of the block before.
+        let adjacent = |from: u64, to: u64| to >= from && to - from <= ADJACENT_GAP;
+        let forward = match self.last {
+            Some((_, last_end)) if adjacent(last_end, handle.offset) => Some(true),
+            Some((last_start, _)) if adjacent(end, last_start) => Some(false),
+            _ => None,
+        };
+        self.last = Some((handle.offset, end));
+        match forward {
+            Some(_) => self.streak += 1,
+            None => {
+                self.streak = 0;
+                self.size = READAHEAD_MIN;
+            }
+        }
+        let forward = forward?;
+        if self.streak < READAHEAD_AFTER {
+            return None;
+        }
+        let block_len = usize::try_from(handle.len_bytes).ok()?;
+        let size = self.size.clamp(READAHEAD_MIN, READAHEAD_MAX).max(block_len);
+        self.size = (self.size * 2).min(READAHEAD_MAX);
+        let size_u64 = size as u64;
+        let start = if forward {
+            handle.offset
+        } else {
+            end.saturating_sub(size_u64)
+        };
+        let len = (start + size_u64).min(blocks_end) - start;
+        Some((start, usize::try_from(len).ok()?))
+    }
+}
+
 impl BlockSource {
     /// Reads and decodes one block after checking its handle against the file.
     fn read_block(&self, handle: BlockHandle, block_type: BlockType) -> Result<Slice> {
+        self.read_block_with(handle, block_type, None)
+    }
+
+    /// [`Self::read_block`], through `readahead` when given.
+    fn read_block_with(
+        &self,
+        handle: BlockHandle,
+        block_type: BlockType,
+        readahead: Option<&mut Readahead>,
+    ) -> Result<Slice> {
         if let Some((cache, table_id)) = &self.cache
             && let Some(payload) = cache.get(*table_id, handle.offset)
         {
+            // A block found in the cache keeps a scan sequential.
+            if let Some(readahead) = readahead {
+                readahead.last = Some((handle.offset, handle.offset + handle.len_bytes));
+            }
             return Ok(payload);
         }
-        let bytes = self.read_raw(handle)?;
+        let bytes = match readahead {
+            Some(readahead) => self.read_ahead(handle, readahead)?,
+            None => self.read_raw(handle)?,
+        };
         let context = BlockContext {
             file_id: self.file_id,
             block_offset: handle.offset,
@@ -797,8 +898,31 @@ impl BlockSource {
         Ok(payload)
     }
 
-    /// Reads a block's bytes after checking its handle against the file.
-    fn read_raw(&self, handle: BlockHandle) -> Result<Slice> {
+    /// A block's bytes from `readahead`'s window, refilling it when the scan is
+    /// sequential and the window does not hold them.
+    fn read_ahead(&self, handle: BlockHandle, readahead: &mut Readahead) -> Result<Slice> {
+        if let Some(bytes) = readahead.get(handle).map(Slice::new) {
+            readahead.last = Some((handle.offset, handle.offset + handle.len_bytes));
+            return Ok(bytes);
+        }
+        let Some((start, len)) = readahead.next_window(handle, self.blocks_end) else {
+            return self.read_raw(handle);
+        };
+        self.check_handle(handle)?;
+        readahead.window.resize(len, 0);
+        readahead.start = start;
+        if let Err(source) = self.file.read_exact_at(&mut readahead.window, start) {
+            readahead.window.clear();
+            return Err(Error::io("read", &self.path, source));
+        }
+        match readahead.get(handle) {
+            Some(bytes) => Ok(Slice::new(bytes)),
+            None => self.read_raw(handle),
+        }
+    }
+
+    /// Checks a block's handle against the file.
+    fn check_handle(&self, handle: BlockHandle) -> Result<()> {
         let end = handle.offset.checked_add(handle.len_bytes);
         if end.is_none_or(|end| end > self.blocks_end) || handle.len_bytes > BLOCK_LEN_MAX {
             return Err(corruption(
@@ -807,6 +931,12 @@ impl BlockSource {
                 "block handle outside the file",
             ));
         }
+        Ok(())
+    }
+
+    /// Reads a block's bytes after checking its handle against the file.
+    fn read_raw(&self, handle: BlockHandle) -> Result<Slice> {
+        self.check_handle(handle)?;
         let len = usize::try_from(handle.len_bytes)
             .map_err(|_| corruption(self.file_id, handle.offset, "block too large"))?;
         Slice::filled_by(len, |bytes| self.file.read_exact_at(bytes, handle.offset))
@@ -879,5 +1009,69 @@ pub(crate) fn block_error(file_id: FileId, offset: u64, source: lsm_codec::Error
         file_id,
         offset,
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(offset: u64) -> BlockHandle {
+        BlockHandle {
+            offset,
+            len_bytes: 4_000,
+        }
+    }
+
+    #[test]
+    fn readahead_starts_on_a_sequential_scan_and_grows() {
+        let end = 10 << 20;
+        let mut readahead = Readahead::default();
+        assert_eq!(
+            readahead.next_window(block(0), end),
+            None,
+            "one block is no streak"
+        );
+        assert_eq!(readahead.next_window(block(4_000), end), None);
+        let (start, len) = readahead.next_window(block(8_000), end).unwrap();
+        assert_eq!((start, len), (8_000, READAHEAD_MIN));
+        // The window serves what it holds, and the next one is twice as large.
+        readahead.window = vec![7; len];
+        readahead.start = start;
+        assert_eq!(readahead.get(block(12_000)).map(<[u8]>::len), Some(4_000));
+        assert_eq!(readahead.get(block(8_000 + READAHEAD_MIN as u64)), None);
+        // Blocks served from the window count as read (`read_ahead` notes them).
+        readahead.last = Some((20_000, 24_000));
+        let (_, len) = readahead.next_window(block(24_000), end).unwrap();
+        assert_eq!(len, 2 * READAHEAD_MIN);
+        for offset in (28_000..4_000_000).step_by(4_000) {
+            if let Some((_, len)) = readahead.next_window(block(offset), end) {
+                assert!(len <= READAHEAD_MAX);
+            }
+        }
+        // A jump elsewhere ends the streak.
+        assert_eq!(readahead.next_window(block(0), end), None);
+    }
+
+    #[test]
+    fn readahead_runs_backwards_and_stays_in_the_file() {
+        let mut readahead = Readahead::default();
+        let end = 100_000;
+        for offset in [80_000, 76_000] {
+            assert_eq!(readahead.next_window(block(offset), end), None);
+        }
+        let (start, len) = readahead.next_window(block(72_000), end).unwrap();
+        assert_eq!(start + len as u64, 76_000, "the window ends with the block");
+        assert_eq!(len, READAHEAD_MIN);
+        let mut near_end = Readahead::default();
+        for offset in [88_000, 92_000] {
+            near_end.next_window(block(offset), end);
+        }
+        let (start, len) = near_end.next_window(block(96_000), end).unwrap();
+        assert_eq!(
+            (start, start + len as u64),
+            (96_000, end),
+            "clipped to the blocks"
+        );
     }
 }

@@ -389,7 +389,7 @@ pub(crate) fn scan(
             sources.push(Box::new(
                 tables
                     .into_iter()
-                    .flat_map(move |live| live.table.range(run_bounds.clone(), read_seqno))
+                    .flat_map(move |live| live.table.scan(run_bounds.clone(), read_seqno))
                     .map(|entry| entry.map_err(Error::from)),
             ));
         }
