@@ -84,6 +84,16 @@ impl InternalEntry {
         }
     }
 
+    /// [`Self::new`] under the name the mirrored API gives it.
+    pub fn from_components(
+        user_key: impl Into<UserKey>,
+        value: impl Into<UserValue>,
+        seqno: SeqNo,
+        value_type: ValueType,
+    ) -> Self {
+        Self::new(user_key, value, seqno, value_type)
+    }
+
     /// A tombstone entry with an empty value.
     pub fn tombstone(user_key: impl Into<UserKey>, seqno: SeqNo) -> Self {
         Self::new(user_key, UserValue::empty(), seqno, ValueType::Tombstone)

@@ -249,6 +249,46 @@ impl PartialOrd<&[u8]> for Slice {
     }
 }
 
+impl<const N: usize> PartialOrd<[u8; N]> for Slice {
+    fn partial_cmp(&self, other: &[u8; N]) -> Option<Ordering> {
+        Some(self.as_bytes().cmp(other.as_slice()))
+    }
+}
+
+impl PartialOrd<Vec<u8>> for Slice {
+    fn partial_cmp(&self, other: &Vec<u8>) -> Option<Ordering> {
+        Some(self.as_bytes().cmp(other.as_slice()))
+    }
+}
+
+/// The other direction of the comparisons above: bytes on the left, a slice on the
+/// right.
+macro_rules! compare_from_the_left {
+    ($([$($param:tt)*] $left:ty),* $(,)?) => {$(
+        impl<$($param)*> PartialEq<Slice> for $left {
+            fn eq(&self, other: &Slice) -> bool {
+                AsRef::<[u8]>::as_ref(self) == other.as_bytes()
+            }
+        }
+
+        impl<$($param)*> PartialOrd<Slice> for $left {
+            fn partial_cmp(&self, other: &Slice) -> Option<Ordering> {
+                Some(AsRef::<[u8]>::as_ref(self).cmp(other.as_bytes()))
+            }
+        }
+    )*};
+}
+
+compare_from_the_left!(
+    [] [u8],
+    [] &[u8],
+    [] Vec<u8>,
+    [const N: usize] [u8; N],
+    [const N: usize] &[u8; N],
+    [] str,
+    [] &str,
+);
+
 impl FromIterator<u8> for Slice {
     fn from_iter<T: IntoIterator<Item = u8>>(iter: T) -> Self {
         Self::from(iter.into_iter().collect::<Vec<u8>>())
@@ -336,6 +376,18 @@ impl From<Slice> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slices_compare_with_bytes_from_either_side() {
+        let slice = Slice::from(&b"abc"[..]);
+        let bytes: &[u8] = b"abc";
+        assert!(slice == bytes && bytes == slice);
+        assert!(slice == *b"abc" && *b"abc" == slice && b"abc" == slice);
+        assert!(slice == b"abc".to_vec() && b"abc".to_vec() == slice);
+        assert!("abc" == slice && *"abc" == slice);
+        assert!(slice < *b"abd" && b"abd".to_vec() > slice && *b"abb" < slice);
+        assert!(slice > b"ab".to_vec() && bytes >= slice);
+    }
 
     #[test]
     fn filled_slices_hold_what_the_filler_wrote_or_its_error() {

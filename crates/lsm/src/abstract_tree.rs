@@ -461,6 +461,15 @@ pub trait AbstractTree: sealed::Sealed {
     /// the shape of a tree).
     fn current_version(&self) -> crate::version::Version;
 
+    /// The tree's identity within this process.
+    fn id(&self) -> crate::TreeId;
+
+    /// The newest version of `key` below `seqno` as stored: tombstones, merge operands
+    /// and (in a blob tree) the value's indirection included, range tombstones not
+    /// applied; `None` when no version is visible. For tools and tests.
+    #[doc(hidden)]
+    fn get_internal_entry(&self, key: &[u8], seqno: SeqNo) -> Result<Option<crate::InternalValue>>;
+
     /// Tables in the tree.
     fn table_count(&self) -> usize;
 

@@ -17,7 +17,6 @@ use crate::{AbstractTree, BlobTree, CheckpointInfo, Result, Tree, TreeType, Writ
 
 /// A tree of any type.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub enum AnyTree {
     /// A standard tree.
     Standard(Tree),
@@ -221,6 +220,18 @@ macro_rules! forwarding_impl {
 
     fn table_count(&self) -> usize {
         $forward!(self, tree => tree.table_count())
+    }
+
+    fn id(&self) -> crate::TreeId {
+        $forward!(self, tree => tree.id())
+    }
+
+    fn get_internal_entry(
+        &self,
+        key: &[u8],
+        seqno: crate::SeqNo,
+    ) -> Result<Option<crate::InternalValue>> {
+        $forward!(self, tree => tree.get_internal_entry(key, seqno))
     }
 
     fn level_table_count(&self, idx: usize) -> Option<usize> {

@@ -111,5 +111,29 @@ pub use lsm_table::FilterCounters;
 pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox};
 pub use repair::RepairReport;
+
+/// A stored entry (key, seqno, value type, value), as [`AbstractTree::get_internal_entry`]
+/// returns it.
+#[doc(hidden)]
+pub use lsm_core::InternalEntry as InternalValue;
+
+/// A fresh temporary directory for tests, inside the folder `LSMT_TMP_FOLDER` names when
+/// it is set (created if missing), else the system's; removed when dropped.
+///
+/// # Panics
+/// When the directory cannot be created.
+#[doc(hidden)]
+#[must_use]
+pub fn get_tmp_folder() -> tempfile::TempDir {
+    match std::env::var_os("LSMT_TMP_FOLDER") {
+        Some(parent) => {
+            let parent = std::path::PathBuf::from(parent);
+            Fs::create_dir_all(&StdFs, &parent)
+                .and_then(|()| tempfile::tempdir_in(&parent))
+                .expect("a temporary directory in LSMT_TMP_FOLDER")
+        }
+        None => tempfile::tempdir().expect("a temporary directory"),
+    }
+}
 pub use tree::{Tree, TreeId, TreeInner};
 pub use write_batch::WriteBatch;

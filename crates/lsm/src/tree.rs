@@ -616,6 +616,15 @@ impl AbstractTree for Tree {
         (*self.super_version().version).clone()
     }
 
+    fn id(&self) -> TreeId {
+        self.id
+    }
+
+    fn get_internal_entry(&self, key: &[u8], seqno: SeqNo) -> Result<Option<InternalEntry>> {
+        let super_version = self.super_version_at(seqno);
+        Ok(read::get_entry(&super_version, key, seqno)?.map(|(entry, _)| entry))
+    }
+
     fn table_count(&self) -> usize {
         self.super_version().version.table_count()
     }

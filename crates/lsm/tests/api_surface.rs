@@ -75,3 +75,50 @@ fn upstream_style_code_runs() -> lsm::Result<()> {
     assert_eq!(any.get_highest_persisted_seqno(), Some(2));
     Ok(())
 }
+
+#[test]
+fn tree_ids_raw_entries_slices_and_tree_types_work_as_in_the_mirrored_api() -> lsm::Result<()> {
+    let first_dir = lsm::get_tmp_folder();
+    let second_dir = lsm::get_tmp_folder();
+    assert_ne!(first_dir.path(), second_dir.path());
+    let open = |dir: &tempfile::TempDir| {
+        Config::new(
+            dir.path(),
+            SequenceNumberCounter::default(),
+            SequenceNumberCounter::default(),
+        )
+        .open()
+    };
+    let (first, second) = (open(&first_dir)?, open(&second_dir)?);
+    assert_ne!(first.id(), second.id());
+
+    first.insert("a", "1", 0);
+    first.remove("a", 1);
+    let raw = first.get_internal_entry(b"a", SeqNo::MAX)?.unwrap();
+    assert_eq!(raw.key.value_type, lsm::ValueType::Tombstone);
+    assert_eq!(raw.key.seqno, 1);
+    let older = first.get_internal_entry(b"a", 1)?.unwrap();
+    assert_eq!(
+        older,
+        lsm::InternalValue::from_components("a", "1", 0, lsm::ValueType::Value)
+    );
+    first.flush_active_memtable(0)?;
+    assert!(
+        first.get_internal_entry(b"a", SeqNo::MAX)?.is_some(),
+        "from a table too"
+    );
+    assert_eq!(first.get_internal_entry(b"b", SeqNo::MAX)?, None);
+
+    // The tree types can be matched exhaustively.
+    let kind = match &first {
+        AnyTree::Standard(_) => "standard",
+        AnyTree::Blob(_) => "blob",
+    };
+    assert_eq!(kind, "standard");
+
+    // Slices compare with bytes from either side.
+    first.insert("k", "v", 2);
+    let value = first.get("k", SeqNo::MAX)?.unwrap();
+    assert!(b"v" == value && value == *b"v" && b"v".to_vec() == value && "v" == value);
+    Ok(())
+}
