@@ -381,12 +381,17 @@ mod tests {
     fn slices_compare_with_bytes_from_either_side() {
         let slice = Slice::from(&b"abc"[..]);
         let bytes: &[u8] = b"abc";
-        assert!(slice == bytes && bytes == slice);
-        assert!(slice == *b"abc" && *b"abc" == slice && b"abc" == slice);
-        assert!(slice == b"abc".to_vec() && b"abc".to_vec() == slice);
-        assert!("abc" == slice && *"abc" == slice);
-        assert!(slice < *b"abd" && b"abd".to_vec() > slice && *b"abb" < slice);
-        assert!(slice > b"ab".to_vec() && bytes >= slice);
+        assert_eq!(slice, bytes);
+        assert_eq!(bytes, slice);
+        assert_eq!(*b"abc", slice);
+        assert_eq!(b"abc", slice);
+        assert_eq!(b"abc".to_vec(), slice);
+        assert_eq!("abc", slice);
+        assert!(slice < *b"abd");
+        assert!(b"abd".to_vec() > slice);
+        assert!(*b"abb" < slice);
+        assert!(slice > b"ab".to_vec());
+        assert!(bytes >= slice);
     }
 
     #[test]
