@@ -26,6 +26,44 @@ pub enum AnyTree {
 
 impl Sealed for AnyTree {}
 
+impl AnyTree {
+    /// [`Tree::scan_since_seqno`] of the tree inside.
+    ///
+    /// # Errors
+    /// As [`Tree::scan_since_seqno`].
+    pub fn scan_since_seqno(
+        &self,
+        target_seqno: SeqNo,
+    ) -> Result<impl Iterator<Item = crate::ScanSinceEvent> + use<>> {
+        self.index_tree().scan_since_seqno(target_seqno)
+    }
+
+    /// [`Tree::scan_since_seqno_full_scan`] of the tree inside.
+    ///
+    /// # Errors
+    /// As [`Tree::scan_since_seqno`].
+    pub fn scan_since_seqno_full_scan(
+        &self,
+        target_seqno: SeqNo,
+    ) -> Result<impl Iterator<Item = crate::ScanSinceEvent> + use<>> {
+        self.index_tree().scan_since_seqno_full_scan(target_seqno)
+    }
+
+    /// [`Tree::oldest_exact_seqno`] of the tree inside.
+    #[must_use]
+    pub fn oldest_exact_seqno(&self) -> SeqNo {
+        self.index_tree().oldest_exact_seqno()
+    }
+
+    /// The tree that holds the keys.
+    fn index_tree(&self) -> &Tree {
+        match self {
+            Self::Standard(tree) => tree,
+            Self::Blob(tree) => &tree.index,
+        }
+    }
+}
+
 /// Forwards a call to the tree inside.
 macro_rules! forward_any {
     ($self:ident, $tree:ident => $call:expr) => {

@@ -19,3 +19,33 @@ pub struct BlobTree {
 }
 
 impl Sealed for BlobTree {}
+
+impl BlobTree {
+    /// [`Tree::scan_since_seqno`]: separated values are read from their blob files.
+    ///
+    /// # Errors
+    /// As [`Tree::scan_since_seqno`].
+    pub fn scan_since_seqno(
+        &self,
+        target_seqno: crate::SeqNo,
+    ) -> crate::Result<impl Iterator<Item = crate::ScanSinceEvent> + use<>> {
+        self.index.scan_since_seqno(target_seqno)
+    }
+
+    /// [`Tree::scan_since_seqno_full_scan`].
+    ///
+    /// # Errors
+    /// As [`Tree::scan_since_seqno`].
+    pub fn scan_since_seqno_full_scan(
+        &self,
+        target_seqno: crate::SeqNo,
+    ) -> crate::Result<impl Iterator<Item = crate::ScanSinceEvent> + use<>> {
+        self.index.scan_since_seqno_full_scan(target_seqno)
+    }
+
+    /// [`Tree::oldest_exact_seqno`].
+    #[must_use]
+    pub fn oldest_exact_seqno(&self) -> crate::SeqNo {
+        self.index.oldest_exact_seqno()
+    }
+}

@@ -223,6 +223,7 @@ impl TreeInner {
     ) -> Result<CompactionResult> {
         let dest = usize::from(input.dest_level);
         let bottom = lsm_compaction::merge_bottom(&current.version, input);
+        self.note_gc_watermark(watermark);
         let written = self.write_merge(current, input, watermark, bottom)?;
         let opened = match self.open_outputs(dest, &written) {
             Ok(opened) => opened,

@@ -65,6 +65,7 @@ impl TreeInner {
             return Ok(None);
         }
         let memtables = current.sealed.clone();
+        self.note_gc_watermark(watermark);
         let span = tracing::info_span!("flush", memtables = memtables.len(), watermark);
         let _entered = span.enter();
         let flushed_ids: BTreeSet<MemtableId> = memtables.iter().map(|m| m.id()).collect();

@@ -71,6 +71,7 @@ mod rate_limiter;
 mod read;
 mod recovery;
 pub mod repair;
+pub mod scan_since;
 mod super_version;
 mod threads;
 mod tree;
@@ -111,6 +112,7 @@ pub use lsm_table::FilterCounters;
 pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox};
 pub use repair::RepairReport;
+pub use scan_since::ScanSinceEvent;
 
 /// A stored entry (key, seqno, value type, value), as [`AbstractTree::get_internal_entry`]
 /// returns it.

@@ -211,6 +211,15 @@ impl Tree {
             background: background.clone(),
             compaction_pool,
             pending_deletions: Arc::default(),
+            // What collapsed history the recovered tables hold is not recorded: exact
+            // replay starts after them.
+            // TODO(issue 23): record the GC watermark in the manifest, so that a reopened
+            // tree keeps the floor it had.
+            gc_floor: AtomicU64::new(if version.table_count() > 0 {
+                version.last_seqno() + 1
+            } else {
+                0
+            }),
             _directory_lock: directory_lock,
         }));
         if let Some(background) = background {

@@ -62,6 +62,10 @@ pub struct TreeInner {
     pub(crate) ids: FileIds,
     /// Tables removed from the tree whose files are not deleted yet.
     pub(crate) pending_deletions: Arc<crate::live_table::PendingDeletions>,
+    /// The highest GC watermark a flush or merge of this tree has used (or, after a
+    /// reopen, the first seqno after the recovered ones): below it, history may be
+    /// collapsed (see `scan_since`).
+    pub(crate) gc_floor: std::sync::atomic::AtomicU64,
     pub(crate) blob_read_options: lsm_vlog::BlobReadOptions,
     /// Poisoned (a manifest write failed) or closing (running merges stop).
     pub(crate) health: Health,
@@ -303,6 +307,42 @@ impl Tree {
     #[must_use]
     pub fn is_compacting(&self) -> bool {
         self.jobs.any_running()
+    }
+
+    /// Every change with a seqno at or after `target_seqno`, in seqno order, history not
+    /// collapsed (see [`crate::scan_since`]).
+    ///
+    /// # Errors
+    /// A table, blob file or block that cannot be read.
+    pub fn scan_since_seqno(
+        &self,
+        target_seqno: SeqNo,
+    ) -> Result<impl Iterator<Item = crate::ScanSinceEvent> + use<>> {
+        Ok(self
+            .changes_since(target_seqno, crate::scan_since::Bounds::Trusted)?
+            .into_iter())
+    }
+
+    /// [`Self::scan_since_seqno`] reading every table, trusting no seqno bound.
+    ///
+    /// # Errors
+    /// As [`Self::scan_since_seqno`].
+    pub fn scan_since_seqno_full_scan(
+        &self,
+        target_seqno: SeqNo,
+    ) -> Result<impl Iterator<Item = crate::ScanSinceEvent> + use<>> {
+        Ok(self
+            .changes_since(target_seqno, crate::scan_since::Bounds::Ignored)?
+            .into_iter())
+    }
+
+    /// The first seqno from which [`Self::scan_since_seqno`] replays every change: the
+    /// highest GC watermark a flush or compaction of this tree has used (below it,
+    /// versions may be collapsed and tombstones dropped), or after a reopen, the first
+    /// seqno after the recovered ones.
+    #[must_use]
+    pub fn oldest_exact_seqno(&self) -> SeqNo {
+        self.inner_oldest_exact_seqno()
     }
 }
 
