@@ -34,6 +34,52 @@ impl Table {
         self.range::<&[u8], _>(.., read_seqno)
     }
 
+    /// The entries with a seqno at or after `target`, in internal-key order (every
+    /// version, tombstones included). With `trust_bounds`, data blocks whose recorded
+    /// seqno bounds lie below the target are not read (a table without the bounds is
+    /// read whole).
+    ///
+    /// # Errors
+    /// A damaged seqno-bounds block (the items carry the errors of damaged data blocks).
+    pub fn scan_since(
+        &self,
+        target: SeqNo,
+        trust_bounds: bool,
+    ) -> Result<impl Iterator<Item = Result<InternalEntry>> + Send + use<>> {
+        let table = Arc::clone(&self.inner);
+        let bounds = if trust_bounds {
+            table.seqno_bounds()?
+        } else {
+            None
+        };
+        let skip_all = trust_bounds && table.properties.seqno_max < target
+            || table.properties.entry_count == 0;
+        // The blocks to read, in order (an index entry per data block, so the n-th entry
+        // is the n-th bound).
+        let blocks: Vec<Result<IndexEntry>> = if skip_all {
+            Vec::new()
+        } else {
+            index_entries(&table, &None, &None)
+                .enumerate()
+                .filter(|(ordinal, _)| {
+                    bounds.as_ref().is_none_or(|bounds| {
+                        bounds.get(*ordinal).is_none_or(|&(_, max)| max >= target)
+                    })
+                })
+                .map(|(_, entry)| entry)
+                .collect()
+        };
+        let data_table = Arc::clone(&table);
+        let mut readahead = Readahead::default();
+        let data = TwoLevelIter::new(blocks.into_iter(), move |entry: IndexEntry| {
+            data_block_iter(&data_table, &entry, &None, &None, &mut readahead)
+        });
+        Ok(data.filter(move |item| {
+            item.as_ref()
+                .map_or(true, |entry| entry.key.seqno >= target)
+        }))
+    }
+
     /// [`Self::range`] without repositioning ([`TableIter::seek`]): the iterator does not
     /// remember what each end yielded, which saves a key's reference count per entry.
     pub fn scan<K: AsRef<[u8]>, R: RangeBounds<K>>(

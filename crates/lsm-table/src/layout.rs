@@ -129,4 +129,6 @@ pub mod tag {
     /// Ids of tables removed from the tree before this one was written whose files
     /// were not deleted yet (varints, ascending; absent: none).
     pub const OBSOLETE: u64 = 41;
+    /// Block handle of the per-block seqno bounds (absent: none written).
+    pub const SEQNO_BOUNDS_HANDLE: u64 = 42;
 }

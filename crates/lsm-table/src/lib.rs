@@ -40,6 +40,7 @@ mod options;
 mod properties;
 mod range_tombstones;
 mod reader;
+mod seqno_bounds;
 mod table_set_writer;
 mod two_level;
 mod writer;

@@ -126,6 +126,9 @@ pub struct TableOptions {
     /// Tables already removed from the tree whose files were not deleted yet when this
     /// one was written (recorded for the same reason).
     pub obsolete: Arc<[TableId]>,
+    /// Write each data block's smallest and largest seqno (a small block after the
+    /// filter), so that a scan for changes since a seqno skips older blocks unread.
+    pub seqno_bounds: bool,
 }
 
 impl Default for TableOptions {
@@ -148,6 +151,7 @@ impl Default for TableOptions {
             order: KeyOrder::lexicographic(),
             replaces: Arc::new([]),
             obsolete: Arc::new([]),
+            seqno_bounds: true,
         }
     }
 }

@@ -597,6 +597,17 @@ impl TableInner {
             .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
     }
 
+    /// Each data block's smallest and largest seqno, if the table records them.
+    pub(crate) fn seqno_bounds(&self) -> Result<Option<Vec<(SeqNo, SeqNo)>>> {
+        let Some(handle) = self.properties.seqno_bounds_handle else {
+            return Ok(None);
+        };
+        let payload = self.read_block(handle, BlockType::Meta)?;
+        crate::seqno_bounds::decode(&payload, self.properties.data_block_count)
+            .map(Some)
+            .map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
     /// [`Self::data_block`] for a scan, reading ahead once the scan is sequential.
     pub(crate) fn data_block_ahead(
         &self,
@@ -721,6 +732,7 @@ impl TableInner {
             ("filter", properties.filter_handle),
             ("dictionary", properties.dictionary_handle),
             ("range tombstones", properties.range_tombstone_handle),
+            ("seqno bounds", properties.seqno_bounds_handle),
         ] {
             if let Some(handle) = handle {
                 blocks.push((block_type, handle));

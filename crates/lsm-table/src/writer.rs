@@ -56,6 +56,10 @@ pub struct TableWriter {
     data_block: DataBlockBuilder,
     /// `(last internal key, handle)` of every data block.
     index_entries: Vec<(InternalKey, BlockHandle)>,
+    /// Each finished data block's smallest and largest seqno, in block order.
+    block_seqnos: Vec<(SeqNo, SeqNo)>,
+    /// The open data block's smallest and largest seqno.
+    open_block_seqnos: Option<(SeqNo, SeqNo)>,
     last_key: Option<InternalKey>,
     filter_hashes: Vec<u64>,
     /// `(last user key, handle)` of every finished filter partition.
@@ -124,6 +128,8 @@ impl TableWriter {
             file_digest: lsm_core::checksum::ChecksumBuilder::with_seed(0),
             data_block,
             index_entries: Vec::new(),
+            block_seqnos: Vec::new(),
+            open_block_seqnos: None,
             last_key: None,
             filter_hashes: Vec::new(),
             filter_partitions: Vec::new(),
@@ -168,6 +174,11 @@ impl TableWriter {
             self.note_user_key(&entry.key.user_key);
         }
         self.data_block.add_entry(entry);
+        let seqno = entry.key.seqno;
+        self.open_block_seqnos =
+            Some(self.open_block_seqnos.map_or((seqno, seqno), |(min, max)| {
+                (min.min(seqno), max.max(seqno))
+            }));
         self.count(entry);
         self.last_key = Some(entry.key.clone());
         Ok(())
@@ -274,6 +285,9 @@ impl TableWriter {
             .expect("a non-empty block has a last key");
         let payload = self.data_block.finish();
         self.properties.data_bytes_raw += payload.len() as u64;
+        // Blocks (also those waiting for a dictionary) are written in this order.
+        self.block_seqnos
+            .push(self.open_block_seqnos.take().unwrap_or_default());
         if let Some(training) = self.options.dictionary_training {
             // Blocks wait, uncompressed, until enough of them can train the dictionary.
             self.pending_bytes += payload.len();
@@ -392,6 +406,11 @@ impl TableWriter {
         if self.properties.entry_count > 0 {
             self.write_index()?;
             self.write_filter()?;
+            if self.options.seqno_bounds {
+                let payload = crate::seqno_bounds::encode(&self.block_seqnos);
+                let handle = self.write_block(&payload, BlockType::Meta, &Compression::None)?;
+                self.properties.seqno_bounds_handle = Some(handle);
+            }
         }
         if !self.range_tombstones.is_empty() {
             let payload =

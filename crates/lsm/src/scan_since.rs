@@ -5,8 +5,10 @@
 //! the moment it takes to copy their changes (a write landing during the scan is either
 //! wholly in it or wholly after it), the tables of the same super-version are read
 //! while writers continue. A table whose newest seqno is below the target is not read
-//! at all ([`crate::Tree::scan_since_seqno_full_scan`] reads every table and trusts no
-//! bound). Versions are not collapsed: a key written three times after the target gives
+//! at all, nor is a data block whose recorded seqno bounds lie below it (tables record
+//! each data block's smallest and largest seqno; older tables are read whole);
+//! [`crate::Tree::scan_since_seqno_full_scan`] reads every block of every table and
+//! trusts no bound. Versions are not collapsed: a key written three times after the target gives
 //! three events. A weak tombstone reads as a point tombstone; a separated value is read
 //! from its blob file.
 //!
@@ -118,7 +120,7 @@ impl ScanSinceEvent {
 /// Where a scan may skip what is older than its target.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Bounds {
-    /// Tables whose newest seqno is below the target are not read.
+    /// Tables and data blocks whose newest seqno is below the target are not read.
     Trusted,
     /// Every table is read, every entry checked.
     Ignored,
@@ -160,11 +162,8 @@ impl TreeInner {
                 continue;
             }
             let live = super_version.table(meta.id);
-            for entry in live.table.scan::<&[u8], _>(.., SeqNo::MAX) {
-                let entry = entry?;
-                if entry.key.seqno >= target {
-                    entries.push(entry);
-                }
+            for entry in live.table.scan_since(target, bounds == Bounds::Trusted)? {
+                entries.push(entry?);
             }
             tombstones.extend(
                 live.table
