@@ -63,6 +63,8 @@ pub use internal_key::{InternalEntry, InternalKey};
 pub use key_range::KeyRange;
 pub use order::{DefaultUserComparator, KeyOrder, SharedComparator, UserComparator};
 pub use range_tombstone::RangeTombstone;
-pub use seqno::{MAX_SEQNO, SeqNo, SequenceNumberCounter};
+pub use seqno::{
+    MAX_SEQNO, SeqNo, SequenceNumberCounter, SequenceNumberGenerator, SharedSequenceNumberGenerator,
+};
 pub use slice::{Slice, UserKey, UserValue};
 pub use value_type::ValueType;

@@ -3,6 +3,8 @@
 //! Every write carries a seqno; a read at seqno `r` sees the versions with seqno strictly
 //! below `r`. The top bit is reserved, so [`MAX_SEQNO`] is `2^63 - 1`.
 
+use std::fmt::Debug;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -61,6 +63,56 @@ impl SequenceNumberCounter {
     }
 }
 
+/// A source of seqnos: a tree draws write seqnos from one and publishes visible ones to
+/// another. [`SequenceNumberCounter`] is the plain counter; a caller may supply its own
+/// (a hybrid logical clock, or a counter shared by the trees of a database).
+///
+/// Seqnos must increase: `next` returns each value once, above every value returned
+/// before, `get` the value `next` would return, and `fetch_max` never lowers it. The top
+/// bit is reserved ([`MAX_SEQNO`]).
+pub trait SequenceNumberGenerator:
+    Send + Sync + Debug + UnwindSafe + RefUnwindSafe + 'static
+{
+    /// Returns the current value and advances past it.
+    fn next(&self) -> SeqNo;
+
+    /// The value the next call to [`Self::next`] returns.
+    fn get(&self) -> SeqNo;
+
+    /// Sets the current value.
+    fn set(&self, value: SeqNo);
+
+    /// Raises the current value to at least `value`.
+    fn fetch_max(&self, value: SeqNo);
+}
+
+/// A generator shared by the trees and threads that use it.
+pub type SharedSequenceNumberGenerator = Arc<dyn SequenceNumberGenerator>;
+
+impl SequenceNumberGenerator for SequenceNumberCounter {
+    fn next(&self) -> SeqNo {
+        Self::next(self)
+    }
+
+    fn get(&self) -> SeqNo {
+        Self::get(self)
+    }
+
+    fn set(&self, value: SeqNo) {
+        Self::set(self, value);
+    }
+
+    fn fetch_max(&self, value: SeqNo) {
+        Self::fetch_max(self, value);
+    }
+}
+
+impl From<SequenceNumberCounter> for SharedSequenceNumberGenerator {
+    fn from(counter: SequenceNumberCounter) -> Self {
+        Arc::new(counter)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +126,16 @@ mod tests {
         assert_eq!(counter.get(), 6);
         counter.fetch_max(u64::MAX);
         assert_eq!(counter.get(), MAX_SEQNO);
+    }
+
+    #[test]
+    fn a_counter_is_a_shared_generator_and_clones_share_it() {
+        let counter = SequenceNumberCounter::new(7);
+        let shared: SharedSequenceNumberGenerator = counter.clone().into();
+        assert_eq!(shared.next(), 7);
+        assert_eq!(counter.get(), 8);
+        shared.fetch_max(20);
+        shared.set(21);
+        assert_eq!(counter.next(), 21);
     }
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lsm_codec::ZstdDictionary;
-use lsm_core::{Fs, KeyOrder, SequenceNumberCounter, StdFs, SyncMode};
+use lsm_core::{
+    Fs, KeyOrder, SequenceNumberCounter, SharedSequenceNumberGenerator, StdFs, SyncMode,
+};
 pub use lsm_table::{DictionaryTraining, FixedPrefix, PrefixExtractor};
 use lsm_table::{ReadOptions, TableOptions};
 
@@ -104,8 +106,8 @@ pub struct Config {
     pub(crate) compaction_threads: usize,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) subcompaction_min_bytes: u64,
-    pub(crate) seqno: SequenceNumberCounter,
-    pub(crate) visible_seqno: SequenceNumberCounter,
+    pub(crate) seqno: SharedSequenceNumberGenerator,
+    pub(crate) visible_seqno: SharedSequenceNumberGenerator,
     pub(crate) directory_lock: bool,
     pub(crate) manifest_rotate_bytes: u64,
     pub(crate) zstd_dictionary: Option<Arc<ZstdDictionary>>,
@@ -151,6 +153,17 @@ impl Config {
         path: P,
         seqno: SequenceNumberCounter,
         visible_seqno: SequenceNumberCounter,
+    ) -> Self {
+        Self::new_with_generators(path, seqno.into(), visible_seqno.into())
+    }
+
+    /// [`Self::new`] with generators of the caller's (shared by several trees, or a
+    /// clock of its own; see [`crate::SequenceNumberGenerator`]).
+    #[must_use]
+    pub fn new_with_generators<P: AsRef<Path>>(
+        path: P,
+        seqno: SharedSequenceNumberGenerator,
+        visible_seqno: SharedSequenceNumberGenerator,
     ) -> Self {
         let path = path.as_ref();
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -382,6 +395,21 @@ impl Config {
     #[must_use]
     pub fn subcompaction_min_bytes(mut self, bytes: u64) -> Self {
         self.subcompaction_min_bytes = bytes.max(1);
+        self
+    }
+
+    /// Draws write seqnos from `generator` (instead of the counter given to
+    /// [`Self::new`]).
+    #[must_use]
+    pub fn seqno_generator(mut self, generator: SharedSequenceNumberGenerator) -> Self {
+        self.seqno = generator;
+        self
+    }
+
+    /// Publishes visible seqnos to `generator`.
+    #[must_use]
+    pub fn visible_seqno_generator(mut self, generator: SharedSequenceNumberGenerator) -> Self {
+        self.visible_seqno = generator;
         self
     }
 

@@ -104,8 +104,8 @@ pub mod fs {
 pub use lsm_codec::ZstdDictionary;
 pub use lsm_core::{
     DefaultUserComparator, Fs, KeyOrder, MAX_SEQNO, MemFs, MemtableId, SeqNo,
-    SequenceNumberCounter, SharedComparator, Slice, StdFs, UserComparator, UserKey, UserValue,
-    ValueType,
+    SequenceNumberCounter, SequenceNumberGenerator, SharedComparator,
+    SharedSequenceNumberGenerator, Slice, StdFs, UserComparator, UserKey, UserValue, ValueType,
 };
 pub use lsm_memtable::Memtable;
 pub use lsm_table::FilterCounters;
