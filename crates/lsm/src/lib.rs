@@ -95,6 +95,12 @@ pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use kv_separation::KvSeparationOptions;
 
+/// The I/O vocabulary of the file-system seam, under the path the mirrored API gives it
+/// (ours is `std::io`'s: see `docs/compatibility.md`).
+pub mod io {
+    pub use std::io::{Error, ErrorKind, Read, Result, Seek, SeekFrom, Write};
+}
+
 /// The file-system seam every file of a tree goes through (see [`Fs`]).
 pub mod fs {
     pub use lsm_core::fs::{

@@ -116,6 +116,10 @@ fn tree_ids_raw_entries_slices_and_tree_types_work_as_in_the_mirrored_api() -> l
     };
     assert_eq!(kind, "standard");
 
+    // The io vocabulary under its mirrored path converts into the tree's error.
+    let io_error = lsm::io::Error::from(lsm::io::ErrorKind::NotFound);
+    assert!(matches!(lsm::Error::from(io_error), lsm::Error::Io(_)));
+
     // Slices compare with bytes from either side.
     first.insert("k", "v", 2);
     let value = first.get("k", SeqNo::MAX)?.unwrap();
