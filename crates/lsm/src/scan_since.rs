@@ -193,6 +193,44 @@ impl TreeInner {
     }
 }
 
+impl crate::Tree {
+    /// Every change with a seqno at or after `target_seqno`, in seqno order, history not
+    /// collapsed (see [`crate::scan_since`]).
+    ///
+    /// # Errors
+    /// A table, blob file or block that cannot be read.
+    pub fn scan_since_seqno(
+        &self,
+        target_seqno: SeqNo,
+    ) -> Result<impl Iterator<Item = ScanSinceEvent> + use<>> {
+        Ok(self
+            .changes_since(target_seqno, Bounds::Trusted)?
+            .into_iter())
+    }
+
+    /// [`Self::scan_since_seqno`] reading every table, trusting no seqno bound.
+    ///
+    /// # Errors
+    /// As [`Self::scan_since_seqno`].
+    pub fn scan_since_seqno_full_scan(
+        &self,
+        target_seqno: SeqNo,
+    ) -> Result<impl Iterator<Item = ScanSinceEvent> + use<>> {
+        Ok(self
+            .changes_since(target_seqno, Bounds::Ignored)?
+            .into_iter())
+    }
+
+    /// The first seqno from which [`Self::scan_since_seqno`] replays every change: the
+    /// highest GC watermark a flush or compaction of this tree has used (below it,
+    /// versions may be collapsed and tombstones dropped), or after a reopen, the first
+    /// seqno after the recovered ones.
+    #[must_use]
+    pub fn oldest_exact_seqno(&self) -> SeqNo {
+        self.inner_oldest_exact_seqno()
+    }
+}
+
 /// The changes at or after `target` in the memtables of `super_version`.
 fn memtable_changes(
     super_version: &SuperVersion,
