@@ -113,6 +113,7 @@ pub use lsm_core::{
     SequenceNumberCounter, SequenceNumberGenerator, SharedComparator,
     SharedSequenceNumberGenerator, Slice, StdFs, UserComparator, UserKey, UserValue, ValueType,
 };
+pub use lsm_core::{InternalEntry, InternalKey, RangeTombstone};
 pub use lsm_memtable::Memtable;
 pub use lsm_table::FilterCounters;
 pub use merge_operator::MergeOperator;

@@ -99,7 +99,7 @@ fn an_extra_memtable_is_read_at_its_own_seqno() {
     let (_dir, tree, seqno) = temp_tree();
     tree.insert("a", "tree", seqno.next());
     let overlay = std::sync::Arc::new(lsm::Memtable::new(99));
-    overlay.insert(lsm_core::InternalEntry::new(
+    overlay.insert(lsm::InternalEntry::new(
         "b",
         "pending",
         50,
