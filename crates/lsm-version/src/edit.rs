@@ -28,6 +28,9 @@ pub struct VersionEdit {
     pub blob_garbage: Vec<BlobGarbage>,
     /// The next unused blob file id (a version keeps the highest it has seen).
     pub next_blob_file_id: BlobFileId,
+    /// The GC watermark of the flush or merge this edit installs (a version keeps the
+    /// highest); `None` when the edit collapses nothing.
+    pub gc_watermark: Option<SeqNo>,
 }
 
 impl VersionEdit {
@@ -60,6 +63,7 @@ impl VersionEdit {
         for garbage in &self.blob_garbage {
             garbage.encode_into(out);
         }
+        put_optional_seqno(out, self.gc_watermark);
     }
 
     /// Decodes an edit of a tree whose keys are in `order`.
@@ -114,6 +118,11 @@ impl VersionEdit {
         for _ in 0..garbage_count {
             blob_garbage.push(BlobGarbage::decode_from(decoder)?);
         }
+        let gc_watermark = if version >= crate::layout::FIRST_VERSION_WITH_GC_WATERMARK {
+            decode_optional_seqno(decoder)?
+        } else {
+            None
+        };
         Ok(Self {
             added,
             removed,
@@ -123,8 +132,21 @@ impl VersionEdit {
             removed_blob_files,
             blob_garbage,
             next_blob_file_id,
+            gc_watermark,
         })
     }
+}
+
+/// An optional seqno as a varint: 0 for none, else the seqno plus one.
+pub(crate) fn put_optional_seqno(out: &mut Vec<u8>, seqno: Option<SeqNo>) {
+    put_varint_u64(out, seqno.map_or(0, |seqno| seqno.saturating_add(1)));
+}
+
+/// An optional seqno written by [`put_optional_seqno`].
+pub(crate) fn decode_optional_seqno(
+    decoder: &mut Decoder<'_>,
+) -> Result<Option<SeqNo>, DecodeError> {
+    Ok(decoder.varint_u64()?.checked_sub(1))
 }
 
 impl VersionEdit {

@@ -38,10 +38,13 @@ pub const RECORD_COMMIT: u8 = 3;
 /// Length of a commit record's payload: its tag and the offset of the edit it commits.
 pub const COMMIT_PAYLOAD_LEN: usize = 1 + 8;
 /// Manifest format version (first byte after the tag of a snapshot).
-pub const MANIFEST_FORMAT_VERSION: u8 = 4;
+pub const MANIFEST_FORMAT_VERSION: u8 = 5;
 /// The first format version whose table and blob file records end with the whole
 /// file's XXH3-64 (`u64`, 0 when not recorded).
 pub const FIRST_VERSION_WITH_DIGESTS: u8 = 4;
+/// The first format version whose snapshots and edits record the GC watermark (a varint
+/// after everything else: 0 for unknown or unchanged, else the watermark plus one).
+pub const FIRST_VERSION_WITH_GC_WATERMARK: u8 = 5;
 /// The first format version whose snapshot names the key order (right after the
 /// version byte); older snapshots are of the lexicographic order.
 pub const FIRST_VERSION_WITH_ORDER: u8 = 3;

@@ -591,6 +591,7 @@ fn encode_snapshot(version: &Version) -> Vec<u8> {
     for info in version.blob_files().values() {
         info.encode_into(&mut out);
     }
+    crate::edit::put_optional_seqno(&mut out, version.gc_watermark());
     out
 }
 
@@ -683,6 +684,11 @@ fn decode_snapshot(
             });
         }
     }
+    let gc_watermark = if version >= crate::layout::FIRST_VERSION_WITH_GC_WATERMARK {
+        crate::edit::decode_optional_seqno(&mut decoder)?
+    } else {
+        None
+    };
     Ok(Version::from_parts(
         id,
         levels,
@@ -691,7 +697,8 @@ fn decode_snapshot(
         blob_files,
         next_blob_file_id,
         order.clone(),
-    ))
+    )
+    .with_gc_watermark(gc_watermark))
 }
 
 /// What a manifest file describes.

@@ -158,7 +158,8 @@ pub fn rebuild(level_count: usize, order: &KeyOrder, files: FilesOnDisk) -> Rebu
         });
     }
     Rebuilt {
-        version,
+        // What the tables' merges collapsed is not known.
+        version: version.with_gc_watermark(None),
         obsolete,
         uninstalled,
         needs_merge,

@@ -41,6 +41,10 @@ pub struct Version {
     blob_files: Arc<BTreeMap<BlobFileId, BlobFileInfo>>,
     next_blob_file_id: BlobFileId,
     order: KeyOrder,
+    /// The highest GC watermark a flush or merge recorded (below it, history may be
+    /// collapsed); `None` when not known (a manifest older than format 5, or a rebuilt
+    /// one).
+    gc_watermark: Option<SeqNo>,
 }
 
 impl Run {
@@ -142,6 +146,7 @@ impl Version {
             blob_files: Arc::default(),
             next_blob_file_id: 1,
             order,
+            gc_watermark: Some(0),
         }
     }
 
@@ -162,7 +167,23 @@ impl Version {
             blob_files: Arc::new(blob_files),
             next_blob_file_id,
             order,
+            gc_watermark: None,
         }
+    }
+
+    /// The highest GC watermark recorded: below it, a flush or merge may have collapsed
+    /// versions and dropped tombstones. `None` when not known.
+    #[must_use]
+    pub fn gc_watermark(&self) -> Option<SeqNo> {
+        self.gc_watermark
+    }
+
+    /// The same version, its GC watermark set to `watermark` (`None`: not known, as for
+    /// a version rebuilt from files).
+    #[must_use]
+    pub fn with_gc_watermark(mut self, watermark: Option<SeqNo>) -> Self {
+        self.gc_watermark = watermark;
+        self
     }
 
     /// The order of the version's keys.
@@ -336,6 +357,12 @@ impl Version {
                 Arc::new(blob_files)
             },
             order: self.order.clone(),
+            // An unknown watermark stays unknown: older history is not vouched for.
+            gc_watermark: match (self.gc_watermark, edit.gc_watermark) {
+                (Some(known), Some(new)) => Some(known.max(new)),
+                (known, None) => known,
+                (None, Some(_)) => None,
+            },
         }
     }
 

@@ -269,6 +269,7 @@ proptest! {
         blobs in proptest::collection::vec((any::<u64>(), 0_u64..100, 0_u64..10_000), 0..4),
         seqno in any::<u64>(),
         id in any::<u64>(),
+        gc_watermark in proptest::option::of(0_u64..(1 << 63)),
     ) {
         let edit = VersionEdit {
             added: vec![(0, vec![table(7, "a", "b")]), (2, vec![table(8, "c", "d"), table(9, "e", "f")])],
@@ -279,6 +280,7 @@ proptest! {
             removed_blob_files: removed,
             blob_garbage: blobs.iter().map(|&(file_id, frames, value_bytes)| BlobGarbage { file_id, frames, value_bytes }).collect(),
             next_blob_file_id: id / 2,
+            gc_watermark,
         };
         let mut bytes = Vec::new();
         edit.encode_into(&mut bytes);

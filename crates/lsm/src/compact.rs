@@ -246,6 +246,7 @@ impl TreeInner {
         let tables_out = opened.tables.len();
         let mut edit = self.edit(removed.clone(), vec![(input.dest_level, added)], &current);
         edit.added_blob_files = opened.blob_infos();
+        edit.gc_watermark = Some(watermark);
         // A failed edit keeps the outputs: only the next open can tell whether it is durable.
         let new_version = self.apply_edit(&edit)?;
         let removed_set: BTreeSet<TableId> = removed.iter().copied().collect();

@@ -111,6 +111,7 @@ impl TreeInner {
                 next_table_id: self.ids.next_table(),
                 next_blob_file_id: self.ids.next_blob_file(),
                 last_seqno: highest_seqno,
+                gc_watermark: Some(watermark),
                 ..VersionEdit::default()
             };
             match self.apply_edit(&edit) {

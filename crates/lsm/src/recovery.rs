@@ -211,14 +211,12 @@ impl Tree {
             background: background.clone(),
             compaction_pool,
             pending_deletions: Arc::default(),
-            // What collapsed history the recovered tables hold is not recorded: exact
-            // replay starts after them.
-            // TODO(issue 23): record the GC watermark in the manifest, so that a reopened
-            // tree keeps the floor it had.
-            gc_floor: AtomicU64::new(if version.table_count() > 0 {
-                version.last_seqno() + 1
-            } else {
-                0
+            // The manifest records the highest GC watermark; when it does not (an older
+            // manifest, a rebuilt one), exact replay starts after the recovered seqnos.
+            gc_floor: AtomicU64::new(match version.gc_watermark() {
+                Some(watermark) => watermark,
+                None if version.table_count() > 0 => version.last_seqno() + 1,
+                None => 0,
             }),
             _directory_lock: directory_lock,
         }));

@@ -223,8 +223,9 @@ impl crate::Tree {
 
     /// The first seqno from which [`Self::scan_since_seqno`] replays every change: the
     /// highest GC watermark a flush or compaction of this tree has used (below it,
-    /// versions may be collapsed and tombstones dropped), or after a reopen, the first
-    /// seqno after the recovered ones.
+    /// versions may be collapsed and tombstones dropped), as the manifest records it; for
+    /// a tree whose manifest predates that record (or was rebuilt by repair), the first
+    /// seqno after the ones recovered at open.
     #[must_use]
     pub fn oldest_exact_seqno(&self) -> SeqNo {
         self.inner_oldest_exact_seqno()

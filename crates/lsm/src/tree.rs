@@ -62,9 +62,9 @@ pub struct TreeInner {
     pub(crate) ids: FileIds,
     /// Tables removed from the tree whose files are not deleted yet.
     pub(crate) pending_deletions: Arc<crate::live_table::PendingDeletions>,
-    /// The highest GC watermark a flush or merge of this tree has used (or, after a
-    /// reopen, the first seqno after the recovered ones): below it, history may be
-    /// collapsed (see `scan_since`).
+    /// The highest GC watermark a flush or merge of this tree has used (the manifest
+    /// records it; when it does not, the first seqno after the ones recovered at open):
+    /// below it, history may be collapsed (see `scan_since`).
     pub(crate) gc_floor: std::sync::atomic::AtomicU64,
     pub(crate) blob_read_options: lsm_vlog::BlobReadOptions,
     /// Poisoned (a manifest write failed) or closing (running merges stop).
