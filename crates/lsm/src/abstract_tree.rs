@@ -470,6 +470,29 @@ pub trait AbstractTree: sealed::Sealed {
     #[doc(hidden)]
     fn get_internal_entry(&self, key: &[u8], seqno: SeqNo) -> Result<Option<crate::InternalValue>>;
 
+    /// Every stored version of `key`, newest first: memtables, then each level's runs,
+    /// each version with where it lives (range tombstones not applied; a separated
+    /// value is its indirection). For debugging a key's history.
+    #[doc(hidden)]
+    fn key_versions(&self, key: &[u8]) -> Result<Vec<crate::read::KeyVersion>>;
+
+    /// Logs [`Self::key_versions`] of `key` (a `tracing` event at info level per
+    /// version: a library does not print).
+    #[doc(hidden)]
+    fn print_trace(&self, key: &[u8]) -> Result<()> {
+        for version in self.key_versions(key)? {
+            tracing::info!(
+                key = ?version.entry.key.user_key,
+                seqno = version.entry.key.seqno,
+                value_type = ?version.entry.key.value_type,
+                value_len = version.entry.value.len(),
+                source = %version.source,
+                "key version"
+            );
+        }
+        Ok(())
+    }
+
     /// Tables in the tree.
     fn table_count(&self) -> usize;
 

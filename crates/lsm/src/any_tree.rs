@@ -264,6 +264,10 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.id())
     }
 
+    fn key_versions(&self, key: &[u8]) -> Result<Vec<crate::read::KeyVersion>> {
+        $forward!(self, tree => tree.key_versions(key))
+    }
+
     fn get_internal_entry(
         &self,
         key: &[u8],

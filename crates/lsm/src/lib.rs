@@ -117,7 +117,7 @@ pub use lsm_core::{InternalEntry, InternalKey, RangeTombstone};
 pub use lsm_memtable::Memtable;
 pub use lsm_table::FilterCounters;
 pub use merge_operator::MergeOperator;
-pub use read::{Index, IterBox};
+pub use read::{Index, IterBox, KeyVersion};
 pub use repair::RepairReport;
 pub use scan_since::ScanSinceEvent;
 

@@ -79,6 +79,60 @@ pub(crate) fn get_entry(
     Ok(None)
 }
 
+/// One stored version of a key and where it lives (see
+/// [`crate::AbstractTree::key_versions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    /// The stored entry (a separated value is its indirection).
+    pub entry: InternalEntry,
+    /// Where: `active memtable`, `sealed memtable`, or `L<level> table <id>`.
+    pub source: String,
+}
+
+/// Every stored version of `user_key`, newest source first and newest version first
+/// within a source (range tombstones not applied).
+pub(crate) fn key_versions(
+    super_version: &SuperVersion,
+    user_key: &[u8],
+) -> Result<Vec<KeyVersion>> {
+    let mut versions = Vec::new();
+    let bounds = user_key..=user_key;
+    for (idx, memtable) in super_version.memtables().enumerate() {
+        let source = if idx == 0 {
+            "active memtable"
+        } else {
+            "sealed memtable"
+        };
+        versions.extend(
+            memtable
+                .range(bounds.clone(), SeqNo::MAX)
+                .map(|entry| KeyVersion {
+                    entry,
+                    source: source.to_owned(),
+                }),
+        );
+    }
+    let order = super_version.version.order();
+    for (level_idx, level) in super_version.version.levels().iter().enumerate() {
+        for run in level.runs() {
+            let Some(meta) = run.table_for_key(order, user_key) else {
+                continue;
+            };
+            for entry in super_version
+                .table(meta.id)
+                .table
+                .scan(bounds.clone(), SeqNo::MAX)
+            {
+                versions.push(KeyVersion {
+                    entry: entry?,
+                    source: format!("L{level_idx} table {}", meta.id),
+                });
+            }
+        }
+    }
+    Ok(versions)
+}
+
 /// Where a point read found its newest version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {

@@ -624,6 +624,10 @@ impl AbstractTree for Tree {
         self.id
     }
 
+    fn key_versions(&self, key: &[u8]) -> Result<Vec<read::KeyVersion>> {
+        read::key_versions(&self.super_version(), key)
+    }
+
     fn get_internal_entry(&self, key: &[u8], seqno: SeqNo) -> Result<Option<InternalEntry>> {
         let super_version = self.super_version_at(seqno);
         Ok(read::get_entry(&super_version, key, seqno)?.map(|(entry, _)| entry))

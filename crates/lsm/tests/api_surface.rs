@@ -126,3 +126,34 @@ fn tree_ids_raw_entries_slices_and_tree_types_work_as_in_the_mirrored_api() -> l
     assert!(b"v" == value && value == *b"v" && b"v".to_vec() == value && "v" == value);
     Ok(())
 }
+
+#[test]
+fn a_key_s_history_is_listed_newest_first_with_where_each_version_lives() -> lsm::Result<()> {
+    let dir = lsm::get_tmp_folder();
+    let tree = Config::new(
+        dir.path(),
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .open()?;
+    tree.insert("k", "1", 1);
+    tree.flush_active_memtable(0)?;
+    tree.insert("k", "2", 2);
+    tree.remove("k", 3);
+    tree.flush_active_memtable(0)?;
+    tree.insert("k", "4", 4);
+    tree.insert("other", "x", 5);
+    let versions = tree.key_versions(b"k")?;
+    let seqnos: Vec<_> = versions
+        .iter()
+        .map(|version| version.entry.key.seqno)
+        .collect();
+    assert_eq!(seqnos, vec![4, 3, 2, 1]);
+    assert_eq!(versions[0].source, "active memtable");
+    assert!(versions[1].source.starts_with("L0 table"));
+    assert_eq!(versions[1].entry.key.value_type, lsm::ValueType::Tombstone);
+    assert_ne!(versions[1].source, versions[3].source, "two tables");
+    tree.print_trace(b"k")?;
+    assert!(tree.key_versions(b"missing")?.is_empty());
+    Ok(())
+}
