@@ -87,7 +87,7 @@ impl Table {
         range: R,
         read_seqno: SeqNo,
     ) -> impl DoubleEndedIterator<Item = Result<InternalEntry>> + Send + use<K, R> {
-        TableIter::new(&self.inner, range, read_seqno).inner
+        scan(&self.inner, &Bounds::of(&range), read_seqno)
     }
 }
 
@@ -125,17 +125,7 @@ impl TableIter {
         range: R,
         read_seqno: SeqNo,
     ) -> Self {
-        let mut bounds = Bounds::default();
-        match range.start_bound() {
-            Bound::Included(key) => bounds.lower = Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
-            Bound::Excluded(key) => bounds.set_after(UserKey::new(key.as_ref()), 0),
-            Bound::Unbounded => {}
-        }
-        bounds.upper = match range.end_bound() {
-            Bound::Included(key) => Some((UserKey::new(key.as_ref()), 0)),
-            Bound::Excluded(key) => Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
-            Bound::Unbounded => None,
-        };
+        let bounds = Bounds::of(&range);
         let inner = scan(table, &bounds, read_seqno);
         Self {
             table: Arc::clone(table),
@@ -199,6 +189,22 @@ impl TableIter {
 }
 
 impl Bounds {
+    /// The internal-key bounds of a user-key range.
+    fn of<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> Self {
+        let mut bounds = Self::default();
+        match range.start_bound() {
+            Bound::Included(key) => bounds.lower = Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
+            Bound::Excluded(key) => bounds.set_after(UserKey::new(key.as_ref()), 0),
+            Bound::Unbounded => {}
+        }
+        bounds.upper = match range.end_bound() {
+            Bound::Included(key) => Some((UserKey::new(key.as_ref()), 0)),
+            Bound::Excluded(key) => Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
+            Bound::Unbounded => None,
+        };
+        bounds
+    }
+
     /// Starts after `(key, seqno)`.
     fn set_after(&mut self, key: UserKey, seqno: SeqNo) {
         if seqno > 0 {

@@ -331,6 +331,16 @@ impl BlobFileReader {
     /// [`Error::Frame`] or [`Error::Corruption`] for the first damaged frame, or frames
     /// that differ from the footer; [`Error::Io`].
     pub fn verify(&self) -> Result<u64> {
+        self.verify_counting().map(|(digest, _)| digest)
+    }
+
+    /// [`Self::verify`], also returning the sum of the values' lengths (what a version
+    /// records about the file, for a manifest rebuilt from the files on disk).
+    ///
+    /// # Errors
+    /// As [`Self::verify`].
+    pub fn verify_counting(&self) -> Result<(u64, u64)> {
+        let mut value_bytes = 0;
         let mut file_digest = ChecksumBuilder::with_seed(0);
         let mut header = [0; HEADER_LEN];
         self.read_at(&mut header, 0)?;
@@ -341,7 +351,7 @@ impl BlobFileReader {
         let mut offset = HEADER_LEN as u64;
         while offset < self.frames_end {
             let frame = window.frame_at(self, offset)?;
-            self.decode_frame(offset, &frame)?;
+            value_bytes += self.decode_frame(offset, &frame)?.value.len() as u64;
             checksum.update(&frame);
             file_digest.update(&frame);
             frames += 1;
@@ -363,7 +373,7 @@ impl BlobFileReader {
             })?;
         let tail = Slice::filled_by(tail, |bytes| self.read_at(bytes, self.frames_end))?;
         file_digest.update(&tail);
-        Ok(file_digest.finish().into_raw())
+        Ok((file_digest.finish().into_raw(), value_bytes))
     }
 
     /// The file's length.

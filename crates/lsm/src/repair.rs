@@ -122,7 +122,8 @@ impl Config {
             crate::encryption::open_marker(fs.as_ref(), &dir, self.encryption.as_deref(), fresh)?;
         let mut quarantine = Quarantine::new(&fs, &dir);
 
-        let tables = self.find_tables(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
+        let (tables, dropped) =
+            self.find_tables(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
         let blob_files = self.find_blob_files(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
         let rebuilt = rebuild(
             usize::from(self.level_count),
@@ -130,7 +131,7 @@ impl Config {
             FilesOnDisk {
                 tables: tables.found,
                 table_ids: tables.present,
-                dropped: tables.dropped,
+                dropped,
                 blob_files: blob_files.found,
                 blob_file_ids: blob_files.present,
             },
@@ -223,21 +224,22 @@ impl Config {
         Ok(report)
     }
 
-    /// Opens and checks every file of `tables/`; reads the drop markers there.
+    /// Opens and checks every file of `tables/`; returns them with the tables the drop
+    /// markers there name.
     fn find_tables(
         &self,
         fs: &Arc<dyn Fs>,
         dir: &Path,
         encryption: Option<&crate::encryption::TreeEncryption>,
         quarantine: &mut Quarantine<'_>,
-    ) -> Result<Found<FoundTable>> {
+    ) -> Result<(Found<FoundTable>, BTreeSet<TableId>)> {
         let read_options = lsm_table::ReadOptions {
             prefix_extractor: self.prefix_extractor.clone(),
             order: self.key_order().clone(),
             ..lsm_table::ReadOptions::default()
         };
         let mut dropped = BTreeSet::new();
-        let mut found = find_files(
+        let found = find_files(
             fs.as_ref(),
             &dir.join(TABLES_DIR),
             "table",
@@ -273,8 +275,7 @@ impl Config {
                 describe_table(id, &table, self.key_order())
             },
         )?;
-        found.dropped = dropped;
-        Ok(found)
+        Ok((found, dropped))
     }
 
     /// Opens and checks every file of `blobs/`.
@@ -377,8 +378,6 @@ fn find_files<T>(
 struct Found<T> {
     found: Vec<T>,
     present: BTreeSet<u64>,
-    /// Tables named by drop markers.
-    dropped: BTreeSet<TableId>,
 }
 
 impl<T> Default for Found<T> {
@@ -386,7 +385,6 @@ impl<T> Default for Found<T> {
         Self {
             found: Vec::new(),
             present: BTreeSet::new(),
-            dropped: BTreeSet::new(),
         }
     }
 }
@@ -436,7 +434,6 @@ fn aborts_repair(error: &Error) -> bool {
             | Error::Table(
                 lsm_table::Error::Io { .. }
                     | lsm_table::Error::KeyRequired { .. }
-                    | lsm_table::Error::ComparatorMismatch { .. }
                     | lsm_table::Error::UnsupportedFormatVersion { .. }
             )
             | Error::Blob(
@@ -465,7 +462,7 @@ fn describe_table(
     let properties = table.properties();
     let mut blob_refs = std::collections::BTreeMap::<BlobFileId, BlobRef>::new();
     if properties.indirection_count > 0 {
-        for entry in table.iter(SeqNo::MAX) {
+        for entry in table.scan::<&[u8], _>(.., SeqNo::MAX) {
             let entry = entry?;
             if entry.key.value_type != ValueType::Indirection {
                 continue;
@@ -508,11 +505,7 @@ fn describe_blob_file(
     id: BlobFileId,
     reader: &lsm_vlog::BlobFileReader,
 ) -> std::result::Result<BlobFileInfo, Problem> {
-    let digest = reader.verify()?;
-    let mut value_bytes = 0;
-    for blob in reader.scan() {
-        value_bytes += blob?.1.value.len() as u64;
-    }
+    let (digest, value_bytes) = reader.verify_counting()?;
     Ok(
         BlobFileInfo::new(id, reader.frame_count(), value_bytes, reader.file_len())
             .with_digest(digest),

@@ -185,73 +185,44 @@ pub(crate) fn check_file(
 ) -> crate::Result<BlockVerifyReport> {
     let id = crate::layout::tree_file_id(path)?;
     let len = fs.metadata(path)?.len_bytes;
-    let in_blobs = path
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|dir| dir == crate::layout::BLOBS_DIR);
-    let mut report = BlockVerifyReport {
+    let dir = path.parent().and_then(Path::file_name);
+    let in_dir = |name: &str| dir.is_some_and(|dir| dir == name);
+    // A file that does not open at all: the whole file is the damage.
+    let unopened = |kind, offset, what: String| BlockVerifyReport {
         files_checked: 1,
         bytes_checked: len,
+        errors: vec![BlockVerifyError {
+            path: path.to_path_buf(),
+            kind,
+            offset,
+            what,
+        }],
         ..BlockVerifyReport::default()
     };
-    let damage = |kind, offset, what: String| BlockVerifyError {
-        path: path.to_path_buf(),
-        kind,
-        offset,
-        what,
-    };
-    let table = if in_blobs {
-        None
-    } else {
+    if !in_dir(crate::layout::BLOBS_DIR) {
         let read = lsm_table::ReadOptions {
             order,
             ..lsm_table::ReadOptions::default()
         };
-        Some(lsm_table::Table::open(fs, path, id, &read))
-    };
-    match table {
-        Some(Ok(table)) => {
-            let blocks = table.verify()?;
-            for block in blocks.blocks {
-                report.blocks_checked += 1;
-                if let Some(error) = block.error {
-                    report.errors.push(damage(
-                        FileKind::Table,
-                        Some(block.handle.offset),
-                        format!("{} block: {error}", block.block_type),
-                    ));
-                }
+        match lsm_table::Table::open(fs, path, id, &read) {
+            Ok(table) => return Ok(check_table(path, &table, None)),
+            Err(error) if in_dir(crate::layout::TABLES_DIR) => {
+                return Ok(unopened(FileKind::Table, None, error.to_string()));
             }
-        }
-        Some(Err(error))
-            if path
-                .parent()
-                .and_then(Path::file_name)
-                .is_some_and(|dir| dir == crate::layout::TABLES_DIR) =>
-        {
-            report
-                .errors
-                .push(damage(FileKind::Table, None, error.to_string()));
-        }
-        _ => {
-            let opened =
-                lsm_vlog::BlobFileReader::open(fs, path, id, &lsm_vlog::BlobReadOptions::default());
-            match opened.and_then(|reader| reader.verify().map(|_| reader.frame_count())) {
-                Ok(frames) => report.blocks_checked = frames,
-                Err(error) => {
-                    let offset = match &error {
-                        lsm_vlog::Error::Corruption { offset, .. }
-                        | lsm_vlog::Error::Frame { offset, .. } => Some(*offset),
-                        _ => None,
-                    };
-                    report
-                        .errors
-                        .push(damage(FileKind::BlobFile, offset, error.to_string()));
-                }
-            }
+            // Not named as either: perhaps a blob file.
+            Err(_) => {}
         }
     }
-    Ok(report)
+    Ok(
+        match lsm_vlog::BlobFileReader::open(fs, path, id, &lsm_vlog::BlobReadOptions::default()) {
+            Ok(reader) => check_blob_file(path, &reader, None),
+            Err(error) => unopened(
+                FileKind::BlobFile,
+                blob_error_offset(&error),
+                error.to_string(),
+            ),
+        },
+    )
 }
 
 /// One file of a snapshot to check, with the whole-file digest its manifest records.
@@ -295,8 +266,8 @@ pub(crate) fn scrub(
     let files_total = files.len();
     let check = |file: &FileToCheck| {
         let report = match file {
-            FileToCheck::Table(table, digest, _) => check_table(table, *digest),
-            FileToCheck::Blob(blob, digest) => check_blob_file(blob, *digest),
+            FileToCheck::Table(live, digest, _) => check_table(live.path(), &live.table, *digest),
+            FileToCheck::Blob(live, digest) => check_blob_file(live.path(), &live.reader, *digest),
         };
         let now = {
             let mut done = done
@@ -376,17 +347,16 @@ fn digest_damage(
 }
 
 /// Every block of a table, and the whole file against `digest`, in one pass.
-fn check_table(live: &crate::live_table::LiveTable, digest: Option<u64>) -> BlockVerifyReport {
-    let path = live.path().to_path_buf();
+fn check_table(path: &Path, table: &lsm_table::Table, digest: Option<u64>) -> BlockVerifyReport {
     let mut report = BlockVerifyReport {
         files_checked: 1,
         ..BlockVerifyReport::default()
     };
-    match live.table.verify() {
+    match table.verify() {
         Ok(blocks) => {
             report.bytes_checked = blocks.file_len;
             report.errors.extend(digest_damage(
-                &path,
+                path,
                 FileKind::Table,
                 blocks.file_digest,
                 digest,
@@ -395,7 +365,7 @@ fn check_table(live: &crate::live_table::LiveTable, digest: Option<u64>) -> Bloc
                 report.blocks_checked += 1;
                 if let Some(error) = block.error {
                     report.errors.push(BlockVerifyError {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         kind: FileKind::Table,
                         offset: Some(block.handle.offset),
                         what: format!("{} block: {error}", block.block_type),
@@ -404,7 +374,7 @@ fn check_table(live: &crate::live_table::LiveTable, digest: Option<u64>) -> Bloc
             }
         }
         Err(error) => report.errors.push(BlockVerifyError {
-            path,
+            path: path.to_path_buf(),
             kind: FileKind::Table,
             offset: None,
             what: error.to_string(),
@@ -415,35 +385,41 @@ fn check_table(live: &crate::live_table::LiveTable, digest: Option<u64>) -> Bloc
 
 /// Every frame of a blob file (decoded, and against the footer), and the whole file
 /// against `digest`, in one pass.
-fn check_blob_file(live: &crate::blobs::LiveBlobFile, digest: Option<u64>) -> BlockVerifyReport {
-    let path = live.path();
+fn check_blob_file(
+    path: &Path,
+    reader: &lsm_vlog::BlobFileReader,
+    digest: Option<u64>,
+) -> BlockVerifyReport {
     let mut report = BlockVerifyReport {
         files_checked: 1,
+        bytes_checked: reader.file_len(),
         ..BlockVerifyReport::default()
     };
-    match live.reader.verify() {
+    match reader.verify() {
         Ok(actual) => {
-            report.blocks_checked = live.reader.frame_count();
-            report.bytes_checked = live.reader.file_len();
+            report.blocks_checked = reader.frame_count();
             report
                 .errors
                 .extend(digest_damage(path, FileKind::BlobFile, actual, digest));
         }
-        Err(error) => {
-            let offset = match &error {
-                lsm_vlog::Error::Corruption { offset, .. }
-                | lsm_vlog::Error::Frame { offset, .. } => Some(*offset),
-                _ => None,
-            };
-            report.errors.push(BlockVerifyError {
-                path: path.to_path_buf(),
-                kind: FileKind::BlobFile,
-                offset,
-                what: error.to_string(),
-            });
-        }
+        Err(error) => report.errors.push(BlockVerifyError {
+            path: path.to_path_buf(),
+            kind: FileKind::BlobFile,
+            offset: blob_error_offset(&error),
+            what: error.to_string(),
+        }),
     }
     report
+}
+
+/// Where in a blob file an error lies, when it says.
+fn blob_error_offset(error: &lsm_vlog::Error) -> Option<u64> {
+    match error {
+        lsm_vlog::Error::Corruption { offset, .. } | lsm_vlog::Error::Frame { offset, .. } => {
+            Some(*offset)
+        }
+        _ => None,
+    }
 }
 
 /// The manifest's part of a verification: a replay that changes nothing.
