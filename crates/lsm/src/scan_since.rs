@@ -188,7 +188,6 @@ impl TreeInner {
         );
         let order = super_version.version.order();
         events.sort_by(|a, b| compare(order, a, b));
-        events.dedup();
         Ok(events)
     }
 }
