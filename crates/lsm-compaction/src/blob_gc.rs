@@ -174,6 +174,7 @@ mod tests {
                 })
                 .collect(),
             digest: None,
+            global_seqno: None,
         };
         let version = Version::new(3).apply(&VersionEdit {
             added: vec![(

@@ -186,5 +186,6 @@ fn table_meta(
         tombstone_count: properties.tombstone_count + properties.weak_tombstone_count,
         blob_refs,
         digest: Some(table.digest),
+        global_seqno: None,
     }
 }

@@ -86,6 +86,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             digest: None,
+            global_seqno: None,
         }
     }
 

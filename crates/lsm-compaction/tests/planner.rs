@@ -56,6 +56,7 @@ fn version_strategy() -> impl Strategy<Value = (Version, Vec<u64>)> {
                     tombstone_count: 0,
                     blob_refs: Vec::new(),
                     digest: None,
+                    global_seqno: None,
                 }
             };
             // Oldest first: the last level, up to level 1, then level-0 runs.
@@ -157,6 +158,7 @@ fn apply(version: &Version, choice: &Choice) -> Version {
                 tombstone_count: 0,
                 blob_refs: Vec::new(),
                 digest: None,
+                global_seqno: None,
             };
             version.apply(&VersionEdit {
                 removed: input.table_ids.iter().copied().collect(),
@@ -226,6 +228,7 @@ fn leveled_merges_level0_at_its_trigger_and_moves_what_overlaps_nothing() {
         tombstone_count: 0,
         blob_refs: Vec::new(),
         digest: None,
+        global_seqno: None,
     };
     let strategy = Leveled::default().with_l0_threshold(2);
     let state = CompactionState::default();
@@ -288,6 +291,7 @@ fn leveled_serves_the_most_oversized_level_first() {
         tombstone_count: 0,
         blob_refs: Vec::new(),
         digest: None,
+        global_seqno: None,
     };
     // Level 1's target is 4 x 1 MiB: 20 MiB in it scores 5, four level-0 runs score 1.
     let strategy = Leveled::default()
@@ -346,6 +350,7 @@ fn leveled_moves_level0_runs_that_share_no_key() {
         tombstone_count: 0,
         blob_refs: Vec::new(),
         digest: None,
+        global_seqno: None,
     };
     let strategy = Leveled::default().with_l0_threshold(3);
     let state = CompactionState::default();
@@ -394,6 +399,7 @@ fn tiered_merges_only_the_newest_runs() {
             tombstone_count: 0,
             blob_refs: Vec::new(),
             digest: None,
+            global_seqno: None,
         };
         version = version.apply(&VersionEdit {
             added: vec![(0, vec![meta])],

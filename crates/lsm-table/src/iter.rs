@@ -47,6 +47,15 @@ impl Table {
         trust_bounds: bool,
     ) -> Result<impl Iterator<Item = Result<InternalEntry>> + Send + use<>> {
         let table = Arc::clone(&self.inner);
+        if let Some(global) = table.global_seqno {
+            // One seqno for every entry: all of them are changes since `target`, or none.
+            let entries = if global >= target {
+                scan(&table, &Bounds::default(), SeqNo::MAX)
+            } else {
+                Box::new(std::iter::empty())
+            };
+            return Ok(Box::new(entries) as Box<dyn Iterator<Item = _> + Send>);
+        }
         let bounds = if trust_bounds {
             table.seqno_bounds()?
         } else {
@@ -74,10 +83,10 @@ impl Table {
         let data = TwoLevelIter::new(blocks.into_iter(), move |entry: IndexEntry| {
             data_block_iter(&data_table, &entry, &None, &None, &mut readahead)
         });
-        Ok(data.filter(move |item| {
+        Ok(Box::new(data.filter(move |item| {
             item.as_ref()
                 .map_or(true, |entry| entry.key.seqno >= target)
-        }))
+        })))
     }
 
     /// [`Self::range`] without repositioning ([`TableIter::seek`]): the iterator does not
@@ -230,12 +239,62 @@ fn compare(
     )
 }
 
+type EntryIter = Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send>;
+
 /// The entries within `bounds` visible at `read_seqno`.
-fn scan(
+fn scan(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> EntryIter {
+    match table.global_seqno {
+        Some(global) => scan_at_global_seqno(table, bounds, read_seqno, global),
+        None => scan_stored(table, bounds, read_seqno),
+    }
+}
+
+/// [`scan`] of an ingested table whose entries read at `global` (each user key once,
+/// stored at seqno 0): the stored scan covers whole user keys, and a bound that cuts
+/// within a key's versions is applied to the key at `global` after.
+fn scan_at_global_seqno(
     table: &Arc<TableInner>,
     bounds: &Bounds,
     read_seqno: SeqNo,
-) -> Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send> {
+    global: SeqNo,
+) -> EntryIter {
+    if read_seqno <= global {
+        return Box::new(std::iter::empty());
+    }
+    let whole_keys = Bounds {
+        lower: bounds.lower.clone().map(|(key, _)| (key, SeqNo::MAX)),
+        upper: bounds.upper.clone().map(|(key, _)| (key, 0)),
+        excluded: None,
+    };
+    let entries = scan_stored(table, &whole_keys, SeqNo::MAX)
+        .map(move |item| item.map(|entry| crate::reader::with_seqno(entry, global)));
+    let cuts = bounds
+        .lower
+        .as_ref()
+        .is_some_and(|(_, seqno)| *seqno != SeqNo::MAX)
+        || bounds.upper.as_ref().is_some_and(|(_, seqno)| *seqno != 0)
+        || bounds.excluded.is_some();
+    if !cuts {
+        return Box::new(entries);
+    }
+    let (order, bounds) = (table.order.clone(), bounds.clone());
+    Box::new(entries.filter(move |item| {
+        let Ok(entry) = item else { return true };
+        let at = (entry.key.user_key.clone(), global);
+        bounds
+            .lower
+            .as_ref()
+            .is_none_or(|lower| compare(&order, &at, lower).is_ge())
+            && bounds
+                .upper
+                .as_ref()
+                .is_none_or(|upper| compare(&order, &at, upper).is_le())
+            && bounds.excluded.as_ref() != Some(&at)
+    }))
+}
+
+/// [`scan`] on the seqnos as stored.
+fn scan_stored(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> EntryIter {
     if table.properties.entry_count == 0 {
         // A table of range tombstones only: no entries to scan.
         return Box::new(std::iter::empty());

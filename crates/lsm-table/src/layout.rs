@@ -131,4 +131,7 @@ pub mod tag {
     pub const OBSOLETE: u64 = 41;
     /// Block handle of the per-block seqno bounds (absent: none written).
     pub const SEQNO_BOUNDS_HANDLE: u64 = 42;
+    /// Written by a bulk ingestion (u8 1; absent: not): every entry is stored at seqno 0
+    /// and reads at the one seqno the caller records for the table when it registers it.
+    pub const INGESTED: u64 = 43;
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use lsm_burr::FilterPolicy;
 pub use lsm_codec::DictionaryTraining;
 use lsm_codec::{Compression, EncryptionKey, FILE_SALT_LEN};
-use lsm_core::{KeyOrder, TableId};
+use lsm_core::{KeyOrder, SeqNo, TableId};
 
 use crate::{BlockCache, DescriptorCache};
 
@@ -129,6 +129,10 @@ pub struct TableOptions {
     /// Write each data block's smallest and largest seqno (a small block after the
     /// filter), so that a scan for changes since a seqno skips older blocks unread.
     pub seqno_bounds: bool,
+    /// A table written by a bulk ingestion: every entry is at seqno 0, one per user
+    /// key, with no range tombstones (checked as entries are added), and the table reads
+    /// at the seqno the caller later records for it ([`ReadOptions::global_seqno`]).
+    pub ingested: bool,
 }
 
 impl Default for TableOptions {
@@ -152,6 +156,7 @@ impl Default for TableOptions {
             replaces: Arc::new([]),
             obsolete: Arc::new([]),
             seqno_bounds: true,
+            ingested: false,
         }
     }
 }
@@ -176,6 +181,10 @@ pub struct ReadOptions {
     /// The order the table's keys are in: a table that records another order's name
     /// (or none, for a custom order) is refused.
     pub order: KeyOrder,
+    /// The seqno every entry of an ingested table reads at (its stored seqnos are all
+    /// 0); `None` for every other table, and to read an ingested one as stored. A table
+    /// not written by an ingestion is refused with one.
+    pub global_seqno: Option<SeqNo>,
 }
 
 impl Default for ReadOptions {
@@ -188,6 +197,7 @@ impl Default for ReadOptions {
             pin_index: true,
             pin_filter: true,
             order: KeyOrder::lexicographic(),
+            global_seqno: None,
         }
     }
 }

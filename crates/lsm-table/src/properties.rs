@@ -88,6 +88,8 @@ pub struct TableProperties {
     /// Ids of tables already obsolete when this one was written, ascending (see
     /// [`crate::TableOptions::obsolete`]).
     pub obsolete: Vec<TableId>,
+    /// Written by a bulk ingestion (see [`crate::TableOptions::ingested`]).
+    pub ingested: bool,
 }
 
 impl TableProperties {
@@ -118,6 +120,9 @@ impl TableProperties {
         );
         if self.filter_partitioned {
             put_record(&mut out, tag::FILTER_PARTITIONED, &[1]);
+        }
+        if self.ingested {
+            put_record(&mut out, tag::INGESTED, &[1]);
         }
         put_record(&mut out, tag::KEY_MIN, &self.key_min);
         put_record(&mut out, tag::KEY_MAX, &self.key_max);
@@ -214,6 +219,7 @@ impl TableProperties {
                 }
                 tag::INDEX_PARTITIONED => properties.index_partitioned = value == [1],
                 tag::FILTER_PARTITIONED => properties.filter_partitioned = value == [1],
+                tag::INGESTED => properties.ingested = value == [1],
                 tag::FILTER_HANDLE => properties.filter_handle = Some(handle()?),
                 tag::RANGE_TOMBSTONE_HANDLE => properties.range_tombstone_handle = Some(handle()?),
                 tag::DICTIONARY_HANDLE => properties.dictionary_handle = Some(handle()?),

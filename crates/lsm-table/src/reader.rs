@@ -59,6 +59,15 @@ pub(crate) struct TableInner {
     prefix_rejected: AtomicU64,
     /// The order of the keys.
     pub(crate) order: KeyOrder,
+    /// The seqno every entry reads at, for an ingested table (see
+    /// [`ReadOptions::global_seqno`]).
+    pub(crate) global_seqno: Option<SeqNo>,
+}
+
+/// `entry` read at `seqno` (an ingested table's entries are stored at 0).
+pub(crate) fn with_seqno(mut entry: InternalEntry, seqno: SeqNo) -> InternalEntry {
+    entry.key.seqno = seqno;
+    entry
 }
 
 /// What a table's filter did for reads since the table opened.
@@ -264,6 +273,18 @@ impl Table {
                 "range tombstone count does not match the block",
             ));
         }
+        if options.global_seqno.is_some()
+            && !(properties.ingested
+                && properties.seqno_max == 0
+                && properties.range_tombstone_count == 0
+                && properties.user_key_count == properties.entry_count)
+        {
+            return Err(corruption(
+                file_id,
+                footer.properties.offset,
+                "a global seqno for a table not written by an ingestion",
+            ));
+        }
         let top_index = top_index.filter(|_| options.pin_index);
         let inner = TableInner {
             source,
@@ -278,6 +299,7 @@ impl Table {
             filter_passed_absent: AtomicU64::new(0),
             prefix_rejected: AtomicU64::new(0),
             order: options.order.clone(),
+            global_seqno: options.global_seqno,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -303,12 +325,32 @@ impl Table {
         &self.inner.properties
     }
 
+    /// The seqno every entry reads at, when the table was written by an ingestion and
+    /// opened with one ([`ReadOptions::global_seqno`]).
+    #[must_use]
+    pub fn global_seqno(&self) -> Option<SeqNo> {
+        self.inner.global_seqno
+    }
+
     /// The newest version of `user_key` with a seqno below `read_seqno`, tombstones
     /// included (the caller interprets them).
     ///
     /// # Errors
     /// [`Error::Io`], [`Error::Block`] when a block on the way is damaged.
     pub fn get(&self, user_key: &[u8], read_seqno: SeqNo) -> Result<Option<InternalEntry>> {
+        if let Some(global) = self.inner.global_seqno {
+            if read_seqno <= global {
+                return Ok(None);
+            }
+            return Ok(self
+                .stored_get(user_key, SeqNo::MAX)?
+                .map(|entry| with_seqno(entry, global)));
+        }
+        self.stored_get(user_key, read_seqno)
+    }
+
+    /// [`Self::get`] on the seqnos as stored.
+    fn stored_get(&self, user_key: &[u8], read_seqno: SeqNo) -> Result<Option<InternalEntry>> {
         let inner = &self.inner;
         let properties = &inner.properties;
         if read_seqno == 0

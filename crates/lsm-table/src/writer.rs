@@ -111,6 +111,7 @@ impl TableWriter {
                 .then(|| options.order.name().to_owned()),
             replaces: sorted_ids(&options.replaces),
             obsolete: sorted_ids(&options.obsolete),
+            ingested: options.ingested,
             prefix_extractor: options
                 .prefix_extractor
                 .as_ref()
@@ -149,7 +150,8 @@ impl TableWriter {
     /// after which every call returns [`Error::WriterFailed`] and the file must be deleted.
     ///
     /// # Panics
-    /// When the entry does not sort strictly after the previous one.
+    /// When the entry does not sort strictly after the previous one, or, in an ingested
+    /// table, has a seqno other than 0 or the user key of the previous one.
     pub fn add(&mut self, entry: &InternalEntry) -> Result<()> {
         self.check_not_failed()?;
         limits::check_user_key(&entry.key.user_key).map_err(Error::InvalidEntry)?;
@@ -164,6 +166,10 @@ impl TableWriter {
             }
             None => true,
         };
+        assert!(
+            !self.options.ingested || (new_user_key && entry.key.seqno == 0),
+            "an ingested table holds one version of each key, at seqno 0"
+        );
         if new_user_key && self.data_block.estimated_len() >= self.options.block_size {
             let flushed = self.flush_data_block();
             self.fail_on_error(flushed)?;
@@ -191,7 +197,14 @@ impl TableWriter {
     /// # Errors
     /// [`Error::InvalidEntry`] for a bound above the key length limit (the writer stays
     /// usable); [`Error::WriterFailed`] after an earlier failure.
+    ///
+    /// # Panics
+    /// In an ingested table (see [`crate::TableOptions::ingested`]).
     pub fn add_range_tombstone(&mut self, tombstone: &RangeTombstone) -> Result<()> {
+        assert!(
+            !self.options.ingested,
+            "an ingested table holds no range tombstones"
+        );
         self.check_not_failed()?;
         limits::check_user_key(&tombstone.end).map_err(Error::InvalidEntry)?;
         if !tombstone.start.is_empty() {

@@ -77,6 +77,7 @@ mod tests {
                 tombstone_count: 0,
                 blob_refs: Vec::new(),
                 digest: Some(id * 7919),
+                global_seqno: (id % 3 == 0).then_some(id * 31),
             };
             let edit = VersionEdit {
                 added: vec![(0, vec![table])],

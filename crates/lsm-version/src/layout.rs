@@ -38,7 +38,10 @@ pub const RECORD_COMMIT: u8 = 3;
 /// Length of a commit record's payload: its tag and the offset of the edit it commits.
 pub const COMMIT_PAYLOAD_LEN: usize = 1 + 8;
 /// Manifest format version (first byte after the tag of a snapshot).
-pub const MANIFEST_FORMAT_VERSION: u8 = 5;
+pub const MANIFEST_FORMAT_VERSION: u8 = 6;
+/// The first format version whose table records end with the global seqno of an
+/// ingested table (a varint: 0 for none, else the seqno plus one).
+pub const FIRST_VERSION_WITH_GLOBAL_SEQNOS: u8 = 6;
 /// The first format version whose table and blob file records end with the whole
 /// file's XXH3-64 (`u64`, 0 when not recorded).
 pub const FIRST_VERSION_WITH_DIGESTS: u8 = 4;

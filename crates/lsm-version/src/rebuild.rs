@@ -295,6 +295,7 @@ mod tests {
                 tombstone_count: 0,
                 blob_refs: Vec::new(),
                 digest: None,
+                global_seqno: None,
             },
             replaces: Vec::new(),
             obsolete: Vec::new(),

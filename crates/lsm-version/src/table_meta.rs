@@ -40,6 +40,10 @@ pub struct TableMeta {
     /// XXH3-64 of the whole file, recorded when the table was added (`None` for tables
     /// recorded by a manifest older than format version 4).
     pub digest: Option<u64>,
+    /// For a table written by a bulk ingestion, the one seqno all its entries read at
+    /// (they are stored at 0); `seqno_min` and `seqno_max` are this seqno then. `None`
+    /// for every other table, and for tables recorded before format version 6.
+    pub global_seqno: Option<SeqNo>,
 }
 
 impl TableMeta {
@@ -66,6 +70,7 @@ impl TableMeta {
             }
         }
         put_u64(out, self.digest.unwrap_or(0));
+        put_varint_u64(out, self.global_seqno.map_or(0, |seqno| seqno + 1));
     }
 
     /// Values this table points to in blob file `file_id`.
@@ -87,7 +92,7 @@ impl TableMeta {
     }
 
     /// [`Self::decode_from`] of a record written by manifest format `version` (before
-    /// version 4 a record has no digest).
+    /// version 4 a record has no digest, before version 6 no global seqno).
     ///
     /// # Errors
     /// As [`Self::decode_from`].
@@ -140,8 +145,28 @@ impl TableMeta {
         } else {
             None
         };
+        let global_seqno = if version >= crate::layout::FIRST_VERSION_WITH_GLOBAL_SEQNOS {
+            let offset = decoder.offset();
+            match decoder.varint_u64()? {
+                0 => None,
+                stored => {
+                    let seqno = stored - 1;
+                    if seqno != seqno_min || seqno != seqno_max {
+                        return Err(DecodeError::InvalidField {
+                            field: "global seqno outside the seqno range",
+                            value: seqno,
+                            offset,
+                        });
+                    }
+                    Some(seqno)
+                }
+            }
+        } else {
+            None
+        };
         Ok(Self {
             digest,
+            global_seqno,
             id,
             key_range: KeyRange::new(order, min, max),
             seqno_min,

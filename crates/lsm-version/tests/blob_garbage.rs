@@ -23,6 +23,7 @@ fn table(id: u64, min: &str, max: &str, refs: &[(u64, u64, u64)]) -> TableMeta {
             })
             .collect(),
         digest: None,
+        global_seqno: None,
     }
 }
 

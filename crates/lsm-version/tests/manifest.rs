@@ -32,6 +32,7 @@ fn table(id: u64, min: &str, max: &str) -> TableMeta {
         tombstone_count: 1,
         blob_refs: Vec::new(),
         digest: None,
+        global_seqno: None,
     }
 }
 

@@ -59,6 +59,17 @@ pub enum Error {
         /// The bound it broke: the minimum when `len` is below it, else the maximum.
         limit: u64,
     },
+    /// A key given to an ingestion does not sort strictly after the one before it
+    /// (unsorted, or a duplicate); the ingestion ended and registered nothing.
+    #[error("ingested keys must be strictly ascending: {key:?} does not follow the previous key")]
+    UnsortedIngestion {
+        /// The key that broke the order.
+        key: lsm_core::UserKey,
+    },
+    /// An earlier error (or the ingestion's writer stopping) ended this ingestion; its
+    /// files were deleted and nothing of it is registered.
+    #[error("the ingestion was aborted by an earlier error; nothing of it is registered")]
+    IngestionAborted,
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),

@@ -30,12 +30,21 @@ use crate::{Error, Result};
 impl TreeInner {
     /// Seals the active memtable (when it holds anything); returns it.
     pub(crate) fn rotate(&self) -> Option<Arc<Memtable>> {
+        let _gate = self
+            .write_gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.seal_active()
+    }
+
+    /// [`Self::rotate`] for a caller that holds the write gate.
+    pub(crate) fn seal_active(&self) -> Option<Arc<Memtable>> {
         let mut sealed_memtable = None;
         let fresh = Arc::new(Memtable::new_in(
             self.ids.memtable(),
             self.config.key_order(),
         ));
-        self.install_without_writes(|current| {
+        self.install(|current| {
             let mut next = current.clone();
             if !current.active.is_empty() {
                 sealed_memtable = Some(Arc::clone(&current.active));
@@ -235,8 +244,19 @@ impl TreeInner {
 
     /// Opens freshly written tables of `level` and blob files.
     pub(crate) fn open_outputs(&self, level: usize, outputs: &Outputs) -> Result<Opened> {
+        self.open_outputs_at(level, outputs, None)
+    }
+
+    /// [`Self::open_outputs`] of ingested tables, which read at `global_seqno`.
+    pub(crate) fn open_outputs_at(
+        &self,
+        level: usize,
+        outputs: &Outputs,
+        global_seqno: Option<SeqNo>,
+    ) -> Result<Opened> {
         let fs = &self.config.fs;
-        let options = self.config.read_options(level, &self.read_options);
+        let mut options = self.config.read_options(level, &self.read_options);
+        options.global_seqno = global_seqno;
         let tables = lsm_compaction::open_tables(fs.as_ref(), outputs, &options)?
             .into_iter()
             .zip(&outputs.tables)

@@ -59,6 +59,7 @@ mod file_ids;
 mod flush;
 mod guard;
 mod health;
+pub mod ingest;
 pub mod inspect;
 mod jobs;
 mod kv_separation;
@@ -93,6 +94,7 @@ pub use encryption::{Aes256GcmProvider, EncryptionProvider, KeyChain, StaticKeyC
 pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
+pub use ingest::{AnyIngestion, BlobIngestion, Ingestion};
 pub use kv_separation::KvSeparationOptions;
 
 /// The I/O vocabulary of the file-system seam, under the path the mirrored API gives it

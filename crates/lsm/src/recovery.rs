@@ -314,6 +314,7 @@ pub(crate) fn open_tables(
                 |key| {
                     let options = ReadOptions {
                         encryption_key: key,
+                        global_seqno: meta.global_seqno,
                         ..options.clone()
                     };
                     Ok(Table::open(fs.as_ref(), &path, meta.id, &options)?)

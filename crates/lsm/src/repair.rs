@@ -33,7 +33,7 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,6 +83,11 @@ pub struct RepairReport {
     pub last_seqno: SeqNo,
     /// The manifest files moved to the quarantine directory.
     pub replaced_manifest_files: Vec<PathBuf>,
+    /// Ingested tables whose seqno the old manifest did not give (it was lost or
+    /// damaged): each was given the seqno after the newest of the tables written before
+    /// it. That is exact unless the ingestion's `finish` flushed writes or writes were
+    /// flushed while it streamed: those then read as newer than the ingested keys.
+    pub estimated_ingestion_seqnos: Vec<TableId>,
 }
 
 impl Config {
@@ -122,8 +127,10 @@ impl Config {
             crate::encryption::open_marker(fs.as_ref(), &dir, self.encryption.as_deref(), fresh)?;
         let mut quarantine = Quarantine::new(&fs, &dir);
 
-        let (tables, dropped) =
+        let (mut tables, dropped) =
             self.find_tables(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
+        let estimated_ingestion_seqnos =
+            self.stamp_ingested(fs.as_ref(), &dir, encryption.as_ref(), &mut tables.found);
         let blob_files = self.find_blob_files(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
         let rebuilt = rebuild(
             usize::from(self.level_count),
@@ -185,7 +192,13 @@ impl Config {
             missing_blob_files: rebuilt.missing_blob_files,
             last_seqno: rebuilt.version.last_seqno(),
             replaced_manifest_files,
+            estimated_ingestion_seqnos,
         };
+        if !report.estimated_ingestion_seqnos.is_empty() {
+            report.warnings.push(
+                "ingested tables the old manifest did not describe were given seqnos by file order",
+            );
+        }
         if report.unreadable > 0 {
             report.warnings.push(
                 "damaged files were moved to repair-quarantine/: what only they held is lost",
@@ -222,6 +235,60 @@ impl Config {
             "manifest rebuilt"
         );
         Ok(report)
+    }
+
+    /// Gives each ingested table of `found` the seqno it reads at: the one the old
+    /// manifest records when it can still be read whole, else the seqno after the
+    /// newest of every table written before it (by file id). Returns the ids of the
+    /// tables whose seqno was not recorded.
+    fn stamp_ingested(
+        &self,
+        fs: &dyn Fs,
+        dir: &Path,
+        encryption: Option<&crate::encryption::TreeEncryption>,
+        found: &mut [FoundTable],
+    ) -> Vec<TableId> {
+        if found.iter().all(|table| table.meta.global_seqno.is_none()) {
+            return Vec::new();
+        }
+        let manifest_encryption = encryption.map(crate::encryption::TreeEncryption::for_manifest);
+        let recorded: BTreeMap<TableId, SeqNo> =
+            Manifest::check(fs, dir, manifest_encryption.as_ref(), self.key_order())
+                .ok()
+                .flatten()
+                .map(|version| {
+                    version
+                        .levels()
+                        .iter()
+                        .flat_map(|level| level.runs())
+                        .flat_map(|run| run.tables())
+                        .filter_map(|meta| meta.global_seqno.map(|seqno| (meta.id, seqno)))
+                        .collect()
+                })
+                .unwrap_or_default();
+        // Tables are numbered in the order they were written: an ingested table the
+        // manifest does not describe reads just above every table written before it.
+        found.sort_by_key(|table| table.meta.id);
+        let mut newest_before: Option<SeqNo> = None;
+        let mut estimated = Vec::new();
+        for table in found.iter_mut() {
+            if table.meta.global_seqno.is_some() {
+                let seqno = match recorded.get(&table.meta.id) {
+                    Some(&seqno) => seqno,
+                    None => {
+                        estimated.push(table.meta.id);
+                        newest_before.map_or(0, |seqno| seqno + 1)
+                    }
+                };
+                table.meta.seqno_min = seqno;
+                table.meta.seqno_max = seqno;
+                table.meta.global_seqno = Some(seqno);
+            }
+            newest_before = Some(newest_before.map_or(table.meta.seqno_max, |newest| {
+                newest.max(table.meta.seqno_max)
+            }));
+        }
+        estimated
     }
 
     /// Opens and checks every file of `tables/`; returns them with the tables the drop
@@ -460,7 +527,7 @@ fn describe_table(
         )));
     }
     let properties = table.properties();
-    let mut blob_refs = std::collections::BTreeMap::<BlobFileId, BlobRef>::new();
+    let mut blob_refs = BTreeMap::<BlobFileId, BlobRef>::new();
     if properties.indirection_count > 0 {
         for entry in table.scan::<&[u8], _>(.., SeqNo::MAX) {
             let entry = entry?;
@@ -494,6 +561,8 @@ fn describe_table(
             tombstone_count: properties.tombstone_count + properties.weak_tombstone_count,
             blob_refs: blob_refs.into_values().collect(),
             digest: Some(report.file_digest),
+            // Stored at 0: `stamp_ingested` gives the seqno it reads at.
+            global_seqno: properties.ingested.then_some(0),
         },
         replaces: properties.replaces.clone(),
         obsolete: properties.obsolete.clone(),
