@@ -69,6 +69,9 @@ pub enum Op {
     Checkpoint,
     /// Close and reopen the tree.
     Reopen,
+    /// Bulk-load these keys (in the tree's order, the first of duplicates kept): a
+    /// value (its length derives from the `u16`) or, for `None`, a tombstone.
+    Ingest(Vec<(u8, Option<u16>)>),
 }
 
 /// One write into an overlay memtable of [`Op::OverlayScan`].
@@ -185,6 +188,8 @@ fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
         1 => Just(Op::Clear),
         1 => Just(Op::Checkpoint),
         1 => Just(Op::Reopen),
+        1 => prop::collection::vec((0..KEY_COUNT, prop::option::of(any::<u16>())), 0..8)
+            .prop_map(Op::Ingest),
     ]
 }
 

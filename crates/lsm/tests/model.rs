@@ -424,6 +424,7 @@ impl Harness {
                     .range(&Bound::Unbounded, &Bound::Unbounded, read_seqno);
                 check_both_ends(copy.iter(read_seqno, None), &expected, &[true]);
             }
+            Op::Ingest(writes) => self.ingest(writes),
             Op::Reopen => {
                 self.tree = None;
                 self.tree = Some(self.open(PathBuf::from("/db")));
@@ -438,6 +439,49 @@ impl Harness {
                 self.forget_puts();
             }
         }
+    }
+
+    /// Bulk-loads `writes`: `finish` flushes the memtables (watermark 0), then the keys
+    /// take one fresh seqno and form one table.
+    fn ingest(&mut self, writes: Vec<(u8, Option<u16>)>) {
+        let order = self.order.key_order();
+        let mut writes: Vec<(Vec<u8>, Option<u16>)> =
+            writes.into_iter().map(|(k, v)| (self.key(k), v)).collect();
+        writes.sort_by(|a, b| order.cmp(&a.0, &b.0));
+        writes.dedup_by(|later, earlier| later.0 == earlier.0);
+        let mut ingestion = self.tree().ingestion().unwrap();
+        for (k, v) in &writes {
+            match v {
+                Some(v) => ingestion.write(k.clone(), value(*v)).unwrap(),
+                None => ingestion.write_tombstone(k.clone()).unwrap(),
+            }
+        }
+        ingestion.finish().unwrap();
+        if writes.is_empty() {
+            return;
+        }
+        self.flush_model_only(0);
+        // `finish` drew the ingestion's seqno: the last one handed out.
+        let seqno = self.seqno.get() - 1;
+        for (k, v) in &writes {
+            match v {
+                Some(v) => {
+                    *self.puts_since_delete.entry(k.clone()).or_insert(0) += 1;
+                    self.oracle.insert(k, &value(*v), seqno);
+                }
+                None => {
+                    self.puts_since_delete.insert(k.clone(), 0);
+                    self.oracle.remove(k, seqno);
+                }
+            }
+        }
+        let (first, last) = (writes.first().unwrap(), writes.last().unwrap());
+        self.tables.push(ModelTable {
+            min: first.0.clone(),
+            max: last.0.clone(),
+            versions: writes.iter().map(|(k, _)| (k.clone(), seqno)).collect(),
+            tombstones: Vec::new(),
+        });
     }
 
     /// Reads the tree at the `at` choice through an overlay of `writes` (at fresh seqnos,
