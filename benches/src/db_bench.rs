@@ -4,8 +4,11 @@
 //! and bytes written are that engine's alone), and repetitions interleave the engines,
 //! each round starting one engine later (A B C, B C A, C A B, ...), so that a slow spell
 //! of the machine touches all of them alike and none always runs in the same place.
-//! Within one child the workloads run in a fixed order on five databases:
+//! Within one child the workloads run in a fixed order on six databases:
 //! - `fillseq` on a database of its own;
+//! - `bulkload` (the same keys and values through the engine's bulk path: our and the
+//!   peers' ingestion, RocksDB's `SstFileWriter` and `IngestExternalFile`) on a
+//!   database of its own;
 //! - `fillrandom` (every key once, in random order), then `overwrite`, the reads
 //!   (`readrandom`, `readmissing`, `seekrandom`, `readseq`, `readreverse`,
 //!   `readwhilewriting`), a major compaction for space amplification, the reads again on
@@ -22,6 +25,7 @@
 //! counts every byte the process wrote to storage from the first write until the
 //! engine has flushed and finished compacting.
 
+mod bulkload;
 mod deleterandom;
 mod fill;
 mod fillrandom;
@@ -221,6 +225,7 @@ fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Vec<Sample> 
         let result = kind.open(&path, &settings).and_then(|engine| {
             let result = match *db_name {
                 "fillseq" => fillseq::run(ctx, &*engine).map(|sample| samples.push(sample)),
+                "bulkload" => bulkload::run(ctx, &*engine).map(|sample| samples.push(sample)),
                 "main" => main_db(ctx, &*engine, &path, &mut samples),
                 "merge" => mergerandom::run(ctx, &*engine).map(|sample| samples.push(sample)),
                 "blob" => blob_db(ctx, &*engine, &path, &mut samples),

@@ -181,7 +181,14 @@ pub trait Engine: Send + Sync {
 
     /// Filter outcomes since the engine opened, if the engine counts them.
     fn filter_probes(&self) -> Option<FilterProbes>;
+
+    /// Loads the entries `fill` passes to its sink (in ascending key order) through
+    /// the engine's bulk path: straight into table files, registered at once.
+    fn bulk_load(&self, fill: &mut BulkFill<'_>) -> Result<()>;
 }
+
+/// What [`Engine::bulk_load`] calls with the engine's sink for one entry.
+pub type BulkFill<'a> = dyn FnMut(&mut dyn FnMut(&[u8], &[u8]) -> Result<()>) -> Result<()> + 'a;
 
 /// The counter merge operator every engine runs: operands and the base are 8-byte
 /// little-endian integers, summed (wrapping). Malformed input is `None`.

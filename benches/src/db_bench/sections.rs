@@ -4,6 +4,7 @@
 /// The workloads of each database, in the order they run.
 pub const SECTIONS: &[(&str, &[&str])] = &[
     ("fillseq", &["fillseq"]),
+    ("bulkload", &["bulkload"]),
     (
         "main",
         &[

@@ -218,6 +218,13 @@ fn text(error: $krate::Error) -> String {
                 self.driver.settle()
             }
 
+            fn bulk_load(&self, fill: &mut super::BulkFill<'_>) -> Result<()> {
+                let handle = self.handle();
+                let mut ingestion = handle.tree.ingestion().map_err(text)?;
+                fill(&mut |key, value| ingestion.write(key, value).map_err(text))?;
+                ingestion.finish().map_err(text)
+            }
+
             fn major_compact(&self) -> Result<()> {
                 self.settle()?;
                 let handle = self.handle();

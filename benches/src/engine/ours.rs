@@ -119,6 +119,12 @@ impl Ours {
 }
 
 impl Engine for Ours {
+    fn bulk_load(&self, fill: &mut super::BulkFill<'_>) -> Result<()> {
+        let mut ingestion = self.tree.ingestion().map_err(text)?;
+        fill(&mut |key, value| ingestion.write(key, value).map_err(text))?;
+        ingestion.finish().map_err(text)
+    }
+
     fn supports(&self, _capability: Capability) -> bool {
         true
     }

@@ -100,6 +100,22 @@ impl Rocks {
 }
 
 impl Engine for Rocks {
+    /// One external table written with `SstFileWriter` and moved in by
+    /// `IngestExternalFile` (RocksDB places it in the lowest level it fits).
+    fn bulk_load(&self, fill: &mut super::BulkFill<'_>) -> Result<()> {
+        let path = self.db.path().join("bulk-load.sst");
+        let writer = rocksdb::SstFileWriter::create(&self.options);
+        let mut writer = writer;
+        writer.open(&path).map_err(text)?;
+        fill(&mut |key, value| writer.put(key, value).map_err(text))?;
+        writer.finish().map_err(text)?;
+        let mut ingest = rocksdb::IngestExternalFileOptions::default();
+        ingest.set_move_files(true);
+        self.db
+            .ingest_external_file_opts(&ingest, vec![&path])
+            .map_err(text)
+    }
+
     fn supports(&self, _capability: Capability) -> bool {
         true
     }
