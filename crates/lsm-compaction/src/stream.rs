@@ -334,6 +334,11 @@ where
                         && is_value(next.key.value_type)
                         && !covered(&self.order, &self.range_tombstones, self.watermark, next)
                 );
+                let next_is_tombstone = matches!(
+                    self.inner.peek(),
+                    Some(Ok(next)) if next.key.user_key == entry.key.user_key
+                        && next.key.value_type == ValueType::Tombstone
+                );
                 if next_is_its_value {
                     // Consume the value: the pair cancels out, and the next older version
                     // (if any) is now the newest below the watermark, to be decided anew.
@@ -343,6 +348,12 @@ where
                         *decided = false;
                     }
                     None
+                } else if next_is_tombstone && !at_bottom {
+                    // The tombstone below goes as shadowed, yet it hides every older
+                    // version in other tables: the weak one takes over as a tombstone (kept
+                    // weak, it would later cancel one older value and uncover the rest).
+                    entry.key.value_type = ValueType::Tombstone;
+                    Some(Ok(entry))
                 } else if at_bottom {
                     self.drops.tombstones += 1;
                     None
@@ -487,6 +498,23 @@ mod tests {
             [("a".into(), 2, ValueType::Tombstone)]
         );
         assert_eq!(run(&entries, 10, Bottom::Yes), []);
+    }
+
+    #[test]
+    fn a_weak_tombstone_over_a_tombstone_becomes_one() {
+        // The values below are in tables outside the merge: the tombstone that hid
+        // them all is dropped as shadowed, so the weak one must hide them all too.
+        let entries = [
+            InternalEntry::new("a", "", 5, ValueType::WeakTombstone),
+            InternalEntry::tombstone("a", 4),
+        ];
+        assert_eq!(
+            run(&entries, 10, Bottom::No),
+            [("a".into(), 5, ValueType::Tombstone)]
+        );
+        assert_eq!(run(&entries, 10, Bottom::Yes), []);
+        // At or above the watermark nothing is collapsed.
+        assert_eq!(run(&entries, 5, Bottom::No).len(), 2);
     }
 
     /// Removes "r*", weakly removes "w*", destroys "d*", replaces "x*", fails on "e*".
