@@ -8,8 +8,8 @@ use lsm::config::{
     PinningPolicy, RestartIntervalPolicy,
 };
 use lsm::{
-    AbstractTree, AnyTree, Config, Guard, KvPair, MAX_SEQNO, SeqNo, SequenceNumberCounter, Slice,
-    UserKey, UserValue,
+    AbstractTree, AnyIngestion, AnyTree, Config, Guard, KvPair, MAX_SEQNO, SeqNo,
+    SequenceNumberCounter, Slice, UserKey, UserValue,
 };
 
 fn guard_to_kv(guard: impl Guard) -> KvPair {
@@ -155,5 +155,29 @@ fn a_key_s_history_is_listed_newest_first_with_where_each_version_lives() -> lsm
     assert_ne!(versions[1].source, versions[3].source, "two tables");
     tree.print_trace(b"k")?;
     assert!(tree.key_versions(b"missing")?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn ingestion_is_written_as_in_the_mirrored_api() -> lsm::Result<()> {
+    let folder = lsm::get_tmp_folder();
+    let tree = Config::new(
+        folder.path(),
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .open()?;
+    let mut ingestion: AnyIngestion<'_> = tree.ingestion()?;
+    ingestion.write(b"a", b"1")?;
+    ingestion.write("b", "2")?;
+    ingestion.write_tombstone(b"c")?;
+    ingestion.write_weak_tombstone(vec![b'd'])?;
+    ingestion.finish()?;
+    assert_eq!(tree.get(b"a", SeqNo::MAX)?.as_deref(), Some(&b"1"[..]));
+    assert!(tree.get(b"c", SeqNo::MAX)?.is_none());
+    match tree.ingestion()? {
+        AnyIngestion::Standard(ingestion) => ingestion.finish()?,
+        AnyIngestion::Blob(ingestion) => ingestion.finish()?,
+    }
     Ok(())
 }
