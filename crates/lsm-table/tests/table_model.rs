@@ -154,6 +154,7 @@ fn build(
         pin_index: settings.caching < 2,
         pin_filter: settings.caching != 1,
         order: order.clone(),
+        global_seqno: None,
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
     (table, read_options, fs)

@@ -364,7 +364,7 @@ impl Writer {
         match self.thread.take() {
             Some(thread) => thread
                 .join()
-                .unwrap_or_else(|_| Err(Error::IngestionAborted)),
+                .unwrap_or(Err(Error::IngestionAborted)),
             None => Err(Error::IngestionAborted),
         }
     }
