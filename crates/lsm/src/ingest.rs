@@ -362,9 +362,7 @@ impl Writer {
 
     fn join(&mut self) -> Result<Outputs> {
         match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or(Err(Error::IngestionAborted)),
+            Some(thread) => thread.join().unwrap_or(Err(Error::IngestionAborted)),
             None => Err(Error::IngestionAborted),
         }
     }
