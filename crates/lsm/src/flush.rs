@@ -135,14 +135,7 @@ impl TreeInner {
             next.sealed
                 .retain(|memtable| !flushed_ids.contains(&memtable.id()));
             if let Some(version) = installed_version {
-                next.set_version(version, opened.blob_files);
-                next.swap_tables(
-                    &BTreeSet::new(),
-                    opened
-                        .tables
-                        .into_iter()
-                        .map(|(meta, table)| (meta.id, table)),
-                );
+                opened.add_to(&mut next, version);
             }
             next.prune_history(watermark);
             next
@@ -305,6 +298,21 @@ pub(crate) struct Opened {
 }
 
 impl Opened {
+    /// Sets `next` to `version`, which adds these files (and removes none).
+    pub(crate) fn add_to(
+        self,
+        next: &mut crate::super_version::SuperVersion,
+        version: Arc<lsm_version::Version>,
+    ) {
+        next.set_version(version, self.blob_files);
+        next.swap_tables(
+            &BTreeSet::new(),
+            self.tables
+                .into_iter()
+                .map(|(meta, table)| (meta.id, table)),
+        );
+    }
+
     /// The edit fields that add the blob files.
     pub(crate) fn blob_infos(&self) -> Vec<BlobFileInfo> {
         self.blob_files.iter().map(|file| file.info).collect()

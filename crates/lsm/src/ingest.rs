@@ -6,8 +6,9 @@
 //! entry is stored at seqno 0. [`Ingestion::finish`] then, under the flush lock:
 //!
 //! 1. flushes the memtables, so that every version written before it sits in a table;
-//! 2. draws **one** seqno from the tree's generator, with writes held off for that
-//!    instant, and flushes whatever landed since the first flush;
+//! 2. draws **one** seqno from the tree's generator (raised first above every seqno
+//!    the tree holds), with writes held off for that instant, and flushes whatever
+//!    landed since the first flush;
 //! 3. records the tables in one version edit with that seqno as their global seqno
 //!    (every entry reads at it), in the deepest level where no table of that level or
 //!    above overlaps their key range (level 0, as the newest run, when one does), and
@@ -102,7 +103,8 @@ enum Chunk {
 
 /// The caller's side of the writer thread.
 struct Writer {
-    sender: SyncSender<Chunk>,
+    /// Dropped to stop the thread without a `Finish`.
+    sender: Option<SyncSender<Chunk>>,
     chunk: Vec<InternalEntry>,
     last_key: Option<UserKey>,
     order: KeyOrder,
@@ -315,7 +317,7 @@ impl Writer {
             .spawn(move || write_tables(&thread_tree, receiver))
             .map_err(Error::Io)?;
         Ok(Self {
-            sender,
+            sender: Some(sender),
             chunk: Vec::with_capacity(CHUNK_ENTRIES),
             last_key: None,
             order: tree.config.key_order().clone(),
@@ -336,7 +338,11 @@ impl Writer {
         self.chunk.push(entry);
         if self.chunk.len() >= CHUNK_ENTRIES {
             let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_ENTRIES));
-            if self.sender.send(Chunk::Entries(chunk)).is_err() {
+            let sent = self
+                .sender
+                .as_ref()
+                .is_some_and(|sender| sender.send(Chunk::Entries(chunk)).is_ok());
+            if !sent {
                 // The thread stopped on an error: return it.
                 return Err(self.join().err().unwrap_or(Error::IngestionAborted));
             }
@@ -347,16 +353,17 @@ impl Writer {
     /// Sends the last entries and waits for the tables.
     fn finish(mut self) -> Result<Outputs> {
         let chunk = std::mem::take(&mut self.chunk);
-        // A failed send means the thread stopped on an error, which `join` returns.
-        let _ = self.sender.send(Chunk::Entries(chunk));
-        let _ = self.sender.send(Chunk::Finish);
+        if let Some(sender) = self.sender.take() {
+            // A failed send means the thread stopped on an error, which `join` returns.
+            let _ = sender.send(Chunk::Entries(chunk));
+            let _ = sender.send(Chunk::Finish);
+        }
         self.join()
     }
 
     /// Stops the thread without a `Finish`: it deletes what it wrote.
     fn abort(mut self) {
-        let (sender, _) = sync_channel(0);
-        drop(std::mem::replace(&mut self.sender, sender));
+        self.sender = None;
         let _ = self.join();
     }
 
@@ -457,6 +464,18 @@ fn register(tree: &TreeInner, outputs: &Outputs) -> std::result::Result<(), Regi
             .write_gate
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        // Above every version the tree holds, even ones written with seqnos that did
+        // not come from its generator.
+        let current = tree.super_version();
+        let newest = current
+            .memtables()
+            .filter(|memtable| !memtable.is_empty())
+            .map(|memtable| memtable.highest_seqno())
+            .chain((current.version.table_count() > 0).then(|| current.version.last_seqno()))
+            .max();
+        if let Some(newest) = newest {
+            tree.config.seqno.fetch_max(newest + 1);
+        }
         let seqno = tree.config.seqno.next();
         tree.seal_active();
         seqno
@@ -488,14 +507,7 @@ fn register(tree: &TreeInner, outputs: &Outputs) -> std::result::Result<(), Regi
     let tables = opened.tables.len();
     tree.install(|current| {
         let mut next = current.clone();
-        next.set_version(version, opened.blob_files);
-        next.swap_tables(
-            &BTreeSet::new(),
-            opened
-                .tables
-                .into_iter()
-                .map(|(meta, table)| (meta.id, table)),
-        );
+        opened.add_to(&mut next, version);
         next
     });
     tree.config.visible_seqno.fetch_max(seqno + 1);

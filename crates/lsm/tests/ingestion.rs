@@ -317,3 +317,24 @@ fn repair_keeps_the_seqno_of_ingested_tables() {
     assert_eq!(report.estimated_ingestion_seqnos.len(), 1, "{report:?}");
     expect(&open(lost.path(), &seqno));
 }
+
+#[test]
+fn the_ingestion_seqno_is_above_writes_with_seqnos_of_their_own() {
+    // Writes whose seqnos do not come from the tree's generator.
+    let dir = tempfile::tempdir().unwrap();
+    let seqno = SequenceNumberCounter::default();
+    let tree = open(dir.path(), &seqno);
+    tree.insert(key(1), "flushed", 500);
+    tree.flush_active_memtable(0).unwrap();
+    tree.insert(key(2), "in the memtable", 900);
+    ingest(&tree, [1, 2], "loaded");
+    assert_eq!(value(&tree, 1, SeqNo::MAX).as_deref(), Some("loaded-1"));
+    assert_eq!(value(&tree, 2, SeqNo::MAX).as_deref(), Some("loaded-2"));
+    assert_eq!(value(&tree, 2, 901).as_deref(), Some("in the memtable"));
+    assert!(seqno.get() > 901);
+    let scanned: Vec<_> = tree
+        .iter(SeqNo::MAX, None)
+        .map(|guard| guard.into_inner().unwrap().1.to_vec())
+        .collect();
+    assert_eq!(scanned, [b"loaded-1".to_vec(), b"loaded-2".to_vec()]);
+}
