@@ -149,13 +149,7 @@ pub fn svg(version: &Version, title: &str) -> String {
                 y + 11.0
             );
         } else {
-            let _ = writeln!(
-                body,
-                r##"<text x="8" y="{:.1}" font-size="13" font-weight="bold">L{level_idx}</text><text x="8" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
-                y + 14.0,
-                y + 26.0,
-                xml(&text::size(level_bytes))
-            );
+            row_label(&mut body, y, &format!("L{level_idx}"), level_bytes);
         }
         for (run_idx, run) in level.runs().iter().enumerate() {
             let row_top = y + run_idx as f64 * ROW;
@@ -195,13 +189,7 @@ pub fn svg(version: &Version, title: &str) -> String {
     let blob_bytes: u64 = blob_files.values().map(|file| file.file_len).sum();
     if blob_bytes > 0 {
         y += 10.0;
-        let _ = writeln!(
-            body,
-            r##"<text x="8" y="{:.1}" font-size="13" font-weight="bold">blobs</text><text x="8" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
-            y + 14.0,
-            y + 26.0,
-            xml(&text::size(blob_bytes))
-        );
+        row_label(&mut body, y, "blobs", blob_bytes);
         let scale = (WIDTH - LEFT - RIGHT) / blob_bytes as f64;
         let mut x = LEFT;
         for file in blob_files.values() {
@@ -266,6 +254,18 @@ pub fn svg(version: &Version, title: &str) -> String {
 }
 
 /// An HTML page: the picture and a table of the levels.
+/// The label of a row at `y`: its name in bold over its size.
+fn row_label(body: &mut String, y: f64, name: &str, bytes: u64) {
+    let _ = writeln!(
+        body,
+        r##"<text x="8" y="{:.1}" font-size="13" font-weight="bold">{}</text><text x="8" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
+        y + 14.0,
+        xml(name),
+        y + 26.0,
+        xml(&text::size(bytes))
+    );
+}
+
 fn html(version: &Version, title: &str, svg: &str) -> String {
     let mut rows = String::new();
     for (level_idx, level) in version.levels().iter().enumerate() {

@@ -49,12 +49,12 @@ impl Table {
         let table = Arc::clone(&self.inner);
         if let Some(global) = table.global_seqno {
             // One seqno for every entry: all of them are changes since `target`, or none.
-            let entries = if global >= target {
+            let entries: EntryIter = if global >= target {
                 scan(&table, &Bounds::default(), SeqNo::MAX)
             } else {
                 Box::new(std::iter::empty())
             };
-            return Ok(Box::new(entries) as Box<dyn Iterator<Item = _> + Send>);
+            return Ok(entries as Box<dyn Iterator<Item = _> + Send>);
         }
         let bounds = if trust_bounds {
             table.seqno_bounds()?

@@ -106,7 +106,8 @@ struct Writer {
     /// Dropped to stop the thread without a `Finish`.
     sender: Option<SyncSender<Chunk>>,
     chunk: Vec<InternalEntry>,
-    last_key: Option<UserKey>,
+    /// The last key of the chunks already sent (the chunk holds the keys after it).
+    last_sent: Option<UserKey>,
     order: KeyOrder,
     thread: Option<JoinHandle<Result<Outputs>>>,
 }
@@ -208,7 +209,7 @@ impl Ingestion<'_> {
             return Err(Error::IngestionAborted);
         };
         let outputs = writer.finish()?;
-        let tree = &self.tree.0;
+        let tree = self.tree;
         match register(tree, &outputs) {
             Ok(()) => Ok(()),
             Err(Registration::NotRecorded(error)) => {
@@ -319,7 +320,7 @@ impl Writer {
         Ok(Self {
             sender: Some(sender),
             chunk: Vec::with_capacity(CHUNK_ENTRIES),
-            last_key: None,
+            last_sent: None,
             order: tree.config.key_order().clone(),
             thread: Some(thread),
         })
@@ -327,17 +328,19 @@ impl Writer {
 
     fn push(&mut self, entry: InternalEntry) -> Result<()> {
         crate::argument::check_entry(&entry)?;
-        if let Some(last) = &self.last_key
-            && !self.order.lt(last, &entry.key.user_key)
-        {
+        let last = match self.chunk.last() {
+            Some(last) => Some(&last.key.user_key),
+            None => self.last_sent.as_ref(),
+        };
+        if last.is_some_and(|last| !self.order.lt(last, &entry.key.user_key)) {
             return Err(Error::UnsortedIngestion {
                 key: entry.key.user_key,
             });
         }
-        self.last_key = Some(entry.key.user_key.clone());
         self.chunk.push(entry);
         if self.chunk.len() >= CHUNK_ENTRIES {
             let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_ENTRIES));
+            self.last_sent = chunk.last().map(|entry| entry.key.user_key.clone());
             let sent = self
                 .sender
                 .as_ref()
@@ -451,7 +454,7 @@ enum Registration {
 }
 
 /// Steps 1-3 of the module docs.
-fn register(tree: &TreeInner, outputs: &Outputs) -> std::result::Result<(), Registration> {
+fn register(tree: &Tree, outputs: &Outputs) -> std::result::Result<(), Registration> {
     if outputs.tables.is_empty() {
         return Ok(());
     }
@@ -466,13 +469,9 @@ fn register(tree: &TreeInner, outputs: &Outputs) -> std::result::Result<(), Regi
             .unwrap_or_else(PoisonError::into_inner);
         // Above every version the tree holds, even ones written with seqnos that did
         // not come from its generator.
-        let current = tree.super_version();
-        let newest = current
-            .memtables()
-            .filter(|memtable| !memtable.is_empty())
-            .map(|memtable| memtable.highest_seqno())
-            .chain((current.version.table_count() > 0).then(|| current.version.last_seqno()))
-            .max();
+        let newest = tree
+            .get_highest_memtable_seqno()
+            .max(tree.get_highest_persisted_seqno());
         if let Some(newest) = newest {
             tree.config.seqno.fetch_max(newest + 1);
         }

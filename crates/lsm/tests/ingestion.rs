@@ -185,6 +185,18 @@ fn unsorted_or_duplicate_keys_register_nothing_and_leave_no_file() {
         assert_eq!(table_files(dir.path()), tables_before, "{what}");
     }
 
+    // A duplicate of the last key of a chunk already handed to the writer thread.
+    let mut ingestion = tree.ingestion().unwrap();
+    for idx in 100..1_124 {
+        ingestion.write(key(idx), "v").unwrap();
+    }
+    assert!(matches!(
+        ingestion.write(key(1_123), "v"),
+        Err(Error::UnsortedIngestion { .. })
+    ));
+    drop(ingestion);
+    assert_eq!(table_files(dir.path()), tables_before);
+
     // Out of the limits: a typed error, and the same clean end.
     let mut ingestion = tree.ingestion().unwrap();
     assert!(matches!(
