@@ -15,6 +15,8 @@
 //!   the compacted tree (`readrandom-compacted`, `readmissing-compacted`,
 //!   `seekrandom-compacted`, `readseq-compacted`), then `deleterandom` and `rangedelete`;
 //! - `mergerandom` on a database of its own;
+//! - `changescan` and `changescan-full` (a change stream since a seqno, after 1% of
+//!   the keys changed) on a database of its own, in the engines that have one;
 //! - `fillrandom-4k` and `readrandom-4k` (4 KiB values, the same bytes as the main
 //!   fill) on a database of its own;
 //! - `fillrandom-blob`, `readrandom-blob` and `overwrite-blob` (4 KiB values again,
@@ -26,6 +28,7 @@
 //! engine has flushed and finished compacting.
 
 mod bulkload;
+mod changescan;
 mod deleterandom;
 mod fill;
 mod fillrandom;
@@ -228,6 +231,7 @@ fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Vec<Sample> 
                 "bulkload" => bulkload::run(ctx, &*engine).map(|sample| samples.push(sample)),
                 "main" => main_db(ctx, &*engine, &path, &mut samples),
                 "merge" => mergerandom::run(ctx, &*engine).map(|sample| samples.push(sample)),
+                "changes" => changescan::run(ctx, &*engine, &mut samples),
                 "blob" => blob_db(ctx, &*engine, &path, &mut samples),
                 _ => large_db(ctx, &*engine, &path, &mut samples),
             };

@@ -114,6 +114,8 @@ pub enum Capability {
     Merge,
     /// Range tombstones.
     RangeDelete,
+    /// A change stream: every version written since a seqno, read from the tree.
+    ChangeScan,
 }
 
 /// Block cache counters since the engine opened.
@@ -185,6 +187,18 @@ pub trait Engine: Send + Sync {
     /// Loads the entries `fill` passes to its sink (in ascending key order) through
     /// the engine's bulk path: straight into table files, registered at once.
     fn bulk_load(&self, fill: &mut BulkFill<'_>) -> Result<()>;
+
+    /// The seqno the next write gets: what [`Engine::scan_since`] takes to return the
+    /// writes made from now on. From this call on, flushes and compactions keep the
+    /// history from the mark (their GC watermark stays at it, as a change consumer
+    /// holds it), so that the scan replays every write. Meaningful only with
+    /// [`Capability::ChangeScan`].
+    fn change_mark(&self) -> u64;
+
+    /// Reads every version written at seqno `mark` or later (`full`: reading every
+    /// block, trusting no recorded seqno bounds); returns the events and their key and
+    /// value bytes.
+    fn scan_since(&self, mark: u64, full: bool) -> Result<(u64, u64)>;
 }
 
 /// What [`Engine::bulk_load`] calls with the engine's sink for one entry.

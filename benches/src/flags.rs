@@ -66,8 +66,9 @@ pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B]
 [--child-timeout SECONDS] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
-  rangedelete, mergerandom, fillrandom-4k, readrandom-4k, fillrandom-blob, readrandom-blob,
-  overwrite-blob; 'db_bench' for all) and layer
+  rangedelete, mergerandom, changescan, changescan-full, fillrandom-4k, readrandom-4k,
+  fillrandom-blob, readrandom-blob, overwrite-blob, bulkload, and the -compacted reads;
+  'db_bench' for all) and layer
   groups (table, blob, block, ingest, compression; 'layers' for the first three)";
 
 impl Default for Flags {

@@ -25,6 +25,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("merge", &["mergerandom"]),
+    ("changes", &["changescan", "changescan-full"]),
     ("large", &["fillrandom-4k", "readrandom-4k"]),
     (
         "blob",

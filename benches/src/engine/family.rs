@@ -41,6 +41,9 @@ fn text(error: $krate::Error) -> String {
             /// watermark never passes a read in flight (the snapshot tracking the
             /// trees leave to their caller).
             reads: std::sync::Mutex<std::collections::BTreeMap<u64, usize>>,
+            /// The oldest seqno whose history the watermark keeps: the mark of a change
+            /// scan to come (`u64::MAX` when none is).
+            history_floor: std::sync::atomic::AtomicU64,
         }
 
         impl Handle {
@@ -106,6 +109,7 @@ fn text(error: $krate::Error) -> String {
                 seqno,
                 strategy,
                 reads: std::sync::Mutex::default(),
+                history_floor: std::sync::atomic::AtomicU64::new(u64::MAX),
             };
             Ok(Peer {
                 driver: Driver::start(handle, settings),
@@ -156,7 +160,8 @@ fn text(error: $krate::Error) -> String {
 
             fn watermark(&self) -> u64 {
                 let reads = self.lock_reads();
-                reads.keys().next().copied().unwrap_or_else(|| self.seqno.get())
+                let oldest = reads.keys().next().copied().unwrap_or_else(|| self.seqno.get());
+                oldest.min(self.history_floor.load(std::sync::atomic::Ordering::Acquire))
             }
         }
 
@@ -230,10 +235,12 @@ fn text(error: $krate::Error) -> String {
                 let handle = self.handle();
                 // One past the next seqno: with no snapshot open, every version but the
                 // newest may go, so the tree's version history drops the replaced tables
-                // (at the next seqno itself it would keep them).
+                // (at the next seqno itself it would keep them). A change scan to come
+                // holds it at its mark.
+                let floor = handle.history_floor.load(std::sync::atomic::Ordering::Acquire);
                 handle
                     .tree
-                    .major_compact(self.table_bytes, handle.seqno.get() + 1)
+                    .major_compact(self.table_bytes, (handle.seqno.get() + 1).min(floor))
                     .map_err(text)?;
                 // Compactions after it may collect blob garbage (blob workloads).
                 self.settle()

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use lsm::background::MaintenanceOptions;
 use lsm::compaction::{CompactionAction, Leveled};
@@ -25,6 +26,9 @@ use crate::settings::{
 pub struct Ours {
     tree: AnyTree,
     seqno: SequenceNumberCounter,
+    /// The oldest seqno whose history flushes and compactions keep: the mark of a
+    /// change scan to come (`u64::MAX` when none is).
+    history_floor: Arc<AtomicU64>,
     cache: Arc<Cache>,
     strategy: Arc<Leveled>,
     table_bytes: u64,
@@ -62,9 +66,10 @@ impl Ours {
                 .with_table_target_size(settings.table_bytes)
                 .with_level_ratio_policy(vec![settings.level_ratio]),
         );
+        let history_floor = Arc::new(AtomicU64::new(u64::MAX));
         let watermark = {
-            let seqno = seqno.clone();
-            Arc::new(move || seqno.get())
+            let (seqno, floor) = (seqno.clone(), Arc::clone(&history_floor));
+            Arc::new(move || seqno.get().min(floor.load(AtomicOrdering::Acquire)))
         };
         let config = Config::new(dir, seqno.clone(), SequenceNumberCounter::default());
         let config = if settings.our_custom_order {
@@ -111,10 +116,19 @@ impl Ours {
         Ok(Self {
             tree,
             seqno,
+            history_floor,
             cache,
             strategy,
             table_bytes: settings.table_bytes,
         })
+    }
+
+    /// The GC watermark of flushes and compactions: the next seqno, held at the mark of
+    /// a change scan to come.
+    fn watermark(&self) -> u64 {
+        self.seqno
+            .get()
+            .min(self.history_floor.load(AtomicOrdering::Acquire))
     }
 }
 
@@ -191,7 +205,7 @@ impl Engine for Ours {
     fn settle(&self) -> Result<()> {
         self.tree.write_admission().map_err(text)?;
         self.tree
-            .flush_active_memtable(self.seqno.get())
+            .flush_active_memtable(self.watermark())
             .map_err(text)?;
         // Runs the strategy until it has nothing left to do (a step with nothing to do
         // waits for the running background job first).
@@ -199,7 +213,7 @@ impl Engine for Ours {
             .tree
             .compact(
                 Arc::clone(&self.strategy) as Arc<dyn lsm::compaction::CompactionStrategy>,
-                self.seqno.get(),
+                self.watermark(),
             )
             .map_err(text)?
             .action
@@ -211,7 +225,7 @@ impl Engine for Ours {
     fn major_compact(&self) -> Result<()> {
         self.settle()?;
         self.tree
-            .major_compact(self.table_bytes, self.seqno.get())
+            .major_compact(self.table_bytes, self.watermark())
             .map_err(text)?;
         // The merge credits the garbage it makes; the steps after it collect the blob
         // files that crossed the staleness threshold.
@@ -228,6 +242,31 @@ impl Engine for Ours {
 
     fn filter_bytes(&self) -> Option<u64> {
         Some(self.tree.filter_size())
+    }
+
+    fn change_mark(&self) -> u64 {
+        let mark = self.seqno.get();
+        self.history_floor.fetch_min(mark, AtomicOrdering::AcqRel);
+        mark
+    }
+
+    fn scan_since(&self, mark: u64, full: bool) -> Result<(u64, u64)> {
+        let events: Box<dyn Iterator<Item = lsm::ScanSinceEvent>> = if full {
+            Box::new(self.tree.scan_since_seqno_full_scan(mark).map_err(text)?)
+        } else {
+            Box::new(self.tree.scan_since_seqno(mark).map_err(text)?)
+        };
+        Ok(events.fold((0, 0), |(count, bytes), event| {
+            let event_bytes = match &event {
+                lsm::ScanSinceEvent::Insert { key, value, .. } => key.len() + value.len(),
+                lsm::ScanSinceEvent::MergeOperand { key, operand, .. } => key.len() + operand.len(),
+                lsm::ScanSinceEvent::PointTombstone { key, .. } => key.len(),
+                lsm::ScanSinceEvent::RangeTombstone {
+                    start_key, end_key, ..
+                } => start_key.len() + end_key.len(),
+            };
+            (count + 1, bytes + event_bytes as u64)
+        }))
     }
 
     fn filter_probes(&self) -> Option<super::FilterProbes> {
