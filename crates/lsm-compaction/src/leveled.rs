@@ -1,8 +1,9 @@
 //! [`Leveled`]: leveled compaction.
 //!
-//! Level 0 holds one run per flush; every deeper level is one run of disjoint tables
-//! whose target size grows by a ratio per level. When level 0 reaches its run-count
-//! trigger, all of it merges with the overlapping tables of the base level (level 1, or
+//! Level 0 holds a run per flush, or fewer where flushes shared no key and joined one
+//! run; every deeper level is one run of disjoint tables whose target size grows by a
+//! ratio per level. When level 0 reaches its trigger (counted in tables, so that joined
+//! flushes still go down), all of it merges with the overlapping tables of the base level (level 1, or
 //! with dynamic level sizing the first level that holds data at its target). Otherwise the
 //! level most over its target gives one table, the one that overlaps least in the level
 //! below relative to its size, to merge into that level; a table overlapping nothing
@@ -55,10 +56,12 @@ impl Default for Leveled {
 }
 
 impl Leveled {
-    /// Level-0 runs that trigger a merge into the base level (at least 1).
+    /// Level-0 tables that trigger a merge into the base level (at least 1). A flush
+    /// writes one table unless it is larger than the table target, so this is about
+    /// the number of flushes.
     #[must_use]
-    pub fn with_l0_threshold(mut self, runs: u8) -> Self {
-        self.l0_threshold = runs.max(1);
+    pub fn with_l0_threshold(mut self, tables: u8) -> Self {
+        self.l0_threshold = tables.max(1);
         self
     }
 
@@ -171,7 +174,7 @@ impl Leveled {
     ) -> Option<Choice> {
         let levels = version.levels();
         let level0 = &levels[0];
-        if level0.runs().len() < usize::from(self.l0_threshold) || base_level == 0 {
+        if level0.table_count() < usize::from(self.l0_threshold) || base_level == 0 {
             return None;
         }
         if let Some(first_busy) = level0
@@ -232,9 +235,9 @@ impl Leveled {
         Some(Choice::Merge(self.input(inputs, dest_level, 0)))
     }
 
-    /// Level 0's runs over its trigger.
+    /// Level 0's tables over its trigger.
     fn level0_score(&self, version: &Version) -> f64 {
-        version.levels()[0].runs().len() as f64 / f64::from(self.l0_threshold)
+        version.levels()[0].table_count() as f64 / f64::from(self.l0_threshold)
     }
 
     /// The highest size-over-target of the levels between level 0 and the last.
@@ -323,7 +326,7 @@ impl CompactionStrategy for Leveled {
     fn pending_compaction_bytes(&self, version: &Version) -> u64 {
         let (targets, _) = self.targets(version);
         let levels = version.levels();
-        let l0_debt = if levels[0].runs().len() >= usize::from(self.l0_threshold) {
+        let l0_debt = if levels[0].table_count() >= usize::from(self.l0_threshold) {
             levels[0].size_bytes()
         } else {
             0

@@ -17,8 +17,8 @@
 //!
 //! The live tables are placed so that a point read, which stops at the first source
 //! holding the key, finds the newest version: a table whose key range overlaps no other
-//! goes to the last level; the others go to level 0, one run each, newest (by largest
-//! seqno) first. Two level-0 tables that overlap with interleaved seqno ranges cannot
+//! goes to the last level; the others go to level 0, newest (by largest seqno) first,
+//! each in a run of its own or joining the newest run when it shares no key with it. Two level-0 tables that overlap with interleaved seqno ranges cannot
 //! be ordered that way; [`Rebuilt::needs_merge`] says so, and the caller merges them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -350,7 +350,22 @@ mod tests {
             ],
             &[0, 1, 2],
         );
-        assert_eq!(result.version.levels()[0].runs().len(), 3);
+        let levels = result.version.levels();
+        let level0: Vec<_> = levels[0]
+            .runs()
+            .iter()
+            .map(|run| ids(run.tables()))
+            .collect();
+        // 1 and 2 share no key: they join one run, in front of the wide 0.
+        assert_eq!(level0, vec![vec![1, 2], vec![0]]);
+        assert_eq!(
+            levels
+                .iter()
+                .skip(1)
+                .map(|level| level.table_count())
+                .sum::<usize>(),
+            0
+        );
     }
 
     #[test]

@@ -1,15 +1,23 @@
 //! [`Version`]: levels of runs of tables, immutable; edits make new versions.
 //!
-//! Level 0 holds one run per flush, newest first. A level above 0 usually holds one run,
-//! but tiered strategies may stack several (newest first). Within a run, tables are
-//! sorted by key (in the version's [`KeyOrder`]) and their key ranges are disjoint:
-//! asserted whenever a run is built.
+//! Level 0 holds runs newest first: a flush whose tables overlap none of the newest
+//! run's joins that run (a tree fed in key order keeps one level-0 run, and a read
+//! checks one table there instead of one per flush); any other flush starts a new run
+//! at the front. A level above 0 usually holds one run, but tiered strategies may stack
+//! several (newest first). Within a run, tables are sorted by key (in the version's
+//! [`KeyOrder`]) and their key ranges are disjoint: asserted whenever a run is built.
+//!
+//! Joining is safe because a read takes the first run, newest first, holding a version
+//! of its key, and in a run only one table can hold a key: the joining tables are
+//! newer than every version in level 0 and share no key with the run's older tables.
 //!
 //! Applying an edit removes the listed tables (dropping runs left empty) and then adds
-//! the new ones: to level 0 as a new run where the newest run it removed from level 0
-//! was (at the front when it removed none: a flush), so that a merge within level 0
-//! stays behind every run flushed while it ran; to a higher level into its newest run
-//! when they overlap none of its tables, else as a new run at the front.
+//! the new ones: to level 0 where the newest run it removed from level 0 was (a flush
+//! removes none: at the front, or into the front run as above), so that a merge within
+//! level 0 stays behind every run flushed while it ran; when that run keeps tables (a
+//! flush joined it while the merge ran, so they are newer than the merge's output), the
+//! output goes right behind it. To a higher level: into its newest run when they
+//! overlap none of its tables, else as a new run at the front.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -277,13 +285,27 @@ impl Version {
         );
         // Runs in front of the newest one losing a table keep their places, so this is
         // also the slot's index once the removals are done.
-        let level0_slot = self.levels.first().map_or(0, |level| {
+        let level0_loser = self.levels.first().and_then(|level| {
             level
                 .runs
                 .iter()
                 .position(|run| run.tables.iter().any(|table| removed.contains(&table.id)))
-                .unwrap_or(0)
+                .map(|idx| {
+                    let keeps_tables = level.runs[idx]
+                        .tables
+                        .iter()
+                        .any(|table| !removed.contains(&table.id));
+                    (idx, keeps_tables)
+                })
         });
+        // Where level-0 outputs go: behind a run that keeps tables (they joined it while
+        // the merge ran), else in the place of the removed run.
+        let level0_slot = match level0_loser {
+            Some((idx, true)) => idx + 1,
+            Some((idx, false)) => idx,
+            None => 0,
+        };
+        let is_flush = level0_loser.is_none();
         let mut levels: Vec<Level> = self
             .levels
             .iter()
@@ -319,6 +341,11 @@ impl Version {
             let tables: Vec<Arc<TableMeta>> = tables.iter().cloned().map(Arc::new).collect();
             match level.runs.first_mut() {
                 Some(run) if *level_idx > 0 && !run.overlaps(&self.order, &tables) => {
+                    let mut merged = run.tables.clone();
+                    merged.extend(tables);
+                    *run = Run::new(&self.order, merged);
+                }
+                Some(run) if *level_idx == 0 && is_flush && !run.overlaps(&self.order, &tables) => {
                     let mut merged = run.tables.clone();
                     merged.extend(tables);
                     *run = Run::new(&self.order, merged);

@@ -99,6 +99,80 @@ fn versions() -> Vec<Version> {
     versions
 }
 
+/// A flush of `tables` (no removal), on `version`.
+fn flush(version: &Version, tables: Vec<TableMeta>) -> Version {
+    let next_table_id = tables.iter().map(|table| table.id + 1).max().unwrap_or(1);
+    let next = version.apply(&VersionEdit {
+        added: vec![(0, tables)],
+        next_table_id: next_table_id.max(version.next_table_id()),
+        ..VersionEdit::default()
+    });
+    next.validate();
+    next
+}
+
+fn level0_runs(version: &Version) -> Vec<Vec<u64>> {
+    version.levels()[0]
+        .runs()
+        .iter()
+        .map(|run| run.tables().iter().map(|table| table.id).collect())
+        .collect()
+}
+
+#[test]
+fn flushes_that_share_no_key_with_the_newest_run_join_it() {
+    // Fed in key order: every flush joins the one run.
+    let mut version = Version::new(4);
+    for (id, (min, max)) in [(1, ("a", "c")), (2, ("d", "f")), (3, ("g", "i"))] {
+        version = flush(&version, vec![table(id, min, max)]);
+    }
+    assert_eq!(level0_runs(&version), vec![vec![1, 2, 3]]);
+    assert_eq!(
+        version.levels()[0].runs()[0]
+            .table_for_key(&LEX, b"e")
+            .map(|t| t.id),
+        Some(2)
+    );
+    // A flush overlapping the run starts a new one in front; the next disjoint flush
+    // joins that newest run only.
+    version = flush(&version, vec![table(4, "b", "e")]);
+    assert_eq!(level0_runs(&version), vec![vec![4], vec![1, 2, 3]]);
+    version = flush(&version, vec![table(5, "x", "z")]);
+    assert_eq!(level0_runs(&version), vec![vec![4, 5], vec![1, 2, 3]]);
+}
+
+#[test]
+fn a_merge_within_level_0_goes_behind_a_run_that_flushes_joined_while_it_ran() {
+    let mut version = Version::new(4);
+    version = flush(&version, vec![table(1, "a", "z")]);
+    version = flush(&version, vec![table(2, "b", "k")]);
+    // A merge of 1 and 2 within level 0 starts; meanwhile 3 (no key shared with 2, but
+    // newer versions of keys 1 holds) joins 2's run.
+    version = flush(&version, vec![table(3, "n", "p")]);
+    assert_eq!(level0_runs(&version), vec![vec![2, 3], vec![1]]);
+    let merged = version.apply(&VersionEdit {
+        added: vec![(0, vec![table(4, "a", "z")])],
+        removed: vec![1, 2],
+        next_table_id: 5,
+        ..VersionEdit::default()
+    });
+    merged.validate();
+    // 3 is newer than everything the merge read: it stays in front.
+    assert_eq!(level0_runs(&merged), vec![vec![3], vec![4]]);
+    // Without a joined table the output takes the removed runs' place.
+    let version = flush(
+        &flush(&Version::new(4), vec![table(1, "a", "m")]),
+        vec![table(2, "b", "k")],
+    );
+    let merged = version.apply(&VersionEdit {
+        added: vec![(0, vec![table(4, "a", "m")])],
+        removed: vec![1, 2],
+        next_table_id: 5,
+        ..VersionEdit::default()
+    });
+    assert_eq!(level0_runs(&merged), vec![vec![4]]);
+}
+
 #[test]
 fn edits_place_tables_in_runs() {
     let versions = versions();

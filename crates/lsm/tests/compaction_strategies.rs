@@ -1,6 +1,7 @@
 //! Compaction through the tree: leveled merges and moves, size-tiered merges, FIFO
 //! drops, major compaction to the last level, garbage collection at the watermark, and
-//! a custom strategy whose wrong choice is refused.
+//! a custom strategy whose wrong choice is refused; flushes that share no key joining
+//! one level-0 run.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
@@ -70,6 +71,48 @@ fn leveled_compaction_empties_level0_and_keeps_every_answer() {
         tree.compact(strategy, seqno.get()).unwrap().action,
         CompactionAction::Nothing
     );
+}
+
+#[test]
+fn flushes_in_key_order_share_one_level0_run_and_go_down_at_the_table_trigger() {
+    let (tree, seqno) = tree();
+    // Four flushes of ascending, disjoint keys; the snapshot is taken after the first.
+    let mut snapshot = 0;
+    for flush in 0..4_u32 {
+        for i in 0..500 {
+            let key = format!("key{:05}", flush * 500 + i);
+            tree.insert(key, format!("v{flush}"), seqno.next());
+        }
+        tree.flush_active_memtable(0).unwrap();
+        if flush == 0 {
+            snapshot = seqno.get();
+        }
+    }
+    assert_eq!(tree.l0_run_count(), 1, "disjoint flushes join one run");
+    assert_eq!(tree.level_table_count(0), Some(4));
+    // A flush overlapping them starts a run of its own, newest first.
+    tree.insert("key00001", "newer", seqno.next());
+    tree.flush_active_memtable(0).unwrap();
+    assert_eq!(tree.l0_run_count(), 2);
+    assert_eq!(
+        &*tree.get("key00001", SeqNo::MAX).unwrap().unwrap(),
+        b"newer"
+    );
+    assert_eq!(&*tree.get("key01999", SeqNo::MAX).unwrap().unwrap(), b"v3");
+    assert_eq!(&*tree.get("key00001", snapshot).unwrap().unwrap(), b"v0");
+    assert!(tree.get("key01999", snapshot).unwrap().is_none());
+    assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 2_000);
+    // Five tables in two runs reach the trigger of four tables: level 0 goes down.
+    let strategy = Arc::new(Leveled::default().with_table_target_size(64 << 10));
+    let result = tree.compact(strategy, snapshot).unwrap();
+    assert_ne!(result.action, CompactionAction::Nothing);
+    assert_eq!(tree.l0_run_count(), 0);
+    assert_eq!(
+        &*tree.get("key00001", SeqNo::MAX).unwrap().unwrap(),
+        b"newer"
+    );
+    assert_eq!(&*tree.get("key00001", snapshot).unwrap().unwrap(), b"v0");
+    assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 2_000);
 }
 
 #[test]
