@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the tree on the real file system: insert, point reads from
-//! the memtable and from tables (hit and miss), a seek with ten steps, and a flush.
+//! the memtable and from tables (hit and miss), a seek with ten steps, and a flush; a
+//! seek and a full scan over level 0 after eight flushes fed in key order.
 //! The db_bench-style figures on real records are `cargo xtask bench`.
 
 use std::hint::black_box;
@@ -78,5 +79,50 @@ fn bench_tree(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_tree);
+/// Level 0 after eight flushes of ascending keys (no compaction): one run when the
+/// flushes join it, eight otherwise.
+fn bench_key_ordered_level0(c: &mut Criterion) {
+    const FLUSHES: u64 = 8;
+    const PER_FLUSH: u64 = 25_000;
+    let ordered = |idx: u64| format!("key-{idx:016}");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let seqno = SequenceNumberCounter::default();
+    let tree = Config::new(
+        dir.path().join("tree"),
+        seqno.clone(),
+        SequenceNumberCounter::default(),
+    )
+    .open()
+    .expect("the tree opens");
+    for flush in 0..FLUSHES {
+        for idx in flush * PER_FLUSH..(flush + 1) * PER_FLUSH {
+            tree.insert(ordered(idx), value(idx), seqno.next());
+        }
+        tree.flush_active_memtable(0).expect("flushes");
+    }
+    let mut group = c.benchmark_group("key_ordered_level0");
+    group.sample_size(10);
+    let mut idx = 0;
+    let mut next = || {
+        idx = (idx + 7919) % (FLUSHES * PER_FLUSH);
+        idx
+    };
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("seek_and_10_nexts", |b| {
+        b.iter(|| {
+            black_box(
+                tree.range(ordered(next()).., SeqNo::MAX, None)
+                    .take(10)
+                    .count(),
+            )
+        });
+    });
+    group.throughput(Throughput::Elements(FLUSHES * PER_FLUSH));
+    group.bench_function("full_scan", |b| {
+        b.iter(|| black_box(tree.iter(SeqNo::MAX, None).count()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_tree, bench_key_ordered_level0);
 criterion_main!(benches);
