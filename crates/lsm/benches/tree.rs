@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the tree on the real file system: insert, point reads from
-//! the memtable and from tables (hit and miss), a seek with ten steps, and a flush; a
+//! the memtable and from tables (hit and miss), a seek with ten steps (a new iterator,
+//! and one repositioned iterator), and a flush; a
 //! seek and a full scan over level 0 after eight flushes fed in key order.
 //! The db_bench-style figures on real records are `cargo xtask bench`.
 
@@ -75,6 +76,14 @@ fn bench_tree(c: &mut Criterion) {
     });
     group.bench_function("seek_and_10_nexts", |b| {
         b.iter(|| black_box(tree.range(key(next()).., SeqNo::MAX, None).take(10).count()));
+    });
+    // The same seeks on one repositioned iterator.
+    let mut seekable = tree.range_seekable::<&str, _>(.., SeqNo::MAX, None);
+    group.bench_function("seek_to_and_10_nexts", |b| {
+        b.iter(|| {
+            seekable.seek_to(key(next()).as_bytes());
+            black_box(seekable.by_ref().take(10).count())
+        });
     });
     group.finish();
 }

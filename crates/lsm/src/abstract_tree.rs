@@ -278,6 +278,32 @@ pub trait AbstractTree: sealed::Sealed {
     /// The pairs with keys starting with `prefix` at `seqno`, from both ends.
     fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox;
 
+    /// The pairs with keys in `range` at `seqno`, from both ends, in an iterator that
+    /// repositions in place ([`crate::SeekableGuardIter::seek_to`],
+    /// [`crate::SeekableGuardIter::seek_to_for_prev`]) and peeks the next key, reading
+    /// the snapshot taken here throughout (see [`crate::seekable`]).
+    fn range_seekable<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Box<dyn crate::SeekableGuardIter + 'static>;
+
+    /// The pairs of every interval of `intervals` at `seqno`, interval after interval in
+    /// the order given (ascending disjoint intervals give ascending keys), all from the
+    /// snapshot taken here; intervals are drawn lazily, as the scan reaches them.
+    fn batch_range_scan<K, R, I>(
+        &self,
+        intervals: I,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Box<dyn Iterator<Item = IterGuardImpl> + Send + 'static>
+    where
+        K: AsRef<[u8]>,
+        R: RangeBounds<K> + 'static,
+        I: IntoIterator<Item = R>,
+        I::IntoIter: Send + 'static;
+
     /// The pair with the smallest key at `seqno`.
     fn first_key_value(&self, seqno: SeqNo, index: Index) -> Option<IterGuardImpl> {
         self.iter(seqno, index).next()

@@ -170,6 +170,30 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.prefix(prefix, seqno, index))
     }
 
+    fn range_seekable<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Box<dyn crate::SeekableGuardIter + 'static> {
+        $forward!(self, tree => tree.range_seekable(range, seqno, index))
+    }
+
+    fn batch_range_scan<K, R, I>(
+        &self,
+        intervals: I,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Box<dyn Iterator<Item = crate::IterGuardImpl> + Send + 'static>
+    where
+        K: AsRef<[u8]>,
+        R: RangeBounds<K> + 'static,
+        I: IntoIterator<Item = R>,
+        I::IntoIter: Send + 'static,
+    {
+        $forward!(self, tree => tree.batch_range_scan(intervals, seqno, index))
+    }
+
     fn rotate_memtable(&self) -> Option<Arc<Memtable>> {
         $forward!(self, tree => tree.rotate_memtable())
     }

@@ -84,6 +84,14 @@ impl IterGuardImpl {
         }
     }
 
+    /// The key, without consuming the item (`None` when it holds an error).
+    pub(crate) fn peek_key(&self) -> Option<UserKey> {
+        self.item
+            .as_ref()
+            .ok()
+            .map(|entry| entry.key.user_key.clone())
+    }
+
     /// The value of `entry`, read from its blob file if it is separated.
     fn load(entry: &InternalEntry, blob_files: Option<&BlobFiles>) -> Result<UserValue> {
         match blob_files {

@@ -73,6 +73,7 @@ mod read;
 mod recovery;
 pub mod repair;
 pub mod scan_since;
+pub mod seekable;
 mod super_version;
 mod threads;
 mod tree;
@@ -122,6 +123,7 @@ pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox, KeyVersion};
 pub use repair::RepairReport;
 pub use scan_since::ScanSinceEvent;
+pub use seekable::SeekableGuardIter;
 
 /// A stored entry (key, seqno, value type, value), as [`AbstractTree::get_internal_entry`]
 /// returns it.

@@ -152,6 +152,18 @@ impl TreeInner {
         self.super_version().at(read_seqno)
     }
 
+    /// The snapshot a scan at `read_seqno` (with the overlay `index`) reads, for scans
+    /// that reposition or run over several intervals.
+    pub(crate) fn snapshot(&self, read_seqno: SeqNo, index: Index) -> crate::seekable::Snapshot {
+        crate::seekable::Snapshot {
+            super_version: self.super_version_at(read_seqno),
+            read_seqno,
+            index,
+            merge: self.merge_fn(),
+            read_options: self.read_options.clone(),
+        }
+    }
+
     /// Replaces the current super-version with `change` applied to it.
     pub(crate) fn install(&self, change: impl FnOnce(&SuperVersion) -> SuperVersion) {
         let _install = self
@@ -493,6 +505,36 @@ impl AbstractTree for Tree {
             self.merge_fn(),
             probe.as_ref(),
         )
+    }
+
+    fn range_seekable<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Box<dyn crate::SeekableGuardIter + 'static> {
+        Box::new(crate::seekable::Seekable::new(
+            self.snapshot(seqno, index),
+            read::owned_bounds(&range),
+        ))
+    }
+
+    fn batch_range_scan<K, R, I>(
+        &self,
+        intervals: I,
+        seqno: SeqNo,
+        index: Index,
+    ) -> Box<dyn Iterator<Item = crate::IterGuardImpl> + Send + 'static>
+    where
+        K: AsRef<[u8]>,
+        R: RangeBounds<K> + 'static,
+        I: IntoIterator<Item = R>,
+        I::IntoIter: Send + 'static,
+    {
+        let intervals = intervals
+            .into_iter()
+            .map(|range| read::owned_bounds(&range));
+        crate::seekable::batch_scan(self.snapshot(seqno, index), intervals)
     }
 
     fn prefix<K: AsRef<[u8]>>(&self, prefix: K, seqno: SeqNo, index: Index) -> IterBox {

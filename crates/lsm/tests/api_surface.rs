@@ -70,6 +70,15 @@ fn upstream_style_code_runs() -> lsm::Result<()> {
         (&b"c"[..], Some(&b"3"[..]))
     );
     assert_eq!(any.first_key_value(SeqNo::MAX, None).unwrap().size()?, 1);
+    let mut seekable = any.range_seekable("a"..="c", SeqNo::MAX, None);
+    seekable.seek_to(b"b");
+    assert_eq!(seekable.peek_key().unwrap()?, Slice::from("b"));
+    seekable.seek_to_for_prev(b"b");
+    assert_eq!(seekable.next_back().unwrap().key()?, Slice::from("b"));
+    let batched = any
+        .batch_range_scan(vec!["a".."b", "c".."d"], SeqNo::MAX, None)
+        .count();
+    assert_eq!(batched, 2);
     assert_eq!(any.len(SeqNo::MAX, None)?, 3);
     assert!(!any.is_empty(SeqNo::MAX, None)?);
     assert_eq!(any.get_highest_persisted_seqno(), Some(2));
