@@ -178,6 +178,9 @@ pub struct ReadOptions {
     /// Keep the filter (or a partitioned filter's index) in memory (pinned) instead of
     /// reading it through the block cache on each use.
     pub pin_filter: bool,
+    /// A bound on the bytes tables opened with these options pin (see
+    /// [`crate::PinBudget`]); `None`: no bound.
+    pub pin_budget: Option<Arc<crate::PinBudget>>,
     /// The order the table's keys are in: a table that records another order's name
     /// (or none, for a custom order) is refused.
     pub order: KeyOrder,
@@ -196,6 +199,7 @@ impl Default for ReadOptions {
             descriptor_cache: None,
             pin_index: true,
             pin_filter: true,
+            pin_budget: None,
             order: KeyOrder::lexicographic(),
             global_seqno: None,
         }

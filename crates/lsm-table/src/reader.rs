@@ -28,6 +28,7 @@ use crate::layout::{
     BLOCK_LEN_MAX, FOOTER_CHECKSUM_OFFSET, FOOTER_FLAG_ENCRYPTED, FOOTER_FLAGS_KNOWN, FOOTER_LEN,
     FOOTER_MAGIC, PROPERTIES_LEN_MAX, TABLE_FORMAT_VERSION,
 };
+use crate::pin_budget::PinGrant;
 use crate::writer::prefix_hash;
 use crate::{BlockCache, BlockPriority, Error, ReadOptions, Result, TableProperties};
 
@@ -47,6 +48,9 @@ pub(crate) struct TableInner {
     filter: Option<BurrFilter>,
     /// The filter partitions' index, when the filter is partitioned and pinned.
     filter_index: Option<IndexBlock>,
+    /// What the pinned index and filter took from the pin budget (given back on drop).
+    #[expect(dead_code, reason = "held for its drop, which gives the bytes back")]
+    pin_grant: PinGrant,
     prefix_filter: bool,
     /// The range tombstones, sorted by start key (read at open: they are few, and every
     /// read of the table's keys needs them).
@@ -244,12 +248,12 @@ impl Table {
                 let bytes = source.read_block(handle, BlockType::Index)?;
                 let index = IndexBlock::reopen(bytes)
                     .map_err(|error| block_error(file_id, handle.offset, error.into()))?;
-                filter_index = options.pin_filter.then_some(index);
+                filter_index = Some(index);
             } else {
                 let bytes = source.read_block(handle, BlockType::Filter)?;
                 let decoded = BurrFilter::decode(bytes.to_vec())
                     .map_err(|_| corruption(file_id, handle.offset, "malformed filter"))?;
-                filter = options.pin_filter.then_some(decoded);
+                filter = Some(decoded);
             }
             let extractor_name = options
                 .prefix_extractor
@@ -285,8 +289,18 @@ impl Table {
                 "a global seqno for a table not written by an ingestion",
             ));
         }
-        let top_index = top_index.filter(|_| options.pin_index);
+        // What is pinned, within the budget: the index first, then the filter.
+        let mut pin_grant = PinGrant::default();
+        let budget = options.pin_budget.as_ref();
+        let top_index = top_index
+            .filter(|index| options.pin_index && pin_grant.take(budget, index.len_bytes() as u64));
+        let filter = filter.filter(|filter| {
+            options.pin_filter && pin_grant.take(budget, filter.size_in_bytes() as u64)
+        });
+        let filter_index = filter_index
+            .filter(|index| options.pin_filter && pin_grant.take(budget, index.len_bytes() as u64));
         let inner = TableInner {
+            pin_grant,
             source,
             file_id,
             properties,

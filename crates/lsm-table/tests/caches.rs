@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use lsm_core::{InternalEntry, MemFs, SeqNo, ValueType};
-use lsm_table::{BlockCache, DescriptorCache, ReadOptions, Table, TableOptions, TableWriter};
+use lsm_table::{
+    BlockCache, DescriptorCache, PinBudget, ReadOptions, Table, TableOptions, TableWriter,
+};
 
 fn write_table(fs: &MemFs, file_id: u64, keys: std::ops::Range<u64>) {
     let path = format!("/t{file_id}");
@@ -148,4 +150,47 @@ fn index_and_filter_are_pinned_independently() {
     for table in [&both, &index_only, &filter_only, &neither] {
         assert!(table.get(b"absent", SeqNo::MAX).unwrap().is_none());
     }
+}
+
+#[test]
+fn a_pin_budget_bounds_what_tables_pin_and_is_given_back() {
+    let fs = MemFs::new();
+    write_table(&fs, 1, 0..2000);
+    let full = Table::open(&fs, "/t1".as_ref(), 1, &ReadOptions::default()).unwrap();
+    let filter_bytes = full.pinned_filter_bytes();
+    let index_bytes = full.pinned_bytes() - filter_bytes;
+    // Room for one table's index and filter and a second table's index only.
+    let budget = PinBudget::new(2 * index_bytes + filter_bytes);
+    let options = ReadOptions {
+        block_cache: Some(Arc::new(BlockCache::with_capacity_bytes(1 << 20))),
+        pin_budget: Some(Arc::clone(&budget)),
+        ..ReadOptions::default()
+    };
+    let open = || Table::open(&fs, "/t1".as_ref(), 1, &options).unwrap();
+    let first = open();
+    assert_eq!(first.pinned_bytes(), index_bytes + filter_bytes);
+    let second = open();
+    assert_eq!(
+        second.pinned_bytes(),
+        index_bytes,
+        "the filter no longer fits"
+    );
+    let third = open();
+    assert_eq!(third.pinned_bytes(), 0, "nothing fits");
+    assert_eq!(budget.used(), 2 * index_bytes + filter_bytes);
+    // What is not pinned is read through the cache: the answers are the same.
+    for idx in (0..2000).step_by(11) {
+        let key = format!("k{idx:06}");
+        let expected = full.get(key.as_bytes(), SeqNo::MAX).unwrap();
+        for table in [&first, &second, &third] {
+            assert_eq!(table.get(key.as_bytes(), SeqNo::MAX).unwrap(), expected);
+        }
+    }
+    assert!(third.get(b"absent", SeqNo::MAX).unwrap().is_none());
+    drop(first);
+    assert_eq!(budget.used(), index_bytes);
+    let reopened = open();
+    assert_eq!(reopened.pinned_bytes(), index_bytes + filter_bytes);
+    drop((second, third, reopened));
+    assert_eq!(budget.used(), 0);
 }

@@ -155,6 +155,7 @@ fn build(
         pin_filter: settings.caching != 1,
         order: order.clone(),
         global_seqno: None,
+        pin_budget: None,
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
     (table, read_options, fs)

@@ -80,12 +80,18 @@ pub struct Config {
     pub index_block_partition_size_policy: BlockSizePolicy,
     /// Target size of filter partitions, per level.
     pub filter_block_partition_size_policy: BlockSizePolicy,
-    /// Whether index blocks stay in memory while a table is open, per level (default:
-    /// levels 0 and 1).
+    /// Whether index blocks (a partitioned index's top level) stay in memory while a
+    /// table is open, per level (default: every level, within
+    /// [`Self::pin_budget`]).
     pub index_block_pinning_policy: PinningPolicy,
-    /// Whether filters stay in memory while a table is open, per level (default: levels
-    /// 0 and 1).
+    /// Whether filters (a partitioned filter's index) stay in memory while a table is
+    /// open, per level (default: every level, within [`Self::pin_budget`]).
     pub filter_block_pinning_policy: PinningPolicy,
+    /// A bound on the bytes the tree's tables pin (shareable across trees); `None`, the
+    /// default: no bound, about 2.1 bytes per key with 10 filter bits per key and
+    /// 100-byte values in 4 KiB blocks (the filter, and an index entry per block).
+    /// Tables that find it full read their index and filter through the block cache.
+    pub pin_budget: Option<Arc<lsm_table::PinBudget>>,
     /// The block cache.
     #[doc(hidden)]
     pub cache: Arc<Cache>,
@@ -179,14 +185,16 @@ impl Config {
             data_block_hash_ratio_policy: HashRatioPolicy::all(0.0),
             filter_policy: FilterPolicy::default(),
             index_block_partitioning_policy: PartitioningPolicy::all(true),
-            filter_block_partitioning_policy: PartitioningPolicy::new([false, false, false, true]),
+            // Full filters at every level, pinned: a miss in the last level is answered
+            // by one filter held in memory, not by a partition read through the cache
+            // (3x `readmissing` on a compacted tree). Partitioning is for trees whose
+            // filters should not all stay in memory; see `pin_budget`.
+            filter_block_partitioning_policy: PartitioningPolicy::all(false),
             index_block_partition_size_policy: BlockSizePolicy::all(4096),
             filter_block_partition_size_policy: BlockSizePolicy::all(4096),
-            index_block_pinning_policy: PinningPolicy::new([true, true, false]),
-            // Levels 0 and 1, like the indexes (the API we mirror pins level 0 only; ours
-            // pinned both levels while the two policies were one flag, and a miss that
-            // reads a level-1 filter through the cache costs about 30% of `readmissing`).
-            filter_block_pinning_policy: PinningPolicy::new([true, true, false]),
+            index_block_pinning_policy: PinningPolicy::all(true),
+            filter_block_pinning_policy: PinningPolicy::all(true),
+            pin_budget: None,
             cache: Arc::new(Cache::with_capacity_bytes(DEFAULT_CACHE_BYTES)),
             descriptor_table: None,
             compaction_filter_factory: None,
@@ -309,6 +317,14 @@ impl Config {
     #[must_use]
     pub fn filter_block_pinning_policy(mut self, policy: PinningPolicy) -> Self {
         self.filter_block_pinning_policy = policy;
+        self
+    }
+
+    /// Bounds the bytes the tree's tables pin (see [`Self::pin_budget`]); pass the same
+    /// budget to several trees to bound them together.
+    #[must_use]
+    pub fn pin_budget(mut self, budget: Option<Arc<lsm_table::PinBudget>>) -> Self {
+        self.pin_budget = budget;
         self
     }
 
@@ -621,6 +637,7 @@ impl Config {
         let mut options = tree.clone();
         options.pin_index = self.index_block_pinning_policy.get(level);
         options.pin_filter = self.filter_block_pinning_policy.get(level);
+        options.pin_budget.clone_from(&self.pin_budget);
         options
     }
 }

@@ -118,7 +118,7 @@ pub use lsm_core::{
 };
 pub use lsm_core::{InternalEntry, InternalKey, RangeTombstone};
 pub use lsm_memtable::Memtable;
-pub use lsm_table::FilterCounters;
+pub use lsm_table::{FilterCounters, PinBudget};
 pub use merge_operator::MergeOperator;
 pub use read::{Index, IterBox, KeyVersion};
 pub use repair::RepairReport;
