@@ -21,6 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lsm-memtable", &["lsm-core"]),
     ("lsm-table", &["lsm-core", "lsm-codec", "lsm-burr"]),
     ("lsm-vlog", &["lsm-core", "lsm-codec"]),
+    ("lsm-wal", &["lsm-core"]),
     (
         "lsm-version",
         &["lsm-core", "lsm-codec", "lsm-table", "lsm-vlog"],
@@ -45,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lsm-memtable",
             "lsm-table",
             "lsm-vlog",
+            "lsm-wal",
             "lsm-version",
             "lsm-compaction",
         ],
