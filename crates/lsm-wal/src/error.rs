@@ -30,7 +30,8 @@ pub enum Error {
     /// Records whose seqnos go backwards.
     #[error("log records out of order: seqno {seqno} after {previous} (segment {segment})")]
     OutOfOrder {
-        /// The segment holding the later record.
+        /// The segment holding the later record (0 when [`crate::Wal::submit`] refused
+        /// it).
         segment: u64,
         /// The earlier record's seqno.
         previous: u64,

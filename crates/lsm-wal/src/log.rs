@@ -41,8 +41,8 @@ use crate::segment;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
     /// Queued in the log's memory: written with the next write that is not buffered,
-    /// by [`Wal::flush`] or [`Wal::sync`], or once [`WalOptions::buffer_bytes`] wait.
-    /// Lost if the process dies first.
+    /// by [`Wal::flush`] or [`Wal::sync`], once [`WalOptions::buffer_bytes`] wait, or
+    /// when the log is dropped. Lost if the process dies first.
     Buffered,
     /// Handed to the operating system: survives the process dying, not a power cut.
     Flush,
@@ -497,6 +497,16 @@ impl Wal {
     pub fn segment_count(&self) -> usize {
         let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         writer.sealed.len() + 1
+    }
+}
+
+impl Drop for Wal {
+    /// Hands buffered records to the operating system (a closed log keeps what was
+    /// appended, short of a power cut); a poisoned log writes nothing more.
+    fn drop(&mut self) {
+        // An error here was reported to the writer that met it, or leaves the records
+        // as buffered ones are documented to be: lost.
+        let _ = self.flush();
     }
 }
 
