@@ -375,3 +375,67 @@ fn every_crash_point_under_every_model_keeps_what_was_synced_without_a_hole() {
         }
     }
 }
+
+#[test]
+fn a_dropped_log_keeps_its_buffered_records() {
+    let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+    let (wal, _) = open(&fs, WalOptions::default()).unwrap();
+    for seqno in 0..10 {
+        wal.append(&batch(seqno), Durability::Buffered).unwrap();
+    }
+    drop(wal);
+    let (_wal, replayed) = open(&fs, WalOptions::default()).unwrap();
+    assert_eq!(seqnos(&replayed), (0..10).collect::<Vec<_>>());
+}
+
+fn op_strategy() -> impl proptest::strategy::Strategy<Value = WalOp> {
+    use proptest::prelude::*;
+    let bytes = || proptest::collection::vec(any::<u8>(), 0..40);
+    prop_oneof![
+        (bytes(), bytes()).prop_map(|(key, value)| WalOp::Insert {
+            key: key.into(),
+            value: value.into()
+        }),
+        bytes().prop_map(|key| WalOp::Remove { key: key.into() }),
+        bytes().prop_map(|key| WalOp::RemoveWeak { key: key.into() }),
+        (bytes(), bytes()).prop_map(|(key, operand)| WalOp::Merge {
+            key: key.into(),
+            operand: operand.into()
+        }),
+        (bytes(), bytes()).prop_map(|(start, end)| WalOp::RemoveRange {
+            start: start.into(),
+            end: end.into()
+        }),
+    ]
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_batches_come_back_as_written(
+        batches in proptest::collection::vec(
+            proptest::collection::vec((0_u32..5, op_strategy()), 0..6),
+            1..20,
+        ),
+        segment_bytes in 64_u64..2_000,
+    ) {
+        let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+        let (wal, _) = open(&fs, options(segment_bytes, Recovery::Strict)).unwrap();
+        let written: Vec<WalBatch> = batches
+            .into_iter()
+            .enumerate()
+            .map(|(seqno, entries)| WalBatch {
+                seqno: seqno as u64,
+                entries: entries
+                    .into_iter()
+                    .map(|(keyspace, op)| lsm_wal::WalEntry { keyspace, op })
+                    .collect(),
+            })
+            .collect();
+        for batch in &written {
+            wal.append(batch, Durability::Flush).unwrap();
+        }
+        drop(wal);
+        let (_wal, replayed) = open(&fs, options(segment_bytes, Recovery::Strict)).unwrap();
+        proptest::prop_assert_eq!(replayed, written);
+    }
+}
