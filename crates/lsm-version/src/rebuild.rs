@@ -306,6 +306,15 @@ mod tests {
         tables.iter().map(|table| table.id).collect()
     }
 
+    /// The ids of level 0's tables, run by run.
+    fn level0_runs(version: &Version) -> Vec<Vec<TableId>> {
+        version.levels()[0]
+            .runs()
+            .iter()
+            .map(|run| ids(run.tables()))
+            .collect()
+    }
+
     fn rebuilt(tables: Vec<FoundTable>, present: &[TableId]) -> Rebuilt {
         let files = FilesOnDisk {
             tables,
@@ -327,11 +336,7 @@ mod tests {
             &[1, 2, 3, 4],
         );
         let levels = result.version.levels();
-        let level0: Vec<_> = levels[0]
-            .runs()
-            .iter()
-            .map(|run| ids(run.tables()))
-            .collect();
+        let level0 = level0_runs(&result.version);
         assert_eq!(level0, vec![vec![4], vec![2], vec![1]]);
         assert_eq!(ids(levels[3].runs()[0].tables()), vec![3]);
         assert!(!result.needs_merge);
@@ -351,11 +356,7 @@ mod tests {
             &[0, 1, 2],
         );
         let levels = result.version.levels();
-        let level0: Vec<_> = levels[0]
-            .runs()
-            .iter()
-            .map(|run| ids(run.tables()))
-            .collect();
+        let level0 = level0_runs(&result.version);
         // 1 and 2 share no key: they join one run, in front of the wide 0.
         assert_eq!(level0, vec![vec![1, 2], vec![0]]);
         assert_eq!(

@@ -19,7 +19,8 @@ fn value(idx: u64) -> String {
     format!("value of row {idx}, about a hundred bytes of text like a small record would hold")
 }
 
-fn bench_tree(c: &mut Criterion) {
+/// A tree in a fresh temporary directory (kept until the returned guard drops).
+fn open_tree() -> (tempfile::TempDir, lsm::AnyTree, SequenceNumberCounter) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let seqno = SequenceNumberCounter::default();
     let tree = Config::new(
@@ -29,6 +30,11 @@ fn bench_tree(c: &mut Criterion) {
     )
     .open()
     .expect("the tree opens");
+    (dir, tree, seqno)
+}
+
+fn bench_tree(c: &mut Criterion) {
+    let (_dir, tree, seqno) = open_tree();
     let mut group = c.benchmark_group("tree");
     group.sample_size(10);
     group.throughput(Throughput::Elements(ENTRIES));
@@ -44,14 +50,7 @@ fn bench_tree(c: &mut Criterion) {
     });
     // A fresh tree with one table and a full memtable above it.
     drop(tree);
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let tree = Config::new(
-        dir.path().join("tree"),
-        seqno.clone(),
-        SequenceNumberCounter::default(),
-    )
-    .open()
-    .expect("the tree opens");
+    let (_fresh_dir, tree, seqno) = open_tree();
     for idx in 0..ENTRIES {
         tree.insert(key(idx), value(idx), seqno.next());
     }
@@ -94,15 +93,7 @@ fn bench_key_ordered_level0(c: &mut Criterion) {
     const FLUSHES: u64 = 8;
     const PER_FLUSH: u64 = 25_000;
     let ordered = |idx: u64| format!("key-{idx:016}");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let seqno = SequenceNumberCounter::default();
-    let tree = Config::new(
-        dir.path().join("tree"),
-        seqno.clone(),
-        SequenceNumberCounter::default(),
-    )
-    .open()
-    .expect("the tree opens");
+    let (_dir, tree, seqno) = open_tree();
     for flush in 0..FLUSHES {
         for idx in flush * PER_FLUSH..(flush + 1) * PER_FLUSH {
             tree.insert(ordered(idx), value(idx), seqno.next());
