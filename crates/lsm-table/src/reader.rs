@@ -931,9 +931,9 @@ impl BlockSource {
             }
             return Ok(payload);
         }
-        let bytes = match readahead {
+        let (bytes, sequential) = match readahead {
             Some(readahead) => self.read_ahead(handle, readahead)?,
-            None => self.read_raw(handle)?,
+            None => (self.read_raw(handle)?, false),
         };
         let context = BlockContext {
             file_id: self.file_id,
@@ -955,7 +955,11 @@ impl BlockSource {
             DataBlock::new(payload.clone())
                 .map_err(|source| block_error(self.file_id, handle.offset, source.into()))?;
         }
-        if let Some((cache, table_id)) = &self.cache {
+        // A block a sequential scan took from its read-ahead window stays out of the
+        // cache: a long scan would otherwise evict, block by block, what point reads
+        // use, and pay an insertion and an eviction per block for blocks it will not
+        // read again.
+        if let Some((cache, table_id)) = self.cache.as_ref().filter(|_| !sequential) {
             let priority = if block_type == BlockType::Data {
                 BlockPriority::Data
             } else {
@@ -967,14 +971,15 @@ impl BlockSource {
     }
 
     /// A block's bytes from `readahead`'s window, refilling it when the scan is
-    /// sequential and the window does not hold them.
-    fn read_ahead(&self, handle: BlockHandle, readahead: &mut Readahead) -> Result<Slice> {
+    /// sequential and the window does not hold them; and whether they came from the
+    /// window.
+    fn read_ahead(&self, handle: BlockHandle, readahead: &mut Readahead) -> Result<(Slice, bool)> {
         if let Some(bytes) = readahead.get(handle).map(Slice::new) {
             readahead.last = Some((handle.offset, handle.offset + handle.len_bytes));
-            return Ok(bytes);
+            return Ok((bytes, true));
         }
         let Some((start, len)) = readahead.next_window(handle, self.blocks_end) else {
-            return self.read_raw(handle);
+            return Ok((self.read_raw(handle)?, false));
         };
         self.check_handle(handle)?;
         readahead.window.resize(len, 0);
@@ -984,8 +989,8 @@ impl BlockSource {
             return Err(Error::io("read", &self.path, source));
         }
         match readahead.get(handle) {
-            Some(bytes) => Ok(Slice::new(bytes)),
-            None => self.read_raw(handle),
+            Some(bytes) => Ok((Slice::new(bytes), true)),
+            None => Ok((self.read_raw(handle)?, false)),
         }
     }
 

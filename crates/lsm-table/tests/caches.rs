@@ -194,3 +194,39 @@ fn a_pin_budget_bounds_what_tables_pin_and_is_given_back() {
     drop((second, third, reopened));
     assert_eq!(budget.used(), 0);
 }
+
+#[test]
+fn a_sequential_scan_leaves_what_point_reads_cached_in_place() {
+    let fs = MemFs::new();
+    write_table(&fs, 1, 0..20_000);
+    let cache = Arc::new(BlockCache::with_capacity_bytes(64 << 10));
+    let options = ReadOptions {
+        block_cache: Some(cache.clone()),
+        ..ReadOptions::default()
+    };
+    let table = Table::open(&fs, "/t1".as_ref(), 1, &options).unwrap();
+    let hot: Vec<String> = (0..20_000)
+        .step_by(1_000)
+        .map(|idx| format!("k{idx:06}"))
+        .collect();
+    for key in &hot {
+        assert!(table.get(key.as_bytes(), SeqNo::MAX).unwrap().is_some());
+    }
+    let warm = cache.stats();
+    assert_eq!(table.iter(SeqNo::MAX).count(), 20_000);
+    let scanned = cache.stats();
+    // Only the blocks read before the read-ahead started went in.
+    assert!(scanned.insertions - warm.insertions <= 3, "{scanned:?}");
+    assert!(
+        scanned.misses - warm.misses > 100,
+        "the scan read its blocks: {scanned:?}"
+    );
+    for key in &hot {
+        assert!(table.get(key.as_bytes(), SeqNo::MAX).unwrap().is_some());
+    }
+    assert_eq!(
+        cache.stats().misses,
+        scanned.misses,
+        "the point reads' blocks stayed"
+    );
+}
