@@ -393,8 +393,12 @@ pub(crate) fn scan(
         return Box::new(std::iter::once(IterGuardImpl::new(Err(refusal))));
     }
     let mut sources: Vec<EntryIter> = Vec::new();
+    // Whether every source is a run of tables with one plain value per key (see
+    // [`is_plain`]): then the newest-version stream has nothing to do.
+    let mut all_plain = true;
     let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     if let Some((memtable, index_seqno)) = index {
+        all_plain = false;
         // The overlay's range tombstones hide versions of every source, visible at the
         // overlay's own seqno as its entries are.
         tombstones.extend(
@@ -412,6 +416,7 @@ pub(crate) fn scan(
         // a seqno below this read that lands after this check is a race the caller
         // started: a scan taken a moment earlier would not see it either.)
         if memtable.has_entries() {
+            all_plain = false;
             sources.push(Box::new(memtable.range(bounds.clone(), read_seqno).map(Ok)));
         }
     }
@@ -439,6 +444,7 @@ pub(crate) fn scan(
             if tables.is_empty() {
                 continue;
             }
+            all_plain &= tables.iter().all(|live| is_plain(live.table.properties()));
             let run_bounds = bounds.clone();
             sources.push(Box::new(
                 tables
@@ -447,6 +453,14 @@ pub(crate) fn scan(
                     .map(|entry| entry.map_err(Error::from)),
             ));
         }
+    }
+    if all_plain && sources.len() <= 1 && tombstones.is_empty() {
+        // One run of plain values (a compacted tree): its entries are the answer as
+        // they come (the tables already hide what the read seqno cannot see).
+        let source = sources
+            .pop()
+            .unwrap_or_else(|| Box::new(std::iter::empty()));
+        return pinned(super_version, prefix, Stream::Plain(source));
     }
     let merged: EntryIter = if tombstones.is_empty() {
         Box::new(MergeIter::new(order.clone(), sources))
@@ -477,10 +491,63 @@ pub(crate) fn scan(
     if let Some(merge) = merge {
         stream = stream.with_merge(merge);
     }
-    let blob_files = Arc::clone(&super_version.blob_files);
-    if !blob_files.is_empty() {
-        stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(&blob_files)));
+    if !super_version.blob_files.is_empty() {
+        stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(
+            &super_version.blob_files,
+        )));
     }
+    pinned(super_version, prefix, Stream::Mvcc(stream))
+}
+
+/// Whether a table holds one plain value per user key: no second version, no
+/// tombstone of any kind, no merge operand, no separated value. A scan over a single
+/// run of such tables needs no newest-version stream.
+fn is_plain(properties: &lsm_table::TableProperties) -> bool {
+    properties.user_key_count == properties.entry_count
+        && properties.tombstone_count == 0
+        && properties.weak_tombstone_count == 0
+        && properties.merge_operand_count == 0
+        && properties.indirection_count == 0
+        && properties.range_tombstone_count == 0
+}
+
+/// The entries a scan yields: straight from one plain run, or through the
+/// newest-version stream.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per scan, held in place for its life: boxing would add a pointer hop per entry"
+)]
+enum Stream {
+    Plain(EntryIter),
+    Mvcc(MvccStream<EntryIter, Error>),
+}
+
+impl Iterator for Stream {
+    type Item = Result<InternalEntry>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Plain(source) => source.next(),
+            Self::Mvcc(stream) => stream.next(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Stream {
+    #[inline]
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Plain(source) => source.next_back(),
+            Self::Mvcc(stream) => stream.next_back(),
+        }
+    }
+}
+
+/// `stream` with its super-version pinned, keeping only keys that start with `prefix`
+/// when set.
+fn pinned(super_version: Arc<SuperVersion>, prefix: Option<Vec<u8>>, stream: Stream) -> IterBox {
+    let blob_files = Arc::clone(&super_version.blob_files);
     match prefix {
         None => Box::new(Pinned {
             _super_version: super_version,
