@@ -123,3 +123,30 @@ fn a_plain_run_still_hides_what_the_read_seqno_cannot_see() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn an_ingested_run_reads_at_its_one_seqno() {
+    let (_dir, tree, seqno) = temp_tree();
+    seqno.next();
+    let mut ingestion = tree.ingestion().unwrap();
+    for i in 0..100 {
+        ingestion
+            .write(format!("k{i:04}"), format!("v{i}"))
+            .unwrap();
+    }
+    ingestion.finish().unwrap();
+    assert_eq!(
+        tree.l0_run_count(),
+        0,
+        "an empty tree's load lands below level 0"
+    );
+    let global = tree.get_highest_seqno().unwrap();
+    assert_eq!(
+        tree.iter(global, None).count(),
+        0,
+        "not visible below its seqno"
+    );
+    assert_eq!(tree.iter(global + 1, None).count(), 100);
+    assert_eq!(tree.iter(global + 1, None).rev().count(), 100);
+    assert_eq!(tree.range("k0010".."k0020", SeqNo::MAX, None).count(), 10);
+}
