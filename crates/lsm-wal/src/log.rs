@@ -299,8 +299,10 @@ impl Wal {
             report.skipped_bytes += scanned.skipped_bytes;
             if scanned.torn_tail {
                 report.torn_tail_bytes += (len - scanned.valid_len) as u64;
+                // The new length must be durable before a later segment exists: once
+                // this one is no longer the newest, its old tail would read as damage.
                 file.set_len(scanned.valid_len as u64)?;
-                file.sync_data()?;
+                file.sync_all()?;
             }
             report.segments += 1;
             sealed.push(Sealed { id, max_seqno });
