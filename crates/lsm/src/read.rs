@@ -304,6 +304,27 @@ pub(crate) fn prefix_bounds(prefix: &[u8]) -> OwnedBounds {
     (start, end)
 }
 
+/// The positions of the tables of a run (sorted by key, disjoint) that may hold keys
+/// within `bounds`, found by binary search.
+fn run_span(
+    order: &KeyOrder,
+    tables: &[Arc<lsm_version::TableMeta>],
+    bounds: &OwnedBounds,
+) -> std::ops::Range<usize> {
+    let start = match &bounds.0 {
+        Bound::Included(key) | Bound::Excluded(key) => {
+            tables.partition_point(|meta| order.lt(meta.key_range.max(), key))
+        }
+        Bound::Unbounded => 0,
+    };
+    let end = match &bounds.1 {
+        Bound::Included(key) => tables.partition_point(|meta| order.le(meta.key_range.min(), key)),
+        Bound::Excluded(key) => tables.partition_point(|meta| order.lt(meta.key_range.min(), key)),
+        Bound::Unbounded => tables.len(),
+    };
+    start..end.max(start)
+}
+
 /// Whether a table with keys in `min..=max` may hold keys within `bounds` (in `order`).
 pub(crate) fn overlaps(order: &KeyOrder, bounds: &OwnedBounds, min: &[u8], max: &[u8]) -> bool {
     let after_start = match &bounds.0 {
@@ -393,8 +414,8 @@ pub(crate) fn scan(
         return Box::new(std::iter::once(IterGuardImpl::new(Err(refusal))));
     }
     let mut sources: Vec<EntryIter> = Vec::new();
-    // Whether every source is a run of tables with one plain value per key (see
-    // [`is_plain`]): then the newest-version stream has nothing to do.
+    // Whether every source is a run of plain tables (see
+    // [`SuperVersion::run_is_plain`]): then the newest-version stream has nothing to do.
     let mut all_plain = true;
     let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
     if let Some((memtable, index_seqno)) = index {
@@ -420,15 +441,33 @@ pub(crate) fn scan(
             sources.push(Box::new(memtable.range(bounds.clone(), read_seqno).map(Ok)));
         }
     }
-    for level in super_version.version.levels() {
-        for run in level.runs() {
-            let tables: Vec<_> = run
-                .tables()
+    for (level_idx, level) in super_version.version.levels().iter().enumerate() {
+        for (run_idx, run) in level.runs().iter().enumerate() {
+            let metas = run.tables();
+            let span = run_span(&order, metas, &bounds);
+            if span.is_empty() {
+                continue;
+            }
+            all_plain &= super_version.run_is_plain(level_idx, run_idx);
+            let run_bounds = bounds.clone();
+            if probe.is_none() && tombstones.is_empty() {
+                // Tables are looked up as the scan reaches them: a seek into a long run
+                // pays for the tables it reads, not for every table after its key.
+                let pinned = Arc::clone(&super_version);
+                let tables = span.filter_map(move |idx| {
+                    let meta = &pinned.version.levels()[level_idx].runs()[run_idx].tables()[idx];
+                    (meta.seqno_min < read_seqno).then(|| Arc::clone(pinned.table(meta.id)))
+                });
+                sources.push(Box::new(
+                    tables
+                        .flat_map(move |live| live.table.scan(run_bounds.clone(), read_seqno))
+                        .map(|entry| entry.map_err(Error::from)),
+                ));
+                continue;
+            }
+            let tables: Vec<_> = metas[span]
                 .iter()
                 .filter(|meta| meta.seqno_min < read_seqno)
-                .filter(|meta| {
-                    overlaps(&order, &bounds, meta.key_range.min(), meta.key_range.max())
-                })
                 // A table a range tombstone covers whole, and is newer than, holds nothing
                 // this read can see: it is not read at all.
                 .filter(|meta| {
@@ -444,8 +483,6 @@ pub(crate) fn scan(
             if tables.is_empty() {
                 continue;
             }
-            all_plain &= tables.iter().all(|live| is_plain(live.table.properties()));
-            let run_bounds = bounds.clone();
             sources.push(Box::new(
                 tables
                     .into_iter()
@@ -497,18 +534,6 @@ pub(crate) fn scan(
         )));
     }
     pinned(super_version, prefix, Stream::Mvcc(stream))
-}
-
-/// Whether a table holds one plain value per user key: no second version, no
-/// tombstone of any kind, no merge operand, no separated value. A scan over a single
-/// run of such tables needs no newest-version stream.
-fn is_plain(properties: &lsm_table::TableProperties) -> bool {
-    properties.user_key_count == properties.entry_count
-        && properties.tombstone_count == 0
-        && properties.weak_tombstone_count == 0
-        && properties.merge_operand_count == 0
-        && properties.indirection_count == 0
-        && properties.range_tombstone_count == 0
 }
 
 /// The entries a scan yields: straight from one plain run, or through the

@@ -188,6 +188,7 @@ impl Tree {
             tables: Arc::new(tables),
             blob_files: Arc::new(blob_files),
             history: Arc::default(),
+            plain_runs: std::sync::OnceLock::new(),
         };
         let background = config
             .background

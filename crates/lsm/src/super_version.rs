@@ -38,6 +38,10 @@ pub(crate) struct SuperVersion {
     pub(crate) tables_have_range_tombstones: bool,
     /// Replaced super-versions by ascending mark; their own history is empty.
     pub(crate) history: Arc<Vec<(SeqNo, Arc<SuperVersion>)>>,
+    /// Per level and run, whether every table of the run is plain (see
+    /// [`Self::run_is_plain`]); worked out by the first scan that asks, and reset when
+    /// the version or the tables change.
+    pub(crate) plain_runs: std::sync::OnceLock<Vec<Vec<bool>>>,
 }
 
 impl SuperVersion {
@@ -67,8 +71,37 @@ impl SuperVersion {
             .map_or_else(|| Arc::clone(self), |(_, old)| Arc::clone(old))
     }
 
+    /// Whether every table of run `run` of level `level` holds one plain value per user
+    /// key: no second version, no tombstone of any kind, no merge operand, no separated
+    /// value (a scan of that run alone needs no newest-version stream).
+    pub(crate) fn run_is_plain(&self, level: usize, run: usize) -> bool {
+        let plain = self.plain_runs.get_or_init(|| {
+            self.version
+                .levels()
+                .iter()
+                .map(|level| {
+                    level
+                        .runs()
+                        .iter()
+                        .map(|run| {
+                            run.tables()
+                                .iter()
+                                .all(|meta| is_plain(self.table(meta.id).table.properties()))
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        plain
+            .get(level)
+            .and_then(|runs| runs.get(run))
+            .copied()
+            .unwrap_or(false)
+    }
+
     /// Replaces the open tables.
     pub(crate) fn set_tables(&mut self, tables: BTreeMap<TableId, Arc<LiveTable>>) {
+        self.plain_runs = std::sync::OnceLock::new();
         self.tables_have_range_tombstones = tables
             .values()
             .any(|live| !live.table.range_tombstones().is_empty());
@@ -94,6 +127,7 @@ impl SuperVersion {
     /// Installs `version`: the blob files it lists are those already open plus `added`;
     /// the ones it no longer lists are deleted once no super-version holds them.
     pub(crate) fn set_version(&mut self, version: Arc<Version>, added: Vec<Arc<LiveBlobFile>>) {
+        self.plain_runs = std::sync::OnceLock::new();
         let listed = version.blob_files();
         let unchanged = added.is_empty()
             && listed.len() == self.blob_files.len()
@@ -155,4 +189,15 @@ impl SuperVersion {
             );
         }
     }
+}
+
+/// Whether a table holds one plain value per user key; see
+/// [`SuperVersion::run_is_plain`].
+fn is_plain(properties: &lsm_table::TableProperties) -> bool {
+    properties.user_key_count == properties.entry_count
+        && properties.tombstone_count == 0
+        && properties.weak_tombstone_count == 0
+        && properties.merge_operand_count == 0
+        && properties.indirection_count == 0
+        && properties.range_tombstone_count == 0
 }
