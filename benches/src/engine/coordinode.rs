@@ -46,23 +46,24 @@ super::family::family_engine! {
             };
             // Held as a read, so that no watermark passes the scan's snapshot.
             handle.read(|_| {
-            let events: Box<dyn Iterator<Item = coordinode_lsm_tree::ScanSinceEvent>> = if full {
-                Box::new(tree.scan_since_seqno_full_scan(mark).map_err(text)?)
-            } else {
-                Box::new(tree.scan_since_seqno(mark).map_err(text)?)
-            };
-            Ok(events.fold((0, 0), |(count, bytes), event| {
-                use coordinode_lsm_tree::ScanSinceEvent as Event;
-                let event_bytes = match &event {
-                    Event::Insert { key, value, .. } => key.len() + value.len(),
-                    Event::MergeOperand { key, operand, .. } => key.len() + operand.len(),
-                    Event::PointTombstone { key, .. } => key.len(),
-                    Event::RangeTombstone { start_key, end_key, .. } => {
-                        start_key.len() + end_key.len()
-                    }
+                type Events = Box<dyn Iterator<Item = coordinode_lsm_tree::ScanSinceEvent>>;
+                let events: Events = if full {
+                    Box::new(tree.scan_since_seqno_full_scan(mark).map_err(text)?)
+                } else {
+                    Box::new(tree.scan_since_seqno(mark).map_err(text)?)
                 };
-                (count + 1, bytes + event_bytes as u64)
-            }))
+                Ok(events.fold((0, 0), |(count, bytes), event| {
+                    use coordinode_lsm_tree::ScanSinceEvent as Event;
+                    let event_bytes = match &event {
+                        Event::Insert { key, value, .. } => key.len() + value.len(),
+                        Event::MergeOperand { key, operand, .. } => key.len() + operand.len(),
+                        Event::PointTombstone { key, .. } => key.len(),
+                        Event::RangeTombstone { start_key, end_key, .. } => {
+                            start_key.len() + end_key.len()
+                        }
+                    };
+                    (count + 1, bytes + event_bytes as u64)
+                }))
             })
         }
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use lsm::background::MaintenanceOptions;
+use lsm::background::{MaintenanceOptions, WatermarkFn};
 use lsm::compaction::{CompactionAction, Leveled};
 use lsm::config::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
@@ -29,6 +29,8 @@ pub struct Ours {
     /// The oldest seqno whose history flushes and compactions keep: the mark of a
     /// change scan to come (`u64::MAX` when none is).
     history_floor: Arc<AtomicU64>,
+    /// The GC watermark of flushes and compactions, background or settled.
+    watermark: WatermarkFn,
     cache: Arc<Cache>,
     strategy: Arc<Leveled>,
     table_bytes: u64,
@@ -67,7 +69,8 @@ impl Ours {
                 .with_level_ratio_policy(vec![settings.level_ratio]),
         );
         let history_floor = Arc::new(AtomicU64::new(u64::MAX));
-        let watermark = {
+        // The next seqno, held at the mark of a change scan to come.
+        let watermark: WatermarkFn = {
             let (seqno, floor) = (seqno.clone(), Arc::clone(&history_floor));
             Arc::new(move || seqno.get().min(floor.load(AtomicOrdering::Acquire)))
         };
@@ -102,7 +105,7 @@ impl Ours {
             .with_background_maintenance(Some(MaintenanceOptions {
                 memtable_size_bytes: settings.memtable_bytes,
                 strategy: Arc::clone(&strategy) as Arc<dyn lsm::compaction::CompactionStrategy>,
-                gc_watermark: watermark,
+                gc_watermark: Arc::clone(&watermark),
                 // RocksDB runs two background jobs: one flush, one compaction.
                 compaction_jobs: 1,
                 sealed_slowdown: settings.sealed_slowdown(),
@@ -117,18 +120,16 @@ impl Ours {
             tree,
             seqno,
             history_floor,
+            watermark,
             cache,
             strategy,
             table_bytes: settings.table_bytes,
         })
     }
 
-    /// The GC watermark of flushes and compactions: the next seqno, held at the mark of
-    /// a change scan to come.
+    /// The GC watermark now.
     fn watermark(&self) -> u64 {
-        self.seqno
-            .get()
-            .min(self.history_floor.load(AtomicOrdering::Acquire))
+        (self.watermark)()
     }
 }
 

@@ -340,12 +340,11 @@ impl Version {
                 .expect("edits name existing levels");
             let tables: Vec<Arc<TableMeta>> = tables.iter().cloned().map(Arc::new).collect();
             match level.runs.first_mut() {
-                Some(run) if *level_idx > 0 && !run.overlaps(&self.order, &tables) => {
-                    let mut merged = run.tables.clone();
-                    merged.extend(tables);
-                    *run = Run::new(&self.order, merged);
-                }
-                Some(run) if *level_idx == 0 && is_flush && !run.overlaps(&self.order, &tables) => {
+                // Into the newest run when they share no key with it: at level 0 only a
+                // flush joins (a merge's output goes to its slot below).
+                Some(run)
+                    if (*level_idx > 0 || is_flush) && !run.overlaps(&self.order, &tables) =>
+                {
                     let mut merged = run.tables.clone();
                     merged.extend(tables);
                     *run = Run::new(&self.order, merged);

@@ -184,7 +184,8 @@ fn damage_in_a_sealed_segment_is_an_error_or_passed_over_when_told() {
     assert!(files.len() > 3);
     let victim = &files[1];
     let mut bytes = lsm_core::fs::read_all(&fs, victim).unwrap();
-    bytes[40] ^= 0x10; // inside the first frame's payload
+    // The first frame's payload: after the 32-byte header and the 16-byte frame header.
+    bytes[50] ^= 0x10;
     rewrite(&fs, victim, &bytes);
     match open(&shared, options(300, Recovery::Strict)) {
         Err(Error::Damaged { offset: 32, .. }) => {}
@@ -216,11 +217,10 @@ fn damage_in_a_sealed_segment_is_an_error_or_passed_over_when_told() {
 #[test]
 fn damage_that_a_later_record_shows_was_synced_is_not_a_torn_tail() {
     let (fs, path, bytes) = one_segment_log(6);
-    // The second record's payload: every later record was written after a sync that
-    // covered it.
+    // The first record's payload (after the 32-byte segment header and the 16-byte
+    // frame header): every later record was written after a sync that covered it.
     let mut damaged = bytes.clone();
-    let second = 32 + (bytes.len() - 32) / 6 + 20;
-    damaged[second] ^= 0x01;
+    damaged[50] ^= 0x01;
     rewrite(&fs, &path, &damaged);
     let shared: Arc<dyn Fs> = Arc::new(fs.clone());
     assert!(matches!(

@@ -28,6 +28,7 @@ use lsm_table::{ReadOptions, Table};
 
 use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
+use crate::live_table::LiveTable;
 use crate::super_version::SuperVersion;
 
 /// A source of a scan.
@@ -392,6 +393,28 @@ impl<'a> PrefixProbe<'a> {
     }
 }
 
+/// A scan of the keys within `bounds` at `read_seqno` over `super_version`, asking the
+/// tables' prefix filters (under `read_options`' extractor) where the bounds share a
+/// prefix: what a range read and every repositioned scan run.
+pub(crate) fn scan_bounds(
+    super_version: Arc<SuperVersion>,
+    bounds: OwnedBounds,
+    read_seqno: SeqNo,
+    index: Index,
+    merge: Option<MergeFn<Error>>,
+    read_options: &ReadOptions,
+) -> IterBox {
+    let probe = PrefixProbe::for_bounds(read_options, &bounds);
+    scan(
+        super_version,
+        Shape::bounds(bounds),
+        read_seqno,
+        index,
+        merge,
+        probe.as_ref(),
+    )
+}
+
 /// A scan of `bounds` at `read_seqno` over `super_version`, which it keeps pinned.
 pub(crate) fn scan(
     super_version: Arc<SuperVersion>,
@@ -449,43 +472,40 @@ pub(crate) fn scan(
                 continue;
             }
             all_plain &= super_version.run_is_plain(level_idx, run_idx);
+            let tables: Box<dyn DoubleEndedIterator<Item = Arc<LiveTable>> + Send> =
+                if probe.is_none() && tombstones.is_empty() {
+                    // Tables are looked up as the scan reaches them: a seek into a long
+                    // run pays for the tables it reads, not for every table after its key.
+                    let pinned = Arc::clone(&super_version);
+                    Box::new(span.filter_map(move |idx| {
+                        let meta =
+                            &pinned.version.levels()[level_idx].runs()[run_idx].tables()[idx];
+                        (meta.seqno_min < read_seqno).then(|| Arc::clone(pinned.table(meta.id)))
+                    }))
+                } else {
+                    let tables: Vec<_> = metas[span]
+                        .iter()
+                        .filter(|meta| meta.seqno_min < read_seqno)
+                        // A table a range tombstone covers whole, and is newer than, holds
+                        // nothing this read can see: it is not read at all.
+                        .filter(|meta| {
+                            !tombstones.iter().any(|t| {
+                                t.seqno > meta.seqno_max
+                                    && order.le(&t.start, meta.key_range.min())
+                                    && order.lt(meta.key_range.max(), &t.end)
+                            })
+                        })
+                        .map(|meta| Arc::clone(super_version.table(meta.id)))
+                        .filter(|live| probe.is_none_or(|probe| probe.may_match(&live.table)))
+                        .collect();
+                    if tables.is_empty() {
+                        continue;
+                    }
+                    Box::new(tables.into_iter())
+                };
             let run_bounds = bounds.clone();
-            if probe.is_none() && tombstones.is_empty() {
-                // Tables are looked up as the scan reaches them: a seek into a long run
-                // pays for the tables it reads, not for every table after its key.
-                let pinned = Arc::clone(&super_version);
-                let tables = span.filter_map(move |idx| {
-                    let meta = &pinned.version.levels()[level_idx].runs()[run_idx].tables()[idx];
-                    (meta.seqno_min < read_seqno).then(|| Arc::clone(pinned.table(meta.id)))
-                });
-                sources.push(Box::new(
-                    tables
-                        .flat_map(move |live| live.table.scan(run_bounds.clone(), read_seqno))
-                        .map(|entry| entry.map_err(Error::from)),
-                ));
-                continue;
-            }
-            let tables: Vec<_> = metas[span]
-                .iter()
-                .filter(|meta| meta.seqno_min < read_seqno)
-                // A table a range tombstone covers whole, and is newer than, holds nothing
-                // this read can see: it is not read at all.
-                .filter(|meta| {
-                    !tombstones.iter().any(|t| {
-                        t.seqno > meta.seqno_max
-                            && order.le(&t.start, meta.key_range.min())
-                            && order.lt(meta.key_range.max(), &t.end)
-                    })
-                })
-                .map(|meta| Arc::clone(super_version.table(meta.id)))
-                .filter(|live| probe.is_none_or(|probe| probe.may_match(&live.table)))
-                .collect();
-            if tables.is_empty() {
-                continue;
-            }
             sources.push(Box::new(
                 tables
-                    .into_iter()
                     .flat_map(move |live| live.table.scan(run_bounds.clone(), read_seqno))
                     .map(|entry| entry.map_err(Error::from)),
             ));

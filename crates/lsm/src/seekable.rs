@@ -40,16 +40,17 @@
 //! # Ok::<(), lsm::Error>(())
 //! ```
 
+use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
 
 use lsm_core::mvcc::MergeFn;
-use lsm_core::{KeyOrder, SeqNo, UserKey};
+use lsm_core::{SeqNo, UserKey};
 use lsm_table::ReadOptions;
 
 use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
-use crate::read::{self, Index, IterBox, OwnedBounds, PrefixProbe, Shape};
+use crate::read::{self, Index, IterBox, OwnedBounds};
 use crate::super_version::SuperVersion;
 
 /// A range iterator that repositions in place; see the module docs.
@@ -81,32 +82,26 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// A scan of `bounds` over the snapshot.
     pub(crate) fn scan(&self, bounds: OwnedBounds) -> IterBox {
-        if is_empty(self.order(), &bounds) {
-            return Box::new(std::iter::empty());
-        }
-        let probe = PrefixProbe::for_bounds(&self.read_options, &bounds);
-        read::scan(
+        read::scan_bounds(
             Arc::clone(&self.super_version),
-            Shape::bounds(bounds),
+            bounds,
             self.read_seqno,
             self.index.clone(),
             self.merge.clone(),
-            probe.as_ref(),
+            &self.read_options,
         )
     }
 
-    fn order(&self) -> &KeyOrder {
-        self.super_version.version.order()
-    }
-}
-
-/// Whether no key lies within `bounds` in `order` (a seek past the range's end).
-fn is_empty(order: &KeyOrder, bounds: &OwnedBounds) -> bool {
-    match bounds {
-        (Bound::Included(start), Bound::Included(end)) => order.lt(end, start),
-        (Bound::Included(start) | Bound::Excluded(start), Bound::Excluded(end))
-        | (Bound::Excluded(start), Bound::Included(end)) => order.le(end, start),
-        _ => false,
+    /// `key` as an inclusive bound on one side of the range, unless `limit` (the
+    /// range's bound on that side) is tighter: `past` is where `key` lies from a limit
+    /// that stays (`Less` for a start, `Greater` for an end).
+    fn clamp(&self, limit: &Bound<UserKey>, key: &[u8], past: Ordering) -> Bound<UserKey> {
+        let order = self.super_version.version.order();
+        match limit {
+            Bound::Included(bound) if order.cmp(key, bound) == past => limit.clone(),
+            Bound::Excluded(bound) if order.cmp(key, bound) != past.reverse() => limit.clone(),
+            _ => Bound::Included(UserKey::new(key)),
+        }
     }
 }
 
@@ -154,22 +149,12 @@ impl DoubleEndedIterator for Seekable {
 
 impl SeekableGuardIter for Seekable {
     fn seek_to(&mut self, key: &[u8]) {
-        let order = self.snapshot.order();
-        let start = match &self.range.0 {
-            Bound::Included(floor) if order.lt(key, floor) => self.range.0.clone(),
-            Bound::Excluded(floor) if order.le(key, floor) => self.range.0.clone(),
-            _ => Bound::Included(UserKey::new(key)),
-        };
+        let start = self.snapshot.clamp(&self.range.0, key, Ordering::Less);
         self.reposition((start, self.range.1.clone()));
     }
 
     fn seek_to_for_prev(&mut self, key: &[u8]) {
-        let order = self.snapshot.order();
-        let end = match &self.range.1 {
-            Bound::Included(ceiling) if order.lt(ceiling, key) => self.range.1.clone(),
-            Bound::Excluded(ceiling) if order.le(ceiling, key) => self.range.1.clone(),
-            _ => Bound::Included(UserKey::new(key)),
-        };
+        let end = self.snapshot.clamp(&self.range.1, key, Ordering::Greater);
         self.reposition((self.range.0.clone(), end));
     }
 
@@ -190,39 +175,4 @@ pub(crate) fn batch_scan(
     intervals: impl Iterator<Item = OwnedBounds> + Send + 'static,
 ) -> Box<dyn Iterator<Item = IterGuardImpl> + Send + 'static> {
     Box::new(intervals.flat_map(move |bounds| snapshot.scan(bounds)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bounds_past_each_other_hold_no_key() {
-        let order = KeyOrder::lexicographic();
-        let key = |k: &str| UserKey::from(k);
-        assert!(is_empty(
-            &order,
-            &(Bound::Included(key("b")), Bound::Included(key("a")))
-        ));
-        assert!(!is_empty(
-            &order,
-            &(Bound::Included(key("a")), Bound::Included(key("a")))
-        ));
-        assert!(is_empty(
-            &order,
-            &(Bound::Included(key("a")), Bound::Excluded(key("a")))
-        ));
-        assert!(is_empty(
-            &order,
-            &(Bound::Excluded(key("a")), Bound::Included(key("a")))
-        ));
-        assert!(!is_empty(
-            &order,
-            &(Bound::Excluded(key("a")), Bound::Included(key("b")))
-        ));
-        assert!(!is_empty(
-            &order,
-            &(Bound::Unbounded, Bound::Excluded(key("a")))
-        ));
-    }
 }

@@ -495,15 +495,13 @@ impl AbstractTree for Tree {
         seqno: SeqNo,
         index: Index,
     ) -> IterBox {
-        let bounds = read::owned_bounds(&range);
-        let probe = PrefixProbe::for_bounds(&self.read_options, &bounds);
-        read::scan(
+        read::scan_bounds(
             self.super_version_at(seqno),
-            read::Shape::bounds(bounds),
+            read::owned_bounds(&range),
             seqno,
             index,
             self.merge_fn(),
-            probe.as_ref(),
+            &self.read_options,
         )
     }
 
