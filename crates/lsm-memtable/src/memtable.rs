@@ -27,6 +27,8 @@ pub struct Memtable {
     range_tombstone_total: AtomicU64,
     approximate_size: AtomicU64,
     highest_seqno: AtomicU64,
+    /// `SeqNo::MAX` while empty.
+    lowest_seqno: AtomicU64,
 }
 
 impl Memtable {
@@ -48,6 +50,7 @@ impl Memtable {
             range_tombstone_total: AtomicU64::new(0),
             approximate_size: AtomicU64::new(0),
             highest_seqno: AtomicU64::new(0),
+            lowest_seqno: AtomicU64::new(SeqNo::MAX),
         }
     }
 
@@ -57,6 +60,15 @@ impl Memtable {
         self.id
     }
 
+    /// Widens the seqno bounds to `seqno` (a plain load when they already hold it, as
+    /// for a memtable written in seqno order).
+    fn note_seqno(&self, seqno: SeqNo) {
+        self.highest_seqno.fetch_max(seqno, Ordering::AcqRel);
+        if seqno < self.lowest_seqno.load(Ordering::Acquire) {
+            self.lowest_seqno.fetch_min(seqno, Ordering::AcqRel);
+        }
+    }
+
     /// Inserts an entry; returns the bytes it added and the memtable's new size.
     ///
     /// Keys and values are assumed to be within the limits (the tree checks user input).
@@ -64,8 +76,7 @@ impl Memtable {
     pub fn insert(&self, entry: InternalEntry) -> (u64, u64) {
         let added =
             entry.key.user_key.len() as u64 + entry.value.len() as u64 + ENTRY_OVERHEAD_BYTES;
-        self.highest_seqno
-            .fetch_max(entry.key.seqno, Ordering::AcqRel);
+        self.note_seqno(entry.key.seqno);
         self.items.insert(entry.key, entry.value);
         let size = self.approximate_size.fetch_add(added, Ordering::AcqRel) + added;
         (added, size)
@@ -75,8 +86,7 @@ impl Memtable {
     pub fn insert_range_tombstone(&self, tombstone: RangeTombstone) -> (u64, u64) {
         let added =
             tombstone.start.len() as u64 + tombstone.end.len() as u64 + ENTRY_OVERHEAD_BYTES;
-        self.highest_seqno
-            .fetch_max(tombstone.seqno, Ordering::AcqRel);
+        self.note_seqno(tombstone.seqno);
         self.range_tombstones
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -188,6 +198,13 @@ impl Memtable {
     pub fn highest_seqno(&self) -> SeqNo {
         self.highest_seqno.load(Ordering::Acquire)
     }
+
+    /// The lowest seqno inserted (`None` when empty).
+    #[must_use]
+    pub fn lowest_seqno(&self) -> Option<SeqNo> {
+        let lowest = self.lowest_seqno.load(Ordering::Acquire);
+        (lowest != SeqNo::MAX).then_some(lowest)
+    }
 }
 
 #[cfg(test)]
@@ -212,5 +229,20 @@ mod tests {
         assert_eq!(memtable.len(), 0);
         assert_eq!(memtable.range_tombstones(), [tombstone]);
         assert_eq!(memtable.highest_seqno(), 7);
+    }
+
+    #[test]
+    fn seqno_bounds_follow_inserts_in_any_order() {
+        let order = KeyOrder::lexicographic();
+        let memtable = Memtable::new_in(1, &order);
+        assert_eq!(memtable.lowest_seqno(), None);
+        for seqno in [9, 4, 12] {
+            memtable.insert(InternalEntry::new("k", "v", seqno, ValueType::Value));
+        }
+        assert_eq!(memtable.lowest_seqno(), Some(4));
+        assert_eq!(memtable.highest_seqno(), 12);
+        let tombstone = RangeTombstone::new(&order, "a".into(), "c".into(), 2).unwrap();
+        memtable.insert_range_tombstone(tombstone);
+        assert_eq!(memtable.lowest_seqno(), Some(2));
     }
 }

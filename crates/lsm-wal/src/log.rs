@@ -106,6 +106,8 @@ struct Sealed {
     id: u64,
     /// Its highest seqno (`None`: no record).
     max_seqno: Option<SeqNo>,
+    /// Its length in bytes.
+    len: u64,
 }
 
 /// The segment being written, and the older ones. Only the writing leader and
@@ -174,6 +176,7 @@ impl Writer {
         self.sealed.push(Sealed {
             id: self.id,
             max_seqno: self.max_seqno,
+            len: self.len,
         });
         self.id = id;
         self.file = file;
@@ -305,7 +308,16 @@ impl Wal {
                 file.sync_all()?;
             }
             report.segments += 1;
-            sealed.push(Sealed { id, max_seqno });
+            let len = if scanned.torn_tail {
+                scanned.valid_len
+            } else {
+                len
+            };
+            sealed.push(Sealed {
+                id,
+                max_seqno,
+                len: len as u64,
+            });
         }
         let id = ids.last().map_or(1, |last| last + 1);
         let file = Writer::create(&fs, dir, id)?;
@@ -492,6 +504,13 @@ impl Wal {
             writer.fs.sync_dir(&writer.dir)?;
         }
         Ok(released)
+    }
+
+    /// Bytes of the segments on disk (the older ones and the one being written).
+    #[must_use]
+    pub fn live_bytes(&self) -> u64 {
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        writer.sealed.iter().map(|sealed| sealed.len).sum::<u64>() + writer.len
     }
 
     /// Segments on disk (the older ones and the one being written).

@@ -89,9 +89,21 @@ fn batches_come_back_in_order_across_segments_reopenings_and_releases() {
     let (wal, replayed) = open(&fs, options(400, Recovery::Strict)).unwrap();
     assert_eq!(replayed, written);
     let before = wal.segment_count();
+    let bytes_before = wal.live_bytes();
+    let on_disk: u64 = fs
+        .read_dir(DIR.as_ref())
+        .unwrap()
+        .iter()
+        .map(|entry| fs.metadata(&entry.path).unwrap().len_bytes)
+        .sum();
+    assert_eq!(
+        bytes_before, on_disk,
+        "live bytes are the segments' lengths"
+    );
     let released = wal.release(99).unwrap();
     assert!(released > 0);
     assert_eq!(wal.segment_count(), before - released);
+    assert!(wal.live_bytes() < bytes_before);
     drop(wal);
     let (_wal, replayed) = open(&fs, options(400, Recovery::Strict)).unwrap();
     let first = replayed[0].seqno;

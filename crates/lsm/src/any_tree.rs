@@ -56,7 +56,7 @@ impl AnyTree {
     }
 
     /// The tree that holds the keys.
-    fn index_tree(&self) -> &Tree {
+    pub(crate) fn index_tree(&self) -> &Tree {
         match self {
             Self::Standard(tree) => tree,
             Self::Blob(tree) => &tree.index,

@@ -47,6 +47,9 @@ fn default_fs() -> Arc<dyn Fs> {
     Arc::clone(STD_FS.get_or_init(|| Arc::new(StdFs)))
 }
 
+/// What a flush calls before writing its tables (see `Config::flush_barrier`).
+pub(crate) type FlushBarrier = Arc<dyn Fn(lsm_core::SeqNo) -> Result<()> + Send + Sync>;
+
 /// A tree's configuration; see the module docs.
 #[derive(Clone)]
 pub struct Config {
@@ -123,6 +126,10 @@ pub struct Config {
     pub(crate) dictionary_training: Option<DictionaryTraining>,
     pub(crate) order: KeyOrder,
     pub(crate) manifest_recovery_mode: ManifestRecoveryMode,
+    /// Called with a flush's highest seqno before its tables are written (a database
+    /// syncs its log there, so that no keyspace persists a write the log may lose: a
+    /// batch across keyspaces stays whole after a crash).
+    pub(crate) flush_barrier: Option<FlushBarrier>,
 }
 
 /// How opening a tree treats a damaged manifest (see [`Config::manifest_recovery_mode`]).
@@ -218,6 +225,7 @@ impl Config {
             encryption: None,
             order: KeyOrder::lexicographic(),
             manifest_recovery_mode: ManifestRecoveryMode::AbsoluteConsistency,
+            flush_barrier: None,
         }
     }
 

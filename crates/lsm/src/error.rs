@@ -138,6 +138,36 @@ pub enum Error {
     /// A checkpoint's target directory already exists.
     #[error("checkpoint target {0} already exists")]
     CheckpointTargetExists(PathBuf),
+    /// The write-ahead log of a [`crate::Database`] failed (damaged on recovery, or
+    /// poisoned by an earlier failed write or sync).
+    #[error(transparent)]
+    Wal(#[from] lsm_wal::Error),
+    /// A database's keyspace registry is damaged.
+    #[error("keyspace registry {path} is damaged: {reason}")]
+    BadRegistry {
+        /// The registry file.
+        path: PathBuf,
+        /// What failed.
+        reason: &'static str,
+    },
+    /// A database's files were written by a newer build.
+    #[error("{what} format version {version} is newer than this build reads")]
+    UnsupportedVersion {
+        /// Which file.
+        what: &'static str,
+        /// The version found.
+        version: u8,
+    },
+    /// A keyspace name that is empty, longer than 255 bytes, or has a character other
+    /// than ASCII letters, digits and `_-.#$`.
+    #[error("invalid keyspace name {0:?}")]
+    InvalidKeyspaceName(String),
+    /// The keyspace was deleted.
+    #[error("keyspace {0:?} was deleted")]
+    KeyspaceDeleted(String),
+    /// A log record names a keyspace the database never had.
+    #[error("the log names keyspace {0}, which the database never had")]
+    UnknownKeyspace(u32),
 }
 
 /// An I/O error with the operation and path it concerns; carried inside [`Error::Io`]

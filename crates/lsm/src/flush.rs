@@ -84,6 +84,9 @@ impl TreeInner {
             merge: self.merge_fn(),
         };
         let highest_seqno = job.highest_seqno();
+        if let Some(barrier) = &self.config.flush_barrier {
+            barrier(highest_seqno)?;
+        }
         let no_relocation = BTreeSet::new();
         let blobs = BlobContext {
             files: &current.blob_files,

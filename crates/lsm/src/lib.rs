@@ -53,6 +53,7 @@ mod checkpoint;
 mod compact;
 pub mod compaction;
 pub mod config;
+pub mod db;
 pub mod encryption;
 mod error;
 mod file_ids;
@@ -91,12 +92,14 @@ pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;
 pub use config::{CompressionType, Config, PrefixExtractor};
+pub use db::{Database, DatabaseBuilder, Keyspace, KeyspaceCreateOptions, PersistMode};
 pub use encryption::{Aes256GcmProvider, EncryptionProvider, KeyChain, StaticKeyChain};
 pub use error::Argument;
 pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use ingest::{AnyIngestion, BlobIngestion, Ingestion};
 pub use kv_separation::KvSeparationOptions;
+pub use lsm_wal::{Durability, Recovery as JournalRecovery};
 
 /// The I/O vocabulary of the file-system seam, under the path the mirrored API gives it
 /// (ours is `std::io`'s: see `docs/compatibility.md`).

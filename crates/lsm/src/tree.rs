@@ -264,6 +264,39 @@ impl TreeInner {
             .0
     }
 
+    /// The lowest seqno held in memory (the active and sealed memtables), if any: every
+    /// write of the tree below it is in tables (memtables are flushed oldest first).
+    pub(crate) fn lowest_memory_seqno(&self) -> Option<SeqNo> {
+        let current = self.super_version.load();
+        current
+            .memtables()
+            .filter_map(|memtable| memtable.lowest_seqno())
+            .min()
+    }
+
+    /// Bytes held in memtables: the active one's, and all of them.
+    pub(crate) fn memory_bytes(&self) -> (u64, u64) {
+        let current = self.super_version.load();
+        let active = current.active.approximate_size();
+        let sealed: u64 = current
+            .sealed
+            .iter()
+            .map(|memtable| memtable.approximate_size())
+            .sum();
+        (active, active + sealed)
+    }
+
+    /// Seals the active memtable and wakes the flush thread (for an owner that flushes
+    /// trees to keep their shared memory or log in bounds); whether there was one to
+    /// seal. Without background maintenance the memtable stays sealed until a flush.
+    pub(crate) fn request_flush(&self) -> bool {
+        let sealed = self.rotate().is_some();
+        if let Some(background) = &self.background {
+            background.request_flush();
+        }
+        sealed
+    }
+
     /// What the background threads have waiting, as write admission sees it.
     fn backlog(&self) -> Backlog {
         let current = self.super_version.load();

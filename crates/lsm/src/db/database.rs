@@ -1,0 +1,376 @@
+//! [`Database`]: keyspaces sharing one log, one seqno counter, one block cache and one
+//! write-buffer budget; and its recovery.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, PoisonError};
+
+use lsm_core::{Fs, SeqNo, SequenceNumberCounter, StdFs};
+use lsm_wal::{Wal, WalOptions};
+
+use crate::db::batch::Batch;
+use crate::db::inner::{DbInner, remove_dir_all};
+use crate::db::keyspace::Keyspace;
+use crate::db::layout::{self, Registry, RegistryError};
+use crate::db::options::{DatabaseBuilder, KeyspaceCreateOptions};
+use crate::db::snapshot::Snapshot;
+use crate::{AbstractTree, Cache, Error, Result};
+
+/// How far [`Database::persist`] takes every write made so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistMode {
+    /// Handed to the operating system: survives the process dying, not a power cut.
+    Buffer,
+    /// On disk (`fdatasync` of the log).
+    SyncData,
+    /// On disk, as [`Self::SyncData`] (the log's sync also makes its length durable).
+    SyncAll,
+}
+
+/// An embedded database of named keyspaces (column families) with a write-ahead log:
+/// a write is as durable as asked when its call returns ([`crate::Durability`], per database
+/// and per batch), batches across keyspaces are atomic, and snapshots see every
+/// keyspace at one point. Background flushes and compactions run on their own threads,
+/// and a flushed write's log segment is deleted once every keyspace has flushed past
+/// it. Dropping the last handle (the database and its keyspaces) flushes the log to the
+/// operating system and every keyspace's memtables to tables.
+///
+/// ```
+/// use lsm::{Database, KeyspaceCreateOptions, PersistMode};
+///
+/// let dir = tempfile::tempdir()?;
+/// {
+///     let db = Database::builder(dir.path()).open()?;
+///     let items = db.keyspace("items", KeyspaceCreateOptions::default)?;
+///     items.insert("a", "hello")?;
+///     db.persist(PersistMode::SyncAll)?;
+/// }
+/// // Reopened, the write comes back (from the log, or from the tables the drop wrote).
+/// let db = Database::builder(dir.path()).open()?;
+/// let items = db.keyspace("items", KeyspaceCreateOptions::default)?;
+/// assert_eq!(items.get("a")?.as_deref(), Some(&b"hello"[..]));
+/// # Ok::<(), lsm::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Database {
+    inner: Arc<DbInner>,
+}
+
+impl Database {
+    /// How to open the database at `path`.
+    #[must_use]
+    pub fn builder<P: AsRef<Path>>(path: P) -> DatabaseBuilder {
+        DatabaseBuilder::new(path.as_ref())
+    }
+
+    /// The keyspace called `name`, created with `options()` when the database has none
+    /// (an existing keyspace keeps the options it was opened with; see
+    /// [`DatabaseBuilder::keyspace_options`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidKeyspaceName`]; I/O errors writing the registry or creating the
+    /// tree.
+    pub fn keyspace(
+        &self,
+        name: &str,
+        options: impl FnOnce() -> KeyspaceCreateOptions,
+    ) -> Result<Keyspace> {
+        let state = self.inner.keyspace(name, options)?;
+        Ok(Keyspace {
+            db: Arc::clone(&self.inner),
+            state,
+        })
+    }
+
+    /// Whether the database has a keyspace called `name`.
+    #[must_use]
+    pub fn keyspace_exists(&self, name: &str) -> bool {
+        self.inner.registry().id_of(name).is_some()
+    }
+
+    /// The names of the keyspaces, in the order they were created.
+    #[must_use]
+    pub fn list_keyspace_names(&self) -> Vec<String> {
+        self.inner
+            .registry()
+            .entries
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    /// How many keyspaces there are.
+    #[must_use]
+    pub fn keyspace_count(&self) -> usize {
+        self.inner.registry().entries.len()
+    }
+
+    /// Deletes `keyspace`: it leaves the database at once (durably), its handles refuse
+    /// writes, and its files go once its last handle has.
+    ///
+    /// # Errors
+    /// I/O errors writing the registry (the keyspace then stays).
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "fjall's signature: the caller gives the handle up"
+    )]
+    pub fn delete_keyspace(&self, keyspace: Keyspace) -> Result<()> {
+        self.inner.delete_keyspace(&keyspace.state)
+    }
+
+    /// An empty batch (see [`Batch`]).
+    pub fn batch(&self) -> Batch {
+        Batch::new(Arc::clone(&self.inner))
+    }
+
+    /// A snapshot of every keyspace now (see [`Snapshot`]).
+    #[must_use]
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(Arc::clone(&self.inner))
+    }
+
+    /// Makes every write made so far as durable as `mode` says.
+    ///
+    /// # Errors
+    /// Log errors ([`Error::Wal`]; a failed sync poisons the log).
+    pub fn persist(&self, mode: PersistMode) -> Result<()> {
+        match mode {
+            PersistMode::Buffer => self.inner.wal.flush()?,
+            PersistMode::SyncData | PersistMode::SyncAll => self.inner.wal.sync()?,
+        }
+        Ok(())
+    }
+
+    /// The seqno the next write gets; reads see every write below the visible seqno.
+    #[must_use]
+    pub fn seqno(&self) -> SeqNo {
+        self.inner.seqno.get()
+    }
+
+    /// The seqno below which writes are visible.
+    #[must_use]
+    pub fn visible_seqno(&self) -> SeqNo {
+        self.inner.visible.get()
+    }
+
+    /// How many log segments are on disk.
+    #[must_use]
+    pub fn journal_count(&self) -> usize {
+        self.inner.wal.segment_count()
+    }
+
+    /// Bytes of the log segments on disk.
+    #[must_use]
+    pub fn journal_disk_space(&self) -> u64 {
+        self.inner.wal.live_bytes()
+    }
+
+    /// Bytes of every keyspace's tables and blob files, and of the log.
+    #[must_use]
+    pub fn disk_space(&self) -> u64 {
+        let trees: u64 = self
+            .inner
+            .keyspace_map()
+            .values()
+            .map(|state| state.tree.disk_space())
+            .sum();
+        trees + self.inner.wal.live_bytes()
+    }
+
+    /// How many snapshots are open.
+    #[must_use]
+    pub fn snapshot_count(&self) -> usize {
+        self.inner.snapshots.count()
+    }
+
+    /// The block cache every keyspace shares.
+    #[must_use]
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.inner.cache
+    }
+
+    /// Deletes the log segments every keyspace has flushed past now, rather than at the
+    /// background thread's next look.
+    ///
+    /// # Errors
+    /// I/O errors deleting a segment.
+    pub fn trim_journal(&self) -> Result<()> {
+        self.inner.maintain_log()
+    }
+}
+
+impl Drop for DbInner {
+    fn drop(&mut self) {
+        *self
+            .signal
+            .stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.signal.wake.notify_all();
+        let thread = self
+            .journal_thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // The last handle may be the one the thread itself held for a moment.
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+        {
+            // A panic on the thread was reported there; nothing is left to clean.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl DatabaseBuilder {
+    /// Opens the database, creating it when the directory holds none.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another opener holds it; I/O errors; a damaged registry
+    /// ([`Error::BadRegistry`]) or log ([`Error::Wal`]); any keyspace's recovery error.
+    pub fn open(self) -> Result<Database> {
+        open(self)
+    }
+}
+
+/// Opens (or creates) the database `builder` describes: the registry, every keyspace's
+/// tree, then the log, whose batches are replayed into the keyspaces that have not
+/// persisted them; seqnos resume past everything recovered.
+fn open(builder: DatabaseBuilder) -> Result<Database> {
+    let fs: Arc<dyn Fs> = builder.fs.clone().unwrap_or_else(|| Arc::new(StdFs));
+    let path = builder.path.clone();
+    fs.create_dir_all(&path)
+        .map_err(|error| Error::io("create_dir_all", &path, error))?;
+    let dir_lock = fs
+        .lock(&path.join(layout::LOCK_FILE))
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::WouldBlock => Error::Locked(path.display().to_string()),
+            _ => Error::io("lock", &path, error),
+        })?;
+    let registry = read_registry(fs.as_ref(), &path)?;
+    remove_unregistered(fs.as_ref(), &path, &registry)?;
+
+    // The log is read before any tree opens, so that a damaged log fails the open with
+    // every tree untouched; its batches wait in memory (at most the log's byte cap)
+    // until the trees are open.
+    // TODO(issue 24): replay segment by segment instead of holding the whole log.
+    let seqno = SequenceNumberCounter::default();
+    let visible = SequenceNumberCounter::default();
+    let cache = Arc::new(Cache::with_capacity_bytes(builder.cache_size));
+    let wal_options = WalOptions {
+        segment_bytes: builder.journal_segment_size,
+        recovery: builder.journal_recovery,
+        ..WalOptions::default()
+    };
+    let mut batches = Vec::new();
+    let (wal, report) = Wal::open(
+        Arc::clone(&fs),
+        &path.join(layout::JOURNAL_DIR),
+        wal_options,
+        |batch| {
+            batches.push(batch);
+            Ok(())
+        },
+    )?;
+    if report.torn_tail_bytes > 0 || report.skipped_bytes > 0 {
+        tracing::warn!(
+            torn_tail_bytes = report.torn_tail_bytes,
+            skipped_bytes = report.skipped_bytes,
+            "log recovery cut or skipped bytes"
+        );
+    }
+    let inner = Arc::new(DbInner::new(
+        builder,
+        fs,
+        Arc::new(wal),
+        seqno,
+        visible,
+        cache,
+        registry.clone(),
+        dir_lock,
+    ));
+    let mut persisted = BTreeMap::new();
+    for (id, name) in &registry.entries {
+        let options = inner
+            .settings
+            .keyspace_options
+            .get(name)
+            .map_or_else(KeyspaceCreateOptions::default, |options| options());
+        let state = inner.open_keyspace(*id, name, &options)?;
+        if let Some(seqno) = state.tree.get_highest_persisted_seqno() {
+            persisted.insert(*id, seqno);
+        }
+    }
+    let last = report.last_seqno;
+    for batch in batches {
+        inner.replay(batch, &persisted)?;
+    }
+    if let Some(last) = last {
+        inner.seqno.fetch_max(last + 1);
+    }
+    inner.visible.fetch_max(inner.seqno.get());
+    tracing::info!(
+        path = %inner.path.display(),
+        keyspaces = registry.entries.len(),
+        batches = report.batches,
+        seqno = inner.seqno.get(),
+        "database opened"
+    );
+    crate::db::journal::start(&inner)?;
+    Ok(Database { inner })
+}
+
+/// The registry (an empty one for a new database), with a leftover temporary removed.
+fn read_registry(fs: &dyn Fs, dir: &Path) -> Result<Registry> {
+    let temp = dir.join(layout::REGISTRY_TEMP_FILE);
+    if fs
+        .exists(&temp)
+        .map_err(|error| Error::io("exists", &temp, error))?
+    {
+        fs.remove_file(&temp)
+            .map_err(|error| Error::io("remove_file", &temp, error))?;
+    }
+    let path = dir.join(layout::REGISTRY_FILE);
+    if !fs
+        .exists(&path)
+        .map_err(|error| Error::io("exists", &path, error))?
+    {
+        return Ok(Registry::default());
+    }
+    let bytes =
+        lsm_core::fs::read_all(fs, &path).map_err(|error| Error::io("read", &path, error))?;
+    Registry::decode(&bytes).map_err(|error| match error {
+        RegistryError::Damaged(reason) => Error::BadRegistry { path, reason },
+        RegistryError::UnsupportedVersion(version) => Error::UnsupportedVersion {
+            what: "keyspace registry",
+            version,
+        },
+    })
+}
+
+/// Removes keyspace directories the registry does not list (a deletion that stopped
+/// half way).
+fn remove_unregistered(fs: &dyn Fs, dir: &Path, registry: &Registry) -> Result<()> {
+    let keyspaces = dir.join(layout::KEYSPACES_DIR);
+    if !fs
+        .exists(&keyspaces)
+        .map_err(|error| Error::io("exists", &keyspaces, error))?
+    {
+        return Ok(());
+    }
+    let entries = fs
+        .read_dir(&keyspaces)
+        .map_err(|error| Error::io("read_dir", &keyspaces, error))?;
+    for entry in entries {
+        let listed = entry
+            .file_name()
+            .and_then(|name| name.parse::<u32>().ok())
+            .is_some_and(|id| registry.entries.iter().any(|(listed, _)| *listed == id));
+        if entry.is_dir && !listed {
+            tracing::info!(dir = %entry.path.display(), "removing a deleted keyspace's directory");
+            remove_dir_all(fs, &entry.path)
+                .map_err(|error| Error::io("remove_dir_all", &entry.path, error))?;
+        }
+    }
+    Ok(())
+}
