@@ -32,10 +32,10 @@
 //! # Ok::<(), lsm_wal::Error>(())
 //! ```
 //!
-//! Not yet here (the `Database` layer brings them): encryption of segments with the
-//! tree's key provider, a background sync interval, and a cap on live log bytes that
-//! flushes the keyspace pinning the oldest segment.
-// TODO(issue 24): segment encryption, the background sync interval and the live-bytes cap.
+//! The owner decides when to release segments, when to sync in the background, and
+//! what to flush to keep [`Wal::live_bytes`] under a cap (`lsm::Database` does all
+//! three). Segments are not yet encrypted.
+// TODO(issue 24): segment encryption with the owner's key provider.
 
 #![forbid(unsafe_code)]
 
