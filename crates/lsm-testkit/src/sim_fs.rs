@@ -232,33 +232,43 @@ impl SimFs {
             CrashModel::DirentSubset => replay_some(&state.durable, &state.pending, rng),
             _ => state.durable.clone(),
         };
-        let inodes = state
-            .inodes
-            .iter()
-            .map(|inode| {
-                let bytes = match model {
-                    CrashModel::KeepAll => inode.live.clone(),
-                    CrashModel::DropUnsynced | CrashModel::DirentSubset => inode.durable.clone(),
-                    CrashModel::PrefixPerFile | CrashModel::TornLast => {
-                        let keep = rng.index(inode.unsynced.len() + 1);
-                        let mut bytes = replay(&inode.durable, inode.unsynced.iter().take(keep));
-                        if model == CrashModel::TornLast && keep > 0 {
-                            tear(&mut bytes, inode.unsynced.get(keep - 1), rng);
-                        }
-                        bytes
+        // Only the files some surviving entry names come through, renumbered: a removed
+        // file's bytes do not outlive the crash (nor pile up over many crashes).
+        let mut entries = entries;
+        let mut renumbered: BTreeMap<usize, usize> = BTreeMap::new();
+        for node in entries.values_mut() {
+            if let Node::File(inode) = node {
+                let next = renumbered.len();
+                *inode = *renumbered.entry(*inode).or_insert(next);
+            }
+        }
+        let mut inodes = vec![Inode::default(); renumbered.len()];
+        for (&old, &new) in &renumbered {
+            let Some(inode) = state.inodes.get(old) else {
+                continue;
+            };
+            let bytes = match model {
+                CrashModel::KeepAll => inode.live.clone(),
+                CrashModel::DropUnsynced | CrashModel::DirentSubset => inode.durable.clone(),
+                CrashModel::PrefixPerFile | CrashModel::TornLast => {
+                    let keep = rng.index(inode.unsynced.len() + 1);
+                    let mut bytes = replay(&inode.durable, inode.unsynced.iter().take(keep));
+                    if model == CrashModel::TornLast && keep > 0 {
+                        tear(&mut bytes, inode.unsynced.get(keep - 1), rng);
                     }
-                    CrashModel::Reorder => {
-                        let kept = inode.unsynced.iter().filter(|_| rng.below(2) == 0);
-                        replay(&inode.durable, kept)
-                    }
-                };
-                Inode {
-                    live: bytes.clone(),
-                    durable: bytes,
-                    unsynced: Vec::new(),
+                    bytes
                 }
-            })
-            .collect();
+                CrashModel::Reorder => {
+                    let kept = inode.unsynced.iter().filter(|_| rng.below(2) == 0);
+                    replay(&inode.durable, kept)
+                }
+            };
+            inodes[new] = Inode {
+                live: bytes.clone(),
+                durable: bytes,
+                unsynced: Vec::new(),
+            };
+        }
         let crashed = State {
             inodes,
             live: entries.clone(),

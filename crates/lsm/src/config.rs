@@ -47,8 +47,15 @@ fn default_fs() -> Arc<dyn Fs> {
     Arc::clone(STD_FS.get_or_init(|| Arc::new(StdFs)))
 }
 
-/// What a flush calls before writing its tables (see `Config::flush_barrier`).
-pub(crate) type FlushBarrier = Arc<dyn Fn(lsm_core::SeqNo) -> Result<()> + Send + Sync>;
+/// What a tree's owner does around each flush (see `Config::flush_hooks`).
+pub(crate) trait FlushHooks: Send + Sync {
+    /// Before a flush of memtables up to `highest_seqno` writes its tables; an error
+    /// fails the flush (the memtables stay).
+    fn before_flush(&self, highest_seqno: lsm_core::SeqNo) -> Result<()>;
+
+    /// After a flush is installed.
+    fn after_flush(&self);
+}
 
 /// A tree's configuration; see the module docs.
 #[derive(Clone)]
@@ -126,10 +133,10 @@ pub struct Config {
     pub(crate) dictionary_training: Option<DictionaryTraining>,
     pub(crate) order: KeyOrder,
     pub(crate) manifest_recovery_mode: ManifestRecoveryMode,
-    /// Called with a flush's highest seqno before its tables are written (a database
-    /// syncs its log there, so that no keyspace persists a write the log may lose: a
-    /// batch across keyspaces stays whole after a crash).
-    pub(crate) flush_barrier: Option<FlushBarrier>,
+    /// Called around each flush: a database syncs its log before (so that no keyspace
+    /// persists a write the log may lose, and a batch across keyspaces stays whole after
+    /// a crash) and trims it after.
+    pub(crate) flush_hooks: Option<Arc<dyn FlushHooks>>,
 }
 
 /// How opening a tree treats a damaged manifest (see [`Config::manifest_recovery_mode`]).
@@ -225,7 +232,7 @@ impl Config {
             encryption: None,
             order: KeyOrder::lexicographic(),
             manifest_recovery_mode: ManifestRecoveryMode::AbsoluteConsistency,
-            flush_barrier: None,
+            flush_hooks: None,
         }
     }
 

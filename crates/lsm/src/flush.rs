@@ -84,8 +84,8 @@ impl TreeInner {
             merge: self.merge_fn(),
         };
         let highest_seqno = job.highest_seqno();
-        if let Some(barrier) = &self.config.flush_barrier {
-            barrier(highest_seqno)?;
+        if let Some(hooks) = &self.config.flush_hooks {
+            hooks.before_flush(highest_seqno)?;
         }
         let no_relocation = BTreeSet::new();
         let blobs = BlobContext {
@@ -143,6 +143,9 @@ impl TreeInner {
             next.prune_history(watermark);
             next
         });
+        if let Some(hooks) = &self.config.flush_hooks {
+            hooks.after_flush();
+        }
         tracing::info!(
             tables = written.tables.len(),
             blob_files = written.blob_files.len(),

@@ -235,15 +235,40 @@ impl TreeInner {
     /// [`Error::InvalidArgument`] for the first entry out of the limits; nothing is
     /// written.
     pub(crate) fn append_batch(&self, entries: Vec<InternalEntry>) -> Result<(u64, u64)> {
+        self.append_changes(entries, Vec::new())
+    }
+
+    /// [`Self::append_batch`] with range tombstones too, all into one memtable (so that
+    /// a flush never persists part of one seqno's changes).
+    ///
+    /// # Errors
+    /// As [`Self::append_batch`], for entries and tombstones alike.
+    pub(crate) fn append_changes(
+        &self,
+        entries: Vec<InternalEntry>,
+        tombstones: Vec<RangeTombstone>,
+    ) -> Result<(u64, u64)> {
         for entry in &entries {
             crate::argument::check_entry(entry)?;
         }
-        let bytes = entries.iter().map(entry_bytes).sum();
+        for tombstone in &tombstones {
+            crate::argument::check_range_tombstone(tombstone)?;
+        }
+        let bytes = entries.iter().map(entry_bytes).sum::<u64>()
+            + tombstones
+                .iter()
+                .map(|tombstone| (tombstone.start.len() + tombstone.end.len()) as u64)
+                .sum::<u64>();
         Ok(self.write_tail(bytes, |memtable| {
-            let (mut added, mut size) = (0, 0);
+            let (mut added, mut size) = (0, memtable.approximate_size());
             for entry in entries {
                 let (entry_added, memtable_size) = memtable.insert(entry);
                 added += entry_added;
+                size = memtable_size;
+            }
+            for tombstone in tombstones {
+                let (tombstone_added, memtable_size) = memtable.insert_range_tombstone(tombstone);
+                added += tombstone_added;
                 size = memtable_size;
             }
             (added, size)

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use lsm_wal::{Durability, WalOp};
 
-use crate::db::inner::{DbInner, KeyspaceState};
+use crate::db::inner::KeyspaceState;
+use crate::db::journal::Shared;
 use crate::db::keyspace::Keyspace;
 use crate::{Result, UserKey, UserValue};
 
@@ -33,7 +34,7 @@ use crate::{Result, UserKey, UserValue};
 /// ```
 #[must_use = "a batch does nothing until it is committed"]
 pub struct Batch {
-    db: Arc<DbInner>,
+    db: Arc<Shared>,
     changes: Vec<(Arc<KeyspaceState>, WalOp)>,
     durability: Durability,
 }
@@ -48,7 +49,7 @@ impl std::fmt::Debug for Batch {
 }
 
 impl Batch {
-    pub(crate) fn new(db: Arc<DbInner>) -> Self {
+    pub(crate) fn new(db: Arc<Shared>) -> Self {
         let durability = db.settings.durability;
         Self {
             db,
@@ -118,8 +119,9 @@ impl Batch {
         self.changes.is_empty()
     }
 
-    /// Writes every change at one seqno; returns it (`None` for a batch that changed
-    /// nothing).
+    /// Writes every change at one seqno; returns it. A batch that changes nothing (no
+    /// change, or only empty range deletes) returns `None` once every earlier write is
+    /// as durable as the batch asks.
     ///
     /// # Errors
     /// [`crate::Error::InvalidArgument`] for a key or value out of the limits and

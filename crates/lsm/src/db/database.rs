@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use lsm_core::{Fs, SeqNo, SequenceNumberCounter, StdFs};
 use lsm_wal::{Wal, WalOptions};
 
 use crate::db::batch::Batch;
 use crate::db::inner::{DbInner, remove_dir_all};
+use crate::db::journal::Shared;
 use crate::db::keyspace::Keyspace;
 use crate::db::layout::{self, Registry, RegistryError};
 use crate::db::options::{DatabaseBuilder, KeyspaceCreateOptions};
@@ -53,7 +54,7 @@ pub enum PersistMode {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Database {
-    inner: Arc<DbInner>,
+    inner: Arc<Shared>,
 }
 
 impl Database {
@@ -199,29 +200,6 @@ impl Database {
     }
 }
 
-impl Drop for DbInner {
-    fn drop(&mut self) {
-        *self
-            .signal
-            .stop
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = true;
-        self.signal.wake.notify_all();
-        let thread = self
-            .journal_thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        // The last handle may be the one the thread itself held for a moment.
-        if let Some(thread) = thread
-            && thread.thread().id() != std::thread::current().id()
-        {
-            // A panic on the thread was reported there; nothing is left to clean.
-            let _ = thread.join();
-        }
-    }
-}
-
 impl DatabaseBuilder {
     /// Opens the database, creating it when the directory holds none.
     ///
@@ -279,7 +257,7 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
             "log recovery cut or skipped bytes"
         );
     }
-    let inner = Arc::new(DbInner::new(
+    let inner = DbInner::new(
         builder,
         fs,
         Arc::new(wal),
@@ -288,7 +266,7 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
         cache,
         registry.clone(),
         dir_lock,
-    ));
+    );
     let mut persisted = BTreeMap::new();
     for (id, name) in &registry.entries {
         let options = inner
@@ -309,6 +287,7 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
         inner.seqno.fetch_max(last + 1);
     }
     inner.visible.fetch_max(inner.seqno.get());
+    inner.flush_replayed();
     tracing::info!(
         path = %inner.path.display(),
         keyspaces = registry.entries.len(),
@@ -316,8 +295,9 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
         seqno = inner.seqno.get(),
         "database opened"
     );
-    crate::db::journal::start(&inner)?;
-    Ok(Database { inner })
+    Ok(Database {
+        inner: crate::db::journal::start(inner)?,
+    })
 }
 
 /// The registry (an empty one for a new database), with a leftover temporary removed.

@@ -68,6 +68,23 @@ pub(crate) struct Signal {
     pub(crate) wake: Condvar,
 }
 
+/// A keyspace's flush syncs the log first (no table holds a write the log could lose),
+/// and wakes the log's thread after (its segments may go now).
+struct LogHooks {
+    wal: Arc<Wal>,
+    signal: Arc<Signal>,
+}
+
+impl crate::config::FlushHooks for LogHooks {
+    fn before_flush(&self, _highest_seqno: SeqNo) -> Result<()> {
+        Ok(self.wal.sync()?)
+    }
+
+    fn after_flush(&self) {
+        self.signal.wake.notify_all();
+    }
+}
+
 /// What a [`crate::Database`] and its [`crate::Keyspace`] handles share.
 pub(crate) struct DbInner {
     pub(crate) path: PathBuf,
@@ -86,7 +103,6 @@ pub(crate) struct DbInner {
     /// Bytes written since the database opened (for the write-buffer budget's checks).
     written: AtomicU64,
     pub(crate) signal: Arc<Signal>,
-    pub(crate) journal_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock: Box<dyn FsLock>,
 }
 
@@ -131,7 +147,6 @@ impl DbInner {
             deleted: Mutex::new(Vec::new()),
             written: AtomicU64::new(0),
             signal: Arc::new(Signal::default()),
-            journal_thread: Mutex::new(None),
             _lock: dir_lock,
         }
     }
@@ -162,8 +177,10 @@ impl DbInner {
             config = change(config);
         }
         let snapshots = Arc::clone(&self.snapshots);
-        let wal = Arc::clone(&self.wal);
-        config.flush_barrier = Some(Arc::new(move |_| Ok(wal.sync()?)));
+        config.flush_hooks = Some(Arc::new(LogHooks {
+            wal: Arc::clone(&self.wal),
+            signal: Arc::clone(&self.signal),
+        }));
         config
             .with_shared_fs(Arc::clone(&self.fs))
             .use_cache(Arc::clone(&self.cache))
@@ -276,7 +293,8 @@ impl DbInner {
     }
 
     /// Writes `changes` as one batch at one seqno, durable as `durability` asks; returns
-    /// the seqno (see the module docs). An empty batch writes nothing.
+    /// the seqno (see the module docs). An empty batch writes nothing, and returns once
+    /// every earlier write is as durable as asked.
     pub(crate) fn commit(
         &self,
         changes: Vec<(Arc<KeyspaceState>, WalOp)>,
@@ -288,6 +306,13 @@ impl DbInner {
             append_record(&mut record, part);
         }
         if record.entries.is_empty() {
+            // Nothing to write, but what came before is made as durable as asked (an
+            // empty synced batch is a barrier, as `persist` is).
+            match durability {
+                Durability::Buffered => {}
+                Durability::Flush => self.wal.flush()?,
+                Durability::Sync => self.wal.sync()?,
+            }
             return Ok(None);
         }
         let bytes: u64 = record.entries.iter().map(|entry| op_bytes(&entry.op)).sum();
@@ -353,6 +378,16 @@ impl DbInner {
             apply(&part.keyspace, part.entries, part.ranges, batch.seqno)?;
         }
         Ok(())
+    }
+
+    /// Seals and flushes (in the background) every keyspace holding replayed writes, so
+    /// that the log they came from can go: repeated crashes never grow it.
+    pub(crate) fn flush_replayed(&self) {
+        for state in self.keyspace_map().values() {
+            if state.inner_tree().lowest_memory_seqno().is_some() {
+                state.inner_tree().request_flush();
+            }
+        }
     }
 
     /// Counts `bytes` written, and every eighth of the write-buffer budget checks it.
@@ -564,7 +599,9 @@ fn append_record(record: &mut WalBatch, part: &Prepared) {
     }
 }
 
-/// Writes checked changes into a keyspace's memtable at `seqno`.
+/// Writes checked changes into a keyspace's memtable at `seqno`, all into one memtable:
+/// recovery takes a keyspace's tables to hold every change at or below their highest
+/// seqno, so a flush must never take part of one seqno's changes.
 fn apply(
     keyspace: &KeyspaceState,
     mut entries: Vec<InternalEntry>,
@@ -575,15 +612,12 @@ fn apply(
     for entry in &mut entries {
         entry.key.seqno = seqno;
     }
-    if !entries.is_empty() {
-        tree.append_batch(entries)?;
-    }
     let order = tree.config.key_order();
-    for (start, end) in ranges {
-        if let Some(tombstone) = RangeTombstone::new(order, start, end, seqno) {
-            tree.insert_range_tombstone(tombstone);
-        }
-    }
+    let tombstones = ranges
+        .into_iter()
+        .filter_map(|(start, end)| RangeTombstone::new(order, start, end, seqno))
+        .collect();
+    tree.append_changes(entries, tombstones)?;
     Ok(())
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use lsm_core::SeqNo;
 use lsm_wal::WalOp;
 
-use crate::db::inner::{DbInner, KeyspaceState};
+use crate::db::inner::KeyspaceState;
+use crate::db::journal::Shared;
 use crate::{AbstractTree, AnyTree, Guard, IterBox, KvPair, Result, UserKey, UserValue};
 
 /// A keyspace of a [`crate::Database`] (a column family): its own tree, sharing the
@@ -29,7 +30,7 @@ use crate::{AbstractTree, AnyTree, Guard, IterBox, KvPair, Result, UserKey, User
 /// ```
 #[derive(Clone)]
 pub struct Keyspace {
-    pub(crate) db: Arc<DbInner>,
+    pub(crate) db: Arc<Shared>,
     pub(crate) state: Arc<KeyspaceState>,
 }
 

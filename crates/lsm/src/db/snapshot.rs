@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lsm_core::SeqNo;
 
-use crate::db::inner::DbInner;
+use crate::db::journal::Shared;
 use crate::db::keyspace::Keyspace;
 use crate::{IterBox, KvPair, Result, UserValue};
 
@@ -27,7 +27,7 @@ use crate::{IterBox, KvPair, Result, UserValue};
 /// # Ok::<(), lsm::Error>(())
 /// ```
 pub struct Snapshot {
-    db: Arc<DbInner>,
+    db: Arc<Shared>,
     seqno: SeqNo,
 }
 
@@ -40,7 +40,7 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    pub(crate) fn new(db: Arc<DbInner>) -> Self {
+    pub(crate) fn new(db: Arc<Shared>) -> Self {
         let seqno = db.snapshots.open();
         Self { db, seqno }
     }
