@@ -33,6 +33,7 @@ mod deleterandom;
 mod fill;
 mod fillrandom;
 mod fillseq;
+mod logged;
 mod mergerandom;
 mod overwrite;
 mod rangedelete;
@@ -52,7 +53,7 @@ use std::time::{Duration, Instant};
 use lsm_testkit::rng::Rng;
 
 pub use sample::Sample;
-use sections::SECTIONS;
+use sections::{LOG_SECTIONS, SECTIONS};
 
 use crate::engine::{Engine, EngineKind};
 use crate::flags::Flags;
@@ -211,12 +212,20 @@ pub fn run_child(flags: &Flags, engine: &str, rep: usize, out: &Path) -> Result<
 /// recorded as failed) and the next database goes on.
 fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Vec<Sample> {
     let mut samples = Vec::new();
-    for (db_name, workloads) in SECTIONS {
+    for (db_name, workloads) in SECTIONS.iter().chain(LOG_SECTIONS) {
         if !workloads.iter().any(|workload| ctx.wants(workload)) {
             continue;
         }
         let before = samples.len();
         let path = dir.join(db_name);
+        if LOG_SECTIONS.iter().any(|(name, _)| name == db_name) {
+            let result = logged::run(ctx, kind, workloads, &path, &mut samples);
+            remove_all(&path);
+            if let Err(error) = result {
+                record_failure(ctx, workloads, &mut samples, before, &error);
+            }
+            continue;
+        }
         let settings = if *db_name == "blob" {
             Settings {
                 blob_threshold: Some(BLOB_THRESHOLD_BYTES),
@@ -240,18 +249,30 @@ fn run_sequence(ctx: &mut Ctx<'_>, kind: EngineKind, dir: &Path) -> Vec<Sample> 
         });
         remove_all(&path);
         if let Err(error) = result {
-            eprintln!("lsm-bench: {} run {}: {error}", ctx.engine, ctx.rep + 1);
-            for workload in workloads.iter().filter(|workload| ctx.wants(workload)) {
-                if !samples[before..]
-                    .iter()
-                    .any(|sample| sample.workload == *workload)
-                {
-                    samples.push(Sample::skipped(ctx, workload, &format!("failed: {error}")));
-                }
-            }
+            record_failure(ctx, workloads, &mut samples, before, &error);
         }
     }
     samples
+}
+
+/// Records every wanted workload of a failed database that has no sample since `before`
+/// as failed.
+fn record_failure(
+    ctx: &Ctx<'_>,
+    workloads: &[&str],
+    samples: &mut Vec<Sample>,
+    before: usize,
+    error: &str,
+) {
+    eprintln!("lsm-bench: {} run {}: {error}", ctx.engine, ctx.rep + 1);
+    for workload in workloads.iter().filter(|workload| ctx.wants(workload)) {
+        if !samples[before..]
+            .iter()
+            .any(|sample| sample.workload == *workload)
+        {
+            samples.push(Sample::skipped(ctx, workload, &format!("failed: {error}")));
+        }
+    }
 }
 
 fn large_db(

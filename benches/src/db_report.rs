@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::db_bench::Sample;
 use crate::db_bench::sample::write_file;
-use crate::db_bench::sections::workloads;
+use crate::db_bench::sections::all as workloads;
 use crate::engine::EngineKind;
 
 /// One workload on one engine, over every repetition.

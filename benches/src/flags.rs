@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::db_bench::sections::workloads as all_workloads;
+use crate::db_bench::sections::{all as every_workload, log_workloads, workloads as all_workloads};
 use crate::settings::{OurCompression, Profile, Settings};
 
 /// Groups of layer workloads (run in this process, ours only).
@@ -68,7 +68,9 @@ pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B]
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
   rangedelete, mergerandom, changescan, changescan-full, fillrandom-4k, readrandom-4k,
   fillrandom-blob, readrandom-blob, overwrite-blob, bulkload, and the -compacted reads;
-  'db_bench' for all) and layer
+  'db_bench' for all of these; 'log' for the writes through each engine's write-ahead
+  log: fillrandom-log and overwrite-log with -sync and -sync1k, -t4, and
+  fillrandom-log-ks10/-ks100) and layer
   groups (table, blob, block, ingest, compression; 'layers' for the first three)";
 
 impl Default for Flags {
@@ -114,6 +116,7 @@ impl Flags {
                 "--encrypt" => flags.lsm_encrypt = true,
                 "--custom-order" => flags.lsm_custom_order = true,
                 "--smoke" => {
+                    flags.workloads = every_workload();
                     flags.num = 2_000;
                     flags.runs = 1;
                     flags.groups = vec!["ingest".to_owned()];
@@ -191,10 +194,11 @@ impl Flags {
         {
             match name {
                 "db_bench" => workloads.extend(all_workloads()),
+                "log" => workloads.extend(log_workloads()),
                 "layers" => groups.extend(["table", "blob", "block"].map(str::to_owned)),
                 _ if LAYER_GROUPS.contains(&name) => groups.push(name.to_owned()),
                 _ => workloads.push(
-                    all_workloads()
+                    every_workload()
                         .into_iter()
                         .find(|workload| *workload == name)
                         .ok_or_else(|| format!("unknown workload {name}\n{USAGE}"))?,
@@ -202,7 +206,7 @@ impl Flags {
             }
         }
         // db_bench workloads run in their fixed order (later ones read what earlier wrote).
-        self.workloads = all_workloads()
+        self.workloads = every_workload()
             .into_iter()
             .filter(|workload| workloads.contains(workload))
             .collect();

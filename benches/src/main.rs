@@ -26,6 +26,7 @@ mod engine;
 mod flags;
 mod ingest_workloads;
 mod keys;
+mod log_engine;
 mod proc_stats;
 mod progress;
 mod report;

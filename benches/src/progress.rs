@@ -44,6 +44,14 @@ impl Progress {
         }
     }
 
+    /// `count` more operations done.
+    pub fn tick_by(&mut self, count: u64) {
+        self.done += count;
+        if self.drawn_at.elapsed() >= REDRAW {
+            self.draw();
+        }
+    }
+
     /// Clears the bar.
     pub fn finish(self) {
         if self.visible {

@@ -134,11 +134,19 @@ pub struct Meter {
 impl Meter {
     /// Starts measuring (and resets the peak resident set).
     pub fn start(engine: &dyn Engine) -> Self {
+        let mut meter = Self::start_bare();
+        meter.cache = engine.cache_counters();
+        meter.probes = engine.filter_probes();
+        meter
+    }
+
+    /// Starts measuring a workload with no engine counters to take.
+    pub fn start_bare() -> Self {
         proc_stats::reset_peak_rss();
         Self {
             written: proc_stats::written_bytes(),
-            cache: engine.cache_counters(),
-            probes: engine.filter_probes(),
+            cache: None,
+            probes: None,
             latencies: Vec::new(),
             started: Instant::now(),
         }
@@ -152,6 +160,11 @@ impl Meter {
         self.latencies
             .push(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
         result
+    }
+
+    /// Adds latencies timed elsewhere (on other threads).
+    pub fn add_latencies(&mut self, latencies: Vec<u64>) {
+        self.latencies.extend(latencies);
     }
 
     /// Time since the start.
@@ -187,6 +200,22 @@ impl Meter {
             _ => None,
         };
         Sample {
+            cache_hit_rate,
+            filter_fpr,
+            ..self.finish_bare(ctx, workload, ops, user_bytes, elapsed)
+        }
+    }
+
+    /// [`Self::finish`] without engine counters.
+    pub fn finish_bare(
+        self,
+        ctx: &Ctx<'_>,
+        workload: &str,
+        ops: u64,
+        user_bytes: u64,
+        elapsed: Duration,
+    ) -> Sample {
+        Sample {
             workload: workload.to_owned(),
             engine: ctx.engine.to_owned(),
             rep: ctx.rep,
@@ -197,9 +226,9 @@ impl Meter {
             write_amp: None,
             space_amp: None,
             peak_rss_bytes: proc_stats::peak_rss_bytes(),
-            cache_hit_rate,
+            cache_hit_rate: None,
             filter_bits_per_key: None,
-            filter_fpr,
+            filter_fpr: None,
             skipped: None,
             data_set: data_set_name(),
         }

@@ -79,6 +79,23 @@ impl WalBatch {
     }
 
     /// The record payload.
+    /// An upper bound of the encoding's length (to size its buffer once).
+    pub(crate) fn encoded_len_bound(&self) -> usize {
+        // Seqno, count; per entry a keyspace, an op and two lengths (varints of at most
+        // 10 bytes each), and the bytes.
+        let bytes: usize = self
+            .entries
+            .iter()
+            .map(|entry| match &entry.op {
+                WalOp::Insert { key, value } => key.len() + value.len(),
+                WalOp::Remove { key } | WalOp::RemoveWeak { key } => key.len(),
+                WalOp::Merge { key, operand } => key.len() + operand.len(),
+                WalOp::RemoveRange { start, end } => start.len() + end.len(),
+            })
+            .sum();
+        8 + 10 + self.entries.len() * (5 + 1 + 10 + 10) + bytes
+    }
+
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         put_u64(out, self.seqno);
         put_varint_u64(out, self.entries.len() as u64);

@@ -123,6 +123,8 @@ struct Writer {
     synced_len: u64,
     max_seqno: Option<SeqNo>,
     sealed: Vec<Sealed>,
+    /// The frames of one write, kept between writes (its capacity, that is).
+    buf: Vec<u8>,
 }
 
 impl Writer {
@@ -137,20 +139,32 @@ impl Writer {
 
     /// Writes the queued records (rolling to new segments as they fill), and syncs when
     /// `sync`.
-    fn write(&mut self, queue: Vec<(SeqNo, Vec<u8>)>, sync: bool) -> io::Result<()> {
-        let mut buf = Vec::new();
-        for (seqno, payload) in queue {
+    fn write(&mut self, queue: &mut Vec<(SeqNo, Vec<u8>)>, sync: bool) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = self.write_frames(queue, &mut buf, sync);
+        buf.clear();
+        self.buf = buf;
+        result
+    }
+
+    fn write_frames(
+        &mut self,
+        queue: &mut Vec<(SeqNo, Vec<u8>)>,
+        buf: &mut Vec<u8>,
+        sync: bool,
+    ) -> io::Result<()> {
+        for (seqno, payload) in queue.drain(..) {
             let frame_len = (FRAME_HEADER_LEN + payload.len()) as u64;
             let used = self.len + buf.len() as u64;
             if used > HEADER_LEN as u64 && used + frame_len > self.segment_bytes {
-                self.append(&mut buf)?;
+                self.append(buf)?;
                 self.roll()?;
             }
             let synced = u32::try_from(self.synced_len).unwrap_or(u32::MAX);
-            segment::put_frame(&mut buf, self.id, synced, &payload);
+            segment::put_frame(buf, self.id, synced, &payload);
             self.max_seqno = Some(seqno);
         }
-        self.append(&mut buf)?;
+        self.append(buf)?;
         if sync {
             self.file.sync_data()?;
             self.synced_len = self.len;
@@ -192,6 +206,8 @@ impl Writer {
 struct State {
     /// Records not yet handed to the writer: their seqnos and payloads.
     queue: Vec<(SeqNo, Vec<u8>)>,
+    /// An empty queue the last leader handed back (its capacity, for the next one).
+    spare: Vec<(SeqNo, Vec<u8>)>,
     queue_bytes: usize,
     /// The ticket the next record gets (tickets start at 1; 0 is "nothing").
     next_ticket: u64,
@@ -333,6 +349,7 @@ impl Wal {
             synced_len: HEADER_LEN as u64,
             max_seqno: None,
             sealed,
+            buf: Vec::new(),
         };
         let state = State {
             next_ticket: 1,
@@ -373,7 +390,7 @@ impl Wal {
     /// [`Error::RecordTooLarge`]; [`Error::OutOfOrder`] for a seqno below the last one
     /// submitted (nothing is queued); [`Error::Poisoned`].
     pub fn submit(&self, batch: &WalBatch) -> Result<Ticket> {
-        let mut payload = Vec::new();
+        let mut payload = Vec::with_capacity(batch.encoded_len_bound());
         batch.encode(&mut payload);
         if payload.len() > PAYLOAD_LEN_MAX {
             return Err(Error::RecordTooLarge(payload.len()));
@@ -453,7 +470,8 @@ impl Wal {
                 continue;
             }
             state.leading = true;
-            let queue = std::mem::take(&mut state.queue);
+            let spare = std::mem::take(&mut state.spare);
+            let mut queue = std::mem::replace(&mut state.queue, spare);
             state.queue_bytes = 0;
             let upto = state.next_ticket - 1;
             let sync_now = state.sync_wanted > state.synced;
@@ -462,8 +480,10 @@ impl Wal {
                 .writer
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .write(queue, sync_now);
+                .write(&mut queue, sync_now);
             state = self.lock_state();
+            queue.clear();
+            state.spare = queue;
             state.leading = false;
             self.done.notify_all();
             match result {

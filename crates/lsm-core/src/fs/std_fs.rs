@@ -34,11 +34,15 @@ struct StdFile {
     file: File,
     /// Serialises appends (`O_APPEND` is not used because `pwrite` ignores offsets on
     /// it) and, where reads and writes go through the file cursor, every use of it.
-    lock: Mutex<()>,
+    /// Holds where this handle's next append goes, once known: the file's length is
+    /// read at the first append (a `statx`), then followed, and forgotten by a
+    /// positional write, a length change, or a failed append through this handle (a
+    /// file is appended to through one handle at a time).
+    lock: Mutex<Option<u64>>,
 }
 
 impl StdFile {
-    fn lock(&self) -> io::Result<MutexGuard<'_, ()>> {
+    fn lock(&self) -> io::Result<MutexGuard<'_, Option<u64>>> {
         self.lock
             .lock()
             .map_err(|_| io::Error::other("file lock poisoned"))
@@ -63,7 +67,7 @@ impl Fs for StdFs {
             .open(path)?;
         Ok(Box::new(StdFile {
             file,
-            lock: Mutex::new(()),
+            lock: Mutex::new(None),
         }))
     }
 
@@ -148,15 +152,23 @@ impl FsFile for StdFile {
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
-        positional::write_at(self, buf, offset)
+        let mut end = self.lock()?;
+        *end = None;
+        positional::write_at_locked(self, buf, offset)
     }
 
     fn append(&self, buf: &[u8]) -> io::Result<()> {
-        let _guard = self.lock()?;
-        let end = self.file.metadata()?.len();
-        super::write_all_with(buf, end, |part, at| {
+        let mut end = self.lock()?;
+        let at = match *end {
+            Some(at) => at,
+            None => self.file.metadata()?.len(),
+        };
+        *end = None;
+        super::write_all_with(buf, at, |part, at| {
             positional::write_at_locked(self, part, at)
-        })
+        })?;
+        *end = Some(at + buf.len() as u64);
+        Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {
@@ -173,6 +185,8 @@ impl FsFile for StdFile {
     }
 
     fn set_len(&self, len_bytes: u64) -> io::Result<()> {
+        let mut end = self.lock()?;
+        *end = None;
         self.file.set_len(len_bytes)
     }
 
@@ -216,13 +230,6 @@ mod positional {
             let _guard = file.lock()?;
             cursor::read_at(&file.file, buf, offset)
         }
-    }
-
-    /// Writes at `offset`.
-    pub(super) fn write_at(file: &StdFile, buf: &[u8], offset: u64) -> io::Result<usize> {
-        #[cfg(not(any(unix, windows)))]
-        let _guard = file.lock()?;
-        write_at_locked(file, buf, offset)
     }
 
     /// Writes at `offset`; the caller holds the file's lock where the platform needs it.

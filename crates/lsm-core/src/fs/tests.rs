@@ -52,8 +52,15 @@ fn conformance(fs: &dyn Fs, root: &Path) {
     assert_eq!(names, ["linked"]);
 
     let reopened = fs.open(&linked, OpenOptions::write()).unwrap();
+    reopened.append(b"!").unwrap();
     reopened.set_len(5).unwrap();
     assert_eq!(read_all(fs, &linked).unwrap(), b"hello");
+    // Appends follow a length change and a positional write past the end.
+    reopened.append(b"!").unwrap();
+    reopened.write_all_at(b"??", 8).unwrap();
+    reopened.append(b".").unwrap();
+    assert_eq!(read_all(fs, &linked).unwrap(), b"hello!\0\0??.");
+    reopened.set_len(5).unwrap();
     let read_only = fs.open(&linked, OpenOptions::read()).unwrap();
     assert!(read_only.append(b"x").is_err());
 

@@ -300,8 +300,52 @@ impl DbInner {
         changes: Vec<(Arc<KeyspaceState>, WalOp)>,
         durability: Durability,
     ) -> Result<Option<SeqNo>> {
-        let prepared = prepare(changes)?;
-        let mut record = WalBatch::new(0);
+        self.write(prepare(changes)?, durability)
+    }
+
+    /// [`Self::commit`] of one change (a keyspace's own write: nothing to collapse).
+    pub(crate) fn commit_one(
+        &self,
+        keyspace: &Arc<KeyspaceState>,
+        op: WalOp,
+        durability: Durability,
+    ) -> Result<Option<SeqNo>> {
+        keyspace.check_live()?;
+        let mut part = Prepared {
+            keyspace: Arc::clone(keyspace),
+            entries: Vec::with_capacity(1),
+            ranges: Vec::new(),
+        };
+        let (key, value, value_type) = match op {
+            WalOp::Insert { key, value } => (key, value, ValueType::Value),
+            WalOp::Remove { key } => (key, UserValue::empty(), ValueType::Tombstone),
+            WalOp::RemoveWeak { key } => (key, UserValue::empty(), ValueType::WeakTombstone),
+            WalOp::Merge { key, operand } => (key, operand, ValueType::MergeOperand),
+            WalOp::RemoveRange { start, end } => {
+                crate::argument::check_range(&start, &end, 0)?;
+                if keyspace.inner_tree().config.key_order().lt(&start, &end) {
+                    part.ranges.push((start, end));
+                }
+                return self.write(vec![part], durability);
+            }
+        };
+        crate::argument::check_write(&key, &value, 0)?;
+        part.entries
+            .push(InternalEntry::new(key, value, 0, value_type));
+        self.write(vec![part], durability)
+    }
+
+    /// Logs and applies checked changes (see the module docs).
+    fn write(&self, prepared: Vec<Prepared>, durability: Durability) -> Result<Option<SeqNo>> {
+        let mut record = WalBatch {
+            seqno: 0,
+            entries: Vec::with_capacity(
+                prepared
+                    .iter()
+                    .map(|part| part.entries.len() + part.ranges.len())
+                    .sum(),
+            ),
+        };
         for part in &prepared {
             append_record(&mut record, part);
         }

@@ -60,10 +60,7 @@ impl Keyspace {
 
     fn write(&self, op: WalOp) -> Result<()> {
         self.db
-            .commit(
-                vec![(Arc::clone(&self.state), op)],
-                self.db.settings.durability,
-            )
+            .commit_one(&self.state, op, self.db.settings.durability)
             .map(|_| ())
     }
 
