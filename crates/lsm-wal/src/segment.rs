@@ -124,7 +124,17 @@ fn frame_at(id: u64, bytes: &[u8], offset: usize) -> std::result::Result<Frame, 
 
 /// Whether a readable frame of segment `id` starts anywhere at or after `from`.
 pub(crate) fn any_frame_from(id: u64, bytes: &[u8], from: usize) -> bool {
-    (from..bytes.len()).any(|at| frame_at(id, bytes, at).is_ok())
+    (from..written_len(bytes)).any(|at| frame_at(id, bytes, at).is_ok())
+}
+
+/// Where a segment's bytes end once its tail of zeros (room reserved past its last
+/// record) is left out: no frame starts past it, since a frame's header is never all
+/// zeros.
+pub(crate) fn written_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .rposition(|&byte| byte != 0)
+        .map_or(0, |last| last + 1)
 }
 
 /// What recovery found in one segment.
@@ -135,8 +145,10 @@ pub(crate) struct Scanned {
     pub(crate) valid_len: usize,
     /// Bytes of damaged frames passed over ([`crate::Recovery::SkipDamaged`]).
     pub(crate) skipped_bytes: u64,
-    /// Whether the bytes after `valid_len` are a torn tail.
+    /// Whether the bytes after `valid_len` are a torn tail (or reserved zeros).
     pub(crate) torn_tail: bool,
+    /// Where the bytes that are not reserved zeros end.
+    pub(crate) written_len: usize,
 }
 
 /// Reads every frame of segment `id`. In the last segment (the one being written when
@@ -145,11 +157,13 @@ pub(crate) struct Scanned {
 /// passed over to the next readable frame with `skip_damaged`.
 pub(crate) fn scan(id: u64, bytes: &[u8], last: bool, skip_damaged: bool) -> Result<Scanned> {
     check_header(id, bytes)?;
+    let written = written_len(bytes);
     let mut scanned = Scanned {
         batches: Vec::new(),
         valid_len: HEADER_LEN,
         skipped_bytes: 0,
         torn_tail: false,
+        written_len: written,
     };
     let mut offset = HEADER_LEN;
     while offset < bytes.len() {
@@ -160,7 +174,7 @@ pub(crate) fn scan(id: u64, bytes: &[u8], last: bool, skip_damaged: bool) -> Res
                 scanned.valid_len = frame.end;
             }
             Err(reason) => {
-                let mut later = (offset + 1..bytes.len())
+                let mut later = (offset + 1..written)
                     .filter_map(|at| frame_at(id, bytes, at).ok().map(|frame| (at, frame)));
                 let next = later.next();
                 let synced_past = |frame: &Frame| frame.synced as usize > offset;

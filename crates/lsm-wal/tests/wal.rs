@@ -451,3 +451,35 @@ proptest::proptest! {
         proptest::prop_assert_eq!(replayed, written);
     }
 }
+
+#[test]
+fn room_reserved_past_the_last_record_is_cut_at_recovery_and_not_counted_as_torn() {
+    let fs = SimFs::new();
+    let shared: Arc<dyn Fs> = Arc::new(fs.clone());
+    let (wal, _) = open(&shared, options(1 << 20, Recovery::Strict)).unwrap();
+    for seqno in 0..10 {
+        wal.append(&batch(seqno), Durability::Sync).unwrap();
+    }
+    // The process dies with the log open: its drop never gives the room back.
+    let image = fs.crash(CrashModel::DropUnsynced, &mut Rng::new(3));
+    drop(wal);
+    let files = segment_files(&image);
+    let len = |fs: &SimFs, path| fs.metadata(path).unwrap().len_bytes;
+    assert!(len(&image, &files[0]) > 4096, "room was reserved");
+    let shared: Arc<dyn Fs> = Arc::new(image.clone());
+    let mut replayed = Vec::new();
+    let (_wal, report) = Wal::open(shared, DIR.as_ref(), WalOptions::default(), |batch| {
+        replayed.push(batch);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seqnos(&replayed), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        report.torn_tail_bytes, 0,
+        "zeros past the last record are not torn"
+    );
+    assert!(
+        len(&image, &files[0]) < 4096,
+        "the segment was cut to its records"
+    );
+}

@@ -219,6 +219,10 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
     let path = builder.path.clone();
     fs.create_dir_all(&path)
         .map_err(|error| Error::io("create_dir_all", &path, error))?;
+    if let Some(parent) = path.parent() {
+        fs.sync_dir(parent)
+            .map_err(|error| Error::io("sync_dir", parent, error))?;
+    }
     let dir_lock = fs
         .lock(&path.join(layout::LOCK_FILE))
         .map_err(|error| match error.kind() {

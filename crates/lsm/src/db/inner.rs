@@ -202,6 +202,14 @@ impl DbInner {
         name: &str,
         options: &KeyspaceCreateOptions,
     ) -> Result<Arc<KeyspaceState>> {
+        // The keyspace's directory is made durable before its tree writes into it.
+        let dir = layout::keyspace_dir(&self.path, id);
+        let parent = self.path.join(layout::KEYSPACES_DIR);
+        self.fs
+            .create_dir_all(&dir)
+            .and_then(|()| self.fs.sync_dir(&parent))
+            .and_then(|()| self.fs.sync_dir(&self.path))
+            .map_err(|error| Error::io("create keyspace directory", &dir, error))?;
         let tree = self.tree_config(id, options).open()?;
         let state = Arc::new(KeyspaceState {
             id,
