@@ -243,10 +243,9 @@ impl SimFs {
             }
         }
         let mut inodes = vec![Inode::default(); renumbered.len()];
-        for (&old, &new) in &renumbered {
-            let Some(inode) = state.inodes.get(old) else {
-                continue;
-            };
+        // Every file draws its randomness in order, kept or not, so that a seed gives
+        // the images it always gave.
+        for (old, inode) in state.inodes.iter().enumerate() {
             let bytes = match model {
                 CrashModel::KeepAll => inode.live.clone(),
                 CrashModel::DropUnsynced | CrashModel::DirentSubset => inode.durable.clone(),
@@ -263,11 +262,13 @@ impl SimFs {
                     replay(&inode.durable, kept)
                 }
             };
-            inodes[new] = Inode {
-                live: bytes.clone(),
-                durable: bytes,
-                unsynced: Vec::new(),
-            };
+            if let Some(&new) = renumbered.get(&old) {
+                inodes[new] = Inode {
+                    live: bytes.clone(),
+                    durable: bytes,
+                    unsynced: Vec::new(),
+                };
+            }
         }
         let crashed = State {
             inodes,

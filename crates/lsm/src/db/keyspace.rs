@@ -51,8 +51,9 @@ impl Keyspace {
     }
 
     /// The tree underneath, for what the keyspace does not offer (statistics,
-    /// verification, checkpoints, reads at an explicit seqno). Writes must go through
-    /// the keyspace or a batch: a write straight to the tree is not logged.
+    /// verification, checkpoints, reads at an explicit seqno). Never write, ingest or
+    /// `clear` through it: the log would not know, and its recovery would replay older
+    /// writes over the change or skip writes the tree has not persisted.
     #[must_use]
     pub fn tree(&self) -> &AnyTree {
         &self.state.tree
