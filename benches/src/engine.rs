@@ -21,6 +21,9 @@ mod ours;
 #[cfg(feature = "peers")]
 mod rocks;
 
+#[cfg(feature = "peers")]
+pub use rocks::tree_options as rocks_tree_options;
+
 use std::path::Path;
 
 use crate::settings::Settings;

@@ -41,30 +41,36 @@ fn int(value: impl TryInto<i32>) -> i32 {
     value.try_into().unwrap_or(i32::MAX)
 }
 
+/// The matched settings of one tree (a column family): blocks in `cache`, filters,
+/// no compression, memtables, level 0's limits and leveled sizing.
+pub fn tree_options(settings: &Settings, cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_size(settings.block_bytes as usize);
+    table.set_block_cache(cache);
+    table.set_bloom_filter(f64::from(settings.filter_bits_per_key), false);
+    let mut options = Options::default();
+    options.set_block_based_table_factory(&table);
+    options.set_compression_type(DBCompressionType::None);
+    options.set_write_buffer_size(usize::try_from(settings.memtable_bytes).unwrap_or(usize::MAX));
+    options.set_max_write_buffer_number(int(settings.memtable_count));
+    options.set_min_write_buffer_number_to_merge(1);
+    options.set_level_zero_file_num_compaction_trigger(i32::from(settings.l0_trigger));
+    options.set_level_zero_slowdown_writes_trigger(int(L0_SLOWDOWN_RUNS));
+    options.set_level_zero_stop_writes_trigger(int(L0_STOP_RUNS));
+    options.set_target_file_size_base(settings.table_bytes);
+    options.set_max_bytes_for_level_base(settings.level_base_bytes());
+    options.set_max_bytes_for_level_multiplier(f64::from(settings.level_ratio));
+    options.set_level_compaction_dynamic_level_bytes(false);
+    options
+}
+
 impl Rocks {
     /// Opens a database in `dir` with `settings`.
     pub fn open(dir: &Path, settings: &Settings) -> Result<Self> {
         let cache =
             Cache::new_lru_cache(usize::try_from(settings.cache_bytes).unwrap_or(usize::MAX));
-        let mut table = BlockBasedOptions::default();
-        table.set_block_size(settings.block_bytes as usize);
-        table.set_block_cache(&cache);
-        table.set_bloom_filter(f64::from(settings.filter_bits_per_key), false);
-        let mut options = Options::default();
+        let mut options = tree_options(settings, &cache);
         options.create_if_missing(true);
-        options.set_block_based_table_factory(&table);
-        options.set_compression_type(DBCompressionType::None);
-        options
-            .set_write_buffer_size(usize::try_from(settings.memtable_bytes).unwrap_or(usize::MAX));
-        options.set_max_write_buffer_number(int(settings.memtable_count));
-        options.set_min_write_buffer_number_to_merge(1);
-        options.set_level_zero_file_num_compaction_trigger(i32::from(settings.l0_trigger));
-        options.set_level_zero_slowdown_writes_trigger(int(L0_SLOWDOWN_RUNS));
-        options.set_level_zero_stop_writes_trigger(int(L0_STOP_RUNS));
-        options.set_target_file_size_base(settings.table_bytes);
-        options.set_max_bytes_for_level_base(settings.level_base_bytes());
-        options.set_max_bytes_for_level_multiplier(f64::from(settings.level_ratio));
-        options.set_level_compaction_dynamic_level_bytes(false);
         options.set_max_background_jobs(2);
         options.set_stats_dump_period_sec(0);
         options.set_keep_log_file_num(1);

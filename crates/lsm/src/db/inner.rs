@@ -324,12 +324,9 @@ impl DbInner {
             entries: Vec::with_capacity(1),
             ranges: Vec::new(),
         };
-        let (key, value, value_type) = match op {
-            WalOp::Insert { key, value } => (key, value, ValueType::Value),
-            WalOp::Remove { key } => (key, UserValue::empty(), ValueType::Tombstone),
-            WalOp::RemoveWeak { key } => (key, UserValue::empty(), ValueType::WeakTombstone),
-            WalOp::Merge { key, operand } => (key, operand, ValueType::MergeOperand),
-            WalOp::RemoveRange { start, end } => {
+        let (key, value, value_type) = match change_of(op) {
+            Change::Point(key, value, value_type) => (key, value, value_type),
+            Change::Range(start, end) => {
                 crate::argument::check_range(&start, &end, 0)?;
                 if keyspace.inner_tree().config.key_order().lt(&start, &end) {
                     part.ranges.push((start, end));
@@ -412,12 +409,9 @@ impl DbInner {
                 entries: Vec::new(),
                 ranges: Vec::new(),
             });
-            let (key, value, value_type) = match op {
-                WalOp::Insert { key, value } => (key, value, ValueType::Value),
-                WalOp::Remove { key } => (key, UserValue::empty(), ValueType::Tombstone),
-                WalOp::RemoveWeak { key } => (key, UserValue::empty(), ValueType::WeakTombstone),
-                WalOp::Merge { key, operand } => (key, operand, ValueType::MergeOperand),
-                WalOp::RemoveRange { start, end } => {
+            let (key, value, value_type) = match change_of(op) {
+                Change::Point(key, value, value_type) => (key, value, value_type),
+                Change::Range(start, end) => {
                     part.ranges.push((start, end));
                     continue;
                 }
@@ -503,6 +497,26 @@ impl DbInner {
     }
 }
 
+/// A logged change as a tree takes it.
+enum Change {
+    /// A version of one key.
+    Point(UserKey, UserValue, ValueType),
+    /// A range delete (start, end).
+    Range(UserKey, UserKey),
+}
+
+fn change_of(op: WalOp) -> Change {
+    match op {
+        WalOp::Insert { key, value } => Change::Point(key, value, ValueType::Value),
+        WalOp::Remove { key } => Change::Point(key, UserValue::empty(), ValueType::Tombstone),
+        WalOp::RemoveWeak { key } => {
+            Change::Point(key, UserValue::empty(), ValueType::WeakTombstone)
+        }
+        WalOp::Merge { key, operand } => Change::Point(key, operand, ValueType::MergeOperand),
+        WalOp::RemoveRange { start, end } => Change::Range(start, end),
+    }
+}
+
 /// Checks every change and groups them by keyspace (see [`Prepared`]).
 fn prepare(changes: Vec<(Arc<KeyspaceState>, WalOp)>) -> Result<Vec<Prepared>> {
     let mut parts: Vec<(Arc<KeyspaceState>, Collapsed)> = Vec::new();
@@ -517,16 +531,12 @@ fn prepare(changes: Vec<(Arc<KeyspaceState>, WalOp)>) -> Result<Vec<Prepared>> {
         };
         let (keyspace, collapsed) = &mut parts[slot];
         let order = keyspace.inner_tree().config.key_order();
-        match op {
-            WalOp::Insert { key, value } => collapsed.set(key, ValueType::Value, value)?,
-            WalOp::Remove { key } => {
-                collapsed.set(key, ValueType::Tombstone, UserValue::empty())?;
+        match change_of(op) {
+            Change::Point(key, operand, ValueType::MergeOperand) => {
+                collapsed.merge(key, operand)?;
             }
-            WalOp::RemoveWeak { key } => {
-                collapsed.set(key, ValueType::WeakTombstone, UserValue::empty())?;
-            }
-            WalOp::Merge { key, operand } => collapsed.merge(key, operand)?,
-            WalOp::RemoveRange { start, end } => {
+            Change::Point(key, value, value_type) => collapsed.set(key, value_type, value)?,
+            Change::Range(start, end) => {
                 crate::argument::check_range(&start, &end, 0)?;
                 if order.lt(&start, &end) {
                     collapsed.ranges.push((start, end));
