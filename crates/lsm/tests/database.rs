@@ -337,6 +337,12 @@ fn a_second_opener_is_refused_and_a_damaged_registry_is_named() {
     file.write_at(&bytes, 0).unwrap();
     drop(file);
     assert!(matches!(builder().open(), Err(Error::BadRegistry { .. })));
+
+    // A lost registry is refused too, and nothing is deleted: the keyspace's directory
+    // stays for whoever repairs it.
+    lsm::fs::Fs::remove_file(&fs, path).unwrap();
+    assert!(matches!(builder().open(), Err(Error::BadRegistry { .. })));
+    assert!(lsm::fs::Fs::exists(&fs, std::path::Path::new("/db/keyspaces/0")).unwrap());
 }
 
 /// Batches over two keyspaces with mixed durability until the file system powers off:

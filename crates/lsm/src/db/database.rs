@@ -332,8 +332,11 @@ fn read_registry(fs: &dyn Fs, dir: &Path) -> Result<Registry> {
     })
 }
 
-/// Removes keyspace directories the registry does not list (a deletion that stopped
-/// half way).
+/// Removes the directories of deleted keyspaces (a deletion that stopped half way: the
+/// registry no longer lists them, and their ids are below its next id). A directory
+/// the registry could never have made (an id at or past its next id, or any at all
+/// when there is no registry) is damage, and refused: the registry is always written
+/// before a keyspace's directory.
 fn remove_unregistered(fs: &dyn Fs, dir: &Path, registry: &Registry) -> Result<()> {
     let keyspaces = dir.join(layout::KEYSPACES_DIR);
     if !fs
@@ -345,16 +348,20 @@ fn remove_unregistered(fs: &dyn Fs, dir: &Path, registry: &Registry) -> Result<(
     let entries = fs
         .read_dir(&keyspaces)
         .map_err(|error| Error::io("read_dir", &keyspaces, error))?;
-    for entry in entries {
-        let listed = entry
-            .file_name()
-            .and_then(|name| name.parse::<u32>().ok())
-            .is_some_and(|id| registry.entries.iter().any(|(listed, _)| *listed == id));
-        if entry.is_dir && !listed {
-            tracing::info!(dir = %entry.path.display(), "removing a deleted keyspace's directory");
-            remove_dir_all(fs, &entry.path)
-                .map_err(|error| Error::io("remove_dir_all", &entry.path, error))?;
+    for entry in entries.iter().filter(|entry| entry.is_dir) {
+        let id = entry.file_name().and_then(|name| name.parse::<u32>().ok());
+        if id.is_some_and(|id| registry.entries.iter().any(|(listed, _)| *listed == id)) {
+            continue;
         }
+        if id.is_none_or(|id| id >= registry.next_id) {
+            return Err(Error::BadRegistry {
+                path: dir.join(layout::REGISTRY_FILE),
+                reason: "a keyspace directory it never listed (the registry is missing or older)",
+            });
+        }
+        tracing::info!(dir = %entry.path.display(), "removing a deleted keyspace's directory");
+        remove_dir_all(fs, &entry.path)
+            .map_err(|error| Error::io("remove_dir_all", &entry.path, error))?;
     }
     Ok(())
 }
