@@ -21,7 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lsm-memtable", &["lsm-core"]),
     ("lsm-table", &["lsm-core", "lsm-codec", "lsm-burr"]),
     ("lsm-vlog", &["lsm-core", "lsm-codec"]),
-    ("lsm-wal", &["lsm-core"]),
+    ("lsm-wal", &["lsm-core", "lsm-codec"]),
     (
         "lsm-version",
         &["lsm-core", "lsm-codec", "lsm-table", "lsm-vlog"],

@@ -42,6 +42,21 @@ pub enum Error {
     /// so no later write is acknowledged. Reopen the log to recover.
     #[error("the log failed earlier ({0:?}); no write is acknowledged until it is reopened")]
     Poisoned(io::ErrorKind),
+    /// The log is encrypted and no key was given.
+    #[error("the log is encrypted: a key is required")]
+    EncryptionRequired,
+    /// A key was given for a log written without encryption.
+    #[error("the log was written without encryption")]
+    NotEncrypted,
+    /// The key is not the one the log was written under.
+    #[error("wrong key for this log")]
+    WrongKey,
+    /// The log's key file is damaged.
+    #[error("the log's key file is damaged: {0}")]
+    BadKeyFile(&'static str),
+    /// The system's random source failed (drawing a new log's salt).
+    #[error("the random source failed")]
+    Random,
     /// A batch whose encoding is over [`crate::layout::PAYLOAD_LEN_MAX`].
     #[error("a log record of {0} bytes is over the limit")]
     RecordTooLarge(usize),

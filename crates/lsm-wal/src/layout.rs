@@ -21,6 +21,15 @@
 //! last segment lies in bytes a sync had covered (a later frame says so: damage) or in
 //! bytes no sync had reached (a crash left them unwritten or out of order: a torn tail).
 
+/// The file beside the segments of an encrypted log: its salt and key check.
+pub const KEY_FILE: &str = "KEY";
+/// The key file's first bytes.
+pub const KEY_MAGIC: [u8; 8] = *b"lsmwalky";
+/// Length of the key file: magic, salt (16), key check u32, xxh3-64 of what precedes.
+pub const KEY_FILE_LEN: usize = 8 + 16 + 4 + 8;
+/// The kind byte of the log's salt among the files an encrypted tree salts.
+pub const SALT_KIND: u8 = 0x57;
+
 /// The header's first bytes.
 pub const HEADER_MAGIC: [u8; 8] = *b"lsmwal01";
 /// The format version this build writes and the newest it reads.

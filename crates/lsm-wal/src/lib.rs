@@ -32,15 +32,17 @@
 //! # Ok::<(), lsm_wal::Error>(())
 //! ```
 //!
+//! With [`WalOptions::encryption`] every record is sealed with AES-256-GCM under a key
+//! of its segment's own, derived from the master key and a salt the log draws once.
 //! The owner decides when to release segments, when to sync in the background, and
 //! what to flush to keep [`Wal::live_bytes`] under a cap (`lsm::Database` does all
-//! three). Segments are not yet encrypted.
-// TODO(issue 24): segment encryption with the owner's key provider.
+//! three).
 
 #![forbid(unsafe_code)]
 
 mod batch;
 mod error;
+mod key;
 pub mod layout;
 mod log;
 mod segment;

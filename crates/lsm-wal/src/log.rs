@@ -30,10 +30,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use lsm_codec::layout::GCM_TAG_LEN;
+use lsm_codec::{EncryptionKey, FileCipher};
 use lsm_core::{Fs, FsFile, OpenOptions, SeqNo};
 
 use crate::batch::WalBatch;
 use crate::error::{Error, Result};
+use crate::key::{self, LogCipher};
 use crate::layout::{FRAME_HEADER_LEN, HEADER_LEN, PAYLOAD_LEN_MAX, SEGMENT_TARGET_MAX};
 use crate::segment;
 
@@ -69,6 +72,10 @@ pub struct WalOptions {
     pub buffer_bytes: usize,
     /// What recovery does with damage that is not a torn tail.
     pub recovery: Recovery,
+    /// Seals every record with AES-256-GCM under a key derived from this master key
+    /// (`None`, the default: records in plaintext). A log is encrypted or not from its
+    /// creation on; opening it the other way, or with another key, is an error.
+    pub encryption: Option<EncryptionKey>,
 }
 
 impl Default for WalOptions {
@@ -77,6 +84,7 @@ impl Default for WalOptions {
             segment_bytes: 64 << 20,
             buffer_bytes: 1 << 20,
             recovery: Recovery::Strict,
+            encryption: None,
         }
     }
 }
@@ -133,6 +141,8 @@ struct Writer {
     sealed: Vec<Sealed>,
     /// The frames of one write, kept between writes (its capacity, that is).
     buf: Vec<u8>,
+    /// The log's key, when it is encrypted, and the active segment's cipher.
+    cipher: Option<(LogCipher, FileCipher)>,
 }
 
 impl Writer {
@@ -161,14 +171,27 @@ impl Writer {
         buf: &mut Vec<u8>,
         sync: bool,
     ) -> io::Result<()> {
+        let overhead = if self.cipher.is_some() {
+            GCM_TAG_LEN
+        } else {
+            0
+        };
         for (seqno, payload) in queue.drain(..) {
-            let frame_len = (FRAME_HEADER_LEN + payload.len()) as u64;
+            let frame_len = (FRAME_HEADER_LEN + payload.len() + overhead) as u64;
             let used = self.len + buf.len() as u64;
             if used > HEADER_LEN as u64 && used + frame_len > self.segment_bytes {
                 self.append(buf)?;
                 self.roll()?;
             }
             let synced = u32::try_from(self.synced_len).unwrap_or(u32::MAX);
+            let payload = match &self.cipher {
+                // Sealed where it will lie: its offset is its nonce.
+                Some((_, cipher)) => {
+                    let at = self.len + (buf.len() + FRAME_HEADER_LEN) as u64;
+                    cipher.seal_record(&key::aad(self.id), at, &payload)
+                }
+                None => payload,
+            };
             segment::put_frame(buf, self.id, synced, &payload);
             self.max_seqno = Some(seqno);
         }
@@ -209,6 +232,9 @@ impl Writer {
         self.file.sync_all()?;
         let id = self.id + 1;
         let file = Self::create(&self.fs, &self.dir, id)?;
+        if let Some((log, cipher)) = &mut self.cipher {
+            *cipher = log.segment(id);
+        }
         self.sealed.push(Sealed {
             id: self.id,
             max_seqno: self.max_seqno,
@@ -302,6 +328,12 @@ impl Wal {
             .filter_map(|entry| entry.file_name().and_then(segment::parse_name))
             .collect();
         ids.sort_unstable();
+        let log_cipher = key::open(
+            fs.as_ref(),
+            dir,
+            options.encryption.as_ref(),
+            !ids.is_empty(),
+        )?;
         let mut report = RecoveryReport::default();
         let mut sealed = Vec::with_capacity(ids.len());
         for (idx, &id) in ids.iter().enumerate() {
@@ -316,10 +348,14 @@ impl Wal {
             let mut bytes = vec![0; len];
             file.read_exact_at(&mut bytes, 0)?;
             let skip = options.recovery == Recovery::SkipDamaged;
-            let scanned = match segment::scan(id, &bytes, last, skip) {
+            let cipher = log_cipher.as_ref().map(|log| log.segment(id));
+            let scanned = match segment::scan(id, &bytes, last, skip, cipher.as_ref()) {
                 // The segment being created when the process stopped: its header never
                 // became durable, so no record was written after it.
-                Err(Error::BadHeader { .. }) if last && !has_frames_after_header(id, &bytes) => {
+                Err(Error::BadHeader { .. })
+                    if last
+                        && !segment::any_frame_from(id, &bytes, HEADER_LEN, cipher.as_ref()) =>
+                {
                     drop(file);
                     fs.remove_file(&path)?;
                     fs.sync_dir(dir)?;
@@ -382,6 +418,10 @@ impl Wal {
             max_seqno: None,
             sealed,
             buf: Vec::new(),
+            cipher: log_cipher.map(|log| {
+                let cipher = log.segment(id);
+                (log, cipher)
+            }),
         };
         let state = State {
             next_ticket: 1,
@@ -424,7 +464,12 @@ impl Wal {
     pub fn submit(&self, batch: &WalBatch) -> Result<Ticket> {
         let mut payload = Vec::with_capacity(batch.encoded_len_bound());
         batch.encode(&mut payload);
-        if payload.len() > PAYLOAD_LEN_MAX {
+        let sealed_overhead = if self.options.encryption.is_some() {
+            GCM_TAG_LEN
+        } else {
+            0
+        };
+        if payload.len() + sealed_overhead > PAYLOAD_LEN_MAX {
             return Err(Error::RecordTooLarge(payload.len()));
         }
         let mut state = self.lock_state();
@@ -595,10 +640,4 @@ impl Drop for Wal {
             }
         }
     }
-}
-
-/// Whether any frame of segment `id` reads after where its header would end (a damaged
-/// header with readable records after it is damage, not a torn creation).
-fn has_frames_after_header(id: u64, bytes: &[u8]) -> bool {
-    segment::any_frame_from(id, bytes, HEADER_LEN)
 }

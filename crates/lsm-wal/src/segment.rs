@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use lsm_codec::FileCipher;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::batch::WalBatch;
@@ -96,7 +97,12 @@ struct Frame {
 }
 
 /// The frame at `offset` of segment `id`'s bytes, or why there is none.
-fn frame_at(id: u64, bytes: &[u8], offset: usize) -> std::result::Result<Frame, &'static str> {
+fn frame_at(
+    id: u64,
+    bytes: &[u8],
+    offset: usize,
+    cipher: Option<&FileCipher>,
+) -> std::result::Result<Frame, &'static str> {
     let header = bytes
         .get(offset..offset + FRAME_HEADER_LEN)
         .ok_or("frame header cut short")?;
@@ -114,6 +120,16 @@ fn frame_at(id: u64, bytes: &[u8], offset: usize) -> std::result::Result<Frame, 
     if frame_checksum(id, len, synced, payload) != checksum {
         return Err("frame checksum");
     }
+    let opened;
+    let payload = match cipher {
+        Some(cipher) => {
+            opened = cipher
+                .open_record(&crate::key::aad(id), start as u64, payload)
+                .ok_or("sealed record does not open")?;
+            &opened[..]
+        }
+        None => payload,
+    };
     let batch = WalBatch::decode(payload).ok_or("malformed batch")?;
     Ok(Frame {
         batch,
@@ -123,8 +139,13 @@ fn frame_at(id: u64, bytes: &[u8], offset: usize) -> std::result::Result<Frame, 
 }
 
 /// Whether a readable frame of segment `id` starts anywhere at or after `from`.
-pub(crate) fn any_frame_from(id: u64, bytes: &[u8], from: usize) -> bool {
-    (from..written_len(bytes)).any(|at| frame_at(id, bytes, at).is_ok())
+pub(crate) fn any_frame_from(
+    id: u64,
+    bytes: &[u8],
+    from: usize,
+    cipher: Option<&FileCipher>,
+) -> bool {
+    (from..written_len(bytes)).any(|at| frame_at(id, bytes, at, cipher).is_ok())
 }
 
 /// Where a segment's bytes end once its tail of zeros (room reserved past its last
@@ -155,7 +176,13 @@ pub(crate) struct Scanned {
 /// the process stopped), damage that no later readable frame shows to have been synced
 /// is a torn tail: the frames end there. Any other damage is [`Error::Damaged`], or
 /// passed over to the next readable frame with `skip_damaged`.
-pub(crate) fn scan(id: u64, bytes: &[u8], last: bool, skip_damaged: bool) -> Result<Scanned> {
+pub(crate) fn scan(
+    id: u64,
+    bytes: &[u8],
+    last: bool,
+    skip_damaged: bool,
+    cipher: Option<&FileCipher>,
+) -> Result<Scanned> {
     check_header(id, bytes)?;
     let written = written_len(bytes);
     let mut scanned = Scanned {
@@ -167,15 +194,18 @@ pub(crate) fn scan(id: u64, bytes: &[u8], last: bool, skip_damaged: bool) -> Res
     };
     let mut offset = HEADER_LEN;
     while offset < bytes.len() {
-        match frame_at(id, bytes, offset) {
+        match frame_at(id, bytes, offset, cipher) {
             Ok(frame) => {
                 scanned.batches.push(frame.batch);
                 offset = frame.end;
                 scanned.valid_len = frame.end;
             }
             Err(reason) => {
-                let mut later = (offset + 1..written)
-                    .filter_map(|at| frame_at(id, bytes, at).ok().map(|frame| (at, frame)));
+                let mut later = (offset + 1..written).filter_map(|at| {
+                    frame_at(id, bytes, at, cipher)
+                        .ok()
+                        .map(|frame| (at, frame))
+                });
                 let next = later.next();
                 let synced_past = |frame: &Frame| frame.synced as usize > offset;
                 let witnessed = next.as_ref().is_some_and(|(_, frame)| synced_past(frame))

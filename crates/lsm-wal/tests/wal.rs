@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use lsm_codec::EncryptionKey;
 use lsm_core::{Fs, MemFs, OpenOptions, SeqNo};
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
@@ -317,9 +318,13 @@ fn a_failed_sync_poisons_the_log_and_acknowledged_batches_survive() {
 
 /// Appends with mixed durability until the file system powers off; returns the seqnos
 /// acknowledged as synced and as flushed.
-fn crash_workload(fs: &SimFs) -> (Vec<SeqNo>, Vec<SeqNo>) {
+fn crash_workload(fs: &SimFs, encryption: Option<&EncryptionKey>) -> (Vec<SeqNo>, Vec<SeqNo>) {
     let shared: Arc<dyn Fs> = Arc::new(fs.clone());
-    let Ok((wal, replayed)) = open(&shared, options(600, Recovery::Strict)) else {
+    let options = WalOptions {
+        encryption: encryption.cloned(),
+        ..options(600, Recovery::Strict)
+    };
+    let Ok((wal, replayed)) = open(&shared, options) else {
         return (Vec::new(), Vec::new());
     };
     assert!(replayed.is_empty());
@@ -345,11 +350,12 @@ fn crash_workload(fs: &SimFs) -> (Vec<SeqNo>, Vec<SeqNo>) {
     (synced, flushed)
 }
 
-#[test]
-fn every_crash_point_under_every_model_keeps_what_was_synced_without_a_hole() {
+/// Crashes [`crash_workload`] at every mutating operation under every model and checks
+/// what comes back: a prefix, holding everything acknowledged.
+fn enumerate_crashes(encryption: Option<&EncryptionKey>) {
     let total_ops = {
         let fs = SimFs::new();
-        crash_workload(&fs);
+        crash_workload(&fs, encryption);
         fs.op_count()
     };
     assert!(total_ops > 40);
@@ -357,11 +363,15 @@ fn every_crash_point_under_every_model_keeps_what_was_synced_without_a_hole() {
     for crash_at in 0..total_ops {
         let fs = SimFs::new();
         fs.crash_at(crash_at);
-        let (synced, flushed) = crash_workload(&fs);
+        let (synced, flushed) = crash_workload(&fs, encryption);
         for model in CrashModel::ALL {
             let after = fs.crash(model, &mut rng);
             let shared: Arc<dyn Fs> = Arc::new(after);
-            let (_wal, replayed) = open(&shared, options(600, Recovery::Strict))
+            let options = WalOptions {
+                encryption: encryption.cloned(),
+                ..options(600, Recovery::Strict)
+            };
+            let (_wal, replayed) = open(&shared, options)
                 .unwrap_or_else(|error| panic!("crash at {crash_at}, {model:?}: {error}"));
             let recovered = seqnos(&replayed);
             assert_eq!(
@@ -386,6 +396,63 @@ fn every_crash_point_under_every_model_keeps_what_was_synced_without_a_hole() {
             }
         }
     }
+}
+
+#[test]
+fn every_crash_point_under_every_model_keeps_what_was_synced_without_a_hole() {
+    enumerate_crashes(None);
+}
+
+#[test]
+fn an_encrypted_log_keeps_what_was_synced_at_every_crash_point_too() {
+    enumerate_crashes(Some(&EncryptionKey::new([0x5a; 32])));
+}
+
+#[test]
+fn an_encrypted_log_hides_its_records_and_refuses_the_wrong_key() {
+    let fs = MemFs::new();
+    let shared: Arc<dyn Fs> = Arc::new(fs.clone());
+    let key = EncryptionKey::new([0x11; 32]);
+    let with = |key: Option<&EncryptionKey>| WalOptions {
+        encryption: key.cloned(),
+        ..options(400, Recovery::Strict)
+    };
+    let marker = WalBatch::new(0).with(
+        0,
+        WalOp::Insert {
+            key: "a secret key".into(),
+            value: "a secret value".into(),
+        },
+    );
+    let (wal, _) = open(&shared, with(Some(&key))).unwrap();
+    wal.append(&marker, Durability::Sync).unwrap();
+    for seqno in 1..30 {
+        wal.append(&batch(seqno), Durability::Sync).unwrap();
+    }
+    drop(wal);
+    assert!(segment_files(&fs).len() > 3, "records span segments");
+    for file in segment_files(&fs) {
+        let bytes = lsm_core::fs::read_all(&fs, &file).unwrap();
+        assert!(!bytes.windows(8).any(|window| window == b"a secret"));
+    }
+    let (_wal, replayed) = open(&shared, with(Some(&key))).unwrap();
+    assert_eq!(replayed[0], marker);
+    assert_eq!(seqnos(&replayed), (0..30).collect::<Vec<_>>());
+    drop(_wal);
+    assert!(matches!(
+        open(&shared, with(Some(&EncryptionKey::new([0x12; 32])))),
+        Err(Error::WrongKey)
+    ));
+    assert!(matches!(
+        open(&shared, with(None)),
+        Err(Error::EncryptionRequired)
+    ));
+    let plain_shared: Arc<dyn Fs> = Arc::new(MemFs::new());
+    drop(open(&plain_shared, with(None)).unwrap());
+    assert!(matches!(
+        open(&plain_shared, with(Some(&key))),
+        Err(Error::NotEncrypted)
+    ));
 }
 
 #[test]

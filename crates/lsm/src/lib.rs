@@ -99,7 +99,7 @@ pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use ingest::{AnyIngestion, BlobIngestion, Ingestion};
 pub use kv_separation::KvSeparationOptions;
-pub use lsm_wal::{Durability, Recovery as JournalRecovery};
+pub use lsm_wal::{Durability, Error as WalError, Recovery as JournalRecovery};
 
 /// The I/O vocabulary of the file-system seam, under the path the mirrored API gives it
 /// (ours is `std::io`'s: see `docs/compatibility.md`).

@@ -452,3 +452,62 @@ fn every_crash_point_keeps_acknowledged_batches_whole_under_every_model() {
     }
     assert!(cycles > 100, "{cycles} crash/recover cycles");
 }
+
+#[test]
+fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys() {
+    let fs = MemFs::new();
+    let provider = |byte: u8| -> Arc<dyn lsm::EncryptionProvider> {
+        Arc::new(lsm::Aes256GcmProvider::new(&[byte; 32]))
+    };
+    let open = |encryption: Option<Arc<dyn lsm::EncryptionProvider>>| {
+        Database::builder("/db")
+            .with_fs(Arc::new(fs.clone()))
+            .with_encryption(encryption)
+            .open()
+    };
+    let db = open(Some(provider(1))).unwrap();
+    let items = db
+        .keyspace("items", KeyspaceCreateOptions::default)
+        .unwrap();
+    items.insert("plain key one", "plain value one").unwrap();
+    items.insert("plain key two", "plain value two").unwrap();
+    items.rotate_memtable_and_wait().unwrap(); // one write in a table
+    items
+        .insert("plain key three", "plain value three")
+        .unwrap(); // one only in the log
+    db.persist(PersistMode::SyncAll).unwrap();
+    // No file of the database holds a key or value in the clear.
+    let mut stack = vec![std::path::PathBuf::from("/db")];
+    while let Some(dir) = stack.pop() {
+        for entry in lsm::fs::Fs::read_dir(&fs, &dir).unwrap() {
+            if entry.is_dir {
+                stack.push(entry.path);
+                continue;
+            }
+            let bytes = lsm_core::fs::read_all(&fs, &entry.path).unwrap();
+            assert!(
+                !bytes.windows(5).any(|window| window == b"plain"),
+                "{} holds plaintext",
+                entry.path.display()
+            );
+        }
+    }
+    drop((items, db));
+    assert!(matches!(
+        open(Some(provider(2))),
+        Err(Error::Wal(lsm_wal::Error::WrongKey))
+    ));
+    assert!(matches!(
+        open(None),
+        Err(Error::Wal(lsm_wal::Error::EncryptionRequired))
+    ));
+    let db = open(Some(provider(1))).unwrap();
+    let items = db
+        .keyspace("items", KeyspaceCreateOptions::default)
+        .unwrap();
+    assert_eq!(items.len().unwrap(), 3);
+    assert_eq!(
+        text(items.get("plain key three").unwrap()).as_deref(),
+        Some("plain value three")
+    );
+}

@@ -239,9 +239,16 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
     let seqno = SequenceNumberCounter::default();
     let visible = SequenceNumberCounter::default();
     let cache = Arc::new(Cache::with_capacity_bytes(builder.cache_size));
+    let encryption = match &builder.encryption {
+        Some(provider) => Some(provider.master_key().cloned().ok_or(Error::InvalidConfig(
+            "an encrypted database needs a provider with a master key",
+        ))?),
+        None => None,
+    };
     let wal_options = WalOptions {
         segment_bytes: builder.journal_segment_size,
         recovery: builder.journal_recovery,
+        encryption,
         ..WalOptions::default()
     };
     let mut batches = Vec::new();

@@ -183,6 +183,7 @@ impl DbInner {
         }));
         config
             .with_shared_fs(Arc::clone(&self.fs))
+            .with_encryption(self.settings.encryption.clone())
             .use_cache(Arc::clone(&self.cache))
             .seqno_generator(self.seqno.clone().into())
             .visible_seqno_generator(self.visible.clone().into())

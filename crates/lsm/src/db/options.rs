@@ -10,7 +10,7 @@ use lsm_core::Fs;
 use lsm_wal::{Durability, Recovery};
 
 use crate::compaction::{CompactionStrategy, Leveled};
-use crate::{Config, KvSeparationOptions, MergeOperator};
+use crate::{Config, EncryptionProvider, KvSeparationOptions, MergeOperator};
 
 /// Changes a keyspace's tree configuration beyond what [`KeyspaceCreateOptions`] names.
 pub type ConfigFn = Arc<dyn Fn(Config) -> Config + Send + Sync>;
@@ -113,6 +113,7 @@ pub struct DatabaseBuilder {
     pub(crate) sync_interval: Option<Duration>,
     pub(crate) compaction_jobs: usize,
     pub(crate) keyspace_options: HashMap<String, KeyspaceOptionsFn>,
+    pub(crate) encryption: Option<Arc<dyn EncryptionProvider>>,
 }
 
 impl fmt::Debug for DatabaseBuilder {
@@ -124,6 +125,7 @@ impl fmt::Debug for DatabaseBuilder {
             .field("max_journal_size", &self.max_journal_size)
             .field("durability", &self.durability)
             .field("sync_interval", &self.sync_interval)
+            .field("encrypted", &self.encryption.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +144,7 @@ impl DatabaseBuilder {
             sync_interval: None,
             compaction_jobs: 1,
             keyspace_options: HashMap::new(),
+            encryption: None,
         }
     }
 
@@ -204,6 +207,16 @@ impl DatabaseBuilder {
     #[must_use]
     pub fn sync_interval(mut self, interval: Option<Duration>) -> Self {
         self.sync_interval = interval;
+        self
+    }
+
+    /// Encrypts everything at rest: every keyspace's tables, blob files and manifest
+    /// (as [`Config::with_encryption`]) and every log record, sealed under a key derived
+    /// from the provider's master key (which it must have). A database is encrypted or
+    /// not from its creation on; opening it the other way, or with another key, fails.
+    #[must_use]
+    pub fn with_encryption(mut self, provider: Option<Arc<dyn EncryptionProvider>>) -> Self {
+        self.encryption = provider;
         self
     }
 
