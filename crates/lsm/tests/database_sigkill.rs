@@ -18,6 +18,12 @@ const DIR_VAR: &str = "LSM_SIGKILL_WRITER_DIR";
 
 const KILLS: u64 = 20;
 
+/// The two keyspaces every batch writes to.
+fn keyspaces(db: &Database) -> (lsm::Keyspace, lsm::Keyspace) {
+    let open = |name| db.keyspace(name, KeyspaceCreateOptions::default).unwrap();
+    (open("items"), open("mirror"))
+}
+
 #[test]
 #[ignore = "issue 24: the writer process of the SIGKILL test, which runs it"]
 fn sigkill_writer() {
@@ -30,12 +36,7 @@ fn sigkill_writer() {
         .max_write_buffer_size(256 << 10)
         .open()
         .unwrap();
-    let items = db
-        .keyspace("items", KeyspaceCreateOptions::default)
-        .unwrap();
-    let mirror = db
-        .keyspace("mirror", KeyspaceCreateOptions::default)
-        .unwrap();
+    let (items, mirror) = keyspaces(&db);
     let start = items.len().unwrap() as u64;
     let mut out = std::io::stdout().lock();
     for i in start.. {
@@ -89,12 +90,7 @@ fn every_acknowledged_write_survives_sigkill() {
         let last = acknowledged.expect("the writer acknowledged a write");
 
         let db = Database::builder(dir.path()).open().unwrap();
-        let items = db
-            .keyspace("items", KeyspaceCreateOptions::default)
-            .unwrap();
-        let mirror = db
-            .keyspace("mirror", KeyspaceCreateOptions::default)
-            .unwrap();
+        let (items, mirror) = keyspaces(&db);
         let count = items.len().unwrap() as u64;
         assert!(
             count > last,
