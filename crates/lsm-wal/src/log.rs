@@ -304,7 +304,9 @@ impl std::fmt::Debug for Wal {
 
 impl Wal {
     /// Opens the log in `dir` (created if missing), hands every recovered batch to
-    /// `replay` in log order, and starts a new segment to write to.
+    /// `replay` in log order, one segment at a time (each synced before its batches are
+    /// handed over, so that what the owner replays is durable), and starts a new
+    /// segment to write to.
     ///
     /// # Errors
     /// I/O errors; [`Error::BadHeader`], [`Error::Damaged`] (under
@@ -364,6 +366,9 @@ impl Wal {
                 }
                 scanned => scanned?,
             };
+            // What is replayed is made durable first: the owner may persist it
+            // elsewhere (flush it to tables) before this log is written again.
+            file.sync_data()?;
             let mut max_seqno = None;
             for batch in scanned.batches {
                 if let Some(previous) = report.last_seqno

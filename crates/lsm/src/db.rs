@@ -13,8 +13,8 @@
 //! operating system, or synced), concurrent writers sharing one write and one sync.
 //! A failed log write or sync poisons the log: no later write is acknowledged until
 //! the database is reopened. **Recovery** opens every keyspace's tree, then replays
-//! each logged batch into the keyspaces whose tables do not hold it yet; a torn tail is
-//! cut. **Log trimming**: once every keyspace has flushed past a segment's writes, the
+//! the log a segment at a time into the keyspaces whose tables do not hold each batch
+//! yet; a torn tail is cut. **Log trimming**: once every keyspace has flushed past a segment's writes, the
 //! segment is deleted; past [`crate::DatabaseBuilder::max_journal_size`], the keyspace
 //! holding the oldest writes in memory is flushed so that it can be.
 

@@ -493,13 +493,14 @@ fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys(
         }
     }
     drop((items, db));
+    // The keyspaces' trees check their key first; a database with none, its log.
     assert!(matches!(
         open(Some(provider(2))),
-        Err(Error::Wal(lsm_wal::Error::WrongKey))
+        Err(Error::WrongKey | Error::Wal(lsm_wal::Error::WrongKey))
     ));
     assert!(matches!(
         open(None),
-        Err(Error::Wal(lsm_wal::Error::EncryptionRequired))
+        Err(Error::EncryptionRequired | Error::Wal(lsm_wal::Error::EncryptionRequired))
     ));
     let db = open(Some(provider(1))).unwrap();
     let items = db
@@ -510,4 +511,23 @@ fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys(
         text(items.get("plain key three").unwrap()).as_deref(),
         Some("plain value three")
     );
+    drop((items, db));
+
+    // The log alone refuses another key and a missing one.
+    let bare = MemFs::new();
+    let open_bare = |encryption| {
+        Database::builder("/bare")
+            .with_fs(Arc::new(bare.clone()))
+            .with_encryption(encryption)
+            .open()
+    };
+    drop(open_bare(Some(provider(1))).unwrap());
+    assert!(matches!(
+        open_bare(Some(provider(2))),
+        Err(Error::Wal(lsm_wal::Error::WrongKey))
+    ));
+    assert!(matches!(
+        open_bare(None),
+        Err(Error::Wal(lsm_wal::Error::EncryptionRequired))
+    ));
 }

@@ -136,8 +136,8 @@ impl Database {
     /// Log errors ([`Error::Wal`]; a failed sync poisons the log).
     pub fn persist(&self, mode: PersistMode) -> Result<()> {
         match mode {
-            PersistMode::Buffer => self.inner.wal.flush()?,
-            PersistMode::SyncData | PersistMode::SyncAll => self.inner.wal.sync()?,
+            PersistMode::Buffer => self.inner.wal()?.flush()?,
+            PersistMode::SyncData | PersistMode::SyncAll => self.inner.wal()?.sync()?,
         }
         Ok(())
     }
@@ -157,13 +157,13 @@ impl Database {
     /// How many log segments are on disk.
     #[must_use]
     pub fn journal_count(&self) -> usize {
-        self.inner.wal.segment_count()
+        self.inner.wal().map_or(0, Wal::segment_count)
     }
 
     /// Bytes of the log segments on disk.
     #[must_use]
     pub fn journal_disk_space(&self) -> u64 {
-        self.inner.wal.live_bytes()
+        self.inner.wal().map_or(0, Wal::live_bytes)
     }
 
     /// Bytes of every keyspace's tables and blob files, and of the log.
@@ -175,7 +175,7 @@ impl Database {
             .values()
             .map(|state| state.tree.disk_space())
             .sum();
-        trees + self.inner.wal.live_bytes()
+        trees + self.journal_disk_space()
     }
 
     /// How many snapshots are open.
@@ -232,13 +232,6 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
     let registry = read_registry(fs.as_ref(), &path)?;
     remove_unregistered(fs.as_ref(), &path, &registry)?;
 
-    // The log is read before any tree opens, so that a damaged log fails the open with
-    // every tree untouched; its batches wait in memory (at most the log's byte cap)
-    // until the trees are open.
-    // TODO(issue 24): replay segment by segment instead of holding the whole log.
-    let seqno = SequenceNumberCounter::default();
-    let visible = SequenceNumberCounter::default();
-    let cache = Arc::new(Cache::with_capacity_bytes(builder.cache_size));
     let encryption = match &builder.encryption {
         Some(provider) => Some(provider.master_key().cloned().ok_or(Error::InvalidConfig(
             "an encrypted database needs a provider with a master key",
@@ -251,33 +244,19 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
         encryption,
         ..WalOptions::default()
     };
-    let mut batches = Vec::new();
-    let (wal, report) = Wal::open(
-        Arc::clone(&fs),
-        &path.join(layout::JOURNAL_DIR),
-        wal_options,
-        |batch| {
-            batches.push(batch);
-            Ok(())
-        },
-    )?;
-    if report.torn_tail_bytes > 0 || report.skipped_bytes > 0 {
-        tracing::warn!(
-            torn_tail_bytes = report.torn_tail_bytes,
-            skipped_bytes = report.skipped_bytes,
-            "log recovery cut or skipped bytes"
-        );
-    }
+    let cache = Arc::new(Cache::with_capacity_bytes(builder.cache_size));
     let inner = DbInner::new(
         builder,
         fs,
-        Arc::new(wal),
-        seqno,
-        visible,
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
         cache,
         registry.clone(),
         dir_lock,
     );
+    // The trees open first; then the log is read one segment at a time (synced before
+    // its batches are replayed, so a flush of replayed writes never persists one the
+    // log could still lose), each batch going into the keyspaces that lack it.
     let mut persisted = BTreeMap::new();
     for (id, name) in &registry.entries {
         let options = inner
@@ -290,11 +269,31 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
             persisted.insert(*id, seqno);
         }
     }
-    let last = report.last_seqno;
-    for batch in batches {
-        inner.replay(batch, &persisted)?;
+    let mut replay_error = None;
+    let opened = Wal::open(
+        Arc::clone(&inner.fs),
+        &inner.path.join(layout::JOURNAL_DIR),
+        wal_options,
+        |batch| {
+            inner.replay(batch, &persisted).map_err(|error| {
+                replay_error = Some(error);
+                lsm_wal::Error::Io(std::io::Error::other("replay failed"))
+            })
+        },
+    );
+    if let Some(error) = replay_error {
+        return Err(error);
     }
-    if let Some(last) = last {
+    let (wal, report) = opened?;
+    if report.torn_tail_bytes > 0 || report.skipped_bytes > 0 {
+        tracing::warn!(
+            torn_tail_bytes = report.torn_tail_bytes,
+            skipped_bytes = report.skipped_bytes,
+            "log recovery cut or skipped bytes"
+        );
+    }
+    inner.set_wal(wal);
+    if let Some(last) = report.last_seqno {
         inner.seqno.fetch_max(last + 1);
     }
     inner.visible.fetch_max(inner.seqno.get());

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 
 use lsm_core::{
     Fs, FsLock, InternalEntry, RangeTombstone, SeqNo, SequenceNumberCounter, ValueType,
@@ -68,16 +68,24 @@ pub(crate) struct Signal {
     pub(crate) wake: Condvar,
 }
 
+/// The database's log, set once recovery has replayed it (the trees open, and may
+/// flush what is replayed into them, before it is).
+pub(crate) type LogSlot = Arc<OnceLock<Wal>>;
+
 /// A keyspace's flush syncs the log first (no table holds a write the log could lose),
-/// and wakes the log's thread after (its segments may go now).
+/// and wakes the log's thread after (its segments may go now). During recovery there
+/// is no log yet, and nothing to sync: the log syncs what it replays first.
 struct LogHooks {
-    wal: Arc<Wal>,
+    log: LogSlot,
     signal: Arc<Signal>,
 }
 
 impl crate::config::FlushHooks for LogHooks {
     fn before_flush(&self, _highest_seqno: SeqNo) -> Result<()> {
-        Ok(self.wal.sync()?)
+        match self.log.get() {
+            Some(wal) => Ok(wal.sync()?),
+            None => Ok(()),
+        }
     }
 
     fn after_flush(&self) {
@@ -90,7 +98,7 @@ pub(crate) struct DbInner {
     pub(crate) path: PathBuf,
     pub(crate) fs: Arc<dyn Fs>,
     pub(crate) settings: DatabaseBuilder,
-    pub(crate) wal: Arc<Wal>,
+    log: LogSlot,
     pub(crate) seqno: SequenceNumberCounter,
     pub(crate) visible: SequenceNumberCounter,
     pub(crate) snapshots: Arc<SnapshotSet>,
@@ -121,11 +129,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl DbInner {
-    #[expect(clippy::too_many_arguments, reason = "the parts recovery assembled")]
     pub(crate) fn new(
         settings: DatabaseBuilder,
         fs: Arc<dyn Fs>,
-        wal: Arc<Wal>,
         seqno: SequenceNumberCounter,
         visible: SequenceNumberCounter,
         cache: Arc<Cache>,
@@ -136,7 +142,7 @@ impl DbInner {
             path: settings.path.clone(),
             fs,
             settings,
-            wal,
+            log: Arc::new(OnceLock::new()),
             snapshots: Arc::new(SnapshotSet::new(visible.clone())),
             seqno,
             visible,
@@ -149,6 +155,20 @@ impl DbInner {
             signal: Arc::new(Signal::default()),
             _lock: dir_lock,
         }
+    }
+
+    /// The log (there from the end of recovery on).
+    ///
+    /// # Errors
+    /// [`Error::Closed`] while recovery has not set it.
+    pub(crate) fn wal(&self) -> Result<&Wal> {
+        self.log.get().ok_or(Error::Closed)
+    }
+
+    /// Sets the log recovery replayed.
+    pub(crate) fn set_wal(&self, wal: Wal) {
+        // Set once, by the open that made this state.
+        let _ = self.log.set(wal);
     }
 
     pub(crate) fn keyspace_map(
@@ -178,7 +198,7 @@ impl DbInner {
         }
         let snapshots = Arc::clone(&self.snapshots);
         config.flush_hooks = Some(Arc::new(LogHooks {
-            wal: Arc::clone(&self.wal),
+            log: Arc::clone(&self.log),
             signal: Arc::clone(&self.signal),
         }));
         config
@@ -360,11 +380,12 @@ impl DbInner {
             // empty synced batch is a barrier, as `persist` is).
             match durability {
                 Durability::Buffered => {}
-                Durability::Flush => self.wal.flush()?,
-                Durability::Sync => self.wal.sync()?,
+                Durability::Flush => self.wal()?.flush()?,
+                Durability::Sync => self.wal()?.sync()?,
             }
             return Ok(None);
         }
+        let wal = self.wal()?;
         let bytes: u64 = record.entries.iter().map(|entry| op_bytes(&entry.op)).sum();
         let (seqno, ticket) = {
             let _gate = lock(&self.write_lock);
@@ -374,13 +395,13 @@ impl DbInner {
             }
             let seqno = self.seqno.next();
             record.seqno = seqno;
-            let ticket = self.wal.submit(&record)?;
+            let ticket = wal.submit(&record)?;
             for part in prepared {
                 apply(&part.keyspace, part.entries, part.ranges, seqno)?;
             }
             (seqno, ticket)
         };
-        self.wal.wait_for(ticket, durability)?;
+        wal.wait_for(ticket, durability)?;
         self.visible.fetch_max(seqno + 1);
         self.note_written(bytes);
         Ok(Some(seqno))
@@ -481,9 +502,9 @@ impl DbInner {
     /// byte cap flushes the keyspace whose writes in memory are the oldest.
     pub(crate) fn maintain_log(&self) -> Result<()> {
         if let Some(bound) = self.persisted_below().checked_sub(1) {
-            self.wal.release(bound)?;
+            self.wal()?.release(bound)?;
         }
-        if self.wal.live_bytes() > self.settings.max_journal_size {
+        if self.wal()?.live_bytes() > self.settings.max_journal_size {
             let map = self.keyspace_map();
             let oldest = map
                 .values()

@@ -95,7 +95,7 @@ fn run(weak: &Weak<DbInner>, signal: &crate::db::inner::Signal) {
             && last_sync.elapsed() >= interval
         {
             // A failure poisons the log; every later write reports it.
-            if let Err(error) = inner.wal.sync() {
+            if let Err(error) = inner.wal().and_then(|wal| Ok(wal.sync()?)) {
                 tracing::error!(%error, "background log sync failed");
             }
             last_sync = Instant::now();
