@@ -361,6 +361,26 @@ pub fn replace_durably(
     fs.sync_dir(dir).map_err(step("sync_dir", dir))
 }
 
+/// Removes `dir` and everything in it through `fs`, then syncs its parent, so the
+/// removal survives a power cut.
+///
+/// # Errors
+/// The first I/O error; what was removed before it stays removed.
+pub fn remove_dir_all(fs: &dyn Fs, dir: &Path) -> io::Result<()> {
+    for entry in fs.read_dir(dir)? {
+        if entry.is_dir {
+            remove_dir_all(fs, &entry.path)?;
+        } else {
+            fs.remove_file(&entry.path)?;
+        }
+    }
+    fs.remove_dir(dir)?;
+    if let Some(parent) = dir.parent() {
+        fs.sync_dir(parent)?;
+    }
+    Ok(())
+}
+
 /// Reads a whole file through `fs`.
 ///
 /// # Errors

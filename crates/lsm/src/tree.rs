@@ -281,12 +281,10 @@ impl TreeInner {
     /// # Panics
     /// When a bound is longer than 65,535 bytes or the seqno is above [`crate::MAX_SEQNO`].
     pub(crate) fn insert_range_tombstone(&self, tombstone: RangeTombstone) -> u64 {
-        if let Err(error) = crate::argument::check_range_tombstone(&tombstone) {
-            panic!("{error}");
+        match self.append_changes(Vec::new(), vec![tombstone]) {
+            Ok((added, _)) => added,
+            Err(error) => panic!("{error}"),
         }
-        let bytes = (tombstone.start.len() + tombstone.end.len()) as u64;
-        self.write_tail(bytes, |memtable| memtable.insert_range_tombstone(tombstone))
-            .0
     }
 
     /// The lowest seqno held in memory (the active and sealed memtables), if any: every
@@ -312,14 +310,13 @@ impl TreeInner {
     }
 
     /// Seals the active memtable and wakes the flush thread (for an owner that flushes
-    /// trees to keep their shared memory or log in bounds); whether there was one to
-    /// seal. Without background maintenance the memtable stays sealed until a flush.
-    pub(crate) fn request_flush(&self) -> bool {
-        let sealed = self.rotate().is_some();
+    /// trees to keep their shared memory or log in bounds). Without background
+    /// maintenance the memtable stays sealed until a flush.
+    pub(crate) fn request_flush(&self) {
+        self.rotate();
         if let Some(background) = &self.background {
             background.request_flush();
         }
-        sealed
     }
 
     /// What the background threads have waiting, as write admission sees it.

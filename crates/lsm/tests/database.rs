@@ -6,10 +6,13 @@
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/db_batches.rs"]
+mod db_batches;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use db_batches::{Batches, Run};
 use lsm::{
     AbstractTree, Database, Durability, Error, Guard, KeyspaceCreateOptions, MemFs, PersistMode,
     UserValue,
@@ -345,61 +348,28 @@ fn a_second_opener_is_refused_and_a_damaged_registry_is_named() {
     assert!(lsm::fs::Fs::exists(&fs, std::path::Path::new("/db/keyspaces/0")).unwrap());
 }
 
-/// Batches over two keyspaces with mixed durability until the file system powers off:
-/// batch `i` sets key `k{i % 5}` to `i` in both keyspaces. Returns how many batches
-/// were acknowledged as synced and as flushed (a prefix: the workload stops at the
-/// first error).
-fn crash_workload(fs: &SimFs) -> (usize, usize) {
-    let Ok(db) = Database::builder("/db")
-        .with_fs(Arc::new(fs.clone()))
-        .journal_segment_size(2 << 10)
-        .max_write_buffer_size(8 << 10)
-        .open()
-    else {
-        return (0, 0);
-    };
-    let Ok(a) = db.keyspace("a", KeyspaceCreateOptions::default) else {
-        return (0, 0);
-    };
-    let Ok(b) = db.keyspace("b", KeyspaceCreateOptions::default) else {
-        return (0, 0);
-    };
-    let (mut synced, mut flushed) = (0, 0);
-    for i in 0..60_usize {
-        let durability = match i % 3 {
-            0 => Durability::Sync,
-            1 => Durability::Flush,
-            _ => Durability::Buffered,
-        };
-        let mut batch = db.batch().durability(durability);
-        let value = format!("{i:0200}");
-        batch.insert(&a, format!("k{}", i % 5), value.clone());
-        batch.insert(&b, format!("k{}", i % 5), value);
-        if batch.commit().is_err() {
-            break;
-        }
-        match durability {
-            Durability::Sync => (synced, flushed) = (i + 1, i + 1),
-            Durability::Flush => flushed = i + 1,
-            Durability::Buffered => {}
-        }
-        if i % 20 == 19 && a.rotate_memtable_and_wait().is_err() {
-            break;
-        }
-    }
-    (synced, flushed)
-}
+/// The crash workload: 60 batches, every third synced and every third handed to the
+/// OS, keyspace `a` flushed after every 20th.
+const CRASH: Batches = Batches {
+    batches: 60,
+    keys: 5,
+    width: 200,
+};
 
-/// The state of one keyspace after the first `count` batches of [`crash_workload`].
-fn state_after(count: usize) -> Vec<(String, String)> {
-    let mut state: Vec<(String, String)> = (0..5)
-        .filter_map(|key| {
-            let last = (0..count).rev().find(|i| i % 5 == key)?;
-            Some((format!("k{key}"), format!("{last:0200}")))
-        })
-        .collect();
-    state.sort();
-    state
+/// Runs [`CRASH`] until the file system powers off.
+fn crash_workload(fs: &SimFs) -> Run {
+    let durability = |i: usize| match i % 3 {
+        0 => Durability::Sync,
+        1 => Durability::Flush,
+        _ => Durability::Buffered,
+    };
+    CRASH.run(fs, durability, |i, a| {
+        if i % 20 == 19 {
+            a.rotate_memtable_and_wait()
+        } else {
+            Ok(())
+        }
+    })
 }
 
 #[test]
@@ -415,38 +385,19 @@ fn every_crash_point_keeps_acknowledged_batches_whole_under_every_model() {
     for crash_at in (0..total_ops).step_by(3) {
         let fs = SimFs::new();
         fs.crash_at(crash_at);
-        let (synced, flushed) = crash_workload(&fs);
+        let run = crash_workload(&fs);
         for model in CrashModel::ALL {
             let image = fs.crash(model, &mut rng);
             let context = format!("crash at {crash_at}, {model:?}");
-            let db = Database::builder("/db")
-                .with_fs(Arc::new(image))
-                .open()
+            let db = CRASH
+                .open(&image)
                 .unwrap_or_else(|error| panic!("{context}: {error}"));
-            let read = |name: &str| {
-                if !db.keyspace_exists(name) {
-                    return Vec::new();
-                }
-                let keyspace = db.keyspace(name, KeyspaceCreateOptions::default).unwrap();
-                values(keyspace.iter())
-            };
-            let (a, b) = (read("a"), read("b"));
-            assert_eq!(a, b, "{context}: a batch came back in part");
             let acknowledged = if model == CrashModel::KeepAll {
-                flushed
+                run.acknowledged(|durability| durability != Durability::Buffered)
             } else {
-                synced
+                run.acknowledged(|durability| durability == Durability::Sync)
             };
-            let prefix = (0..=60).find(|&count| state_after(count) == a);
-            let prefix = prefix.unwrap_or_else(|| panic!("{context}: {a:?} is no prefix"));
-            // Later batches may rewrite a key to the same state as an earlier prefix;
-            // what matters is that some prefix at least as long as the acknowledged
-            // one matches.
-            let matches_long_enough = (acknowledged..=60).any(|count| state_after(count) == a);
-            assert!(
-                matches_long_enough,
-                "{context}: {acknowledged} acknowledged, the state is batch {prefix}'s"
-            );
+            CRASH.check(&db, acknowledged, &context);
             cycles += 1;
         }
     }

@@ -6,91 +6,45 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
-use std::io;
-use std::sync::Arc;
+#[path = "support/db_batches.rs"]
+mod db_batches;
 
-use lsm::{Database, Durability, Error, Guard, KeyspaceCreateOptions};
+use std::io;
+
+use db_batches::{Batches, Run};
+use lsm::{Durability, Error, KeyspaceCreateOptions};
 use lsm_testkit::sim_fs::SimFs;
 
-fn open(fs: &SimFs) -> lsm::Result<Database> {
-    Database::builder("/db")
-        .with_fs(Arc::new(fs.clone()))
-        .journal_segment_size(2 << 10)
-        .max_write_buffer_size(8 << 10)
-        .open()
-}
+/// 80 batches, every other one synced, the others handed to the OS.
+const WORKLOAD: Batches = Batches {
+    batches: 80,
+    keys: 7,
+    width: 150,
+};
 
-/// Writes batches (`i` sets `k{i % 7}` to `i` in both keyspaces; every other one
-/// synced) until one fails; returns how many succeeded and the error.
-fn workload(fs: &SimFs) -> (usize, Option<Error>) {
-    let db = match open(fs) {
-        Ok(db) => db,
-        Err(error) => return (0, Some(error)),
-    };
-    let keyspaces = ["a", "b"].map(|name| db.keyspace(name, KeyspaceCreateOptions::default));
-    let [Ok(a), Ok(b)] = keyspaces else {
-        let [a, b] = keyspaces;
-        return (0, a.and(b).err());
-    };
-    for i in 0..80_usize {
-        let durability = if i % 2 == 0 {
+/// Runs [`WORKLOAD`] until a write fails; what each commit acknowledged reads back in
+/// the process.
+fn workload(fs: &SimFs) -> Run {
+    let durability = |i: usize| {
+        if i.is_multiple_of(2) {
             Durability::Sync
         } else {
             Durability::Flush
-        };
-        let mut batch = db.batch().durability(durability);
-        let value = format!("{i:0150}");
-        batch.insert(&a, format!("k{}", i % 7), value.clone());
-        batch.insert(&b, format!("k{}", i % 7), value);
-        if let Err(error) = batch.commit() {
-            return (i, Some(error));
         }
-        // What a commit acknowledged reads back in the process.
-        assert!(a.get(format!("k{}", i % 7)).unwrap().is_some());
-    }
-    (80, None)
-}
-
-/// The value of each key after the first `count` batches.
-fn expected(count: usize) -> Vec<(String, String)> {
-    let mut state: Vec<(String, String)> = (0..7)
-        .filter_map(|key| {
-            let last = (0..count).rev().find(|i| i % 7 == key)?;
-            Some((format!("k{key}"), format!("{last:0150}")))
-        })
-        .collect();
-    state.sort();
-    state
-}
-
-fn read(db: &Database, name: &str) -> Vec<(String, String)> {
-    if !db.keyspace_exists(name) {
-        return Vec::new();
-    }
-    db.keyspace(name, KeyspaceCreateOptions::default)
-        .unwrap()
-        .iter()
-        .map(|item| {
-            let (key, value) = item.into_inner().unwrap();
-            (
-                String::from_utf8(key.to_vec()).unwrap(),
-                String::from_utf8(value.to_vec()).unwrap(),
-            )
-        })
-        .collect()
+    };
+    WORKLOAD.run(fs, durability, |i, a| {
+        assert!(a.get(WORKLOAD.key(i)).unwrap().is_some());
+        Ok(())
+    })
 }
 
 /// Reopens and checks that the state is that of some prefix of at least `acknowledged`
-/// batches, whole in both keyspaces.
+/// batches, whole in both keyspaces, and that the database takes writes again.
 fn check_recovery(fs: &SimFs, acknowledged: usize, context: &str) {
-    let db = open(fs).unwrap_or_else(|error| panic!("{context}: reopening: {error}"));
-    let (a, b) = (read(&db, "a"), read(&db, "b"));
-    assert_eq!(a, b, "{context}: a batch came back in part");
-    assert!(
-        (acknowledged..=80).any(|count| expected(count) == a),
-        "{context}: {acknowledged} batches acknowledged, {a:?} came back"
-    );
-    // Writable again.
+    let db = WORKLOAD
+        .open(fs)
+        .unwrap_or_else(|error| panic!("{context}: reopening: {error}"));
+    WORKLOAD.check(&db, acknowledged, context);
     let keyspace = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
     keyspace.insert("after", "x").unwrap();
 }
@@ -106,7 +60,7 @@ fn is_typed(error: &Error) -> bool {
 fn an_io_error_at_any_operation_is_typed_and_loses_nothing_acknowledged() {
     let total_ops = {
         let fs = SimFs::new();
-        assert_eq!(workload(&fs).0, 80);
+        assert_eq!(workload(&fs).committed.len(), 80);
         fs.op_count()
     };
     let mut refused = 0;
@@ -114,16 +68,16 @@ fn an_io_error_at_any_operation_is_typed_and_loses_nothing_acknowledged() {
         for fail_at in 0..total_ops {
             let fs = SimFs::new();
             fs.fail_op(fail_at, kind);
-            let (acknowledged, error) = workload(&fs);
+            let run = workload(&fs);
             let context = format!("{kind:?} at operation {fail_at}");
-            if let Some(error) = &error {
+            if let Some(error) = &run.error {
                 assert!(is_typed(error), "{context}: {error:?}");
                 refused += 1;
             }
             // A fault the workload did not reach (background work varies run to run)
             // must not strike the recovery instead.
             fs.fail_op(u64::MAX, kind);
-            check_recovery(&fs, acknowledged, &context);
+            check_recovery(&fs, run.committed.len(), &context);
         }
     }
     // Most failures reach a writer (the log's own operations); the rest strike
@@ -142,14 +96,14 @@ fn a_full_disk_refuses_writes_and_space_returning_brings_them_back() {
     for quota in (1 << 10..28 << 10).step_by(1 << 10) {
         let fs = SimFs::new();
         fs.set_quota_bytes(Some(quota));
-        let (acknowledged, error) = workload(&fs);
+        let run = workload(&fs);
         let context = format!("quota {quota}");
-        if let Some(error) = &error {
+        if let Some(error) = &run.error {
             assert!(is_typed(error), "{context}: {error:?}");
             refused += 1;
         }
         fs.set_quota_bytes(None);
-        check_recovery(&fs, acknowledged, &context);
+        check_recovery(&fs, run.committed.len(), &context);
     }
     assert!(refused > 10, "only {refused} of 27 quotas were reached");
 }

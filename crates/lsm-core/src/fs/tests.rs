@@ -64,6 +64,19 @@ fn conformance(fs: &dyn Fs, root: &Path) {
     let read_only = fs.open(&linked, OpenOptions::read()).unwrap();
     assert!(read_only.append(b"x").is_err());
 
+    let tree = root.join("tree");
+    fs.create_dir_all(&tree.join("inner/deeper")).unwrap();
+    for path in [
+        tree.join("f"),
+        tree.join("inner/g"),
+        tree.join("inner/deeper/h"),
+    ] {
+        fs.open(&path, OpenOptions::create_new()).unwrap();
+    }
+    remove_dir_all(fs, &tree).unwrap();
+    assert!(!fs.exists(&tree).unwrap());
+    assert!(fs.exists(root).unwrap(), "only the directory goes");
+
     let lock_path = root.join("LOCK");
     let lock = fs.lock(&lock_path).unwrap();
     assert_eq!(

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use lsm_core::{Fs, SeqNo, SequenceNumberCounter, StdFs};
+use lsm_core::{Fs, SeqNo, StdFs};
 use lsm_wal::{Wal, WalOptions};
 
 use crate::db::batch::Batch;
-use crate::db::inner::{DbInner, remove_dir_all};
+use crate::db::inner::DbInner;
 use crate::db::journal::Shared;
 use crate::db::keyspace::Keyspace;
 use crate::db::layout::{self, Registry, RegistryError};
@@ -244,16 +244,7 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
         encryption,
         ..WalOptions::default()
     };
-    let cache = Arc::new(Cache::with_capacity_bytes(builder.cache_size));
-    let inner = DbInner::new(
-        builder,
-        fs,
-        SequenceNumberCounter::default(),
-        SequenceNumberCounter::default(),
-        cache,
-        registry.clone(),
-        dir_lock,
-    );
+    let inner = DbInner::new(builder, fs, registry.clone(), dir_lock);
     // The trees open first; then the log is read one segment at a time (synced before
     // its batches are replayed, so a flush of replayed writes never persists one the
     // log could still lose), each batch going into the keyspaces that lack it.
@@ -272,7 +263,7 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
     let mut replay_error = None;
     let opened = Wal::open(
         Arc::clone(&inner.fs),
-        &inner.path.join(layout::JOURNAL_DIR),
+        &inner.path().join(layout::JOURNAL_DIR),
         wal_options,
         |batch| {
             inner.replay(batch, &persisted).map_err(|error| {
@@ -299,7 +290,7 @@ fn open(builder: DatabaseBuilder) -> Result<Database> {
     inner.visible.fetch_max(inner.seqno.get());
     inner.flush_replayed();
     tracing::info!(
-        path = %inner.path.display(),
+        path = %inner.path().display(),
         keyspaces = registry.entries.len(),
         batches = report.batches,
         seqno = inner.seqno.get(),
@@ -366,7 +357,7 @@ fn remove_unregistered(fs: &dyn Fs, dir: &Path, registry: &Registry) -> Result<(
             });
         }
         tracing::info!(dir = %entry.path.display(), "removing a deleted keyspace's directory");
-        remove_dir_all(fs, &entry.path)
+        lsm_core::fs::remove_dir_all(fs, &entry.path)
             .map_err(|error| Error::io("remove_dir_all", &entry.path, error))?;
     }
     Ok(())

@@ -15,7 +15,7 @@
 //! log's own locks and each tree's are taken inside, never the other way round.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 
@@ -95,7 +95,6 @@ impl crate::config::FlushHooks for LogHooks {
 
 /// What a [`crate::Database`] and its [`crate::Keyspace`] handles share.
 pub(crate) struct DbInner {
-    pub(crate) path: PathBuf,
     pub(crate) fs: Arc<dyn Fs>,
     pub(crate) settings: DatabaseBuilder,
     log: LogSlot,
@@ -117,7 +116,7 @@ pub(crate) struct DbInner {
 impl std::fmt::Debug for DbInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
-            .field("path", &self.path)
+            .field("path", &self.settings.path)
             .field("seqno", &self.seqno.get())
             .field("visible", &self.visible.get())
             .finish_non_exhaustive()
@@ -129,24 +128,23 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl DbInner {
+    /// The state of a database opening with `settings` (no keyspace open, no log yet;
+    /// seqnos from 0, raised by recovery).
     pub(crate) fn new(
         settings: DatabaseBuilder,
         fs: Arc<dyn Fs>,
-        seqno: SequenceNumberCounter,
-        visible: SequenceNumberCounter,
-        cache: Arc<Cache>,
         registry: Registry,
         dir_lock: Box<dyn FsLock>,
     ) -> Self {
+        let visible = SequenceNumberCounter::default();
         Self {
-            path: settings.path.clone(),
             fs,
+            cache: Arc::new(Cache::with_capacity_bytes(settings.cache_size)),
             settings,
             log: Arc::new(OnceLock::new()),
             snapshots: Arc::new(SnapshotSet::new(visible.clone())),
-            seqno,
+            seqno: SequenceNumberCounter::default(),
             visible,
-            cache,
             write_lock: Mutex::new(()),
             keyspaces: RwLock::new(BTreeMap::new()),
             registry: Mutex::new(registry),
@@ -171,6 +169,11 @@ impl DbInner {
         let _ = self.log.set(wal);
     }
 
+    /// The database's directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.settings.path
+    }
+
     pub(crate) fn keyspace_map(
         &self,
     ) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, Arc<KeyspaceState>>> {
@@ -187,7 +190,7 @@ impl DbInner {
     /// database shares.
     fn tree_config(&self, id: u32, options: &KeyspaceCreateOptions) -> Config {
         let mut config = Config::new(
-            layout::keyspace_dir(&self.path, id),
+            layout::keyspace_dir(self.path(), id),
             self.seqno.clone(),
             self.visible.clone(),
         )
@@ -224,12 +227,12 @@ impl DbInner {
         options: &KeyspaceCreateOptions,
     ) -> Result<Arc<KeyspaceState>> {
         // The keyspace's directory is made durable before its tree writes into it.
-        let dir = layout::keyspace_dir(&self.path, id);
-        let parent = self.path.join(layout::KEYSPACES_DIR);
+        let dir = layout::keyspace_dir(self.path(), id);
+        let parent = self.path().join(layout::KEYSPACES_DIR);
         self.fs
             .create_dir_all(&dir)
             .and_then(|()| self.fs.sync_dir(&parent))
-            .and_then(|()| self.fs.sync_dir(&self.path))
+            .and_then(|()| self.fs.sync_dir(self.path()))
             .map_err(|error| Error::io("create keyspace directory", &dir, error))?;
         let tree = self.tree_config(id, options).open()?;
         let state = Arc::new(KeyspaceState {
@@ -288,7 +291,7 @@ impl DbInner {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&state.id);
         lock(&self.deleted).push((
-            layout::keyspace_dir(&self.path, state.id),
+            layout::keyspace_dir(self.path(), state.id),
             Arc::downgrade(state),
         ));
         self.signal.wake.notify_all();
@@ -298,7 +301,7 @@ impl DbInner {
     fn write_registry(&self, registry: &Registry) -> Result<()> {
         lsm_core::fs::replace_durably(
             self.fs.as_ref(),
-            &self.path,
+            self.path(),
             layout::REGISTRY_FILE,
             layout::REGISTRY_TEMP_FILE,
             &registry.encode(),
@@ -313,7 +316,7 @@ impl DbInner {
             if state.strong_count() > 0 {
                 return true;
             }
-            if let Err(error) = remove_dir_all(self.fs.as_ref(), dir) {
+            if let Err(error) = lsm_core::fs::remove_dir_all(self.fs.as_ref(), dir) {
                 // Left for the next open, which removes directories the registry lacks.
                 tracing::warn!(dir = %dir.display(), %error, "removing a deleted keyspace failed");
             }
@@ -468,7 +471,7 @@ impl DbInner {
     }
 
     /// Over the write-buffer budget, seals and flushes the largest active memtable.
-    pub(crate) fn enforce_write_buffer(&self) {
+    fn enforce_write_buffer(&self) {
         let map = self.keyspace_map();
         let mut total = 0;
         let mut largest: Option<(u64, &Arc<KeyspaceState>)> = None;
@@ -716,7 +719,7 @@ fn op_bytes(op: &WalOp) -> u64 {
 }
 
 /// Checks a keyspace name: 1 to 255 bytes of ASCII letters, digits and `_-.#$`.
-pub(crate) fn check_name(name: &str) -> Result<()> {
+fn check_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= layout::NAME_LEN_MAX
         && name
@@ -727,20 +730,4 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     } else {
         Err(Error::InvalidKeyspaceName(name.to_owned()))
     }
-}
-
-/// Removes `dir` and everything in it.
-pub(crate) fn remove_dir_all(fs: &dyn Fs, dir: &std::path::Path) -> std::io::Result<()> {
-    for entry in fs.read_dir(dir)? {
-        if entry.is_dir {
-            remove_dir_all(fs, &entry.path)?;
-        } else {
-            fs.remove_file(&entry.path)?;
-        }
-    }
-    fs.remove_dir(dir)?;
-    if let Some(parent) = dir.parent() {
-        fs.sync_dir(parent)?;
-    }
-    Ok(())
 }
