@@ -81,6 +81,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // The command-line tool uses the facade only.
     ("lsm-cli", &["lsm"]),
+    // The Raft adapter and its example use the facade only.
+    ("lsm-raft", &["lsm"]),
     ("xtask", &[]),
 ];
 

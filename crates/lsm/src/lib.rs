@@ -92,7 +92,10 @@ pub use blob_tree::BlobTree;
 pub use cache::{Cache, DescriptorTable};
 pub use checkpoint::CheckpointInfo;
 pub use config::{CompressionType, Config, PrefixExtractor};
-pub use db::{Database, DatabaseBuilder, Keyspace, KeyspaceCreateOptions, PersistMode};
+pub use db::{
+    Batch, ConfigFn, Database, DatabaseBuilder, Keyspace, KeyspaceCreateOptions, PersistMode,
+    Snapshot,
+};
 pub use encryption::{Aes256GcmProvider, EncryptionProvider, KeyChain, StaticKeyChain};
 pub use error::Argument;
 pub use error::{Error, IoContext, Result};
