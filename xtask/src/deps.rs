@@ -83,6 +83,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lsm-cli", &["lsm"]),
     // The Raft adapter and its example use the facade only.
     ("lsm-raft", &["lsm"]),
+    ("raft-kv", &["lsm", "lsm-raft"]),
     ("xtask", &[]),
 ];
 

@@ -32,6 +32,7 @@
 )]
 
 mod codec;
+mod flusher;
 mod log_store;
 mod request;
 mod state_machine;
@@ -50,7 +51,8 @@ use openraft::RaftTypeConfig;
 ///
 /// # Errors
 /// A group name that does not make a valid keyspace name
-/// ([`lsm::Error::InvalidKeyspaceName`]), and the errors of opening a keyspace.
+/// ([`lsm::Error::InvalidKeyspaceName`]), the errors of opening a keyspace, and
+/// [`lsm::Error::Io`] when the log's sync thread cannot start.
 pub fn open<C: RaftTypeConfig>(
     db: &Database,
     group: &str,
@@ -58,7 +60,7 @@ pub fn open<C: RaftTypeConfig>(
     let log = db.keyspace(&format!("{group}.log"), KeyspaceCreateOptions::default)?;
     let sm = db.keyspace(&format!("{group}.sm"), KeyspaceCreateOptions::default)?;
     Ok((
-        LogStore::new(db.clone(), log),
+        LogStore::new(db.clone(), log)?,
         StateMachine::new(db.clone(), sm),
     ))
 }

@@ -1,8 +1,8 @@
 //! [`LogStore`]: the Raft log, its vote and its committed id, in one keyspace.
 
 use std::fmt::Debug;
-use std::marker::PhantomData;
 use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
 
 use lsm::{Database, Durability, Guard, Keyspace};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
@@ -14,31 +14,34 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec;
+use crate::flusher::Flusher;
 
 /// The Raft log of one group: entries keyed by index, the vote, the committed log id and
 /// the last purged log id, in the keyspace `<group>.log` of a [`Database`].
 ///
-/// The vote and every appended entry are synced before the call returns (concurrent
-/// groups share the sync through the database's group commit); a truncation and a purge
-/// are synced too, so that a purge never outlives the state machine writes that made it
-/// safe (they share the database's log, so one sync covers both).
-pub struct LogStore<C> {
+/// The vote is synced before `save_vote` returns; appended entries are written at once
+/// and reported flushed (openraft's `LogFlushed` callback) once a thread of the store
+/// has synced the database's log past them, so Raft pipelines while a sync runs and
+/// appends that arrive meanwhile share the next sync. A truncation and a purge are
+/// synced before they return, so that a purge never outlives the state machine writes
+/// that made it safe (they share the database's log, so one sync covers both).
+pub struct LogStore<C: RaftTypeConfig> {
     db: Database,
     log: Keyspace,
-    _config: PhantomData<fn() -> C>,
+    flusher: Arc<Flusher<C>>,
 }
 
-impl<C> Clone for LogStore<C> {
+impl<C: RaftTypeConfig> Clone for LogStore<C> {
     fn clone(&self) -> Self {
         Self {
             db: self.db.clone(),
             log: self.log.clone(),
-            _config: PhantomData,
+            flusher: Arc::clone(&self.flusher),
         }
     }
 }
 
-impl<C> Debug for LogStore<C> {
+impl<C: RaftTypeConfig> Debug for LogStore<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogStore")
             .field("keyspace", &self.log.name())
@@ -49,12 +52,9 @@ impl<C> Debug for LogStore<C> {
 type Result<T, C> = std::result::Result<T, StorageError<<C as RaftTypeConfig>::NodeId>>;
 
 impl<C: RaftTypeConfig> LogStore<C> {
-    pub(crate) fn new(db: Database, log: Keyspace) -> Self {
-        Self {
-            db,
-            log,
-            _config: PhantomData,
-        }
+    pub(crate) fn new(db: Database, log: Keyspace) -> std::io::Result<Self> {
+        let flusher = Arc::new(Flusher::start(db.clone())?);
+        Ok(Self { db, log, flusher })
     }
 
     /// The keyspace holding the log.
@@ -201,7 +201,9 @@ where
         I: IntoIterator<Item = C::Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut batch = self.db.batch().durability(Durability::Sync);
+        // Written (and readable) now, completed once synced: Raft replicates and takes
+        // the next append meanwhile, and appends during a sync share the next one.
+        let mut batch = self.db.batch().durability(Durability::Buffered);
         for entry in entries {
             let index = openraft::RaftLogId::get_log_id(&entry).index;
             let bytes =
@@ -211,7 +213,7 @@ where
         batch
             .commit()
             .map_err(|error| StorageIOError::write_logs(&error))?;
-        callback.log_io_completed(Ok(()));
+        self.flusher.complete_when_synced(callback);
         Ok(())
     }
 

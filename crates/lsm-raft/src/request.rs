@@ -26,6 +26,9 @@ pub enum Request {
         /// The first key kept.
         end: Vec<u8>,
     },
+    /// Several requests in one log entry, applied in order and all together: how a
+    /// server turns many concurrent client writes into one append and one sync.
+    Batch(Vec<Request>),
 }
 
 impl std::fmt::Display for Request {
@@ -43,6 +46,7 @@ impl std::fmt::Display for Request {
                     end.escape_ascii()
                 )
             }
+            Self::Batch(requests) => write!(f, "batch of {}", requests.len()),
         }
     }
 }
@@ -86,7 +90,8 @@ impl std::error::Error for RequestError {}
 
 impl Request {
     /// Whether the state machine will apply the request: check it before proposing it,
-    /// since a refused request still takes its place in the log.
+    /// since a refused request still takes its place in the log. A batch is refused
+    /// whole when any of its requests is.
     ///
     /// # Errors
     /// A key or value over the limits.
@@ -108,6 +113,7 @@ impl Request {
             }
             Self::Delete { key } => key_ok(key),
             Self::DeleteRange { start, end } => key_ok(start).and_then(|()| key_ok(end)),
+            Self::Batch(requests) => requests.iter().try_for_each(Self::check),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`StateMachine`]: the replicated key-value map, and its snapshots.
 
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::io::Cursor;
 use std::ops::RangeBounds;
@@ -33,7 +34,8 @@ struct Held<C: RaftTypeConfig> {
 
 /// The replicated key-value map of one group, in the keyspace `<group>.sm` of a
 /// [`Database`]: each call to `apply` writes its entries' changes and the last applied
-/// log id in one batch, so a crash never separates them.
+/// log id in one batch, so a crash never separates them and readers never see part of
+/// an entry.
 ///
 /// Clone it before handing it to `openraft::Raft::new` to keep a handle for reads
 /// ([`Self::get`], [`Self::range`]); after `Raft::ensure_linearizable` returns, they
@@ -163,6 +165,33 @@ impl<C: RaftTypeConfig> StateMachine<C> {
         }
     }
 
+    /// Adds `request`'s changes to `batch`. `staged` holds the keys the batch sets: a
+    /// range delete covers only what came before its batch, so it also removes those
+    /// of them in its range, and every entry stays whole in one batch.
+    fn stage(&self, batch: &mut lsm::Batch, staged: &mut BTreeSet<Vec<u8>>, request: Request) {
+        match request {
+            Request::Set { key, value } => {
+                let key = codec::data_key(&key);
+                batch.insert(&self.sm, key.clone(), value);
+                staged.insert(key);
+            }
+            Request::Delete { key } => batch.remove(&self.sm, codec::data_key(&key)),
+            Request::DeleteRange { start, end } if start < end => {
+                let (start, end) = (codec::data_key(&start), codec::data_key(&end));
+                for key in staged.range(start.clone()..end.clone()) {
+                    batch.remove(&self.sm, key.clone());
+                }
+                batch.remove_range(&self.sm, start, end);
+            }
+            Request::DeleteRange { .. } => {}
+            Request::Batch(requests) => {
+                for request in requests {
+                    self.stage(batch, staged, request);
+                }
+            }
+        }
+    }
+
     fn commit_applied(&self, mut batch: lsm::Batch, applied: &Applied<C>) -> Result<(), C> {
         let bytes = codec::encode(applied).map_err(|error| write_error(&error))?;
         batch.insert(&self.sm, codec::APPLIED, bytes);
@@ -188,9 +217,9 @@ where
     {
         // Applied writes need not be synced: the log holds them until a purge, which
         // syncs the database's log and with it every write before.
-        let new_batch = || self.db.batch().durability(Durability::Buffered);
         let mut applied = self.applied(None)?;
-        let mut batch = new_batch();
+        let mut batch = self.db.batch().durability(Durability::Buffered);
+        let mut staged = BTreeSet::new();
         let mut responses = Vec::new();
         for entry in entries {
             let mut refused = None;
@@ -202,27 +231,7 @@ where
                 EntryPayload::Normal(request) => {
                     refused = request.check().err();
                     if refused.is_none() {
-                        match request {
-                            Request::Set { key, value } => {
-                                batch.insert(&self.sm, codec::data_key(&key), value);
-                            }
-                            Request::Delete { key } => {
-                                batch.remove(&self.sm, codec::data_key(&key));
-                            }
-                            Request::DeleteRange { start, end } if start < end => {
-                                // A range delete covers what was written before its
-                                // batch only: commit this entry's predecessors first.
-                                if !batch.is_empty() {
-                                    self.commit_applied(
-                                        std::mem::replace(&mut batch, new_batch()),
-                                        &applied,
-                                    )?;
-                                }
-                                let (start, end) = (codec::data_key(&start), codec::data_key(&end));
-                                batch.remove_range(&self.sm, start, end);
-                            }
-                            Request::DeleteRange { .. } => {}
-                        }
+                        self.stage(&mut batch, &mut staged, request);
                     }
                 }
             }
