@@ -99,3 +99,14 @@ async fn a_node_serves_on_loopback_only() {
             .contains("not a loopback address")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_completes_on_both_stores() {
+    for kind in [StoreKind::Lsm, StoreKind::Memory] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = raft_kv::bench(kind, dir.path().to_path_buf(), 300, 8, 64)
+            .await
+            .unwrap();
+        assert!(run.writes_per_sec.is_finite() && run.writes_per_sec > 0.0);
+    }
+}
