@@ -60,7 +60,7 @@ impl Client {
     /// # Errors
     /// Connection errors.
     pub async fn status(addr: &str) -> std::io::Result<Status> {
-        let mut stream = TcpStream::connect(addr).await?;
+        let mut stream = wire::connect(addr).await?;
         match wire::call(&mut stream, &Call::Status).await? {
             Reply::Status(status) => Ok(status),
             reply => Err(std::io::Error::other(format!("unexpected reply {reply:?}"))),
@@ -107,19 +107,7 @@ impl Client {
     }
 
     async fn try_once(&mut self, call: &Call) -> std::io::Result<Reply> {
-        if self.stream.is_none() {
-            let stream = TcpStream::connect(&self.nodes[self.target]).await?;
-            stream.set_nodelay(true)?;
-            self.stream = Some(stream);
-        }
-        let stream = self
-            .stream
-            .as_mut()
-            .ok_or(std::io::ErrorKind::NotConnected)?;
-        let remaining = self.patience;
-        match tokio::time::timeout(remaining, wire::call(stream, call)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-        }
+        let addr = &self.nodes[self.target];
+        wire::call_on(&mut self.stream, addr, call, self.patience).await
     }
 }

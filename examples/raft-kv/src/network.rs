@@ -2,7 +2,9 @@
 //! and again after any failure.
 
 use lsm_raft::TypeConfig;
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::RPCOption;
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -37,48 +39,37 @@ pub struct Peer {
     stream: Option<TcpStream>,
 }
 
+/// What Raft on the peer answered.
+type Outcome<T, E> = Result<T, RaftError<u64, E>>;
+
 type RpcResult<T, E = openraft::error::Infallible> =
     Result<T, RPCError<u64, BasicNode, RaftError<u64, E>>>;
 
 impl Peer {
-    /// Sends `call` within the call's deadline; a failure drops the connection, so the
-    /// next call reconnects.
-    async fn call(&mut self, call: Call, option: &RPCOption) -> Result<Reply, std::io::Error> {
-        let attempt = async {
-            if self.stream.is_none() {
-                let stream = TcpStream::connect(&self.addr).await?;
-                stream.set_nodelay(true)?;
-                self.stream = Some(stream);
+    /// Sends `call` within the call's deadline and takes the answer `pick` expects: a
+    /// peer that cannot be reached, or answers something else, is an error of the
+    /// network; an error Raft raised on the peer is the peer's.
+    async fn rpc<T, E: std::error::Error>(
+        &mut self,
+        call: Call,
+        option: &RPCOption,
+        pick: fn(Reply) -> Option<Outcome<T, E>>,
+    ) -> RpcResult<T, E> {
+        let reply = wire::call_on(&mut self.stream, &self.addr, &call, option.hard_ttl())
+            .await
+            .map_err(|error| RPCError::Unreachable(Unreachable::new(&error)))?;
+        match pick(reply) {
+            Some(Ok(response)) => Ok(response),
+            Some(Err(error)) => Err(RPCError::RemoteError(RemoteError::new(self.target, error))),
+            None => {
+                let error = std::io::Error::other(format!(
+                    "node {} answered with another kind of message",
+                    self.target
+                ));
+                Err(RPCError::Network(NetworkError::new(&error)))
             }
-            let stream = self
-                .stream
-                .as_mut()
-                .ok_or(std::io::ErrorKind::NotConnected)?;
-            wire::call(stream, &call).await
-        };
-        let outcome = match tokio::time::timeout(option.hard_ttl(), attempt).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-        };
-        if outcome.is_err() {
-            self.stream = None;
         }
-        outcome
     }
-
-    fn unexpected<E: std::error::Error>(
-        &self,
-        reply: &Reply,
-    ) -> RPCError<u64, BasicNode, RaftError<u64, E>> {
-        let error = std::io::Error::other(format!("node {} answered {reply:?}", self.target));
-        RPCError::Network(NetworkError::new(&error))
-    }
-}
-
-fn unreachable<E: std::error::Error>(
-    error: &std::io::Error,
-) -> RPCError<u64, BasicNode, RaftError<u64, E>> {
-    RPCError::Unreachable(Unreachable::new(error))
 }
 
 impl RaftNetwork<TypeConfig> for Peer {
@@ -87,14 +78,11 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<u64>> {
-        match self.call(Call::AppendEntries(rpc), &option).await {
-            Ok(Reply::AppendEntries(Ok(response))) => Ok(response),
-            Ok(Reply::AppendEntries(Err(error))) => Err(RPCError::RemoteError(
-                openraft::error::RemoteError::new(self.target, error),
-            )),
-            Ok(reply) => Err(self.unexpected(&reply)),
-            Err(error) => Err(unreachable(&error)),
-        }
+        self.rpc(Call::AppendEntries(rpc), &option, |reply| match reply {
+            Reply::AppendEntries(outcome) => Some(outcome),
+            _ => None,
+        })
+        .await
     }
 
     async fn install_snapshot(
@@ -102,14 +90,11 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<u64>, InstallSnapshotError> {
-        match self.call(Call::InstallSnapshot(rpc), &option).await {
-            Ok(Reply::InstallSnapshot(Ok(response))) => Ok(response),
-            Ok(Reply::InstallSnapshot(Err(error))) => Err(RPCError::RemoteError(
-                openraft::error::RemoteError::new(self.target, error),
-            )),
-            Ok(reply) => Err(self.unexpected(&reply)),
-            Err(error) => Err(unreachable(&error)),
-        }
+        self.rpc(Call::InstallSnapshot(rpc), &option, |reply| match reply {
+            Reply::InstallSnapshot(outcome) => Some(outcome),
+            _ => None,
+        })
+        .await
     }
 
     async fn vote(
@@ -117,13 +102,10 @@ impl RaftNetwork<TypeConfig> for Peer {
         rpc: VoteRequest<u64>,
         option: RPCOption,
     ) -> RpcResult<VoteResponse<u64>> {
-        match self.call(Call::Vote(rpc), &option).await {
-            Ok(Reply::Vote(Ok(response))) => Ok(response),
-            Ok(Reply::Vote(Err(error))) => Err(RPCError::RemoteError(
-                openraft::error::RemoteError::new(self.target, error),
-            )),
-            Ok(reply) => Err(self.unexpected(&reply)),
-            Err(error) => Err(unreachable(&error)),
-        }
+        self.rpc(Call::Vote(rpc), &option, |reply| match reply {
+            Reply::Vote(outcome) => Some(outcome),
+            _ => None,
+        })
+        .await
     }
 }

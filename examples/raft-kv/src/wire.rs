@@ -134,6 +134,44 @@ pub async fn receive<T: DeserializeOwned>(stream: &mut TcpStream) -> std::io::Re
         .map_err(std::io::Error::other)
 }
 
+/// Opens a connection for calls (small frames go out at once).
+///
+/// # Errors
+/// Connection errors.
+pub async fn connect(addr: &str) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// [`call`] on the connection in `slot`, opened to `addr` first when there is none,
+/// within `deadline`; any failure empties the slot so that the next call reconnects.
+///
+/// # Errors
+/// As [`call`], and `TimedOut` past the deadline.
+pub async fn call_on(
+    slot: &mut Option<TcpStream>,
+    addr: &str,
+    message: &Call,
+    deadline: std::time::Duration,
+) -> std::io::Result<Reply> {
+    let attempt = async {
+        if slot.is_none() {
+            *slot = Some(connect(addr).await?);
+        }
+        let stream = slot.as_mut().ok_or(std::io::ErrorKind::NotConnected)?;
+        call(stream, message).await
+    };
+    let outcome = match tokio::time::timeout(deadline, attempt).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+    };
+    if outcome.is_err() {
+        *slot = None;
+    }
+    outcome
+}
+
 /// One call on an open connection, and its reply.
 ///
 /// # Errors
