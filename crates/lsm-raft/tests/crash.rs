@@ -232,3 +232,40 @@ fn no_acknowledged_vote_or_entry_is_lost_at_any_crash_point() {
         total_ops / 2
     );
 }
+
+#[test]
+fn an_io_error_at_any_operation_loses_no_acknowledged_vote_or_entry() {
+    let runtime = runtime();
+    let total_ops = {
+        let fs = SimFs::new();
+        runtime
+            .block_on(workload(&fs, &mut Progress::default()))
+            .unwrap();
+        fs.op_count()
+    };
+    let mut rng = Rng::new(270);
+    let mut failed = 0;
+    for fail_at in (0..total_ops).step_by(3) {
+        let fs = SimFs::new();
+        fs.fail_op(fail_at, std::io::ErrorKind::Other);
+        let mut progress = Progress::default();
+        // The workload stops at its first error: a failed sync poisons the database's
+        // log, so nothing after it is acknowledged.
+        if runtime.block_on(workload(&fs, &mut progress)).is_err() {
+            failed += 1;
+        }
+        let image = fs.crash(CrashModel::DropUnsynced, &mut rng);
+        let context = format!("error at {fail_at}");
+        let (_db, mut log, mut sm) =
+            open(&image).unwrap_or_else(|error| panic!("{context}: {error}"));
+        let recovered = runtime.block_on(read_back(&mut log));
+        let landed = Some(&recovered) == progress.in_flight.as_ref();
+        assert!(
+            recovered == progress.acknowledged || landed,
+            "{context}: recovered {recovered:?}\nacknowledged {:?}",
+            progress.acknowledged
+        );
+        runtime.block_on(check_state_machine(&mut sm, &recovered, &context));
+    }
+    assert!(failed * 2 > total_ops / 3, "{failed} runs met their error");
+}
