@@ -48,6 +48,7 @@ pub mod merge;
 pub mod mvcc;
 pub mod order;
 pub mod range_tombstone;
+pub mod read_counters;
 mod seqno;
 mod slice;
 mod value_type;
@@ -63,6 +64,7 @@ pub use internal_key::{InternalEntry, InternalKey};
 pub use key_range::KeyRange;
 pub use order::{DefaultUserComparator, KeyOrder, SharedComparator, UserComparator};
 pub use range_tombstone::RangeTombstone;
+pub use read_counters::{BlockKind, KindCounts, ReadCounters, ReadCounts};
 pub use seqno::{
     MAX_SEQNO, SeqNo, SequenceNumberCounter, SequenceNumberGenerator, SharedSequenceNumberGenerator,
 };

@@ -188,6 +188,9 @@ pub struct ReadOptions {
     /// 0); `None` for every other table, and to read an ingested one as stored. A table
     /// not written by an ingestion is refused with one.
     pub global_seqno: Option<SeqNo>,
+    /// Where the table counts its block loads and filter answers (shared by a tree's
+    /// tables); `None`: not counted.
+    pub counters: Option<Arc<lsm_core::ReadCounters>>,
 }
 
 impl Default for ReadOptions {
@@ -202,6 +205,7 @@ impl Default for ReadOptions {
             pin_budget: None,
             order: KeyOrder::lexicographic(),
             global_seqno: None,
+            counters: None,
         }
     }
 }

@@ -19,8 +19,8 @@ use lsm_codec::{
 };
 use lsm_core::coding::Decoder;
 use lsm_core::{
-    FileId, Fs, FsFile, InternalEntry, KeyOrder, OpenOptions, RangeTombstone, ReadFile, SeqNo,
-    Slice,
+    BlockKind, FileId, Fs, FsFile, InternalEntry, KeyOrder, OpenOptions, RangeTombstone,
+    ReadCounters, ReadFile, SeqNo, Slice,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -106,6 +106,8 @@ struct BlockSource {
     cipher: Option<FileCipher>,
     /// The block cache and this table's id in it.
     cache: Option<(Arc<BlockCache>, u64)>,
+    /// Where block loads are counted.
+    counters: Option<Arc<ReadCounters>>,
 }
 
 /// The outcome of checking one block.
@@ -197,6 +199,7 @@ impl Table {
                 .block_cache
                 .as_ref()
                 .map(|cache| (Arc::clone(cache), cache.new_table_id())),
+            counters: options.counters.clone(),
         };
         if footer.properties.len_bytes > PROPERTIES_LEN_MAX {
             return Err(corruption(file_id, file_len, "properties block too large"));
@@ -374,7 +377,12 @@ impl Table {
         {
             return Ok(None);
         }
-        if !inner.filter_contains(lsm_burr::hash(user_key), user_key)? {
+        let has_filter = properties.filter_handle.is_some();
+        let passed = inner.filter_contains(lsm_burr::hash(user_key), user_key)?;
+        if has_filter && let Some(counters) = &inner.source.counters {
+            counters.filter_queried(passed);
+        }
+        if !passed {
             inner.filter_rejected.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         }
@@ -386,8 +394,11 @@ impl Table {
                 .map_err(|source| block_error(inner.file_id, entry.handle.offset, source.into()))?,
             None => None,
         };
-        if found.is_none() && properties.filter_handle.is_some() {
+        if found.is_none() && has_filter {
             inner.filter_passed_absent.fetch_add(1, Ordering::Relaxed);
+            if let Some(counters) = &inner.source.counters {
+                counters.filter_false_positive();
+            }
         }
         Ok(found)
     }
@@ -411,6 +422,9 @@ impl Table {
         let may = self.prefix_filter_passes(prefix, options)?;
         if !may {
             self.inner.prefix_rejected.fetch_add(1, Ordering::Relaxed);
+            if let Some(counters) = &self.inner.source.counters {
+                counters.prefix_skipped();
+            }
         }
         Ok(may)
     }
@@ -909,6 +923,18 @@ impl Readahead {
     }
 }
 
+/// The counters' kind of a table block.
+fn block_kind(block_type: BlockType) -> BlockKind {
+    match block_type {
+        BlockType::Data => BlockKind::Data,
+        BlockType::Index => BlockKind::Index,
+        BlockType::Filter => BlockKind::Filter,
+        BlockType::RangeTombstone => BlockKind::RangeTombstone,
+        BlockType::Blob => BlockKind::Blob,
+        _ => BlockKind::Other,
+    }
+}
+
 impl BlockSource {
     /// Reads and decodes one block after checking its handle against the file.
     fn read_block(&self, handle: BlockHandle, block_type: BlockType) -> Result<Slice> {
@@ -922,9 +948,13 @@ impl BlockSource {
         block_type: BlockType,
         readahead: Option<&mut Readahead>,
     ) -> Result<Slice> {
+        let kind = block_kind(block_type);
         if let Some((cache, table_id)) = &self.cache
             && let Some(payload) = cache.get(*table_id, handle.offset)
         {
+            if let Some(counters) = &self.counters {
+                counters.loaded_cached(kind);
+            }
             // A block found in the cache keeps a scan sequential.
             if let Some(readahead) = readahead {
                 readahead.last = Some((handle.offset, handle.offset + handle.len_bytes));
@@ -935,6 +965,9 @@ impl BlockSource {
             Some(readahead) => self.read_ahead(handle, readahead)?,
             None => (self.read_raw(handle)?, false),
         };
+        if let Some(counters) = &self.counters {
+            counters.loaded_io(kind, handle.len_bytes);
+        }
         let context = BlockContext {
             file_id: self.file_id,
             block_offset: handle.offset,

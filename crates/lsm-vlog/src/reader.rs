@@ -16,7 +16,8 @@ use lsm_codec::{BlockHeader, DecodeOptions, EncryptionKey, FileCipher, ZstdDicti
 use lsm_core::checksum::ChecksumBuilder;
 use lsm_core::coding::Decoder;
 use lsm_core::{
-    BlobFileId, DescriptorCache, Fs, OpenOptions, ReadFile, SeqNo, Slice, UserKey, UserValue,
+    BlobFileId, BlockKind, DescriptorCache, Fs, OpenOptions, ReadCounters, ReadFile, SeqNo, Slice,
+    UserKey, UserValue,
 };
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -36,6 +37,8 @@ pub struct BlobReadOptions {
     /// When set, the file is not kept open: each read goes through this cache, shared
     /// with the tables so that all open files stay under one bound.
     pub descriptor_cache: Option<Arc<DescriptorCache>>,
+    /// Where value reads are counted (shared with a tree's tables); `None`: not counted.
+    pub counters: Option<Arc<ReadCounters>>,
 }
 
 /// One stored value with its key and seqno.
@@ -60,6 +63,7 @@ pub struct BlobFileReader {
     frames_checksum: u64,
     cipher: Option<FileCipher>,
     dictionary: Option<ZstdDictionary>,
+    counters: Option<Arc<ReadCounters>>,
 }
 
 impl BlobFileReader {
@@ -204,6 +208,7 @@ impl BlobFileReader {
             frames_checksum,
             cipher,
             dictionary,
+            counters: options.counters.clone(),
         })
     }
 
@@ -264,6 +269,9 @@ impl BlobFileReader {
         }
         let len = usize::try_from(len).map_err(|_| corrupt("frame too large"))?;
         let bytes = Slice::filled_by(len, |bytes| self.read_at(bytes, offset))?;
+        if let Some(counters) = &self.counters {
+            counters.loaded_io(BlockKind::Blob, bytes.len() as u64);
+        }
         self.decode_frame(offset, &bytes)
     }
 

@@ -554,6 +554,13 @@ pub trait AbstractTree: sealed::Sealed {
     /// reads of absent keys). Beyond the mirrored API.
     fn filter_counters(&self) -> FilterCounters;
 
+    /// The tree's counters since it opened: block loads and cache hits by kind of
+    /// block, filter answers, blob reads, flushes, compactions and write stalls.
+    fn metrics(&self) -> &Arc<crate::Metrics>;
+
+    /// The block cache's hits, misses and size (of every tree sharing the cache).
+    fn cache_stats(&self) -> crate::CacheStats;
+
     /// Entries in memtables and tables, counting every version and tombstone (cheap).
     fn approximate_len(&self) -> usize;
 

@@ -324,6 +324,14 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.filter_counters())
     }
 
+    fn metrics(&self) -> &Arc<crate::Metrics> {
+        $forward!(self, tree => tree.metrics())
+    }
+
+    fn cache_stats(&self) -> crate::CacheStats {
+        $forward!(self, tree => tree.cache_stats())
+    }
+
     fn approximate_len(&self) -> usize {
         $forward!(self, tree => tree.approximate_len())
     }

@@ -18,12 +18,13 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lsm_core::SeqNo;
 
 use crate::Error;
 use crate::compaction::{CompactionStrategy, Leveled};
+use crate::metrics::Metrics;
 
 pub use crate::pacing::WritePacing;
 
@@ -210,8 +211,15 @@ impl Background {
     }
 
     /// Slows down or blocks a writer of `bytes` while the tree's backlog (as `backlog`
-    /// reads it, again after each wait) is past its limits.
-    pub(crate) fn admit(&self, backlog: impl Fn() -> Backlog, bytes: u64) {
+    /// reads it, again after each wait) is past its limits; counts the waits and the
+    /// sleeps in `metrics`.
+    pub(crate) fn admit(&self, backlog: impl Fn() -> Backlog, bytes: u64, metrics: &Metrics) {
+        let mut stalled_since = None;
+        let stall_ended = |since: Option<Instant>| {
+            if let Some(since) = since {
+                metrics.stalled(since.elapsed());
+            }
+        };
         loop {
             let Backlog {
                 sealed_memtables: sealed,
@@ -223,8 +231,10 @@ impl Background {
                 let state = self.lock();
                 if state.stop || state.error.is_some() || poisoned {
                     // The threads cannot catch up now; do not hang the writer.
+                    stall_ended(stalled_since);
                     return;
                 }
+                stalled_since.get_or_insert_with(Instant::now);
                 let _ = self
                     .progress
                     .wait_timeout(state, POLL_INTERVAL)
@@ -233,8 +243,11 @@ impl Background {
             }
             let sealed_slow = sealed >= options.sealed_slowdown;
             let l0_slow = l0_runs >= options.l0_slowdown_runs;
-            if sealed_slow || l0_slow {
-                self.pacing.pace(bytes, sealed_slow, l0_slow);
+            stall_ended(stalled_since);
+            if (sealed_slow || l0_slow)
+                && let Some(slept) = self.pacing.pace(bytes, sealed_slow, l0_slow)
+            {
+                metrics.slowed(slept);
             }
             return;
         }

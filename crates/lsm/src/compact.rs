@@ -43,6 +43,14 @@ impl TreeInner {
             Choice::Merge(input) => self.merge_tables(&current, input, watermark),
         };
         drop(claim);
+        if let Ok(result) = &result
+            && matches!(
+                result.action,
+                CompactionAction::Moved | CompactionAction::Dropped
+            )
+        {
+            self.metrics.compacted(result.action, 0, 0);
+        }
         if let Ok(result) = &result {
             tracing::info!(action = ?result.action, dest_level = ?result.dest_level, tables_in = result.tables_in, tables_out = result.tables_out, "compaction step");
         }
@@ -242,6 +250,18 @@ impl TreeInner {
             written.remove(self.config.fs.as_ref());
             return Ok(CompactionResult::nothing());
         }
+        let read_bytes = current
+            .version
+            .tables()
+            .filter(|meta| input.table_ids.contains(&meta.id))
+            .map(|meta| meta.size_bytes)
+            .sum();
+        let written_bytes = opened
+            .tables
+            .iter()
+            .map(|(meta, _)| meta.size_bytes)
+            .chain(opened.blob_files.iter().map(|file| file.info.file_len))
+            .sum();
         let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
         let tables_out = opened.tables.len();
         let mut edit = self.edit(removed.clone(), vec![(input.dest_level, added)], &current);
@@ -266,6 +286,8 @@ impl TreeInner {
         for id in &removed {
             current.table(*id).mark_obsolete(&self.pending_deletions);
         }
+        self.metrics
+            .compacted(CompactionAction::Merged, read_bytes, written_bytes);
         Ok(CompactionResult {
             action: CompactionAction::Merged,
             dest_level: Some(input.dest_level),

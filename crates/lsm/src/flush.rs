@@ -146,6 +146,9 @@ impl TreeInner {
         if let Some(hooks) = &self.config.flush_hooks {
             hooks.after_flush();
         }
+        if !written.tables.is_empty() {
+            self.metrics.flushed(bytes_written);
+        }
         tracing::info!(
             tables = written.tables.len(),
             blob_files = written.blob_files.len(),

@@ -68,6 +68,7 @@ pub mod layout;
 mod live_table;
 mod maintenance;
 mod merge_operator;
+mod metrics;
 mod pacing;
 mod rate_limiter;
 mod read;
@@ -102,7 +103,9 @@ pub use error::{Error, IoContext, Result};
 pub use guard::{Guard, IterGuardImpl, KvPair, PinnableSlice};
 pub use ingest::{AnyIngestion, BlobIngestion, Ingestion};
 pub use kv_separation::KvSeparationOptions;
+pub use lsm_core::{BlockKind, KindCounts, ReadCounts};
 pub use lsm_wal::{Durability, Error as WalError, Recovery as JournalRecovery};
+pub use metrics::{CacheStats, Metrics};
 
 /// The I/O vocabulary of the file-system seam, under the path the mirrored API gives it
 /// (ours is `std::io`'s: see `docs/compatibility.md`).

@@ -89,11 +89,12 @@ impl WritePacing {
     }
 
     /// Paces a write of `bytes` slowed down by the sealed memtables (`sealed`) and by
-    /// level 0 (`l0`): charges it and sleeps off the debt once it reaches a millisecond.
-    pub fn pace(&self, bytes: u64, sealed: bool, l0: bool) {
-        if let Some(pause) = self.charge(bytes, self.rate(sealed, l0)) {
-            std::thread::sleep(pause);
-        }
+    /// level 0 (`l0`): charges it and sleeps off the debt once it reaches a
+    /// millisecond; returns the sleep, if it slept.
+    pub fn pace(&self, bytes: u64, sealed: bool, l0: bool) -> Option<Duration> {
+        let pause = self.charge(bytes, self.rate(sealed, l0))?;
+        std::thread::sleep(pause);
+        Some(pause)
     }
 
     /// Adds the delay of `bytes` at `rate` to the debt; once it reaches a millisecond,

@@ -128,7 +128,9 @@ impl Tree {
                 crate::config::DEFAULT_OPEN_FILES,
             )),
         };
+        let metrics = Arc::new(crate::Metrics::default());
         let read_options = ReadOptions {
+            counters: Some(Arc::clone(metrics.read_counters())),
             block_cache: Some(Arc::clone(config.cache.blocks())),
             descriptor_cache: Some(descriptor_cache),
             prefix_extractor: config.prefix_extractor.clone(),
@@ -143,6 +145,7 @@ impl Tree {
                 .as_ref()
                 .and_then(|options| options.dict.as_deref().cloned()),
             descriptor_cache: read_options.descriptor_cache.clone(),
+            counters: read_options.counters.clone(),
         };
         let older_keys = encryption
             .as_ref()
@@ -209,6 +212,7 @@ impl Tree {
             health: Health::default(),
             encryption,
             rate_limiter,
+            metrics,
             background: background.clone(),
             compaction_pool,
             pending_deletions: Arc::default(),

@@ -72,6 +72,8 @@ pub struct TreeInner {
     /// The key and salts new files are encrypted with, when the tree is encrypted.
     pub(crate) encryption: Option<crate::encryption::TreeEncryption>,
     pub(crate) rate_limiter: RateLimiter,
+    /// Counters of reads, flushes, compactions and stalls.
+    pub(crate) metrics: Arc<crate::Metrics>,
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
@@ -193,7 +195,7 @@ impl TreeInner {
     /// memtable's new size.
     fn write_tail(&self, bytes: u64, insert: impl FnOnce(&Memtable) -> (u64, u64)) -> (u64, u64) {
         if let Some(background) = &self.background {
-            background.admit(|| self.backlog(), bytes);
+            background.admit(|| self.backlog(), bytes, &self.metrics);
         }
         let written = {
             let _gate = self
@@ -788,6 +790,22 @@ impl AbstractTree for Tree {
             .map(|live| live.table.pinned_filter_bytes())
             .sum();
         usize::try_from(bytes).unwrap_or(usize::MAX)
+    }
+
+    fn metrics(&self) -> &Arc<crate::Metrics> {
+        &self.0.metrics
+    }
+
+    fn cache_stats(&self) -> crate::CacheStats {
+        let cache = &self.config.cache;
+        let stats = cache.stats();
+        crate::CacheStats {
+            hits: stats.hits,
+            misses: stats.misses,
+            hit_rate: lsm_core::read_counters::ratio(stats.hits, stats.hits + stats.misses),
+            size_bytes: stats.used_bytes,
+            capacity_bytes: cache.capacity(),
+        }
     }
 
     fn filter_counters(&self) -> lsm_table::FilterCounters {
