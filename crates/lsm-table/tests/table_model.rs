@@ -156,6 +156,7 @@ fn build(
         order: order.clone(),
         global_seqno: None,
         pin_budget: None,
+        counters: Some(Arc::default()),
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
     (table, read_options, fs)
@@ -205,6 +206,15 @@ proptest! {
             front.extend(back);
             prop_assert_eq!(front, expected);
         }
+        // Without a cache no block load is a hit; with one, every data block a read
+        // touched was loaded once from the file at least.
+        let counts = read_options.counters.as_ref().unwrap().counts();
+        let data = counts.kind(lsm_core::BlockKind::Data);
+        if read_options.block_cache.is_none() {
+            prop_assert_eq!(counts.total().loads_cached, 0);
+        }
+        prop_assert!(data.loads_cached == 0 || data.loads_io > 0);
+        prop_assert!(data.bytes_io >= data.loads_io);
         prop_assert!(table.verify().unwrap().is_ok());
         // Opened in another order, the table is refused by name before any read.
         let other = TestOrder::ALL.into_iter().find(|other| *other != test_order).unwrap();
