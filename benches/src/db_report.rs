@@ -40,6 +40,10 @@ pub struct Row {
     pub filter_bits_per_key: Option<f64>,
     /// Median filter false-positive rate.
     pub filter_fpr: Option<f64>,
+    /// Median table blocks read from files per operation.
+    pub block_reads_per_op: Option<f64>,
+    /// Median milliseconds of write stalls and slowdowns.
+    pub stall_ms: Option<f64>,
     /// Why the engine skipped the workload, when it ran in no repetition.
     pub skipped: Option<String>,
     /// Repetitions that did not run it (failed), when others did.
@@ -111,6 +115,8 @@ pub fn aggregate(samples: &[Sample], engines: &[EngineKind]) -> Vec<Row> {
                 cache_hit_rate: of(|s| s.cache_hit_rate),
                 filter_bits_per_key: of(|s| s.filter_bits_per_key),
                 filter_fpr: of(|s| s.filter_fpr),
+                block_reads_per_op: of(|s| s.block_reads_per_op),
+                stall_ms: of(|s| s.stall_ms),
                 skipped: runs
                     .iter()
                     .all(|s| s.skipped.is_some())
@@ -127,7 +133,7 @@ fn cell(value: Option<f64>, format: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "-".to_owned(), format)
 }
 
-const HEADER: [&str; 13] = [
+const HEADER: [&str; 15] = [
     "workload",
     "engine",
     "ops/s",
@@ -141,9 +147,11 @@ const HEADER: [&str; 13] = [
     "cache hit",
     "filter bits/key",
     "filter FPR",
+    "block reads/op",
+    "stall ms",
 ];
 
-fn cells(row: &Row) -> [String; 13] {
+fn cells(row: &Row) -> [String; 15] {
     let micros = |idx: usize| {
         cell(row.latency_ns.map(|l| l[idx]), |ns| {
             format!("{:.2}", ns / 1000.0)
@@ -172,6 +180,8 @@ fn cells(row: &Row) -> [String; 13] {
         cell(row.cache_hit_rate, |rate| format!("{:.1}%", rate * 100.0)),
         cell(row.filter_bits_per_key, |bits| format!("{bits:.2}")),
         cell(row.filter_fpr, |rate| format!("{:.3}%", rate * 100.0)),
+        cell(row.block_reads_per_op, |reads| format!("{reads:.3}")),
+        cell(row.stall_ms, |ms| format!("{ms:.0}")),
     ]
 }
 
@@ -218,6 +228,8 @@ pub fn write_files(rows: &[Row], samples: &[Sample], dir: &Path) -> Result<(), S
             "cache_hit_rate": row.cache_hit_rate,
             "filter_bits_per_key": row.filter_bits_per_key,
             "filter_fpr": row.filter_fpr,
+            "block_reads_per_op": row.block_reads_per_op,
+            "stall_ms": row.stall_ms,
             "skipped": row.skipped,
             "failed_reps": row.failed_reps,
             "data_set": data_set,

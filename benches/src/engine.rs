@@ -139,6 +139,15 @@ pub struct FilterProbes {
     pub false_positives: u64,
 }
 
+/// Work counters since the engine opened, where the engine keeps them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkCounters {
+    /// Table blocks (data, index, filter, ...) read from files: not from a cache.
+    pub block_reads: u64,
+    /// Time writers waited at stop limits or slept at slowdown limits, nanoseconds.
+    pub stall_nanos: u64,
+}
+
 /// One engine, opened. Writes are not logged (no WAL anywhere); reads see every write
 /// made before them.
 pub trait Engine: Send + Sync {
@@ -186,6 +195,11 @@ pub trait Engine: Send + Sync {
 
     /// Filter outcomes since the engine opened, if the engine counts them.
     fn filter_probes(&self) -> Option<FilterProbes>;
+
+    /// Block reads and stall time since the engine opened, if the engine counts them.
+    fn work_counters(&self) -> Option<WorkCounters> {
+        None
+    }
 
     /// Loads the entries `fill` passes to its sink (in ascending key order) through
     /// the engine's bulk path: straight into table files, registered at once.

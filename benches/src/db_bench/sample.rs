@@ -9,7 +9,7 @@ use lsm_core::{Fs, OpenOptions, StdFs};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::engine::{CacheCounters, Engine, FilterProbes};
+use crate::engine::{CacheCounters, Engine, FilterProbes, WorkCounters};
 use crate::proc_stats;
 use crate::tree_dirs::dir_bytes;
 use crate::workloads::percentiles;
@@ -43,6 +43,10 @@ pub struct Sample {
     pub filter_bits_per_key: Option<f64>,
     /// False positives over filter probes for absent keys during the workload.
     pub filter_fpr: Option<f64>,
+    /// Table blocks read from files (not the cache) per operation.
+    pub block_reads_per_op: Option<f64>,
+    /// Milliseconds writers spent stalled or slowed down during the workload.
+    pub stall_ms: Option<f64>,
     /// Why the engine did not run the workload.
     pub skipped: Option<String>,
     /// The set of records the values were cut from (`"full"` or `"subset"`).
@@ -83,6 +87,8 @@ impl Sample {
             "cache_hit_rate": self.cache_hit_rate,
             "filter_bits_per_key": self.filter_bits_per_key,
             "filter_fpr": self.filter_fpr,
+            "block_reads_per_op": self.block_reads_per_op,
+            "stall_ms": self.stall_ms,
             "skipped": self.skipped,
             "data_set": self.data_set,
         })
@@ -108,6 +114,8 @@ impl Sample {
             cache_hit_rate: float("cache_hit_rate"),
             filter_bits_per_key: float("filter_bits_per_key"),
             filter_fpr: float("filter_fpr"),
+            block_reads_per_op: float("block_reads_per_op"),
+            stall_ms: float("stall_ms"),
             skipped: value
                 .get("skipped")
                 .and_then(Value::as_str)
@@ -128,6 +136,7 @@ pub struct Meter {
     written: Option<u64>,
     cache: Option<CacheCounters>,
     probes: Option<FilterProbes>,
+    work: Option<WorkCounters>,
     latencies: Vec<u64>,
 }
 
@@ -137,6 +146,7 @@ impl Meter {
         let mut meter = Self::start_bare();
         meter.cache = engine.cache_counters();
         meter.probes = engine.filter_probes();
+        meter.work = engine.work_counters();
         meter
     }
 
@@ -147,6 +157,7 @@ impl Meter {
             written: proc_stats::written_bytes(),
             cache: None,
             probes: None,
+            work: None,
             latencies: Vec::new(),
             started: Instant::now(),
         }
@@ -199,9 +210,22 @@ impl Meter {
             }
             _ => None,
         };
+        let (block_reads_per_op, stall_ms) = match (self.work, engine.work_counters()) {
+            (Some(before), Some(after)) => {
+                let reads = after.block_reads.saturating_sub(before.block_reads);
+                let stalled = after.stall_nanos.saturating_sub(before.stall_nanos);
+                (
+                    (ops > 0).then(|| reads as f64 / ops as f64),
+                    Some(stalled as f64 / 1e6),
+                )
+            }
+            _ => (None, None),
+        };
         Sample {
             cache_hit_rate,
             filter_fpr,
+            block_reads_per_op,
+            stall_ms,
             ..self.finish_bare(ctx, workload, ops, user_bytes, elapsed)
         }
     }
@@ -229,6 +253,8 @@ impl Meter {
             cache_hit_rate: None,
             filter_bits_per_key: None,
             filter_fpr: None,
+            block_reads_per_op: None,
+            stall_ms: None,
             skipped: None,
             data_set: data_set_name(),
         }

@@ -270,6 +270,15 @@ impl Engine for Ours {
         }))
     }
 
+    fn work_counters(&self) -> Option<super::WorkCounters> {
+        let metrics = self.tree.metrics();
+        let stalled = metrics.stall_time() + metrics.slowdown_time();
+        Some(super::WorkCounters {
+            block_reads: metrics.block_load_io_count() as u64,
+            stall_nanos: u64::try_from(stalled.as_nanos()).unwrap_or(u64::MAX),
+        })
+    }
+
     fn filter_probes(&self) -> Option<super::FilterProbes> {
         let counters = self.tree.filter_counters();
         Some(super::FilterProbes {

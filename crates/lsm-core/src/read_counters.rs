@@ -70,7 +70,7 @@ struct KindCounters {
 #[derive(Debug, Default)]
 pub struct ReadCounters {
     kinds: [KindCounters; 6],
-    filter_queries: AtomicU64,
+    filter_passed: AtomicU64,
     filter_rejected: AtomicU64,
     filter_passed_absent: AtomicU64,
     prefix_rejected: AtomicU64,
@@ -156,12 +156,15 @@ impl ReadCounters {
             .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A point read asked a key filter; `passed`: whether it may hold the key.
+    /// A point read asked a key filter; `passed`: whether it may hold the key. (One
+    /// add either way: the queries are the passes and the rejections together.)
     pub fn filter_queried(&self, passed: bool) {
-        self.filter_queries.fetch_add(1, Ordering::Relaxed);
-        if !passed {
-            self.filter_rejected.fetch_add(1, Ordering::Relaxed);
-        }
+        let counter = if passed {
+            &self.filter_passed
+        } else {
+            &self.filter_rejected
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A point read the filter passed found nothing.
@@ -186,10 +189,11 @@ impl ReadCounters {
                 bytes_io: load(&counters.bytes_io),
             };
         }
+        let filter_rejected = load(&self.filter_rejected);
         ReadCounts {
             by_kind,
-            filter_queries: load(&self.filter_queries),
-            filter_rejected: load(&self.filter_rejected),
+            filter_queries: load(&self.filter_passed) + filter_rejected,
+            filter_rejected,
             filter_passed_absent: load(&self.filter_passed_absent),
             prefix_rejected: load(&self.prefix_rejected),
         }
