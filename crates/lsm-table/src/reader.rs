@@ -61,6 +61,11 @@ pub(crate) struct TableInner {
     filter_passed_absent: AtomicU64,
     /// Prefix scans the prefix filter answered "absent" for.
     prefix_rejected: AtomicU64,
+    /// Point reads that consulted the data (past the key range and the filter).
+    data_reads: AtomicU64,
+    /// Unix seconds of such a read: the first 16, then every 16th (a clock read costs
+    /// more than the count).
+    last_read_secs: AtomicU64,
     /// The order of the keys.
     pub(crate) order: KeyOrder,
     /// The seqno every entry reads at, for an ingested table (see
@@ -315,6 +320,8 @@ impl Table {
             filter_rejected: AtomicU64::new(0),
             filter_passed_absent: AtomicU64::new(0),
             prefix_rejected: AtomicU64::new(0),
+            data_reads: AtomicU64::new(0),
+            last_read_secs: AtomicU64::new(0),
             order: options.order.clone(),
             global_seqno: options.global_seqno,
         };
@@ -386,6 +393,10 @@ impl Table {
             inner.filter_rejected.fetch_add(1, Ordering::Relaxed);
             return Ok(None);
         }
+        let reads = inner.data_reads.fetch_add(1, Ordering::Relaxed);
+        if reads < 16 || reads.is_multiple_of(16) {
+            inner.last_read_secs.store(unix_secs(), Ordering::Relaxed);
+        }
         let target_seqno = read_seqno - 1;
         let found = match inner.seek_index(user_key, target_seqno)? {
             Some(entry) => inner
@@ -401,6 +412,17 @@ impl Table {
             }
         }
         Ok(found)
+    }
+
+    /// Point reads ([`Self::get`]) that consulted the table's data since it opened (a
+    /// read its key range or filter ruled out does not count), and the unix seconds of
+    /// a recent one (exact for the first 16 reads, then within 16 reads), 0 before any.
+    #[must_use]
+    pub fn read_stats(&self) -> (u64, u64) {
+        (
+            self.inner.data_reads.load(Ordering::Relaxed),
+            self.inner.last_read_secs.load(Ordering::Relaxed),
+        )
     }
 
     /// What the filter did for [`Self::get`] since the table opened.
@@ -921,6 +943,13 @@ impl Readahead {
         let len = (start + size_u64).min(blocks_end) - start;
         Some((start, usize::try_from(len).ok()?))
     }
+}
+
+/// Seconds since the unix epoch (0 if the clock is before it).
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// The counters' kind of a table block.

@@ -561,6 +561,43 @@ pub trait AbstractTree: sealed::Sealed {
     /// The block cache's hits, misses and size (of every tree sharing the cache).
     fn cache_stats(&self) -> crate::CacheStats;
 
+    /// What the tree stores: bytes used and free, entries and tables, the average
+    /// entry, what a compaction needs and could free, and a coarse status. Reads no
+    /// data block.
+    ///
+    /// # Errors
+    /// None today; kept for checks that read files.
+    fn storage_stats(&self) -> Result<crate::StorageStats>;
+
+    /// Bytes, entries and reads per level, with each table's.
+    ///
+    /// # Errors
+    /// None today; kept for checks that read files.
+    fn level_segment_stats(&self) -> Result<Vec<crate::LevelStats>>;
+
+    /// An estimate of the bytes and entry versions of `range` as of `seqno`: tables
+    /// wholly inside count whole, tables across a bound by the share of their data
+    /// blocks that may hold keys in it (from their index blocks, no data block read),
+    /// and the memtables' entries exactly.
+    ///
+    /// # Errors
+    /// Reading a table's index blocks.
+    fn approximate_range_stats<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+    ) -> Result<crate::ApproximateRangeStats>;
+
+    /// [`Self::approximate_range_stats`]' entry count, and its share of the tree.
+    ///
+    /// # Errors
+    /// As [`Self::approximate_range_stats`].
+    fn approximate_range_cardinality<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+    ) -> Result<crate::RangeCardinality>;
+
     /// Entries in memtables and tables, counting every version and tombstone (cheap).
     fn approximate_len(&self) -> usize;
 

@@ -332,6 +332,30 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.cache_stats())
     }
 
+    fn storage_stats(&self) -> Result<crate::StorageStats> {
+        $forward!(self, tree => tree.storage_stats())
+    }
+
+    fn level_segment_stats(&self) -> Result<Vec<crate::LevelStats>> {
+        $forward!(self, tree => tree.level_segment_stats())
+    }
+
+    fn approximate_range_stats<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+    ) -> Result<crate::ApproximateRangeStats> {
+        $forward!(self, tree => tree.approximate_range_stats(range, seqno))
+    }
+
+    fn approximate_range_cardinality<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+    ) -> Result<crate::RangeCardinality> {
+        $forward!(self, tree => tree.approximate_range_cardinality(range, seqno))
+    }
+
     fn approximate_len(&self) -> usize {
         $forward!(self, tree => tree.approximate_len())
     }

@@ -76,6 +76,7 @@ mod recovery;
 pub mod repair;
 pub mod scan_since;
 pub mod seekable;
+mod storage_stats;
 mod super_version;
 mod threads;
 mod tree;
@@ -106,6 +107,9 @@ pub use kv_separation::KvSeparationOptions;
 pub use lsm_core::{BlockKind, KindCounts, ReadCounts};
 pub use lsm_wal::{Durability, Error as WalError, Recovery as JournalRecovery};
 pub use metrics::{CacheStats, Metrics};
+pub use storage_stats::{
+    ApproximateRangeStats, LevelStats, RangeCardinality, SegmentStats, StorageStats, StorageStatus,
+};
 
 /// The I/O vocabulary of the file-system seam, under the path the mirrored API gives it
 /// (ours is `std::io`'s: see `docs/compatibility.md`).

@@ -796,6 +796,32 @@ impl AbstractTree for Tree {
         &self.0.metrics
     }
 
+    fn storage_stats(&self) -> Result<crate::StorageStats> {
+        self.0.storage_stats()
+    }
+
+    fn level_segment_stats(&self) -> Result<Vec<crate::LevelStats>> {
+        Ok(self.0.level_segment_stats())
+    }
+
+    fn approximate_range_stats<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+    ) -> Result<crate::ApproximateRangeStats> {
+        let bounds = crate::storage_stats::owned_bounds(&range);
+        self.0.approximate_range_stats(&bounds, seqno)
+    }
+
+    fn approximate_range_cardinality<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        seqno: SeqNo,
+    ) -> Result<crate::RangeCardinality> {
+        let bounds = crate::storage_stats::owned_bounds(&range);
+        self.0.approximate_range_cardinality(&bounds, seqno)
+    }
+
     fn cache_stats(&self) -> crate::CacheStats {
         let cache = &self.config.cache;
         let stats = cache.stats();
