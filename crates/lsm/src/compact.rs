@@ -13,7 +13,7 @@ use lsm_core::{InternalEntry, SeqNo, TableId};
 use lsm_table::Table;
 use lsm_version::{TableMeta, VersionEdit};
 
-use crate::compaction::{CompactionAction, CompactionResult, filter};
+use crate::compaction::{CompactionAction, CompactionReason, CompactionResult, filter};
 use crate::flush::BlobContext;
 use crate::jobs::{Claim, Wait};
 use crate::super_version::SuperVersion;
@@ -31,11 +31,21 @@ impl TreeInner {
         wait: Wait,
     ) -> Result<CompactionResult> {
         self.health.check()?;
-        let Some((current, choice, claim)) = self.choose(strategy, wait)? else {
+        let Some((current, choice, reason, claim)) = self.choose(strategy, wait)? else {
             return Ok(CompactionResult::nothing());
         };
-        let span = tracing::info_span!("compaction", strategy = strategy.get_name(), watermark);
+        let span = tracing::info_span!(
+            "compaction",
+            strategy = strategy.get_name(),
+            reason = reason.name(),
+            watermark
+        );
         let _entered = span.enter();
+        let started = std::time::Instant::now();
+        let (read_before, written_before) = (
+            self.metrics.bytes_compacted_read(),
+            self.metrics.bytes_compacted_written(),
+        );
         let result = match &choice {
             Choice::DoNothing => Ok(CompactionResult::nothing()),
             Choice::Drop(ids) => self.drop_tables(&choice, ids, &claim),
@@ -51,8 +61,20 @@ impl TreeInner {
         {
             self.metrics.compacted(result.action, 0, 0);
         }
-        if let Ok(result) = &result {
-            tracing::info!(action = ?result.action, dest_level = ?result.dest_level, tables_in = result.tables_in, tables_out = result.tables_out, "compaction step");
+        if let Ok(result) = &result
+            && result.action != CompactionAction::Nothing
+        {
+            self.metrics.compacted_for(reason);
+            tracing::info!(
+                action = ?result.action,
+                dest_level = ?result.dest_level,
+                tables_in = result.tables_in,
+                tables_out = result.tables_out,
+                bytes_read = self.metrics.bytes_compacted_read() - read_before,
+                bytes_written = self.metrics.bytes_compacted_written() - written_before,
+                elapsed_ms = started.elapsed().as_millis(),
+                "compaction step"
+            );
         }
         result
     }
@@ -64,7 +86,7 @@ impl TreeInner {
         &self,
         strategy: &dyn CompactionStrategy,
         wait: Wait,
-    ) -> Result<Option<(Arc<SuperVersion>, Choice, Claim<'_>)>> {
+    ) -> Result<Option<(Arc<SuperVersion>, Choice, CompactionReason, Claim<'_>)>> {
         let mut jobs = self.jobs.lock();
         let mut waiting = false;
         let chosen = loop {
@@ -81,12 +103,13 @@ impl TreeInner {
                     .collect(),
                 now_ms: crate::flush::now_ms(),
             };
-            let choice = match strategy.choose(&current.version, &state) {
+            let (choice, reason) = match strategy.choose(&current.version, &state) {
                 Choice::DoNothing => self
                     .blob_gc_policy()
                     .and_then(|policy| {
                         lsm_compaction::blob_gc_choice(&current.version, &jobs.busy, policy)
                     })
+                    .map(|choice| (choice, CompactionReason::BlobGc))
                     .or_else(|| {
                         lsm_compaction::rotation_choice(
                             &current.version,
@@ -94,9 +117,10 @@ impl TreeInner {
                             &current.stale_key_tables(),
                             &current.stale_key_blob_files(),
                         )
+                        .map(|choice| (choice, CompactionReason::KeyRotation))
                     })
-                    .unwrap_or(Choice::DoNothing),
-                choice => choice,
+                    .unwrap_or((Choice::DoNothing, CompactionReason::Strategy)),
+                choice => (choice, CompactionReason::Strategy),
             };
             if choice == Choice::DoNothing {
                 let others_run = jobs.running > 0 && !self.health.is_closing();
@@ -117,7 +141,7 @@ impl TreeInner {
                 });
             }
             let claim = self.jobs.claim(&mut jobs, chosen_tables(&choice));
-            break Ok(Some((current, choice, claim)));
+            break Ok(Some((current, choice, reason, claim)));
         };
         if waiting {
             jobs.waiting -= 1;

@@ -34,6 +34,32 @@ pub enum CompactionAction {
     Dropped,
 }
 
+/// Why a compaction step ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompactionReason {
+    /// The compaction strategy chose it (level sizes, level-0 runs, expiry, ...).
+    Strategy,
+    /// Blob files with too much garbage: their live values are relocated.
+    BlobGc,
+    /// Files written under an older encryption key are rewritten under the current.
+    KeyRotation,
+}
+
+impl CompactionReason {
+    /// Every reason.
+    pub const ALL: [Self; 3] = [Self::Strategy, Self::BlobGc, Self::KeyRotation];
+
+    /// A short name for logs and reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Strategy => "strategy",
+            Self::BlobGc => "blob gc",
+            Self::KeyRotation => "key rotation",
+        }
+    }
+}
+
 /// The outcome of a compaction step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CompactionResult {

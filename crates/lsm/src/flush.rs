@@ -76,6 +76,7 @@ impl TreeInner {
         let memtables = current.sealed.clone();
         self.note_gc_watermark(watermark);
         let span = tracing::info_span!("flush", memtables = memtables.len(), watermark);
+        let started = std::time::Instant::now();
         let _entered = span.enter();
         let flushed_ids: BTreeSet<MemtableId> = memtables.iter().map(|m| m.id()).collect();
         let job = FlushJob {
@@ -153,6 +154,7 @@ impl TreeInner {
             tables = written.tables.len(),
             blob_files = written.blob_files.len(),
             bytes_written,
+            elapsed_ms = started.elapsed().as_millis(),
             "flushed"
         );
         Ok(Some(bytes_written))

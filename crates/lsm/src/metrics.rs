@@ -1,6 +1,7 @@
 //! [`Metrics`]: a tree's counters since it opened. Block loads and filter answers are
 //! counted where tables and blob files fetch them (`lsm_core::ReadCounters`, shared by
-//! the tree's files); flushes, compactions and write stalls where the tree runs them.
+//! the tree's files), for reads and for the merges of compaction alike; flushes,
+//! compactions and write stalls where the tree runs them.
 //! Every count is a relaxed atomic add; the counters are always on.
 
 use std::sync::Arc;
@@ -10,7 +11,15 @@ use std::time::Duration;
 use lsm_core::read_counters::ratio;
 use lsm_core::{BlockKind, KindCounts, ReadCounters, ReadCounts};
 
-use crate::compaction::CompactionAction;
+use crate::compaction::{CompactionAction, CompactionReason};
+
+fn reason_slot(reason: CompactionReason) -> usize {
+    match reason {
+        CompactionReason::Strategy => 0,
+        CompactionReason::BlobGc => 1,
+        CompactionReason::KeyRotation => 2,
+    }
+}
 
 /// A tree's counters (see the module documentation), from
 /// [`crate::AbstractTree::metrics`].
@@ -22,6 +31,7 @@ pub struct Metrics {
     merges: AtomicU64,
     moves: AtomicU64,
     drops: AtomicU64,
+    by_reason: [AtomicU64; 3],
     compacted_read_bytes: AtomicU64,
     compacted_written_bytes: AtomicU64,
     stalls: AtomicU64,
@@ -66,6 +76,10 @@ impl Metrics {
         }
         add(&self.compacted_read_bytes, read);
         add(&self.compacted_written_bytes, written);
+    }
+
+    pub(crate) fn compacted_for(&self, reason: CompactionReason) {
+        add(&self.by_reason[reason_slot(reason)], 1);
     }
 
     /// A writer waited `waited` at a stop limit.
@@ -290,6 +304,12 @@ impl Metrics {
     #[must_use]
     pub fn compactions_dropped(&self) -> u64 {
         load(&self.drops)
+    }
+
+    /// Compaction steps (merges, moves and drops) that ran for `reason`.
+    #[must_use]
+    pub fn compactions_by_reason(&self, reason: CompactionReason) -> u64 {
+        load(&self.by_reason[reason_slot(reason)])
     }
 
     /// Bytes of the tables merges read.

@@ -65,6 +65,7 @@ impl Tree {
         // Every sync of the tree goes as far as its sync mode asks.
         config.fs = lsm_core::fs::with_sync_mode(Arc::clone(&config.fs), config.sync_mode);
         let span = tracing::info_span!("open", path = %config.path.display());
+        let opening = std::time::Instant::now();
         let _entered = span.enter();
         config.validate()?;
         let fs = Arc::clone(&config.fs);
@@ -176,7 +177,9 @@ impl Tree {
         }
         tracing::info!(
             tables = version.table_count(),
+            blob_files = version.blob_files().len(),
             last_seqno = version.last_seqno(),
+            elapsed_ms = opening.elapsed().as_millis(),
             "tree opened"
         );
         let rate_limiter = RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock));

@@ -118,6 +118,7 @@ impl Config {
         let lock = crate::recovery::lock_directory(fs.as_ref(), &dir, self.directory_lock)?;
         let span = tracing::info_span!("repair", path = %dir.display());
         let _entered = span.enter();
+        let started = std::time::Instant::now();
         // A tree that never wrote a file may not have its encryption marker yet.
         let fresh = !fs
             .exists(&dir.join(crate::layout::ENCRYPTION_MARKER))
@@ -232,6 +233,7 @@ impl Config {
             unreadable = report.unreadable,
             obsolete = report.obsolete_tables.len(),
             method = report.method,
+            elapsed_ms = started.elapsed().as_millis(),
             "manifest rebuilt"
         );
         Ok(report)
