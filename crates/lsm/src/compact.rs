@@ -20,6 +20,10 @@ use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
 
+/// A compaction step to run: the super-version it was chosen on, the choice, why, and
+/// the claim on its tables.
+type Chosen<'a> = (Arc<SuperVersion>, Choice, CompactionReason, Claim<'a>);
+
 impl TreeInner {
     /// Runs one compaction step of `strategy`; see the module docs. With
     /// [`Wait::ForFree`], a step that finds nothing to do while other jobs run waits for
@@ -86,7 +90,7 @@ impl TreeInner {
         &self,
         strategy: &dyn CompactionStrategy,
         wait: Wait,
-    ) -> Result<Option<(Arc<SuperVersion>, Choice, CompactionReason, Claim<'_>)>> {
+    ) -> Result<Option<Chosen<'_>>> {
         let mut jobs = self.jobs.lock();
         let mut waiting = false;
         let chosen = loop {
