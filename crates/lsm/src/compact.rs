@@ -86,11 +86,7 @@ impl TreeInner {
     /// Asks `strategy` (then blob garbage collection) for a choice on the current
     /// version, passing over the tables running jobs hold, checks it, and claims its
     /// tables; `None` when there is nothing to do (see [`Wait`]).
-    fn choose(
-        &self,
-        strategy: &dyn CompactionStrategy,
-        wait: Wait,
-    ) -> Result<Option<Chosen<'_>>> {
+    fn choose(&self, strategy: &dyn CompactionStrategy, wait: Wait) -> Result<Option<Chosen<'_>>> {
         let mut jobs = self.jobs.lock();
         let mut waiting = false;
         let chosen = loop {
