@@ -158,9 +158,14 @@ struct LogAxis {
 }
 
 impl LogAxis {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "decades of values clamped to 1e-9 and 1e18 fit an i32"
+    )]
     fn new(low: f64, high: f64, left: f64, width: f64) -> Self {
-        let from_decade = low.max(1e-9).log10().floor() as i32;
-        let to_decade = (high.max(1e-9).log10().ceil() as i32).max(from_decade + 1);
+        let decade = |value: f64| value.clamp(1e-9, 1e18).log10();
+        let from_decade = decade(low).floor() as i32;
+        let to_decade = (decade(high).ceil() as i32).max(from_decade + 1);
         Self {
             from_decade,
             to_decade,
