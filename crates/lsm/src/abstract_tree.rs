@@ -200,8 +200,25 @@ pub trait AbstractTree: sealed::Sealed {
     /// Whether the tree accepts writes.
     ///
     /// # Errors
-    /// [`crate::Error::Unrecoverable`] after a failed flush or manifest write.
+    /// [`crate::Error::Unrecoverable`] after a failed flush or manifest write; an error
+    /// of background maintenance; [`crate::Error::StorageFull`] while the storage gate
+    /// ([`crate::RuntimeConfig::storage_admission_check`]) finds no room.
     fn write_admission(&self) -> Result<()>;
+
+    /// Whether the storage gate refuses writes now (always false with the gate off).
+    fn is_read_only(&self) -> bool;
+
+    /// The settings in force that can change while the tree runs.
+    fn runtime_config(&self) -> Arc<crate::RuntimeConfig>;
+
+    /// Changes the runtime settings: `change` edits a copy, which is checked and
+    /// swapped in whole; the next write, flush or compaction uses it. Not persisted (a
+    /// reopen starts from [`crate::Config::with_runtime_config`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] for settings that do not validate (nothing
+    /// changes).
+    fn update_runtime_config<F: FnOnce(&mut crate::RuntimeConfig)>(&self, change: F) -> Result<()>;
 
     /// The value of `key` at `seqno`.
     ///

@@ -328,6 +328,18 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.metrics())
     }
 
+    fn is_read_only(&self) -> bool {
+        $forward!(self, tree => tree.is_read_only())
+    }
+
+    fn runtime_config(&self) -> Arc<crate::RuntimeConfig> {
+        $forward!(self, tree => tree.runtime_config())
+    }
+
+    fn update_runtime_config<F: FnOnce(&mut crate::RuntimeConfig)>(&self, change: F) -> Result<()> {
+        $forward!(self, tree => tree.update_runtime_config(change))
+    }
+
     fn cache_stats(&self) -> crate::CacheStats {
         $forward!(self, tree => tree.cache_stats())
     }

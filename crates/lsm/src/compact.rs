@@ -254,6 +254,9 @@ impl TreeInner {
         watermark: SeqNo,
     ) -> Result<CompactionResult> {
         let dest = usize::from(input.dest_level);
+        if self.lacks_room_for(current, input) {
+            return Ok(CompactionResult::nothing());
+        }
         let bottom = lsm_compaction::merge_bottom(&current.version, input);
         self.note_gc_watermark(watermark);
         let written = self.write_merge(current, input, watermark, bottom)?;
@@ -318,6 +321,30 @@ impl TreeInner {
             tables_in: removed.len(),
             tables_out,
         })
+    }
+
+    /// With the storage gate on, whether the merge of `input` might not fit: its output
+    /// may be as large as its inputs, which stay until it is installed. Such a merge is
+    /// deferred (counted, and logged), not started to fail half way with a full disk.
+    fn lacks_room_for(&self, current: &SuperVersion, input: &Input) -> bool {
+        let runtime = self.runtime.load();
+        if !runtime.storage_admission_check {
+            return false;
+        }
+        self.admission.record(&self.measure_storage(), &runtime);
+        let needed: u64 = current
+            .version
+            .tables()
+            .filter(|meta| input.table_ids.contains(&meta.id))
+            .map(|meta| meta.size_bytes)
+            .sum();
+        let room = self.admission.room(self.memtable_bytes());
+        if needed <= room {
+            return false;
+        }
+        self.metrics.deferred_for_space();
+        tracing::warn!(needed, room, "merge deferred: its output may not fit");
+        true
     }
 
     /// Writes the merge of `input`'s tables ([`MergeJob`]): the tree's merge operator,

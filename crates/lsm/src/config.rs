@@ -119,6 +119,7 @@ pub struct Config {
     pub kv_separation_opts: Option<crate::KvSeparationOptions>,
     pub(crate) background: Option<crate::background::MaintenanceOptions>,
     pub(crate) compaction_rate_limit: u64,
+    pub(crate) runtime_config: crate::RuntimeConfig,
     pub(crate) compaction_threads: usize,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) subcompaction_min_bytes: u64,
@@ -216,6 +217,7 @@ impl Config {
             merge_operator: None,
             background: None,
             compaction_rate_limit: 0,
+            runtime_config: crate::RuntimeConfig::default(),
             compaction_threads: std::thread::available_parallelism()
                 .map_or(1, |cores| (cores.get() / 2).max(1)),
             compaction_pool: None,
@@ -404,6 +406,15 @@ impl Config {
     #[must_use]
     pub fn compaction_rate_limit(mut self, bytes_per_sec: u64) -> Self {
         self.compaction_rate_limit = bytes_per_sec;
+        self
+    }
+
+    /// The settings the tree starts with that it can change while it runs (see
+    /// [`crate::AbstractTree::update_runtime_config`]); a reopen starts from these
+    /// again. A rate left at `None` takes [`Self::compaction_rate_limit`].
+    #[must_use]
+    pub fn with_runtime_config(mut self, runtime_config: crate::RuntimeConfig) -> Self {
+        self.runtime_config = runtime_config;
         self
     }
 

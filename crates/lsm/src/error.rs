@@ -73,6 +73,17 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// The storage admission gate refused a write: the tree would hold `used` bytes,
+    /// over its `limit` (the quota or the free space; see
+    /// [`crate::RuntimeConfig::storage_admission_check`]). Reads go on; writes are
+    /// admitted again once there is room.
+    #[error("storage full: the tree would hold {used} bytes, over its limit of {limit}")]
+    StorageFull {
+        /// What the tree would hold: its files and its memtables.
+        used: u64,
+        /// The lower of the quota and the files plus the free space.
+        limit: u64,
+    },
     /// Encryption cannot be set up or failed (a provider without a master key, a key of
     /// the wrong length, no randomness).
     #[error("encryption: {0}")]

@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod abstract_tree;
+mod admission;
 mod any_tree;
 mod argument;
 pub mod background;
@@ -74,6 +75,7 @@ mod rate_limiter;
 mod read;
 mod recovery;
 pub mod repair;
+pub mod runtime_config;
 pub mod scan_since;
 pub mod seekable;
 mod storage_stats;
@@ -107,6 +109,7 @@ pub use kv_separation::KvSeparationOptions;
 pub use lsm_core::{BlockKind, KindCounts, ReadCounts};
 pub use lsm_wal::{Durability, Error as WalError, Recovery as JournalRecovery};
 pub use metrics::{CacheStats, Metrics};
+pub use runtime_config::RuntimeConfig;
 pub use storage_stats::{
     ApproximateRangeStats, LevelStats, RangeCardinality, SegmentStats, StorageStats, StorageStatus,
 };

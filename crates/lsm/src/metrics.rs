@@ -32,6 +32,7 @@ pub struct Metrics {
     moves: AtomicU64,
     drops: AtomicU64,
     by_reason: [AtomicU64; 3],
+    deferred_for_space: AtomicU64,
     compacted_read_bytes: AtomicU64,
     compacted_written_bytes: AtomicU64,
     stalls: AtomicU64,
@@ -76,6 +77,10 @@ impl Metrics {
         }
         add(&self.compacted_read_bytes, read);
         add(&self.compacted_written_bytes, written);
+    }
+
+    pub(crate) fn deferred_for_space(&self) {
+        add(&self.deferred_for_space, 1);
     }
 
     pub(crate) fn compacted_for(&self, reason: CompactionReason) {
@@ -310,6 +315,12 @@ impl Metrics {
     #[must_use]
     pub fn compactions_by_reason(&self, reason: CompactionReason) -> u64 {
         load(&self.by_reason[reason_slot(reason)])
+    }
+
+    /// Merges deferred by the storage gate: their output might not have fit.
+    #[must_use]
+    pub fn compactions_deferred_for_space(&self) -> u64 {
+        load(&self.deferred_for_space)
     }
 
     /// Bytes of the tables merges read.

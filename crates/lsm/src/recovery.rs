@@ -182,7 +182,15 @@ impl Tree {
             elapsed_ms = opening.elapsed().as_millis(),
             "tree opened"
         );
-        let rate_limiter = RateLimiter::new(config.compaction_rate_limit, Box::new(SystemClock));
+        let mut runtime = config.runtime_config.clone();
+        runtime.validate()?;
+        if runtime.compaction_rate_limit.is_none() && config.compaction_rate_limit > 0 {
+            runtime.compaction_rate_limit = Some(config.compaction_rate_limit);
+        }
+        let rate_limiter = RateLimiter::new(
+            runtime.compaction_rate_limit.unwrap_or(0),
+            Box::new(SystemClock),
+        );
         let compaction_pool = compaction_pool(&config)?;
         let super_version = SuperVersion {
             active: Arc::new(Memtable::new_in(1, config.key_order())),
@@ -216,6 +224,8 @@ impl Tree {
             encryption,
             rate_limiter,
             metrics,
+            runtime: ArcSwap::from_pointee(runtime),
+            admission: crate::admission::Admission::default(),
             background: background.clone(),
             compaction_pool,
             pending_deletions: Arc::default(),
@@ -228,6 +238,10 @@ impl Tree {
             }),
             _directory_lock: directory_lock,
         }));
+        let runtime = tree.0.runtime.load();
+        if runtime.storage_admission_check {
+            tree.0.admission.record(&tree.0.measure_storage(), &runtime);
+        }
         if let Some(background) = background {
             crate::threads::start(&background, &tree.0)?;
             // Work may be due already (files under an older key, a deep level 0).

@@ -74,6 +74,10 @@ pub struct TreeInner {
     pub(crate) rate_limiter: RateLimiter,
     /// Counters of reads, flushes, compactions and stalls.
     pub(crate) metrics: Arc<crate::Metrics>,
+    /// The settings that change while the tree runs.
+    pub(crate) runtime: ArcSwap<crate::RuntimeConfig>,
+    /// The storage gate of writes and merges (when the runtime settings turn it on).
+    pub(crate) admission: crate::admission::Admission,
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
@@ -174,6 +178,51 @@ impl TreeInner {
             .unwrap_or_else(PoisonError::into_inner);
         let current = self.super_version.load_full();
         self.super_version.store(Arc::new(change(&current)));
+        let runtime = self.runtime.load();
+        if runtime.storage_admission_check {
+            self.admission.record(&self.measure_storage(), &runtime);
+        }
+    }
+
+    /// The bytes of the tree's files and the file system's free space, for the storage
+    /// gate.
+    pub(crate) fn measure_storage(&self) -> crate::admission::Measure {
+        let version = Arc::clone(&self.super_version().version);
+        let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
+        let blobs: u64 = version
+            .blob_files()
+            .values()
+            .map(|info| info.file_len)
+            .sum();
+        crate::admission::Measure {
+            files: tables + blobs,
+            available: self.config.fs.available_space(&self.config.path).ok(),
+        }
+    }
+
+    /// Bytes in the memtables now: what the next flushes write, about.
+    pub(crate) fn memtable_bytes(&self) -> u64 {
+        self.super_version()
+            .memtables()
+            .map(|memtable| memtable.approximate_size())
+            .sum()
+    }
+
+    /// Applies `change` to the runtime settings, checks them and swaps them in.
+    pub(crate) fn update_runtime(
+        &self,
+        change: impl FnOnce(&mut crate::RuntimeConfig),
+    ) -> Result<()> {
+        let mut next = crate::RuntimeConfig::clone(&self.runtime.load());
+        change(&mut next);
+        next.validate()?;
+        self.rate_limiter
+            .set_rate(next.compaction_rate_limit.unwrap_or(0));
+        if next.storage_admission_check {
+            self.admission.record(&self.measure_storage(), &next);
+        }
+        self.runtime.store(Arc::new(next));
+        Ok(())
     }
 
     /// As [`Self::install`], with no write in flight (for sealing the active memtable).
@@ -461,14 +510,36 @@ impl AbstractTree for Tree {
 
     fn write_admission(&self) -> Result<()> {
         self.health.check()?;
-        match self
+        if let Some(error) = self
             .background
             .as_ref()
             .and_then(|background| background.take_error())
         {
-            Some(error) => Err(error),
-            None => Ok(()),
+            return Err(error);
         }
+        let runtime = self.runtime.load();
+        if !runtime.storage_admission_check {
+            return Ok(());
+        }
+        self.admission
+            .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
+    }
+
+    fn is_read_only(&self) -> bool {
+        let runtime = self.runtime.load();
+        runtime.storage_admission_check
+            && self
+                .admission
+                .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
+                .is_err()
+    }
+
+    fn runtime_config(&self) -> Arc<crate::RuntimeConfig> {
+        self.runtime.load_full()
+    }
+
+    fn update_runtime_config<F: FnOnce(&mut crate::RuntimeConfig)>(&self, change: F) -> Result<()> {
+        self.update_runtime(change)
     }
 
     fn remove_range<K: Into<UserKey>>(&self, start: K, end: K, seqno: SeqNo) -> u64 {

@@ -58,6 +58,12 @@ impl MemFs {
         fs
     }
 
+    /// Changes the bound on file data (`None`: unbounded); files already past it stay,
+    /// and writes fail with `StorageFull` until enough is freed.
+    pub fn set_capacity(&self, capacity_bytes: Option<u64>) {
+        self.lock_state().capacity_bytes = capacity_bytes;
+    }
+
     fn lock_state(&self) -> MutexGuard<'_, State> {
         lock_state(&self.state)
     }
@@ -250,9 +256,9 @@ impl Fs for MemFs {
 
     fn available_space(&self, _path: &Path) -> io::Result<u64> {
         let state = self.lock_state();
-        Ok(state
-            .capacity_bytes
-            .map_or(u64::MAX, |capacity| capacity - state.used_bytes))
+        Ok(state.capacity_bytes.map_or(u64::MAX, |capacity| {
+            capacity.saturating_sub(state.used_bytes)
+        }))
     }
 }
 
