@@ -72,7 +72,13 @@ pub enum Op {
     /// Bulk-load these keys (in the tree's order, the first of duplicates kept): a
     /// value (its length derives from the `u16`) or, for `None`, a tombstone.
     Ingest(Vec<(u8, Option<u16>)>),
+    /// Change the settings of the tables written from now on to preset `n` (the
+    /// harness's list): the answers must not change.
+    Tune(u8),
 }
+
+/// Presets [`Op::Tune`] chooses among.
+pub const TUNE_PRESET_COUNT: u8 = 4;
 
 /// One write into an overlay memtable of [`Op::OverlayScan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +196,7 @@ fn op_mix(version_change: BoxedStrategy<Op>) -> impl Strategy<Value = Op> {
         1 => Just(Op::Reopen),
         1 => prop::collection::vec((0..KEY_COUNT, prop::option::of(any::<u16>())), 0..8)
             .prop_map(Op::Ingest),
+        1 => (0..TUNE_PRESET_COUNT).prop_map(Op::Tune),
     ]
 }
 

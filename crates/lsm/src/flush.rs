@@ -178,6 +178,9 @@ impl TreeInner {
         ) -> Result<T>,
     ) -> Result<T> {
         let mut options = self.config.table_options(level)?;
+        self.runtime
+            .load()
+            .apply_to(&mut options, self.config.dictionary_training)?;
         options.created_at_ms = now_ms();
         options.replaces = replaces.into();
         options.obsolete = self.pending_deletions.ids().into();

@@ -4,11 +4,12 @@
 //! starts from [`crate::Config::with_runtime_config`] again. Files describe themselves,
 //! so no setting here can make an older file unreadable.
 
+use crate::config::{BloomConstructionPolicy, CompressionType, FilterPolicyEntry};
 use crate::{Error, Result};
 
 /// Settings a running tree can change (see the module documentation). Build one with
 /// `RuntimeConfig::default()` and set its fields.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuntimeConfig {
     /// Refuse `try_*` writes and `apply_batch` with [`Error::StorageFull`] while the
@@ -23,7 +24,20 @@ pub struct RuntimeConfig {
     /// Compaction writes, in bytes per second; `None`: not limited. Starts from
     /// [`crate::Config::compaction_rate_limit`].
     pub compaction_rate_limit: Option<u64>,
+    /// The compression of data blocks in the tables written from now on, at every
+    /// level: `None`, `Lz4` or `Zstd(level)` (a dictionary is a `Config` setting);
+    /// `None` here: the `Config`'s per-level policy.
+    pub data_block_compression: Option<CompressionType>,
+    /// The data block size of the tables written from now on, in bytes (64 to 4 MiB);
+    /// `None`: the `Config`'s per-level policy.
+    pub data_block_size: Option<u32>,
+    /// The key filter's bits per key in the tables written from now on (where the
+    /// `Config` gives them a filter); `None`: the `Config`'s per-level policy.
+    pub filter_bits_per_key: Option<f32>,
 }
+
+/// The smallest and largest data block size a runtime setting may ask for.
+const BLOCK_SIZES: std::ops::RangeInclusive<u32> = 64..=(4 << 20);
 
 impl RuntimeConfig {
     /// Checks the settings.
@@ -40,6 +54,54 @@ impl RuntimeConfig {
             return Err(Error::InvalidConfig(
                 "compaction_rate_limit of 0 bytes per second (use None for no limit)",
             ));
+        }
+        match self.data_block_compression {
+            Some(CompressionType::ZstdDict { .. }) => {
+                return Err(Error::InvalidConfig(
+                    "data_block_compression cannot name a dictionary (set it on the Config)",
+                ));
+            }
+            Some(compression) => compression.validate(None)?,
+            None => {}
+        }
+        if let Some(size) = self.data_block_size
+            && !BLOCK_SIZES.contains(&size)
+        {
+            return Err(Error::InvalidConfig(
+                "data_block_size must be 64 bytes to 4 MiB",
+            ));
+        }
+        if let Some(bits) = self.filter_bits_per_key {
+            FilterPolicyEntry::Bloom(BloomConstructionPolicy::BitsPerKey(bits)).to_burr()?;
+        }
+        Ok(())
+    }
+
+    /// Lays these settings over the `Config`'s `options` for a table about to be
+    /// written; `training` is the `Config`'s dictionary training, which follows a zstd
+    /// level set here.
+    pub(crate) fn apply_to(
+        &self,
+        options: &mut lsm_table::TableOptions,
+        training: Option<lsm_table::DictionaryTraining>,
+    ) -> Result<()> {
+        if let Some(compression) = self.data_block_compression {
+            options.compression = compression.to_codec(None);
+            options.dictionary_training = match compression {
+                CompressionType::Zstd(level) => {
+                    training.map(|training| lsm_table::DictionaryTraining { level, ..training })
+                }
+                _ => None,
+            };
+        }
+        if let Some(size) = self.data_block_size {
+            options.block_size = size as usize;
+        }
+        if let Some(bits) = self.filter_bits_per_key
+            && options.filter.is_some()
+        {
+            options.filter =
+                FilterPolicyEntry::Bloom(BloomConstructionPolicy::BitsPerKey(bits)).to_burr()?;
         }
         Ok(())
     }

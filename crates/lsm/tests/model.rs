@@ -425,6 +425,11 @@ impl Harness {
                 check_both_ends(copy.iter(read_seqno, None), &expected, &[true]);
             }
             Op::Ingest(writes) => self.ingest(writes),
+            Op::Tune(preset) => {
+                self.tree()
+                    .update_runtime_config(|runtime| tune(runtime, preset))
+                    .unwrap();
+            }
             Op::Reopen => {
                 self.tree = None;
                 self.tree = Some(self.open(PathBuf::from("/db")));
@@ -710,6 +715,21 @@ fn separated(threshold: u32) -> Option<KvSeparationOptions> {
             .staleness_threshold(0.2)
             .age_cutoff(0.5),
     )
+}
+
+/// The table settings of [`Op::Tune`]'s presets: compression, block size and filter
+/// bits changed while the tree runs (preset 0 goes back to the `Config`'s).
+fn tune(runtime: &mut lsm::RuntimeConfig, preset: u8) {
+    use lsm::config::CompressionType;
+    let (compression, block_size, bits) = match preset {
+        0 => (None, None, None),
+        1 => (Some(CompressionType::Lz4), Some(512), None),
+        2 => (Some(CompressionType::Zstd(1)), Some(64), Some(4.0)),
+        _ => (Some(CompressionType::None), Some(4096), Some(20.0)),
+    };
+    runtime.data_block_compression = compression;
+    runtime.data_block_size = block_size;
+    runtime.filter_bits_per_key = bits;
 }
 
 fn run(ops: Vec<Op>) {
