@@ -10,7 +10,7 @@
 //!   peers' ingestion, RocksDB's `SstFileWriter` and `IngestExternalFile`) on a
 //!   database of its own;
 //! - `fillrandom` (every key once, in random order), then `overwrite`, the reads
-//!   (`readrandom`, `readmissing`, `seekrandom`, `readseq`, `readreverse`,
+//!   (`readrandom`, `readhot` (a hot hundredth of the keys), `readmissing`, `seekrandom`, `readseq`, `readreverse`,
 //!   `readwhilewriting`), a major compaction for space amplification, the reads again on
 //!   the compacted tree (`readrandom-compacted`, `readmissing-compacted`,
 //!   `seekrandom-compacted`, `readseq-compacted`), then `deleterandom` and `rangedelete`;
@@ -367,8 +367,9 @@ fn main_db(
         samples.push(overwrite::run(ctx, engine)?);
     }
     type Workload = fn(&mut Ctx<'_>, &dyn Engine) -> Result<Sample, String>;
-    let reads: [(&str, Workload); 6] = [
+    let reads: [(&str, Workload); 7] = [
         ("readrandom", readrandom::run),
+        ("readhot", readrandom::run_hot),
         ("readmissing", readmissing::run),
         ("seekrandom", seekrandom::run),
         ("readseq", readseq::run),

@@ -47,6 +47,8 @@ pub struct Flags {
     pub lsm_encrypt: bool,
     /// Whether our tree orders keys through a comparator (`--custom-order`).
     pub lsm_custom_order: bool,
+    /// Whether our cache keeps a row cache (`--row-cache`).
+    pub lsm_row_cache: bool,
     /// Set in a child process: the engine, the repetition and the results file.
     pub child: Option<(String, usize, PathBuf)>,
     /// Report these samples (a run's `db_bench-samples.jsonl`) instead of running.
@@ -62,9 +64,9 @@ pub struct Flags {
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
 [--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
-[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--out DIR] [--from-samples FILE] \
+[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--row-cache] [--out DIR] [--from-samples FILE] \
 [--child-timeout SECONDS] [--smoke]
-  LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom,
+  LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom, readhot,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
   rangedelete, mergerandom, changescan, changescan-full, fillrandom-4k, readrandom-4k,
   fillrandom-blob, readrandom-blob, overwrite-blob, bulkload, and the -compacted reads;
@@ -94,6 +96,7 @@ impl Default for Flags {
             lsm_compression: OurCompression::None,
             lsm_encrypt: false,
             lsm_custom_order: false,
+            lsm_row_cache: false,
             child: None,
             corpus: None,
             from_samples: None,
@@ -115,6 +118,7 @@ impl Flags {
                 "--peers" => flags.peers = true,
                 "--encrypt" => flags.lsm_encrypt = true,
                 "--custom-order" => flags.lsm_custom_order = true,
+                "--row-cache" => flags.lsm_row_cache = true,
                 "--smoke" => {
                     flags.workloads = every_workload();
                     flags.num = 2_000;
@@ -222,6 +226,7 @@ impl Flags {
             our_compression: self.lsm_compression,
             our_encryption: self.lsm_encrypt,
             our_custom_order: self.lsm_custom_order,
+            our_row_cache: self.lsm_row_cache,
             ..self.profile.settings()
         }
     }
@@ -271,6 +276,9 @@ impl Flags {
         }
         if self.lsm_custom_order {
             args.push("--custom-order".to_owned());
+        }
+        if self.lsm_row_cache {
+            args.push("--row-cache".to_owned());
         }
         args.extend([
             "--corpus".to_owned(),

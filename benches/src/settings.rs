@@ -51,6 +51,7 @@ impl Profile {
             our_compression: OurCompression::None,
             our_encryption: false,
             our_custom_order: false,
+            our_row_cache: false,
         };
         match self {
             Self::Default => base,
@@ -97,6 +98,8 @@ pub struct Settings {
     /// Whether our tree orders its keys through a comparator (the bytes' order, by a
     /// dynamic call): what a custom comparator costs.
     pub our_custom_order: bool,
+    /// Whether a quarter of our cache answers point reads by key (the row cache).
+    pub our_row_cache: bool,
 }
 
 /// Our data-block compression in a run (`--compression`).
@@ -224,6 +227,9 @@ impl fmt::Display for Settings {
         }
         if self.our_custom_order {
             write!(f, "; lsm keys ordered through a comparator")?;
+        }
+        if self.our_row_cache {
+            write!(f, "; lsm row cache on (a quarter of its cache)")?;
         }
         Ok(())
     }

@@ -29,6 +29,23 @@ pub fn run(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
     run_with(ctx, engine, "readrandom", num)
 }
 
+/// Runs `readhot`: reads of keys drawn at random from a hot set of a hundredth of the
+/// keys, spread over the key space (where caching answers by key pays).
+///
+/// # Errors
+/// The engine's first error, or a read that does not find its key.
+pub fn run_hot(ctx: &mut Ctx<'_>, engine: &dyn Engine) -> Result<Sample, String> {
+    let hot = (ctx.flags.num / 100).max(1);
+    point_reads(
+        ctx,
+        engine,
+        "readhot",
+        hot,
+        |keys, idx, buf| keys.key_into(idx * 100, buf),
+        Expect::Found,
+    )
+}
+
 /// Reads keys below `key_count` at random.
 ///
 /// # Errors

@@ -11,6 +11,7 @@ pub const SECTIONS: &[(&str, &[&str])] = &[
             "fillrandom",
             "overwrite",
             "readrandom",
+            "readhot",
             "readmissing",
             "seekrandom",
             "readseq",

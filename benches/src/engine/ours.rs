@@ -61,7 +61,9 @@ impl Ours {
     /// Opens a tree in `dir` with `settings`.
     pub fn open(dir: &Path, settings: &Settings) -> Result<Self> {
         let seqno = SequenceNumberCounter::default();
-        let cache = Arc::new(Cache::with_capacity_bytes(settings.cache_bytes));
+        let cache = Arc::new(
+            Cache::with_capacity_bytes(settings.cache_bytes).with_row_cache(settings.our_row_cache),
+        );
         let strategy = Arc::new(
             Leveled::default()
                 .with_l0_threshold(settings.l0_trigger)

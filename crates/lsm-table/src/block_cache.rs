@@ -9,7 +9,7 @@
 //! evictions.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lsm_core::Slice;
@@ -36,6 +36,8 @@ pub struct BlockCache {
     misses: AtomicU64,
     insertions: AtomicU64,
     evictions: AtomicU64,
+    /// Whether index and filter blocks outlast data blocks (on by default).
+    metadata_priority: AtomicBool,
 }
 
 /// Counters of a [`BlockCache`].
@@ -117,7 +119,20 @@ impl BlockCache {
             misses: AtomicU64::new(0),
             insertions: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
+            metadata_priority: AtomicBool::new(true),
         }
+    }
+
+    /// Whether index and filter blocks are evicted after data blocks (`true`, the
+    /// default) or in one order with them.
+    pub fn set_metadata_priority(&self, on: bool) {
+        self.metadata_priority.store(on, Ordering::Relaxed);
+    }
+
+    /// See [`Self::set_metadata_priority`].
+    #[must_use]
+    pub fn metadata_priority(&self) -> bool {
+        self.metadata_priority.load(Ordering::Relaxed)
     }
 
     /// A fresh id for a table's blocks.
@@ -158,6 +173,11 @@ impl BlockCache {
             return;
         }
         let key = (table_id, offset);
+        let priority = if self.metadata_priority.load(Ordering::Relaxed) {
+            priority
+        } else {
+            BlockPriority::Data
+        };
         let mut shard = self.shard(key);
         if shard.map.contains_key(&key) {
             return;

@@ -41,6 +41,7 @@ mod pin_budget;
 mod properties;
 mod range_tombstones;
 mod reader;
+mod row_cache;
 mod seqno_bounds;
 mod table_set_writer;
 mod two_level;
@@ -54,6 +55,7 @@ pub use options::{DictionaryTraining, FixedPrefix, PrefixExtractor, ReadOptions,
 pub use pin_budget::PinBudget;
 pub use properties::TableProperties;
 pub use reader::{BlockReport, FilterCounters, Table, VerifyReport};
+pub use row_cache::RowCache;
 pub use table_set_writer::{NewTable, TableSetWriter, WrittenTable};
 pub use writer::TableWriter;
 

@@ -191,6 +191,9 @@ pub struct ReadOptions {
     /// Where the table counts its block loads and filter answers (shared by a tree's
     /// tables); `None`: not counted.
     pub counters: Option<Arc<lsm_core::ReadCounters>>,
+    /// A cache of point-read answers, shareable across tables (see
+    /// [`crate::RowCache`]); `None`: every read goes to the blocks.
+    pub row_cache: Option<Arc<crate::RowCache>>,
 }
 
 impl Default for ReadOptions {
@@ -206,6 +209,7 @@ impl Default for ReadOptions {
             order: KeyOrder::lexicographic(),
             global_seqno: None,
             counters: None,
+            row_cache: None,
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::layout::{
     FOOTER_MAGIC, PROPERTIES_LEN_MAX, TABLE_FORMAT_VERSION,
 };
 use crate::pin_budget::PinGrant;
+use crate::row_cache::{Row, RowCache};
 use crate::writer::prefix_hash;
 use crate::{BlockCache, BlockPriority, Error, ReadOptions, Result, TableProperties};
 
@@ -61,6 +62,8 @@ pub(crate) struct TableInner {
     filter_passed_absent: AtomicU64,
     /// Prefix scans the prefix filter answered "absent" for.
     prefix_rejected: AtomicU64,
+    /// The row cache and this table's id in it.
+    row_cache: Option<(Arc<RowCache>, u64)>,
     /// Point reads that consulted the data (past the key range and the filter).
     data_reads: AtomicU64,
     /// Unix seconds of such a read: the first 16, then every 16th (a clock read costs
@@ -320,6 +323,10 @@ impl Table {
             filter_rejected: AtomicU64::new(0),
             filter_passed_absent: AtomicU64::new(0),
             prefix_rejected: AtomicU64::new(0),
+            row_cache: options
+                .row_cache
+                .as_ref()
+                .map(|rows| (Arc::clone(rows), rows.new_table_id())),
             data_reads: AtomicU64::new(0),
             last_read_secs: AtomicU64::new(0),
             order: options.order.clone(),
@@ -384,6 +391,17 @@ impl Table {
         {
             return Ok(None);
         }
+        if let Some((rows, table_id)) = &inner.row_cache {
+            match rows.get(*table_id, user_key) {
+                Some(Row::Absent) => return Ok(None),
+                Some(Row::Newest(entry)) if entry.key.seqno < read_seqno => {
+                    return Ok(Some(entry));
+                }
+                _ => {}
+            }
+        }
+        // A read that sees every version of the table finds its answer for every seqno.
+        let cacheable = read_seqno > properties.seqno_max;
         let has_filter = properties.filter_handle.is_some();
         let passed = inner.filter_contains(lsm_burr::hash(user_key), user_key)?;
         if has_filter && let Some(counters) = &inner.source.counters {
@@ -391,6 +409,9 @@ impl Table {
         }
         if !passed {
             inner.filter_rejected.fetch_add(1, Ordering::Relaxed);
+            if cacheable && let Some((rows, table_id)) = &inner.row_cache {
+                rows.insert(*table_id, user_key, &Row::Absent);
+            }
             return Ok(None);
         }
         let reads = inner.data_reads.fetch_add(1, Ordering::Relaxed);
@@ -410,6 +431,10 @@ impl Table {
             if let Some(counters) = &inner.source.counters {
                 counters.filter_false_positive();
             }
+        }
+        if cacheable && let Some((rows, table_id)) = &inner.row_cache {
+            let row = found.clone().map_or(Row::Absent, Row::Newest);
+            rows.insert(*table_id, user_key, &row);
         }
         Ok(found)
     }

@@ -133,6 +133,7 @@ impl Tree {
         let read_options = ReadOptions {
             counters: Some(Arc::clone(metrics.read_counters())),
             block_cache: Some(Arc::clone(config.cache.blocks())),
+            row_cache: config.cache.rows().cloned(),
             descriptor_cache: Some(descriptor_cache),
             prefix_extractor: config.prefix_extractor.clone(),
             encryption_key: encryption.as_ref().map(|encryption| encryption.key.clone()),

@@ -168,6 +168,13 @@ impl Harness {
                 .index_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
                 .zstd_dictionary(Some(dictionary))
                 .prefix_extractor(Arc::new(FixedPrefix::new(1)))
+                // A small cache with the row cache on and one eviction order: answers
+                // are cached and evicted while the oracle checks them.
+                .use_cache(Arc::new(
+                    lsm::Cache::with_capacity_bytes(64 << 10)
+                        .with_row_cache(true)
+                        .with_metadata_priority(false),
+                ))
         } else {
             config
         };
