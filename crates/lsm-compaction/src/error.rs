@@ -22,6 +22,15 @@ pub enum Error {
         /// What is wrong.
         what: &'static str,
     },
+    /// A memtable's entries no longer hash to what was inserted: memory was corrupted
+    /// after a write (nothing was written).
+    #[error(
+        "memtable {} failed its entry check (inserted {:#x}, holds {:#x})",
+        .0.memtable,
+        .0.expected,
+        .0.got
+    )]
+    EntryDigestMismatch(lsm_memtable::DigestMismatch),
     /// A file-system operation on the outputs failed.
     #[error("{op} failed on {path}")]
     Io {

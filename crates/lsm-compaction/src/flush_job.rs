@@ -50,6 +50,12 @@ impl<E: From<Error>> FlushJob<'_, E> {
         tables: &TableTarget<'_>,
         blobs: Option<(&BlobTarget<'_, E>, &Path)>,
     ) -> Result<Outputs, E> {
+        // Memory corrupted since an insert must not reach disk: check before writing.
+        for memtable in self.memtables {
+            memtable
+                .verify_digest()
+                .map_err(|mismatch| E::from(Error::EntryDigestMismatch(mismatch)))?;
+        }
         let sources: Vec<_> = self
             .memtables
             .iter()

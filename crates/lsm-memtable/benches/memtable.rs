@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the memtable: insert, point lookup and scan, in the default
 //! (lexicographic) key order and under a custom comparator that gives the same order
-//! through a dynamic call (`_custom`), which is what a comparator costs here.
+//! through a dynamic call (`_custom`), which is what a comparator costs here; and with
+//! entry checks (`_checked`, and the check a flush runs).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -18,7 +19,10 @@ fn key(idx: u64) -> String {
 }
 
 fn filled(order: &KeyOrder) -> Memtable {
-    let memtable = Memtable::new_in(1, order);
+    fill(Memtable::new_in(1, order))
+}
+
+fn fill(memtable: Memtable) -> Memtable {
     for idx in 0..ENTRIES {
         memtable.insert(InternalEntry::new(
             key(idx),
@@ -54,6 +58,16 @@ fn bench_memtable(c: &mut Criterion) {
             });
         });
     }
+    // Entry checks: a hash per insert, and the full check a flush runs.
+    group.throughput(Throughput::Elements(ENTRIES));
+    let order = KeyOrder::lexicographic();
+    group.bench_function("insert_100k_checked", |b| {
+        b.iter(|| black_box(fill(Memtable::new_in(1, &order).with_entry_digest()).len()));
+    });
+    let checked = fill(Memtable::new_in(1, &order).with_entry_digest());
+    group.bench_function("verify_100k", |b| {
+        b.iter(|| black_box(checked.verify_digest().is_ok()));
+    });
     group.finish();
 }
 

@@ -270,6 +270,33 @@ impl Items {
         });
     }
 
+    /// Inserts as [`Self::insert`] does, and returns the value it replaced, if an entry
+    /// of exactly `key` (user key, seqno and type) was there: one search when it was
+    /// not (the common case), two when it was.
+    pub(crate) fn insert_replacing(&self, key: InternalKey, value: UserValue) -> Option<UserValue> {
+        with_map!(self, |map, wrap| {
+            let entry = map.get_or_insert(wrap(key.clone()), value.clone());
+            let stored = entry.value();
+            let ours = stored.as_ptr() == value.as_ptr() && stored.len() == value.len();
+            if ours {
+                None
+            } else {
+                let old = stored.clone();
+                map.insert(wrap(key), value);
+                Some(old)
+            }
+        })
+    }
+
+    /// Every entry, in order, passed to `visit`.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&InternalKey, &[u8])) {
+        with_map!(self, |map, _wrap| {
+            for entry in map.iter() {
+                visit(&entry.key().to_internal(), entry.value());
+            }
+        });
+    }
+
     pub(crate) fn len(&self) -> usize {
         with_map!(self, |map, _wrap| map.len())
     }

@@ -32,4 +32,4 @@ mod iter;
 mod memtable;
 
 pub use iter::MemtableIter;
-pub use memtable::{ENTRY_OVERHEAD_BYTES, Memtable};
+pub use memtable::{DigestMismatch, ENTRY_OVERHEAD_BYTES, Memtable};

@@ -4,6 +4,7 @@ use std::ops::RangeBounds;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use lsm_core::checksum::ChecksumBuilder;
 use lsm_core::{
     InternalEntry, InternalKey, KeyOrder, MemtableId, RangeTombstone, SeqNo, UserKey, ValueType,
 };
@@ -29,6 +30,42 @@ pub struct Memtable {
     highest_seqno: AtomicU64,
     /// `SeqNo::MAX` while empty.
     lowest_seqno: AtomicU64,
+    /// With entry checks on, the wrapping sum of the hash of every entry and range
+    /// tombstone inserted (see [`Self::with_entry_digest`]).
+    digest: Option<AtomicU64>,
+}
+
+/// What [`Memtable::verify_digest`] found: the entries held no longer hash to what was
+/// inserted (memory was corrupted after the insert).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigestMismatch {
+    /// The memtable.
+    pub memtable: MemtableId,
+    /// The sum taken at insert.
+    pub expected: u64,
+    /// The sum of what it holds now.
+    pub got: u64,
+}
+
+/// An entry's hash for the digest: its user key, seqno, type and value.
+fn entry_hash(key: &InternalKey, value: &[u8]) -> u64 {
+    let mut builder = ChecksumBuilder::with_seed(0x6d65_6d74_6162_6c65);
+    builder.update(&(key.user_key.len() as u64).to_le_bytes());
+    builder.update(&key.user_key);
+    builder.update(&key.seqno.to_le_bytes());
+    builder.update(&[key.value_type.tag()]);
+    builder.update(value);
+    builder.finish().into_raw()
+}
+
+/// A range tombstone's hash for the digest.
+fn tombstone_hash(tombstone: &RangeTombstone) -> u64 {
+    let mut builder = ChecksumBuilder::with_seed(0x7261_6e67_6564_656c);
+    builder.update(&(tombstone.start.len() as u64).to_le_bytes());
+    builder.update(&tombstone.start);
+    builder.update(&tombstone.end);
+    builder.update(&tombstone.seqno.to_le_bytes());
+    builder.finish().into_raw()
 }
 
 impl Memtable {
@@ -51,6 +88,51 @@ impl Memtable {
             approximate_size: AtomicU64::new(0),
             highest_seqno: AtomicU64::new(0),
             lowest_seqno: AtomicU64::new(SeqNo::MAX),
+            digest: None,
+        }
+    }
+
+    /// This (empty) memtable with entry checks on: every insert adds its entry's hash to
+    /// a digest, which [`Self::verify_digest`] compares with what the memtable holds
+    /// (a flush checks it before writing, so memory corrupted after an insert does not
+    /// reach disk unnoticed). It costs a hash per insert.
+    #[must_use]
+    pub fn with_entry_digest(mut self) -> Self {
+        self.digest = Some(AtomicU64::new(0));
+        self
+    }
+
+    /// Whether entry checks are on.
+    #[must_use]
+    pub fn has_entry_digest(&self) -> bool {
+        self.digest.is_some()
+    }
+
+    /// Hashes every entry and range tombstone held and compares the sum with the one
+    /// taken at insert (a full scan; `Ok` without entry checks).
+    ///
+    /// # Errors
+    /// [`DigestMismatch`] when they differ.
+    pub fn verify_digest(&self) -> Result<(), DigestMismatch> {
+        let Some(digest) = &self.digest else {
+            return Ok(());
+        };
+        let expected = digest.load(Ordering::Acquire);
+        let mut got = 0_u64;
+        self.items.for_each(|key, value| {
+            got = got.wrapping_add(entry_hash(key, value));
+        });
+        for tombstone in self.range_tombstones() {
+            got = got.wrapping_add(tombstone_hash(&tombstone));
+        }
+        if got == expected {
+            Ok(())
+        } else {
+            Err(DigestMismatch {
+                memtable: self.id,
+                expected,
+                got,
+            })
         }
     }
 
@@ -77,7 +159,18 @@ impl Memtable {
         let added =
             entry.key.user_key.len() as u64 + entry.value.len() as u64 + ENTRY_OVERHEAD_BYTES;
         self.note_seqno(entry.key.seqno);
-        self.items.insert(entry.key, entry.value);
+        if let Some(digest) = &self.digest {
+            // An entry replacing one of the same key, seqno and type takes its place in
+            // the sum too.
+            let hash = entry_hash(&entry.key, &entry.value);
+            let key = entry.key.clone();
+            if let Some(old) = self.items.insert_replacing(entry.key, entry.value) {
+                digest.fetch_sub(entry_hash(&key, &old), Ordering::AcqRel);
+            }
+            digest.fetch_add(hash, Ordering::AcqRel);
+        } else {
+            self.items.insert(entry.key, entry.value);
+        }
         let size = self.approximate_size.fetch_add(added, Ordering::AcqRel) + added;
         (added, size)
     }
@@ -87,6 +180,9 @@ impl Memtable {
         let added =
             tombstone.start.len() as u64 + tombstone.end.len() as u64 + ENTRY_OVERHEAD_BYTES;
         self.note_seqno(tombstone.seqno);
+        if let Some(digest) = &self.digest {
+            digest.fetch_add(tombstone_hash(&tombstone), Ordering::AcqRel);
+        }
         self.range_tombstones
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -229,6 +325,39 @@ mod tests {
         assert_eq!(memtable.len(), 0);
         assert_eq!(memtable.range_tombstones(), [tombstone]);
         assert_eq!(memtable.highest_seqno(), 7);
+    }
+
+    #[test]
+    fn the_entry_digest_follows_inserts_and_catches_an_entry_changed_behind_it() {
+        let memtable = Memtable::new(1).with_entry_digest();
+        assert!(memtable.has_entry_digest());
+        memtable.verify_digest().unwrap();
+        for seqno in 0..100 {
+            let key = format!("key{}", seqno % 10);
+            memtable.insert(InternalEntry::new(
+                key,
+                vec![b'v'; 20],
+                seqno,
+                ValueType::Value,
+            ));
+        }
+        // The same key, seqno and type again: the new value replaces the old in the sum.
+        memtable.insert(InternalEntry::new("key3", "again", 3, ValueType::Value));
+        let tombstone =
+            RangeTombstone::new(&KeyOrder::lexicographic(), "a".into(), "b".into(), 200);
+        memtable.insert_range_tombstone(tombstone.unwrap());
+        memtable.verify_digest().unwrap();
+
+        // A value changed behind the memtable's back (as corrupted memory would).
+        let key = InternalKey::new("key5", 5, ValueType::Value);
+        memtable
+            .items
+            .insert(key, lsm_core::UserValue::new(b"flipped"));
+        let mismatch = memtable.verify_digest().unwrap_err();
+        assert_eq!(mismatch.memtable, 1);
+        assert_ne!(mismatch.expected, mismatch.got);
+        // Without entry checks there is nothing to compare.
+        assert!(Memtable::new(2).verify_digest().is_ok());
     }
 
     #[test]

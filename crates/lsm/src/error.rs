@@ -73,6 +73,20 @@ pub enum Error {
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+    /// A memtable's entries no longer hash to what was written into it (see
+    /// [`crate::RuntimeConfig::entry_checksums`]): memory was corrupted after a write.
+    /// The flush wrote nothing and the memtable stays sealed (every later flush of it
+    /// fails the same way): reopen the tree, and its writes come back from the log that
+    /// covers them (the caller's, or the `Database`'s).
+    #[error("memtable {memtable} failed its entry check (inserted {expected:#x}, holds {got:#x})")]
+    MemtableChecksumMismatch {
+        /// The memtable.
+        memtable: u64,
+        /// The sum taken at insert.
+        expected: u64,
+        /// The sum of what it holds.
+        got: u64,
+    },
     /// The storage admission gate refused a write: the tree would hold `used` bytes,
     /// over its `limit` (the quota or the free space; see
     /// [`crate::RuntimeConfig::storage_admission_check`]). Reads go on; writes are
@@ -234,6 +248,13 @@ impl From<lsm_compaction::Error> for Error {
                 Self::BrokenIndirection { file_id: 0, what }
             }
             lsm_compaction::Error::Io { op, path, source } => Self::io(op, &path, source),
+            lsm_compaction::Error::EntryDigestMismatch(mismatch) => {
+                Self::MemtableChecksumMismatch {
+                    memtable: mismatch.memtable,
+                    expected: mismatch.expected,
+                    got: mismatch.got,
+                }
+            }
             other => Self::Io(io::Error::other(other)),
         }
     }

@@ -40,10 +40,7 @@ impl TreeInner {
     /// [`Self::rotate`] for a caller that holds the write gate.
     pub(crate) fn seal_active(&self) -> Option<Arc<Memtable>> {
         let mut sealed_memtable = None;
-        let fresh = Arc::new(Memtable::new_in(
-            self.ids.memtable(),
-            self.config.key_order(),
-        ));
+        let fresh = Arc::new(self.new_memtable(self.ids.memtable()));
         self.install(|current| {
             let mut next = current.clone();
             if !current.active.is_empty() {

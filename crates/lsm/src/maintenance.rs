@@ -12,7 +12,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use lsm_memtable::Memtable;
 use lsm_version::VersionEdit;
 
 use crate::Result;
@@ -37,10 +36,7 @@ impl TreeInner {
             (self.apply_edit(&edit)?, Some(marker))
         };
         let mark = self.take_mark();
-        let fresh = Arc::new(Memtable::new_in(
-            self.ids.memtable(),
-            self.config.key_order(),
-        ));
+        let fresh = Arc::new(self.new_memtable(self.ids.memtable()));
         self.install_without_writes(|current| {
             let mut next = current.with_history_entry(mark);
             next.active = fresh;

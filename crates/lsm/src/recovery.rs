@@ -194,7 +194,11 @@ impl Tree {
         );
         let compaction_pool = compaction_pool(&config)?;
         let super_version = SuperVersion {
-            active: Arc::new(Memtable::new_in(1, config.key_order())),
+            active: Arc::new(if runtime.entry_checksums {
+                Memtable::new_in(1, config.key_order()).with_entry_digest()
+            } else {
+                Memtable::new_in(1, config.key_order())
+            }),
             sealed: Vec::new(),
             version: Arc::clone(&version),
             tables_have_range_tombstones: tables

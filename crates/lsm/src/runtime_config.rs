@@ -34,6 +34,11 @@ pub struct RuntimeConfig {
     /// The key filter's bits per key in the tables written from now on (where the
     /// `Config` gives them a filter); `None`: the `Config`'s per-level policy.
     pub filter_bits_per_key: Option<f32>,
+    /// Hash every entry as it is inserted and check the sums before a memtable is
+    /// flushed: memory corrupted between the write and the flush fails the flush with
+    /// [`Error::MemtableChecksumMismatch`] instead of reaching disk. Taken up by the
+    /// memtables started after the change (default `false`).
+    pub entry_checksums: bool,
 }
 
 /// The smallest and largest data block size a runtime setting may ask for.

@@ -200,6 +200,17 @@ impl TreeInner {
         }
     }
 
+    /// An empty memtable in the tree's order, with entry checks when the runtime
+    /// settings ask for them.
+    pub(crate) fn new_memtable(&self, id: lsm_core::MemtableId) -> Memtable {
+        let memtable = Memtable::new_in(id, self.config.key_order());
+        if self.runtime.load().entry_checksums {
+            memtable.with_entry_digest()
+        } else {
+            memtable
+        }
+    }
+
     /// Bytes in the memtables now: what the next flushes write, about.
     pub(crate) fn memtable_bytes(&self) -> u64 {
         self.super_version()

@@ -135,3 +135,38 @@ fn settings_out_of_range_are_refused_and_change_nothing() {
         assert_eq!(*tree.runtime_config(), RuntimeConfig::default());
     }
 }
+
+#[test]
+fn entry_checks_pass_every_flush_of_untouched_memory() {
+    let fs = MemFs::new();
+    let tree = open(&fs);
+    tree.update_runtime_config(|runtime| runtime.entry_checksums = true)
+        .unwrap();
+    // The active memtable predates the change: the next ones carry the checks.
+    tree.flush_active_memtable(0).unwrap();
+    let mut seqno = 1;
+    for round in 0..5_u64 {
+        for i in 0..500_u64 {
+            tree.insert(
+                format!("key{:04}", (i * 7 + round) % 600),
+                format!("v{round}-{i}"),
+                seqno,
+            );
+            seqno += 1;
+        }
+        tree.remove_range("key0100", "key0150", seqno);
+        seqno += 1;
+        let mut batch = lsm::WriteBatch::default();
+        batch.insert("batched", format!("round {round}"));
+        batch.remove("key0001");
+        tree.apply_batch(batch, seqno).unwrap();
+        seqno += 1;
+        tree.flush_active_memtable(0).unwrap();
+    }
+    assert_eq!(
+        tree.get("batched", SeqNo::MAX).unwrap().as_deref(),
+        Some(&b"round 4"[..])
+    );
+    assert_eq!(tree.get("key0120", SeqNo::MAX).unwrap(), None);
+    assert_eq!(tree.table_count(), 5);
+}

@@ -724,8 +724,9 @@ fn separated(threshold: u32) -> Option<KvSeparationOptions> {
     )
 }
 
-/// The table settings of [`Op::Tune`]'s presets: compression, block size and filter
-/// bits changed while the tree runs (preset 0 goes back to the `Config`'s).
+/// The settings of [`Op::Tune`]'s presets: compression, block size and filter bits of
+/// the tables written next, and entry checks of the memtables started next, changed
+/// while the tree runs (preset 0 goes back to the `Config`'s).
 fn tune(runtime: &mut lsm::RuntimeConfig, preset: u8) {
     use lsm::config::CompressionType;
     let (compression, block_size, bits) = match preset {
@@ -737,6 +738,7 @@ fn tune(runtime: &mut lsm::RuntimeConfig, preset: u8) {
     runtime.data_block_compression = compression;
     runtime.data_block_size = block_size;
     runtime.filter_bits_per_key = bits;
+    runtime.entry_checksums = preset >= 2;
 }
 
 fn run(ops: Vec<Op>) {
