@@ -157,6 +157,9 @@ fn build(
         global_seqno: None,
         pin_budget: None,
         counters: Some(Arc::default()),
+        // A small row cache: answers cached by reads at every seqno, some evicted.
+        row_cache: (settings.caching > 0)
+            .then(|| Arc::new(lsm_table::RowCache::with_capacity_bytes(2048))),
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
     (table, read_options, fs)
@@ -180,7 +183,8 @@ proptest! {
         let order = test_order.key_order();
         let entries = lsm_testkit::model::sorted_entries_in(&order, raw);
         let (table, read_options, fs) = build(&entries, &settings, &order);
-        for (key, read_seqno) in probes {
+        // Twice: the second pass finds answers the row cache kept from the first.
+        for (key, read_seqno) in probes.iter().chain(&probes).cloned() {
             let expected = entries.iter().find(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < read_seqno).cloned();
             prop_assert_eq!(table.get(&key, read_seqno).unwrap(), expected);
             let prefix = &key[..key.len().min(2)];
