@@ -225,3 +225,42 @@ fn runtime_settings_validate_apply_at_once_and_reset_on_reopen() {
     );
     drop(tree);
 }
+
+#[test]
+fn a_database_keyspace_with_the_gate_refuses_commits_and_takes_them_again() {
+    let db = lsm::Database::builder("/db")
+        .with_fs(Arc::new(MemFs::new()))
+        .open()
+        .unwrap();
+    let gated_options = || {
+        lsm::KeyspaceCreateOptions::default()
+            .with_config(|config| config.with_runtime_config(gated(Some(100_000))))
+    };
+    let limited = db.keyspace("limited", gated_options).unwrap();
+    let free = db
+        .keyspace("free", lsm::KeyspaceCreateOptions::default)
+        .unwrap();
+    let mut refused = None;
+    for i in 0..100_000_u64 {
+        if let Err(error) = limited.insert(key(i), vec![b'v'; 100]) {
+            refused = Some((i, error));
+            break;
+        }
+    }
+    let (written, error) = refused.expect("the quota refuses a write");
+    assert!(matches!(error, Error::StorageFull { .. }), "{error:?}");
+    // A batch touching the gated keyspace is refused whole; the other keyspace writes.
+    let mut batch = db.batch();
+    batch.insert(&free, "a", "1");
+    batch.insert(&limited, "b", "2");
+    assert!(matches!(batch.commit(), Err(Error::StorageFull { .. })));
+    assert_eq!(free.get("a").unwrap(), None);
+    free.insert("a", "1").unwrap();
+    assert_eq!(limited.len().unwrap(), written as usize);
+
+    limited
+        .tree()
+        .update_runtime_config(|runtime| runtime.storage_limit_bytes = None)
+        .unwrap();
+    limited.insert("after", "raised").unwrap();
+}
