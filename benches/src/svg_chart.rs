@@ -43,6 +43,22 @@ fn human(ops: f64) -> String {
     }
 }
 
+/// An SVG document of `width` by `height` on white, titled `title`.
+fn open_svg(width: f64, height: f64, title: &str) -> String {
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    svg
+}
+
 /// The chart of `rows` (engines in `engines` order) under `title`.
 pub fn chart(rows: &[Row], engines: &[EngineKind], title: &str) -> String {
     if let [engine] = engines {
@@ -61,17 +77,7 @@ pub fn chart(rows: &[Row], engines: &[EngineKind], title: &str) -> String {
     let height = TOP + workloads.len() as f64 * group + 40.0;
     let width = LEFT + PLOT_WIDTH + RIGHT;
     let x = |value: f64| LEFT + value / max_ratio * PLOT_WIDTH;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
-        escape(title)
-    );
+    let mut svg = open_svg(width, height, title);
     let _ = writeln!(
         svg,
         r##"<text x="{LEFT}" y="36" fill="#555">ops/s as a ratio to lsm (longer is faster); labels are ops/s</text>"##
@@ -231,17 +237,7 @@ fn single_engine_chart(rows: &[Row], engine: EngineKind, title: &str) -> String 
     let height = TOP + rows.len() as f64 * ROW + 50.0;
     let width = LATENCY_LEFT + LATENCY_WIDTH + 60.0;
     let bottom = TOP + rows.len() as f64 * ROW + 4.0;
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let _ = writeln!(
-        svg,
-        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{}</text>"#,
-        escape(title)
-    );
+    let mut svg = open_svg(width, height, title);
     let _ = writeln!(
         svg,
         r##"<text x="{LEFT}" y="38" fill="#555">{}: ops/s (log scale; longer is faster)</text><text x="{LATENCY_LEFT}" y="38" fill="#555">latency, us (log scale): p50 dot, p99 bar end</text>"##,

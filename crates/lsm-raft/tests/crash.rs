@@ -186,16 +186,39 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// How many mutating file operations the whole workload takes.
+fn workload_ops(runtime: &tokio::runtime::Runtime) -> u64 {
+    let fs = SimFs::new();
+    runtime
+        .block_on(workload(&fs, &mut Progress::default()))
+        .unwrap();
+    fs.op_count()
+}
+
+/// Reopens `image` and checks it against `progress`: the log is what was acknowledged
+/// (or the change in flight, whole), and the state machine is consistent with it.
+fn check_image(
+    runtime: &tokio::runtime::Runtime,
+    image: &SimFs,
+    progress: &Progress,
+    context: &str,
+) {
+    let (_db, mut log, mut sm) = open(image).unwrap_or_else(|error| panic!("{context}: {error}"));
+    let recovered = runtime.block_on(read_back(&mut log));
+    let landed = Some(&recovered) == progress.in_flight.as_ref();
+    assert!(
+        recovered == progress.acknowledged || landed,
+        "{context}: recovered {recovered:?}\nacknowledged {:?}\nin flight {:?}",
+        progress.acknowledged,
+        progress.in_flight
+    );
+    runtime.block_on(check_state_machine(&mut sm, &recovered, context));
+}
+
 #[test]
 fn no_acknowledged_vote_or_entry_is_lost_at_any_crash_point() {
     let runtime = runtime();
-    let total_ops = {
-        let fs = SimFs::new();
-        runtime
-            .block_on(workload(&fs, &mut Progress::default()))
-            .unwrap();
-        fs.op_count()
-    };
+    let total_ops = workload_ops(&runtime);
     assert!(total_ops > 100, "{total_ops} mutating operations");
     let mut rng = Rng::new(27);
     let (mut cycles, mut interrupted) = (0, 0);
@@ -210,18 +233,12 @@ fn no_acknowledged_vote_or_entry_is_lost_at_any_crash_point() {
         }
         for model in CrashModel::ALL {
             let image = fs.crash(model, &mut rng);
-            let context = format!("crash at {crash_at}, {model:?}");
-            let (_db, mut log, mut sm) =
-                open(&image).unwrap_or_else(|error| panic!("{context}: {error}"));
-            let recovered = runtime.block_on(read_back(&mut log));
-            let landed = Some(&recovered) == progress.in_flight.as_ref();
-            assert!(
-                recovered == progress.acknowledged || landed,
-                "{context}: recovered {recovered:?}\nacknowledged {:?}\nin flight {:?}",
-                progress.acknowledged,
-                progress.in_flight
+            check_image(
+                &runtime,
+                &image,
+                &progress,
+                &format!("crash at {crash_at}, {model:?}"),
             );
-            runtime.block_on(check_state_machine(&mut sm, &recovered, &context));
             cycles += 1;
         }
     }
@@ -236,13 +253,7 @@ fn no_acknowledged_vote_or_entry_is_lost_at_any_crash_point() {
 #[test]
 fn an_io_error_at_any_operation_loses_no_acknowledged_vote_or_entry() {
     let runtime = runtime();
-    let total_ops = {
-        let fs = SimFs::new();
-        runtime
-            .block_on(workload(&fs, &mut Progress::default()))
-            .unwrap();
-        fs.op_count()
-    };
+    let total_ops = workload_ops(&runtime);
     let mut rng = Rng::new(270);
     let mut failed = 0;
     for fail_at in (0..total_ops).step_by(3) {
@@ -255,17 +266,7 @@ fn an_io_error_at_any_operation_loses_no_acknowledged_vote_or_entry() {
             failed += 1;
         }
         let image = fs.crash(CrashModel::DropUnsynced, &mut rng);
-        let context = format!("error at {fail_at}");
-        let (_db, mut log, mut sm) =
-            open(&image).unwrap_or_else(|error| panic!("{context}: {error}"));
-        let recovered = runtime.block_on(read_back(&mut log));
-        let landed = Some(&recovered) == progress.in_flight.as_ref();
-        assert!(
-            recovered == progress.acknowledged || landed,
-            "{context}: recovered {recovered:?}\nacknowledged {:?}",
-            progress.acknowledged
-        );
-        runtime.block_on(check_state_machine(&mut sm, &recovered, &context));
+        check_image(&runtime, &image, &progress, &format!("error at {fail_at}"));
     }
     assert!(failed * 2 > total_ops / 3, "{failed} runs met their error");
 }

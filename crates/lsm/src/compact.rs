@@ -283,12 +283,7 @@ impl TreeInner {
             .filter(|meta| input.table_ids.contains(&meta.id))
             .map(|meta| meta.size_bytes)
             .sum();
-        let written_bytes = opened
-            .tables
-            .iter()
-            .map(|(meta, _)| meta.size_bytes)
-            .chain(opened.blob_files.iter().map(|file| file.info.file_len))
-            .sum();
+        let written_bytes = opened.bytes();
         let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
         let tables_out = opened.tables.len();
         let mut edit = self.edit(removed.clone(), vec![(input.dest_level, added)], &current);

@@ -104,12 +104,7 @@ impl TreeInner {
                 return Err(error);
             }
         };
-        let bytes_written = opened
-            .tables
-            .iter()
-            .map(|(meta, _)| meta.size_bytes)
-            .chain(opened.blob_files.iter().map(|file| file.info.file_len))
-            .sum();
+        let bytes_written = opened.bytes();
         let mut installed_version = None;
         if !opened.tables.is_empty() {
             let edit = VersionEdit {
@@ -327,6 +322,15 @@ impl Opened {
     /// The edit fields that add the blob files.
     pub(crate) fn blob_infos(&self) -> Vec<BlobFileInfo> {
         self.blob_files.iter().map(|file| file.info).collect()
+    }
+
+    /// Bytes of the tables and blob files written.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.tables
+            .iter()
+            .map(|(meta, _)| meta.size_bytes)
+            .chain(self.blob_files.iter().map(|file| file.info.file_len))
+            .sum()
     }
 }
 

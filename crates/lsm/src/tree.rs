@@ -187,15 +187,8 @@ impl TreeInner {
     /// The bytes of the tree's files and the file system's free space, for the storage
     /// gate.
     pub(crate) fn measure_storage(&self) -> crate::admission::Measure {
-        let version = Arc::clone(&self.super_version().version);
-        let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
-        let blobs: u64 = version
-            .blob_files()
-            .values()
-            .map(|info| info.file_len)
-            .sum();
         crate::admission::Measure {
-            files: tables + blobs,
+            files: self.files_bytes(),
             available: self.config.fs.available_space(&self.config.path).ok(),
         }
     }
@@ -209,6 +202,18 @@ impl TreeInner {
         } else {
             memtable
         }
+    }
+
+    /// Bytes of the current version's tables and blob files.
+    pub(crate) fn files_bytes(&self) -> u64 {
+        let version = Arc::clone(&self.super_version().version);
+        let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
+        let blobs: u64 = version
+            .blob_files()
+            .values()
+            .map(|info| info.file_len)
+            .sum();
+        tables + blobs
     }
 
     /// Bytes in the memtables now: what the next flushes write, about.
@@ -833,14 +838,7 @@ impl AbstractTree for Tree {
     }
 
     fn disk_space(&self) -> u64 {
-        let version = Arc::clone(&self.super_version().version);
-        let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
-        let blobs: u64 = version
-            .blob_files()
-            .values()
-            .map(|info| info.file_len)
-            .sum();
-        tables + blobs
+        self.files_bytes()
     }
 
     fn size_of<K: AsRef<[u8]>>(&self, key: K, seqno: SeqNo) -> Result<Option<u32>> {
