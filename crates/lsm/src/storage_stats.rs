@@ -4,11 +4,12 @@
 //! metadata, the tables' properties and their index blocks, and the memtables: no data
 //! block is read.
 
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 
 use lsm_core::{KeyOrder, SeqNo, TableId};
 
 use crate::Result;
+use crate::read::OwnedBounds;
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 
@@ -135,18 +136,6 @@ pub struct RangeCardinality {
     pub rows: u64,
     /// `rows` over every entry version of the tree (0.0 for an empty tree).
     pub selectivity: f64,
-}
-
-/// The bounds of a range of user keys, owned.
-pub(crate) type OwnedBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
-
-pub(crate) fn owned_bounds<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> OwnedBounds {
-    let own = |bound: Bound<&K>| match bound {
-        Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
-        Bound::Excluded(key) => Bound::Excluded(key.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    (own(range.start_bound()), own(range.end_bound()))
 }
 
 /// Whether `key` is below the range's start.

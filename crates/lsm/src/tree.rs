@@ -889,7 +889,7 @@ impl AbstractTree for Tree {
         range: R,
         seqno: SeqNo,
     ) -> Result<crate::ApproximateRangeStats> {
-        let bounds = crate::storage_stats::owned_bounds(&range);
+        let bounds = read::owned_bounds(&range);
         self.0.approximate_range_stats(&bounds, seqno)
     }
 
@@ -898,7 +898,7 @@ impl AbstractTree for Tree {
         range: R,
         seqno: SeqNo,
     ) -> Result<crate::RangeCardinality> {
-        let bounds = crate::storage_stats::owned_bounds(&range);
+        let bounds = read::owned_bounds(&range);
         self.0.approximate_range_cardinality(&bounds, seqno)
     }
 
