@@ -270,9 +270,18 @@ impl Items {
         });
     }
 
+    /// The value stored under exactly `key` (user key, seqno and type), if any.
+    pub(crate) fn exact(&self, key: &InternalKey) -> Option<UserValue> {
+        with_map!(self, |map, wrap| {
+            map.get(&wrap(key.clone()))
+                .map(|entry| entry.value().clone())
+        })
+    }
+
     /// Inserts as [`Self::insert`] does, and returns the value it replaced, if an entry
     /// of exactly `key` (user key, seqno and type) was there: one search when it was
-    /// not (the common case), two when it was.
+    /// not (the common case), two when it was. The stored value is told from `value`
+    /// by its buffer, so `value` must not be empty (empty values may share one).
     pub(crate) fn insert_replacing(&self, key: InternalKey, value: UserValue) -> Option<UserValue> {
         with_map!(self, |map, wrap| {
             let entry = map.get_or_insert(wrap(key.clone()), value.clone());

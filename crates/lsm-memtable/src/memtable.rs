@@ -164,7 +164,15 @@ impl Memtable {
             // the sum too.
             let hash = entry_hash(&entry.key, &entry.value);
             let key = entry.key.clone();
-            if let Some(old) = self.items.insert_replacing(entry.key, entry.value) {
+            let replaced = if entry.value.is_empty() {
+                // Empty values may share a buffer: look the old entry up first.
+                let old = self.items.exact(&key);
+                self.items.insert(entry.key, entry.value);
+                old
+            } else {
+                self.items.insert_replacing(entry.key, entry.value)
+            };
+            if let Some(old) = replaced {
                 digest.fetch_sub(entry_hash(&key, &old), Ordering::AcqRel);
             }
             digest.fetch_add(hash, Ordering::AcqRel);
@@ -341,8 +349,13 @@ mod tests {
                 ValueType::Value,
             ));
         }
-        // The same key, seqno and type again: the new value replaces the old in the sum.
+        // The same key, seqno and type again: the new value replaces the old in the sum,
+        // also between empty values (tombstones), whose buffers may be shared.
         memtable.insert(InternalEntry::new("key3", "again", 3, ValueType::Value));
+        for _ in 0..2 {
+            memtable.insert(InternalEntry::new("gone", "", 50, ValueType::Tombstone));
+        }
+        memtable.insert(InternalEntry::new("key4", "", 4, ValueType::Value));
         let tombstone =
             RangeTombstone::new(&KeyOrder::lexicographic(), "a".into(), "b".into(), 200);
         memtable.insert_range_tombstone(tombstone.unwrap());
