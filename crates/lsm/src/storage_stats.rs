@@ -23,7 +23,8 @@ pub enum StorageStatus {
     FullCompactionAvailable,
     /// Room for a compaction of the largest table, not of the largest level.
     TightCompactionAvailable,
-    /// Writes are refused for lack of space.
+    /// The storage gate refuses writes for lack of space (see
+    /// [`crate::RuntimeConfig::storage_admission_check`]).
     ReadOnlyOutOfSpace,
     /// A compaction is running.
     CompactionInProgress,
@@ -38,9 +39,10 @@ pub enum StorageStatus {
 pub struct StorageStats {
     /// Bytes of the tree's tables and blob files.
     pub used_bytes: u64,
-    /// `used_bytes` plus the file system's free space, when it can tell.
+    /// `used_bytes` plus [`Self::available_bytes`], when that is known.
     pub capacity_bytes: Option<u64>,
-    /// The file system's free space, when it can tell.
+    /// The room left: the file system's free space (when it can tell), or less where
+    /// the storage gate's quota leaves less.
     pub available_bytes: Option<u64>,
     /// Whether at least [`Self::tight_compaction_bytes`] are free (true when unknown).
     pub compaction_possible: bool,
@@ -204,7 +206,19 @@ impl TreeInner {
             .saturating_mul(stats.avg_entry_on_disk_bytes)
             .min(stats.used_bytes)
             + version.stale_blob_bytes();
-        if let Ok(available) = self.config.fs.available_space(&self.config.path) {
+        let runtime = self.runtime.load();
+        let quota = runtime
+            .storage_admission_check
+            .then_some(runtime.storage_limit_bytes)
+            .flatten();
+        let disk = self.config.fs.available_space(&self.config.path).ok();
+        let room = match (disk, quota) {
+            (Some(disk), Some(quota)) => Some(disk.min(quota.saturating_sub(stats.used_bytes))),
+            (Some(disk), None) => Some(disk),
+            (None, Some(quota)) => Some(quota.saturating_sub(stats.used_bytes)),
+            (None, None) => None,
+        };
+        if let Some(available) = room {
             stats.available_bytes = Some(available);
             stats.capacity_bytes = Some(stats.used_bytes.saturating_add(available));
             stats.compaction_possible = available >= stats.tight_compaction_bytes;
@@ -218,6 +232,15 @@ impl TreeInner {
         }
         if self.jobs.any_running() {
             stats.status = StorageStatus::CompactionInProgress;
+        }
+        // A refusing gate is the news that matters most.
+        if runtime.storage_admission_check
+            && self
+                .admission
+                .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
+                .is_err()
+        {
+            stats.status = StorageStatus::ReadOnlyOutOfSpace;
         }
         Ok(stats)
     }

@@ -76,7 +76,10 @@ fn a_quota_refuses_writes_keeps_reads_and_a_raised_quota_admits_them_at_once() {
     assert!(used > limit);
     assert!(written > 500, "{written} writes before the quota");
     assert!(tree.is_read_only());
-    // Reads go on; the plain writes and the batch path are gated alike.
+    let stats = tree.storage_stats().unwrap();
+    assert_eq!(stats.status, lsm::StorageStatus::ReadOnlyOutOfSpace);
+    assert!(stats.capacity_bytes.unwrap() <= 200_000);
+    // Reads go on; the batch path is gated alike.
     assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), written as usize);
     let batch = lsm::WriteBatch::default();
     assert!(matches!(
