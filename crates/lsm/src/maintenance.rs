@@ -24,16 +24,33 @@ impl TreeInner {
     /// # Errors
     /// [`crate::Error::Unrecoverable`] on a poisoned tree; manifest errors (which poison it).
     pub(crate) fn clear(&self) -> Result<()> {
+        self.clear_through(None)
+    }
+
+    /// [`Self::clear`]; with `persisted`, the manifest also records that every write
+    /// below that seqno is accounted for (an edit is written even with no table to
+    /// remove), so that a log replayed after a crash skips what the clear removed.
+    ///
+    /// # Errors
+    /// As [`Self::clear`].
+    pub(crate) fn clear_through(&self, persisted: Option<lsm_core::SeqNo>) -> Result<()> {
         let lock = self.flush_lock();
         self.health.check()?;
         let current = self.super_version();
         let removed: Vec<_> = current.version.tables().map(|meta| meta.id).collect();
-        let (version, marker) = if removed.is_empty() {
+        let (version, marker) = if removed.is_empty() && persisted.is_none() {
             (Arc::clone(&current.version), None)
         } else {
-            let marker = self.write_drop_marker(&removed)?;
-            let edit = self.removal_edit(removed.clone(), &current.version);
-            (self.apply_edit(&edit)?, Some(marker))
+            let marker = if removed.is_empty() {
+                None
+            } else {
+                Some(self.write_drop_marker(&removed)?)
+            };
+            let mut edit = self.removal_edit(removed.clone(), &current.version);
+            if let Some(seqno) = persisted {
+                edit.last_seqno = edit.last_seqno.max(seqno);
+            }
+            (self.apply_edit(&edit)?, marker)
         };
         let mark = self.take_mark();
         let fresh = Arc::new(self.new_memtable(self.ids.memtable()));

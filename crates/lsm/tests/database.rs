@@ -482,3 +482,55 @@ fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys(
         Err(Error::Wal(lsm_wal::Error::EncryptionRequired))
     ));
 }
+
+#[test]
+fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
+    for flushed_before in [false, true] {
+        let fs = SimFs::new();
+        let open = |fs: &SimFs| {
+            Database::builder("/db")
+                .with_fs(Arc::new(fs.clone()))
+                .durability(Durability::Sync)
+                .open()
+                .unwrap()
+        };
+        let db = open(&fs);
+        let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
+        let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+        for i in 0..100 {
+            a.insert(format!("k{i:03}"), "old").unwrap();
+            b.insert(format!("k{i:03}"), "kept").unwrap();
+        }
+        if flushed_before {
+            a.rotate_memtable_and_wait().unwrap();
+        }
+        let snapshot = db.snapshot();
+        a.clear().unwrap();
+        assert_eq!(a.len().unwrap(), 0);
+        assert_eq!(
+            snapshot.len(&a).unwrap(),
+            100,
+            "a snapshot keeps its answers"
+        );
+        assert_eq!(b.len().unwrap(), 100);
+        a.insert("new", "after").unwrap();
+        drop(snapshot);
+
+        for model in CrashModel::ALL {
+            let image = fs.crash(model, &mut Rng::new(9));
+            let db = open(&image);
+            let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
+            let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+            let context = format!("flushed before {flushed_before}, {model:?}");
+            assert_eq!(
+                values(a.iter()),
+                [("new".to_owned(), "after".to_owned())],
+                "{context}"
+            );
+            assert_eq!(b.len().unwrap(), 100, "{context}");
+        }
+        // A deleted keyspace cannot be cleared.
+        db.delete_keyspace(a.clone()).unwrap();
+        assert!(matches!(a.clear(), Err(Error::KeyspaceDeleted(_))));
+    }
+}

@@ -127,6 +127,19 @@ fn the_database_matches_its_model_through_thousands_of_crashes() {
         let mut since_flushed = vec![model.clone()];
         for _ in 0..rng.below(400) {
             op += 1;
+            if rng.below(100) == 0 {
+                // A clear is durable when it returns, whatever came before it: every
+                // outcome a crash may leave has the keyspace without what it held.
+                let ks = rng.index(2);
+                keyspaces[ks]
+                    .clear()
+                    .unwrap_or_else(|error| panic!("cycle {cycle}, op {op}: {error}"));
+                for state in since_synced.iter_mut().chain(since_flushed.iter_mut()) {
+                    state[ks].clear();
+                }
+                model[ks].clear();
+                continue;
+            }
             let durability = match rng.below(8) {
                 0..=1 => Durability::Sync,
                 2..=5 => Durability::Flush,

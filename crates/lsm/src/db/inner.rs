@@ -410,6 +410,22 @@ impl DbInner {
         Ok(Some(seqno))
     }
 
+    /// Clears `keyspace` under the write lock: the clear takes a seqno of the database's
+    /// counter, and the keyspace's manifest records that every write below it is
+    /// accounted for, so a replay of the log after a crash skips what the clear removed
+    /// and keeps what came after.
+    pub(crate) fn clear_keyspace(&self, keyspace: &Arc<KeyspaceState>) -> Result<()> {
+        let seqno = {
+            let _gate = lock(&self.write_lock);
+            keyspace.check_live()?;
+            let seqno = self.seqno.next();
+            keyspace.inner_tree().clear_through(Some(seqno))?;
+            seqno
+        };
+        self.visible.fetch_max(seqno + 1);
+        Ok(())
+    }
+
     /// Applies a batch recovery read from the log to every keyspace that has not
     /// persisted it; `persisted` holds each keyspace's highest persisted seqno.
     pub(crate) fn replay(&self, batch: WalBatch, persisted: &BTreeMap<u32, SeqNo>) -> Result<()> {

@@ -119,6 +119,17 @@ impl Keyspace {
         })
     }
 
+    /// Removes every item at once: its tables are dropped and its memtables emptied
+    /// (no tombstone per key). Durable when it returns; a snapshot taken before keeps
+    /// its answers; writes after it are kept. Writes of other keyspaces are held while
+    /// it runs (it syncs the keyspace's manifest).
+    ///
+    /// # Errors
+    /// [`crate::Error::KeyspaceDeleted`]; the tree's manifest errors.
+    pub fn clear(&self) -> Result<()> {
+        self.db.clear_keyspace(&self.state)
+    }
+
     /// Reads at `seqno`.
     pub(crate) fn view_at(&self, seqno: SeqNo) -> View<'_> {
         View {
