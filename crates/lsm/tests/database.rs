@@ -534,3 +534,80 @@ fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
         assert!(matches!(a.clear(), Err(Error::KeyspaceDeleted(_))));
     }
 }
+
+#[test]
+fn an_ingestion_lands_above_earlier_writes_below_later_ones_and_survives_a_crash() {
+    let fs = SimFs::new();
+    let open = |fs: &SimFs| {
+        Database::builder("/db")
+            .with_fs(Arc::new(fs.clone()))
+            .durability(Durability::Sync)
+            .open()
+            .unwrap()
+    };
+    let db = open(&fs);
+    let items = db
+        .keyspace("items", KeyspaceCreateOptions::default)
+        .unwrap();
+    let other = db
+        .keyspace("other", KeyspaceCreateOptions::default)
+        .unwrap();
+    for i in 0..50 {
+        items.insert(format!("k{i:03}"), "written").unwrap();
+    }
+    other.insert("x", "1").unwrap();
+    let before = db.snapshot();
+    items
+        .ingest((25..100).map(|i| (format!("k{i:03}"), "loaded")))
+        .unwrap();
+    items.insert("k030", "after").unwrap();
+    other.insert("y", "2").unwrap();
+
+    // Out of order: refused, nothing loaded.
+    let unsorted = items.ingest([("z2", "a"), ("z1", "b")]);
+    assert!(
+        matches!(unsorted, Err(Error::UnsortedIngestion { .. })),
+        "{unsorted:?}"
+    );
+    assert_eq!(items.get("z2").unwrap(), None);
+
+    let check = |items: &lsm::Keyspace, other: &lsm::Keyspace, context: &str| {
+        assert_eq!(items.len().unwrap(), 100, "{context}");
+        assert_eq!(
+            text(items.get("k010").unwrap()).as_deref(),
+            Some("written"),
+            "{context}"
+        );
+        assert_eq!(
+            text(items.get("k040").unwrap()).as_deref(),
+            Some("loaded"),
+            "{context}"
+        );
+        assert_eq!(
+            text(items.get("k030").unwrap()).as_deref(),
+            Some("after"),
+            "{context}"
+        );
+        assert_eq!(other.len().unwrap(), 2, "{context}");
+    };
+    check(&items, &other, "live");
+    // A snapshot from before the load does not see it.
+    assert_eq!(
+        text(before.get(&items, "k040").unwrap()).as_deref(),
+        Some("written")
+    );
+    assert_eq!(before.get(&items, "k060").unwrap(), None);
+    drop(before);
+
+    for model in CrashModel::ALL {
+        let image = fs.crash(model, &mut Rng::new(11));
+        let db = open(&image);
+        let items = db
+            .keyspace("items", KeyspaceCreateOptions::default)
+            .unwrap();
+        let other = db
+            .keyspace("other", KeyspaceCreateOptions::default)
+            .unwrap();
+        check(&items, &other, &format!("{model:?}"));
+    }
+}

@@ -140,6 +140,24 @@ fn the_database_matches_its_model_through_thousands_of_crashes() {
                 model[ks].clear();
                 continue;
             }
+            if rng.below(150) == 0 {
+                // An ingestion flushes its keyspace first, which syncs the log: every
+                // write before it is durable once it returns, and so is the load.
+                let ks = rng.index(2);
+                let keys: std::collections::BTreeSet<Vec<u8>> =
+                    (0..1 + rng.below(6)).map(|_| key(&mut rng)).collect();
+                let loaded: Vec<_> = keys
+                    .into_iter()
+                    .map(|key| (key, format!("ingested {op}").into_bytes()))
+                    .collect();
+                keyspaces[ks]
+                    .ingest(loaded.clone())
+                    .unwrap_or_else(|error| panic!("cycle {cycle}, op {op}: {error}"));
+                model[ks].extend(loaded);
+                since_synced = vec![model.clone()];
+                since_flushed = vec![model.clone()];
+                continue;
+            }
             let durability = match rng.below(8) {
                 0..=1 => Durability::Sync,
                 2..=5 => Durability::Flush,

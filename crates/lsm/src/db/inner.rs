@@ -426,6 +426,19 @@ impl DbInner {
         Ok(())
     }
 
+    /// Registers `ingestion`'s tables in `keyspace` under the write lock: no commit
+    /// may draw a seqno below the load's and land in the keyspace after the load's
+    /// flush, where the manifest's seqno would hide it from a replay.
+    pub(crate) fn finish_ingestion(
+        &self,
+        keyspace: &Arc<KeyspaceState>,
+        ingestion: crate::AnyIngestion<'_>,
+    ) -> Result<()> {
+        let _gate = lock(&self.write_lock);
+        keyspace.check_live()?;
+        ingestion.finish()
+    }
+
     /// Applies a batch recovery read from the log to every keyspace that has not
     /// persisted it; `persisted` holds each keyspace's highest persisted seqno.
     pub(crate) fn replay(&self, batch: WalBatch, persisted: &BTreeMap<u32, SeqNo>) -> Result<()> {

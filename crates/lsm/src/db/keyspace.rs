@@ -130,6 +130,29 @@ impl Keyspace {
         self.db.clear_keyspace(&self.state)
     }
 
+    /// Loads `items` straight into tables, past the log and the memtables: keys
+    /// strictly ascending in the keyspace's order. Every item takes one seqno, drawn
+    /// when the load is registered, above every earlier write; durable when it returns
+    /// (the tables are in the keyspace's manifest). Writes of every keyspace are held
+    /// while the load registers (it flushes this keyspace's memtables first).
+    ///
+    /// # Errors
+    /// [`crate::Error::UnsortedIngestion`] for keys out of order (nothing is loaded);
+    /// [`crate::Error::KeyspaceDeleted`]; the ingestion's write, flush and manifest
+    /// errors.
+    pub fn ingest<K, V, I>(&self, items: I) -> Result<()>
+    where
+        K: Into<UserKey>,
+        V: Into<UserValue>,
+        I: IntoIterator<Item = (K, V)>,
+    {
+        let mut ingestion = self.state.tree.ingestion()?;
+        for (key, value) in items {
+            ingestion.write(key, value)?;
+        }
+        self.db.finish_ingestion(&self.state, ingestion)
+    }
+
     /// Reads at `seqno`.
     pub(crate) fn view_at(&self, seqno: SeqNo) -> View<'_> {
         View {
