@@ -418,6 +418,9 @@ impl DbInner {
         let seqno = {
             let _gate = lock(&self.write_lock);
             keyspace.check_live()?;
+            // Every earlier write is made durable first: a crash then leaves a state
+            // of the log's order, never the clear without what came before it.
+            self.wal()?.sync()?;
             let seqno = self.seqno.next();
             keyspace.inner_tree().clear_through(Some(seqno))?;
             seqno
@@ -436,6 +439,8 @@ impl DbInner {
     ) -> Result<()> {
         let _gate = lock(&self.write_lock);
         keyspace.check_live()?;
+        // As for a clear: every earlier write is durable before the load is.
+        self.wal()?.sync()?;
         ingestion.finish()
     }
 

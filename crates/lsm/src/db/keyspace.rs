@@ -120,8 +120,9 @@ impl Keyspace {
     }
 
     /// Removes every item at once: its tables are dropped and its memtables emptied
-    /// (no tombstone per key). Durable when it returns; a snapshot taken before keeps
-    /// its answers; writes after it are kept. Writes of other keyspaces are held while
+    /// (no tombstone per key). Durable when it returns, and so is every write made
+    /// before it (the log is synced first); a snapshot taken before keeps its answers;
+    /// writes after it are kept. Writes of other keyspaces are held while
     /// it runs (it syncs the keyspace's manifest).
     ///
     /// # Errors
@@ -133,7 +134,8 @@ impl Keyspace {
     /// Loads `items` straight into tables, past the log and the memtables: keys
     /// strictly ascending in the keyspace's order. Every item takes one seqno, drawn
     /// when the load is registered, above every earlier write; durable when it returns
-    /// (the tables are in the keyspace's manifest). Writes of every keyspace are held
+    /// (the tables are in the keyspace's manifest), and so is every write made before
+    /// it (the log is synced first). Writes of every keyspace are held
     /// while the load registers (it flushes this keyspace's memtables first).
     ///
     /// # Errors
