@@ -611,3 +611,105 @@ fn an_ingestion_lands_above_earlier_writes_below_later_ones_and_survives_a_crash
         check(&items, &other, &format!("{model:?}"));
     }
 }
+
+/// The items batches `from..to` of [`CLEARED`] leave in a keyspace.
+fn state_between(from: usize, to: usize) -> Vec<(String, String)> {
+    let mut state: Vec<(String, String)> = (0..CLEARED.keys)
+        .filter_map(|key| {
+            let last = (from..to).rev().find(|i| i % CLEARED.keys == key)?;
+            Some((CLEARED.key(last), CLEARED.value(last)))
+        })
+        .collect();
+    state.sort();
+    state
+}
+
+/// The clear workload: 40 batches over `a` and `b`, every third synced, the rest
+/// buffered, and `a` cleared after batches [`CLEARS`] (buffered ones: the clear's own
+/// sync is what makes them durable).
+const CLEARED: Batches = Batches {
+    batches: 40,
+    keys: 5,
+    width: 50,
+};
+const CLEARS: [usize; 2] = [13, 28];
+
+#[test]
+fn every_crash_point_around_clears_keeps_the_log_order() {
+    let run = |fs: &SimFs, cleared: &mut Vec<usize>| {
+        let durability = |i: usize| {
+            if i % 3 == 0 {
+                Durability::Sync
+            } else {
+                Durability::Buffered
+            }
+        };
+        CLEARED.run(fs, durability, |i, a| {
+            if CLEARS.contains(&i) {
+                a.clear()?;
+                cleared.push(i);
+            }
+            Ok(())
+        })
+    };
+    let total_ops = {
+        let fs = SimFs::new();
+        run(&fs, &mut Vec::new());
+        fs.op_count()
+    };
+    let mut rng = Rng::new(25);
+    let mut cycles = 0;
+    for crash_at in (0..total_ops).step_by(2) {
+        let fs = SimFs::new();
+        fs.crash_at(crash_at);
+        let mut cleared = Vec::new();
+        let outcome = run(&fs, &mut cleared);
+        // A clear whose call did not return may or may not have happened.
+        let in_flight = outcome
+            .committed
+            .len()
+            .checked_sub(1)
+            .filter(|last| CLEARS.contains(last) && !cleared.contains(last));
+        for model in CrashModel::ALL {
+            let image = fs.crash(model, &mut rng);
+            let context = format!("crash at {crash_at}, {model:?}");
+            let db = CLEARED
+                .open(&image)
+                .unwrap_or_else(|error| panic!("{context}: {error}"));
+            let (a, b) = (db_batches::read(&db, "a"), db_batches::read(&db, "b"));
+            // A returned clear made every batch up to it durable (it syncs the log).
+            let synced = outcome.acknowledged(|durability| {
+                durability == Durability::Sync
+                    || (model == CrashModel::KeepAll && durability != Durability::Buffered)
+            });
+            let acknowledged = synced.max(cleared.last().map_or(0, |last| last + 1));
+            let counts: Vec<usize> = (acknowledged..=CLEARED.batches)
+                .filter(|&count| CLEARED.state_after(count) == b)
+                .collect();
+            assert!(
+                !counts.is_empty(),
+                "{context}: b is no prefix from {acknowledged}"
+            );
+            let a_matches = counts.iter().any(|&count| {
+                let last_clear = cleared
+                    .iter()
+                    .filter(|&&clear| clear < count)
+                    .max()
+                    .map_or(0, |clear| clear + 1);
+                let mut froms = vec![last_clear];
+                if let Some(clear) = in_flight.filter(|&clear| clear < count) {
+                    froms.push(clear + 1);
+                }
+                froms
+                    .into_iter()
+                    .any(|from| state_between(from, count) == a)
+            });
+            assert!(
+                a_matches,
+                "{context}: a is {a:?}, b at {counts:?}, cleared {cleared:?}"
+            );
+            cycles += 1;
+        }
+    }
+    assert!(cycles > 100, "{cycles} crash/recover cycles");
+}

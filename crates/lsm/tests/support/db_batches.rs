@@ -51,7 +51,7 @@ impl Batches {
         format!("k{}", i % self.keys)
     }
 
-    fn value(&self, i: usize) -> String {
+    pub fn value(&self, i: usize) -> String {
         format!("{i:0width$}", width = self.width)
     }
 
