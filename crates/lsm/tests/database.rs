@@ -638,7 +638,7 @@ const CLEARS: [usize; 2] = [13, 28];
 fn every_crash_point_around_clears_keeps_the_log_order() {
     let run = |fs: &SimFs, cleared: &mut Vec<usize>| {
         let durability = |i: usize| {
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 Durability::Sync
             } else {
                 Durability::Buffered
