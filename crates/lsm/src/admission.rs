@@ -36,6 +36,17 @@ pub(crate) struct Measure {
     pub available: Option<u64>,
 }
 
+impl Measure {
+    /// The most the tree may hold: the lower of `quota` and the files plus the free
+    /// space; `None` when neither bounds it.
+    pub(crate) fn limit(&self, quota: Option<u64>) -> Option<u64> {
+        let by_disk = self
+            .available
+            .map(|available| self.files.saturating_add(available));
+        quota.into_iter().chain(by_disk).min()
+    }
+}
+
 impl Default for Admission {
     fn default() -> Self {
         Self {
@@ -49,10 +60,9 @@ impl Default for Admission {
 impl Admission {
     /// Records a new measurement under `config`.
     pub(crate) fn record(&self, measure: &Measure, config: &RuntimeConfig) {
-        let by_disk = measure.available.map_or(u64::MAX, |available| {
-            measure.files.saturating_add(available)
-        });
-        let limit = config.storage_limit_bytes.unwrap_or(u64::MAX).min(by_disk);
+        let limit = measure
+            .limit(config.storage_limit_bytes)
+            .unwrap_or(u64::MAX);
         self.files.store(measure.files, Ordering::Relaxed);
         self.limit.store(limit, Ordering::Relaxed);
         *self.measured.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();

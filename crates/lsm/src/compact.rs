@@ -46,41 +46,34 @@ impl TreeInner {
         );
         let _entered = span.enter();
         let started = std::time::Instant::now();
-        let (read_before, written_before) = (
-            self.metrics.bytes_compacted_read(),
-            self.metrics.bytes_compacted_written(),
-        );
-        let result = match &choice {
-            Choice::DoNothing => Ok(CompactionResult::nothing()),
-            Choice::Drop(ids) => self.drop_tables(&choice, ids, &claim),
-            Choice::Move(input) => self.move_tables(&choice, input, &claim),
+        // The bytes a step read and wrote (only a merge rewrites tables).
+        let step = match &choice {
+            Choice::DoNothing => Ok((CompactionResult::nothing(), 0, 0)),
+            Choice::Drop(ids) => self
+                .drop_tables(&choice, ids, &claim)
+                .map(|result| (result, 0, 0)),
+            Choice::Move(input) => self
+                .move_tables(&choice, input, &claim)
+                .map(|result| (result, 0, 0)),
             Choice::Merge(input) => self.merge_tables(&current, input, watermark),
         };
         drop(claim);
-        if let Ok(result) = &result
-            && matches!(
-                result.action,
-                CompactionAction::Moved | CompactionAction::Dropped
-            )
-        {
-            self.metrics.compacted(result.action, 0, 0);
-        }
-        if let Ok(result) = &result
-            && result.action != CompactionAction::Nothing
-        {
-            self.metrics.compacted_for(reason);
+        let (result, bytes_read, bytes_written) = step?;
+        if result.action != CompactionAction::Nothing {
+            self.metrics
+                .compacted(result.action, reason, bytes_read, bytes_written);
             tracing::info!(
                 action = ?result.action,
                 dest_level = ?result.dest_level,
                 tables_in = result.tables_in,
                 tables_out = result.tables_out,
-                bytes_read = self.metrics.bytes_compacted_read() - read_before,
-                bytes_written = self.metrics.bytes_compacted_written() - written_before,
+                bytes_read,
+                bytes_written,
                 elapsed_ms = started.elapsed().as_millis(),
                 "compaction step"
             );
         }
-        result
+        Ok(result)
     }
 
     /// Asks `strategy` (then blob garbage collection) for a choice on the current
@@ -252,14 +245,20 @@ impl TreeInner {
         current: &Arc<SuperVersion>,
         input: &Input,
         watermark: SeqNo,
-    ) -> Result<CompactionResult> {
+    ) -> Result<(CompactionResult, u64, u64)> {
         let dest = usize::from(input.dest_level);
-        if self.lacks_room_for(current, input) {
-            return Ok(CompactionResult::nothing());
+        let input_bytes: u64 = current
+            .version
+            .tables()
+            .filter(|meta| input.table_ids.contains(&meta.id))
+            .map(|meta| meta.size_bytes)
+            .sum();
+        if self.lacks_room_for(input_bytes) {
+            return Ok((CompactionResult::nothing(), 0, 0));
         }
         let bottom = lsm_compaction::merge_bottom(&current.version, input);
         self.note_gc_watermark(watermark);
-        let written = self.write_merge(current, input, watermark, bottom)?;
+        let written = self.write_merge(current, input, input_bytes, watermark, bottom)?;
         let opened = match self.open_outputs(dest, &written) {
             Ok(opened) => opened,
             Err(error) => {
@@ -275,14 +274,8 @@ impl TreeInner {
             // the tree no longer has.
             drop(opened);
             written.remove(self.config.fs.as_ref());
-            return Ok(CompactionResult::nothing());
+            return Ok((CompactionResult::nothing(), 0, 0));
         }
-        let read_bytes = current
-            .version
-            .tables()
-            .filter(|meta| input.table_ids.contains(&meta.id))
-            .map(|meta| meta.size_bytes)
-            .sum();
         let written_bytes = opened.bytes();
         let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
         let tables_out = opened.tables.len();
@@ -308,31 +301,25 @@ impl TreeInner {
         for id in &removed {
             current.table(*id).mark_obsolete(&self.pending_deletions);
         }
-        self.metrics
-            .compacted(CompactionAction::Merged, read_bytes, written_bytes);
-        Ok(CompactionResult {
+        let result = CompactionResult {
             action: CompactionAction::Merged,
             dest_level: Some(input.dest_level),
             tables_in: removed.len(),
             tables_out,
-        })
+        };
+        Ok((result, input_bytes, written_bytes))
     }
 
-    /// With the storage gate on, whether the merge of `input` might not fit: its output
-    /// may be as large as its inputs, which stay until it is installed. Such a merge is
-    /// deferred (counted, and logged), not started to fail half way with a full disk.
-    fn lacks_room_for(&self, current: &SuperVersion, input: &Input) -> bool {
+    /// With the storage gate on, whether a merge of `needed` input bytes might not
+    /// fit: its output may be as large as its inputs, which stay until it is installed.
+    /// Such a merge is deferred (counted, and logged), not started to fail half way
+    /// with a full disk.
+    fn lacks_room_for(&self, needed: u64) -> bool {
         let runtime = self.runtime.load();
         if !runtime.storage_admission_check {
             return false;
         }
         self.admission.record(&self.measure_storage(), &runtime);
-        let needed: u64 = current
-            .version
-            .tables()
-            .filter(|meta| input.table_ids.contains(&meta.id))
-            .map(|meta| meta.size_bytes)
-            .sum();
         let room = self.admission.room(self.memtable_bytes());
         if needed <= room {
             return false;
@@ -348,6 +335,7 @@ impl TreeInner {
         &self,
         current: &Arc<SuperVersion>,
         input: &Input,
+        input_bytes: u64,
         watermark: SeqNo,
         bottom: Bottom,
     ) -> Result<Outputs> {
@@ -361,11 +349,6 @@ impl TreeInner {
             .filter(|meta| input.table_ids.contains(&meta.id))
             .map(|meta| current.table(meta.id).table.clone())
             .collect();
-        let input_bytes: u64 = version
-            .tables()
-            .filter(|meta| input.table_ids.contains(&meta.id))
-            .map(|meta| meta.size_bytes)
-            .sum();
         let mut relocate = self
             .blob_gc_policy()
             .map(|policy| lsm_compaction::relocation_set(version, policy))

@@ -68,23 +68,28 @@ impl Metrics {
         add(&self.flushed_bytes, bytes);
     }
 
-    pub(crate) fn compacted(&self, action: CompactionAction, read: u64, written: u64) {
+    /// A compaction step that did `action` for `reason`, reading and writing these
+    /// bytes of files.
+    pub(crate) fn compacted(
+        &self,
+        action: CompactionAction,
+        reason: CompactionReason,
+        read: u64,
+        written: u64,
+    ) {
         match action {
             CompactionAction::Nothing => return,
             CompactionAction::Merged => add(&self.merges, 1),
             CompactionAction::Moved => add(&self.moves, 1),
             CompactionAction::Dropped => add(&self.drops, 1),
         }
+        add(&self.by_reason[reason_slot(reason)], 1);
         add(&self.compacted_read_bytes, read);
         add(&self.compacted_written_bytes, written);
     }
 
     pub(crate) fn deferred_for_space(&self) {
         add(&self.deferred_for_space, 1);
-    }
-
-    pub(crate) fn compacted_for(&self, reason: CompactionReason) {
-        add(&self.by_reason[reason_slot(reason)], 1);
     }
 
     /// A writer waited `waited` at a stop limit.

@@ -9,6 +9,7 @@ use std::ops::Bound;
 use lsm_core::{KeyOrder, SeqNo, TableId};
 
 use crate::Result;
+use crate::admission::Measure;
 use crate::read::OwnedBounds;
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
@@ -211,14 +212,12 @@ impl TreeInner {
             .storage_admission_check
             .then_some(runtime.storage_limit_bytes)
             .flatten();
-        let disk = self.config.fs.available_space(&self.config.path).ok();
-        let room = match (disk, quota) {
-            (Some(disk), Some(quota)) => Some(disk.min(quota.saturating_sub(stats.used_bytes))),
-            (Some(disk), None) => Some(disk),
-            (None, Some(quota)) => Some(quota.saturating_sub(stats.used_bytes)),
-            (None, None) => None,
+        let measure = Measure {
+            files: stats.used_bytes,
+            available: self.config.fs.available_space(&self.config.path).ok(),
         };
-        if let Some(available) = room {
+        if let Some(limit) = measure.limit(quota) {
+            let available = limit.saturating_sub(stats.used_bytes);
             stats.available_bytes = Some(available);
             stats.capacity_bytes = Some(stats.used_bytes.saturating_add(available));
             stats.compaction_possible = available >= stats.tight_compaction_bytes;
@@ -234,12 +233,7 @@ impl TreeInner {
             stats.status = StorageStatus::CompactionInProgress;
         }
         // A refusing gate is the news that matters most.
-        if runtime.storage_admission_check
-            && self
-                .admission
-                .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
-                .is_err()
-        {
+        if self.storage_gate().is_err() {
             stats.status = StorageStatus::ReadOnlyOutOfSpace;
         }
         Ok(stats)

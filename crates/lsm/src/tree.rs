@@ -224,6 +224,19 @@ impl TreeInner {
             .sum()
     }
 
+    /// The storage gate's answer for a write now (`Ok` with the gate off).
+    ///
+    /// # Errors
+    /// [`Error::StorageFull`] while the gate finds no room.
+    pub(crate) fn storage_gate(&self) -> Result<()> {
+        let runtime = self.runtime.load();
+        if !runtime.storage_admission_check {
+            return Ok(());
+        }
+        self.admission
+            .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
+    }
+
     /// Applies `change` to the runtime settings, checks them and swaps them in.
     pub(crate) fn update_runtime(
         &self,
@@ -533,21 +546,11 @@ impl AbstractTree for Tree {
         {
             return Err(error);
         }
-        let runtime = self.runtime.load();
-        if !runtime.storage_admission_check {
-            return Ok(());
-        }
-        self.admission
-            .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
+        self.storage_gate()
     }
 
     fn is_read_only(&self) -> bool {
-        let runtime = self.runtime.load();
-        runtime.storage_admission_check
-            && self
-                .admission
-                .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
-                .is_err()
+        self.storage_gate().is_err()
     }
 
     fn runtime_config(&self) -> Arc<crate::RuntimeConfig> {
