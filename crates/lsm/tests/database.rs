@@ -31,6 +31,15 @@ fn values(iter: lsm::IterBox) -> Vec<(String, String)> {
     .collect()
 }
 
+/// A database on `fs` whose writes are synced by default.
+fn open_synced(fs: &SimFs) -> Database {
+    Database::builder("/db")
+        .with_fs(Arc::new(fs.clone()))
+        .durability(Durability::Sync)
+        .open()
+        .unwrap()
+}
+
 fn text(value: Option<UserValue>) -> Option<String> {
     value.map(|value| String::from_utf8(value.to_vec()).unwrap())
 }
@@ -289,14 +298,7 @@ fn the_write_buffer_budget_flushes_the_largest_memtable() {
 #[test]
 fn a_deleted_keyspace_refuses_writes_and_its_logged_writes_stay_gone() {
     let fs = SimFs::new();
-    let open = |fs: &SimFs| {
-        Database::builder("/db")
-            .with_fs(Arc::new(fs.clone()))
-            .durability(Durability::Sync)
-            .open()
-            .unwrap()
-    };
-    let db = open(&fs);
+    let db = open_synced(&fs);
     let doomed = db
         .keyspace("doomed", KeyspaceCreateOptions::default)
         .unwrap();
@@ -314,7 +316,7 @@ fn a_deleted_keyspace_refuses_writes_and_its_logged_writes_stay_gone() {
     drop((doomed, kept, db));
 
     // Its logged write is skipped at replay, and the name starts afresh.
-    let db = open(&image);
+    let db = open_synced(&image);
     assert_eq!(db.list_keyspace_names(), ["kept"]);
     let reborn = db
         .keyspace("doomed", KeyspaceCreateOptions::default)
@@ -487,14 +489,7 @@ fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys(
 fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
     for flushed_before in [false, true] {
         let fs = SimFs::new();
-        let open = |fs: &SimFs| {
-            Database::builder("/db")
-                .with_fs(Arc::new(fs.clone()))
-                .durability(Durability::Sync)
-                .open()
-                .unwrap()
-        };
-        let db = open(&fs);
+        let db = open_synced(&fs);
         let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
         let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
         for i in 0..100 {
@@ -518,7 +513,7 @@ fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
 
         for model in CrashModel::ALL {
             let image = fs.crash(model, &mut Rng::new(9));
-            let db = open(&image);
+            let db = open_synced(&image);
             let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
             let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
             let context = format!("flushed before {flushed_before}, {model:?}");
@@ -538,14 +533,7 @@ fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
 #[test]
 fn an_ingestion_lands_above_earlier_writes_below_later_ones_and_survives_a_crash() {
     let fs = SimFs::new();
-    let open = |fs: &SimFs| {
-        Database::builder("/db")
-            .with_fs(Arc::new(fs.clone()))
-            .durability(Durability::Sync)
-            .open()
-            .unwrap()
-    };
-    let db = open(&fs);
+    let db = open_synced(&fs);
     let items = db
         .keyspace("items", KeyspaceCreateOptions::default)
         .unwrap();
@@ -601,7 +589,7 @@ fn an_ingestion_lands_above_earlier_writes_below_later_ones_and_survives_a_crash
 
     for model in CrashModel::ALL {
         let image = fs.crash(model, &mut Rng::new(11));
-        let db = open(&image);
+        let db = open_synced(&image);
         let items = db
             .keyspace("items", KeyspaceCreateOptions::default)
             .unwrap();

@@ -415,18 +415,28 @@ impl DbInner {
     /// accounted for, so a replay of the log after a crash skips what the clear removed
     /// and keeps what came after.
     pub(crate) fn clear_keyspace(&self, keyspace: &Arc<KeyspaceState>) -> Result<()> {
-        let seqno = {
-            let _gate = lock(&self.write_lock);
-            keyspace.check_live()?;
-            // Every earlier write is made durable first: a crash then leaves a state
-            // of the log's order, never the clear without what came before it.
-            self.wal()?.sync()?;
+        let seqno = self.past_the_log(keyspace, || {
             let seqno = self.seqno.next();
             keyspace.inner_tree().clear_through(Some(seqno))?;
-            seqno
-        };
+            Ok(seqno)
+        })?;
         self.visible.fetch_max(seqno + 1);
         Ok(())
+    }
+
+    /// Runs `change`, a change of `keyspace` that bypasses the log (a clear, a load),
+    /// under the write lock after syncing the log: every earlier write is durable
+    /// first, so a crash leaves a state of the log's order, never the change without
+    /// what came before it.
+    fn past_the_log<T>(
+        &self,
+        keyspace: &KeyspaceState,
+        change: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let _gate = lock(&self.write_lock);
+        keyspace.check_live()?;
+        self.wal()?.sync()?;
+        change()
     }
 
     /// Registers `ingestion`'s tables in `keyspace` under the write lock: no commit
@@ -437,11 +447,7 @@ impl DbInner {
         keyspace: &Arc<KeyspaceState>,
         ingestion: crate::AnyIngestion<'_>,
     ) -> Result<()> {
-        let _gate = lock(&self.write_lock);
-        keyspace.check_live()?;
-        // As for a clear: every earlier write is durable before the load is.
-        self.wal()?.sync()?;
-        ingestion.finish()
+        self.past_the_log(keyspace, || ingestion.finish())
     }
 
     /// Applies a batch recovery read from the log to every keyspace that has not
