@@ -14,7 +14,7 @@ use crate::db_bench::sections::all as workloads;
 use crate::engine::EngineKind;
 
 /// One workload on one engine, over every repetition.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Row {
     /// The workload.
     pub workload: String,

@@ -314,16 +314,7 @@ mod tests {
             ops_per_sec: Some(ops),
             ours_over_engine: Some(ratio),
             latency_ns: Some([ops.recip() * 1e9, ops.recip() * 4e9, ops.recip() * 8e9]),
-            write_amp: None,
-            space_amp: None,
-            peak_rss_bytes: None,
-            cache_hit_rate: None,
-            filter_bits_per_key: None,
-            filter_fpr: None,
-            block_reads_per_op: None,
-            stall_ms: None,
-            skipped: None,
-            failed_reps: 0,
+            ..Row::default()
         }
     }
 

@@ -247,16 +247,9 @@ impl Meter {
             seconds: elapsed.as_secs_f64(),
             user_bytes,
             latency_ns: percentiles(self.latencies),
-            write_amp: None,
-            space_amp: None,
             peak_rss_bytes: proc_stats::peak_rss_bytes(),
-            cache_hit_rate: None,
-            filter_bits_per_key: None,
-            filter_fpr: None,
-            block_reads_per_op: None,
-            stall_ms: None,
-            skipped: None,
             data_set: data_set_name(),
+            ..Sample::default()
         }
     }
 

@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use lsm::background::MaintenanceOptions;
 use lsm::compaction::Leveled;
@@ -35,15 +37,6 @@ fn open(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
         .unwrap()
 }
 
-/// Waits (up to a minute) until `done` holds; a condition, not a timing assertion.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn writes_are_flushed_and_compacted_in_the_background() {
     let fs = SimFs::new();
@@ -56,11 +49,11 @@ fn writes_are_flushed_and_compacted_in_the_background() {
             seqno.next(),
         );
     }
-    eventually("the sealed memtables are flushed", || {
+    common::eventually("the sealed memtables are flushed", || {
         tree.sealed_memtable_count() == 0
     });
     assert!(tree.table_count() > 0);
-    eventually("level 0 is compacted below its trigger", || {
+    common::eventually("level 0 is compacted below its trigger", || {
         tree.l0_run_count() < 4
     });
     assert!(tree.level_table_count(1).unwrap() > 0);
@@ -87,11 +80,11 @@ fn a_background_failure_reaches_the_next_write_and_is_retried() {
         tree.insert(format!("key{i:06}"), vec![b'v'; 100], seqno.next());
     }
     let mut surfaced = false;
-    eventually("the failure reaches a write", || {
+    common::eventually("the failure reaches a write", || {
         surfaced = tree.write_admission().is_err();
         surfaced
     });
-    eventually("the retried flush empties the sealed memtables", || {
+    common::eventually("the retried flush empties the sealed memtables", || {
         tree.sealed_memtable_count() == 0
     });
     tree.write_admission().unwrap();

@@ -10,7 +10,6 @@ mod common;
 mod db_batches;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use db_batches::{Batches, Run};
 use lsm::{
@@ -42,15 +41,6 @@ fn open_synced(fs: &SimFs) -> Database {
 
 fn text(value: Option<UserValue>) -> Option<String> {
     value.map(|value| String::from_utf8(value.to_vec()).unwrap())
-}
-
-/// Waits up to 20 s for `done` (background work), failing the test past that.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -243,7 +233,7 @@ fn flushed_segments_are_deleted_and_the_cap_flushes_the_oldest_keyspace() {
     }
     // The quiet keyspace's one write is the oldest in memory: over the cap it is
     // flushed, and the busy one too, so the log shrinks below its cap.
-    eventually("the log shrinking below its cap", || {
+    common::eventually("the log shrinking below its cap", || {
         db.trim_journal().unwrap();
         db.journal_disk_space() <= 64 << 10
     });
@@ -285,7 +275,7 @@ fn the_write_buffer_budget_flushes_the_largest_memtable() {
     }
     // 1 MiB written against a 256 KiB budget, with 16 MiB per-keyspace memtables:
     // only the budget can have sealed them.
-    eventually("a flush for the budget", || {
+    common::eventually("a flush for the budget", || {
         keyspaces
             .iter()
             .any(|keyspace| keyspace.tree().table_count() > 0)

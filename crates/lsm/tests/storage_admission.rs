@@ -11,8 +11,10 @@
     reason = "tests"
 )]
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use lsm::compaction::CompactionAction;
 use lsm::fs::{Fs, OpenOptions};
@@ -53,15 +55,6 @@ fn write_until_refused(tree: &AnyTree, from: u64) -> (u64, Error) {
         }
     }
     panic!("never refused");
-}
-
-/// Waits (up to a minute) until `done` holds; a condition, not a timing assertion.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -118,7 +111,7 @@ fn a_full_disk_refuses_writes_until_space_is_freed_elsewhere() {
     let (_, error) = write_until_refused(&tree, written);
     assert!(matches!(error, Error::StorageFull { .. }));
     fs.remove_file(filler_path).unwrap();
-    eventually("writes are admitted again", || {
+    common::eventually("writes are admitted again", || {
         tree.try_insert("back", "again", 10_000_000).is_ok()
     });
     assert!(!tree.is_read_only());

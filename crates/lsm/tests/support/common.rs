@@ -10,6 +10,16 @@ use lsm::{AbstractTree, AnyTree, Config, SequenceNumberCounter, UserValue};
 use lsm_testkit::ops::concat;
 use lsm_testkit::sim_fs::SimFs;
 
+/// Waits (up to a minute) until `done` holds: background work finishing, a condition,
+/// not a timing assertion.
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// A merge operator that appends operands to the base: the model's merge function.
 pub struct Concat;
 
