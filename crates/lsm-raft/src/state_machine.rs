@@ -1,13 +1,12 @@
 //! [`StateMachine`]: the replicated key-value map, and its snapshots.
 
-use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::io::Cursor;
 use std::ops::RangeBounds;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lsm::{Database, Durability, Guard, Keyspace, UserValue};
+use lsm::{Database, Durability, Guard, Keyspace, UserKey, UserValue};
 use openraft::storage::RaftStateMachine;
 use openraft::{
     AnyError, Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, RaftTypeConfig,
@@ -165,20 +164,23 @@ impl<C: RaftTypeConfig> StateMachine<C> {
         }
     }
 
-    /// Adds `request`'s changes to `batch`. `staged` holds the keys the batch sets: a
-    /// range delete covers only what came before its batch, so it also removes those
-    /// of them in its range, and every entry stays whole in one batch.
-    fn stage(&self, batch: &mut lsm::Batch, staged: &mut BTreeSet<Vec<u8>>, request: Request) {
+    /// Adds `request`'s changes to `batch`. `staged` holds the keys the batch sets (as
+    /// shared buffers: a clone is a count): a range delete covers only what came before
+    /// its batch, so it also removes those of them in its range, and every entry stays
+    /// whole in one batch.
+    fn stage(&self, batch: &mut lsm::Batch, staged: &mut Vec<UserKey>, request: Request) {
         match request {
             Request::Set { key, value } => {
-                let key = codec::data_key(&key);
+                let key = UserKey::from(codec::data_key(&key));
                 batch.insert(&self.sm, key.clone(), value);
-                staged.insert(key);
+                staged.push(key);
             }
             Request::Delete { key } => batch.remove(&self.sm, codec::data_key(&key)),
             Request::DeleteRange { start, end } if start < end => {
                 let (start, end) = (codec::data_key(&start), codec::data_key(&end));
-                for key in staged.range(start.clone()..end.clone()) {
+                let covered =
+                    |key: &&UserKey| (start.as_slice()..end.as_slice()).contains(&&key[..]);
+                for key in staged.iter().filter(covered) {
                     batch.remove(&self.sm, key.clone());
                 }
                 batch.remove_range(&self.sm, start, end);
@@ -219,7 +221,7 @@ where
         // syncs the database's log and with it every write before.
         let mut applied = self.applied(None)?;
         let mut batch = self.db.batch().durability(Durability::Buffered);
-        let mut staged = BTreeSet::new();
+        let mut staged = Vec::new();
         let mut responses = Vec::new();
         for entry in entries {
             let mut refused = None;
