@@ -404,11 +404,17 @@ impl Table {
         let cacheable = read_seqno > properties.seqno_max;
         let has_filter = properties.filter_handle.is_some();
         let passed = inner.filter_contains(lsm_burr::hash(user_key), user_key)?;
-        if has_filter && let Some(counters) = &inner.source.counters {
-            counters.filter_queried(passed);
+        // One count per outcome: in the shared counters when the table has them, else in
+        // its own.
+        match &inner.source.counters {
+            Some(counters) if has_filter => counters.filter_queried(passed),
+            Some(_) => {}
+            None if !passed => {
+                inner.filter_rejected.fetch_add(1, Ordering::Relaxed);
+            }
+            None => {}
         }
         if !passed {
-            inner.filter_rejected.fetch_add(1, Ordering::Relaxed);
             if cacheable && let Some((rows, table_id)) = &inner.row_cache {
                 rows.insert(*table_id, user_key, &Row::Absent);
             }
@@ -427,9 +433,11 @@ impl Table {
             None => None,
         };
         if found.is_none() && has_filter {
-            inner.filter_passed_absent.fetch_add(1, Ordering::Relaxed);
-            if let Some(counters) = &inner.source.counters {
-                counters.filter_false_positive();
+            match &inner.source.counters {
+                Some(counters) => counters.filter_false_positive(),
+                None => {
+                    inner.filter_passed_absent.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         if cacheable && let Some((rows, table_id)) = &inner.row_cache {
@@ -450,7 +458,9 @@ impl Table {
         )
     }
 
-    /// What the filter did for [`Self::get`] since the table opened.
+    /// What the filter did for [`Self::get`] since the table opened, when the table
+    /// counts on its own: opened with [`ReadOptions::counters`], it counts there (once,
+    /// not twice on the read path) and these stay 0.
     #[must_use]
     pub fn filter_counters(&self) -> FilterCounters {
         FilterCounters {
@@ -468,9 +478,11 @@ impl Table {
     pub fn may_contain_prefix(&self, prefix: &[u8], options: &ReadOptions) -> Result<bool> {
         let may = self.prefix_filter_passes(prefix, options)?;
         if !may {
-            self.inner.prefix_rejected.fetch_add(1, Ordering::Relaxed);
-            if let Some(counters) = &self.inner.source.counters {
-                counters.prefix_skipped();
+            match &self.inner.source.counters {
+                Some(counters) => counters.prefix_skipped(),
+                None => {
+                    self.inner.prefix_rejected.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         Ok(may)

@@ -565,10 +565,11 @@ pub trait AbstractTree: sealed::Sealed {
     /// Bytes of filters held in memory while their tables are open (pinned filters).
     fn pinned_filter_size(&self) -> usize;
 
-    /// What the filters of the current tables did for point reads since each table
-    /// opened: reads they ruled out, and reads they let through that found nothing (a
-    /// measured false-positive rate is `passed_absent / (rejected + passed_absent)` over
-    /// reads of absent keys). Beyond the mirrored API.
+    /// What the tree's filters did since it opened: point reads they ruled out, point
+    /// reads they let through that found nothing (a measured false-positive rate is
+    /// `passed_absent / (rejected + passed_absent)` over reads of absent keys), and
+    /// scans a prefix filter skipped; the same counts as [`Self::metrics`]. Beyond the
+    /// mirrored API.
     fn filter_counters(&self) -> FilterCounters;
 
     /// The tree's counters since it opened: block loads and cache hits by kind of

@@ -918,11 +918,13 @@ impl AbstractTree for Tree {
     }
 
     fn filter_counters(&self) -> lsm_table::FilterCounters {
-        let mut counters = lsm_table::FilterCounters::default();
-        for live in self.super_version().tables.values() {
-            counters += live.table.filter_counters();
+        // The tree's tables count in its shared read counters.
+        let counts = self.metrics.read_counts();
+        lsm_table::FilterCounters {
+            rejected: counts.filter_rejected,
+            passed_absent: counts.filter_passed_absent,
+            prefix_rejected: counts.prefix_rejected,
         }
-        counters
     }
 
     fn approximate_len(&self) -> usize {
