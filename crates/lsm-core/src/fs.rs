@@ -11,6 +11,7 @@
 mod descriptor_cache;
 mod full_sync;
 mod mem_fs;
+mod routed;
 mod std_fs;
 
 use std::fmt::Debug;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use descriptor_cache::{DescriptorCache, ReadFile};
 pub use mem_fs::MemFs;
+pub use routed::routed;
 pub use std_fs::StdFs;
 
 /// How thoroughly the engine's syncs reach the storage device.
