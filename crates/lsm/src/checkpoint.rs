@@ -2,10 +2,12 @@
 //!
 //! Under the flush lock the active memtable is sealed and everything sealed is flushed
 //! (so the checkpoint holds every write made before the call), then each table of the
-//! current version, and each blob file, is hard-linked into the target (copied where the file system has no
-//! links or the target is on another device), and a fresh manifest describing that
-//! version is written and synced. Tables are immutable, so a link is a copy that costs
-//! no space until the tree deletes its own name for the file.
+//! current version, and each blob file, is hard-linked into the target (copied where the
+//! file system has no links or the target is on another device or another `Fs` backend,
+//! as a level route's tables may be), and a fresh manifest describing that version is
+//! written and synced. The checkpoint keeps every table in its own `tables/`: it opens
+//! with or without the routes of the tree it came from. Tables are immutable, so a link
+//! is a copy that costs no space until the tree deletes its own name for the file.
 
 use std::io;
 use std::path::Path;
@@ -57,9 +59,10 @@ impl TreeInner {
             .map_err(|source| Error::io("create dir", &target_tables, source))?;
         let mut total_bytes = 0;
         for meta in version.tables() {
-            let from = table_path(&self.config.path, meta.id);
+            // From wherever its level's route keeps it, into the checkpoint's own
+            // `tables/` (a checkpoint opens without the routes).
             let to = table_path(target, meta.id);
-            link_or_copy(fs.as_ref(), &from, &to)?;
+            link_or_copy(fs.as_ref(), current.table(meta.id).path(), &to)?;
             total_bytes += meta.size_bytes;
         }
         fs.sync_dir(&target_tables)

@@ -52,6 +52,10 @@ impl TreeInner {
             Choice::Drop(ids) => self
                 .drop_tables(&choice, ids, &claim)
                 .map(|result| (result, 0, 0)),
+            // A table changes directory only by being written again.
+            Choice::Move(input) if self.leaves_its_directory(&current, input) => {
+                self.merge_tables(&current, input, watermark)
+            }
             Choice::Move(input) => self
                 .move_tables(&choice, input, &claim)
                 .map(|result| (result, 0, 0)),
@@ -202,6 +206,21 @@ impl TreeInner {
             dest_level: None,
             tables_in: removed.len(),
             tables_out: 0,
+        })
+    }
+
+    /// Whether a table of `input` is not in the directory of the level it moves to (a
+    /// level route begins between the two, or the table was left elsewhere).
+    fn leaves_its_directory(&self, current: &SuperVersion, input: &Input) -> bool {
+        if self.config.level_routes().is_empty() {
+            return false;
+        }
+        let dest = self.config.tables_dir(usize::from(input.dest_level));
+        input.table_ids.iter().any(|id| {
+            current
+                .tables
+                .get(id)
+                .is_some_and(|table| table.path().parent() != Some(dest.as_path()))
         })
     }
 

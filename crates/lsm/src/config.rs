@@ -4,6 +4,7 @@
 //! [`Config::open`]. Per-level settings are [`policy`] lists indexed by level.
 
 pub mod policy;
+mod routes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use policy::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, CompressionType, FilterPolicy,
     FilterPolicyEntry, HashRatioPolicy, PartitioningPolicy, PinningPolicy, RestartIntervalPolicy,
 };
+pub use routes::LevelRoute;
 
 use crate::{Cache, DescriptorTable, Result};
 
@@ -138,6 +140,8 @@ pub struct Config {
     /// persists a write the log may lose, and a batch across keyspaces stays whole after
     /// a crash) and trims it after.
     pub(crate) flush_hooks: Option<Arc<dyn FlushHooks>>,
+    /// Where the tables of the deeper levels live (see [`LevelRoute`]).
+    pub(crate) level_routes: Vec<LevelRoute>,
 }
 
 /// How opening a tree treats a damaged manifest (see [`Config::manifest_recovery_mode`]).
@@ -235,6 +239,7 @@ impl Config {
             order: KeyOrder::lexicographic(),
             manifest_recovery_mode: ManifestRecoveryMode::AbsoluteConsistency,
             flush_hooks: None,
+            level_routes: Vec::new(),
         }
     }
 
@@ -593,6 +598,7 @@ impl Config {
         if let Some(options) = &self.kv_separation_opts {
             options.validate()?;
         }
+        self.validate_routes()?;
         if let Some(provider) = &self.encryption
             && !provider.supports_aad_block_path()
         {

@@ -160,6 +160,11 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A level route's directory belongs to another tree (it names another tree, or
+    /// holds tables without naming one): opening would delete that tree's tables as
+    /// orphans.
+    #[error("level route directory {0} belongs to another tree")]
+    RouteClaimed(PathBuf),
     /// A checkpoint's target directory already exists.
     #[error("checkpoint target {0} already exists")]
     CheckpointTargetExists(PathBuf),

@@ -22,7 +22,7 @@ use crate::KvSeparationOptions;
 use crate::abstract_tree::FlushGuard;
 use crate::blobs::{BlobFiles, LiveBlobFile};
 use crate::config::FLUSH_TABLE_TARGET_BYTES;
-use crate::layout::{BLOBS_DIR, TABLES_DIR, blob_path, table_path};
+use crate::layout::{BLOBS_DIR, blob_path};
 use crate::live_table::LiveTable;
 use crate::tree::TreeInner;
 use crate::{Error, Result};
@@ -188,15 +188,16 @@ impl TreeInner {
             })
         };
         let tree_dir = &self.config.path;
+        // The level's route decides the directory (see `crate::config::LevelRoute`).
+        let tables_dir = self.config.tables_dir(level);
         let next_table = || {
             let file_id = self.ids.table();
             NewTable {
                 file_id,
-                path: table_path(tree_dir, file_id),
+                path: tables_dir.join(file_id.to_string()),
                 salt: salt_for(SALT_KIND_TABLE, file_id),
             }
         };
-        let tables_dir = tree_dir.join(TABLES_DIR);
         let tables = TableTarget {
             dir: &tables_dir,
             options,
@@ -260,7 +261,8 @@ impl TreeInner {
             .into_iter()
             .zip(&outputs.tables)
             .map(|((meta, table), written)| {
-                let live = LiveTable::new(table, written.path.clone(), Arc::clone(fs));
+                let live = LiveTable::new(table, written.path.clone(), Arc::clone(fs))
+                    .with_durable_removal(!self.config.level_routes().is_empty());
                 (meta, Arc::new(live))
             })
             .collect();

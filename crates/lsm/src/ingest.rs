@@ -208,9 +208,9 @@ impl Ingestion<'_> {
         let Some(writer) = self.writer.take() else {
             return Err(Error::IngestionAborted);
         };
-        let outputs = writer.finish()?;
+        let mut outputs = writer.finish()?;
         let tree = self.tree;
-        match register(tree, &outputs) {
+        match register(tree, &mut outputs) {
             Ok(()) => Ok(()),
             Err(Registration::NotRecorded(error)) => {
                 outputs.remove(tree.config.fs.as_ref());
@@ -454,7 +454,7 @@ enum Registration {
 }
 
 /// Steps 1-3 of the module docs.
-fn register(tree: &Tree, outputs: &Outputs) -> std::result::Result<(), Registration> {
+fn register(tree: &Tree, outputs: &mut Outputs) -> std::result::Result<(), Registration> {
     if outputs.tables.is_empty() {
         return Ok(());
     }
@@ -483,6 +483,14 @@ fn register(tree: &Tree, outputs: &Outputs) -> std::result::Result<(), Registrat
         .map_err(Registration::NotRecorded)?;
     let current = tree.super_version();
     let level = ingestion_level(current.version.levels(), current.version.order(), outputs);
+    // The tables were written before their level was known: a level route may keep
+    // that level elsewhere.
+    crate::dirs::move_tables(
+        tree.config.fs.as_ref(),
+        outputs,
+        &tree.config.tables_dir(level),
+    )
+    .map_err(Registration::NotRecorded)?;
     let mut opened = tree
         .open_outputs_at(level, outputs, Some(seqno))
         .map_err(Registration::NotRecorded)?;

@@ -10,6 +10,10 @@
 //!                        drop_range, a FIFO drop); written whole before the edit,
 //!                        removed once they are all deleted, and all removed at open
 //! <tree>/blobs/<id>      one blob file per file, named by its decimal id
+//! <tree>/ROUTE           the tree's identity, when it has level routes
+//! <route>/lock           a level route's directory lock
+//! <route>/ROUTE          the identity of the tree the route belongs to
+//! <route>/tables/<id>    the tables of the route's levels
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -22,10 +26,15 @@ pub const LOCK_FILE: &str = "lock";
 /// The marker of an encrypted tree (see `crate::encryption`).
 pub const ENCRYPTION_MARKER: &str = "ENCRYPTION";
 
+/// The identity file of a tree with level routes, and of each route's directory.
+pub const ROUTE_FILE: &str = "ROUTE";
+
 /// The directory of tables.
 pub const TABLES_DIR: &str = "tables";
 
-/// Where table `id` of the tree at `tree_dir` lives.
+/// Where table `id` of the tree at `tree_dir` lives in the tree's own directory (a
+/// table of a level with a route lives in the route's `tables/` instead; see
+/// [`crate::config::LevelRoute`]).
 #[must_use]
 pub fn table_path(tree_dir: &Path, id: TableId) -> PathBuf {
     tree_dir.join(TABLES_DIR).join(id.to_string())

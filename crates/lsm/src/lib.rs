@@ -55,6 +55,7 @@ mod compact;
 pub mod compaction;
 pub mod config;
 pub mod db;
+mod dirs;
 pub mod encryption;
 mod error;
 mod file_ids;

@@ -64,6 +64,9 @@ pub(crate) struct LiveTable {
     /// The drop marker naming the table, if a drop removed it (deleted once every
     /// table it names is).
     drop_marker: OnceLock<Arc<DropMarker>>,
+    /// Sync the directory after deleting the file, before the table leaves the
+    /// pending list (see [`Self::with_durable_removal`]).
+    durable_removal: bool,
 }
 
 impl LiveTable {
@@ -81,7 +84,19 @@ impl LiveTable {
             obsolete: AtomicBool::new(false),
             pending: OnceLock::new(),
             drop_marker: OnceLock::new(),
+            durable_removal: false,
         }
+    }
+
+    /// The same, making its deletion durable before it leaves the pending list: for a
+    /// tree with level routes, whose tables live in several directories. In one
+    /// directory, a deletion is made durable by the next sync of that directory, which
+    /// comes before anything that could let a rebuilt manifest take the table back (a
+    /// drop marker, the deletion of the tables that name it); across directories no
+    /// such order holds.
+    pub(crate) fn with_durable_removal(mut self, durable: bool) -> Self {
+        self.durable_removal = durable;
+        self
     }
 
     /// The same, marked as written under an older key epoch when `stale`.
@@ -120,6 +135,13 @@ impl Drop for LiveTable {
                 tracing::warn!(path = %self.path.display(), %error, "obsolete table not deleted");
                 return;
             }
+        }
+        if self.durable_removal
+            && let Some(dir) = self.path.parent()
+            && let Err(error) = self.fs.sync_dir(dir)
+        {
+            tracing::warn!(path = %dir.display(), %error, "table deletion not made durable");
+            return;
         }
         if let Some(pending) = self.pending.get() {
             pending.remove(self.table.file_id());

@@ -19,16 +19,17 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwap;
 
-use lsm_core::{Fs, FsLock};
+use lsm_core::Fs;
 use lsm_memtable::Memtable;
 use lsm_table::{ReadOptions, Table};
 use lsm_version::{Manifest, Recovered, Version};
 
 use crate::background::Background;
 use crate::blobs::LiveBlobFile;
+use crate::dirs::{claim_routes, create_dir_durably, create_subdir, holds_files, lock_directory};
 use crate::file_ids::FileIds;
 use crate::health::Health;
-use crate::layout::{BLOBS_DIR, LOCK_FILE, TABLES_DIR, parse_table_file_name, table_path};
+use crate::layout::{BLOBS_DIR, TABLES_DIR, parse_table_file_name};
 use crate::live_table::LiveTable;
 use crate::rate_limiter::{RateLimiter, SystemClock};
 use crate::super_version::SuperVersion;
@@ -62,8 +63,7 @@ impl Tree {
     /// [`Error::Locked`]; [`Error::Io`]; [`Error::Manifest`] for a damaged manifest;
     /// [`Error::Table`] for a missing or damaged table.
     pub(crate) fn open(mut config: Config) -> Result<Self> {
-        // Every sync of the tree goes as far as its sync mode asks.
-        config.fs = lsm_core::fs::with_sync_mode(Arc::clone(&config.fs), config.sync_mode);
+        config.fs = config.tree_fs();
         let span = tracing::info_span!("open", path = %config.path.display());
         let opening = std::time::Instant::now();
         let _entered = span.enter();
@@ -86,6 +86,7 @@ impl Tree {
         if fresh && holds_files(fs.as_ref(), &dir)? {
             return Err(Error::ManifestMissing(dir));
         }
+        let route_locks = claim_routes(fs.as_ref(), &config, false)?;
         let encryption =
             crate::encryption::open_marker(fs.as_ref(), &dir, config.encryption.as_deref(), fresh)?;
         let manifest_encryption = encryption
@@ -171,7 +172,7 @@ impl Tree {
                 Ok((info.id, Arc::new(file.with_stale_key(stale))))
             })
             .collect::<Result<BTreeMap<_, _>>>()?;
-        remove_orphans(fs.as_ref(), &dir, &version)?;
+        remove_orphans(fs.as_ref(), &config, &tables, &version)?;
         if version.table_count() > 0 || version.last_seqno() > 0 {
             config.seqno.fetch_max(version.last_seqno() + 1);
             config.visible_seqno.fetch_max(version.last_seqno() + 1);
@@ -242,6 +243,7 @@ impl Tree {
                 None => 0,
             }),
             _directory_lock: directory_lock,
+            _route_locks: route_locks,
         }));
         let runtime = tree.0.runtime.load();
         if runtime.storage_admission_check {
@@ -273,56 +275,8 @@ fn compaction_pool(config: &Config) -> Result<Option<Arc<rayon::ThreadPool>>> {
         .map_err(|error| Error::Io(io::Error::other(error)))
 }
 
-/// Creates the tree's subdirectory `sub` of `dir` if it is missing, durably.
-fn create_subdir(fs: &dyn Fs, dir: &Path, sub: &Path) -> Result<()> {
-    if !fs
-        .exists(sub)
-        .map_err(|source| Error::io("stat", sub, source))?
-    {
-        fs.create_dir_all(sub)
-            .map_err(|source| Error::io("create dir", sub, source))?;
-        fs.sync_dir(dir)
-            .map_err(|source| Error::io("sync dir", dir, source))?;
-    }
-    Ok(())
-}
-
-/// Creates `dir` and makes its entry durable in its parent.
-fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
-    if fs
-        .exists(dir)
-        .map_err(|source| Error::io("stat", dir, source))?
-    {
-        return Ok(());
-    }
-    fs.create_dir_all(dir)
-        .map_err(|source| Error::io("create dir", dir, source))?;
-    if let Some(parent) = dir.parent() {
-        fs.sync_dir(parent)
-            .map_err(|source| Error::io("sync dir", parent, source))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn lock_directory(
-    fs: &dyn Fs,
-    dir: &Path,
-    enabled: bool,
-) -> Result<Option<Box<dyn FsLock>>> {
-    if !enabled {
-        return Ok(None);
-    }
-    let path = dir.join(LOCK_FILE);
-    match fs.lock(&path) {
-        Ok(lock) => Ok(Some(lock)),
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-            Err(Error::Locked(dir.display().to_string()))
-        }
-        Err(source) => Err(Error::io("lock", &path, source)),
-    }
-}
-
-/// Opens every table of `version`.
+/// Opens every table of `version`, each from its level's directory or, when it is not
+/// there, from the first other table directory of the tree that holds it.
 pub(crate) fn open_tables(
     config: &Config,
     fs: &Arc<dyn Fs>,
@@ -330,10 +284,11 @@ pub(crate) fn open_tables(
     read_options: &ReadOptions,
     older_keys: &[lsm_codec::EncryptionKey],
 ) -> Result<BTreeMap<lsm_core::TableId, Arc<LiveTable>>> {
+    let dirs = config.table_dirs();
     let mut tables = BTreeMap::new();
     for (level_idx, level) in version.levels().iter().enumerate() {
         for meta in level.runs().iter().flat_map(|run| run.tables()) {
-            let path = table_path(&config.path, meta.id);
+            let path = locate_table(fs.as_ref(), config, &dirs, level_idx, meta.id)?;
             let options = config.read_options(level_idx, read_options);
             let (table, stale) = crate::encryption::open_under_any_key(
                 options.encryption_key.as_ref(),
@@ -349,53 +304,75 @@ pub(crate) fn open_tables(
             )?;
             tables.insert(
                 meta.id,
-                Arc::new(LiveTable::new(table, path.clone(), Arc::clone(fs)).with_stale_key(stale)),
+                Arc::new(
+                    LiveTable::new(table, path, Arc::clone(fs))
+                        .with_stale_key(stale)
+                        .with_durable_removal(!config.level_routes().is_empty()),
+                ),
             );
         }
     }
     Ok(tables)
 }
 
-/// Whether `tables/` or `blobs/` of the tree at `dir` holds a numerically named file.
-pub(crate) fn holds_files(fs: &dyn Fs, dir: &Path) -> Result<bool> {
-    for sub in [TABLES_DIR, BLOBS_DIR] {
-        let path = dir.join(sub);
-        if !fs
+/// Where table `id` of `level` is: its level's directory when the tree has no routes
+/// (opening reports a missing file there), else the first of `dirs` that holds it.
+fn locate_table(
+    fs: &dyn Fs,
+    config: &Config,
+    dirs: &[std::path::PathBuf],
+    level: usize,
+    id: lsm_core::TableId,
+) -> Result<std::path::PathBuf> {
+    let home = config.table_path(level, id);
+    if config.level_routes().is_empty() {
+        return Ok(home);
+    }
+    let name = id.to_string();
+    let elsewhere = dirs.iter().map(|dir| dir.join(&name));
+    for path in std::iter::once(home.clone()).chain(elsewhere) {
+        if fs
             .exists(&path)
             .map_err(|source| Error::io("stat", &path, source))?
         {
-            continue;
-        }
-        let entries = fs
-            .read_dir(&path)
-            .map_err(|source| Error::io("list", &path, source))?;
-        if entries
-            .iter()
-            .any(|entry| entry.file_name().and_then(parse_table_file_name).is_some())
-        {
-            return Ok(true);
+            return Ok(path);
         }
     }
-    Ok(false)
+    Ok(home)
 }
 
-/// Deletes table and blob files the version does not reference.
-fn remove_orphans(fs: &dyn Fs, dir: &Path, version: &Version) -> Result<()> {
-    let tables: BTreeSet<_> = version.tables().map(|table| table.id).collect();
-    remove_unlisted(fs, &dir.join(TABLES_DIR), &tables, "tables")?;
-    let blobs_dir = dir.join(BLOBS_DIR);
+/// Deletes table and blob files the version does not reference, in every directory of
+/// the tree (a table file other than the one opened, in another directory, is a copy
+/// left by a move and goes too).
+fn remove_orphans(
+    fs: &dyn Fs,
+    config: &Config,
+    tables: &BTreeMap<lsm_core::TableId, Arc<LiveTable>>,
+    version: &Version,
+) -> Result<()> {
+    for dir in config.table_dirs() {
+        let live = |path: &Path, id| tables.get(&id).is_some_and(|table| table.path() == path);
+        remove_unlisted(fs, &dir, live, "tables")?;
+    }
+    let blobs_dir = config.path.join(BLOBS_DIR);
     if fs
         .exists(&blobs_dir)
         .map_err(|source| Error::io("stat", &blobs_dir, source))?
     {
         let blob_files: BTreeSet<_> = version.blob_files().keys().copied().collect();
-        remove_unlisted(fs, &blobs_dir, &blob_files, "blob files")?;
+        let live = |_: &Path, id| blob_files.contains(&id);
+        remove_unlisted(fs, &blobs_dir, live, "blob files")?;
     }
     Ok(())
 }
 
-/// Deletes the numerically named files of `dir` whose ids are not in `live`.
-fn remove_unlisted(fs: &dyn Fs, dir: &Path, live: &BTreeSet<u64>, what: &str) -> Result<()> {
+/// Deletes the numerically named files of `dir` that are not `live`, and drop markers.
+fn remove_unlisted(
+    fs: &dyn Fs,
+    dir: &Path,
+    live: impl Fn(&Path, u64) -> bool,
+    what: &str,
+) -> Result<()> {
     let entries = fs
         .read_dir(dir)
         .map_err(|source| Error::io("list", dir, source))?;
@@ -405,7 +382,7 @@ fn remove_unlisted(fs: &dyn Fs, dir: &Path, live: &BTreeSet<u64>, what: &str) ->
         // A drop marker is stale once the tree is open: its drop was installed (and the
         // table is an orphan) or not (and the table is live).
         let stale = crate::layout::is_drop_marker_name(name)
-            || parse_table_file_name(name).is_some_and(|id| !live.contains(&id));
+            || parse_table_file_name(name).is_some_and(|id| !live(&entry.path, id));
         if !stale {
             continue;
         }

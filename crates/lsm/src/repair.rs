@@ -1,7 +1,8 @@
 //! [`Config::repair`]: a manifest rebuilt from the tables and blob files on disk.
 //!
 //! For a tree whose manifest is lost or damaged beyond what a recovery mode accepts.
-//! Under the directory lock, every file of `tables/` and `blobs/` is opened and
+//! Under the directory lock, every file of `tables/` (the tree's and each level
+//! route's, whose directories the repair claims) and `blobs/` is opened and
 //! checked block by block (frame by frame); a file that cannot be read whole, or whose
 //! name is not a file id, is moved to `repair-quarantine/` (never deleted) and named in
 //! the report. The manifest files found are moved there too. Which readable tables are
@@ -46,7 +47,7 @@ use lsm_version::{BlobFileInfo, BlobRef, Manifest, TableMeta};
 use crate::AbstractTree;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::layout::{BLOBS_DIR, TABLES_DIR, parse_table_file_name};
+use crate::layout::{BLOBS_DIR, parse_table_file_name};
 
 /// The directory damaged and replaced files are moved to.
 pub const QUARANTINE_DIR: &str = "repair-quarantine";
@@ -102,7 +103,7 @@ impl Config {
     /// `UnsupportedFormatVersion` for a table of a newer format. Nothing is changed
     /// when any of these is returned before the new manifest is written.
     pub fn repair(&self) -> Result<RepairReport> {
-        let fs = lsm_core::fs::with_sync_mode(Arc::clone(&self.fs), self.sync_mode);
+        let fs = self.tree_fs();
         let dir = self.path.clone();
         self.validate()?;
         if !fs
@@ -115,7 +116,7 @@ impl Config {
                 io::Error::from(io::ErrorKind::NotFound),
             ));
         }
-        let lock = crate::recovery::lock_directory(fs.as_ref(), &dir, self.directory_lock)?;
+        let lock = crate::dirs::lock_directory(fs.as_ref(), &dir, self.directory_lock)?;
         let span = tracing::info_span!("repair", path = %dir.display());
         let _entered = span.enter();
         let started = std::time::Instant::now();
@@ -123,13 +124,14 @@ impl Config {
         let fresh = !fs
             .exists(&dir.join(crate::layout::ENCRYPTION_MARKER))
             .map_err(|source| Error::io("stat", &dir, source))?
-            && !crate::recovery::holds_files(fs.as_ref(), &dir)?;
+            && !crate::dirs::holds_files(fs.as_ref(), &dir)?;
         let encryption =
             crate::encryption::open_marker(fs.as_ref(), &dir, self.encryption.as_deref(), fresh)?;
-        let mut quarantine = Quarantine::new(&fs, &dir);
+        // The tables found in the routes' directories are the tree's from now on.
+        let route_locks = crate::dirs::claim_routes(fs.as_ref(), self, true)?;
+        let mut quarantine = Quarantine::new(&fs, self);
 
-        let (mut tables, dropped) =
-            self.find_tables(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
+        let (mut tables, dropped) = self.find_tables(&fs, encryption.as_ref(), &mut quarantine)?;
         let estimated_ingestion_seqnos =
             self.stamp_ingested(fs.as_ref(), &dir, encryption.as_ref(), &mut tables.found);
         let blob_files = self.find_blob_files(&fs, &dir, encryption.as_ref(), &mut quarantine)?;
@@ -146,9 +148,11 @@ impl Config {
         );
 
         for &id in &rebuilt.broken {
-            let path = crate::layout::table_path(&dir, id);
+            let Some(path) = tables.paths.get(&id) else {
+                continue;
+            };
             quarantine.add(
-                &path,
+                path,
                 &format!("table-{id}"),
                 "points into a blob file that is missing or damaged",
             )?;
@@ -227,6 +231,7 @@ impl Config {
             drop(tree);
             report.method = "placed and merged";
         }
+        drop(route_locks);
         drop(lock);
         tracing::warn!(
             recovered = report.recovered,
@@ -293,12 +298,11 @@ impl Config {
         estimated
     }
 
-    /// Opens and checks every file of `tables/`; returns them with the tables the drop
-    /// markers there name.
+    /// Opens and checks every file of the tree's table directories (its own `tables/`
+    /// and its routes'); returns them with the tables the drop markers name.
     fn find_tables(
         &self,
         fs: &Arc<dyn Fs>,
-        dir: &Path,
         encryption: Option<&crate::encryption::TreeEncryption>,
         quarantine: &mut Quarantine<'_>,
     ) -> Result<(Found<FoundTable>, BTreeSet<TableId>)> {
@@ -308,42 +312,46 @@ impl Config {
             ..lsm_table::ReadOptions::default()
         };
         let mut dropped = BTreeSet::new();
-        let found = find_files(
-            fs.as_ref(),
-            &dir.join(TABLES_DIR),
-            "table",
-            quarantine,
-            |path, name, quarantine| {
-                if !crate::layout::is_drop_marker_name(name) {
-                    return Ok(false);
-                }
-                // A marker still being written names no drop that was installed.
-                if name.ends_with(".tmp") {
-                    return Ok(true);
-                }
-                let bytes = lsm_core::fs::read_all(fs.as_ref(), path)
-                    .map_err(|source| Error::io("read", path, source))?;
-                match crate::layout::decode_drop_marker(&bytes) {
-                    Some(ids) => dropped.extend(ids),
-                    None => quarantine.add(
-                        path,
-                        &format!("table-{name}"),
-                        "damaged drop marker: the tables it named may come back",
-                    )?,
-                }
-                Ok(true)
-            },
-            |id, path| {
-                let (table, _) = open_under_key(encryption, |key| {
-                    let options = lsm_table::ReadOptions {
-                        encryption_key: key,
-                        ..read_options.clone()
-                    };
-                    Ok(Table::open(fs.as_ref(), path, id, &options)?)
-                })?;
-                describe_table(id, &table, self.key_order())
-            },
-        )?;
+        let mut found = Found::default();
+        for dir in self.table_dirs() {
+            let in_dir = find_files(
+                fs.as_ref(),
+                &dir,
+                "table",
+                quarantine,
+                |path, name, quarantine| {
+                    if !crate::layout::is_drop_marker_name(name) {
+                        return Ok(false);
+                    }
+                    // A marker still being written names no drop that was installed.
+                    if name.ends_with(".tmp") {
+                        return Ok(true);
+                    }
+                    let bytes = lsm_core::fs::read_all(fs.as_ref(), path)
+                        .map_err(|source| Error::io("read", path, source))?;
+                    match crate::layout::decode_drop_marker(&bytes) {
+                        Some(ids) => dropped.extend(ids),
+                        None => quarantine.add(
+                            path,
+                            &format!("table-{name}"),
+                            "damaged drop marker: the tables it named may come back",
+                        )?,
+                    }
+                    Ok(true)
+                },
+                |id, path| {
+                    let (table, _) = open_under_key(encryption, |key| {
+                        let options = lsm_table::ReadOptions {
+                            encryption_key: key,
+                            ..read_options.clone()
+                        };
+                        Ok(Table::open(fs.as_ref(), path, id, &options)?)
+                    })?;
+                    describe_table(id, &table, self.key_order())
+                },
+            )?;
+            found.join(in_dir);
+        }
         Ok((found, dropped))
     }
 
@@ -433,7 +441,10 @@ fn find_files<T>(
         };
         found.present.insert(id);
         match describe(id, &entry.path) {
-            Ok(file) => found.found.push(file),
+            Ok(file) => {
+                found.found.push(file);
+                found.paths.insert(id, entry.path.clone());
+            }
             Err(Problem::Abort(error)) => return Err(error),
             Err(Problem::Damaged(why)) => {
                 quarantine.add(&entry.path, &format!("{kind}-{name}"), &why)?;
@@ -443,16 +454,48 @@ fn find_files<T>(
     Ok(found)
 }
 
-/// The readable files of one kind, and the ids of every file of that kind on disk.
+/// The readable files of one kind (and where each is), and the ids of every file of
+/// that kind on disk.
 struct Found<T> {
     found: Vec<T>,
+    paths: BTreeMap<u64, PathBuf>,
     present: BTreeSet<u64>,
+}
+
+impl<T: HasId> Found<T> {
+    /// Adds the files of another directory; a file whose id is already found (a second
+    /// copy) is left out, for the next open to remove as an orphan.
+    fn join(&mut self, other: Self) {
+        for file in other.found {
+            let id = file.id();
+            if self.paths.contains_key(&id) {
+                continue;
+            }
+            if let Some(path) = other.paths.get(&id) {
+                self.paths.insert(id, path.clone());
+            }
+            self.found.push(file);
+        }
+        self.present.extend(other.present);
+    }
+}
+
+/// A found file's id.
+trait HasId {
+    fn id(&self) -> u64;
+}
+
+impl HasId for FoundTable {
+    fn id(&self) -> u64 {
+        self.meta.id
+    }
 }
 
 impl<T> Default for Found<T> {
     fn default() -> Self {
         Self {
             found: Vec::new(),
+            paths: BTreeMap::new(),
             present: BTreeSet::new(),
         }
     }
@@ -625,21 +668,36 @@ fn list(fs: &dyn Fs, dir: &Path) -> Result<Vec<lsm_core::fs::DirEntry>> {
 /// Moves files into [`QUARANTINE_DIR`], never over another.
 struct Quarantine<'a> {
     fs: &'a Arc<dyn Fs>,
-    dir: PathBuf,
+    /// The tree's directory and its routes' (whose files are quarantined in a
+    /// `repair-quarantine/` of their own: a route may be on another file system).
+    roots: Vec<PathBuf>,
     moved: Vec<(PathBuf, String)>,
-    created: bool,
+    /// The quarantine directories created.
+    created: BTreeSet<PathBuf>,
     touched: BTreeSet<PathBuf>,
 }
 
 impl<'a> Quarantine<'a> {
-    fn new(fs: &'a Arc<dyn Fs>, tree_dir: &Path) -> Self {
+    fn new(fs: &'a Arc<dyn Fs>, config: &Config) -> Self {
+        let routes = config.level_routes().iter().map(|route| route.dir.clone());
         Self {
             fs,
-            dir: tree_dir.join(QUARANTINE_DIR),
+            roots: std::iter::once(config.path.clone()).chain(routes).collect(),
             moved: Vec::new(),
-            created: false,
+            created: BTreeSet::new(),
             touched: BTreeSet::new(),
         }
+    }
+
+    /// The quarantine directory of a file at `path`: that of the deepest root holding
+    /// it (the tree's for a file of none).
+    fn dir_for(&self, path: &Path) -> PathBuf {
+        self.roots
+            .iter()
+            .filter(|root| path.starts_with(root))
+            .max_by_key(|root| root.components().count())
+            .unwrap_or(&self.roots[0])
+            .join(QUARANTINE_DIR)
     }
 
     /// Moves a damaged file, recording why.
@@ -652,20 +710,21 @@ impl<'a> Quarantine<'a> {
 
     /// Moves `path` to the quarantine as `name` (with a numbered suffix when taken).
     fn move_file(&mut self, path: &Path, name: &str) -> Result<()> {
-        if !self.created {
+        let dir = self.dir_for(path);
+        if !self.created.contains(&dir) {
             self.fs
-                .create_dir_all(&self.dir)
-                .map_err(|source| Error::io("create dir", &self.dir, source))?;
-            self.created = true;
+                .create_dir_all(&dir)
+                .map_err(|source| Error::io("create dir", &dir, source))?;
+            self.created.insert(dir.clone());
         }
-        let mut target = self.dir.join(name);
+        let mut target = dir.join(name);
         let mut suffix = 1;
         while self
             .fs
             .exists(&target)
             .map_err(|source| Error::io("stat", &target, source))?
         {
-            target = self.dir.join(format!("{name}.{suffix}"));
+            target = dir.join(format!("{name}.{suffix}"));
             suffix += 1;
         }
         self.fs
@@ -679,15 +738,12 @@ impl<'a> Quarantine<'a> {
 
     /// Makes the moves durable.
     fn sync(&self) -> Result<()> {
-        if !self.created {
-            return Ok(());
-        }
-        for dir in self.touched.iter().chain(std::iter::once(&self.dir)) {
+        for dir in self.touched.iter().chain(&self.created) {
             self.fs
                 .sync_dir(dir)
                 .map_err(|source| Error::io("sync dir", dir, source))?;
         }
-        if let Some(parent) = self.dir.parent() {
+        for parent in self.created.iter().filter_map(|dir| dir.parent()) {
             self.fs
                 .sync_dir(parent)
                 .map_err(|source| Error::io("sync dir", parent, source))?;

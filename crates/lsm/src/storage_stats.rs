@@ -214,7 +214,7 @@ impl TreeInner {
             .flatten();
         let measure = Measure {
             files: stats.used_bytes,
-            available: self.config.fs.available_space(&self.config.path).ok(),
+            available: self.available_space(),
         };
         if let Some(limit) = measure.limit(quota) {
             let available = limit.saturating_sub(stats.used_bytes);

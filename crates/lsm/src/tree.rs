@@ -81,6 +81,8 @@ pub struct TreeInner {
     pub(crate) background: Option<Arc<Background>>,
     pub(crate) compaction_pool: Option<Arc<rayon::ThreadPool>>,
     pub(crate) _directory_lock: Option<Box<dyn FsLock>>,
+    /// The directory locks of the level routes.
+    pub(crate) _route_locks: Vec<Box<dyn FsLock>>,
 }
 
 impl Drop for TreeInner {
@@ -189,8 +191,17 @@ impl TreeInner {
     pub(crate) fn measure_storage(&self) -> crate::admission::Measure {
         crate::admission::Measure {
             files: self.files_bytes(),
-            available: self.config.fs.available_space(&self.config.path).ok(),
+            available: self.available_space(),
         }
+    }
+
+    /// The bytes free for the tree's files, when the file system can tell; with level
+    /// routes, the least free of the tree's directories.
+    pub(crate) fn available_space(&self) -> Option<u64> {
+        std::iter::once(&self.config.path)
+            .chain(self.config.level_routes().iter().map(|route| &route.dir))
+            .filter_map(|dir| self.config.fs.available_space(dir).ok())
+            .min()
     }
 
     /// An empty memtable in the tree's order, with entry checks when the runtime

@@ -73,6 +73,9 @@ struct ModelTable {
 
 struct Harness {
     fs: Arc<dyn Fs>,
+    /// A second file system, where a sealed tree keeps its levels from 2 down (a level
+    /// route).
+    cold_fs: Arc<dyn Fs>,
     /// The key-value separation the tree runs with.
     separation: Option<KvSeparationOptions>,
     seqno: SequenceNumberCounter,
@@ -108,6 +111,7 @@ impl Harness {
         let seqno = SequenceNumberCounter::default();
         let mut harness = Self {
             fs,
+            cold_fs: Arc::new(MemFs::new()),
             separation,
             seqno,
             tree: None,
@@ -145,6 +149,7 @@ impl Harness {
                 options
             }
         });
+        let cold_dir = PathBuf::from("/cold").join(path.file_name().unwrap_or_default());
         let config = Config::new(path, self.seqno.clone(), SequenceNumberCounter::default())
             .with_shared_fs(Arc::clone(&self.fs))
             .with_kv_separation(separation)
@@ -168,6 +173,8 @@ impl Harness {
                 .index_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
                 .zstd_dictionary(Some(dictionary))
                 .prefix_extractor(Arc::new(FixedPrefix::new(1)))
+                // Levels 2 and deeper on another file system.
+                .level_route_on(2, cold_dir, Arc::clone(&self.cold_fs))
                 // A small cache with the row cache on and one eviction order: answers
                 // are cached and evicted while the oracle checks them.
                 .use_cache(Arc::new(
@@ -781,6 +788,39 @@ fn run_ordered(
             .unwrap()
             .len();
         assert_eq!(listed, on_disk, "blob files listed vs on disk");
+    }
+    // Every table the version lists is on disk, the deeper levels of a sealed tree on
+    // the other file system, and nothing else is.
+    let tables_in = |fs: &Arc<dyn Fs>, dir: &str| {
+        let dir = std::path::Path::new(dir);
+        if !fs.exists(dir).unwrap() {
+            return 0;
+        }
+        fs.read_dir(dir)
+            .unwrap()
+            .iter()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .and_then(lsm::layout::parse_table_file_name)
+                    .is_some()
+            })
+            .count()
+    };
+    let cold = tables_in(&harness.cold_fs, "/cold/db/tables");
+    let deep: usize = (2..7)
+        .map(|level| harness.tree().level_table_count(level).unwrap_or(0))
+        .sum();
+    assert_eq!(
+        tables_in(&harness.fs, "/db/tables") + cold,
+        harness.tree().table_count(),
+        "tables listed vs on disk"
+    );
+    if harness.sealed {
+        assert_eq!(
+            cold, deep,
+            "tables of levels 2 and deeper on the route's file system"
+        );
     }
 }
 

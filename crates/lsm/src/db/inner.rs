@@ -31,6 +31,9 @@ use crate::db::snapshots::SnapshotSet;
 use crate::{AbstractTree, AnyTree, Cache, Config, Error, Result, UserKey, UserValue};
 
 /// One keyspace: its tree and its place in the registry.
+/// A directory and the file system it is on.
+type DirOn = (PathBuf, Arc<dyn Fs>);
+
 pub(crate) struct KeyspaceState {
     pub(crate) id: u32,
     pub(crate) name: String,
@@ -106,7 +109,9 @@ pub(crate) struct DbInner {
     keyspaces: RwLock<BTreeMap<u32, Arc<KeyspaceState>>>,
     registry: Mutex<Registry>,
     /// Deleted keyspaces whose directories go once their last handle has.
-    deleted: Mutex<Vec<(PathBuf, Weak<KeyspaceState>)>>,
+    /// Deleted keyspaces still held, with their directories (a level route's on its
+    /// own file system).
+    deleted: Mutex<Vec<(Vec<DirOn>, Weak<KeyspaceState>)>>,
     /// Bytes written since the database opened (for the write-buffer budget's checks).
     written: AtomicU64,
     pub(crate) signal: Arc<Signal>,
@@ -290,10 +295,19 @@ impl DbInner {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&state.id);
-        lock(&self.deleted).push((
+        // Its level routes' directories go with it (routes are a keyspace's alone).
+        let config = &state.tree.index_tree().0.config;
+        let routes = config.level_routes().iter().map(|route| {
+            let fs = route.fs.as_ref().unwrap_or(&self.fs);
+            (route.dir.clone(), Arc::clone(fs))
+        });
+        let dirs = std::iter::once((
             layout::keyspace_dir(self.path(), state.id),
-            Arc::downgrade(state),
-        ));
+            Arc::clone(&self.fs),
+        ))
+        .chain(routes)
+        .collect();
+        lock(&self.deleted).push((dirs, Arc::downgrade(state)));
         self.signal.wake.notify_all();
         Ok(())
     }
@@ -312,13 +326,17 @@ impl DbInner {
     /// Removes the directories of deleted keyspaces no handle holds any more.
     pub(crate) fn reap_deleted(&self) {
         let mut deleted = lock(&self.deleted);
-        deleted.retain(|(dir, state)| {
+        deleted.retain(|(dirs, state)| {
             if state.strong_count() > 0 {
                 return true;
             }
-            if let Err(error) = lsm_core::fs::remove_dir_all(self.fs.as_ref(), dir) {
-                // Left for the next open, which removes directories the registry lacks.
-                tracing::warn!(dir = %dir.display(), %error, "removing a deleted keyspace failed");
+            for (dir, fs) in dirs {
+                if let Err(error) = lsm_core::fs::remove_dir_all(fs.as_ref(), dir) {
+                    // Left for the next open, which removes keyspace directories the
+                    // registry lacks (a route's directory stays, claimed by the deleted
+                    // keyspace: no other tree can take its files for its own).
+                    tracing::warn!(dir = %dir.display(), %error, "removing a deleted keyspace failed");
+                }
             }
             false
         });
