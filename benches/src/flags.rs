@@ -49,6 +49,8 @@ pub struct Flags {
     pub lsm_custom_order: bool,
     /// Whether our cache keeps a row cache (`--row-cache`).
     pub lsm_row_cache: bool,
+    /// The first of our levels kept in a level route (`--route`).
+    pub lsm_route: Option<u8>,
     /// Set in a child process: the engine, the repetition and the results file.
     pub child: Option<(String, usize, PathBuf)>,
     /// Report these samples (a run's `db_bench-samples.jsonl`) instead of running.
@@ -64,7 +66,7 @@ pub struct Flags {
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
 [--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
-[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--row-cache] [--out DIR] [--from-samples FILE] \
+[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--row-cache] [--route LEVEL] [--out DIR] [--from-samples FILE] \
 [--child-timeout SECONDS] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom, readhot,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
@@ -97,6 +99,7 @@ impl Default for Flags {
             lsm_encrypt: false,
             lsm_custom_order: false,
             lsm_row_cache: false,
+            lsm_route: None,
             child: None,
             corpus: None,
             from_samples: None,
@@ -163,6 +166,15 @@ impl Flags {
             "--corpus" => self.corpus = Some(PathBuf::from(value)),
             "--from-samples" => self.from_samples = Some(PathBuf::from(value)),
             "--lsm-filter-bits" => self.lsm_filter_bits = Some(bits(flag, value)?),
+            "--route" => {
+                self.lsm_route = Some(
+                    value
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|level| (1..7).contains(level))
+                        .ok_or_else(|| format!("--route takes a level from 1 to 6, not {value}"))?,
+                );
+            }
             "--compression" => {
                 self.lsm_compression = OurCompression::parse(value)
                     .ok_or_else(|| format!("--compression is none, lz4 or zstd, not {value}"))?;
@@ -227,6 +239,7 @@ impl Flags {
             our_encryption: self.lsm_encrypt,
             our_custom_order: self.lsm_custom_order,
             our_row_cache: self.lsm_row_cache,
+            our_route: self.lsm_route,
             ..self.profile.settings()
         }
     }
@@ -279,6 +292,9 @@ impl Flags {
         }
         if self.lsm_row_cache {
             args.push("--row-cache".to_owned());
+        }
+        if let Some(level) = self.lsm_route {
+            args.extend(["--route".to_owned(), level.to_string()]);
         }
         args.extend([
             "--corpus".to_owned(),

@@ -52,6 +52,7 @@ impl Profile {
             our_encryption: false,
             our_custom_order: false,
             our_row_cache: false,
+            our_route: None,
         };
         match self {
             Self::Default => base,
@@ -100,6 +101,9 @@ pub struct Settings {
     pub our_custom_order: bool,
     /// Whether a quarter of our cache answers point reads by key (the row cache).
     pub our_row_cache: bool,
+    /// Our levels from this one down live in a level route (the directory `cold/`
+    /// inside the tree's, on the same disk): what routing costs.
+    pub our_route: Option<u8>,
 }
 
 /// Our data-block compression in a run (`--compression`).
@@ -230,6 +234,9 @@ impl fmt::Display for Settings {
         }
         if self.our_row_cache {
             write!(f, "; lsm row cache on (a quarter of its cache)")?;
+        }
+        if let Some(level) = self.our_route {
+            write!(f, "; lsm levels {level}+ in a level route")?;
         }
         Ok(())
     }

@@ -82,6 +82,10 @@ impl Ours {
         } else {
             config
         };
+        let config = match settings.our_route {
+            Some(level) => config.level_route(level, dir.join("cold")),
+            None => config,
+        };
         let tree = config
             .use_cache(Arc::clone(&cache))
             .data_block_size_policy(BlockSizePolicy::all(settings.block_bytes))
