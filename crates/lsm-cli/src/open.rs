@@ -17,6 +17,31 @@ pub struct TreeArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub key: KeyArgs,
+    #[command(flatten)]
+    pub routes: RouteArgs,
+}
+
+/// Where the tables of the tree's deeper levels live, when it has level routes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RouteArgs {
+    /// A level route of the tree: its levels from LEVEL down live in DIR (repeat for
+    /// several routes, as the tree was configured).
+    #[arg(long = "route", value_name = "LEVEL=DIR", value_parser = parse_route)]
+    pub routes: Vec<(u8, PathBuf)>,
+}
+
+/// A route given as `LEVEL=DIR`.
+fn parse_route(text: &str) -> std::result::Result<(u8, PathBuf), String> {
+    let (level, dir) = text
+        .split_once('=')
+        .ok_or_else(|| format!("a route is LEVEL=DIR, not {text}"))?;
+    let level = level
+        .parse::<u8>()
+        .map_err(|_| format!("a route's level is a number, not {level}"))?;
+    if dir.is_empty() {
+        return Err("a route needs a directory".to_owned());
+    }
+    Ok((level, PathBuf::from(dir)))
 }
 
 /// Where an encrypted tree's master key comes from.
@@ -87,6 +112,13 @@ pub fn config(args: &TreeArgs) -> Result<Config> {
         Some(key) => config.with_encryption(Some(Arc::new(lsm::Aes256GcmProvider::new(&key)))),
         None => config,
     };
+    let config = args
+        .routes
+        .routes
+        .iter()
+        .fold(config, |config, (level, dir)| {
+            config.level_route(*level, dir)
+        });
     let separated = args.path.join(lsm::layout::BLOBS_DIR).is_dir();
     Ok(config.with_kv_separation(separated.then(lsm::KvSeparationOptions::default)))
 }

@@ -7,7 +7,7 @@ use lsm::AbstractTree;
 use lsm::verify::{BlockVerifyReport, FileKind, VerifyOptions};
 
 use crate::error::{Result, Status};
-use crate::open::{KeyArgs, TreeArgs};
+use crate::open::{KeyArgs, RouteArgs, TreeArgs};
 use crate::progress;
 use crate::text;
 
@@ -18,6 +18,8 @@ pub struct VerifyArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub key: KeyArgs,
+    #[command(flatten)]
+    pub routes: RouteArgs,
     /// Files checked at once.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -38,6 +40,7 @@ pub fn run(args: &VerifyArgs) -> Result<Status> {
         let tree = crate::open::open(&TreeArgs {
             path: args.path.clone(),
             key: args.key.clone(),
+            routes: args.routes.clone(),
         })?;
         let bar = progress::bytes("verifying");
         let report = tree.verify_integrity_with_progress(

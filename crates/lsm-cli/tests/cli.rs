@@ -336,6 +336,44 @@ fn a_tree_without_its_manifest_is_repaired_by_the_tool() {
 }
 
 #[test]
+fn a_tree_with_a_level_route_is_opened_with_its_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let cold = dir.path().join("cold");
+    let tree = Config::new(
+        dir.path().join("db"),
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .level_route(1, &cold)
+    .open()
+    .unwrap();
+    for i in 0..300_u32 {
+        tree.insert(format!("key-{i:04}"), format!("value-{i}"), u64::from(i));
+    }
+    tree.flush_active_memtable(0).unwrap();
+    tree.major_compact(64 << 20, lsm::SeqNo::MAX).unwrap();
+    drop(tree);
+    let db = dir.path().join("db");
+    let route = format!("1={}", cold.display());
+    let get = lsm(&["get", path(&db), "key-0007", "--route", &route]);
+    assert_eq!(status(&get), 0, "{}", stderr(&get));
+    assert_eq!(stdout(&get).trim(), "value-7");
+    let verify = lsm(&["verify", path(&db), "--route", &route]);
+    assert_eq!(status(&verify), 0, "{}", stderr(&verify));
+    // Without the route the table is missing: a failure, not an empty tree.
+    let without = lsm(&["get", path(&db), "key-0007"]);
+    assert_ne!(status(&without), 0);
+    assert_ne!(
+        status(&without),
+        1,
+        "not a negative answer: {}",
+        stderr(&without)
+    );
+    let bad = lsm(&["get", path(&db), "key-0007", "--route", "one"]);
+    assert_eq!(status(&bad), 2);
+}
+
+#[test]
 fn compact_and_checkpoint_change_the_tree_as_asked() {
     let dir = tempfile::tempdir().unwrap();
     drop(build(dir.path(), false, false));
