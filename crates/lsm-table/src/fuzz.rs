@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn table_open_corpus() {
-        lsm_testkit::fuzz::replay("table_open", 3000, table_open);
+        lsm_testkit::fuzz::replay("table_open", 10_000, table_open);
     }
 
     /// Copies the golden tables into the corpus (never overwriting a file): a generator that `cargo xtask fixtures`

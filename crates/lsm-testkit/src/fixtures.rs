@@ -25,10 +25,12 @@ pub fn fixture(dir: &Path, name: &str, fresh: &[u8]) -> Vec<u8> {
             file.sync_all().expect("the fixture syncs");
         }
     }
-    lsm_core::fs::read_all(&StdFs, &path).unwrap_or_else(|error| {
+    let bytes = lsm_core::fs::read_all(&StdFs, &path).unwrap_or_else(|error| {
         panic!(
             "fixture {}: {error} (run `cargo xtask fixtures`)",
             path.display()
         )
-    })
+    });
+    crate::reliability::tally("G11", "golden files of format 1", 1, "fixture files");
+    bytes
 }

@@ -35,8 +35,9 @@ pub fn write_seed(target: &str, name: &str, bytes: &[u8]) {
 }
 
 /// Runs `body` over every file in the corpus of `target` and over
-/// `LSM_FUZZ_MUTATIONS` (default `default_mutations`) mutations of them, seeded from
-/// `LSM_SEED`.
+/// `LSM_FUZZ_MUTATIONS` (default `default_mutations`, times the test scale) mutations
+/// of them, seeded from `LSM_SEED`; records the count for the reliability program
+/// (G10).
 ///
 /// # Panics
 /// When the corpus is missing or empty, and whenever `body` panics.
@@ -46,6 +47,8 @@ pub fn replay(target: &str, default_mutations: usize, body: impl Fn(&[u8])) {
         .ok()
         .and_then(|count| count.parse().ok())
         .unwrap_or(default_mutations);
+    let mutations = crate::reliability::scaled_usize(mutations);
+    let started = std::time::Instant::now();
     eprintln!("{target}: {mutations} mutations of the corpus");
     let mut rng = Rng::from_env(0x5EED);
     let entries = StdFs
@@ -67,6 +70,13 @@ pub fn replay(target: &str, default_mutations: usize, body: impl Fn(&[u8])) {
         let input = &inputs[rng.index(inputs.len())];
         body(&mutate(&mut rng, input));
     }
+    crate::reliability::record(
+        "G10",
+        &format!("fuzz replay: {target}"),
+        (inputs.len() + mutations) as u64,
+        "inputs",
+        started,
+    );
 }
 
 /// One to four random edits of `input`.

@@ -11,6 +11,7 @@
 //! - [`ops`]: seeded operation generators for model and crash tests of a tree.
 //! - [`orders`]: the custom key orders tests run under.
 //! - [`oracle`]: the ordered-map MVCC reference a tree is checked against.
+//! - [`reliability`]: the figures each harness of the reliability program records.
 //! - [`sim_fs`]: a file system that remembers what is durable and crashes under the
 //!   models of the reliability spec, for crash-point enumeration and fault injection.
 
@@ -24,6 +25,7 @@ pub mod model;
 pub mod ops;
 pub mod oracle;
 pub mod orders;
+pub mod reliability;
 pub mod rng;
 pub mod sim_fs;
 

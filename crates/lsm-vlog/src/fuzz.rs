@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn blob_open_corpus() {
-        lsm_testkit::fuzz::replay("blob_open", 3000, blob_open);
+        lsm_testkit::fuzz::replay("blob_open", 10_000, blob_open);
     }
 
     /// Writes small blob files into the corpus (never overwriting a file): a generator

@@ -23,6 +23,7 @@ fn trees_are_send_and_sync() {
 
 #[test]
 fn reads_stay_repeatable_while_writers_and_flushes_run() {
+    let started = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let seqno = SequenceNumberCounter::default();
     let visible = SequenceNumberCounter::default();
@@ -111,4 +112,11 @@ fn reads_stay_repeatable_while_writers_and_flushes_run() {
     .open()
     .unwrap();
     assert_eq!(tree.len(lsm::SeqNo::MAX, None).unwrap(), expected);
+    lsm_testkit::reliability::record(
+        "G9",
+        "concurrency: snapshot checks while writers and flushes run",
+        checks as u64,
+        "snapshot checks",
+        started,
+    );
 }

@@ -62,8 +62,11 @@ fn bit_flips_in_a_table(sealed: bool) {
     }
     let table = Path::new("/db/tables/1");
     let pristine = lsm_core::fs::read_all(fs.as_ref(), table).unwrap();
+    let started = std::time::Instant::now();
     let (mut open_failed, mut read_errors, mut clean) = (0, 0, 0);
-    for offset in (0..pristine.len()).step_by(7) {
+    // Every seventh byte (every byte from scale 7 up).
+    let step = usize::try_from((7 / lsm_testkit::test_scale()).max(1)).unwrap();
+    for offset in (0..pristine.len()).step_by(step) {
         let mut damaged = pristine.clone();
         damaged[offset] ^= 1 << (offset % 8);
         let file = fs.open(table, OpenOptions::write()).unwrap();
@@ -106,6 +109,12 @@ fn bit_flips_in_a_table(sealed: bool) {
         open_failed + read_errors > cases / 2,
         "most flips are detected"
     );
+    let harness = if sealed {
+        "corruption: bit flips in an encrypted, dictionary-compressed table"
+    } else {
+        "corruption: bit flips in a table"
+    };
+    lsm_testkit::reliability::record("G3", harness, cases as u64, "cases", started);
 }
 
 /// A separated value of `i`: large enough for a blob file.
@@ -146,8 +155,10 @@ fn every_bit_flip_in_a_blob_file_is_detected_with_its_file_and_offset() {
             "the error names the file and offset: {text}"
         );
     };
+    let started = std::time::Instant::now();
     let (mut open_failed, mut read_errors, mut clean) = (0, 0, 0);
-    for offset in (0..pristine.len()).step_by(5) {
+    let step = usize::try_from((5 / lsm_testkit::test_scale()).max(1)).unwrap();
+    for offset in (0..pristine.len()).step_by(step) {
         let mut damaged = pristine.clone();
         damaged[offset] ^= 1 << (offset % 8);
         let file = fs.open(blob_file, OpenOptions::write()).unwrap();
@@ -198,4 +209,11 @@ fn every_bit_flip_in_a_blob_file_is_detected_with_its_file_and_offset() {
     );
     // Every byte of a blob file is covered by a checksum: no flip goes unnoticed.
     assert_eq!(clean, 0, "every flip is detected");
+    lsm_testkit::reliability::record(
+        "G3",
+        "corruption: bit flips in a blob file",
+        cases as u64,
+        "cases",
+        started,
+    );
 }

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,6 +31,7 @@ use lsm_testkit::ops::{COMPACTION_STRATEGY_COUNT, Op, concat, key, operand, ops_
 mod common;
 use common::{Concat, Gate};
 use lsm_testkit::orders::TestOrder;
+use lsm_testkit::reliability;
 use lsm_testkit::rng::Rng;
 use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
@@ -363,6 +365,19 @@ fn check_image(
     held
 }
 
+/// Records a crash enumeration's figures for the reliability program: its crash images
+/// (G1) and the crashes at every operation of a sample of their recoveries (G2).
+fn report(harness: &str, images: usize, double_faults: usize, started: Instant) {
+    reliability::record("G1", harness, images as u64, "crash images", started);
+    reliability::record(
+        "G2",
+        harness,
+        double_faults as u64,
+        "crash images of recovery",
+        started,
+    );
+}
+
 /// Crashes workload `seed` at every operation under every model and checks each
 /// image; every seventh image is also crashed at every operation of its recovery
 /// (double faults) and checked again. Returns (images, recovery crash images).
@@ -532,9 +547,10 @@ fn crash_recovery(
 
 #[test]
 fn every_crash_point_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(11);
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..SEEDS {
+    for seed in 0..reliability::scaled(SEEDS) {
         let (seed_images, seed_double_faults) = enumerate(seed, Shape::PLAIN, &mut rng);
         images += seed_images;
         double_faults += seed_double_faults;
@@ -544,6 +560,12 @@ fn every_crash_point_recovers_a_version_change_boundary() {
     assert!(merges > 0, "the workloads merge tables");
     let repairs = REPAIRS.load(Ordering::Relaxed);
     assert!(repairs > 1_000, "{repairs} repairs");
+    report(
+        "crash_flush: W1-W4, W7, W8 plain",
+        images,
+        double_faults,
+        started,
+    );
     println!(
         "{SEEDS} workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary ({merges} merge steps run; {repairs} images repaired without their manifest)"
     );
@@ -555,10 +577,11 @@ static BLOB_FILES_DELETED: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(13);
     let separation = blob_separation();
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..BLOB_SEEDS {
+    for seed in 0..reliability::scaled(BLOB_SEEDS) {
         // The dry run shows the workload does write and collect blob files.
         let fs = SimFs::new();
         workload(&fs, seed, Shape::blob(&separation), &mut Vec::new());
@@ -593,6 +616,12 @@ fn every_crash_point_of_a_blob_workload_recovers_a_version_change_boundary() {
     let deleted = BLOB_FILES_DELETED.load(Ordering::Relaxed);
     assert!(blob_files > 0, "the workloads keep blob files");
     assert!(deleted > 0, "the workloads collect blob files");
+    report(
+        "crash_flush: W6 blob write, relocation, GC",
+        images,
+        double_faults,
+        started,
+    );
     println!(
         "{BLOB_SEEDS} blob workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary ({blob_files} blob files live at the ends, at least {deleted} collected)"
     );
@@ -687,9 +716,10 @@ fn interleaved_workload(fs: &SimFs, seed: u64, shape: Shape<'_>, states: &mut Ve
 
 #[test]
 fn every_crash_point_of_two_interleaved_jobs_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(17);
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..8 {
+    for seed in 0..reliability::scaled(8) {
         let separation = (seed % 4 == 3).then(blob_separation);
         let (seed_images, seed_double_faults) = enumerate_workload(
             interleaved_workload,
@@ -703,6 +733,12 @@ fn every_crash_point_of_two_interleaved_jobs_recovers_a_version_change_boundary(
         images += seed_images;
         double_faults += seed_double_faults;
     }
+    report(
+        "crash_flush: two interleaved jobs",
+        images,
+        double_faults,
+        started,
+    );
     println!(
         "8 interleaved workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );
@@ -713,10 +749,11 @@ fn every_crash_point_of_two_interleaved_jobs_recovers_a_version_change_boundary(
 /// opens with the comparator and holds a version-change boundary.
 #[test]
 fn every_crash_point_of_a_custom_order_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(23);
     let separation = blob_separation();
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..6 {
+    for seed in 0..reliability::scaled(6) {
         let shape = Shape {
             separation: (seed % 2 == 1).then_some(&separation),
             sealed: false,
@@ -731,6 +768,12 @@ fn every_crash_point_of_a_custom_order_recovers_a_version_change_boundary() {
         images += seed_images;
         double_faults += seed_double_faults;
     }
+    report(
+        "crash_flush: custom comparators",
+        images,
+        double_faults,
+        started,
+    );
     println!(
         "6 custom-order workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );
@@ -743,10 +786,11 @@ fn every_crash_point_of_a_custom_order_recovers_a_version_change_boundary() {
 /// leaves no orphan in either directory.
 #[test]
 fn every_crash_point_of_a_routed_tree_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(31);
     let separation = blob_separation();
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..6 {
+    for seed in 0..reliability::scaled(6) {
         let shape = Shape {
             separation: (seed % 3 == 1).then_some(&separation),
             sealed: seed % 3 == 2,
@@ -757,6 +801,7 @@ fn every_crash_point_of_a_routed_tree_recovers_a_version_change_boundary() {
         images += seed_images;
         double_faults += seed_double_faults;
     }
+    report("crash_flush: level routes", images, double_faults, started);
     println!(
         "6 routed workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );
@@ -767,10 +812,11 @@ fn every_crash_point_of_a_routed_tree_recovers_a_version_change_boundary() {
 /// version-change boundary.
 #[test]
 fn every_crash_point_of_a_sealed_workload_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(19);
     let separation = blob_separation();
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..6 {
+    for seed in 0..reliability::scaled(6) {
         let shape = Shape {
             separation: (seed % 2 == 1).then_some(&separation),
             sealed: true,
@@ -781,6 +827,12 @@ fn every_crash_point_of_a_sealed_workload_recovers_a_version_change_boundary() {
         images += seed_images;
         double_faults += seed_double_faults;
     }
+    report(
+        "crash_flush: encrypted, dictionary-compressed",
+        images,
+        double_faults,
+        started,
+    );
     println!(
         "6 sealed workloads, {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );
@@ -849,10 +901,11 @@ fn ingest_workload(fs: &SimFs, seed: u64, shape: Shape<'_>, states: &mut Vec<Sta
 
 #[test]
 fn every_crash_point_of_an_ingestion_recovers_a_version_change_boundary() {
+    let started = Instant::now();
     let mut rng = Rng::from_env(29);
     let separation = blob_separation();
     let (mut images, mut double_faults) = (0, 0);
-    for seed in 0..6 {
+    for seed in 0..reliability::scaled(6) {
         let shape = match seed % 3 {
             0 => Shape::PLAIN,
             1 => Shape::blob(&separation),
@@ -873,6 +926,7 @@ fn every_crash_point_of_an_ingestion_recovers_a_version_change_boundary() {
         double_faults += seed_double_faults;
     }
     assert!(images >= 1_000, "{images} images");
+    report("crash_flush: ingestion", images, double_faults, started);
     println!(
         "6 ingestion workloads (plain, blob, sealed), {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
     );

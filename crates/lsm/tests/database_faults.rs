@@ -63,6 +63,7 @@ fn an_io_error_at_any_operation_is_typed_and_loses_nothing_acknowledged() {
         assert_eq!(workload(&fs).committed.len(), 80);
         fs.op_count()
     };
+    let started = std::time::Instant::now();
     let mut refused = 0;
     for kind in [io::ErrorKind::Other, io::ErrorKind::StorageFull] {
         for fail_at in 0..total_ops {
@@ -87,11 +88,19 @@ fn an_io_error_at_any_operation_is_typed_and_loses_nothing_acknowledged() {
         "{refused} of {} runs saw an error",
         2 * total_ops
     );
+    lsm_testkit::reliability::record(
+        "G6",
+        "database_faults: EIO once and ENOSPC at every operation of a logged workload",
+        2 * total_ops,
+        "runs",
+        started,
+    );
 }
 
 #[test]
 fn a_full_disk_refuses_writes_and_space_returning_brings_them_back() {
     // From too small to open, past where the workload's flushes and compactions run.
+    let started = std::time::Instant::now();
     let mut refused = 0;
     for quota in (1 << 10..28 << 10).step_by(1 << 10) {
         let fs = SimFs::new();
@@ -106,4 +115,11 @@ fn a_full_disk_refuses_writes_and_space_returning_brings_them_back() {
         check_recovery(&fs, run.committed.len(), &context);
     }
     assert!(refused > 10, "only {refused} of 27 quotas were reached");
+    lsm_testkit::reliability::record(
+        "G6",
+        "database_faults: a quota that runs out, then room again",
+        27,
+        "runs",
+        started,
+    );
 }

@@ -111,6 +111,8 @@ fn the_database_matches_its_model_through_thousands_of_crashes() {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(2_000);
+    let cycles = lsm_testkit::reliability::scaled_usize(cycles);
+    let started = std::time::Instant::now();
     let mut rng = Rng::from_env(7);
     let mut fs = SimFs::new();
     let mut model = State::default();
@@ -273,4 +275,11 @@ fn the_database_matches_its_model_through_thousands_of_crashes() {
         );
         model = recovered;
     }
+    lsm_testkit::reliability::record(
+        "G7",
+        "database_model: batches, clears and loads with a crash every ~200 ops",
+        cycles as u64,
+        "crash/recover cycles",
+        started,
+    );
 }

@@ -28,6 +28,7 @@ fn is_storage_full(error: &Error) -> bool {
 
 #[test]
 fn running_out_of_space_is_typed_and_loses_nothing() {
+    let started = std::time::Instant::now();
     let mut outcomes = (0, 0);
     // Quotas from "no room for the first table" to "no room for the manifest edit".
     for quota_kib in [1_u64, 8, 16, 24, 32, 40, 48, 64] {
@@ -72,4 +73,11 @@ fn running_out_of_space_is_typed_and_loses_nothing() {
         assert_eq!(sim_tree(&fs, &seqno).len(SeqNo::MAX, None).unwrap(), 1_000);
     }
     assert!(outcomes.0 + outcomes.1 > 0, "some quota stopped a flush");
+    lsm_testkit::reliability::record(
+        "G6",
+        "disk_full: a quota running out in a flush",
+        8,
+        "runs",
+        started,
+    );
 }

@@ -244,6 +244,8 @@ fn providers_without_a_master_key_and_bad_keys_are_refused() {
 
 #[test]
 fn tampered_bytes_are_typed_errors() {
+    let started = std::time::Instant::now();
+    let mut cases = 0;
     for blob in [false, true] {
         let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
         let tree = config(&fs, "/db", Some(KEY), blob).open().unwrap();
@@ -287,7 +289,15 @@ fn tampered_bytes_are_typed_errors() {
             read_all(&config(&fs, "/db", Some(KEY), blob).open().unwrap()).unwrap(),
             expected()
         );
+        cases += refused + unread;
     }
+    lsm_testkit::reliability::record(
+        "G8",
+        "encryption: tampered bytes of encrypted tables and blob files",
+        cases as u64,
+        "cases",
+        started,
+    );
 }
 
 /// Every byte of the manifest flipped, in an encrypted and a plaintext tree: the open is

@@ -33,6 +33,7 @@ fn an_error_at_any_flush_operation_is_typed_and_loses_nothing() {
     drop(tree);
     assert!(flush_ops >= 4, "{flush_ops} operations");
 
+    let started = std::time::Instant::now();
     let (mut retried, mut poisoned) = (0, 0);
     for op in 0..flush_ops {
         let fs = SimFs::new();
@@ -76,4 +77,11 @@ fn an_error_at_any_flush_operation_is_typed_and_loses_nothing() {
         "retried {retried}, poisoned {poisoned}"
     );
     println!("{flush_ops} flush operations: {retried} retried, {poisoned} poisoned");
+    lsm_testkit::reliability::record(
+        "G6",
+        "flush_faults: EIO at every operation of a flush",
+        flush_ops,
+        "runs",
+        started,
+    );
 }

@@ -196,6 +196,7 @@ fn answers(tree: &AnyTree, seqno: SeqNo) -> Vec<String> {
 
 #[test]
 fn fixture_trees_open_and_answer_as_a_fresh_tree_does() {
+    let started = std::time::Instant::now();
     for &(name, separated) in TREES {
         let fs = load_fixture(name, separated);
         let stored = config(&fs, separated).open().unwrap();
@@ -238,4 +239,11 @@ fn fixture_trees_open_and_answer_as_a_fresh_tree_does() {
             "{name}: manifest generations {generations:?}"
         );
     }
+    lsm_testkit::reliability::record(
+        "G11",
+        "golden_tree: format-1 trees (plain; blob files, zstd) answer as fresh ones",
+        TREES.len() as u64,
+        "fixture trees",
+        started,
+    );
 }

@@ -768,9 +768,11 @@ fn run_ordered(
 ) {
     let separating = separation.is_some();
     let mut harness = Harness::new(separation, sealed, order);
+    let op_count = ops.len() as u64;
     for op in ops {
         harness.apply(op);
     }
+    lsm_testkit::reliability::tally("G4", "model: tree against the oracle", op_count, "ops");
     // Everything still readable at the end, and again after a final flush and reopen.
     harness.flush(0);
     harness.apply(Op::Reopen);
@@ -824,18 +826,23 @@ fn run_ordered(
     }
 }
 
-/// Cases for the separated runs (a quarter of the plain runs' each).
-fn separated_cases() -> u32 {
+/// Cases of the plain runs: `PROPTEST_CASES`, else 768 times the test scale (together
+/// over 200,000 operations per run, the PR figure of goal G4).
+fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(512_u32)
-        .div_ceil(4)
+        .unwrap_or_else(|| u32::try_from(lsm_testkit::reliability::scaled(768)).unwrap_or(u32::MAX))
+}
+
+/// Cases for the separated runs (a quarter of the plain runs' each).
+fn separated_cases() -> u32 {
+    cases().div_ceil(4)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
+        cases: cases(),
         ..ProptestConfig::default()
     })]
 

@@ -216,6 +216,7 @@ fn every_block_type_of_a_table_is_checked() {
         lsm::inspect::read_table_properties(fs.as_ref(), path, &Default::default()).unwrap();
     assert!(properties.filter_partitioned);
     assert!(properties.dictionary_id.is_some() && properties.range_tombstone_count == 1);
+    let started = std::time::Instant::now();
     let step = usize::try_from((5 / lsm_testkit::test_scale()).max(1)).unwrap();
     let len = lsm_core::fs::read_all(fs.as_ref(), path).unwrap().len();
     let (mut refused_at_open, mut missed) = (0, 0);
@@ -254,6 +255,13 @@ fn every_block_type_of_a_table_is_checked() {
     for block in ["data", "filter partition"] {
         assert!(by_block.contains_key(block), "{block}: {by_block:?}");
     }
+    lsm_testkit::reliability::record(
+        "G3",
+        "verify: flips in every block kind found by the integrity walk",
+        len.div_ceil(step) as u64,
+        "cases",
+        started,
+    );
 }
 
 /// Every 29th byte (every byte at `--scale 29`) of every table and blob file, and every
@@ -262,6 +270,8 @@ fn every_block_type_of_a_table_is_checked() {
 /// a block or frame, and the reads of a tree opened afterwards agree.
 #[test]
 fn flipped_bytes_are_reported_with_their_file() {
+    let started = std::time::Instant::now();
+    let mut cases = 0;
     for blob in [false, true] {
         let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
         let tree = config(&fs, blob, false).open().unwrap();
@@ -317,7 +327,15 @@ fn flipped_bytes_are_reported_with_their_file() {
         );
         assert!(reported > 100);
         assert_eq!(missed, 0, "every flipped byte is found");
+        cases += refused_at_open + reported;
     }
+    lsm_testkit::reliability::record(
+        "G3",
+        "verify: flips in tables and blob files named by the check",
+        cases as u64,
+        "cases",
+        started,
+    );
 }
 
 #[test]
