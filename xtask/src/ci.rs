@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::{
     Result, SMOKE_CARGO_ARGS, cargo, deps, format_check, fresh_clone, has_cargo_subcommand,
-    project_root, tidy,
+    project_root, reliability, tidy,
 };
 
 /// The `--scale N` of `cargo xtask ci` (1 without it).
@@ -47,7 +47,12 @@ pub(crate) fn run(scale: u32) -> Result {
     step("tidy", || tidy::run(&project_root()))?;
     step("deps", deps::run)?;
     step("format-check", || format_check::run(&project_root()))?;
-    step("test", || test(features, &scale))?;
+    step("test", || test(features, &scale, None))?;
+    step("reliability", || {
+        let table = reliability::table(&reliability::report_dir())?;
+        println!("{table}");
+        Ok(())
+    })?;
     step("bench smoke", || {
         let mut args = SMOKE_CARGO_ARGS.to_vec();
         args.push("target/bench/smoke");
@@ -77,14 +82,26 @@ fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
 }
 
 /// Runs every test with every feature on but the bench's peers: nextest when installed
-/// (and the doctests, which nextest does not run), else `cargo test`.
-fn test(features: &str, scale: &str) -> Result {
-    let envs = [("LSM_TEST_SCALE", scale)];
+/// (and the doctests, which nextest does not run), else `cargo test`; every harness of
+/// the reliability program records its figures (see `reliability`), and `seed`, when
+/// given, seeds every randomised test.
+pub(crate) fn test(features: &str, scale: &str, seed: Option<&str>) -> Result {
+    let dir = reliability::report_dir();
+    reliability::clear(&dir)?;
+    let dir = dir.display().to_string();
+    let mut envs = vec![
+        ("LSM_TEST_SCALE", scale),
+        ("LSM_RELIABILITY_REPORT", dir.as_str()),
+    ];
+    if let Some(seed) = seed {
+        envs.push(("LSM_SEED", seed));
+    }
+    let envs = envs.as_slice();
     if has_cargo_subcommand("nextest") {
         // Doctests first, so that the run closes on nextest's summary of every test.
         cargo(
             &["test", "--workspace", "--features", features, "--doc"],
-            &envs,
+            envs,
         )?;
         cargo(
             &[
@@ -95,9 +112,9 @@ fn test(features: &str, scale: &str) -> Result {
                 features,
                 "--no-fail-fast",
             ],
-            &envs,
+            envs,
         )
     } else {
-        cargo(&["test", "--workspace", "--features", features], &envs)
+        cargo(&["test", "--workspace", "--features", features], envs)
     }
 }

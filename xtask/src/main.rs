@@ -10,6 +10,9 @@
 //!   linking the prebuilt release RocksDB of a `shared/rocksdb` folder beside the
 //!   checkout when there is one, instead of compiling its source).
 //!   `bench micro [CRATE...]` runs the criterion micro-benchmarks beside the crates.
+//! - `reliability [--scale pr|nightly] [--seed S]`: every test, with the harnesses of the
+//!   reliability program recording their figures, then one table goal by goal
+//!   (`docs/reliability.md`); `nightly` multiplies every count.
 //! - `tidy`, `deps`, `format-check`: the individual checks.
 //! - `fresh-clone`: clones `HEAD` into an empty folder and runs the benchmark tool's smoke
 //!   pass there, on the records shipped with the repository.
@@ -24,6 +27,7 @@ mod ci;
 mod deps;
 mod format_check;
 mod fresh_clone;
+mod reliability;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "ci" => ci::scale(rest).and_then(ci::run),
+        "reliability" => reliability::options(rest).and_then(|options| reliability::run(&options)),
         "bench" => bench(rest),
         "tidy" => tidy::run(&project_root()),
         "deps" => deps::run(),
