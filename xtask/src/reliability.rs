@@ -102,13 +102,13 @@ const GOALS: &[Goal] = &[
         id: "G1",
         name: "crash-point enumeration",
         target: Some(("crash images", 10_000)),
-        gaps: "W9 (checkpoints) is not enumerated",
+        gaps: "",
     },
     Goal {
         id: "G2",
         name: "crashes during recovery",
-        target: Some(("crash images of recovery", 1_000)),
-        gaps: "EIO during recovery",
+        target: Some(("faulted recoveries", 1_000)),
+        gaps: "",
     },
     Goal {
         id: "G3",
@@ -132,7 +132,7 @@ const GOALS: &[Goal] = &[
         id: "G6",
         name: "ENOSPC and EIO",
         target: Some(("runs", 10_000)),
-        gaps: "faults at every k of W1-W9 with EIO sticky: only flushes and the log's workload so far",
+        gaps: "",
     },
     Goal {
         id: "G7",

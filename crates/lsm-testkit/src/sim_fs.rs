@@ -91,6 +91,8 @@ struct State {
     op_count: u64,
     crash_at: Option<u64>,
     fail_at: Option<(u64, io::ErrorKind)>,
+    /// Every mutating operation from this index on fails (a sticky fault).
+    fail_from: Option<(u64, io::ErrorKind)>,
     powered_off: bool,
     quota_bytes: Option<u64>,
 }
@@ -121,6 +123,11 @@ impl State {
         }
         if let Some((fail_idx, kind)) = self.fail_at
             && fail_idx == op_idx
+        {
+            return Err(kind.into());
+        }
+        if let Some((from, kind)) = self.fail_from
+            && op_idx >= from
         {
             return Err(kind.into());
         }
@@ -203,6 +210,19 @@ impl SimFs {
     /// Fails mutating operation `op_idx` once with `kind`, and carries on.
     pub fn fail_op(&self, op_idx: u64, kind: io::ErrorKind) {
         self.state().fail_at = Some((op_idx, kind));
+    }
+
+    /// Fails every mutating operation from `op_idx` (0-based) on with `kind`, until
+    /// [`Self::clear_faults`]: a disk that stays broken, or full.
+    pub fn fail_from(&self, op_idx: u64, kind: io::ErrorKind) {
+        self.state().fail_from = Some((op_idx, kind));
+    }
+
+    /// Ends every fault set with [`Self::fail_op`] and [`Self::fail_from`].
+    pub fn clear_faults(&self) {
+        let mut state = self.state();
+        state.fail_at = None;
+        state.fail_from = None;
     }
 
     /// Limits the bytes of all files; writes beyond fail with `StorageFull`.

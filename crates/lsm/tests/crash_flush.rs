@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -272,10 +273,25 @@ fn workload(fs: &SimFs, seed: u64, shape: Shape<'_>, states: &mut Vec<State>) ->
             other => unreachable!("ops_from_seed draws no {other:?}"),
         };
         if !ok {
+            if CHECK_IN_PROCESS.with(Cell::get) {
+                // A fault, not a crash: the tree still answers every write made, from
+                // memory and the files it has (read-only is allowed).
+                let answers = try_scan(&tree).expect("reads go on after a fault");
+                assert!(
+                    answers == state,
+                    "in process after a fault: a write is missing"
+                );
+            }
             return acknowledged;
         }
     }
     acknowledged
+}
+
+thread_local! {
+    /// Whether a workload that stops at a failed change checks its tree first (set by
+    /// the fault sweep: after a crash, the machine is off and nothing can be read).
+    static CHECK_IN_PROCESS: Cell<bool> = const { Cell::new(false) };
 }
 
 fn try_scan(tree: &AnyTree) -> Option<State> {
@@ -373,7 +389,7 @@ fn report(harness: &str, images: usize, double_faults: usize, started: Instant) 
         "G2",
         harness,
         double_faults as u64,
-        "crash images of recovery",
+        "faulted recoveries",
         started,
     );
 }
@@ -517,7 +533,10 @@ fn check_repair(
 /// Repairs checked (all runs).
 static REPAIRS: AtomicUsize = AtomicUsize::new(0);
 
-/// Crashes the recovery of `image` at each of its operations and checks the result.
+/// Crashes the recovery of `image` at each of its operations, and fails each of them
+/// once with EIO, and checks the result: a failed recovery is a typed error, and the
+/// next recovery lands on the same boundaries (recovery is idempotent). Returns the
+/// faulted recoveries checked.
 fn crash_recovery(
     image: &SimFs,
     shape: Shape<'_>,
@@ -540,6 +559,16 @@ fn crash_recovery(
         let context =
             format!("seed {seed}, crash point {crash_point}, recovery op {recovery_op}, {model:?}");
         check_image(&again, shape, states, acknowledged, &context);
+        checked += 1;
+
+        let copy = image.crash(CrashModel::KeepAll, rng);
+        copy.fail_op(copy.op_count() + recovery_op, std::io::ErrorKind::Other);
+        // An error, or a recovery that went round the failed operation.
+        drop(open(&copy, &SequenceNumberCounter::default(), shape));
+        copy.clear_faults();
+        let context =
+            format!("seed {seed}, crash point {crash_point}, EIO at recovery op {recovery_op}");
+        check_image(&copy, shape, states, acknowledged, &context);
         checked += 1;
     }
     checked
@@ -929,5 +958,197 @@ fn every_crash_point_of_an_ingestion_recovers_a_version_change_boundary() {
     report("crash_flush: ingestion", images, double_faults, started);
     println!(
         "6 ingestion workloads (plain, blob, sealed), {images} crash images and {double_faults} crashes during recovery, every one a version-change boundary"
+    );
+}
+
+/// The faults of the sweep: EIO once, EIO at every operation from then on, and a disk
+/// full from then on.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    EioOnce,
+    EioSticky,
+    FullSticky,
+}
+
+/// Goal G6: workload `seed` with `fault` at every mutating operation in turn. The
+/// failing change is a typed error, the tree still answers every write in the process,
+/// and once the fault is gone the directory opens on the state of a version change at
+/// or after the last acknowledged one, is writable, and holds no orphan. Returns the
+/// runs.
+fn sweep_faults(workload: Workload, seed: u64, shape: Shape<'_>) -> u64 {
+    let dry_run = SimFs::new();
+    let mut states = Vec::new();
+    workload(&dry_run, seed, shape, &mut states);
+    let mut runs = 0;
+    for fault in [Fault::EioOnce, Fault::EioSticky, Fault::FullSticky] {
+        for op in 0..dry_run.op_count() {
+            let fs = SimFs::new();
+            match fault {
+                Fault::EioOnce => fs.fail_op(op, std::io::ErrorKind::Other),
+                Fault::EioSticky => fs.fail_from(op, std::io::ErrorKind::Other),
+                Fault::FullSticky => fs.fail_from(op, std::io::ErrorKind::StorageFull),
+            }
+            CHECK_IN_PROCESS.with(|check| check.set(true));
+            let acknowledged = workload(&fs, seed, shape, &mut Vec::new());
+            CHECK_IN_PROCESS.with(|check| check.set(false));
+            fs.clear_faults();
+            let context = format!("seed {seed}, {fault:?} at operation {op}");
+            check_image(&fs, shape, &states, acknowledged, &context);
+            runs += 1;
+        }
+    }
+    runs
+}
+
+#[test]
+fn every_fault_at_every_operation_is_typed_and_loses_nothing() {
+    let started = Instant::now();
+    let separation = blob_separation();
+    let mut runs = 0;
+    for seed in 0..reliability::scaled(16) {
+        let shape = match seed % 4 {
+            0 => Shape::PLAIN,
+            1 => Shape::blob(&separation),
+            2 => Shape {
+                sealed: true,
+                ..Shape::PLAIN
+            },
+            _ => Shape {
+                route: Some(1),
+                ..Shape::PLAIN
+            },
+        };
+        runs += sweep_faults(workload, seed, shape);
+    }
+    for seed in 0..reliability::scaled(4) {
+        runs += sweep_faults(ingest_workload, seed, Shape::PLAIN);
+    }
+    // W9: the workload, then a checkpoint of the reopened tree.
+    for seed in 0..reliability::scaled(2) {
+        runs += sweep_faults(checkpoint_workload, seed, Shape::PLAIN);
+    }
+    println!("{runs} runs with a fault at one operation, every one typed and lossless");
+    reliability::record(
+        "G6",
+        "crash_flush workloads W1-W9: EIO once, EIO sticky and ENOSPC sticky at every operation",
+        runs,
+        "runs",
+        started,
+    );
+}
+
+thread_local! {
+    /// Whether the checkpoint of [`checkpoint_workload`] returned.
+    static CHECKPOINT_WRITTEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Where [`checkpoint_workload`] writes its checkpoint.
+const CHECKPOINT_DIR: &str = "/checkpoint";
+
+/// Workload W9: workload `seed`, then the tree reopened and a checkpoint of it written
+/// (its flush of what the reopened tree holds in memory is a no-op: nothing is). Sets
+/// [`CHECKPOINT_WRITTEN`] when the checkpoint returned.
+fn checkpoint_workload(fs: &SimFs, seed: u64, shape: Shape<'_>, states: &mut Vec<State>) -> usize {
+    CHECKPOINT_WRITTEN.with(|written| written.set(false));
+    let acknowledged = workload(fs, seed, shape, states);
+    if fs.is_powered_off() || acknowledged + 1 < states.len() {
+        return acknowledged;
+    }
+    let Ok(tree) = open(fs, &SequenceNumberCounter::default(), shape) else {
+        return acknowledged;
+    };
+    if tree.create_checkpoint(Path::new(CHECKPOINT_DIR)).is_ok() {
+        CHECKPOINT_WRITTEN.with(|written| written.set(true));
+    }
+    acknowledged
+}
+
+/// The checkpoint's own configuration: the tree's, at the checkpoint's directory (a
+/// checkpoint keeps every table in its own `tables/`, so without the tree's route).
+fn checkpoint_config(fs: &SimFs, shape: Shape<'_>) -> Config {
+    let mut config = config(
+        fs,
+        &SequenceNumberCounter::default(),
+        Shape {
+            route: None,
+            ..shape
+        },
+    );
+    config.path = Path::new(CHECKPOINT_DIR).to_path_buf();
+    config
+}
+
+/// Goal G1, workload W9: a checkpoint cut at every mutating operation under every crash
+/// model. The tree recovers as in every other workload; a checkpoint that returned
+/// before the crash opens on its own and holds the tree's last state.
+#[test]
+fn every_crash_point_of_a_checkpoint_keeps_the_tree_and_a_written_checkpoint() {
+    let started = Instant::now();
+    let mut rng = Rng::from_env(37);
+    let separation = blob_separation();
+    let (mut images, mut checkpoints) = (0_u64, 0_u64);
+    for seed in 0..reliability::scaled(4) {
+        let shape = match seed % 4 {
+            0 => Shape::PLAIN,
+            1 => Shape::blob(&separation),
+            2 => Shape {
+                sealed: true,
+                ..Shape::PLAIN
+            },
+            _ => Shape {
+                route: Some(1),
+                ..Shape::PLAIN
+            },
+        };
+        let dry_run = SimFs::new();
+        let mut states = Vec::new();
+        checkpoint_workload(&dry_run, seed, shape, &mut states);
+        assert!(
+            CHECKPOINT_WRITTEN.with(Cell::get),
+            "seed {seed}: no checkpoint"
+        );
+        let workload_ops = {
+            let fs = SimFs::new();
+            workload(&fs, seed, shape, &mut Vec::new());
+            fs.op_count()
+        };
+        // The crash points of the checkpoint itself (and its reopen), after the
+        // workload the other tests enumerate, and a power cut once it has returned.
+        for crash_point in workload_ops..=dry_run.op_count() {
+            let fs = SimFs::new();
+            fs.crash_at(crash_point);
+            let acknowledged = checkpoint_workload(&fs, seed, shape, &mut Vec::new());
+            let written = CHECKPOINT_WRITTEN.with(Cell::get);
+            for model in CrashModel::ALL {
+                let image = fs.crash(model, &mut rng);
+                let context = format!("seed {seed}, crash point {crash_point}, {model:?}");
+                check_image(&image, shape, &states, acknowledged, &context);
+                images += 1;
+                if written {
+                    let copy = checkpoint_config(&image, shape)
+                        .open()
+                        .unwrap_or_else(|error| panic!("{context}: the checkpoint: {error}"));
+                    assert!(
+                        scan(&copy) == *states.last().unwrap(),
+                        "{context}: the checkpoint does not hold the tree's state"
+                    );
+                    checkpoints += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        checkpoints > 0,
+        "some crash came after a written checkpoint"
+    );
+    println!(
+        "{images} crash images around checkpoints, {checkpoints} written checkpoints reopened"
+    );
+    reliability::record(
+        "G1",
+        "crash_flush: W9 checkpoints",
+        images,
+        "crash images",
+        started,
     );
 }

@@ -136,6 +136,25 @@ fn crash_points_power_off_and_faults_are_one_shot() {
 }
 
 #[test]
+fn a_sticky_fault_fails_every_later_operation_until_cleared() {
+    let fs = SimFs::new();
+    fs.fail_from(1, io::ErrorKind::StorageFull);
+    let file = fs.open(Path::new("/c"), OpenOptions::create_new()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            file.append(b"x").unwrap_err().kind(),
+            io::ErrorKind::StorageFull
+        );
+    }
+    assert!(file.sync_all().is_err() && fs.sync_dir(Path::new("/")).is_err());
+    // Reads go on while the disk refuses writes.
+    assert_eq!(contents(&fs, "/c").unwrap(), b"");
+    fs.clear_faults();
+    file.append(b"y").unwrap();
+    assert_eq!(contents(&fs, "/c").unwrap(), b"y");
+}
+
+#[test]
 fn the_quota_reports_storage_full() {
     let fs = SimFs::new();
     fs.set_quota_bytes(Some(10));
