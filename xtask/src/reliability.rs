@@ -150,7 +150,7 @@ const GOALS: &[Goal] = &[
         id: "G9",
         name: "concurrency",
         target: None,
-        gaps: "no loom models; the stress test has 1 reader and no file-handle count",
+        gaps: "no loom models",
     },
     Goal {
         id: "G10",
