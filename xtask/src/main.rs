@@ -285,6 +285,20 @@ fn fixtures() -> Result {
             &[],
         )?;
     }
+    // The operation-sequence targets, whose bodies live beside the facade's tests.
+    cargo(
+        &[
+            "test",
+            "--package",
+            "lsm",
+            "--test",
+            "fuzz_ops",
+            "write_seed_corpus",
+            "--",
+            "--ignored",
+        ],
+        &[],
+    )?;
     Ok(())
 }
 
