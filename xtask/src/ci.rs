@@ -48,6 +48,7 @@ pub(crate) fn run(scale: u32) -> Result {
     step("deps", deps::run)?;
     step("format-check", || format_check::run(&project_root()))?;
     step("test", || test(features, &scale, None))?;
+    step("loom", loom)?;
     step("reliability", || {
         let table = reliability::table(&reliability::report_dir())?;
         println!("{table}");
@@ -79,6 +80,30 @@ fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
         started.elapsed()
     );
     result
+}
+
+/// Runs the loom models of the synchronisation cores: the facade's unit tests named
+/// `loom_models` in a `--cfg loom` build (its own target directory, so that the
+/// ordinary build stays cached), recording their figures with the other harnesses.
+pub(crate) fn loom() -> Result {
+    let target = project_root().join("target").join("loom");
+    let target = target.display().to_string();
+    let report = reliability::report_dir().display().to_string();
+    cargo(
+        &[
+            "test",
+            "--package",
+            "lsm",
+            "--lib",
+            "--release",
+            "loom_models",
+        ],
+        &[
+            ("RUSTFLAGS", "--cfg loom"),
+            ("CARGO_TARGET_DIR", target.as_str()),
+            ("LSM_RELIABILITY_REPORT", report.as_str()),
+        ],
+    )
 }
 
 /// Runs every test with every feature on but the bench's peers: nextest when installed

@@ -81,6 +81,7 @@ pub mod scan_since;
 pub mod seekable;
 mod storage_stats;
 mod super_version;
+mod sync;
 mod threads;
 mod tree;
 pub mod verify;

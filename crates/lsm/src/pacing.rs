@@ -12,8 +12,10 @@
 //! The type is public so that other engines driven the same way (the benchmark tool
 //! drives two) are paced by the very same rule.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use crate::sync::AtomicU64;
 
 /// The pacing rate before any drain was measured (bytes per second).
 pub const FALLBACK_RATE: u64 = 16 << 20;
@@ -180,5 +182,48 @@ mod tests {
         assert_eq!(pacing.charge(3_600, 1), Some(Duration::from_secs(1)));
         assert_eq!(pacing.owed_nanos.load(Ordering::Acquire), 0);
         assert_eq!(pacing.charge(u64::MAX, 0), Some(Duration::from_secs(1)));
+    }
+}
+
+/// The loom model of the shared debt (`--cfg loom`; `docs/reliability.md`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::*;
+
+    /// Three writers charge at once: every nanosecond charged is either slept by one
+    /// of them or still owed, never lost and never slept twice.
+    #[test]
+    fn charged_delay_is_slept_once_or_still_owed() {
+        let started = std::time::Instant::now();
+        loom::model(|| {
+            let pacing = Arc::new(WritePacing::new(Some(1_000_000_000), 1 << 20));
+            // Each charge costs 600 us: two reach the millisecond.
+            let writers: Vec<_> = (0..3)
+                .map(|_| {
+                    let pacing = Arc::clone(&pacing);
+                    thread::spawn(move || {
+                        pacing
+                            .charge(600_000, 1_000_000_000)
+                            .map_or(0, |pause| pause.as_nanos())
+                    })
+                })
+                .collect();
+            let slept: u128 = writers
+                .into_iter()
+                .map(|writer| writer.join().unwrap())
+                .sum();
+            let owed = u128::from(pacing.owed_nanos.load(Ordering::SeqCst));
+            assert_eq!(slept + owed, 3 * 600_000);
+        });
+        lsm_testkit::reliability::record(
+            "G9",
+            "loom: the write pacing's shared debt",
+            1,
+            "exhaustive loom models",
+            started,
+        );
     }
 }

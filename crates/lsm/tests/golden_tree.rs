@@ -247,3 +247,79 @@ fn fixture_trees_open_and_answer_as_a_fresh_tree_does() {
         started,
     );
 }
+
+/// A table or a manifest of a format version this build does not know (a later one) is
+/// refused with a typed `UnsupportedFormatVersion`, never read as damage or as data.
+#[test]
+fn files_of_a_future_format_version_are_refused_with_a_typed_error() {
+    let started = std::time::Instant::now();
+    let fresh = || {
+        let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
+        let tree = config(&fs, false).open().unwrap();
+        tree.insert("a", "1", 0);
+        tree.flush_active_memtable(0).unwrap();
+        drop(tree);
+        fs
+    };
+    let read = |fs: &Arc<dyn Fs>, path: &Path| lsm_core::fs::read_all(fs.as_ref(), path).unwrap();
+    let write = |fs: &Arc<dyn Fs>, path: &Path, bytes: &[u8]| {
+        let file = fs.open(path, lsm::fs::OpenOptions::write()).unwrap();
+        file.write_all_at(bytes, 0).unwrap();
+    };
+    let digest = |bytes: &[u8]| {
+        lsm_core::checksum::Checksum::of(bytes)
+            .into_raw()
+            .to_le_bytes()
+    };
+
+    // A table footer (its last 64 bytes) naming version 99, its checksum made good.
+    let fs = fresh();
+    let table = Path::new("/db/tables").join(&files(fs.as_ref(), Path::new("/db/tables"))[0]);
+    let mut bytes = read(&fs, &table);
+    let footer = bytes.len() - 64;
+    bytes[footer + 8] = 99;
+    let sum = digest(&bytes[footer..footer + 56]);
+    bytes[footer + 56..].copy_from_slice(&sum);
+    write(&fs, &table, &bytes);
+    let error = config(&fs, false).open().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            lsm::Error::Table(lsm_table::Error::UnsupportedFormatVersion { .. })
+        ),
+        "{error:?}"
+    );
+
+    // A manifest snapshot (the first record: length u32, XXH3-64 u64, payload) naming
+    // version 99.
+    let fs = fresh();
+    let manifest = files(fs.as_ref(), Path::new("/db"))
+        .into_iter()
+        .find(|path| {
+            path.to_str()
+                .is_some_and(|name| name.starts_with("manifest-"))
+        })
+        .map(|name| Path::new("/db").join(name))
+        .unwrap();
+    let mut bytes = read(&fs, &manifest);
+    let len = usize::try_from(u32::from_le_bytes(bytes[..4].try_into().unwrap())).unwrap();
+    bytes[13] = 99;
+    let sum = digest(&bytes[12..12 + len]);
+    bytes[4..12].copy_from_slice(&sum);
+    write(&fs, &manifest, &bytes);
+    let error = config(&fs, false).open().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            lsm::Error::Manifest(lsm_version::Error::UnsupportedFormatVersion { .. })
+        ),
+        "{error:?}"
+    );
+    lsm_testkit::reliability::record(
+        "G11",
+        "golden_tree: a table and a manifest of a future version refused, typed",
+        2,
+        "future-version files",
+        started,
+    );
+}
