@@ -151,7 +151,7 @@ const GOALS: &[Goal] = &[
         id: "G9",
         name: "concurrency",
         target: None,
-        gaps: "the super-version swap and the write gate are not loom-modelled (arc-swap has no loom build)",
+        gaps: "",
     },
     Goal {
         id: "G10",

@@ -30,10 +30,7 @@ use crate::{Error, Result};
 impl TreeInner {
     /// Seals the active memtable (when it holds anything); returns it.
     pub(crate) fn rotate(&self) -> Option<Arc<Memtable>> {
-        let _gate = self
-            .write_gate
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _gate = self.published.exclusive();
         self.seal_active()
     }
 

@@ -54,8 +54,8 @@
 //! ```
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 
 use lsm_compaction::{Outputs, TableTarget};
@@ -463,10 +463,7 @@ fn register(tree: &Tree, outputs: &mut Outputs) -> std::result::Result<(), Regis
     tree.flush_sealed(&lock, 0)
         .map_err(Registration::NotRecorded)?;
     let seqno = {
-        let _gate = tree
-            .write_gate
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _gate = tree.published.exclusive();
         // Above every version the tree holds, even ones written with seqnos that did
         // not come from its generator.
         let newest = tree

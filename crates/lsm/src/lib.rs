@@ -72,6 +72,7 @@ mod maintenance;
 mod merge_operator;
 mod metrics;
 mod pacing;
+mod published;
 mod rate_limiter;
 mod read;
 mod recovery;

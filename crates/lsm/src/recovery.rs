@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
@@ -218,9 +218,7 @@ impl Tree {
             id: NEXT_TREE_ID.fetch_add(1, Ordering::Relaxed),
             config: Arc::new(config),
             read_options,
-            super_version: ArcSwap::from_pointee(super_version),
-            write_gate: RwLock::new(()),
-            install_lock: Mutex::new(()),
+            published: crate::published::Published::new(super_version),
             flush_lock: Mutex::new(()),
             jobs: crate::jobs::Jobs::default(),
             manifest: Mutex::new(manifest),

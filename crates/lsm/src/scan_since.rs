@@ -42,7 +42,6 @@
 //! ```
 
 use std::cmp::Ordering;
-use std::sync::PoisonError;
 
 use lsm_core::{InternalEntry, KeyOrder, RangeTombstone, SeqNo, Slice, ValueType};
 
@@ -149,10 +148,7 @@ impl TreeInner {
         let (super_version, mut entries, mut tombstones) = {
             // Writers wait while the memtables are copied, so that no write lands half
             // in the snapshot.
-            let _gate = self
-                .write_gate
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let _gate = self.published.exclusive();
             let super_version = self.super_version();
             let (entries, tombstones) = memtable_changes(&super_version, target);
             (super_version, entries, tombstones)

@@ -1,9 +1,9 @@
 //! [`Tree`]: the standard tree (values stored inline in its tables).
 //!
-//! State: the current [`SuperVersion`] in an `ArcSwap`, which readers load without a
-//! lock; the write gate, a read-write lock that writers hold shared across one memtable
-//! insert and a rotation holds exclusively, so that no memtable is sealed with a write
-//! still landing in it; the install lock that orders super-version swaps; the manifest
+//! State: the current [`SuperVersion`] published (`crate::published`): readers load it
+//! without a lock; installs take one lock, so none is lost; writers hold its write gate
+//! shared across one memtable insert and a rotation holds it alone, so that no memtable
+//! is sealed with a write still landing in it (both rules loom-checked); the manifest
 //! behind a mutex; the flush lock that serialises every version change (flush, `clear`,
 //! `drop_range`, checkpoints). Reads never wait: a flush writes its tables first and
 //! swaps the super-version last, in one atomic store.
@@ -15,7 +15,7 @@
 use std::ops::{Deref, RangeBounds};
 use std::path::Path;
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 
@@ -51,9 +51,8 @@ pub struct TreeInner {
     /// The configuration it was opened with.
     pub config: Arc<Config>,
     pub(crate) read_options: ReadOptions,
-    pub(crate) super_version: ArcSwap<SuperVersion>,
-    pub(crate) write_gate: RwLock<()>,
-    pub(crate) install_lock: Mutex<()>,
+    /// The current super-version, its installs and the write gate.
+    pub(crate) published: crate::published::Published<SuperVersion>,
     pub(crate) flush_lock: Mutex<()>,
     /// The compaction jobs running, and the tables they hold.
     pub(crate) jobs: Jobs,
@@ -152,7 +151,7 @@ impl std::fmt::Debug for Tree {
 impl TreeInner {
     /// The current super-version (lock-free).
     pub(crate) fn super_version(&self) -> Arc<SuperVersion> {
-        self.super_version.load_full()
+        self.published.load()
     }
 
     /// The super-version a read at `read_seqno` uses.
@@ -174,12 +173,7 @@ impl TreeInner {
 
     /// Replaces the current super-version with `change` applied to it.
     pub(crate) fn install(&self, change: impl FnOnce(&SuperVersion) -> SuperVersion) {
-        let _install = self
-            .install_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let current = self.super_version.load_full();
-        self.super_version.store(Arc::new(change(&current)));
+        self.published.install(change);
         let runtime = self.runtime.load();
         if runtime.storage_admission_check {
             self.admission.record(&self.measure_storage(), &runtime);
@@ -270,10 +264,7 @@ impl TreeInner {
         &self,
         change: impl FnOnce(&SuperVersion) -> SuperVersion,
     ) {
-        let _gate = self
-            .write_gate
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _gate = self.published.exclusive();
         self.install(change);
     }
 
@@ -286,13 +277,7 @@ impl TreeInner {
         if let Some(background) = &self.background {
             background.admit(|| self.backlog(), bytes, &self.metrics);
         }
-        let written = {
-            let _gate = self
-                .write_gate
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            insert(&self.super_version.load().active)
-        };
+        let written = self.published.write(|current| insert(&current.active));
         if let Some(background) = &self.background
             && written.1 >= background.options.memtable_size_bytes
             && self.rotate().is_some()
@@ -381,23 +366,25 @@ impl TreeInner {
     /// The lowest seqno held in memory (the active and sealed memtables), if any: every
     /// write of the tree below it is in tables (memtables are flushed oldest first).
     pub(crate) fn lowest_memory_seqno(&self) -> Option<SeqNo> {
-        let current = self.super_version.load();
-        current
-            .memtables()
-            .filter_map(|memtable| memtable.lowest_seqno())
-            .min()
+        self.published.peek(|current| {
+            current
+                .memtables()
+                .filter_map(|memtable| memtable.lowest_seqno())
+                .min()
+        })
     }
 
     /// Bytes held in memtables: the active one's, and all of them.
     pub(crate) fn memory_bytes(&self) -> (u64, u64) {
-        let current = self.super_version.load();
-        let active = current.active.approximate_size();
-        let sealed: u64 = current
-            .sealed
-            .iter()
-            .map(|memtable| memtable.approximate_size())
-            .sum();
-        (active, active + sealed)
+        self.published.peek(|current| {
+            let active = current.active.approximate_size();
+            let sealed: u64 = current
+                .sealed
+                .iter()
+                .map(|memtable| memtable.approximate_size())
+                .sum();
+            (active, active + sealed)
+        })
     }
 
     /// Seals the active memtable and wakes the flush thread (for an owner that flushes
@@ -412,8 +399,7 @@ impl TreeInner {
 
     /// What the background threads have waiting, as write admission sees it.
     fn backlog(&self) -> Backlog {
-        let current = self.super_version.load();
-        Backlog {
+        self.published.peek(|current| Backlog {
             sealed_memtables: current.sealed.len(),
             l0_runs: current
                 .version
@@ -421,7 +407,7 @@ impl TreeInner {
                 .first()
                 .map_or(0, |level| level.runs().len()),
             poisoned: self.health.is_poisoned(),
-        }
+        })
     }
 
     /// Makes `edit` durable, with the blob values it kills credited (and blob files
