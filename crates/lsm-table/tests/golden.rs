@@ -1,4 +1,6 @@
-//! Golden tables of format version 1 under `tests/fixtures/v1/`: deterministic writes
+//! Golden tables under `tests/fixtures/v1/` (the first release's set): of table format
+//! 1, and of format 2 (`table_custom_order`: keys in a custom order) and envelope
+//! version 2 (`table_lz4`: LZ4 blocks) since those versions came. Deterministic writes
 //! must reproduce them byte for byte (zstd-compressed ones are only read, since zstd's
 //! output may change between its releases), and every fixture must keep opening and
 //! answering, so an accidental format change fails here. `cargo xtask fixtures` writes
@@ -12,7 +14,7 @@ use std::path::Path;
 
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
-use lsm_core::{Fs, InternalEntry, MemFs, OpenOptions, SeqNo, ValueType};
+use lsm_core::{Fs, InternalEntry, KeyOrder, MemFs, OpenOptions, SeqNo, ValueType};
 use lsm_table::{FixedPrefix, PrefixExtractor, ReadOptions, Table, TableOptions, TableWriter};
 
 /// Six-byte prefixes under the name `FixedPrefix` had when the fixture was written
@@ -103,9 +105,30 @@ fn variants() -> Vec<(&'static str, TableOptions, bool)> {
                     3,
                     &ZstdDictionary::new(b"{\"id\":1,\"name\":\"n1\"} user:00"),
                 ),
-                ..base
+                ..base.clone()
             },
             false,
+        ),
+        // Blocks of envelope version 2 (LZ4).
+        (
+            "table_lz4.sst",
+            TableOptions {
+                compression: Compression::Lz4,
+                ..base.clone()
+            },
+            true,
+        ),
+        // Table format version 2: keys in a custom order (here the bytes' own, through
+        // the comparator interface), the order's name stored.
+        (
+            "table_custom_order.sst",
+            TableOptions {
+                order: KeyOrder::new(std::sync::Arc::new(
+                    lsm_testkit::orders::BytesThroughComparator,
+                )),
+                ..base
+            },
+            true,
         ),
     ]
 }
@@ -137,6 +160,7 @@ fn fixtures_open_answer_and_stay_stable() {
         let read_options = ReadOptions {
             encryption_key: options.encryption.as_ref().map(|(key, _)| key.clone()),
             prefix_extractor: options.prefix_extractor.clone(),
+            order: options.order.clone(),
             ..ReadOptions::default()
         };
         let table = Table::open(&fs, "/f".as_ref(), 9, &read_options).unwrap();
