@@ -50,9 +50,13 @@ pub(crate) fn run(scale: u32) -> Result {
     step("test", || test(features, &scale, None))?;
     step("loom", loom)?;
     step("reliability", || {
-        let table = reliability::table(&reliability::report_dir())?;
+        let (table, all_met) = reliability::table(&reliability::report_dir())?;
         println!("{table}");
-        Ok(())
+        if all_met {
+            Ok(())
+        } else {
+            Err("a goal of the reliability program fell below its PR figure".to_owned())
+        }
     })?;
     step("bench smoke", || {
         let mut args = SMOKE_CARGO_ARGS.to_vec();

@@ -62,21 +62,27 @@ pub(crate) fn run(options: &Options) -> Result {
     let seed = options.seed.map(|seed| seed.to_string());
     let tested = crate::ci::test(&features, &options.scale.to_string(), seed.as_deref())
         .and_then(|()| crate::ci::loom());
-    let table = table(&report_dir())?;
+    let (table, all_met) = table(&report_dir())?;
     println!("{table}");
     let path = report_dir().join("table.md");
     std::fs::write(&path, &table).map_err(|error| format!("{}: {error}", path.display()))?;
     eprintln!(
         "xtask reliability: {} in {:.0?}; the table is in {}",
-        if tested.is_ok() {
-            "every harness passed"
-        } else {
-            "a test failed"
+        match (&tested, all_met) {
+            (Ok(()), true) => "every harness passed and every goal reached its PR figure",
+            (Ok(()), false) => "a goal fell below its PR figure",
+            (Err(_), _) => "a test failed",
         },
         started.elapsed(),
         path.display()
     );
-    tested
+    tested.and_then(|()| {
+        if all_met {
+            Ok(())
+        } else {
+            Err("a goal of the reliability program fell below its PR figure".to_owned())
+        }
+    })
 }
 
 /// Empties the report directory before a run.
@@ -188,8 +194,9 @@ struct Figure {
     seconds: f64,
 }
 
-/// The table of the figures recorded in `dir`, in Markdown.
-pub(crate) fn table(dir: &Path) -> Result<String> {
+/// The table of the figures recorded in `dir`, in Markdown, and whether every goal
+/// reached its PR figure.
+pub(crate) fn table(dir: &Path) -> Result<(String, bool)> {
     let mut figures: BTreeMap<(String, String), Figure> = BTreeMap::new();
     let entries = std::fs::read_dir(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
     for entry in entries {
@@ -209,6 +216,7 @@ pub(crate) fn table(dir: &Path) -> Result<String> {
         figure.unit = field("unit");
         figure.seconds += record["seconds"].as_f64().unwrap_or(0.0);
     }
+    let mut all_met = true;
     let mut out = String::from(
         "| goal | harnesses (count) | total | PR figure | failures | seconds | status |\n|---|---|---|---|---|---|---|\n",
     );
@@ -258,6 +266,7 @@ pub(crate) fn table(dir: &Path) -> Result<String> {
             ),
             None => ("every case".to_owned(), true),
         };
+        all_met &= met;
         let status = match (ran.is_empty(), met, goal.gaps.is_empty()) {
             (true, _, _) => "no harness yet".to_owned(),
             (false, true, true) => "met".to_owned(),
@@ -282,5 +291,5 @@ pub(crate) fn table(dir: &Path) -> Result<String> {
             status
         ));
     }
-    Ok(out)
+    Ok((out, all_met))
 }
