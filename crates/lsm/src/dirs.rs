@@ -11,11 +11,11 @@
 use std::io;
 use std::path::Path;
 
+use lsm_compaction::Outputs;
 use lsm_core::{Fs, FsLock};
 
 use crate::layout::{BLOBS_DIR, LOCK_FILE, ROUTE_FILE, TABLES_DIR, parse_table_file_name};
 use crate::{Config, Error, Result};
-use lsm_compaction::Outputs;
 
 /// Creates the tree's subdirectory `sub` of `dir` if it is missing, durably.
 pub(crate) fn create_subdir(fs: &dyn Fs, dir: &Path, sub: &Path) -> Result<()> {
@@ -48,6 +48,10 @@ pub(crate) fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Takes the lock file of `dir` (when `enabled`), held until the guard drops.
+///
+/// # Errors
+/// [`Error::Locked`] when another opener holds it; I/O errors.
 pub(crate) fn lock_directory(
     fs: &dyn Fs,
     dir: &Path,
@@ -69,24 +73,27 @@ pub(crate) fn lock_directory(
 /// Whether `tables/` or `blobs/` of the tree at `dir` holds a numerically named file.
 pub(crate) fn holds_files(fs: &dyn Fs, dir: &Path) -> Result<bool> {
     for sub in [TABLES_DIR, BLOBS_DIR] {
-        let path = dir.join(sub);
-        if !fs
-            .exists(&path)
-            .map_err(|source| Error::io("stat", &path, source))?
-        {
-            continue;
-        }
-        let entries = fs
-            .read_dir(&path)
-            .map_err(|source| Error::io("list", &path, source))?;
-        if entries
-            .iter()
-            .any(|entry| entry.file_name().and_then(parse_table_file_name).is_some())
-        {
+        if holds_numbered(fs, &dir.join(sub))? {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether `dir` exists and holds a numerically named file (a table or a blob file).
+fn holds_numbered(fs: &dyn Fs, dir: &Path) -> Result<bool> {
+    if !fs
+        .exists(dir)
+        .map_err(|source| Error::io("stat", dir, source))?
+    {
+        return Ok(false);
+    }
+    let entries = fs
+        .read_dir(dir)
+        .map_err(|source| Error::io("list", dir, source))?;
+    Ok(entries
+        .iter()
+        .any(|entry| entry.file_name().and_then(parse_table_file_name).is_some()))
 }
 
 /// The first line of a route identity file.
@@ -125,7 +132,7 @@ pub(crate) fn claim_routes(
         };
         match claimed {
             Ok(Some(claimed)) if claimed == identity => {}
-            Ok(None) if take_over || !holds_tables(fs, &tables)? => {
+            Ok(None) if take_over || !holds_numbered(fs, &tables)? => {
                 write_identity(fs, dir, &identity)?;
             }
             Ok(_) => return Err(Error::RouteClaimed(dir.clone())),
@@ -181,16 +188,6 @@ fn write_identity(fs: &dyn Fs, dir: &Path, identity: &str) -> Result<()> {
     let temp = format!("{ROUTE_FILE}.tmp");
     lsm_core::fs::replace_durably(fs, dir, ROUTE_FILE, &temp, bytes.as_bytes())
         .map_err(|step| Error::io(step.op, &step.path, step.source))
-}
-
-/// Whether `dir` holds a numerically named file.
-fn holds_tables(fs: &dyn Fs, dir: &Path) -> Result<bool> {
-    let entries = fs
-        .read_dir(dir)
-        .map_err(|source| Error::io("list", dir, source))?;
-    Ok(entries
-        .iter()
-        .any(|entry| entry.file_name().and_then(parse_table_file_name).is_some()))
 }
 
 /// Moves the tables of `outputs` (written, not yet named by any edit) into `dir` when

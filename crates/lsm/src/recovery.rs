@@ -1,14 +1,17 @@
 //! Opening a tree ([`Config::open`]): directory lock, manifest replay, tables, orphans,
 //! counters.
 //!
-//! 1. Create the directory (and make its entry durable) and take the lock file.
+//! 1. Create the directory (and make its entry durable) and take the lock file; create,
+//!    lock and claim the directory of each level route (`crate::dirs`).
 //! 2. Replay the manifest ([`Manifest::open`] cuts a torn tail) or start one.
-//! 3. Open every table of the version; a referenced table that is missing or damaged
-//!    fails the open with a typed error, because a silent gap would be a wrong answer.
+//! 3. Open every table of the version, from its level's directory (or, with routes,
+//!    whichever configured directory holds it); a referenced table that is missing or
+//!    damaged fails the open with a typed error, because a silent gap would be a wrong
+//!    answer.
 //! 4. Open every blob file of the version, with the same rule.
 //! 5. Delete orphans: table and blob files that no durable edit references (written by
 //!    a flush or compaction that crashed before its edit, or obsolete files whose
-//!    deletion was cut short).
+//!    deletion was cut short), in every directory of the tree.
 //! 6. Restore the id counters and raise the seqno counters past every persisted seqno.
 
 use std::collections::{BTreeMap, BTreeSet};

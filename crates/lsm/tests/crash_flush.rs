@@ -71,6 +71,22 @@ struct Shape<'a> {
 }
 
 impl<'a> Shape<'a> {
+    /// Plain, key-value separated, sealed and routed, in turn by `seed`.
+    fn by_seed(seed: u64, separation: &'a KvSeparationOptions) -> Self {
+        match seed % 4 {
+            0 => Self::PLAIN,
+            1 => Self::blob(separation),
+            2 => Self {
+                sealed: true,
+                ..Self::PLAIN
+            },
+            _ => Self {
+                route: Some(1),
+                ..Self::PLAIN
+            },
+        }
+    }
+
     const PLAIN: Self = Self {
         separation: None,
         sealed: false,
@@ -315,25 +331,10 @@ fn scan(tree: &AnyTree) -> State {
 /// Numerically named files in `dir` of the tree (tables or blob files), and in the
 /// same directory of its level route.
 fn files_in(fs: &SimFs, dir: &str) -> usize {
-    let mut count = 0;
-    for root in ["/db", "/cold"] {
-        let dir = Path::new(root).join(dir);
-        if !fs.exists(&dir).unwrap() {
-            continue;
-        }
-        count += fs
-            .read_dir(&dir)
-            .unwrap()
-            .iter()
-            .filter(|entry| {
-                entry
-                    .file_name()
-                    .and_then(lsm::layout::parse_table_file_name)
-                    .is_some()
-            })
-            .count();
-    }
-    count
+    ["/db", "/cold"]
+        .iter()
+        .map(|root| common::file_ids(fs, &format!("{root}/{dir}")).len())
+        .sum()
 }
 
 /// Opens a crash image and checks it; returns the index of the state it holds.
@@ -1006,18 +1007,7 @@ fn every_fault_at_every_operation_is_typed_and_loses_nothing() {
     let separation = blob_separation();
     let mut runs = 0;
     for seed in 0..reliability::scaled(16) {
-        let shape = match seed % 4 {
-            0 => Shape::PLAIN,
-            1 => Shape::blob(&separation),
-            2 => Shape {
-                sealed: true,
-                ..Shape::PLAIN
-            },
-            _ => Shape {
-                route: Some(1),
-                ..Shape::PLAIN
-            },
-        };
+        let shape = Shape::by_seed(seed, &separation);
         runs += sweep_faults(workload, seed, shape);
     }
     for seed in 0..reliability::scaled(4) {
@@ -1088,18 +1078,7 @@ fn every_crash_point_of_a_checkpoint_keeps_the_tree_and_a_written_checkpoint() {
     let separation = blob_separation();
     let (mut images, mut checkpoints) = (0_u64, 0_u64);
     for seed in 0..reliability::scaled(4) {
-        let shape = match seed % 4 {
-            0 => Shape::PLAIN,
-            1 => Shape::blob(&separation),
-            2 => Shape {
-                sealed: true,
-                ..Shape::PLAIN
-            },
-            _ => Shape {
-                route: Some(1),
-                ..Shape::PLAIN
-            },
-        };
+        let shape = Shape::by_seed(seed, &separation);
         let dry_run = SimFs::new();
         let mut states = Vec::new();
         checkpoint_workload(&dry_run, seed, shape, &mut states);

@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,19 +33,7 @@ fn config(fs: &Arc<dyn Fs>) -> Config {
 
 /// The table files (named by their ids) in `dir`.
 fn tables_in(fs: &dyn Fs, dir: &str) -> Vec<u64> {
-    let dir = Path::new(dir);
-    if !fs.exists(dir).unwrap() {
-        return Vec::new();
-    }
-    fs.read_dir(dir)
-        .unwrap()
-        .iter()
-        .filter_map(|entry| {
-            entry
-                .file_name()
-                .and_then(lsm::layout::parse_table_file_name)
-        })
-        .collect()
+    common::file_ids(fs, dir)
 }
 
 fn key(i: u32) -> String {

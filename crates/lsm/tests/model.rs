@@ -793,22 +793,7 @@ fn run_ordered(
     }
     // Every table the version lists is on disk, the deeper levels of a sealed tree on
     // the other file system, and nothing else is.
-    let tables_in = |fs: &Arc<dyn Fs>, dir: &str| {
-        let dir = std::path::Path::new(dir);
-        if !fs.exists(dir).unwrap() {
-            return 0;
-        }
-        fs.read_dir(dir)
-            .unwrap()
-            .iter()
-            .filter(|entry| {
-                entry
-                    .file_name()
-                    .and_then(lsm::layout::parse_table_file_name)
-                    .is_some()
-            })
-            .count()
-    };
+    let tables_in = |fs: &Arc<dyn Fs>, dir: &str| common::file_ids(fs.as_ref(), dir).len();
     let cold = tables_in(&harness.cold_fs, "/cold/db/tables");
     let deep: usize = (2..7)
         .map(|level| harness.tree().level_table_count(level).unwrap_or(0))

@@ -48,6 +48,24 @@ pub fn temp_tree() -> (tempfile::TempDir, AnyTree, SequenceNumberCounter) {
     (dir, tree, seqno)
 }
 
+/// The ids of the files in `dir` that are named by an id (tables, blob files): none
+/// when the directory does not exist.
+pub fn file_ids(fs: &dyn lsm::fs::Fs, dir: &str) -> Vec<u64> {
+    let dir = std::path::Path::new(dir);
+    if !fs.exists(dir).expect("the file system answers") {
+        return Vec::new();
+    }
+    fs.read_dir(dir)
+        .expect("the directory lists")
+        .iter()
+        .filter_map(|entry| {
+            entry
+                .file_name()
+                .and_then(lsm::layout::parse_table_file_name)
+        })
+        .collect()
+}
+
 /// A tree with the default configuration at `/db` on a simulated file system.
 pub fn sim_tree(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
     Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
