@@ -5,9 +5,10 @@
 
 use std::time::Instant;
 
+use crate::testing::{loom, report_dir, test};
 use crate::{
-    Result, SMOKE_CARGO_ARGS, cargo, deps, format_check, fresh_clone, has_cargo_subcommand,
-    project_root, reliability, tidy,
+    Result, SMOKE_CARGO_ARGS, cargo, deps, format_check, fresh_clone, project_root, reliability,
+    tidy,
 };
 
 /// The `--scale N` of `cargo xtask ci` (1 without it).
@@ -50,7 +51,7 @@ pub(crate) fn run(scale: u32) -> Result {
     step("test", || test(features, &scale, None))?;
     step("loom", loom)?;
     step("reliability", || {
-        let (table, all_met) = reliability::table(&reliability::report_dir())?;
+        let (table, all_met) = reliability::table(&report_dir())?;
         println!("{table}");
         if all_met {
             Ok(())
@@ -84,66 +85,4 @@ fn step(name: &str, body: impl FnOnce() -> Result) -> Result {
         started.elapsed()
     );
     result
-}
-
-/// Runs the loom models of the synchronisation cores: the facade's unit tests named
-/// `loom_models` in a `--cfg loom` build (its own target directory, so that the
-/// ordinary build stays cached), recording their figures with the other harnesses.
-pub(crate) fn loom() -> Result {
-    let target = project_root().join("target").join("loom");
-    let target = target.display().to_string();
-    let report = reliability::report_dir().display().to_string();
-    cargo(
-        &[
-            "test",
-            "--package",
-            "lsm",
-            "--lib",
-            "--release",
-            "loom_models",
-        ],
-        &[
-            ("RUSTFLAGS", "--cfg loom"),
-            ("CARGO_TARGET_DIR", target.as_str()),
-            ("LSM_RELIABILITY_REPORT", report.as_str()),
-        ],
-    )
-}
-
-/// Runs every test with every feature on but the bench's peers: nextest when installed
-/// (and the doctests, which nextest does not run), else `cargo test`; every harness of
-/// the reliability program records its figures (see `reliability`), and `seed`, when
-/// given, seeds every randomised test.
-pub(crate) fn test(features: &str, scale: &str, seed: Option<&str>) -> Result {
-    let dir = reliability::report_dir();
-    reliability::clear(&dir)?;
-    let dir = dir.display().to_string();
-    let mut envs = vec![
-        ("LSM_TEST_SCALE", scale),
-        ("LSM_RELIABILITY_REPORT", dir.as_str()),
-    ];
-    if let Some(seed) = seed {
-        envs.push(("LSM_SEED", seed));
-    }
-    let envs = envs.as_slice();
-    if has_cargo_subcommand("nextest") {
-        // Doctests first, so that the run closes on nextest's summary of every test.
-        cargo(
-            &["test", "--workspace", "--features", features, "--doc"],
-            envs,
-        )?;
-        cargo(
-            &[
-                "nextest",
-                "run",
-                "--workspace",
-                "--features",
-                features,
-                "--no-fail-fast",
-            ],
-            envs,
-        )
-    } else {
-        cargo(&["test", "--workspace", "--features", features], envs)
-    }
 }

@@ -28,6 +28,7 @@ mod deps;
 mod format_check;
 mod fresh_clone;
 mod reliability;
+mod testing;
 mod tidy;
 
 use std::path::{Path, PathBuf};

@@ -6,18 +6,13 @@
 //! from its own test run.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use crate::{Result, project_root};
+use crate::Result;
 
 /// How much larger the nightly tier runs every count.
 const NIGHTLY_SCALE: u32 = 20;
-
-/// The directory the harnesses record into.
-pub(crate) fn report_dir() -> PathBuf {
-    project_root().join("target").join("reliability")
-}
 
 /// The options of `cargo xtask reliability`.
 pub(crate) struct Options {
@@ -60,11 +55,11 @@ pub(crate) fn run(options: &Options) -> Result {
     let started = Instant::now();
     let features = crate::deps::check_features()?;
     let seed = options.seed.map(|seed| seed.to_string());
-    let tested = crate::ci::test(&features, &options.scale.to_string(), seed.as_deref())
-        .and_then(|()| crate::ci::loom());
-    let (table, all_met) = table(&report_dir())?;
+    let tested = crate::testing::test(&features, &options.scale.to_string(), seed.as_deref())
+        .and_then(|()| crate::testing::loom());
+    let (table, all_met) = table(&crate::testing::report_dir())?;
     println!("{table}");
-    let path = report_dir().join("table.md");
+    let path = crate::testing::report_dir().join("table.md");
     std::fs::write(&path, &table).map_err(|error| format!("{}: {error}", path.display()))?;
     eprintln!(
         "xtask reliability: {} in {:.0?}; the table is in {}",
@@ -83,14 +78,6 @@ pub(crate) fn run(options: &Options) -> Result {
             Err("a goal of the reliability program fell below its PR figure".to_owned())
         }
     })
-}
-
-/// Empties the report directory before a run.
-pub(crate) fn clear(dir: &Path) -> Result {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
-    }
-    std::fs::create_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))
 }
 
 /// A goal of the reliability spec, with the figure a PR run must reach.
