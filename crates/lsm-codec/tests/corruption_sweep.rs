@@ -3,7 +3,6 @@
 //! never a panic, and never an allocation above the block's declared bound (checked by
 //! a counting global allocator, which is why this file is its own test binary with a
 //! single test).
-#![expect(unsafe_code, reason = "a counting global allocator; see UNSAFE.md")]
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers unwrap like the tests they serve"
@@ -12,53 +11,18 @@
 #[path = "support/samples.rs"]
 mod samples;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 use lsm_codec::envelope::{self, BlockHeader};
 use lsm_codec::{BlockType, DecodeOptions, EncodeOptions, Error};
 use lsm_core::Slice;
 
-struct CountingAllocator;
-
-static TRACKING: AtomicBool = AtomicBool::new(false);
-static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards to `System` with the caller's arguments unchanged; the
-// wrapper only records sizes in atomics, which never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if TRACKING.load(Ordering::Relaxed) {
-            LARGEST_ALLOCATION.fetch_max(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: same contract as this function's caller upholds.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if TRACKING.load(Ordering::Relaxed) {
-            LARGEST_ALLOCATION.fetch_max(new_size, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as this function's caller upholds.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
 /// Decodes `bytes` while recording the largest allocation.
 fn decode_tracked(bytes: &Slice, options: DecodeOptions<'_>) -> (lsm_codec::Result<Slice>, usize) {
-    LARGEST_ALLOCATION.store(0, Ordering::Relaxed);
-    TRACKING.store(true, Ordering::Relaxed);
-    let result = envelope::decode(bytes, BlockType::Data, options, samples::context());
-    TRACKING.store(false, Ordering::Relaxed);
-    (result, LARGEST_ALLOCATION.load(Ordering::Relaxed))
+    counting_alloc::largest_allocation(|| {
+        envelope::decode(bytes, BlockType::Data, options, samples::context())
+    })
 }
 
 fn is_typed(error: &Error) -> bool {

@@ -66,6 +66,16 @@ struct KindCounters {
     bytes_io: AtomicU64,
 }
 
+impl KindCounters {
+    fn counts(&self) -> KindCounts {
+        KindCounts {
+            loads_io: self.loads_io.load(Ordering::Relaxed),
+            loads_cached: self.loads_cached.load(Ordering::Relaxed),
+            bytes_io: self.bytes_io.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The read counters of one tree (see the module documentation).
 #[derive(Debug, Default)]
 pub struct ReadCounters {
@@ -177,17 +187,19 @@ impl ReadCounters {
         self.prefix_rejected.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The counts of `kind` now (its three counters only).
+    #[must_use]
+    pub fn kind(&self, kind: BlockKind) -> KindCounts {
+        self.kinds[kind.slot()].counts()
+    }
+
     /// The counts now (each counter read once; a read in flight may be half counted).
     #[must_use]
     pub fn counts(&self) -> ReadCounts {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut by_kind = [KindCounts::default(); 6];
         for (counts, counters) in by_kind.iter_mut().zip(&self.kinds) {
-            *counts = KindCounts {
-                loads_io: load(&counters.loads_io),
-                loads_cached: load(&counters.loads_cached),
-                bytes_io: load(&counters.bytes_io),
-            };
+            *counts = counters.counts();
         }
         let filter_rejected = load(&self.filter_rejected);
         ReadCounts {
@@ -224,6 +236,7 @@ mod tests {
         );
         assert!((data.hit_rate() - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(counts.kind(BlockKind::Index).loads_cached, 1);
+        assert_eq!(counters.kind(BlockKind::Data), data);
         assert_eq!(counts.kind(BlockKind::Filter), KindCounts::default());
         assert_eq!(counts.kind(BlockKind::Filter).hit_rate(), 0.0);
         let total = counts.total();

@@ -37,33 +37,9 @@ pub fn scaled_usize(base: usize) -> usize {
 /// When the report directory is set but the record cannot be written (a figure must
 /// not go missing silently).
 pub fn record(goal: &str, harness: &str, count: u64, unit: &str, started: Instant) {
-    let Some(dir) = std::env::var_os(REPORT_DIR_ENV).map(PathBuf::from) else {
-        return;
-    };
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let figure = serde_json::json!({
-        "goal": goal,
-        "harness": harness,
-        "count": count,
-        "unit": unit,
-        "seconds": started.elapsed().as_secs_f64(),
-        "scale": crate::test_scale(),
-        "seed": std::env::var("LSM_SEED").ok(),
-    });
-    let name = format!(
-        "{goal}-{}-{}-{}.json",
-        harness.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-        std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed)
-    );
-    let path = dir.join(name);
-    let written = StdFs.create_dir_all(&dir).and_then(|()| {
-        let file = StdFs.open(&path, OpenOptions::create_new())?;
-        file.write_all_at(figure.to_string().as_bytes(), 0)
-    });
-    if let Err(error) = written {
-        panic!("reliability figure {} not written: {error}", path.display());
-    }
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    write_figure(goal, harness, count, unit, started, &sequence.to_string());
 }
 
 /// What [`tally`] has counted in this process, by goal and harness.
@@ -76,40 +52,50 @@ type Tallies = std::collections::BTreeMap<(String, String), (u64, Instant)>;
 /// # Panics
 /// As [`record`].
 pub fn tally(goal: &str, harness: &str, count: u64, unit: &str) {
-    let Some(dir) = std::env::var_os(REPORT_DIR_ENV).map(PathBuf::from) else {
+    if std::env::var_os(REPORT_DIR_ENV).is_none() {
         return;
-    };
+    }
     static TALLIES: std::sync::Mutex<Tallies> = std::sync::Mutex::new(Tallies::new());
     let mut tallies = TALLIES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let entry = tallies
+    let (total, started) = tallies
         .entry((goal.to_owned(), harness.to_owned()))
         .or_insert((0, Instant::now()));
-    entry.0 += count;
+    *total += count;
+    write_figure(goal, harness, *total, unit, *started, "tally");
+}
+
+/// Writes one figure as `<goal>-<harness>-<process>-<suffix>.json` in the report
+/// directory (replacing a figure of the same name whole), if one is set.
+fn write_figure(goal: &str, harness: &str, count: u64, unit: &str, started: Instant, suffix: &str) {
+    let Some(dir) = std::env::var_os(REPORT_DIR_ENV).map(PathBuf::from) else {
+        return;
+    };
     let figure = serde_json::json!({
         "goal": goal,
         "harness": harness,
-        "count": entry.0,
+        "count": count,
         "unit": unit,
-        "seconds": entry.1.elapsed().as_secs_f64(),
+        "seconds": started.elapsed().as_secs_f64(),
         "scale": crate::test_scale(),
         "seed": std::env::var("LSM_SEED").ok(),
     });
     let name = format!(
-        "{goal}-{}-{}-tally.json",
+        "{goal}-{}-{}-{suffix}.json",
         harness.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
         std::process::id(),
     );
-    let temp = format!("{name}.tmp");
+    let temp = dir.join(format!("{name}.tmp"));
+    // Written aside and renamed: the runner never reads half a figure.
     let written = StdFs.create_dir_all(&dir).and_then(|()| {
         let options = OpenOptions {
             truncate: true,
             ..OpenOptions::write()
         };
-        let file = StdFs.open(&dir.join(&temp), options)?;
+        let file = StdFs.open(&temp, options)?;
         file.write_all_at(figure.to_string().as_bytes(), 0)?;
-        StdFs.rename(&dir.join(&temp), &dir.join(&name))
+        StdFs.rename(&temp, &dir.join(&name))
     });
     if let Err(error) = written {
         panic!("reliability figure {name} not written: {error}");

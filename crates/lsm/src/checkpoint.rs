@@ -13,7 +13,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use lsm_core::{Fs, OpenOptions, SeqNo};
+use lsm_core::{Fs, SeqNo};
 use lsm_version::Manifest;
 
 use crate::layout::{BLOBS_DIR, TABLES_DIR, blob_path, table_path};
@@ -129,14 +129,5 @@ fn link_or_copy(fs: &dyn Fs, from: &Path, to: &Path) -> Result<()> {
             ) => {}
         Err(source) => return Err(Error::io("link", to, source)),
     }
-    let bytes =
-        lsm_core::fs::read_all(fs, from).map_err(|source| Error::io("read", from, source))?;
-    let file = fs
-        .open(to, OpenOptions::create_new())
-        .map_err(|source| Error::io("create", to, source))?;
-    file.write_all_at(&bytes, 0)
-        .map_err(|source| Error::io("write", to, source))?;
-    file.sync_all()
-        .map_err(|source| Error::io("sync", to, source))?;
-    Ok(())
+    crate::dirs::copy_file(fs, from, to)
 }

@@ -339,7 +339,7 @@ impl TreeInner {
             return false;
         }
         self.admission.record(&self.measure_storage(), &runtime);
-        let room = self.admission.room(self.memtable_bytes());
+        let room = self.admission.room(self.memory_bytes().1);
         if needed <= room {
             return false;
         }

@@ -237,8 +237,11 @@ fn move_file(fs: &dyn Fs, from: &Path, to: &Path) -> Result<()> {
         .map_err(|source| Error::io("remove", from, source))
 }
 
-/// Copies `from` to the new file `to`, synced.
-fn copy_file(fs: &dyn Fs, from: &Path, to: &Path) -> Result<()> {
+/// Copies `from` to the new file `to` in chunks of [`COPY_CHUNK_BYTES`], synced.
+///
+/// # Errors
+/// I/O errors (a partial `to` is left for the caller).
+pub(crate) fn copy_file(fs: &dyn Fs, from: &Path, to: &Path) -> Result<()> {
     let source = fs
         .open(from, lsm_core::OpenOptions::read())
         .map_err(|source| Error::io("open", from, source))?;

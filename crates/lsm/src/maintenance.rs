@@ -15,7 +15,7 @@ use std::sync::Arc;
 use lsm_version::VersionEdit;
 
 use crate::Result;
-use crate::read::{OwnedBounds, overlaps};
+use crate::read::{OwnedBounds, contains};
 use crate::tree::TreeInner;
 
 impl TreeInner {
@@ -165,9 +165,4 @@ impl TreeInner {
             Arc::clone(&self.config.fs),
         )))
     }
-}
-
-/// Whether `key` lies within `bounds`.
-fn contains(order: &lsm_core::KeyOrder, bounds: &OwnedBounds, key: &[u8]) -> bool {
-    overlaps(order, bounds, key, key)
 }

@@ -111,7 +111,7 @@ impl Metrics {
     }
 
     fn kind(&self, kind: BlockKind) -> KindCounts {
-        self.reads.counts().kind(kind)
+        self.reads.kind(kind)
     }
 
     /// Bytes of data blocks read from files.

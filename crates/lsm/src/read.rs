@@ -341,6 +341,11 @@ pub(crate) fn overlaps(order: &KeyOrder, bounds: &OwnedBounds, min: &[u8], max: 
     after_start && before_end
 }
 
+/// Whether `key` lies within `bounds` (in `order`).
+pub(crate) fn contains(order: &KeyOrder, bounds: &OwnedBounds, key: &[u8]) -> bool {
+    overlaps(order, bounds, key, key)
+}
+
 /// The prefix every key of a scan starts with, and the tree's read options (which hold
 /// its prefix extractor) to ask a table's prefix filter about it: tables whose filter
 /// proves the prefix absent are not read.

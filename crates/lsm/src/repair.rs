@@ -312,46 +312,42 @@ impl Config {
             ..lsm_table::ReadOptions::default()
         };
         let mut dropped = BTreeSet::new();
-        let mut found = Found::default();
-        for dir in self.table_dirs() {
-            let in_dir = find_files(
-                fs.as_ref(),
-                &dir,
-                "table",
-                quarantine,
-                |path, name, quarantine| {
-                    if !crate::layout::is_drop_marker_name(name) {
-                        return Ok(false);
-                    }
-                    // A marker still being written names no drop that was installed.
-                    if name.ends_with(".tmp") {
-                        return Ok(true);
-                    }
-                    let bytes = lsm_core::fs::read_all(fs.as_ref(), path)
-                        .map_err(|source| Error::io("read", path, source))?;
-                    match crate::layout::decode_drop_marker(&bytes) {
-                        Some(ids) => dropped.extend(ids),
-                        None => quarantine.add(
-                            path,
-                            &format!("table-{name}"),
-                            "damaged drop marker: the tables it named may come back",
-                        )?,
-                    }
-                    Ok(true)
-                },
-                |id, path| {
-                    let (table, _) = open_under_key(encryption, |key| {
-                        let options = lsm_table::ReadOptions {
-                            encryption_key: key,
-                            ..read_options.clone()
-                        };
-                        Ok(Table::open(fs.as_ref(), path, id, &options)?)
-                    })?;
-                    describe_table(id, &table, self.key_order())
-                },
-            )?;
-            found.join(in_dir);
-        }
+        let found = find_files(
+            fs.as_ref(),
+            &self.table_dirs(),
+            "table",
+            quarantine,
+            |path, name, quarantine| {
+                if !crate::layout::is_drop_marker_name(name) {
+                    return Ok(false);
+                }
+                // A marker still being written names no drop that was installed.
+                if name.ends_with(".tmp") {
+                    return Ok(true);
+                }
+                let bytes = lsm_core::fs::read_all(fs.as_ref(), path)
+                    .map_err(|source| Error::io("read", path, source))?;
+                match crate::layout::decode_drop_marker(&bytes) {
+                    Some(ids) => dropped.extend(ids),
+                    None => quarantine.add(
+                        path,
+                        &format!("table-{name}"),
+                        "damaged drop marker: the tables it named may come back",
+                    )?,
+                }
+                Ok(true)
+            },
+            |id, path| {
+                let (table, _) = open_under_key(encryption, |key| {
+                    let options = lsm_table::ReadOptions {
+                        encryption_key: key,
+                        ..read_options.clone()
+                    };
+                    Ok(Table::open(fs.as_ref(), path, id, &options)?)
+                })?;
+                describe_table(id, &table, self.key_order())
+            },
+        )?;
         Ok((found, dropped))
     }
 
@@ -372,7 +368,7 @@ impl Config {
         };
         find_files(
             fs.as_ref(),
-            &dir.join(BLOBS_DIR),
+            &[dir.join(BLOBS_DIR)],
             "blob",
             quarantine,
             |_, _, _| Ok(false),
@@ -405,24 +401,50 @@ fn open_under_key<T>(
         .map_err(Problem::from)
 }
 
-/// Lists `dir` (when it exists) and describes each file named by an id with `describe`,
-/// quarantining (as `<kind>-<name>`) the files it finds damaged and names the tree never
-/// writes; `special` takes the names it knows (returns whether it did).
+/// Lists `dirs` (those that exist) and describes each file named by an id with
+/// `describe`, quarantining (as `<kind>-<name>`) the files it finds damaged and names the
+/// tree never writes; `special` takes the names it knows (returns whether it did). A
+/// second file of an id already found (a copy in another directory) is left for the
+/// next open to remove as an orphan.
 fn find_files<T>(
     fs: &dyn Fs,
-    dir: &Path,
+    dirs: &[PathBuf],
     kind: &str,
     quarantine: &mut Quarantine<'_>,
     mut special: impl FnMut(&Path, &str, &mut Quarantine<'_>) -> Result<bool>,
     describe: impl Fn(u64, &Path) -> std::result::Result<T, Problem>,
 ) -> Result<Found<T>> {
     let mut found = Found::default();
-    if !fs
-        .exists(dir)
-        .map_err(|source| Error::io("stat", dir, source))?
-    {
-        return Ok(found);
+    for dir in dirs {
+        if !fs
+            .exists(dir)
+            .map_err(|source| Error::io("stat", dir, source))?
+        {
+            continue;
+        }
+        find_in(
+            fs,
+            dir,
+            kind,
+            quarantine,
+            &mut special,
+            &describe,
+            &mut found,
+        )?;
     }
+    Ok(found)
+}
+
+/// [`find_files`] for one directory, adding to `found`.
+fn find_in<T>(
+    fs: &dyn Fs,
+    dir: &Path,
+    kind: &str,
+    quarantine: &mut Quarantine<'_>,
+    special: &mut impl FnMut(&Path, &str, &mut Quarantine<'_>) -> Result<bool>,
+    describe: &impl Fn(u64, &Path) -> std::result::Result<T, Problem>,
+    found: &mut Found<T>,
+) -> Result<()> {
     for entry in list(fs, dir)? {
         if entry.is_dir {
             continue;
@@ -440,6 +462,9 @@ fn find_files<T>(
             continue;
         };
         found.present.insert(id);
+        if found.paths.contains_key(&id) {
+            continue;
+        }
         match describe(id, &entry.path) {
             Ok(file) => {
                 found.found.push(file);
@@ -451,7 +476,7 @@ fn find_files<T>(
             }
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// The readable files of one kind (and where each is), and the ids of every file of
@@ -460,35 +485,6 @@ struct Found<T> {
     found: Vec<T>,
     paths: BTreeMap<u64, PathBuf>,
     present: BTreeSet<u64>,
-}
-
-impl<T: HasId> Found<T> {
-    /// Adds the files of another directory; a file whose id is already found (a second
-    /// copy) is left out, for the next open to remove as an orphan.
-    fn join(&mut self, other: Self) {
-        for file in other.found {
-            let id = file.id();
-            if self.paths.contains_key(&id) {
-                continue;
-            }
-            if let Some(path) = other.paths.get(&id) {
-                self.paths.insert(id, path.clone());
-            }
-            self.found.push(file);
-        }
-        self.present.extend(other.present);
-    }
-}
-
-/// A found file's id.
-trait HasId {
-    fn id(&self) -> u64;
-}
-
-impl HasId for FoundTable {
-    fn id(&self) -> u64 {
-        self.meta.id
-    }
 }
 
 impl<T> Default for Found<T> {

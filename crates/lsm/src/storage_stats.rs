@@ -10,7 +10,7 @@ use lsm_core::{KeyOrder, SeqNo, TableId};
 
 use crate::Result;
 use crate::admission::Measure;
-use crate::read::OwnedBounds;
+use crate::read::{OwnedBounds, contains, overlaps};
 use crate::super_version::SuperVersion;
 use crate::tree::TreeInner;
 
@@ -139,24 +139,6 @@ pub struct RangeCardinality {
     pub rows: u64,
     /// `rows` over every entry version of the tree (0.0 for an empty tree).
     pub selectivity: f64,
-}
-
-/// Whether `key` is below the range's start.
-fn below(order: &KeyOrder, bounds: &OwnedBounds, key: &[u8]) -> bool {
-    match &bounds.0 {
-        Bound::Included(start) => order.lt(key, start),
-        Bound::Excluded(start) => order.le(key, start),
-        Bound::Unbounded => false,
-    }
-}
-
-/// Whether `key` is above the range's end.
-fn above(order: &KeyOrder, bounds: &OwnedBounds, key: &[u8]) -> bool {
-    match &bounds.1 {
-        Bound::Included(end) => order.lt(end, key),
-        Bound::Excluded(end) => order.le(end, key),
-        Bound::Unbounded => false,
-    }
 }
 
 impl TreeInner {
@@ -288,14 +270,11 @@ impl TreeInner {
             }
         }
         for meta in current.version.tables() {
-            if meta.seqno_min >= seqno
-                || above(&order, bounds, meta.key_range.min())
-                || below(&order, bounds, meta.key_range.max())
-            {
+            let (min, max) = (meta.key_range.min(), meta.key_range.max());
+            if meta.seqno_min >= seqno || !overlaps(&order, bounds, min, max) {
                 continue;
             }
-            let inside = !below(&order, bounds, meta.key_range.min())
-                && !above(&order, bounds, meta.key_range.max());
+            let inside = contains(&order, bounds, min) && contains(&order, bounds, max);
             let (bytes, keys) = if inside {
                 (meta.size_bytes, meta.entry_count)
             } else {
@@ -328,9 +307,8 @@ impl TreeInner {
         let mut first: &[u8] = meta.key_range.min();
         for entry in &index {
             let last = entry.last_key.user_key.as_ref();
-            let outside = below(order, bounds, last) || above(order, bounds, first);
-            if !outside {
-                let whole = !below(order, bounds, first) && !above(order, bounds, last);
+            if overlaps(order, bounds, first, last) {
+                let whole = contains(order, bounds, first) && contains(order, bounds, last);
                 halves += if whole { 2 } else { 1 };
             }
             first = last;

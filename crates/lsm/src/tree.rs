@@ -211,22 +211,16 @@ impl TreeInner {
 
     /// Bytes of the current version's tables and blob files.
     pub(crate) fn files_bytes(&self) -> u64 {
-        let version = Arc::clone(&self.super_version().version);
-        let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
-        let blobs: u64 = version
-            .blob_files()
-            .values()
-            .map(|info| info.file_len)
-            .sum();
-        tables + blobs
-    }
-
-    /// Bytes in the memtables now: what the next flushes write, about.
-    pub(crate) fn memtable_bytes(&self) -> u64 {
-        self.super_version()
-            .memtables()
-            .map(|memtable| memtable.approximate_size())
-            .sum()
+        self.published.peek(|current| {
+            let version = &current.version;
+            let tables: u64 = version.tables().map(|meta| meta.size_bytes).sum();
+            let blobs: u64 = version
+                .blob_files()
+                .values()
+                .map(|info| info.file_len)
+                .sum();
+            tables + blobs
+        })
     }
 
     /// The storage gate's answer for a write now (`Ok` with the gate off).
@@ -239,7 +233,7 @@ impl TreeInner {
             return Ok(());
         }
         self.admission
-            .admit(&runtime, self.memtable_bytes(), || self.measure_storage())
+            .admit(&runtime, self.memory_bytes().1, || self.measure_storage())
     }
 
     /// Applies `change` to the runtime settings, checks them and swaps them in.

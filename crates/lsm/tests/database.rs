@@ -39,6 +39,11 @@ fn open_synced(fs: &SimFs) -> Database {
         .unwrap()
 }
 
+/// Keyspace `name` of `db`, with the default options.
+fn keyspace(db: &Database, name: &str) -> lsm::Keyspace {
+    db.keyspace(name, KeyspaceCreateOptions::default).unwrap()
+}
+
 fn text(value: Option<UserValue>) -> Option<String> {
     value.map(|value| String::from_utf8(value.to_vec()).unwrap())
 }
@@ -47,9 +52,7 @@ fn text(value: Option<UserValue>) -> Option<String> {
 fn keyspaces_read_and_write_through_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::builder(dir.path()).open().unwrap();
-    let users = db
-        .keyspace("users", KeyspaceCreateOptions::default)
-        .unwrap();
+    let users = keyspace(&db, "users");
     let counters = db
         .keyspace("counters", || {
             KeyspaceCreateOptions::default().with_merge_operator(Some(Arc::new(common::Concat)))
@@ -113,8 +116,8 @@ fn keyspaces_read_and_write_through_the_database() {
 fn a_batch_is_one_seqno_across_keyspaces_and_refused_whole() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::builder(dir.path()).open().unwrap();
-    let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
-    let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+    let a = keyspace(&db, "a");
+    let b = keyspace(&db, "b");
     let before = db.visible_seqno();
 
     let mut batch = db.batch().durability(Durability::Sync);
@@ -154,9 +157,7 @@ fn a_batch_is_one_seqno_across_keyspaces_and_refused_whole() {
 fn a_snapshot_reads_one_point_and_holds_old_versions_until_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::builder(dir.path()).open().unwrap();
-    let items = db
-        .keyspace("items", KeyspaceCreateOptions::default)
-        .unwrap();
+    let items = keyspace(&db, "items");
     items.insert("a", "old").unwrap();
     let snapshot = db.snapshot();
     assert_eq!(db.snapshot_count(), 1);
@@ -186,8 +187,8 @@ fn reopening_replays_the_log_into_memtables_nothing_flushed() {
             .unwrap()
     };
     let db = open(&fs);
-    let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
-    let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+    let a = keyspace(&db, "a");
+    let b = keyspace(&db, "b");
     for i in 0..100_u32 {
         let mut batch = db.batch();
         batch.insert(&a, format!("k{i:03}"), format!("{i}"));
@@ -206,8 +207,8 @@ fn reopening_replays_the_log_into_memtables_nothing_flushed() {
 
     let db = open(&image);
     assert_eq!(db.visible_seqno(), visible);
-    let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
-    let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+    let a = keyspace(&db, "a");
+    let b = keyspace(&db, "b");
     assert_eq!(values(a.iter()), expected_a);
     assert_eq!(values(b.iter()), expected_b);
     // New writes continue above the recovered seqnos.
@@ -223,10 +224,8 @@ fn flushed_segments_are_deleted_and_the_cap_flushes_the_oldest_keyspace() {
         .max_journal_size(64 << 10)
         .open()
         .unwrap();
-    let busy = db.keyspace("busy", KeyspaceCreateOptions::default).unwrap();
-    let quiet = db
-        .keyspace("quiet", KeyspaceCreateOptions::default)
-        .unwrap();
+    let busy = keyspace(&db, "busy");
+    let quiet = keyspace(&db, "quiet");
     quiet.insert("once", "pins the log").unwrap();
     for i in 0..2_000_u32 {
         busy.insert(format!("key{i:05}"), vec![b'v'; 100]).unwrap();
@@ -252,7 +251,7 @@ fn flushed_segments_are_deleted_and_the_cap_flushes_the_oldest_keyspace() {
     drop((busy, quiet, db));
 
     let db = Database::builder(dir.path()).open().unwrap();
-    let busy = db.keyspace("busy", KeyspaceCreateOptions::default).unwrap();
+    let busy = keyspace(&db, "busy");
     assert_eq!(busy.len().unwrap(), 2_000);
 }
 
@@ -289,10 +288,8 @@ fn the_write_buffer_budget_flushes_the_largest_memtable() {
 fn a_deleted_keyspace_refuses_writes_and_its_logged_writes_stay_gone() {
     let fs = SimFs::new();
     let db = open_synced(&fs);
-    let doomed = db
-        .keyspace("doomed", KeyspaceCreateOptions::default)
-        .unwrap();
-    let kept = db.keyspace("kept", KeyspaceCreateOptions::default).unwrap();
+    let doomed = keyspace(&db, "doomed");
+    let kept = keyspace(&db, "kept");
     doomed.insert("k", "v").unwrap();
     kept.insert("k", "v").unwrap();
     db.delete_keyspace(doomed.clone()).unwrap();
@@ -308,11 +305,9 @@ fn a_deleted_keyspace_refuses_writes_and_its_logged_writes_stay_gone() {
     // Its logged write is skipped at replay, and the name starts afresh.
     let db = open_synced(&image);
     assert_eq!(db.list_keyspace_names(), ["kept"]);
-    let reborn = db
-        .keyspace("doomed", KeyspaceCreateOptions::default)
-        .unwrap();
+    let reborn = keyspace(&db, "doomed");
     assert_eq!(reborn.get("k").unwrap(), None);
-    let kept = db.keyspace("kept", KeyspaceCreateOptions::default).unwrap();
+    let kept = keyspace(&db, "kept");
     assert_eq!(text(kept.get("k").unwrap()).as_deref(), Some("v"));
 }
 
@@ -321,7 +316,7 @@ fn a_second_opener_is_refused_and_a_damaged_registry_is_named() {
     let fs = MemFs::new();
     let builder = || Database::builder("/db").with_fs(Arc::new(fs.clone()));
     let db = builder().open().unwrap();
-    db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
+    keyspace(&db, "a");
     assert!(matches!(builder().open(), Err(Error::Locked(_))));
     drop(db);
 
@@ -409,9 +404,7 @@ fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys(
             .open()
     };
     let db = open(Some(provider(1))).unwrap();
-    let items = db
-        .keyspace("items", KeyspaceCreateOptions::default)
-        .unwrap();
+    let items = keyspace(&db, "items");
     items.insert("plain key one", "plain value one").unwrap();
     items.insert("plain key two", "plain value two").unwrap();
     items.rotate_memtable_and_wait().unwrap(); // one write in a table
@@ -446,9 +439,7 @@ fn an_encrypted_database_keeps_its_log_and_tables_sealed_and_refuses_other_keys(
         Err(Error::EncryptionRequired | Error::Wal(lsm_wal::Error::EncryptionRequired))
     ));
     let db = open(Some(provider(1))).unwrap();
-    let items = db
-        .keyspace("items", KeyspaceCreateOptions::default)
-        .unwrap();
+    let items = keyspace(&db, "items");
     assert_eq!(items.len().unwrap(), 3);
     assert_eq!(
         text(items.get("plain key three").unwrap()).as_deref(),
@@ -480,8 +471,8 @@ fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
     for flushed_before in [false, true] {
         let fs = SimFs::new();
         let db = open_synced(&fs);
-        let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
-        let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+        let a = keyspace(&db, "a");
+        let b = keyspace(&db, "b");
         for i in 0..100 {
             a.insert(format!("k{i:03}"), "old").unwrap();
             b.insert(format!("k{i:03}"), "kept").unwrap();
@@ -504,8 +495,8 @@ fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
         for model in CrashModel::ALL {
             let image = fs.crash(model, &mut Rng::new(9));
             let db = open_synced(&image);
-            let a = db.keyspace("a", KeyspaceCreateOptions::default).unwrap();
-            let b = db.keyspace("b", KeyspaceCreateOptions::default).unwrap();
+            let a = keyspace(&db, "a");
+            let b = keyspace(&db, "b");
             let context = format!("flushed before {flushed_before}, {model:?}");
             assert_eq!(
                 values(a.iter()),
@@ -524,12 +515,8 @@ fn a_cleared_keyspace_stays_cleared_after_a_crash_and_keeps_what_came_after() {
 fn an_ingestion_lands_above_earlier_writes_below_later_ones_and_survives_a_crash() {
     let fs = SimFs::new();
     let db = open_synced(&fs);
-    let items = db
-        .keyspace("items", KeyspaceCreateOptions::default)
-        .unwrap();
-    let other = db
-        .keyspace("other", KeyspaceCreateOptions::default)
-        .unwrap();
+    let items = keyspace(&db, "items");
+    let other = keyspace(&db, "other");
     for i in 0..50 {
         items.insert(format!("k{i:03}"), "written").unwrap();
     }
@@ -580,12 +567,8 @@ fn an_ingestion_lands_above_earlier_writes_below_later_ones_and_survives_a_crash
     for model in CrashModel::ALL {
         let image = fs.crash(model, &mut Rng::new(11));
         let db = open_synced(&image);
-        let items = db
-            .keyspace("items", KeyspaceCreateOptions::default)
-            .unwrap();
-        let other = db
-            .keyspace("other", KeyspaceCreateOptions::default)
-            .unwrap();
+        let items = keyspace(&db, "items");
+        let other = keyspace(&db, "other");
         check(&items, &other, &format!("{model:?}"));
     }
 }

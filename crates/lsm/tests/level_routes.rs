@@ -426,7 +426,7 @@ fn the_storage_gate_watches_the_fullest_of_the_routes() {
     cold.set_capacity(Some(0));
     fill(&tree, 0, 10, 4);
     let mut seqno = 1_000_000;
-    eventually(|| {
+    common::eventually("a full route refuses writes", || {
         seqno += 1;
         matches!(
             tree.try_insert("w", "v", seqno),
@@ -439,22 +439,10 @@ fn the_storage_gate_watches_the_fullest_of_the_routes() {
     );
     assert!(tree.is_read_only());
     cold.set_capacity(None);
-    eventually(|| {
+    common::eventually("room coming back admits writes", || {
         seqno += 1;
         tree.try_insert("w", "v", seqno).is_ok()
     });
-}
-
-/// Retries `done` every 10 ms for up to ten seconds (the storage gate measures again
-/// after a pause; a deleted keyspace's directories go on the database's own thread).
-fn eventually(mut done: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if done() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("never happened");
 }
 
 #[test]
@@ -480,5 +468,7 @@ fn a_keyspace_of_a_database_keeps_its_deeper_levels_on_its_route_and_loses_them_
     );
     db.delete_keyspace(events).unwrap();
     // Removed with the keyspace's own directory once no handle holds it.
-    eventually(|| !fs.exists(Path::new("/cold/events")).unwrap());
+    common::eventually("the deleted keyspace's route is removed", || {
+        !fs.exists(Path::new("/cold/events")).unwrap()
+    });
 }

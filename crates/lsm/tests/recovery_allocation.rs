@@ -6,50 +6,17 @@
 //!
 //! Alone in its test binary: the allocator counts every thread of the process.
 
-#![expect(unsafe_code, reason = "a counting global allocator; see UNSAFE.md")]
 #![allow(clippy::unwrap_used, reason = "tests")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "../../lsm-codec/tests/support/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use lsm::fs::{Fs, OpenOptions};
 use lsm::{AbstractTree, Config, Guard, KvSeparationOptions, MemFs, SeqNo, SequenceNumberCounter};
-
-struct CountingAllocator;
-
-static TRACKING: AtomicBool = AtomicBool::new(false);
-static LARGEST_ALLOCATION: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards its arguments to `System` unchanged; the bookkeeping uses
-// atomics only, which never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if TRACKING.load(Ordering::Relaxed) {
-            LARGEST_ALLOCATION.fetch_max(layout.size(), Ordering::Relaxed);
-        }
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if TRACKING.load(Ordering::Relaxed) {
-            LARGEST_ALLOCATION.fetch_max(new_size, Ordering::Relaxed);
-        }
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, passed on as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// The largest single allocation an open and a read of the damaged tree may make: the
 /// tree is 100 KiB; a length believed blindly would ask for up to 4 GiB.
@@ -101,17 +68,14 @@ fn write_file(fs: &dyn Fs, path: &Path, bytes: &[u8]) {
 /// Opens and reads the tree at `fs`: the largest allocation made, and whether the
 /// open and the reads went through without an error.
 fn open_tracked(fs: &Arc<dyn Fs>) -> (usize, bool) {
-    LARGEST_ALLOCATION.store(0, Ordering::Relaxed);
-    TRACKING.store(true, Ordering::Relaxed);
-    let clean = match config(fs).open() {
+    let (clean, largest) = counting_alloc::largest_allocation(|| match config(fs).open() {
         Ok(tree) => {
             let scanned = tree.iter(SeqNo::MAX, None).all(|item| item.key().is_ok());
             scanned && tree.get("key0100", SeqNo::MAX).is_ok()
         }
         Err(_) => false,
-    };
-    TRACKING.store(false, Ordering::Relaxed);
-    (LARGEST_ALLOCATION.load(Ordering::Relaxed), clean)
+    });
+    (largest, clean)
 }
 
 #[test]

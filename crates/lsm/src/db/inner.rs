@@ -30,10 +30,10 @@ use crate::db::options::{DatabaseBuilder, KeyspaceCreateOptions};
 use crate::db::snapshots::SnapshotSet;
 use crate::{AbstractTree, AnyTree, Cache, Config, Error, Result, UserKey, UserValue};
 
-/// One keyspace: its tree and its place in the registry.
 /// A directory and the file system it is on.
 type DirOn = (PathBuf, Arc<dyn Fs>);
 
+/// One keyspace: its tree and its place in the registry.
 pub(crate) struct KeyspaceState {
     pub(crate) id: u32,
     pub(crate) name: String,
@@ -297,10 +297,10 @@ impl DbInner {
             .remove(&state.id);
         // Its level routes' directories go with it (routes are a keyspace's alone).
         let config = &state.tree.index_tree().0.config;
-        let routes = config.level_routes().iter().map(|route| {
-            let fs = route.fs.as_ref().unwrap_or(&self.fs);
-            (route.dir.clone(), Arc::clone(fs))
-        });
+        let routes = config
+            .level_routes()
+            .iter()
+            .map(|route| (route.dir.clone(), config.route_fs(route)));
         let dirs = std::iter::once((
             layout::keyspace_dir(self.path(), state.id),
             Arc::clone(&self.fs),

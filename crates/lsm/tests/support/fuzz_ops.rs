@@ -20,7 +20,7 @@ use lsm_testkit::sim_fs::{CrashModel, SimFs};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
 
-/// Appends operands to the base.
+/// Appends operands to the base (the test kit's `concat`).
 struct Append;
 
 impl lsm::MergeOperator for Append {
@@ -30,11 +30,7 @@ impl lsm::MergeOperator for Append {
         base: Option<&[u8]>,
         operands: &[&[u8]],
     ) -> lsm::Result<UserValue> {
-        let mut out = base.unwrap_or_default().to_vec();
-        for operand in operands {
-            out.extend_from_slice(operand);
-        }
-        Ok(out.into())
+        Ok(lsm_testkit::ops::concat(base, operands).into())
     }
 }
 
@@ -152,7 +148,8 @@ pub fn tree_ops(data: &[u8]) {
                 in_flight = Some(after);
                 break;
             }
-            if after.is_empty() && op % 16 == 15 {
+            if op % 16 == 15 {
+                // A clear empties the memtables too.
                 state.clear();
             }
             flushed = after;
