@@ -52,13 +52,18 @@ fn fill(tree: &AnyTree, from: u32, to: u32, round: u32) {
     tree.flush_active_memtable(0).unwrap();
 }
 
+/// `tree` holds key `i` with the value of `round`.
+fn assert_holds(tree: &AnyTree, i: u32, round: u32) {
+    assert_eq!(
+        tree.get(key(i), SeqNo::MAX).unwrap().as_deref(),
+        Some(format!("value{i}-{round}").as_bytes())
+    );
+}
+
 fn check(tree: &AnyTree, count: u32, round: u32) {
     assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), count as usize);
     for i in (0..count).step_by(97) {
-        assert_eq!(
-            tree.get(key(i), SeqNo::MAX).unwrap().as_deref(),
-            Some(format!("value{i}-{round}").as_bytes())
-        );
+        assert_holds(tree, i, round);
     }
 }
 
@@ -88,16 +93,10 @@ fn the_deeper_levels_live_on_the_routes_file_system_and_reads_and_reopens_follow
     );
     assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 3_000);
     for i in (0..1_000).step_by(97) {
-        assert_eq!(
-            tree.get(key(i), SeqNo::MAX).unwrap().as_deref(),
-            Some(format!("value{i}-1").as_bytes())
-        );
+        assert_holds(&tree, i, 1);
     }
     for i in (1_000..3_000).step_by(97) {
-        assert_eq!(
-            tree.get(key(i), SeqNo::MAX).unwrap().as_deref(),
-            Some(format!("value{i}-2").as_bytes())
-        );
+        assert_holds(&tree, i, 2);
     }
     // Scans cross both directories.
     fill(&tree, 0, 10, 3);
@@ -105,10 +104,7 @@ fn the_deeper_levels_live_on_the_routes_file_system_and_reads_and_reopens_follow
     drop(tree);
     let tree = open();
     assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 3_000);
-    assert_eq!(
-        tree.get(key(5), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value5-3"[..])
-    );
+    assert_holds(&tree, 5, 3);
     // The route's directory is claimed and locked while the tree is open.
     assert!(cold.exists(Path::new("/cold/ROUTE")).unwrap());
     assert!(fs.exists(Path::new("/db/ROUTE")).unwrap());
@@ -215,14 +211,8 @@ fn a_checkpoint_holds_every_table_and_opens_without_the_routes() {
     .open()
     .unwrap();
     assert_eq!(copy.len(SeqNo::MAX, None).unwrap(), 2_000);
-    assert_eq!(
-        copy.get(key(1_500), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value1500-1"[..])
-    );
-    assert_eq!(
-        copy.get(key(500), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value500-2"[..])
-    );
+    assert_holds(&copy, 1_500, 1);
+    assert_holds(&copy, 500, 2);
 }
 
 #[test]
@@ -383,14 +373,8 @@ fn repair_finds_the_tables_in_every_route() {
     );
     let tree = routed().open().unwrap();
     assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 2_000);
-    assert_eq!(
-        tree.get(key(100), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value100-2"[..])
-    );
-    assert_eq!(
-        tree.get(key(1_900), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value1900-1"[..])
-    );
+    assert_holds(&tree, 100, 2);
+    assert_holds(&tree, 1_900, 1);
 }
 
 #[test]
@@ -417,10 +401,7 @@ fn the_storage_gate_watches_the_fullest_of_the_routes() {
     assert_eq!(result.action, CompactionAction::Merged);
     assert!(tables_in(fs.as_ref(), "/db/tables").is_empty());
     assert_eq!(tree.len(SeqNo::MAX, None).unwrap(), 2_500);
-    assert_eq!(
-        tree.get(key(0), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value0-0"[..])
-    );
+    assert_holds(&tree, 0, 0);
     // A full route refuses writes too (the gate measures when the version changes),
     // and room coming back admits them.
     cold.set_capacity(Some(0));
@@ -433,10 +414,7 @@ fn the_storage_gate_watches_the_fullest_of_the_routes() {
             Err(Error::StorageFull { .. })
         )
     });
-    assert_eq!(
-        tree.get(key(2_499), SeqNo::MAX).unwrap().as_deref(),
-        Some(&b"value2499-3"[..])
-    );
+    assert_holds(&tree, 2_499, 3);
     assert!(tree.is_read_only());
     cold.set_capacity(None);
     common::eventually("room coming back admits writes", || {
