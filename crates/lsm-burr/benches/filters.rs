@@ -4,14 +4,14 @@
 //! First a table of space, false-positive rate and median build and query times (five
 //! runs each), printed as Markdown and, with `LSM_WRITE_README=1`, written into the
 //! crate's README between its bench markers; then criterion's detailed timings of build
-//! and query at one million keys. `LSM_BENCH_FULL=1` adds 1k and 10M keys to the table.
+//! and query at one million keys, and of a retrieval structure's. `LSM_BENCH_FULL=1` adds 1k and 10M keys to the table.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use fastbloom::BloomFilter;
-use lsm_burr::{BurrFilter, FilterPolicy, FilterRef, RibbonWidth};
+use lsm_burr::{BurrFilter, FilterPolicy, FilterRef, Retrieval, RetrievalPolicy, RibbonWidth};
 use xorf::{BinaryFuse8, Filter};
 
 const NEGATIVES: usize = 2_000_000;
@@ -259,5 +259,32 @@ fn bench_filters(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_filters);
+/// The retrieval structure at a table's shape: one million keys in sorted order mapped
+/// to block numbers (27 keys per block, 16 value bits), built and queried.
+fn bench_retrieval(c: &mut Criterion) {
+    let pairs: Vec<(u64, u32)> = (0..1_000_000_u32)
+        .map(|i| (lsm_burr::hash(&i.to_be_bytes()), i / 27))
+        .collect();
+    let policy = RetrievalPolicy::new(16).expect("valid");
+    let mut group = c.benchmark_group("retrieval_1m");
+    group.sample_size(10);
+    group.bench_function("build/block numbers, 16 bits", |b| {
+        b.iter(|| black_box(Retrieval::build(&pairs, &policy).expect("builds")));
+    });
+    let built = Retrieval::build(&pairs, &policy).expect("builds");
+    println!(
+        "retrieval: {:.3} bits per key at 16 value bits",
+        built.size_in_bytes() as f64 * 8.0 / pairs.len() as f64
+    );
+    let mut next = 0;
+    group.bench_function("query/block numbers, 16 bits", |b| {
+        b.iter(|| {
+            next = (next + 7919) % pairs.len();
+            black_box(built.get_hash(pairs[next].0))
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_filters, bench_retrieval);
 criterion_main!(benches);

@@ -45,17 +45,113 @@ impl Default for BuildKnobs {
     }
 }
 
-/// Builds the encoded filter for `hashes`.
-pub(crate) fn build(hashes: &[u64], policy: &FilterPolicy, knobs: BuildKnobs) -> Result<Vec<u8>> {
-    if hashes.len() as u64 > KEY_COUNT_MAX {
+/// One key of a construction: its hash, remixed for the current layer, and the result
+/// bits the solution must give it there.
+pub(crate) trait Row: Copy + Ord {
+    /// The key's hash for the current layer.
+    fn key(self) -> u64;
+    /// The same key under another layer hash.
+    fn rekey(self, key: u64) -> Self;
+    /// The result bits this key must retrieve, within `mask`.
+    fn result(self, mask: u32) -> u32;
+}
+
+/// A filter key: its result is the fingerprint of its layer hash.
+impl Row for u64 {
+    #[inline]
+    fn key(self) -> u64 {
+        self
+    }
+
+    #[inline]
+    fn rekey(self, key: u64) -> Self {
+        key
+    }
+
+    #[inline]
+    fn result(self, mask: u32) -> u32 {
+        fingerprint(self, mask)
+    }
+}
+
+/// A retrieval key: its result is the value stored for it, the same in every layer.
+impl Row for (u64, u32) {
+    #[inline]
+    fn key(self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn rekey(self, key: u64) -> Self {
+        (key, self.1)
+    }
+
+    #[inline]
+    fn result(self, mask: u32) -> u32 {
+        self.1 & mask
+    }
+}
+
+fn check_key_count(count: usize) -> Result<()> {
+    if count as u64 > KEY_COUNT_MAX {
         return Err(Error::TooManyKeys {
-            count: hashes.len(),
+            count,
             max: usize::try_from(KEY_COUNT_MAX).unwrap_or(usize::MAX),
         });
     }
+    Ok(())
+}
+
+/// Builds the encoded filter for `hashes`.
+pub(crate) fn build(hashes: &[u64], policy: &FilterPolicy, knobs: BuildKnobs) -> Result<Vec<u8>> {
+    check_key_count(hashes.len())?;
+    let seed0 = layer_seed(policy.seed, 0);
+    let mut keys: Vec<u64> = hashes.iter().map(|&hash| mix(hash, seed0)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    build_rows(keys, policy, knobs, false)
+}
+
+/// Builds the encoded retrieval structure for `(hash, value)` pairs: values must fit the
+/// policy's result bits, and a hash given twice must come with one value.
+pub(crate) fn build_retrieval(
+    pairs: &[(u64, u32)],
+    policy: &FilterPolicy,
+    knobs: BuildKnobs,
+) -> Result<Vec<u8>> {
+    check_key_count(pairs.len())?;
+    let mask = result_mask(policy.result_bits);
+    if let Some(&(_, value)) = pairs.iter().find(|&&(_, value)| value & !mask != 0) {
+        return Err(Error::ValueTooWide {
+            value,
+            bits: policy.result_bits,
+        });
+    }
+    let seed0 = layer_seed(policy.seed, 0);
+    let mut rows: Vec<(u64, u32)> = pairs
+        .iter()
+        .map(|&(hash, value)| (mix(hash, seed0), value))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    if let Some(pair) = rows.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(Error::ConflictingValues {
+            hash: unmix(pair[0].0, seed0),
+        });
+    }
+    build_rows(rows, policy, knobs, true)
+}
+
+/// Builds from rows sorted and distinct by their layer-0 hash.
+fn build_rows<R: Row>(
+    rows: Vec<R>,
+    policy: &FilterPolicy,
+    knobs: BuildKnobs,
+    retrieval: bool,
+) -> Result<Vec<u8>> {
     match policy.width {
-        RibbonWidth::W64 => build_with::<u64>(hashes, policy, knobs),
-        RibbonWidth::W128 => build_with::<u128>(hashes, policy, knobs),
+        RibbonWidth::W64 => build_with::<u64, R>(rows, policy, knobs, retrieval),
+        RibbonWidth::W128 => build_with::<u128, R>(rows, policy, knobs, retrieval),
     }
 }
 
@@ -67,15 +163,12 @@ struct BumpOutput<C> {
     words: Vec<C>,
 }
 
-fn build_with<C: Coeff>(
-    hashes: &[u64],
+fn build_with<C: Coeff, R: Row>(
+    mut keys: Vec<R>,
     policy: &FilterPolicy,
     knobs: BuildKnobs,
+    retrieval: bool,
 ) -> Result<Vec<u8>> {
-    let seed0 = layer_seed(policy.seed, 0);
-    let mut keys: Vec<u64> = hashes.iter().map(|&hash| mix(hash, seed0)).collect();
-    keys.sort_unstable();
-    keys.dedup();
     let key_count = keys.len() as u64;
 
     let mut layers: Vec<BumpOutput<C>> = Vec::new();
@@ -93,10 +186,13 @@ fn build_with<C: Coeff>(
         if bucket_count < buckets_min || layers.len() == BUMP_LAYER_COUNT_MAX {
             break;
         }
-        let (layer, bumped) = build_bump_layer::<C>(&keys, block_count, policy);
+        let (layer, bumped) = build_bump_layer::<C, R>(&keys, block_count, policy);
         layers.push(layer);
         let next_seed = layer_seed(policy.seed, layers.len() as u64);
-        keys = bumped.into_iter().map(|key| mix(key, next_seed)).collect();
+        keys = bumped
+            .into_iter()
+            .map(|row| row.rekey(mix(row.key(), next_seed)))
+            .collect();
         keys.sort_unstable();
     }
     // `keys` are now mixed with the seed of layer `layers.len()`, which is the base seed
@@ -107,6 +203,7 @@ fn build_with<C: Coeff>(
 
     let header = HeaderFields {
         w128: C::BITS == 128,
+        retrieval,
         result_bits: policy.result_bits,
         lower_share: policy.lower_share,
         seed: policy.seed,
@@ -151,11 +248,11 @@ pub(crate) fn class_of(offset: u64, bucket_shift: u32, lower: u32, upper: u32) -
 
 /// Builds one bumping layer from sorted, distinct layer hashes; returns it and the
 /// hashes of the keys it bumped.
-fn build_bump_layer<C: Coeff>(
-    keys: &[u64],
+fn build_bump_layer<C: Coeff, R: Row>(
+    keys: &[R],
     block_count: usize,
     policy: &FilterPolicy,
-) -> (BumpOutput<C>, Vec<u64>) {
+) -> (BumpOutput<C>, Vec<R>) {
     let row_bits = u64::from(C::BITS);
     let slot_count = block_count as u64 * row_bits;
     let num_starts = slot_count - row_bits + 1;
@@ -171,9 +268,10 @@ fn build_bump_layer<C: Coeff>(
 
     let mut bucket_begin = 0;
     while bucket_begin < keys.len() {
-        let bucket = fastrange(keys[bucket_begin], num_starts) >> shift;
+        let bucket = fastrange(keys[bucket_begin].key(), num_starts) >> shift;
         let mut bucket_end = bucket_begin + 1;
-        while bucket_end < keys.len() && fastrange(keys[bucket_end], num_starts) >> shift == bucket
+        while bucket_end < keys.len()
+            && fastrange(keys[bucket_end].key(), num_starts) >> shift == bucket
         {
             bucket_end += 1;
         }
@@ -181,7 +279,7 @@ fn build_bump_layer<C: Coeff>(
         // start order, which keeps the rows' walks short. Keys are sorted by start, so
         // each class is a contiguous range.
         let class_at = |position: usize| {
-            let start = fastrange(keys[position], num_starts);
+            let start = fastrange(keys[position].key(), num_starts);
             class_of(start & ((1 << shift) - 1), shift, lower, upper)
         };
         let mut boundaries = [bucket_begin; 4];
@@ -199,10 +297,11 @@ fn build_bump_layer<C: Coeff>(
             let range = boundaries[2 - usize::from(class)]..boundaries[3 - usize::from(class)];
             undo.clear();
             for position in range.clone() {
-                let key = keys[position];
+                let row = keys[position];
+                let key = row.key();
                 let start =
                     usize::try_from(fastrange(key, num_starts)).expect("start < slot count");
-                match banding.insert(start, C::from_hash(key), fingerprint(key, mask)) {
+                match banding.insert(start, C::from_hash(key), row.result(mask)) {
                     Insert::Stored(slot) => undo.push(slot),
                     Insert::Redundant => {}
                     Insert::Failed => {
@@ -237,8 +336,8 @@ fn build_bump_layer<C: Coeff>(
 
 /// Solves the base layer: returns its slot count, the attempt that succeeded and the
 /// packed solution.
-fn build_base(
-    keys: &[u64],
+fn build_base<R: Row>(
+    keys: &[R],
     policy: &FilterPolicy,
     bump_layer_count: usize,
     knobs: BuildKnobs,
@@ -256,18 +355,16 @@ fn build_base(
         let row_mask = u64::low_mask(width);
         let mut banding = Banding::<u64>::new(usize::try_from(slot_count).expect("fits memory"));
         let reseed = (attempt > 0).then(|| base_seed(policy.seed, bump_layer_count, attempt));
-        let solved = keys.iter().all(|&key| {
+        let solved = keys.iter().all(|&row| {
             // Keys arrive mixed with the attempt-0 seed; undo that for other attempts.
-            let key = match reseed {
-                Some(seed) => mix(unmix(key, attempt_seed0), seed),
-                None => key,
+            let row = match reseed {
+                Some(seed) => row.rekey(mix(unmix(row.key(), attempt_seed0), seed)),
+                None => row,
             };
+            let key = row.key();
             let start = usize::try_from(fastrange(key, num_starts)).expect("start < slot count");
-            banding.insert(
-                start,
-                u64::from_hash(key) & row_mask,
-                fingerprint(key, mask),
-            ) != Insert::Failed
+            banding.insert(start, u64::from_hash(key) & row_mask, row.result(mask))
+                != Insert::Failed
         });
         if solved {
             return Ok((slot_count, attempt, banding.solve_rows(policy.result_bits)));

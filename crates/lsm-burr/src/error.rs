@@ -13,6 +13,9 @@ pub enum Error {
     /// Bits per key outside `1.0 ..= 32.0`, or not a number.
     #[error("bits per key {0} is outside 1..=32")]
     InvalidBitsPerKey(f64),
+    /// Retrieval value bits outside `1 ..= 32`.
+    #[error("value bits {0} are outside 1..=32")]
+    InvalidValueBits(u32),
     /// More keys than one filter holds.
     #[error("{count} keys exceed the filter limit of {max}")]
     TooManyKeys {
@@ -27,6 +30,20 @@ pub enum Error {
     ConstructionFailed {
         /// Attempts made.
         attempts: u32,
+    },
+    /// A retrieval value with bits above the structure's value bits.
+    #[error("value {value} does not fit in {bits} bits")]
+    ValueTooWide {
+        /// The value given.
+        value: u32,
+        /// The value bits of the policy.
+        bits: u32,
+    },
+    /// One hash given twice for a retrieval structure, with two different values.
+    #[error("hash {hash:#018x} given with two different values")]
+    ConflictingValues {
+        /// The hash.
+        hash: u64,
     },
     /// Encoded bytes are not a filter of a version this build reads.
     #[error("malformed filter: {what} (at byte {offset})")]

@@ -11,12 +11,12 @@
 
 use std::fmt;
 
-use crate::Result;
 use crate::build::{BuildKnobs, build, class_of};
 use crate::coeff::Coeff;
 use crate::hashing::{fastrange, fingerprint, hash, mix, result_mask};
 use crate::layout::{BaseLayer, BumpLayer, Layout};
 use crate::policy::{FilterPolicy, RibbonWidth};
+use crate::{Error, Result};
 
 /// A built filter that owns its encoded bytes.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ impl BurrFilter {
     /// # Errors
     /// As [`FilterRef::decode`].
     pub fn decode(bytes: Vec<u8>) -> Result<Self> {
-        let layout = Layout::decode(&bytes)?;
+        let layout = decode_filter(&bytes)?;
         Ok(Self { bytes, layout })
     }
 
@@ -134,7 +134,7 @@ impl<'a> FilterRef<'a> {
     /// are not a whole filter of a version this build reads.
     pub fn decode(bytes: &'a [u8]) -> Result<Self> {
         Ok(Self {
-            layout: Layout::decode(bytes)?,
+            layout: decode_filter(bytes)?,
             bytes,
         })
     }
@@ -186,7 +186,19 @@ impl fmt::Debug for FilterRef<'_> {
     }
 }
 
-fn stats(layout: &Layout, size_in_bytes: usize) -> FilterStats {
+/// Parses a filter's bytes, refusing a retrieval structure.
+fn decode_filter(bytes: &[u8]) -> Result<Layout> {
+    let layout = Layout::decode(bytes)?;
+    if layout.retrieval {
+        return Err(Error::Malformed {
+            what: "a retrieval structure, not a filter",
+            offset: 2,
+        });
+    }
+    Ok(layout)
+}
+
+pub(crate) fn stats(layout: &Layout, size_in_bytes: usize) -> FilterStats {
     let row_bits = u64::from(layout.width.bits());
     let mut layer_key_counts: Vec<u64> = layout.bump.iter().map(|layer| layer.key_count).collect();
     let mut layer_slot_counts: Vec<u64> = layout
@@ -212,17 +224,38 @@ fn stats(layout: &Layout, size_in_bytes: usize) -> FilterStats {
 
 /// The query shared by owned and borrowed filters.
 fn contains(layout: &Layout, bytes: &[u8], hash: u64) -> bool {
+    match evaluate(layout, bytes, hash) {
+        Answer::Found { key, bits, columns } => bits == fingerprint(key, result_mask(columns)),
+        Answer::Empty => false,
+        Answer::Unreadable => true,
+    }
+}
+
+/// What the layer that answers for a hash gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// The solution's bits for the key, with its hash in that layer and the layer's
+    /// column count there.
+    Found { key: u64, bits: u32, columns: u32 },
+    /// No key of the set reaches the layer the hash lands in.
+    Empty,
+    /// A section lies outside the bytes (only for bytes the layout did not check).
+    Unreadable,
+}
+
+/// The bits the structure gives for `hash`: from the first layer that does not bump it.
+pub(crate) fn evaluate(layout: &Layout, bytes: &[u8], hash: u64) -> Answer {
+    if layout.key_count == 0 {
+        return Answer::Empty;
+    }
     match layout.width {
-        RibbonWidth::W64 => contains_with::<u64>(layout, bytes, hash),
-        RibbonWidth::W128 => contains_with::<u128>(layout, bytes, hash),
+        RibbonWidth::W64 => evaluate_with::<u64>(layout, bytes, hash),
+        RibbonWidth::W128 => evaluate_with::<u128>(layout, bytes, hash),
     }
 }
 
 #[inline]
-fn contains_with<C: Coeff>(layout: &Layout, bytes: &[u8], hash: u64) -> bool {
-    if layout.key_count == 0 {
-        return false;
-    }
+fn evaluate_with<C: Coeff>(layout: &Layout, bytes: &[u8], hash: u64) -> Answer {
     let mut key = hash;
     for layer in &layout.bump {
         key = mix(key, layer.seed);
@@ -260,7 +293,7 @@ fn query_bump<C: Coeff>(
     key: u64,
     start: u64,
     result_bits: u32,
-) -> bool {
+) -> Answer {
     let row_bits = C::BITS as usize;
     let block = usize::try_from(start).unwrap_or(usize::MAX) / row_bits;
     let offset = u32::try_from(start % u64::from(C::BITS)).unwrap_or(0);
@@ -279,10 +312,9 @@ fn query_bump<C: Coeff>(
     // With offset 0 the second block contributes nothing; read the first one twice.
     let second_block = if offset == 0 { block } else { block + 1 };
     let (Some(first), Some(second)) = (section(block), section(second_block)) else {
-        return true;
+        return Answer::Unreadable;
     };
     let coeff = C::from_hash(key);
-    let expected = fingerprint(key, result_mask(u32::try_from(columns).unwrap_or(32)));
     let mut found = 0_u32;
     for (column, (low, high)) in first
         .chunks_exact(C::BYTES)
@@ -293,15 +325,19 @@ fn query_bump<C: Coeff>(
         let bits = (C::decode(low) >> offset) | ((C::decode(high) << (C::BITS - 1 - offset)) << 1);
         found |= (bits & coeff).parity() << column;
     }
-    found == expected
+    Answer::Found {
+        key,
+        bits: found,
+        columns: u32::try_from(columns).unwrap_or(32),
+    }
 }
 
-fn query_base(base: &BaseLayer, bytes: &[u8], key: u64, result_bits: u32) -> bool {
+fn query_base(base: &BaseLayer, bytes: &[u8], key: u64, result_bits: u32) -> Answer {
     if base.slot_count == 0 {
-        return false;
+        return Answer::Empty;
     }
     let Some(solution) = bytes.get(base.solution.clone()) else {
-        return true;
+        return Answer::Unreadable;
     };
     let start = usize::try_from(fastrange(key, base.num_starts)).unwrap_or(0);
     let mut coeff = u64::from_hash(key) & u64::low_mask(base.width);
@@ -314,7 +350,11 @@ fn query_base(base: &BaseLayer, bytes: &[u8], key: u64, result_bits: u32) -> boo
         coeff = (coeff >> skip) >> 1;
         slot += 1;
     }
-    acc == fingerprint(key, result_mask(result_bits))
+    Answer::Found {
+        key,
+        bits: acc,
+        columns: result_bits,
+    }
 }
 
 /// Row `slot` of a row-major solution with `result_bits` bits per row.

@@ -2,10 +2,21 @@
 //! it, and `cargo test` runs it over the checked-in corpus in `fuzz/corpus/filter_decode/`
 //! plus seeded mutations of it.
 
-use crate::FilterRef;
+use crate::{FilterRef, Retrieval};
 
-/// Decodes `data` as a filter and, if that succeeds, queries it: nothing may panic.
+/// Decodes `data` as a filter and as a retrieval structure and queries whichever
+/// decodes: nothing may panic, and a retrieved value fits its bits.
 pub fn filter_decode(data: &[u8]) {
+    if let Ok(retrieval) = Retrieval::decode(data.to_vec()) {
+        let bits = retrieval.value_bits();
+        for probe in [0, 1, u64::MAX, data.len() as u64] {
+            let value = retrieval.get_hash(probe);
+            assert!(
+                bits == 32 || value >> bits == 0,
+                "{value} exceeds {bits} bits"
+            );
+        }
+    }
     let Ok(filter) = FilterRef::decode(data) else {
         return;
     };
@@ -58,5 +69,8 @@ mod tests {
             let bytes = BurrFilter::build(&hashes, &policy).unwrap().encode();
             lsm_testkit::fuzz::write_seed("filter_decode", name, &bytes);
         }
+        let pairs: Vec<(u64, u32)> = (0..2000).map(|i| (i, (i / 37) as u32)).collect();
+        let retrieval = Retrieval::build(&pairs, &crate::RetrievalPolicy::new(6).unwrap()).unwrap();
+        lsm_testkit::fuzz::write_seed("filter_decode", "retrieval", retrieval.as_bytes());
     }
 }

@@ -1,7 +1,8 @@
 //! The byte format of a filter (version 1) and its parsed [`Layout`].
 //!
 //! ```text
-//! magic u8 (0xBF) | version u8 (1) | flags u8 (bit 0: 128-bit rows) | result_bits u8
+//! magic u8 (0xBF) | version u8 (1) | flags u8 (bit 0: 128-bit rows; bit 1: retrieval)
+//! | result_bits u8
 //! | lower_share u16 | seed varint | key_count varint | bump_layer_count varint
 //! | per bumping layer: key_count varint, block_count varint
 //! | base layer: key_count varint, slot_count varint, attempt varint
@@ -11,7 +12,9 @@
 //!
 //! Everything else (slots, starts, bucket and class bounds, the lower/upper block
 //! split, section lengths) is derived from these fields, and the derived length must
-//! equal the input length exactly. `docs/format/filter-burr.md` is the prose form.
+//! equal the input length exactly. A retrieval structure (flag bit 1) has the same
+//! layout with a lower share of 0: its result bits are the values stored, not
+//! fingerprints. `docs/format/filter-burr.md` is the prose form.
 #![deny(clippy::indexing_slicing)]
 
 use std::ops::Range;
@@ -26,6 +29,8 @@ pub(crate) const MAGIC: u8 = 0xBF;
 pub(crate) const FORMAT_VERSION: u8 = 1;
 /// Flags bit: 128-bit coefficient rows.
 pub(crate) const FLAG_W128: u8 = 0b0000_0001;
+/// Flags bit: a retrieval structure (results are stored values), not a filter.
+pub(crate) const FLAG_RETRIEVAL: u8 = 0b0000_0010;
 /// Most bumping layers a filter may have.
 pub(crate) const BUMP_LAYER_COUNT_MAX: usize = 16;
 /// Fewest buckets a bumping layer has; smaller key sets go to the base layer.
@@ -83,6 +88,8 @@ pub(crate) struct BaseLayer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub width: RibbonWidth,
+    /// Whether the results are stored values (a retrieval structure).
+    pub retrieval: bool,
     pub result_bits: u32,
     pub lower_share: u16,
     pub seed: u64,
@@ -97,6 +104,7 @@ pub(crate) struct Layout {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeaderFields {
     pub w128: bool,
+    pub retrieval: bool,
     pub result_bits: u32,
     pub lower_share: u16,
     pub seed: u64,
@@ -113,7 +121,7 @@ impl HeaderFields {
         out.extend_from_slice(&[
             MAGIC,
             FORMAT_VERSION,
-            if self.w128 { FLAG_W128 } else { 0 },
+            if self.w128 { FLAG_W128 } else { 0 } | if self.retrieval { FLAG_RETRIEVAL } else { 0 },
             result_bits,
         ]);
         out.extend_from_slice(&self.lower_share.to_le_bytes());
@@ -196,7 +204,7 @@ impl Layout {
             return Err(malformed("version 0", 1));
         }
         let flags = reader.u8()?;
-        if flags & !FLAG_W128 != 0 {
+        if flags & !(FLAG_W128 | FLAG_RETRIEVAL) != 0 {
             return Err(malformed("unknown flags", 2));
         }
         let width = if flags & FLAG_W128 != 0 {
@@ -211,6 +219,10 @@ impl Layout {
         let lower_share = u16::from_le_bytes([reader.u8()?, reader.u8()?]);
         if result_bits == 1 && lower_share != 0 {
             return Err(malformed("lower share with one result bit", 4));
+        }
+        let retrieval = flags & FLAG_RETRIEVAL != 0;
+        if retrieval && lower_share != 0 {
+            return Err(malformed("lower share in a retrieval structure", 4));
         }
         let seed = reader.varint()?;
         let key_count = reader.bounded_varint(KEY_COUNT_MAX, "key count")?;
@@ -293,6 +305,7 @@ impl Layout {
         let header_len = reader.offset;
         Ok(Self {
             width,
+            retrieval,
             result_bits,
             lower_share,
             seed,

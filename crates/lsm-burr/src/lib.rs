@@ -24,6 +24,10 @@
 //! # Ok::<(), lsm_burr::Error>(())
 //! ```
 //!
+//! The same construction with stored values instead of fingerprints is a retrieval
+//! structure ([`Retrieval`]): a static map from the keys of a set to values of a few
+//! bits, which answers an arbitrary value for any other key.
+//!
 //! This crate depends on no other crate of the engine's workspace.
 
 #![forbid(unsafe_code)]
@@ -37,11 +41,13 @@ pub mod fuzz;
 mod hashing;
 mod layout;
 mod policy;
+mod retrieval;
 
 pub use error::{Error, Result};
 pub use filter::{BurrFilter, FilterRef, FilterStats};
 pub use hashing::hash;
 pub use policy::{FilterPolicy, RibbonWidth};
+pub use retrieval::{Retrieval, RetrievalPolicy};
 
 /// The README's examples, compiled and run as doctests so that they stay true.
 #[cfg(doctest)]

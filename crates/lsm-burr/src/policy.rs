@@ -87,7 +87,7 @@ impl FilterPolicy {
         Ok(Self::from_parts(result_bits, upper - bits_per_key))
     }
 
-    fn from_parts(result_bits: u32, share: f64) -> Self {
+    pub(crate) fn from_parts(result_bits: u32, share: f64) -> Self {
         #[expect(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
