@@ -263,7 +263,7 @@ fn bench_filters(c: &mut Criterion) {
 /// to block numbers (27 keys per block, 16 value bits), built and queried.
 fn bench_retrieval(c: &mut Criterion) {
     let pairs: Vec<(u64, u32)> = (0..1_000_000_u32)
-        .map(|i| (lsm_burr::hash(&i.to_be_bytes()), i / 27))
+        .map(|i| (lsm_burr::hash(format!("key{i:010}").as_bytes()), i / 27))
         .collect();
     let policy = RetrievalPolicy::new(16).expect("valid");
     let mut group = c.benchmark_group("retrieval_1m");
