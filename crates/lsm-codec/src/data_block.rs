@@ -183,6 +183,78 @@ impl DataBlock {
         Ok(None)
     }
 
+    /// [`Self::get`] starting at restart `restart_idx`, `skip` entries past it, instead
+    /// of searching the block: for a caller that knows where `user_key`'s versions
+    /// begin (a table's block locator). A start past the block, or past the key, finds
+    /// nothing; a start before it walks forward to it.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when an entry on the way is malformed.
+    pub fn get_from(
+        &self,
+        order: &KeyOrder,
+        user_key: &[u8],
+        read_seqno: SeqNo,
+        restart_idx: usize,
+        skip: usize,
+    ) -> Result<Option<InternalEntry>, DecodeError> {
+        if read_seqno == 0 || restart_idx >= self.restart_count {
+            return Ok(None);
+        }
+        let target = (user_key, read_seqno - 1);
+        let mut offset = self.restart_offset(restart_idx)?;
+        let mut key = Vec::new();
+        for _ in 0..skip {
+            if offset >= self.data_end {
+                return Ok(None);
+            }
+            let header = self.decode_header(offset, &key)?;
+            self.apply_key(&header, &mut key)?;
+            offset = header.next_offset;
+        }
+        while offset < self.data_end {
+            let header = self.decode_header(offset, &key)?;
+            self.apply_key(&header, &mut key)?;
+            match compare(order, (&key, header.seqno), target) {
+                Ordering::Less => offset = header.next_offset,
+                _ if key != user_key => return Ok(None),
+                _ => return self.entry_at(&header, Slice::new(user_key)).map(Some),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The entry at position `ordinal` of a block whose restarts fall every
+    /// `restart_interval` entries; `None` past the last entry.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when an entry on the way is malformed.
+    pub fn entry_by_ordinal(
+        &self,
+        ordinal: usize,
+        restart_interval: usize,
+    ) -> Result<Option<InternalEntry>, DecodeError> {
+        let restart_interval = restart_interval.max(1);
+        let restart_idx = ordinal / restart_interval;
+        if restart_idx >= self.restart_count {
+            return Ok(None);
+        }
+        let mut offset = self.restart_offset(restart_idx)?;
+        let mut key = Vec::new();
+        for step in 0..=ordinal % restart_interval {
+            if offset >= self.data_end {
+                return Ok(None);
+            }
+            let header = self.decode_header(offset, &key)?;
+            self.apply_key(&header, &mut key)?;
+            if step == ordinal % restart_interval {
+                return self.entry_at(&header, Slice::from(key)).map(Some);
+            }
+            offset = header.next_offset;
+        }
+        Ok(None)
+    }
+
     fn hash_lookup(&self, user_key: &[u8]) -> Lookup {
         let Some((start, end)) = self.hash_buckets else {
             return Lookup::Collision;

@@ -170,6 +170,23 @@ impl IndexBlock {
             .transpose()
     }
 
+    /// The entry at position `ordinal` (the handle of the `ordinal`-th block it
+    /// indexes), for a block built with restarts every `restart_interval` entries;
+    /// `None` past the last entry.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when an entry on the way is malformed.
+    pub fn entry_at(
+        &self,
+        ordinal: usize,
+        restart_interval: usize,
+    ) -> Result<Option<IndexEntry>, DecodeError> {
+        self.block
+            .entry_by_ordinal(ordinal, restart_interval)?
+            .map(IndexEntry::try_from)
+            .transpose()
+    }
+
     /// All entries, in order, from both ends.
     #[must_use]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Result<IndexEntry, DecodeError>> + use<> {

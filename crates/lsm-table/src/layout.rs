@@ -134,4 +134,6 @@ pub mod tag {
     /// Written by a bulk ingestion (u8 1; absent: not): every entry is stored at seqno 0
     /// and reads at the one seqno the caller records for the table when it registers it.
     pub const INGESTED: u64 = 43;
+    /// Block handle of the block locator (absent: none written; see `locator.rs`).
+    pub const LOCATOR_HANDLE: u64 = 44;
 }

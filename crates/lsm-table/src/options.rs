@@ -133,6 +133,9 @@ pub struct TableOptions {
     /// key, with no range tombstones (checked as entries are added), and the table reads
     /// at the seqno the caller later records for it ([`ReadOptions::global_seqno`]).
     pub ingested: bool,
+    /// Write a block locator ([`crate::LocatorOptions`]) so that point reads skip the
+    /// index search; `None`: none.
+    pub locator: Option<crate::LocatorOptions>,
 }
 
 impl Default for TableOptions {
@@ -157,6 +160,7 @@ impl Default for TableOptions {
             obsolete: Arc::new([]),
             seqno_bounds: true,
             ingested: false,
+            locator: Some(crate::LocatorOptions::block_level()),
         }
     }
 }
@@ -194,6 +198,10 @@ pub struct ReadOptions {
     /// A cache of point-read answers, shareable across tables (see
     /// [`crate::RowCache`]); `None`: every read goes to the blocks.
     pub row_cache: Option<Arc<crate::RowCache>>,
+    /// Use the table's block locator, when it has one and the index is pinned: the
+    /// locator is pinned with it, within the budget, after the filter. `false` reads
+    /// every key through the index.
+    pub use_locator: bool,
 }
 
 impl Default for ReadOptions {
@@ -210,6 +218,7 @@ impl Default for ReadOptions {
             global_seqno: None,
             counters: None,
             row_cache: None,
+            use_locator: true,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct TableProperties {
     pub dictionary_handle: Option<BlockHandle>,
     /// The block of each data block's smallest and largest seqno, if written.
     pub seqno_bounds_handle: Option<BlockHandle>,
+    /// Handle of the block locator, if one was written.
+    pub locator_handle: Option<BlockHandle>,
     /// Smallest user key.
     pub key_min: UserKey,
     /// Largest user key.
@@ -113,6 +115,7 @@ impl TableProperties {
         );
         handle(&mut out, tag::DICTIONARY_HANDLE, self.dictionary_handle);
         handle(&mut out, tag::SEQNO_BOUNDS_HANDLE, self.seqno_bounds_handle);
+        handle(&mut out, tag::LOCATOR_HANDLE, self.locator_handle);
         put_record(
             &mut out,
             tag::INDEX_PARTITIONED,
@@ -224,6 +227,7 @@ impl TableProperties {
                 tag::RANGE_TOMBSTONE_HANDLE => properties.range_tombstone_handle = Some(handle()?),
                 tag::DICTIONARY_HANDLE => properties.dictionary_handle = Some(handle()?),
                 tag::SEQNO_BOUNDS_HANDLE => properties.seqno_bounds_handle = Some(handle()?),
+                tag::LOCATOR_HANDLE => properties.locator_handle = Some(handle()?),
                 tag::KEY_MIN => properties.key_min = UserKey::new(value),
                 tag::KEY_MAX => properties.key_max = UserKey::new(value),
                 tag::DATA_COMPRESSION => properties.data_compression = text()?,

@@ -28,6 +28,7 @@ use crate::layout::{
     BLOCK_LEN_MAX, FOOTER_CHECKSUM_OFFSET, FOOTER_FLAG_ENCRYPTED, FOOTER_FLAGS_KNOWN, FOOTER_LEN,
     FOOTER_MAGIC, PROPERTIES_LEN_MAX, TABLE_FORMAT_VERSION,
 };
+use crate::locator::{Locator, Start};
 use crate::pin_budget::PinGrant;
 use crate::row_cache::{Row, RowCache};
 use crate::writer::prefix_hash;
@@ -49,6 +50,8 @@ pub(crate) struct TableInner {
     filter: Option<BurrFilter>,
     /// The filter partitions' index, when the filter is partitioned and pinned.
     filter_index: Option<IndexBlock>,
+    /// The block locator, when the table has one, it is wanted, and it is pinned.
+    locator: Option<Locator>,
     /// What the pinned index and filter took from the pin budget (given back on drop).
     #[expect(dead_code, reason = "held for its drop, which gives the bytes back")]
     pin_grant: PinGrant,
@@ -273,6 +276,17 @@ impl Table {
             prefix_filter = extractor_name.is_some()
                 && properties.prefix_extractor.as_deref() == extractor_name;
         }
+        // Decoded now: a damaged locator fails the open, like a damaged filter.
+        let locator = match properties.locator_handle {
+            Some(handle) if options.use_locator && properties.entry_count > 0 => {
+                let payload = source.read_block(handle, BlockType::Meta)?;
+                Some(
+                    Locator::decode(&payload, properties.data_block_count)
+                        .map_err(|error| block_error(file_id, handle.offset, error.into()))?,
+                )
+            }
+            _ => None,
+        };
         let range_tombstones = match properties.range_tombstone_handle {
             Some(handle) => {
                 let bytes = source.read_block(handle, BlockType::RangeTombstone)?;
@@ -310,6 +324,10 @@ impl Table {
         });
         let filter_index = filter_index
             .filter(|index| options.pin_filter && pin_grant.take(budget, index.len_bytes() as u64));
+        // The locator stands in for the index search, so it is kept with a pinned index.
+        let locator = locator.filter(|locator| {
+            top_index.is_some() && pin_grant.take(budget, locator.size_in_bytes() as u64)
+        });
         let inner = TableInner {
             pin_grant,
             source,
@@ -318,6 +336,7 @@ impl Table {
             top_index,
             filter,
             filter_index,
+            locator,
             prefix_filter,
             range_tombstones,
             filter_rejected: AtomicU64::new(0),
@@ -403,7 +422,8 @@ impl Table {
         // A read that sees every version of the table finds its answer for every seqno.
         let cacheable = read_seqno > properties.seqno_max;
         let has_filter = properties.filter_handle.is_some();
-        let passed = inner.filter_contains(lsm_burr::hash(user_key), user_key)?;
+        let hash = lsm_burr::hash(user_key);
+        let passed = inner.filter_contains(hash, user_key)?;
         // One count per outcome: in the shared counters when the table has them, else in
         // its own.
         match &inner.source.counters {
@@ -424,14 +444,7 @@ impl Table {
         if reads < 16 || reads.is_multiple_of(16) {
             inner.last_read_secs.store(unix_secs(), Ordering::Relaxed);
         }
-        let target_seqno = read_seqno - 1;
-        let found = match inner.seek_index(user_key, target_seqno)? {
-            Some(entry) => inner
-                .data_block(entry.handle)?
-                .get(&inner.order, user_key, read_seqno)
-                .map_err(|source| block_error(inner.file_id, entry.handle.offset, source.into()))?,
-            None => None,
-        };
+        let found = inner.read_point(hash, user_key, read_seqno)?;
         if found.is_none() && has_filter {
             match &inner.source.counters {
                 Some(counters) => counters.filter_false_positive(),
@@ -591,7 +604,7 @@ impl Table {
         Ok(Some(filter.stats()))
     }
 
-    /// Bytes of the pinned filter and top-level index.
+    /// Bytes of the pinned filter, top-level index and block locator.
     #[must_use]
     pub fn pinned_bytes(&self) -> u64 {
         let index = self
@@ -599,7 +612,22 @@ impl Table {
             .top_index
             .as_ref()
             .map_or(0, |index| index.len_bytes() as u64);
-        self.pinned_filter_bytes() + index
+        self.pinned_filter_bytes() + index + self.pinned_locator_bytes()
+    }
+
+    /// Bytes of the pinned block locator (0 without one).
+    #[must_use]
+    pub fn pinned_locator_bytes(&self) -> u64 {
+        self.inner
+            .locator
+            .as_ref()
+            .map_or(0, |locator| locator.size_in_bytes() as u64)
+    }
+
+    /// Whether point reads of this table find their block through its block locator.
+    #[must_use]
+    pub fn uses_locator(&self) -> bool {
+        self.inner.locator.is_some()
     }
 
     /// Bytes of the pinned filter, or of the pinned filter partitions' index.
@@ -619,6 +647,87 @@ impl Table {
 }
 
 impl TableInner {
+    /// The newest version of `user_key` (whose hash is `hash`) below `read_seqno` in the
+    /// data blocks: through the block locator when the table has one, else the index.
+    fn read_point(
+        &self,
+        hash: u64,
+        user_key: &[u8],
+        read_seqno: SeqNo,
+    ) -> Result<Option<InternalEntry>> {
+        let Some(locator) = &self.locator else {
+            return match self.seek_index(user_key, read_seqno - 1)? {
+                Some(entry) => self
+                    .data_block(entry.handle)?
+                    .get(&self.order, user_key, read_seqno)
+                    .map_err(|source| {
+                        block_error(self.file_id, entry.handle.offset, source.into())
+                    }),
+                None => Ok(None),
+            };
+        };
+        let (block, start) = locator.locate(hash);
+        // A key of the table always gets its own block: any other answer is a key the
+        // table does not hold.
+        let Some(handle) = self.data_block_handle(locator, block)? else {
+            return Ok(None);
+        };
+        let data = self.data_block(handle)?;
+        let found = match start {
+            Start::Search => data.get(&self.order, user_key, read_seqno),
+            Start::At { restart, skip } => {
+                data.get_from(&self.order, user_key, read_seqno, restart, skip)
+            }
+        };
+        found.map_err(|source| block_error(self.file_id, handle.offset, source.into()))
+    }
+
+    /// The handle of data block number `block`, from the index by position; `None` past
+    /// the last block.
+    fn data_block_handle(&self, locator: &Locator, block: u64) -> Result<Option<BlockHandle>> {
+        if block >= self.properties.data_block_count {
+            return Ok(None);
+        }
+        let Ok(mut ordinal) = usize::try_from(block) else {
+            return Ok(None);
+        };
+        let interval = locator.index_restart_interval;
+        let top = self.top_index()?;
+        let index_offset = self.properties.index_handle.offset;
+        let index = if locator.partition_starts.is_empty() {
+            top
+        } else {
+            let partition = locator
+                .partition_starts
+                .partition_point(|&start| start as usize <= ordinal)
+                .saturating_sub(1);
+            let start = locator
+                .partition_starts
+                .get(partition)
+                .copied()
+                .unwrap_or(0);
+            ordinal -= start as usize;
+            let entry = top
+                .entry_at(partition, interval)
+                .map_err(|error| block_error(self.file_id, index_offset, error.into()))?
+                .ok_or_else(|| {
+                    corruption(
+                        self.file_id,
+                        index_offset,
+                        "locator partition past the index",
+                    )
+                })?;
+            self.index_partition(entry.handle)?
+        };
+        let entry = index
+            .entry_at(ordinal, interval)
+            .map_err(|error| block_error(self.file_id, index_offset, error.into()))?
+            .ok_or_else(|| {
+                corruption(self.file_id, index_offset, "locator block past the index")
+            })?;
+        Ok(Some(entry.handle))
+    }
+
     /// The filter partitions' index, pinned or read through the cache.
     fn filter_index(&self) -> Result<IndexBlock> {
         if let Some(index) = &self.filter_index {
@@ -862,6 +971,7 @@ impl TableInner {
             ("dictionary", properties.dictionary_handle),
             ("range tombstones", properties.range_tombstone_handle),
             ("seqno bounds", properties.seqno_bounds_handle),
+            ("block locator", properties.locator_handle),
         ] {
             if let Some(handle) = handle {
                 blocks.push((block_type, handle));

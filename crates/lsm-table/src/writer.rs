@@ -30,6 +30,7 @@ use crate::error::BuildError;
 use crate::layout::{
     FOOTER_FLAG_ENCRYPTED, FOOTER_MAGIC, TABLE_FORMAT_VERSION, TABLE_FORMAT_VERSION_LEXICOGRAPHIC,
 };
+use crate::locator::{IndexShape, LocatorBuilder};
 use crate::{Error, Result, TableOptions, TableProperties};
 
 /// Bytes buffered before they are appended to the file.
@@ -70,6 +71,10 @@ pub struct TableWriter {
     /// Data blocks waiting for the dictionary they train.
     pending_blocks: Vec<(InternalKey, Vec<u8>)>,
     pending_bytes: usize,
+    /// Each user key's place, for the block locator.
+    locator: Option<LocatorBuilder>,
+    /// The first block number of each index partition, once the index is written.
+    partition_starts: Vec<u32>,
     /// Set by the first error after which the file's contents are unknown.
     failed: bool,
 }
@@ -118,6 +123,7 @@ impl TableWriter {
                 .map(|extractor| extractor.name().to_owned()),
             ..TableProperties::default()
         };
+        let locator = options.locator.map(LocatorBuilder::new);
         Ok(Self {
             file,
             path: path.to_path_buf(),
@@ -138,6 +144,8 @@ impl TableWriter {
             range_tombstones: Vec::new(),
             pending_blocks: Vec::new(),
             pending_bytes: 0,
+            locator,
+            partition_starts: Vec::new(),
             failed: false,
         })
     }
@@ -250,8 +258,24 @@ impl TableWriter {
         if first || order.lt(&self.properties.key_max, user_key) {
             self.properties.key_max = user_key.clone();
         }
+        let wants_hash = self.options.filter.is_some() || self.locator.is_some();
+        let hash = if wants_hash {
+            lsm_burr::hash(user_key)
+        } else {
+            0
+        };
+        if let Some(locator) = &mut self.locator {
+            // Blocks are cut only between user keys: every version of this key lands in
+            // the open block, whose number is the count of blocks finished before it.
+            locator.note(
+                hash,
+                self.block_seqnos.len(),
+                self.data_block.entry_count(),
+                self.options.restart_interval,
+            );
+        }
         if self.options.filter.is_some() {
-            self.filter_hashes.push(lsm_burr::hash(user_key));
+            self.filter_hashes.push(hash);
             if let Some(extractor) = &self.options.prefix_extractor {
                 self.filter_hashes
                     .extend(extractor.prefixes(user_key).map(prefix_hash));
@@ -419,6 +443,7 @@ impl TableWriter {
         if self.properties.entry_count > 0 {
             self.write_index()?;
             self.write_filter()?;
+            self.write_locator()?;
             if self.options.seqno_bounds {
                 let payload = crate::seqno_bounds::encode(&self.block_seqnos);
                 let handle = self.write_block(&payload, BlockType::Meta, &Compression::None)?;
@@ -459,6 +484,7 @@ impl TableWriter {
             let mut partitions = Vec::new();
             let mut builder =
                 IndexBlockBuilder::new(restart_interval).with_order(&self.options.order);
+            let mut partition_start = 0;
             for (position, (key, handle)) in entries.iter().enumerate() {
                 builder.add(&key.user_key, key.seqno, *handle);
                 let is_last = position + 1 == entries.len();
@@ -467,6 +493,9 @@ impl TableWriter {
                         self.write_block(&builder.finish(), BlockType::Index, &compression)?;
                     self.note_index_block(handle);
                     partitions.push((key.clone(), handle));
+                    self.partition_starts
+                        .push(u32::try_from(partition_start).unwrap_or(u32::MAX));
+                    partition_start = position + 1;
                 }
             }
             partitions
@@ -480,6 +509,24 @@ impl TableWriter {
         let handle = self.write_block(&builder.finish(), BlockType::Index, &compression)?;
         self.note_index_block(handle);
         self.properties.index_handle = handle;
+        Ok(())
+    }
+
+    /// Writes the block locator, unless the table gets none (see `locator.rs`).
+    fn write_locator(&mut self) -> Result<()> {
+        let Some(locator) = self.locator.take() else {
+            return Ok(());
+        };
+        let shape = IndexShape {
+            data_restart_interval: self.options.restart_interval,
+            index_restart_interval: self.options.index_restart_interval,
+            partition_starts: &self.partition_starts,
+        };
+        let Some(payload) = locator.finish(self.properties.data_block_count, shape) else {
+            return Ok(());
+        };
+        let handle = self.write_block(&payload, BlockType::Meta, &Compression::None)?;
+        self.properties.locator_handle = Some(handle);
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Golden tables under `tests/fixtures/v1/` (the first release's set): of table format
 //! 1, and of format 2 (`table_custom_order`: keys in a custom order) and envelope
-//! version 2 (`table_lz4`: LZ4 blocks) since those versions came. Deterministic writes
+//! version 2 (`table_lz4`: LZ4 blocks) since those versions came, and tables with a
+//! block locator (`table_locator*`). Deterministic writes
 //! must reproduce them byte for byte (zstd-compressed ones are only read, since zstd's
 //! output may change between its releases), and every fixture must keep opening and
 //! answering, so an accidental format change fails here. `cargo xtask fixtures` writes
@@ -15,7 +16,10 @@ use std::path::Path;
 use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
 use lsm_core::{Fs, InternalEntry, KeyOrder, MemFs, OpenOptions, SeqNo, ValueType};
-use lsm_table::{FixedPrefix, PrefixExtractor, ReadOptions, Table, TableOptions, TableWriter};
+use lsm_table::{
+    FixedPrefix, LocatorOptions, LocatorPrecision, PrefixExtractor, ReadOptions, Table,
+    TableOptions, TableWriter,
+};
 
 /// Six-byte prefixes under the name `FixedPrefix` had when the fixture was written
 /// (`fixed`, whatever the length; now `fixed:<len>`).
@@ -71,9 +75,13 @@ fn key() -> EncryptionKey {
 }
 
 fn variants() -> Vec<(&'static str, TableOptions, bool)> {
+    // The first fixtures predate the per-block seqno bounds (an optional block, tag
+    // 42) and the block locator (tag 44).
     let base = TableOptions {
         block_size: 512,
         created_at_ms: 1_700_000_000_000,
+        seqno_bounds: false,
+        locator: None,
         ..TableOptions::default()
     };
     vec![
@@ -126,6 +134,32 @@ fn variants() -> Vec<(&'static str, TableOptions, bool)> {
                 order: KeyOrder::new(std::sync::Arc::new(
                     lsm_testkit::orders::BytesThroughComparator,
                 )),
+                ..base.clone()
+            },
+            true,
+        ),
+        // The block locator (tag 44) over a partitioned index, with seqno bounds.
+        (
+            "table_locator.sst",
+            TableOptions {
+                index_partition_threshold: 0,
+                index_partition_size: 128,
+                seqno_bounds: true,
+                locator: Some(LocatorOptions::block_level()),
+                ..base.clone()
+            },
+            true,
+        ),
+        // The block locator at entry precision.
+        (
+            "table_locator_entry.sst",
+            TableOptions {
+                restart_interval: 4,
+                locator: Some(LocatorOptions {
+                    precision: LocatorPrecision::Entry,
+                    block_id_bits: None,
+                    slot_bits: None,
+                }),
                 ..base
             },
             true,
@@ -137,12 +171,7 @@ fn variants() -> Vec<(&'static str, TableOptions, bool)> {
 fn fixtures_open_answer_and_stay_stable() {
     for (name, options, deterministic) in variants() {
         let fs = MemFs::new();
-        // The fixtures predate the per-block seqno bounds (an optional block, tag 42).
-        let v1_layout = TableOptions {
-            seqno_bounds: false,
-            ..options.clone()
-        };
-        let mut writer = TableWriter::create(&fs, "/t".as_ref(), 9, v1_layout).unwrap();
+        let mut writer = TableWriter::create(&fs, "/t".as_ref(), 9, options.clone()).unwrap();
         for entry in entries() {
             writer.add(&entry).unwrap();
         }
@@ -172,6 +201,15 @@ fn fixtures_open_answer_and_stay_stable() {
             "{name}: lookup"
         );
         assert_eq!(table.properties().created_at_ms, 1_700_000_000_000);
+        assert_eq!(table.uses_locator(), options.locator.is_some(), "{name}");
+        for entry in entries() {
+            let newest = table.get(&entry.key.user_key, SeqNo::MAX).unwrap().unwrap();
+            assert_eq!(
+                newest.key.user_key, entry.key.user_key,
+                "{name}: point read"
+            );
+        }
+        assert!(table.get(b"user:9999", SeqNo::MAX).unwrap().is_none());
         assert!(table.verify().unwrap().is_ok());
         if options.prefix_extractor.is_some() {
             // The prefix filter answers for the extractor it was built with, and is

@@ -12,7 +12,8 @@ use lsm_burr::FilterPolicy;
 use lsm_codec::{Compression, EncryptionKey, ZstdDictionary};
 use lsm_core::{InternalEntry, KeyOrder, MemFs, SeqNo, ValueType};
 use lsm_table::{
-    BlockCache, DescriptorCache, FixedPrefix, ReadOptions, Table, TableOptions, TableWriter,
+    BlockCache, DescriptorCache, FixedPrefix, LocatorOptions, LocatorPrecision, ReadOptions, Table,
+    TableOptions, TableWriter,
 };
 use lsm_testkit::model::in_bounds_in;
 use lsm_testkit::orders::TestOrder;
@@ -57,6 +58,10 @@ struct Settings {
     caching: u8,
     /// Filter partitions of this many hashes, or one full filter.
     filter_partition_keys: Option<usize>,
+    /// The block locator: 0 none, 1 block, 2 restart, 3 entry precision, 4 entry
+    /// precision with one slot bit (most slots stored as "search the block"), 5 block
+    /// precision with one block bit (tables of more than two blocks get none).
+    locator: u8,
 }
 
 fn settings_strategy() -> impl Strategy<Value = Settings> {
@@ -72,6 +77,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
         (
             0..3_u8,
             prop_oneof![Just(None), Just(Some(1)), Just(Some(8))],
+            0..6_u8,
         ),
     )
         .prop_map(
@@ -84,7 +90,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
                 filter,
                 prefixes,
                 encrypted,
-                (caching, filter_partition_keys),
+                (caching, filter_partition_keys, locator),
             )| Settings {
                 block_size,
                 restart_interval,
@@ -96,6 +102,7 @@ fn settings_strategy() -> impl Strategy<Value = Settings> {
                 encrypted,
                 caching,
                 filter_partition_keys,
+                locator,
             },
         )
 }
@@ -132,6 +139,7 @@ fn build(
         encryption: settings.encrypted.then(|| (key.clone(), [9; 16])),
         created_at_ms: 1234,
         order: order.clone(),
+        locator: locator_options(settings.locator),
         ..TableOptions::default()
     };
     let mut writer = TableWriter::create(fs.as_ref(), "/table".as_ref(), 7, options).unwrap();
@@ -141,6 +149,12 @@ fn build(
     let properties = writer.finish().unwrap();
     assert_eq!(properties.entry_count, entries.len() as u64);
     assert_eq!(properties.index_partitioned, settings.partitioned);
+    let wants_locator = match settings.locator {
+        0 => false,
+        5 => properties.data_block_count <= 2,
+        _ => true,
+    };
+    assert_eq!(properties.locator_handle.is_some(), wants_locator);
     let read_options = ReadOptions {
         encryption_key: settings.encrypted.then_some(key),
         prefix_extractor: settings
@@ -160,9 +174,27 @@ fn build(
         // A small row cache: answers cached by reads at every seqno, some evicted.
         row_cache: (settings.caching > 0)
             .then(|| Arc::new(lsm_table::RowCache::with_capacity_bytes(2048))),
+        use_locator: true,
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
+    assert_eq!(table.uses_locator(), wants_locator && read_options.pin_index);
     (table, read_options, fs)
+}
+
+fn locator_options(setting: u8) -> Option<LocatorOptions> {
+    let with = |precision, block_id_bits, slot_bits| LocatorOptions {
+        precision,
+        block_id_bits,
+        slot_bits,
+    };
+    match setting {
+        0 => None,
+        1 => Some(with(LocatorPrecision::Block, None, None)),
+        2 => Some(with(LocatorPrecision::Restart, None, None)),
+        3 => Some(with(LocatorPrecision::Entry, None, None)),
+        4 => Some(with(LocatorPrecision::Entry, None, Some(1))),
+        _ => Some(with(LocatorPrecision::Block, Some(1), None)),
+    }
 }
 
 fn bound_strategy() -> impl Strategy<Value = Bound<Vec<u8>>> {
@@ -253,6 +285,8 @@ fn a_million_entry_table_with_partitions_scans_and_finds_everything() {
         encrypted: false,
         caching: 1,
         filter_partition_keys: Some(1000),
+        // Over a partitioned index: block numbers cross partitions.
+        locator: 2,
     };
     let (table, _, _) = build(&entries, &settings, &KeyOrder::lexicographic());
     assert!(table.properties().index_block_count > 2);
