@@ -177,7 +177,10 @@ fn build(
         use_locator: true,
     };
     let table = Table::open(fs.as_ref(), "/table".as_ref(), 7, &read_options).unwrap();
-    assert_eq!(table.uses_locator(), wants_locator && read_options.pin_index);
+    assert_eq!(
+        table.uses_locator(),
+        wants_locator && read_options.pin_index
+    );
     (table, read_options, fs)
 }
 

@@ -565,6 +565,11 @@ pub trait AbstractTree: sealed::Sealed {
     /// Bytes of filters held in memory while their tables are open (pinned filters).
     fn pinned_filter_size(&self) -> usize;
 
+    /// Bytes of block locators held in memory while their tables are open (see
+    /// [`crate::Config::locator_policy`]; a table's locator is kept only with its pinned
+    /// index). Beyond the mirrored API.
+    fn pinned_locator_size(&self) -> usize;
+
     /// What the tree's filters did since it opened: point reads they ruled out, point
     /// reads they let through that found nothing (a measured false-positive rate is
     /// `passed_absent / (rejected + passed_absent)` over reads of absent keys), and

@@ -320,6 +320,10 @@ macro_rules! forwarding_impl {
         $forward!(self, tree => tree.pinned_filter_size())
     }
 
+    fn pinned_locator_size(&self) -> usize {
+        $forward!(self, tree => tree.pinned_locator_size())
+    }
+
     fn filter_counters(&self) -> lsm_table::FilterCounters {
         $forward!(self, tree => tree.filter_counters())
     }

@@ -18,7 +18,8 @@ use lsm_table::{ReadOptions, TableOptions};
 
 pub use policy::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, CompressionType, FilterPolicy,
-    FilterPolicyEntry, HashRatioPolicy, PartitioningPolicy, PinningPolicy, RestartIntervalPolicy,
+    FilterPolicyEntry, HashRatioPolicy, LocatorPolicy, LocatorPolicyEntry, LocatorPrecision,
+    PartitioningPolicy, PinningPolicy, RestartIntervalPolicy,
 };
 pub use routes::LevelRoute;
 
@@ -84,6 +85,8 @@ pub struct Config {
     pub data_block_hash_ratio_policy: HashRatioPolicy,
     /// Key filter per level.
     pub filter_policy: FilterPolicy,
+    /// Block locator per level (default: block precision at every level).
+    pub locator_policy: LocatorPolicy,
     /// Whether large indexes are partitioned, per level.
     pub index_block_partitioning_policy: PartitioningPolicy,
     /// Whether filters are partitioned, per level.
@@ -154,6 +157,7 @@ impl std::fmt::Debug for Config {
             .field("level_count", &self.level_count)
             .field("data_block_size_policy", &self.data_block_size_policy)
             .field("filter_policy", &self.filter_policy)
+            .field("locator_policy", &self.locator_policy)
             .field("comparator", &self.order.name())
             .finish_non_exhaustive()
     }
@@ -203,6 +207,7 @@ impl Config {
             index_block_restart_interval_policy: RestartIntervalPolicy::all(1),
             data_block_hash_ratio_policy: HashRatioPolicy::all(0.0),
             filter_policy: FilterPolicy::default(),
+            locator_policy: LocatorPolicy::default(),
             index_block_partitioning_policy: PartitioningPolicy::all(true),
             // Full filters at every level, pinned: a miss in the last level is answered
             // by one filter held in memory, not by a partition read through the cache
@@ -311,6 +316,18 @@ impl Config {
     #[must_use]
     pub fn filter_policy(mut self, policy: FilterPolicy) -> Self {
         self.filter_policy = policy;
+        self
+    }
+
+    /// Block locator per level: a retrieval structure per table maps each key to its
+    /// data block (or the restart or entry where its versions begin), so that a point
+    /// read that passes the filter reads that block without searching the index. It
+    /// costs about `log2(blocks)` bits per key more (plus the slot bits), held in
+    /// memory with the pinned index; tables written before the policy changed keep
+    /// what they were written with.
+    #[must_use]
+    pub fn locator_policy(mut self, policy: LocatorPolicy) -> Self {
+        self.locator_policy = policy;
         self
     }
 
@@ -598,6 +615,9 @@ impl Config {
         if let Some(options) = &self.kv_separation_opts {
             options.validate()?;
         }
+        for entry in self.locator_policy.iter() {
+            entry.to_table()?;
+        }
         self.validate_routes()?;
         if let Some(provider) = &self.encryption
             && !provider.supports_aad_block_path()
@@ -660,6 +680,7 @@ impl Config {
             index_partition_size: self.index_block_partition_size_policy.get(level) as usize,
             prefix_extractor: self.prefix_extractor.clone(),
             order: self.order.clone(),
+            locator: self.locator_policy.get(level).to_table()?,
             ..TableOptions::default()
         })
     }

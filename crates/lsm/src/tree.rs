@@ -446,6 +446,17 @@ impl Tree {
     pub fn is_compacting(&self) -> bool {
         self.jobs.any_running()
     }
+
+    /// The sum of one pinned figure over the live tables.
+    fn pinned_table_bytes(&self, bytes: impl Fn(&lsm_table::Table) -> u64) -> usize {
+        let total: u64 = self
+            .super_version()
+            .tables
+            .values()
+            .map(|live| bytes(&live.table))
+            .sum();
+        usize::try_from(total).unwrap_or(usize::MAX)
+    }
 }
 
 impl crate::abstract_tree::sealed::Sealed for Tree {}
@@ -857,13 +868,11 @@ impl AbstractTree for Tree {
     }
 
     fn pinned_filter_size(&self) -> usize {
-        let bytes: u64 = self
-            .super_version()
-            .tables
-            .values()
-            .map(|live| live.table.pinned_filter_bytes())
-            .sum();
-        usize::try_from(bytes).unwrap_or(usize::MAX)
+        self.pinned_table_bytes(lsm_table::Table::pinned_filter_bytes)
+    }
+
+    fn pinned_locator_size(&self) -> usize {
+        self.pinned_table_bytes(lsm_table::Table::pinned_locator_bytes)
     }
 
     fn metrics(&self) -> &Arc<crate::Metrics> {

@@ -5,7 +5,7 @@
 
 use lsm::config::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
-    PinningPolicy, RestartIntervalPolicy,
+    LocatorPolicy, LocatorPolicyEntry, LocatorPrecision, PinningPolicy, RestartIntervalPolicy,
 };
 use lsm::{
     AbstractTree, AnyIngestion, AnyTree, Config, Guard, KvPair, MAX_SEQNO, SeqNo,
@@ -29,7 +29,17 @@ fn upstream_style_code_runs() -> lsm::Result<()> {
             BloomConstructionPolicy::BitsPerKey(10.0),
         )))
         .index_block_pinning_policy(PinningPolicy::all(true))
+        .locator_policy(LocatorPolicy::new([
+            LocatorPolicyEntry::None,
+            LocatorPolicyEntry::Enabled {
+                precision: LocatorPrecision::Restart,
+                block_id_bits: None,
+                slot_bits: Some(4),
+            },
+        ]))
         .open()?;
+    assert_eq!(LocatorPolicy::default(), LocatorPolicy::block_level());
+    assert_eq!(LocatorPolicy::disabled().get(3), LocatorPolicyEntry::None);
     let AnyTree::Standard(tree) = any.clone() else {
         unreachable!("no key-value separation was asked for");
     };

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use lsm_codec::ZstdDictionary;
+pub use lsm_table::LocatorPrecision;
 use std::ops::Deref;
 
 /// Entries a per-level policy may hold.
@@ -89,6 +90,13 @@ level_policy!(
     FilterPolicyEntry
 );
 
+level_policy!(
+    /// The block locator of tables, per level: a point read that passes the filter
+    /// finds its data block through it instead of searching the index.
+    LocatorPolicy,
+    LocatorPolicyEntry
+);
+
 /// The same type under the name its partitioning uses read better with.
 pub type PartitioningPolicy = PinningPolicy;
 
@@ -113,6 +121,81 @@ impl FilterPolicy {
     #[must_use]
     pub fn disabled() -> Self {
         Self::all(FilterPolicyEntry::None)
+    }
+}
+
+impl LocatorPolicy {
+    /// A locator at block precision at every level (the default), its bits derived
+    /// from each table.
+    #[must_use]
+    pub fn block_level() -> Self {
+        Self::all(LocatorPolicyEntry::Enabled {
+            precision: LocatorPrecision::Block,
+            block_id_bits: None,
+            slot_bits: None,
+        })
+    }
+
+    /// No locator anywhere: point reads search the index.
+    #[must_use]
+    pub fn disabled() -> Self {
+        Self::all(LocatorPolicyEntry::None)
+    }
+}
+
+impl Default for LocatorPolicy {
+    fn default() -> Self {
+        Self::block_level()
+    }
+}
+
+/// The block locator of one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocatorPolicyEntry {
+    /// No locator: point reads search the index.
+    None,
+    /// A locator of this precision. `block_id_bits` fixes the bits of the block number
+    /// (`None`: as many as each table needs; a table with more blocks than the fixed
+    /// bits count gets no locator); `slot_bits` those of the restart or entry at the
+    /// finer precisions (`None`: as many as needed; a slot that does not fit makes its
+    /// read search the block). Block and slot bits together are at most 32.
+    Enabled {
+        /// What a key maps to.
+        precision: LocatorPrecision,
+        /// Bits of the block number.
+        block_id_bits: Option<u8>,
+        /// Bits of the slot within the block.
+        slot_bits: Option<u8>,
+    },
+}
+
+impl LocatorPolicyEntry {
+    /// The table writer's locator options, or `None` for no locator.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidConfig`] for 0 or more than 32 block bits, more than 31
+    /// slot bits, or more than 32 together.
+    pub(crate) fn to_table(self) -> crate::Result<Option<lsm_table::LocatorOptions>> {
+        let Self::Enabled {
+            precision,
+            block_id_bits,
+            slot_bits,
+        } = self
+        else {
+            return Ok(None);
+        };
+        let block = block_id_bits.unwrap_or(1);
+        let slot = slot_bits.unwrap_or(0);
+        if block == 0 || block > 32 || slot > 31 || u32::from(block) + u32::from(slot) > 32 {
+            return Err(crate::Error::InvalidConfig(
+                "locator bits: 1 to 32 block bits, at most 31 slot bits, at most 32 together",
+            ));
+        }
+        Ok(Some(lsm_table::LocatorOptions {
+            precision,
+            block_id_bits,
+            slot_bits,
+        }))
     }
 }
 
