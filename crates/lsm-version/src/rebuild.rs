@@ -206,11 +206,14 @@ fn live_tables(
         // that survive it: repair leaves out tables 12-14 as replaced, keeps their one
         // output, and loses keys (9 left, change 17's state expected). Find which proof
         // below fired for an uninstalled merge.
-        let installed = table.replaces.iter().any(|id| {
-            !present.contains(id)
-                || named_obsolete.contains(id)
-                || removed_by_blob_files.contains(id)
-        });
+        // A table a drop marker names was in the tree when the drop began: the merge
+        // that wrote it was installed, even if every one of its inputs is still here.
+        let installed = dropped.contains(&table.meta.id)
+            || table.replaces.iter().any(|id| {
+                !present.contains(id)
+                    || named_obsolete.contains(id)
+                    || removed_by_blob_files.contains(id)
+            });
         if installed {
             obsolete.extend(table.replaces.iter().copied());
         } else {
@@ -446,6 +449,23 @@ mod tests {
         let result = rebuild(4, &KeyOrder::lexicographic(), files);
         assert_eq!(result.obsolete, vec![1]);
         assert_eq!(result.version.table_count(), 1);
+    }
+
+    #[test]
+    fn a_dropped_table_proves_its_merge_even_when_its_input_remains() {
+        // 2 replaced 1 alone; a drop then named 2. 1's deletion was lost, 2's kept:
+        // the drop shows 2 was in the tree, so 1 had been replaced.
+        let mut merged = table(2, ("a", "c"), (1, 10));
+        merged.replaces = vec![1];
+        let files = FilesOnDisk {
+            tables: vec![table(1, ("a", "c"), (1, 10)), merged],
+            table_ids: [1, 2].into_iter().collect(),
+            dropped: [2].into_iter().collect(),
+            ..FilesOnDisk::default()
+        };
+        let result = rebuild(4, &KeyOrder::lexicographic(), files);
+        assert_eq!(result.obsolete, vec![1, 2]);
+        assert_eq!(result.version.table_count(), 0);
     }
 
     #[test]

@@ -295,6 +295,21 @@ impl TreeInner {
             written.remove(self.config.fs.as_ref());
             return Ok((CompactionResult::nothing(), 0, 0));
         }
+        // A merge that writes no table (everything it read was deleted) leaves no table
+        // naming its inputs as replaced: a drop marker names them instead, or a
+        // manifest rebuilt after a crash that lost their deletion would take them back.
+        let marker = if opened.tables.is_empty() {
+            match self.write_drop_marker(&removed) {
+                Ok(marker) => Some(marker),
+                Err(error) => {
+                    drop(opened);
+                    written.remove(self.config.fs.as_ref());
+                    return Err(error);
+                }
+            }
+        } else {
+            None
+        };
         let written_bytes = opened.bytes();
         let added = opened.tables.iter().map(|(meta, _)| meta.clone()).collect();
         let tables_out = opened.tables.len();
@@ -317,8 +332,13 @@ impl TreeInner {
             );
             next
         });
-        for id in &removed {
-            current.table(*id).mark_obsolete(&self.pending_deletions);
+        match &marker {
+            Some(marker) => self.mark_dropped(&current, &removed, marker),
+            None => {
+                for id in &removed {
+                    current.table(*id).mark_obsolete(&self.pending_deletions);
+                }
+            }
         }
         let result = CompactionResult {
             action: CompactionAction::Merged,

@@ -11,9 +11,11 @@
 //! [`PendingDeletions`], and every table written meanwhile names it as replaced (table
 //! property `replaces`): a manifest rebuilt from the files on disk
 //! ([`crate::Config::repair`]) then leaves it out instead of bringing back what it
-//! held.
+//! held. A drop removes tables without writing one, so its drop marker names the
+//! pending tables too and lasts until their files are gone: once the dropped tables
+//! are deleted, nothing else on disk would say the pending ones are obsolete.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -21,9 +23,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use lsm_core::{Fs, TableId};
 use lsm_table::Table;
 
-/// Tables removed from a tree whose files are not deleted yet.
+/// Tables removed from a tree whose files are not deleted yet, each with the drop
+/// markers that name it (kept until its file is gone).
 #[derive(Debug, Default)]
-pub(crate) struct PendingDeletions(Mutex<BTreeSet<TableId>>);
+pub(crate) struct PendingDeletions(Mutex<BTreeMap<TableId, Vec<Arc<DropMarker>>>>);
 
 impl PendingDeletions {
     /// The ids, ascending.
@@ -31,23 +34,37 @@ impl PendingDeletions {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .iter()
+            .keys()
             .copied()
             .collect()
+    }
+
+    /// Keeps `marker` until the file of each of `ids` still pending is deleted.
+    pub(crate) fn hold_marker(&self, ids: &[TableId], marker: &Arc<DropMarker>) {
+        let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            if let Some(markers) = pending.get_mut(id) {
+                markers.push(Arc::clone(marker));
+            }
+        }
     }
 
     fn insert(&self, id: TableId) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id);
+            .entry(id)
+            .or_default();
     }
 
     fn remove(&self, id: TableId) {
-        self.0
+        let markers = self
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
+        // Markers drop (and may sync and delete) outside the lock.
+        drop(markers);
     }
 }
 

@@ -147,7 +147,10 @@ impl TreeInner {
 impl TreeInner {
     /// Writes (whole, and durably) a drop marker naming `ids`, before the edit that
     /// drops them: a manifest rebuilt from the files on disk leaves the tables out even
-    /// when their files outlive the edit (readers still hold them).
+    /// when their files outlive the edit (readers still hold them). The marker also
+    /// names the tables removed earlier whose files are not deleted yet, and lasts
+    /// until they are: the dropped tables may be the only ones that name them as
+    /// obsolete, and once those are deleted, a rebuilt manifest would take them back.
     ///
     /// # Errors
     /// [`crate::Error::Io`] when the marker cannot be written.
@@ -157,12 +160,19 @@ impl TreeInner {
     ) -> Result<Arc<crate::live_table::DropMarker>> {
         let dir = self.config.path.join(crate::layout::TABLES_DIR);
         let (name, temp) = crate::layout::drop_marker_names(self.ids.table());
-        let bytes = crate::layout::encode_drop_marker(ids);
+        let pending = self.pending_deletions.ids();
+        let mut named = ids.to_vec();
+        named.extend_from_slice(&pending);
+        named.sort_unstable();
+        named.dedup();
+        let bytes = crate::layout::encode_drop_marker(&named);
         lsm_core::fs::replace_durably(self.config.fs.as_ref(), &dir, &name, &temp, &bytes)
             .map_err(|step| crate::Error::io(step.op, &step.path, step.source))?;
-        Ok(Arc::new(crate::live_table::DropMarker::new(
+        let marker = Arc::new(crate::live_table::DropMarker::new(
             dir.join(name),
             Arc::clone(&self.config.fs),
-        )))
+        ));
+        self.pending_deletions.hold_marker(&pending, &marker);
+        Ok(marker)
     }
 }
