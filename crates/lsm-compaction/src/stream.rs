@@ -8,6 +8,11 @@
 //!   so it is kept, and the older ones are dropped;
 //! - that newest version, when it is a tombstone, is dropped as well at the bottom (no
 //!   table below the output can hold an older version for it to hide);
+//! - when that newest version is a value and the version right below it a tombstone or
+//!   a weak tombstone, above the bottom, that one is kept as a tombstone: it records
+//!   that the value was written after a delete, so that a weak tombstone annihilating
+//!   the value later cannot uncover an older value in a table below the merge (a weak
+//!   delete promises one value since the last delete, not one value in all);
 //! - a weak tombstone below the watermark followed by an older value annihilates with
 //!   it: both are dropped (a weak tombstone deletes exactly one value), and the next
 //!   older version, if any, is decided as the newest below the watermark in their place;
@@ -133,6 +138,9 @@ pub struct CompactionStream<'f, I: Iterator, E> {
     /// The user key being passed, and whether its newest version below the watermark
     /// has been decided.
     current: Option<(UserKey, bool)>,
+    /// The newest version below the watermark of the current key was emitted as a
+    /// value above the bottom: a delete right below it is kept (see the module docs).
+    keep_delete_below: bool,
     drops: DropCounts,
     /// Operands taken out of the input by a fold that could not happen, to be emitted
     /// unchanged before anything else.
@@ -155,6 +163,7 @@ where
             watermark,
             bottom,
             current: None,
+            keep_delete_below: false,
             drops: DropCounts::default(),
             pending: std::collections::VecDeque::new(),
         }
@@ -368,6 +377,7 @@ where
                 if at_bottom && !entry.key.value_type.is_tombstone() {
                     entry.key.seqno = 0;
                 }
+                self.keep_delete_below = !at_bottom && is_value(entry.key.value_type);
                 Some(Ok(entry))
             }
         }
@@ -399,12 +409,21 @@ where
                 .is_some_and(|(user_key, _)| *user_key == entry.key.user_key);
             if !same_key {
                 self.current = Some((entry.key.user_key.clone(), false));
+                self.keep_delete_below = false;
             }
             if entry.key.seqno >= self.watermark {
                 return Some(Ok(entry));
             }
             let decided = self.current.as_ref().is_some_and(|(_, decided)| *decided);
             if decided {
+                if std::mem::take(&mut self.keep_delete_below)
+                    && entry.key.value_type.is_tombstone()
+                {
+                    let mut entry = entry;
+                    entry.key.value_type = ValueType::Tombstone;
+                    entry.value = UserValue::empty();
+                    return Some(Ok(entry));
+                }
                 self.drops.shadowed += 1;
                 continue;
             }
@@ -498,6 +517,50 @@ mod tests {
             [("a".into(), 2, ValueType::Tombstone)]
         );
         assert_eq!(run(&entries, 10, Bottom::Yes), []);
+    }
+
+    #[test]
+    fn a_value_written_after_a_delete_keeps_the_delete_below_it_above_the_bottom() {
+        // put, weak delete, put: the first value may sit in a table below the merge.
+        let entries = [
+            value("a", 3),
+            InternalEntry::new("a", "", 2, ValueType::WeakTombstone),
+            value("a", 1),
+            value("b", 2),
+            value("b", 1),
+        ];
+        assert_eq!(
+            run(&entries[..2], 10, Bottom::No),
+            [
+                ("a".into(), 3, ValueType::Value),
+                ("a".into(), 2, ValueType::Tombstone)
+            ]
+        );
+        // With its value in the merge too the delete is still kept: it hides the rest.
+        assert_eq!(run(&entries, 10, Bottom::No).len(), 3);
+        // A value over a value keeps only the newest; at the bottom nothing below stays.
+        assert_eq!(
+            run(&entries[3..], 10, Bottom::No),
+            [("b".into(), 2, ValueType::Value)]
+        );
+        assert_eq!(
+            run(&entries, 10, Bottom::Yes),
+            [
+                ("a".into(), 0, ValueType::Value),
+                ("b".into(), 0, ValueType::Value)
+            ]
+        );
+        // A later weak delete of the value then takes it alone, and the kept delete
+        // hides what is below.
+        let later = [
+            InternalEntry::new("a", "", 4, ValueType::WeakTombstone),
+            value("a", 3),
+            InternalEntry::tombstone("a", 2),
+        ];
+        assert_eq!(
+            run(&later, 10, Bottom::No),
+            [("a".into(), 2, ValueType::Tombstone)]
+        );
     }
 
     #[test]
