@@ -51,6 +51,8 @@ pub struct Flags {
     pub lsm_row_cache: bool,
     /// The first of our levels kept in a level route (`--route`).
     pub lsm_route: Option<u8>,
+    /// Our block locator's precision, `None` for none (`--locator`).
+    pub lsm_locator: Option<lsm::config::LocatorPrecision>,
     /// Set in a child process: the engine, the repetition and the results file.
     pub child: Option<(String, usize, PathBuf)>,
     /// Report these samples (a run's `db_bench-samples.jsonl`) instead of running.
@@ -66,7 +68,7 @@ pub struct Flags {
 pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B] [--key-size B] \
 [--seed S] [--workloads LIST] [--db DIR] [--profile default|deep] [--runs N] [--peers] \
 [--engines lsm,rocksdb,fjall-lsm-tree,coordinode] \
-[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--row-cache] [--route LEVEL] [--out DIR] [--from-samples FILE] \
+[--filter-bits B] [--lsm-filter-bits B] [--compression none|lz4|zstd] [--encrypt] [--custom-order] [--row-cache] [--route LEVEL] [--locator off|block|restart|entry] [--out DIR] [--from-samples FILE] \
 [--child-timeout SECONDS] [--smoke]
   LIST: comma-separated db_bench workloads (fillseq, fillrandom, overwrite, readrandom, readhot,
   readmissing, seekrandom, readseq, readreverse, readwhilewriting, deleterandom,
@@ -100,6 +102,7 @@ impl Default for Flags {
             lsm_custom_order: false,
             lsm_row_cache: false,
             lsm_route: None,
+            lsm_locator: Some(lsm::config::LocatorPrecision::Block),
             child: None,
             corpus: None,
             from_samples: None,
@@ -166,6 +169,19 @@ impl Flags {
             "--corpus" => self.corpus = Some(PathBuf::from(value)),
             "--from-samples" => self.from_samples = Some(PathBuf::from(value)),
             "--lsm-filter-bits" => self.lsm_filter_bits = Some(bits(flag, value)?),
+            "--locator" => {
+                self.lsm_locator = match value {
+                    "off" => None,
+                    "block" => Some(lsm::config::LocatorPrecision::Block),
+                    "restart" => Some(lsm::config::LocatorPrecision::Restart),
+                    "entry" => Some(lsm::config::LocatorPrecision::Entry),
+                    _ => {
+                        return Err(format!(
+                            "--locator is off, block, restart or entry, not {value}"
+                        ));
+                    }
+                };
+            }
             "--route" => {
                 self.lsm_route = Some(
                     value
@@ -240,6 +256,7 @@ impl Flags {
             our_custom_order: self.lsm_custom_order,
             our_row_cache: self.lsm_row_cache,
             our_route: self.lsm_route,
+            our_locator: self.lsm_locator,
             ..self.profile.settings()
         }
     }
@@ -295,6 +312,16 @@ impl Flags {
         }
         if let Some(level) = self.lsm_route {
             args.extend(["--route".to_owned(), level.to_string()]);
+        }
+        match self.lsm_locator {
+            Some(lsm::config::LocatorPrecision::Block) => {}
+            Some(lsm::config::LocatorPrecision::Restart) => {
+                args.extend(["--locator".to_owned(), "restart".to_owned()]);
+            }
+            Some(lsm::config::LocatorPrecision::Entry) => {
+                args.extend(["--locator".to_owned(), "entry".to_owned()]);
+            }
+            None => args.extend(["--locator".to_owned(), "off".to_owned()]),
         }
         args.extend([
             "--corpus".to_owned(),

@@ -53,6 +53,7 @@ impl Profile {
             our_custom_order: false,
             our_row_cache: false,
             our_route: None,
+            our_locator: Some(lsm::config::LocatorPrecision::Block),
         };
         match self {
             Self::Default => base,
@@ -104,6 +105,8 @@ pub struct Settings {
     /// Our levels from this one down live in a level route (the directory `cold/`
     /// inside the tree's, on the same disk): what routing costs.
     pub our_route: Option<u8>,
+    /// Our block locator's precision (`None`: no locator; the default: block).
+    pub our_locator: Option<lsm::config::LocatorPrecision>,
 }
 
 /// Our data-block compression in a run (`--compression`).
@@ -237,6 +240,11 @@ impl fmt::Display for Settings {
         }
         if let Some(level) = self.our_route {
             write!(f, "; lsm levels {level}+ in a level route")?;
+        }
+        match self.our_locator {
+            Some(lsm::config::LocatorPrecision::Block) => {}
+            Some(precision) => write!(f, "; lsm block locator at {precision:?} precision")?,
+            None => write!(f, "; lsm without block locators")?,
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use lsm::background::{MaintenanceOptions, WatermarkFn};
 use lsm::compaction::{CompactionAction, Leveled};
 use lsm::config::{
     BlockSizePolicy, BloomConstructionPolicy, CompressionPolicy, FilterPolicy, FilterPolicyEntry,
+    LocatorPolicy, LocatorPolicyEntry,
 };
 use lsm::{
     AbstractTree, AnyTree, Cache, Config, Guard, KvSeparationOptions, SequenceNumberCounter,
@@ -82,6 +83,14 @@ impl Ours {
         } else {
             config
         };
+        let config = config.locator_policy(match settings.our_locator {
+            Some(precision) => LocatorPolicy::all(LocatorPolicyEntry::Enabled {
+                precision,
+                block_id_bits: None,
+                slot_bits: None,
+            }),
+            None => LocatorPolicy::disabled(),
+        });
         let config = match settings.our_route {
             Some(level) => config.level_route(level, dir.join("cold")),
             None => config,

@@ -115,23 +115,23 @@ pub(crate) fn build(hashes: &[u64], policy: &FilterPolicy, knobs: BuildKnobs) ->
 /// Builds the encoded retrieval structure for `(hash, value)` pairs: values must fit the
 /// policy's result bits, and a hash given twice must come with one value.
 pub(crate) fn build_retrieval(
-    pairs: &[(u64, u32)],
+    mut rows: Vec<(u64, u32)>,
     policy: &FilterPolicy,
     knobs: BuildKnobs,
 ) -> Result<Vec<u8>> {
-    check_key_count(pairs.len())?;
+    check_key_count(rows.len())?;
     let mask = result_mask(policy.result_bits);
-    if let Some(&(_, value)) = pairs.iter().find(|&&(_, value)| value & !mask != 0) {
+    if let Some(&(_, value)) = rows.iter().find(|&&(_, value)| value & !mask != 0) {
         return Err(Error::ValueTooWide {
             value,
             bits: policy.result_bits,
         });
     }
     let seed0 = layer_seed(policy.seed, 0);
-    let mut rows: Vec<(u64, u32)> = pairs
-        .iter()
-        .map(|&(hash, value)| (mix(hash, seed0), value))
-        .collect();
+    // Mixed in place: the pairs are the construction's first layer.
+    for row in &mut rows {
+        row.0 = mix(row.0, seed0);
+    }
     rows.sort_unstable();
     rows.dedup();
     if let Some(pair) = rows.windows(2).find(|pair| pair[0].0 == pair[1].0) {
@@ -412,14 +412,17 @@ enum Insert {
 /// The banded system under construction: per slot a coefficient row (0 = empty) and
 /// its result bits.
 struct Banding<C> {
-    /// Coefficient row and result bits per slot, side by side: an insertion step reads both.
-    rows: Vec<(C, u32)>,
+    /// Coefficient row per slot.
+    coeffs: Vec<C>,
+    /// Result bits per slot (apart from the rows: no padding between the two).
+    results: Vec<u32>,
 }
 
 impl<C: Coeff> Banding<C> {
     fn new(slot_count: usize) -> Self {
         Self {
-            rows: vec![(C::ZERO, 0); slot_count],
+            coeffs: vec![C::ZERO; slot_count],
+            results: vec![0; slot_count],
         }
     }
 
@@ -427,9 +430,10 @@ impl<C: Coeff> Banding<C> {
     #[inline(never)]
     fn insert(&mut self, mut start: usize, mut coeff: C, mut result: u32) -> Insert {
         loop {
-            let (existing, existing_result) = self.rows[start];
+            let (existing, existing_result) = (self.coeffs[start], self.results[start]);
             if existing == C::ZERO {
-                self.rows[start] = (coeff, result);
+                self.coeffs[start] = coeff;
+                self.results[start] = result;
                 return Insert::Stored(start);
             }
             coeff = coeff ^ existing;
@@ -448,7 +452,8 @@ impl<C: Coeff> Banding<C> {
     }
 
     fn clear(&mut self, slot: usize) {
-        self.rows[slot] = (C::ZERO, 0);
+        self.coeffs[slot] = C::ZERO;
+        self.results[slot] = 0;
     }
 
     /// Back-substitution into interleaved column words, block by block.
@@ -467,7 +472,7 @@ impl<C: Coeff> Banding<C> {
         let windows = &mut windows[..result_bits as usize];
         for block in (0..block_count).rev() {
             for slot in (block * row_bits..(block + 1) * row_bits).rev() {
-                let (coeff, result) = self.rows[slot];
+                let (coeff, result) = (self.coeffs[slot], self.results[slot]);
                 let coeff = coeff >> 1;
                 for (column, window) in windows.iter_mut().enumerate() {
                     let bit = ((result >> column) & 1) ^ (coeff & *window).parity();
@@ -487,10 +492,10 @@ impl<C: Coeff> Banding<C> {
 
     /// Back-substitution into rows of `result_bits` bits, packed LSB first.
     fn solve_rows(&self, result_bits: u32) -> Vec<u8> {
-        let slot_count = self.rows.len();
+        let slot_count = self.coeffs.len();
         let mut rows = vec![0_u32; slot_count];
         for slot in (0..slot_count).rev() {
-            let (coeff, mut row) = self.rows[slot];
+            let (coeff, mut row) = (self.coeffs[slot], self.results[slot]);
             let mut coeff = coeff >> 1;
             let mut next = slot + 1;
             while coeff != C::ZERO {

@@ -79,11 +79,19 @@ impl Retrieval {
     /// [`Error::TooManyKeys`] above 2^40 keys; [`Error::ConstructionFailed`] as for a
     /// filter.
     pub fn build(pairs: &[(u64, u32)], policy: &RetrievalPolicy) -> Result<Self> {
+        Self::build_with_knobs(pairs.to_vec(), policy, BuildKnobs::default())
+    }
+
+    /// [`Self::build`] from pairs it may reorder and overwrite (no copy of them is made).
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    pub fn build_from_vec(pairs: Vec<(u64, u32)>, policy: &RetrievalPolicy) -> Result<Self> {
         Self::build_with_knobs(pairs, policy, BuildKnobs::default())
     }
 
     pub(crate) fn build_with_knobs(
-        pairs: &[(u64, u32)],
+        pairs: Vec<(u64, u32)>,
         policy: &RetrievalPolicy,
         knobs: BuildKnobs,
     ) -> Result<Self> {
@@ -189,7 +197,7 @@ mod tests {
         for count in [1, 5, 40, 300] {
             let given = pairs(count, 9, count);
             let policy = RetrievalPolicy::new(9).unwrap();
-            let built = Retrieval::build_with_knobs(&given, &policy, knobs).unwrap();
+            let built = Retrieval::build_with_knobs(given.clone(), &policy, knobs).unwrap();
             for &(hash, value) in &given {
                 assert_eq!(built.get_hash(hash), value, "{count} keys");
             }

@@ -89,14 +89,19 @@ fn bit_length(value: u64) -> u32 {
     (u64::BITS - value.leading_zeros()).max(1)
 }
 
-/// Collects each user key's place while a table is written.
+/// Collects each user key's place while a table is written: its hash, the blocks as
+/// runs of keys, and (at the finer precisions) its slot.
 #[derive(Debug)]
 pub(crate) struct LocatorBuilder {
     options: LocatorOptions,
-    /// `(hash, block, slot)` of each user key.
-    keys: Vec<(u64, u32, u32)>,
+    /// Each user key's hash, in key order.
+    hashes: Vec<u64>,
+    /// `(block, index of its first key in hashes)` of each block that has keys.
+    blocks: Vec<(u32, u32)>,
+    /// Each user key's slot, at the finer precisions.
+    slots: Vec<u32>,
     largest_slot: u32,
-    /// Set when a block number or slot left `u32` (the table gets no locator).
+    /// Set when a block number, slot or key count left `u32` (the table gets no locator).
     overflow: bool,
 }
 
@@ -114,7 +119,9 @@ impl LocatorBuilder {
     pub(crate) fn new(options: LocatorOptions) -> Self {
         Self {
             options,
-            keys: Vec::new(),
+            hashes: Vec::new(),
+            blocks: Vec::new(),
+            slots: Vec::new(),
             largest_slot: 0,
             overflow: false,
         }
@@ -134,19 +141,28 @@ impl LocatorBuilder {
             LocatorPrecision::Restart => position / restart_interval.max(1),
             LocatorPrecision::Entry => position,
         };
-        match (u32::try_from(block), u32::try_from(slot)) {
-            (Ok(block), Ok(slot)) => {
-                self.largest_slot = self.largest_slot.max(slot);
-                self.keys.push((hash, block, slot));
-            }
-            _ => self.overflow = true,
+        let (Ok(block), Ok(slot), Ok(index)) = (
+            u32::try_from(block),
+            u32::try_from(slot),
+            u32::try_from(self.hashes.len()),
+        ) else {
+            self.overflow = true;
+            return;
+        };
+        if self.blocks.last().is_none_or(|&(last, _)| last != block) {
+            self.blocks.push((block, index));
+        }
+        self.hashes.push(hash);
+        if self.options.precision != LocatorPrecision::Block {
+            self.largest_slot = self.largest_slot.max(slot);
+            self.slots.push(slot);
         }
     }
 
     /// The locator block's payload for a table of `block_count` data blocks, or `None`
     /// when the table is written without one (see the module docs).
     pub(crate) fn finish(self, block_count: u64, shape: IndexShape<'_>) -> Option<Vec<u8>> {
-        if self.overflow || self.keys.is_empty() {
+        if self.overflow || self.hashes.is_empty() {
             return None;
         }
         let block_bits = match self.options.block_id_bits {
@@ -173,26 +189,29 @@ impl LocatorBuilder {
         } else {
             u32::MAX >> (32 - slot_bits)
         };
-        let pairs: Vec<(u64, u32)> = self
-            .keys
-            .iter()
-            .map(|&(hash, block, slot)| {
-                let slot = if slot >= search_block {
-                    search_block
-                } else {
-                    slot
-                };
+        let key_count = self.hashes.len();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(key_count);
+        for (position, &(block, first)) in self.blocks.iter().enumerate() {
+            let end = self
+                .blocks
+                .get(position + 1)
+                .map_or(key_count, |&(_, next)| next as usize);
+            for index in first as usize..end {
+                let hash = *self.hashes.get(index)?;
                 let value = if slot_bits == 0 {
                     block
                 } else {
+                    let slot = self.slots.get(index).copied()?.min(search_block);
                     block << slot_bits | slot
                 };
-                (hash, value)
-            })
-            .collect();
+                pairs.push((hash, value));
+            }
+        }
+        drop(self.hashes);
+        drop(self.slots);
         let policy = RetrievalPolicy::new(block_bits + slot_bits).ok()?;
         // Two keys of one hash in two places (or a failed construction): no locator.
-        let retrieval = Retrieval::build(&pairs, &policy).ok()?;
+        let retrieval = Retrieval::build_from_vec(pairs, &policy).ok()?;
         let mut out = Vec::with_capacity(retrieval.size_in_bytes() + 16);
         out.extend_from_slice(&[
             LOCATOR_VERSION,
