@@ -169,18 +169,7 @@ impl DataBlock {
             Lookup::Restart(restart_idx) => restart_idx,
             Lookup::Collision => self.restart_before(order, target, Bound::Lower)?,
         };
-        let mut offset = self.restart_offset(start_restart)?;
-        let mut key = Vec::new();
-        while offset < self.data_end {
-            let header = self.decode_header(offset, &key)?;
-            self.apply_key(&header, &mut key)?;
-            match compare(order, (&key, header.seqno), target) {
-                Ordering::Less => offset = header.next_offset,
-                _ if key != user_key => return Ok(None),
-                _ => return self.entry_at(&header, Slice::new(user_key)).map(Some),
-            }
-        }
-        Ok(None)
+        self.get_from(order, user_key, read_seqno, start_restart, 0)
     }
 
     /// [`Self::get`] starting at restart `restart_idx`, `skip` entries past it, instead
