@@ -237,6 +237,78 @@ pub fn encode_parts_into(
     encoded
 }
 
+/// A payload compressed ahead of its block (see [`compress`]): what
+/// [`encode_compressed_into`] stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compressed {
+    /// The compressed bytes, or `None` when compression did not pay (or was not asked
+    /// for) and the payload is stored as it is.
+    stored: Option<Vec<u8>>,
+    compression_tag: u8,
+    dict_id: u32,
+}
+
+/// Compresses `payload` for a block, the part of encoding that needs no block context:
+/// a writer may compress blocks on several threads and seal them in order with
+/// [`encode_compressed_into`], which gives the bytes [`encode_into`] would.
+///
+/// # Errors
+/// [`Error::Compress`] when zstd fails.
+pub fn compress(payload: &[u8], compression: &Compression) -> Result<Compressed> {
+    compress_parts(&[payload], compression)
+}
+
+fn compress_parts(parts: &[&[u8]], compression: &Compression) -> Result<Compressed> {
+    let uncompressed = Compressed {
+        stored: None,
+        compression_tag: COMPRESSION_NONE,
+        dict_id: 0,
+    };
+    if compression.tag() == COMPRESSION_NONE {
+        return Ok(uncompressed);
+    }
+    let payload_len: usize = parts.iter().map(|part| part.len()).sum();
+    // zstd takes its input in one piece and writes into a buffer of its own.
+    let joined = match parts {
+        [one] => Cow::Borrowed(*one),
+        _ => Cow::Owned(parts.concat()),
+    };
+    let mut stored = Vec::new();
+    compression::compress(compression, &joined, &mut stored)?;
+    if stored.len() >= payload_len {
+        // Compression did not pay; store the payload as is.
+        return Ok(uncompressed);
+    }
+    Ok(Compressed {
+        stored: Some(stored),
+        compression_tag: compression.tag(),
+        dict_id: compression.dict_id(),
+    })
+}
+
+/// Encodes `payload`, compressed ahead as `compressed` ([`compress`] of the same
+/// payload), as a block of `block_type`, and appends it to `out`: the same bytes as
+/// [`encode_into`] with the compression `compressed` was made with.
+///
+/// # Errors
+/// [`Error::BlockTooLarge`] for payloads of 4 GiB or more. `out` is as before the call on
+/// an error.
+pub fn encode_compressed_into(
+    payload: &[u8],
+    compressed: &Compressed,
+    block_type: BlockType,
+    cipher: Option<&FileCipher>,
+    context: BlockContext,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let start = out.len();
+    let encoded = seal_after(&[payload], compressed, block_type, cipher, context, out);
+    if encoded.is_err() {
+        out.truncate(start);
+    }
+    encoded
+}
+
 /// [`encode_parts_into`], leaving whatever it appended on an error.
 fn encode_after(
     parts: &[&[u8]],
@@ -245,54 +317,47 @@ fn encode_after(
     context: BlockContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    let compressed = compress_parts(parts, options.compression)?;
+    seal_after(parts, &compressed, block_type, options.cipher, context, out)
+}
+
+/// Appends the block of `parts` (stored as `compressed` says): header, stored bytes
+/// (encrypted with `cipher`), checksum. Leaves whatever it appended on an error.
+fn seal_after(
+    parts: &[&[u8]],
+    compressed: &Compressed,
+    block_type: BlockType,
+    cipher: Option<&FileCipher>,
+    context: BlockContext,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let payload_len: usize = parts.iter().map(|part| part.len()).sum();
     let too_large = || Error::BlockTooLarge {
         len_bytes: payload_len,
     };
     let uncompressed_len = u32::try_from(payload_len).map_err(|_| too_large())?;
-    let tag_len = if options.cipher.is_some() {
-        GCM_TAG_LEN
-    } else {
-        0
-    };
+    let tag_len = if cipher.is_some() { GCM_TAG_LEN } else { 0 };
     let start = out.len();
     let body = start + HEADER_LEN;
-    let mut compression_tag = options.compression.tag();
-    let mut dict_id = options.compression.dict_id();
     // The header is written last, over these zeros, once the stored bytes are known.
-    out.reserve(HEADER_LEN + payload_len + tag_len);
+    let stored_bytes = compressed.stored.as_ref().map_or(payload_len, Vec::len);
+    out.reserve(HEADER_LEN + stored_bytes + tag_len);
     out.resize(body, 0);
-    if compression_tag == COMPRESSION_NONE {
-        for part in parts {
-            out.extend_from_slice(part);
-        }
-    } else {
-        // zstd takes its input in one piece and writes into a buffer of its own.
-        let joined = match parts {
-            [one] => Cow::Borrowed(*one),
-            _ => Cow::Owned(parts.concat()),
-        };
-        let mut stored = Vec::new();
-        compression::compress(options.compression, &joined, &mut stored)?;
-        if stored.len() >= payload_len {
-            // Compression did not pay; store the payload as is.
-            out.extend_from_slice(&joined);
-            compression_tag = COMPRESSION_NONE;
-            dict_id = 0;
-        } else {
-            out.extend_from_slice(&stored);
+    match &compressed.stored {
+        Some(stored) => out.extend_from_slice(stored),
+        None => {
+            for part in parts {
+                out.extend_from_slice(part);
+            }
         }
     }
+    let compression_tag = compressed.compression_tag;
     let stored_len = u32::try_from(out.len() - body + tag_len).map_err(|_| too_large())?;
 
     let mut header = BlockHeader {
         block_type: block_type as u8,
         compression: compression_tag,
-        flags: if options.cipher.is_some() {
-            FLAG_ENCRYPTED
-        } else {
-            0
-        },
+        flags: if cipher.is_some() { FLAG_ENCRYPTED } else { 0 },
         // The lowest version that reads the block (see `FORMAT_VERSION`).
         format_version: if compression_tag == COMPRESSION_LZ4 {
             FORMAT_VERSION_LZ4
@@ -301,11 +366,11 @@ fn encode_after(
         },
         stored_len,
         uncompressed_len,
-        dict_id,
-        key_check: options.cipher.map_or(0, FileCipher::key_check),
+        dict_id: compressed.dict_id,
+        key_check: cipher.map_or(0, FileCipher::key_check),
         checksum: 0,
     };
-    if let Some(cipher) = options.cipher {
+    if let Some(cipher) = cipher {
         cipher.seal_from(&header.aad(context), context.block_offset, out, body);
     }
     let prefix = header.encode_prefix();

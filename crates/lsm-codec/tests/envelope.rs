@@ -343,3 +343,51 @@ fn no_nonce_repeats_over_ten_million_block_encryptions() {
     assert!(blocks >= 9_990_000);
     println!("{blocks} block encryptions, 0 repeated (key, nonce) pairs");
 }
+
+#[test]
+fn blocks_compressed_ahead_are_sealed_into_the_same_bytes() {
+    let dictionary = ZstdDictionary::new(b"lorem ipsum dolor sit amet, consectetur");
+    let cipher = FileCipher::new(&EncryptionKey::new([5; 32]), &[7; FILE_SALT_LEN]);
+    let text = b"lorem ipsum dolor sit amet, consectetur adipiscing elit ".repeat(40);
+    let noise: Vec<u8> = (0..2000_u32)
+        .map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
+    for compression in [
+        Compression::None,
+        Compression::Lz4,
+        Compression::zstd(3),
+        Compression::zstd_dict(3, &dictionary),
+    ] {
+        for payload in [&text[..], &noise[..], &[][..]] {
+            for cipher in [None, Some(&cipher)] {
+                let context = BlockContext {
+                    file_id: 3,
+                    block_offset: 4096,
+                };
+                let options = EncodeOptions {
+                    compression: &compression,
+                    cipher,
+                };
+                let whole = envelope::encode(payload, BlockType::Data, options, context).unwrap();
+                let compressed = envelope::compress(payload, &compression).unwrap();
+                let mut sealed = vec![1, 2, 3];
+                envelope::encode_compressed_into(
+                    payload,
+                    &compressed,
+                    BlockType::Data,
+                    cipher,
+                    context,
+                    &mut sealed,
+                )
+                .unwrap();
+                assert_eq!(&sealed[..3], &[1, 2, 3]);
+                assert_eq!(
+                    sealed[3..],
+                    whole,
+                    "{compression:?}, {} bytes",
+                    payload.len()
+                );
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! `Package Version`, value the JSON line, ~840 bytes): write throughput, point lookups
 //! (hits and misses, with and without a block cache), scan throughput, and, printed once,
 //! the table size with none / zstd / zstd with a trained dictionary and the filter's
-//! bits per key.
+//! bits per key. `write/zstd3_pool2` compresses the blocks on a pool of two threads.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -72,10 +72,36 @@ fn bench_tables(c: &mut Criterion) {
         );
     }
 
+    // The same tables with their blocks compressed on a pool of two threads (the
+    // writer's thread seals and appends them).
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool starts"),
+    );
+    let pooled: Vec<(String, TableOptions)> = variants
+        .iter()
+        .filter(|(name, _)| *name == "zstd3")
+        .map(|(name, options)| {
+            (
+                format!("{name}_pool2"),
+                TableOptions {
+                    compression_pool: Some(Arc::clone(&pool)),
+                    ..options.clone()
+                },
+            )
+        })
+        .collect();
+    let all: Vec<(String, TableOptions)> = variants
+        .iter()
+        .map(|(name, options)| ((*name).to_owned(), options.clone()))
+        .chain(pooled)
+        .collect();
     let mut group = c.benchmark_group("table");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(raw_bytes));
-    for (name, options) in &variants {
+    for (name, options) in &all {
         let mut counter = 0;
         group.bench_function(format!("write/{name}"), |b| {
             b.iter(|| {

@@ -119,6 +119,10 @@ pub enum BuildError {
     /// Building the filter failed.
     #[error(transparent)]
     Filter(#[from] lsm_burr::Error),
+    /// A batch of blocks sent to the compression pool never came back (the pool's task
+    /// panicked).
+    #[error("the compression pool lost a batch of blocks")]
+    CompressionPool,
 }
 
 impl Error {

@@ -136,6 +136,11 @@ pub struct TableOptions {
     /// Write a block locator ([`crate::LocatorOptions`]) so that point reads skip the
     /// index search; `None`: none.
     pub locator: Option<crate::LocatorOptions>,
+    /// Compress data blocks on this pool, a batch of blocks at a time, while the
+    /// writer's thread seals and appends them in order: the file's bytes are those of a
+    /// writer without it. Worth it for one large job on a machine with idle cores;
+    /// `None` (the default) compresses each block on the writer's thread.
+    pub compression_pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Default for TableOptions {
@@ -161,6 +166,7 @@ impl Default for TableOptions {
             seqno_bounds: true,
             ingested: false,
             locator: Some(crate::LocatorOptions::block_level()),
+            compression_pool: None,
         }
     }
 }

@@ -12,6 +12,7 @@
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
 
 use lsm_burr::BurrFilter;
 use lsm_codec::envelope::{self, BlockContext, BlockType};
@@ -35,6 +36,17 @@ use crate::{Error, Result, TableOptions, TableProperties};
 
 /// Bytes buffered before they are appended to the file.
 const WRITE_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Data blocks compressed together on a compression pool, per thread of the pool.
+const BLOCKS_PER_POOL_THREAD: usize = 8;
+
+/// Blocks back from the compression pool: each block's last key, payload and what
+/// compressing it gave.
+type CompressedBatch = Vec<(
+    InternalKey,
+    Vec<u8>,
+    std::result::Result<envelope::Compressed, lsm_codec::Error>,
+)>;
 
 /// The hash a filter holds for a key prefix (kept apart from whole-key hashes).
 pub(crate) fn prefix_hash(prefix: &[u8]) -> u64 {
@@ -71,6 +83,12 @@ pub struct TableWriter {
     /// Data blocks waiting for the dictionary they train.
     pending_blocks: Vec<(InternalKey, Vec<u8>)>,
     pending_bytes: usize,
+    /// Data blocks waiting to be sent to the compression pool, in order.
+    batch: Vec<(InternalKey, Vec<u8>)>,
+    /// Uncompressed bytes of the batch and of the one on the pool.
+    batch_bytes: usize,
+    /// The batch being compressed on the pool (the one before `batch`), and its bytes.
+    in_flight: Option<(Receiver<CompressedBatch>, usize)>,
     /// Each user key's place, for the block locator.
     locator: Option<LocatorBuilder>,
     /// The first block number of each index partition, once the index is written.
@@ -144,6 +162,9 @@ impl TableWriter {
             range_tombstones: Vec::new(),
             pending_blocks: Vec::new(),
             pending_bytes: 0,
+            batch: Vec::new(),
+            batch_bytes: 0,
+            in_flight: None,
             locator,
             partition_starts: Vec::new(),
             failed: false,
@@ -309,7 +330,9 @@ impl TableWriter {
     /// uncompressed (the finished file will be a little larger).
     #[must_use]
     pub fn written_bytes(&self) -> u64 {
-        self.offset + self.pending_bytes as u64 + self.data_block.estimated_len() as u64
+        self.offset
+            + (self.pending_bytes + self.batch_bytes) as u64
+            + self.data_block.estimated_len() as u64
     }
 
     fn flush_data_block(&mut self) -> Result<()> {
@@ -334,16 +357,119 @@ impl TableWriter {
             }
             return Ok(());
         }
+        if let Some(pool) = &self.options.compression_pool
+            && !matches!(self.options.compression, Compression::None)
+        {
+            let batch_len = pool.current_num_threads().max(1) * BLOCKS_PER_POOL_THREAD;
+            self.batch_bytes += payload.len();
+            self.batch.push((last_key, payload));
+            if self.batch.len() >= batch_len {
+                self.send_batch()?;
+            }
+            return Ok(());
+        }
         self.write_data_block(last_key, &payload)
+    }
+
+    /// Sends the batched data blocks to the compression pool, after writing the batch
+    /// the pool was compressing: one batch compresses while the writer fills the next.
+    fn send_batch(&mut self) -> Result<()> {
+        self.write_in_flight()?;
+        let batch = std::mem::take(&mut self.batch);
+        let Some(pool) = self.options.compression_pool.clone() else {
+            self.batch_bytes = 0;
+            for (last_key, payload) in batch {
+                self.write_data_block(last_key, &payload)?;
+            }
+            return Ok(());
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let compression = self.options.compression.clone();
+        if rayon::current_thread_index().is_some() {
+            // On a pool's thread (a sub-compaction, say), waiting for a task of the pool
+            // could wait for ever: compress here, the pool helping through its own
+            // scheduling.
+            self.batch_bytes = 0;
+            let compressed: CompressedBatch = pool.install(|| {
+                use rayon::prelude::*;
+                batch
+                    .into_par_iter()
+                    .map(|(last_key, payload)| {
+                        let compressed = envelope::compress(&payload, &compression);
+                        (last_key, payload, compressed)
+                    })
+                    .collect()
+            });
+            return self.write_compressed(compressed);
+        }
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let bytes = std::mem::take(&mut self.batch_bytes);
+        pool.spawn(move || {
+            use rayon::prelude::*;
+            let compressed: CompressedBatch = batch
+                .into_par_iter()
+                .map(|(last_key, payload)| {
+                    let compressed = envelope::compress(&payload, &compression);
+                    (last_key, payload, compressed)
+                })
+                .collect();
+            // The writer may have failed and gone meanwhile.
+            let _ = sender.send(compressed);
+        });
+        self.in_flight = Some((receiver, bytes));
+        self.batch_bytes = bytes;
+        Ok(())
+    }
+
+    /// Waits for the batch on the compression pool, then seals and appends its blocks
+    /// in order.
+    fn write_in_flight(&mut self) -> Result<()> {
+        let Some((receiver, bytes)) = self.in_flight.take() else {
+            return Ok(());
+        };
+        self.batch_bytes -= bytes;
+        let compressed = receiver.recv().map_err(|_| Error::Build {
+            file_id: self.file_id,
+            source: BuildError::CompressionPool,
+        })?;
+        self.write_compressed(compressed)
+    }
+
+    /// Seals and appends blocks compressed on the pool, in order.
+    fn write_compressed(&mut self, compressed: CompressedBatch) -> Result<()> {
+        for (last_key, payload, compressed) in compressed {
+            let compressed = compressed.map_err(|source| Error::Build {
+                file_id: self.file_id,
+                source: BuildError::Block(source),
+            })?;
+            let handle = self.append_block(|buffer, cipher, context| {
+                envelope::encode_compressed_into(
+                    &payload,
+                    &compressed,
+                    BlockType::Data,
+                    cipher,
+                    context,
+                    buffer,
+                )
+            })?;
+            self.note_data_block(last_key, handle);
+        }
+        Ok(())
     }
 
     fn write_data_block(&mut self, last_key: InternalKey, payload: &[u8]) -> Result<()> {
         let compression = self.options.compression.clone();
         let handle = self.write_block(payload, BlockType::Data, &compression)?;
+        self.note_data_block(last_key, handle);
+        Ok(())
+    }
+
+    fn note_data_block(&mut self, last_key: InternalKey, handle: BlockHandle) {
         self.properties.data_block_count += 1;
         self.properties.data_bytes_stored += handle.len_bytes;
         self.index_entries.push((last_key, handle));
-        Ok(())
     }
 
     /// Trains a dictionary on the buffered blocks (plain zstd when training fails, for
@@ -380,21 +506,34 @@ impl TableWriter {
         block_type: BlockType,
         compression: &Compression,
     ) -> Result<BlockHandle> {
+        self.append_block(|buffer, cipher, context| {
+            let options = EncodeOptions {
+                compression,
+                cipher,
+            };
+            envelope::encode_into(payload, block_type, options, context, buffer)
+        })
+    }
+
+    /// Appends the block `encode` writes into the buffer at the next offset (given the
+    /// file's cipher and the block's context), and returns its handle.
+    fn append_block(
+        &mut self,
+        encode: impl FnOnce(
+            &mut Vec<u8>,
+            Option<&FileCipher>,
+            BlockContext,
+        ) -> std::result::Result<(), lsm_codec::Error>,
+    ) -> Result<BlockHandle> {
         let context = BlockContext {
             file_id: self.file_id,
             block_offset: self.offset,
         };
-        let options = EncodeOptions {
-            compression,
-            cipher: self.cipher.as_ref(),
-        };
         let before = self.buffer.len();
-        envelope::encode_into(payload, block_type, options, context, &mut self.buffer).map_err(
-            |source| Error::Build {
-                file_id: self.file_id,
-                source: BuildError::Block(source),
-            },
-        )?;
+        encode(&mut self.buffer, self.cipher.as_ref(), context).map_err(|source| Error::Build {
+            file_id: self.file_id,
+            source: BuildError::Block(source),
+        })?;
         let len_bytes = (self.buffer.len() - before) as u64;
         let handle = BlockHandle {
             offset: self.offset,
@@ -440,6 +579,8 @@ impl TableWriter {
         }
         self.flush_data_block()?;
         self.train_and_write_pending()?;
+        self.send_batch()?;
+        self.write_in_flight()?;
         if self.properties.entry_count > 0 {
             self.write_index()?;
             self.write_filter()?;

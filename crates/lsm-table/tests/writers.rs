@@ -277,3 +277,68 @@ fn the_writer_s_digest_is_the_file_s_and_verify_recomputes_it() {
     assert!(report.is_ok(), "no block covers the footer");
     assert_ne!(report.file_digest, digest);
 }
+
+#[test]
+fn blocks_compressed_on_a_pool_give_the_same_file() {
+    let pool = std::sync::Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap(),
+    );
+    let entries = json_entries(6_000);
+    let variants = [
+        ("zstd", Compression::zstd(3), None, None),
+        ("lz4", Compression::Lz4, None, None),
+        (
+            "zstd, encrypted",
+            Compression::zstd(1),
+            Some((EncryptionKey::new([4; 32]), [6; 16])),
+            None,
+        ),
+        (
+            "trained dictionary",
+            Compression::zstd(3),
+            None,
+            Some(DictionaryTraining {
+                level: 3,
+                dictionary_bytes: 1024,
+                sample_bytes: 16 * 1024,
+            }),
+        ),
+    ];
+    for (name, compression, encryption, dictionary_training) in variants {
+        let fs = MemFs::new();
+        let options = TableOptions {
+            compression,
+            encryption,
+            dictionary_training,
+            ..TableOptions::default()
+        };
+        let pooled = TableOptions {
+            compression_pool: Some(std::sync::Arc::clone(&pool)),
+            ..options.clone()
+        };
+        write(&fs, "/inline", &entries, options);
+        write(&fs, "/pooled", &entries, pooled.clone());
+        // A writer on one of the pool's own threads (a sub-compaction's) compresses
+        // there, with the pool's help, rather than wait for a task of its pool.
+        pool.install(|| write(&fs, "/on-the-pool", &entries, pooled));
+        let inline = lsm_core::fs::read_all(&fs, "/inline".as_ref()).unwrap();
+        let pooled_bytes = lsm_core::fs::read_all(&fs, "/pooled".as_ref()).unwrap();
+        let on_the_pool = lsm_core::fs::read_all(&fs, "/on-the-pool".as_ref()).unwrap();
+        assert!(inline.len() > 64 * 1024, "{name}: many blocks");
+        assert!(inline == pooled_bytes, "{name}: the files differ");
+        assert!(
+            inline == on_the_pool,
+            "{name}: the file written on the pool differs"
+        );
+        let read_options = ReadOptions {
+            encryption_key: Some(EncryptionKey::new([4; 32]))
+                .filter(|_| name.contains("encrypted")),
+            ..ReadOptions::default()
+        };
+        let table = Table::open(&fs, "/pooled".as_ref(), 1, &read_options).unwrap();
+        assert_eq!(table.iter(SeqNo::MAX).count(), entries.len(), "{name}");
+    }
+}

@@ -441,14 +441,17 @@ impl Config {
     }
 
     /// Threads a large merge may run its slices on (at least 1; default: half the
-    /// cores). With one thread there are no sub-compactions.
+    /// cores). With one thread there are no sub-compactions. With several, a flush or a
+    /// merge that compresses its data blocks also compresses them on these threads
+    /// while its own builds the next ones (a table's bytes are the same either way).
     #[must_use]
     pub fn compaction_threads(mut self, threads: usize) -> Self {
         self.compaction_threads = threads.max(1);
         self
     }
 
-    /// Runs sub-compactions on this pool instead of one the tree builds.
+    /// Runs sub-compactions and block compression on this pool instead of one the tree
+    /// builds.
     #[must_use]
     pub fn compaction_pool(mut self, pool: Option<Arc<rayon::ThreadPool>>) -> Self {
         self.compaction_pool = pool;

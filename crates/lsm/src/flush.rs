@@ -173,6 +173,9 @@ impl TreeInner {
         options.created_at_ms = now_ms();
         options.replaces = replaces.into();
         options.obsolete = self.pending_deletions.ids().into();
+        // Compressed blocks are compressed on the compaction threads, when there are
+        // several, while the job's thread builds the next ones.
+        options.compression_pool.clone_from(&self.compaction_pool);
         let encryption = self.encryption.as_ref();
         // Each file's salt is set from its `NewTable` (or `NewBlobFile`).
         let file_encryption = encryption.map(|tree| (tree.key.clone(), [0; FILE_SALT_LEN]));

@@ -114,3 +114,53 @@ fn a_failed_slice_leaves_nothing_behind() {
     }
     assert!(failures > 0);
 }
+
+/// With several compaction threads, compressed blocks are compressed on them: by a
+/// flush and a one-slice merge (writer off the pool, compressing ahead), and by the
+/// slices of a split merge (writers on the pool's own threads). Every answer stays.
+#[test]
+fn compressed_blocks_are_compressed_on_the_compaction_threads() {
+    for min_slice_bytes in [4 << 10, 1 << 40] {
+        let fs = SimFs::new();
+        let seqno = SequenceNumberCounter::default();
+        let tree = Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
+            .with_shared_fs(Arc::new(fs.clone()))
+            .compaction_threads(2)
+            .subcompaction_min_bytes(min_slice_bytes)
+            .data_block_compression_policy(lsm::config::CompressionPolicy::all(
+                lsm::CompressionType::Zstd(3),
+            ))
+            .open()
+            .unwrap();
+        fill(&tree, &seqno);
+        let expected: Vec<_> = tree
+            .iter(SeqNo::MAX, None)
+            .map(|item| lsm::Guard::into_inner(item).unwrap())
+            .collect();
+        let result = tree.major_compact(64 << 20, seqno.get()).unwrap();
+        assert_eq!(result.action, CompactionAction::Merged);
+        let sliced = result.tables_out >= 2;
+        assert_eq!(
+            sliced,
+            min_slice_bytes < 1 << 20,
+            "{} outputs",
+            result.tables_out
+        );
+        let after: Vec<_> = tree
+            .iter(SeqNo::MAX, None)
+            .map(|item| lsm::Guard::into_inner(item).unwrap())
+            .collect();
+        assert_eq!(after, expected);
+        assert!(tree.verify_checksum().is_ok());
+        // The values compress: the tables are well below their raw size.
+        let raw: u64 = expected
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum();
+        assert!(
+            tree.disk_space() < raw / 2,
+            "{} of {raw}",
+            tree.disk_space()
+        );
+    }
+}
