@@ -94,8 +94,13 @@ fn bit_length(value: u64) -> u32 {
 #[derive(Debug)]
 pub(crate) struct LocatorBuilder {
     options: LocatorOptions,
-    /// Each user key's hash, in key order.
+    /// Each user key's hash, in key order (empty when the writer's filter holds exactly
+    /// these hashes and passes them to [`Self::finish`]).
     hashes: Vec<u64>,
+    /// Whether the hashes come from the writer at the end instead of being kept here.
+    shared_hashes: bool,
+    /// User keys noted.
+    key_count: u32,
     /// `(block, index of its first key in hashes)` of each block that has keys.
     blocks: Vec<(u32, u32)>,
     /// Each user key's slot, at the finer precisions.
@@ -120,11 +125,20 @@ impl LocatorBuilder {
         Self {
             options,
             hashes: Vec::new(),
+            shared_hashes: false,
+            key_count: 0,
             blocks: Vec::new(),
             slots: Vec::new(),
             largest_slot: 0,
             overflow: false,
         }
+    }
+
+    /// The builder for a writer whose filter holds each user key's hash, in order and
+    /// nothing else: [`Self::finish`] then takes those hashes instead of a copy.
+    pub(crate) fn sharing_hashes(mut self) -> Self {
+        self.shared_hashes = true;
+        self
     }
 
     /// Notes a new user key's first entry: its hash, its block number, and its position
@@ -144,7 +158,7 @@ impl LocatorBuilder {
         let (Ok(block), Ok(slot), Ok(index)) = (
             u32::try_from(block),
             u32::try_from(slot),
-            u32::try_from(self.hashes.len()),
+            u32::try_from(self.key_count),
         ) else {
             self.overflow = true;
             return;
@@ -152,7 +166,10 @@ impl LocatorBuilder {
         if self.blocks.last().is_none_or(|&(last, _)| last != block) {
             self.blocks.push((block, index));
         }
-        self.hashes.push(hash);
+        self.key_count = index.saturating_add(1);
+        if !self.shared_hashes {
+            self.hashes.push(hash);
+        }
         if self.options.precision != LocatorPrecision::Block {
             self.largest_slot = self.largest_slot.max(slot);
             self.slots.push(slot);
@@ -160,9 +177,20 @@ impl LocatorBuilder {
     }
 
     /// The locator block's payload for a table of `block_count` data blocks, or `None`
-    /// when the table is written without one (see the module docs).
-    pub(crate) fn finish(self, block_count: u64, shape: IndexShape<'_>) -> Option<Vec<u8>> {
-        if self.overflow || self.hashes.is_empty() {
+    /// when the table is written without one (see the module docs). `shared` are the
+    /// filter's hashes, for a builder [`Self::sharing_hashes`].
+    pub(crate) fn finish(
+        self,
+        block_count: u64,
+        shape: IndexShape<'_>,
+        shared: &[u64],
+    ) -> Option<Vec<u8>> {
+        let hashes = if self.shared_hashes {
+            shared
+        } else {
+            &self.hashes
+        };
+        if self.overflow || self.key_count == 0 || hashes.len() != self.key_count as usize {
             return None;
         }
         let block_bits = match self.options.block_id_bits {
@@ -189,7 +217,7 @@ impl LocatorBuilder {
         } else {
             u32::MAX >> (32 - slot_bits)
         };
-        let key_count = self.hashes.len();
+        let key_count = hashes.len();
         let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(key_count);
         for (position, &(block, first)) in self.blocks.iter().enumerate() {
             let end = self
@@ -197,7 +225,7 @@ impl LocatorBuilder {
                 .get(position + 1)
                 .map_or(key_count, |&(_, next)| next as usize);
             for index in first as usize..end {
-                let hash = *self.hashes.get(index)?;
+                let hash = *hashes.get(index)?;
                 let value = if slot_bits == 0 {
                     block
                 } else {

@@ -141,7 +141,19 @@ impl TableWriter {
                 .map(|extractor| extractor.name().to_owned()),
             ..TableProperties::default()
         };
-        let locator = options.locator.map(LocatorBuilder::new);
+        // A full filter of whole keys holds each user key's hash in order: the locator
+        // reads them from it instead of keeping its own.
+        let filter_has_every_hash = options.filter.is_some()
+            && options.prefix_extractor.is_none()
+            && options.filter_partition_keys.is_none();
+        let locator = options.locator.map(|locator| {
+            let builder = LocatorBuilder::new(locator);
+            if filter_has_every_hash {
+                builder.sharing_hashes()
+            } else {
+                builder
+            }
+        });
         Ok(Self {
             file,
             path: path.to_path_buf(),
@@ -663,7 +675,9 @@ impl TableWriter {
             index_restart_interval: self.options.index_restart_interval,
             partition_starts: &self.partition_starts,
         };
-        let Some(payload) = locator.finish(self.properties.data_block_count, shape) else {
+        let Some(payload) =
+            locator.finish(self.properties.data_block_count, shape, &self.filter_hashes)
+        else {
             return Ok(());
         };
         let handle = self.write_block(&payload, BlockType::Meta, &Compression::None)?;
