@@ -155,10 +155,11 @@ impl LocatorBuilder {
             LocatorPrecision::Restart => position / restart_interval.max(1),
             LocatorPrecision::Entry => position,
         };
-        let (Ok(block), Ok(slot), Ok(index)) = (
+        let index = self.key_count;
+        let (Ok(block), Ok(slot), Some(next)) = (
             u32::try_from(block),
             u32::try_from(slot),
-            u32::try_from(self.key_count),
+            index.checked_add(1),
         ) else {
             self.overflow = true;
             return;
@@ -166,7 +167,7 @@ impl LocatorBuilder {
         if self.blocks.last().is_none_or(|&(last, _)| last != block) {
             self.blocks.push((block, index));
         }
-        self.key_count = index.saturating_add(1);
+        self.key_count = next;
         if !self.shared_hashes {
             self.hashes.push(hash);
         }
