@@ -1,7 +1,7 @@
 //! Metamorphic testing (goal G5 of the reliability spec): the same seeded operation
 //! sequences run on trees of different configurations (compaction strategy, block size,
 //! compression, dictionary, encryption, key-value separation, key order, level
-//! routes), and every tree must give the same answers as the first after every version
+//! routes, block locators), and every tree must give the same answers as the first after every version
 //! change and at the end, reopened. No oracle is needed: the configurations check one
 //! another.
 
@@ -17,7 +17,9 @@ use std::time::Instant;
 
 use common::Concat;
 use lsm::compaction::{CompactionStrategy, Fifo, Leveled, SizeTiered};
-use lsm::config::{BlockSizePolicy, CompressionPolicy};
+use lsm::config::{
+    BlockSizePolicy, CompressionPolicy, LocatorPolicy, LocatorPolicyEntry, LocatorPrecision,
+};
 use lsm::{
     AbstractTree, Aes256GcmProvider, AnyTree, CompressionType, Config, Fs, Guard,
     KvSeparationOptions, MemFs, SeqNo, SequenceNumberCounter, ZstdDictionary,
@@ -61,14 +63,22 @@ fn dictionary() -> Arc<ZstdDictionary> {
     ))
 }
 
+fn locators(precision: LocatorPrecision) -> LocatorPolicy {
+    LocatorPolicy::all(LocatorPolicyEntry::Enabled {
+        precision,
+        block_id_bits: None,
+        slot_bits: None,
+    })
+}
+
 fn sealed(config: Config) -> Config {
     config.with_encryption(Some(Arc::new(Aes256GcmProvider::new(&[0x5a; 32]))))
 }
 
 const VARIANTS: &[Variant] = &[
     Variant {
-        name: "leveled, 4 KiB blocks, no compression",
-        configure: |config| config,
+        name: "leveled, 4 KiB blocks, no compression, no block locators",
+        configure: |config| config.locator_policy(LocatorPolicy::disabled()),
         strategy: leveled,
     },
     Variant {
@@ -79,8 +89,12 @@ const VARIANTS: &[Variant] = &[
         strategy: tiered,
     },
     Variant {
-        name: "FIFO without expiry, 512 B blocks",
-        configure: |config| config.data_block_size_policy(BlockSizePolicy::all(512)),
+        name: "FIFO without expiry, 512 B blocks, block locators at entry precision",
+        configure: |config| {
+            config
+                .data_block_size_policy(BlockSizePolicy::all(512))
+                .locator_policy(locators(LocatorPrecision::Entry))
+        },
         strategy: fifo,
     },
     Variant {
@@ -111,11 +125,13 @@ const VARIANTS: &[Variant] = &[
         strategy: leveled,
     },
     Variant {
-        name: "size-tiered, a comparator ordering bytes without the fast path, 512 B blocks",
+        name: "size-tiered, a comparator ordering bytes without the fast path, 512 B blocks, \
+               block locators at restart precision",
         configure: |config| {
             config
                 .comparator(Arc::new(lsm_testkit::orders::BytesThroughComparator))
                 .data_block_size_policy(BlockSizePolicy::all(512))
+                .locator_policy(locators(LocatorPrecision::Restart))
         },
         strategy: tiered,
     },
