@@ -179,17 +179,19 @@ impl LocatorBuilder {
 
     /// The locator block's payload for a table of `block_count` data blocks, or `None`
     /// when the table is written without one (see the module docs). `shared` are the
-    /// filter's hashes, for a builder [`Self::sharing_hashes`].
+    /// filter's hashes, for a builder [`Self::sharing_hashes`] (freed once copied into
+    /// the pairs the construction solves, like the builder's own).
     pub(crate) fn finish(
         self,
         block_count: u64,
         shape: IndexShape<'_>,
-        shared: &[u64],
+        shared: Vec<u64>,
     ) -> Option<Vec<u8>> {
         let hashes = if self.shared_hashes {
             shared
         } else {
-            &self.hashes
+            drop(shared);
+            self.hashes
         };
         if self.overflow || self.key_count == 0 || hashes.len() != self.key_count as usize {
             return None;
@@ -236,7 +238,7 @@ impl LocatorBuilder {
                 pairs.push((hash, value));
             }
         }
-        drop(self.hashes);
+        drop(hashes);
         drop(self.slots);
         let policy = RetrievalPolicy::new(block_bits + slot_bits).ok()?;
         // Two keys of one hash in two places (or a failed construction): no locator.

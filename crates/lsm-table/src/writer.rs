@@ -675,8 +675,13 @@ impl TableWriter {
             index_restart_interval: self.options.index_restart_interval,
             partition_starts: &self.partition_starts,
         };
-        let Some(payload) =
-            locator.finish(self.properties.data_block_count, shape, &self.filter_hashes)
+        // The filter is written: its hashes go to the locator, which frees them early.
+        let hashes = if self.options.filter_partition_keys.is_none() {
+            std::mem::take(&mut self.filter_hashes)
+        } else {
+            Vec::new()
+        };
+        let Some(payload) = locator.finish(self.properties.data_block_count, shape, hashes)
         else {
             return Ok(());
         };
