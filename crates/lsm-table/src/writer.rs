@@ -681,8 +681,7 @@ impl TableWriter {
         } else {
             Vec::new()
         };
-        let Some(payload) = locator.finish(self.properties.data_block_count, shape, hashes)
-        else {
+        let Some(payload) = locator.finish(self.properties.data_block_count, shape, hashes) else {
             return Ok(());
         };
         let handle = self.write_block(&payload, BlockType::Meta, &Compression::None)?;
