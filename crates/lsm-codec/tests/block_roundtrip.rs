@@ -110,8 +110,26 @@ proptest! {
                 .iter()
                 .find(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < seqno)
                 .cloned();
-            prop_assert_eq!(block.get(&LEX, &key, seqno).unwrap(), expected);
+            prop_assert_eq!(block.get(&LEX, &key, seqno).unwrap(), expected.clone());
+
+            // get_from: from the restart and entry where the key's first version is (a
+            // block locator's answer) it finds the same; from any start, nothing but a
+            // version of the key visible at the read seqno.
+            if let Some(first) = entries.iter().position(|entry| entry.key.user_key == key.as_slice()) {
+                let (restart, skip) = (first / restart_interval, first % restart_interval);
+                prop_assert_eq!(block.get_from(&LEX, &key, seqno, restart, skip).unwrap(), expected.clone());
+                prop_assert_eq!(block.get_from(&LEX, &key, seqno, restart, 0).unwrap(), expected.clone());
+            }
+            for restart in 0..entries.len().div_ceil(restart_interval) + 1 {
+                let found = block.get_from(&LEX, &key, seqno, restart, 0).unwrap();
+                prop_assert!(found.is_none_or(|entry| entry.key.user_key == key.as_slice() && entry.key.seqno < seqno));
+            }
         }
+        // entry_by_ordinal: every entry by its position, and nothing past the last.
+        for (ordinal, entry) in entries.iter().enumerate() {
+            prop_assert_eq!(block.entry_by_ordinal(ordinal, restart_interval).unwrap(), Some(entry.clone()));
+        }
+        prop_assert_eq!(block.entry_by_ordinal(entries.len(), restart_interval).unwrap(), None);
     }
 
     #[test]
@@ -129,6 +147,11 @@ proptest! {
         let expected = keys.partition_point(|key| key.as_slice() < probe.as_slice());
         let found = index.seek(&LEX, &probe, SeqNo::MAX).unwrap().map(|entry| entry.handle.offset / 4096);
         prop_assert_eq!(found, (expected < keys.len()).then_some(expected as u64));
+        for block_idx in 0..keys.len() {
+            let entry = index.entry_at(block_idx, restart_interval).unwrap().unwrap();
+            prop_assert_eq!(entry.handle.offset, block_idx as u64 * 4096);
+        }
+        prop_assert!(index.entry_at(keys.len(), restart_interval).unwrap().is_none());
         let handles: Vec<_> = index.iter().rev().map(|entry| entry.unwrap().handle.offset).collect();
         prop_assert_eq!(handles.len(), keys.len());
         prop_assert!(handles.windows(2).all(|pair| pair[0] > pair[1]));
