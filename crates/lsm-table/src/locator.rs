@@ -215,6 +215,12 @@ impl LocatorBuilder {
         if block_bits + slot_bits > 32 {
             return None;
         }
+        // No slot bits leave block precision, whatever was asked.
+        let precision = if slot_bits == 0 {
+            LocatorPrecision::Block
+        } else {
+            self.options.precision
+        };
         let search_block = if slot_bits == 0 {
             0
         } else {
@@ -246,7 +252,7 @@ impl LocatorBuilder {
         let mut out = Vec::with_capacity(retrieval.size_in_bytes() + 16);
         out.extend_from_slice(&[
             LOCATOR_VERSION,
-            self.options.precision.tag(),
+            precision.tag(),
             u8::try_from(block_bits).ok()?,
             u8::try_from(slot_bits).ok()?,
         ]);

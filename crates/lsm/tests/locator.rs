@@ -103,6 +103,12 @@ fn point_reads_through_the_locator_match_the_model_at_every_precision() {
             enabled(LocatorPrecision::Entry, None, Some(1)),
             true,
         ),
+        // No slot bits: block precision, whatever was asked.
+        (
+            "restart, no slot bits",
+            enabled(LocatorPrecision::Restart, None, Some(0)),
+            true,
+        ),
         // Two block numbers: tables of more blocks get no locator.
         (
             "block, one block bit",

@@ -158,7 +158,8 @@ pub enum LocatorPolicyEntry {
     /// (`None`: as many as each table needs; a table with more blocks than the fixed
     /// bits count gets no locator); `slot_bits` those of the restart or entry at the
     /// finer precisions (`None`: as many as needed; a slot that does not fit makes its
-    /// read search the block). Block and slot bits together are at most 32.
+    /// read search the block; 0 is block precision). Block and slot bits together are at
+    /// most 32.
     Enabled {
         /// What a key maps to.
         precision: LocatorPrecision,
