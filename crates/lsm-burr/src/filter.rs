@@ -11,12 +11,12 @@
 
 use std::fmt;
 
+use crate::Result;
 use crate::build::{BuildKnobs, build, class_of};
 use crate::coeff::Coeff;
 use crate::hashing::{fastrange, fingerprint, hash, mix, result_mask};
 use crate::layout::{BaseLayer, BumpLayer, Layout};
 use crate::policy::{FilterPolicy, RibbonWidth};
-use crate::{Error, Result};
 
 /// A built filter that owns its encoded bytes.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ impl BurrFilter {
     /// # Errors
     /// As [`FilterRef::decode`].
     pub fn decode(bytes: Vec<u8>) -> Result<Self> {
-        let layout = decode_filter(&bytes)?;
+        let layout = Layout::decode_as(&bytes, false)?;
         Ok(Self { bytes, layout })
     }
 
@@ -134,7 +134,7 @@ impl<'a> FilterRef<'a> {
     /// are not a whole filter of a version this build reads.
     pub fn decode(bytes: &'a [u8]) -> Result<Self> {
         Ok(Self {
-            layout: decode_filter(bytes)?,
+            layout: Layout::decode_as(bytes, false)?,
             bytes,
         })
     }
@@ -186,19 +186,7 @@ impl fmt::Debug for FilterRef<'_> {
     }
 }
 
-/// Parses a filter's bytes, refusing a retrieval structure.
-fn decode_filter(bytes: &[u8]) -> Result<Layout> {
-    let layout = Layout::decode(bytes)?;
-    if layout.retrieval {
-        return Err(Error::Malformed {
-            what: "a retrieval structure, not a filter",
-            offset: 2,
-        });
-    }
-    Ok(layout)
-}
-
-pub(crate) fn stats(layout: &Layout, size_in_bytes: usize) -> FilterStats {
+fn stats(layout: &Layout, size_in_bytes: usize) -> FilterStats {
     let row_bits = u64::from(layout.width.bits());
     let mut layer_key_counts: Vec<u64> = layout.bump.iter().map(|layer| layer.key_count).collect();
     let mut layer_slot_counts: Vec<u64> = layout

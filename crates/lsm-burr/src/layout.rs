@@ -187,6 +187,21 @@ pub(crate) fn base_seed(policy_seed: u64, bump_layer_count: usize, attempt: u64)
 }
 
 impl Layout {
+    /// [`Self::decode`], refusing a filter where a retrieval structure is expected
+    /// (`retrieval`) and the other way round.
+    pub(crate) fn decode_as(bytes: &[u8], retrieval: bool) -> Result<Self> {
+        let layout = Self::decode(bytes)?;
+        if layout.retrieval != retrieval {
+            let what = if retrieval {
+                "a filter, not a retrieval structure"
+            } else {
+                "a retrieval structure, not a filter"
+            };
+            return Err(malformed(what, 2));
+        }
+        Ok(layout)
+    }
+
     /// Parses and validates a filter's header; every section range fits `bytes`.
     pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
         let mut reader = Reader { bytes, offset: 0 };

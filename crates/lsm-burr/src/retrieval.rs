@@ -106,13 +106,7 @@ impl Retrieval {
     /// [`Error::Malformed`] when the bytes are not a whole retrieval structure (a filter
     /// is refused too); [`Error::UnsupportedVersion`] for a newer format.
     pub fn decode(bytes: Vec<u8>) -> Result<Self> {
-        let layout = Layout::decode(&bytes)?;
-        if !layout.retrieval {
-            return Err(Error::Malformed {
-                what: "a filter, not a retrieval structure",
-                offset: 2,
-            });
-        }
+        let layout = Layout::decode_as(&bytes, true)?;
         Ok(Self { bytes, layout })
     }
 

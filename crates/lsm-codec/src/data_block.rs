@@ -187,20 +187,13 @@ impl DataBlock {
         restart_idx: usize,
         skip: usize,
     ) -> Result<Option<InternalEntry>, DecodeError> {
-        if read_seqno == 0 || restart_idx >= self.restart_count {
+        if read_seqno == 0 {
             return Ok(None);
         }
+        let Some((mut offset, mut key)) = self.walk_from(restart_idx, skip)? else {
+            return Ok(None);
+        };
         let target = (user_key, read_seqno - 1);
-        let mut offset = self.restart_offset(restart_idx)?;
-        let mut key = Vec::new();
-        for _ in 0..skip {
-            if offset >= self.data_end {
-                return Ok(None);
-            }
-            let header = self.decode_header(offset, &key)?;
-            self.apply_key(&header, &mut key)?;
-            offset = header.next_offset;
-        }
         while offset < self.data_end {
             let header = self.decode_header(offset, &key)?;
             self.apply_key(&header, &mut key)?;
@@ -223,25 +216,62 @@ impl DataBlock {
         ordinal: usize,
         restart_interval: usize,
     ) -> Result<Option<InternalEntry>, DecodeError> {
+        let Some((offset, mut key)) = self.walk_to_ordinal(ordinal, restart_interval)? else {
+            return Ok(None);
+        };
+        let header = self.decode_header(offset, &key)?;
+        self.apply_key(&header, &mut key)?;
+        self.entry_at(&header, Slice::from(key)).map(Some)
+    }
+
+    /// The value of the entry at position `ordinal` (see [`Self::entry_by_ordinal`]),
+    /// a window of the block; its key is not rebuilt.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when an entry on the way is malformed.
+    pub fn value_by_ordinal(
+        &self,
+        ordinal: usize,
+        restart_interval: usize,
+    ) -> Result<Option<Slice>, DecodeError> {
+        let Some((offset, key)) = self.walk_to_ordinal(ordinal, restart_interval)? else {
+            return Ok(None);
+        };
+        let header = self.decode_header(offset, &key)?;
+        self.value_of(&header).map(Some)
+    }
+
+    fn walk_to_ordinal(
+        &self,
+        ordinal: usize,
+        restart_interval: usize,
+    ) -> Result<Option<(usize, Vec<u8>)>, DecodeError> {
         let restart_interval = restart_interval.max(1);
-        let restart_idx = ordinal / restart_interval;
+        self.walk_from(ordinal / restart_interval, ordinal % restart_interval)
+    }
+
+    /// Walks `skip` entries from restart `restart_idx`: the offset of the entry reached
+    /// and the key of the one before it (empty, and not allocated, at a restart), or
+    /// `None` when the restart or the walk is past the entries.
+    fn walk_from(
+        &self,
+        restart_idx: usize,
+        skip: usize,
+    ) -> Result<Option<(usize, Vec<u8>)>, DecodeError> {
         if restart_idx >= self.restart_count {
             return Ok(None);
         }
         let mut offset = self.restart_offset(restart_idx)?;
         let mut key = Vec::new();
-        for step in 0..=ordinal % restart_interval {
+        for _ in 0..skip {
             if offset >= self.data_end {
                 return Ok(None);
             }
             let header = self.decode_header(offset, &key)?;
             self.apply_key(&header, &mut key)?;
-            if step == ordinal % restart_interval {
-                return self.entry_at(&header, Slice::from(key)).map(Some);
-            }
             offset = header.next_offset;
         }
-        Ok(None)
+        Ok((offset < self.data_end).then_some((offset, key)))
     }
 
     fn hash_lookup(&self, user_key: &[u8]) -> Lookup {

@@ -170,20 +170,20 @@ impl IndexBlock {
             .transpose()
     }
 
-    /// The entry at position `ordinal` (the handle of the `ordinal`-th block it
-    /// indexes), for a block built with restarts every `restart_interval` entries;
-    /// `None` past the last entry.
+    /// The handle of the `ordinal`-th block the index names (its entry at that
+    /// position), for a block built with restarts every `restart_interval` entries;
+    /// `None` past the last entry. The entry's key is not rebuilt.
     ///
     /// # Errors
     /// [`DecodeError`] when an entry on the way is malformed.
-    pub fn entry_at(
+    pub fn handle_at(
         &self,
         ordinal: usize,
         restart_interval: usize,
-    ) -> Result<Option<IndexEntry>, DecodeError> {
+    ) -> Result<Option<BlockHandle>, DecodeError> {
         self.block
-            .entry_by_ordinal(ordinal, restart_interval)?
-            .map(IndexEntry::try_from)
+            .value_by_ordinal(ordinal, restart_interval)?
+            .map(|value| BlockHandle::decode_from(&value))
             .transpose()
     }
 

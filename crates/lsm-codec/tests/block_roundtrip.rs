@@ -130,6 +130,9 @@ proptest! {
             prop_assert_eq!(block.entry_by_ordinal(ordinal, restart_interval).unwrap(), Some(entry.clone()));
         }
         prop_assert_eq!(block.entry_by_ordinal(entries.len(), restart_interval).unwrap(), None);
+        for (ordinal, entry) in entries.iter().enumerate() {
+            prop_assert_eq!(block.value_by_ordinal(ordinal, restart_interval).unwrap(), Some(entry.value.clone()));
+        }
     }
 
     #[test]
@@ -148,10 +151,10 @@ proptest! {
         let found = index.seek(&LEX, &probe, SeqNo::MAX).unwrap().map(|entry| entry.handle.offset / 4096);
         prop_assert_eq!(found, (expected < keys.len()).then_some(expected as u64));
         for block_idx in 0..keys.len() {
-            let entry = index.entry_at(block_idx, restart_interval).unwrap().unwrap();
-            prop_assert_eq!(entry.handle.offset, block_idx as u64 * 4096);
+            let handle = index.handle_at(block_idx, restart_interval).unwrap().unwrap();
+            prop_assert_eq!(handle.offset, block_idx as u64 * 4096);
         }
-        prop_assert!(index.entry_at(keys.len(), restart_interval).unwrap().is_none());
+        prop_assert!(index.handle_at(keys.len(), restart_interval).unwrap().is_none());
         let handles: Vec<_> = index.iter().rev().map(|entry| entry.unwrap().handle.offset).collect();
         prop_assert_eq!(handles.len(), keys.len());
         prop_assert!(handles.windows(2).all(|pair| pair[0] > pair[1]));

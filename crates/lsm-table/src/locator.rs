@@ -284,7 +284,7 @@ pub(crate) struct Locator {
     data_restart_interval: usize,
     pub(crate) index_restart_interval: usize,
     /// The first block number of each index partition (empty: one index block).
-    pub(crate) partition_starts: Vec<u32>,
+    partition_starts: Vec<u32>,
     retrieval: Retrieval,
 }
 
@@ -393,6 +393,24 @@ impl Locator {
             },
         };
         (block, start)
+    }
+
+    /// For a partitioned index, the partition holding block `block` and the block's
+    /// position in it; `None` for an index of one block.
+    pub(crate) fn partition_of(&self, block: usize) -> Option<(usize, usize)> {
+        if self.partition_starts.is_empty() {
+            return None;
+        }
+        // The first partition starts at block 0 (checked when decoded).
+        let partition = self
+            .partition_starts
+            .partition_point(|&start| start as usize <= block)
+            .saturating_sub(1);
+        let start = self
+            .partition_starts
+            .get(partition)
+            .map_or(0, |&start| start as usize);
+        Some((partition, block - start))
     }
 
     /// Bytes the locator holds in memory.

@@ -688,44 +688,27 @@ impl TableInner {
         if block >= self.properties.data_block_count {
             return Ok(None);
         }
-        let Ok(mut ordinal) = usize::try_from(block) else {
+        let Ok(block) = usize::try_from(block) else {
             return Ok(None);
         };
-        let interval = locator.index_restart_interval;
-        let top = self.top_index()?;
         let index_offset = self.properties.index_handle.offset;
-        let index = if locator.partition_starts.is_empty() {
-            top
-        } else {
-            let partition = locator
-                .partition_starts
-                .partition_point(|&start| start as usize <= ordinal)
-                .saturating_sub(1);
-            let start = locator
-                .partition_starts
-                .get(partition)
-                .copied()
-                .unwrap_or(0);
-            ordinal -= start as usize;
-            let entry = top
-                .entry_at(partition, interval)
+        // The handle at `position` of `index`: a block number within the index is an
+        // entry of it.
+        let handle_at = |index: &IndexBlock, position: usize| {
+            index
+                .handle_at(position, locator.index_restart_interval)
                 .map_err(|error| block_error(self.file_id, index_offset, error.into()))?
-                .ok_or_else(|| {
-                    corruption(
-                        self.file_id,
-                        index_offset,
-                        "locator partition past the index",
-                    )
-                })?;
-            self.index_partition(entry.handle)?
+                .ok_or_else(|| corruption(self.file_id, index_offset, "locator past the index"))
         };
-        let entry = index
-            .entry_at(ordinal, interval)
-            .map_err(|error| block_error(self.file_id, index_offset, error.into()))?
-            .ok_or_else(|| {
-                corruption(self.file_id, index_offset, "locator block past the index")
-            })?;
-        Ok(Some(entry.handle))
+        let top = self.top_index()?;
+        let handle = match locator.partition_of(block) {
+            None => handle_at(&top, block)?,
+            Some((partition, position)) => {
+                let partition = self.index_partition(handle_at(&top, partition)?)?;
+                handle_at(&partition, position)?
+            }
+        };
+        Ok(Some(handle))
     }
 
     /// The filter partitions' index, pinned or read through the cache.
