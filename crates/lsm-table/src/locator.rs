@@ -94,6 +94,8 @@ fn bit_length(value: u64) -> u32 {
 #[derive(Debug)]
 pub(crate) struct LocatorBuilder {
     options: LocatorOptions,
+    /// Entries between restarts of the table's data blocks.
+    restart_interval: usize,
     /// Each user key's hash, in key order (empty when the writer's filter holds exactly
     /// these hashes and passes them to [`Self::finish`]).
     hashes: Vec<u64>,
@@ -114,16 +116,16 @@ pub(crate) struct LocatorBuilder {
 /// handle.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct IndexShape<'a> {
-    pub data_restart_interval: usize,
     pub index_restart_interval: usize,
     /// The first block number of each index partition (empty: one index block).
     pub partition_starts: &'a [u32],
 }
 
 impl LocatorBuilder {
-    pub(crate) fn new(options: LocatorOptions) -> Self {
+    pub(crate) fn new(options: LocatorOptions, restart_interval: usize) -> Self {
         Self {
             options,
+            restart_interval: restart_interval.max(1),
             hashes: Vec::new(),
             shared_hashes: false,
             key_count: 0,
@@ -143,16 +145,10 @@ impl LocatorBuilder {
 
     /// Notes a new user key's first entry: its hash, its block number, and its position
     /// in the block (entries before it).
-    pub(crate) fn note(
-        &mut self,
-        hash: u64,
-        block: usize,
-        position: usize,
-        restart_interval: usize,
-    ) {
+    pub(crate) fn note(&mut self, hash: u64, block: usize, position: usize) {
         let slot = match self.options.precision {
             LocatorPrecision::Block => 0,
-            LocatorPrecision::Restart => position / restart_interval.max(1),
+            LocatorPrecision::Restart => position / self.restart_interval,
             LocatorPrecision::Entry => position,
         };
         let index = self.key_count;
@@ -256,7 +252,7 @@ impl LocatorBuilder {
             u8::try_from(block_bits).ok()?,
             u8::try_from(slot_bits).ok()?,
         ]);
-        put_varint_u64(&mut out, shape.data_restart_interval as u64);
+        put_varint_u64(&mut out, self.restart_interval as u64);
         put_varint_u64(&mut out, shape.index_restart_interval as u64);
         put_varint_u64(&mut out, shape.partition_starts.len() as u64);
         for &start in shape.partition_starts {

@@ -147,7 +147,7 @@ impl TableWriter {
             && options.prefix_extractor.is_none()
             && options.filter_partition_keys.is_none();
         let locator = options.locator.map(|locator| {
-            let builder = LocatorBuilder::new(locator);
+            let builder = LocatorBuilder::new(locator, options.restart_interval);
             if filter_has_every_hash {
                 builder.sharing_hashes()
             } else {
@@ -300,12 +300,7 @@ impl TableWriter {
         if let Some(locator) = &mut self.locator {
             // Blocks are cut only between user keys: every version of this key lands in
             // the open block, whose number is the count of blocks finished before it.
-            locator.note(
-                hash,
-                self.block_seqnos.len(),
-                self.data_block.entry_count(),
-                self.options.restart_interval,
-            );
+            locator.note(hash, self.block_seqnos.len(), self.data_block.entry_count());
         }
         if self.options.filter.is_some() {
             self.filter_hashes.push(hash);
@@ -404,31 +399,14 @@ impl TableWriter {
             // could wait for ever: compress here, the pool helping through its own
             // scheduling.
             self.batch_bytes = 0;
-            let compressed: CompressedBatch = pool.install(|| {
-                use rayon::prelude::*;
-                batch
-                    .into_par_iter()
-                    .map(|(last_key, payload)| {
-                        let compressed = envelope::compress(&payload, &compression);
-                        (last_key, payload, compressed)
-                    })
-                    .collect()
-            });
+            let compressed = pool.install(|| compress_batch(batch, &compression));
             return self.write_compressed(compressed);
         }
         let (sender, receiver) = std::sync::mpsc::channel();
         let bytes = std::mem::take(&mut self.batch_bytes);
         pool.spawn(move || {
-            use rayon::prelude::*;
-            let compressed: CompressedBatch = batch
-                .into_par_iter()
-                .map(|(last_key, payload)| {
-                    let compressed = envelope::compress(&payload, &compression);
-                    (last_key, payload, compressed)
-                })
-                .collect();
             // The writer may have failed and gone meanwhile.
-            let _ = sender.send(compressed);
+            let _ = sender.send(compress_batch(batch, &compression));
         });
         self.in_flight = Some((receiver, bytes));
         self.batch_bytes = bytes;
@@ -671,16 +649,12 @@ impl TableWriter {
             return Ok(());
         };
         let shape = IndexShape {
-            data_restart_interval: self.options.restart_interval,
             index_restart_interval: self.options.index_restart_interval,
             partition_starts: &self.partition_starts,
         };
-        // The filter is written: its hashes go to the locator, which frees them early.
-        let hashes = if self.options.filter_partition_keys.is_none() {
-            std::mem::take(&mut self.filter_hashes)
-        } else {
-            Vec::new()
-        };
+        // The filter is written: its hashes go to a locator that shares them (which frees
+        // them early), or are dropped.
+        let hashes = std::mem::take(&mut self.filter_hashes);
         let Some(payload) = locator.finish(self.properties.data_block_count, shape, hashes) else {
             return Ok(());
         };
@@ -799,6 +773,21 @@ impl TableWriter {
         self.buffer.extend_from_slice(&footer);
         self.offset += footer.len() as u64;
     }
+}
+
+/// Compresses `batch` on the current rayon pool, keeping each block's order.
+fn compress_batch(
+    batch: Vec<(InternalKey, Vec<u8>)>,
+    compression: &Compression,
+) -> CompressedBatch {
+    use rayon::prelude::*;
+    batch
+        .into_par_iter()
+        .map(|(last_key, payload)| {
+            let compressed = envelope::compress(&payload, compression);
+            (last_key, payload, compressed)
+        })
+        .collect()
 }
 
 /// `ids` ascending, without repeats.
