@@ -276,9 +276,10 @@ impl Table {
             prefix_filter = extractor_name.is_some()
                 && properties.prefix_extractor.as_deref() == extractor_name;
         }
-        // Decoded now: a damaged locator fails the open, like a damaged filter.
+        // Decoded now, when it can be used (it is kept only with a pinned index): a
+        // damaged locator fails the open, like a damaged filter.
         let locator = match properties.locator_handle {
-            Some(handle) if options.use_locator && properties.entry_count > 0 => {
+            Some(handle) if options.use_locator && options.pin_index && top_index.is_some() => {
                 let payload = source.read_block(handle, BlockType::Meta)?;
                 Some(
                     Locator::decode(&payload, properties.data_block_count)
