@@ -17,20 +17,6 @@ use lsm_core::{Fs, FsLock};
 use crate::layout::{BLOBS_DIR, LOCK_FILE, ROUTE_FILE, TABLES_DIR, parse_table_file_name};
 use crate::{Config, Error, Result};
 
-/// Creates the tree's subdirectory `sub` of `dir` if it is missing, durably.
-pub(crate) fn create_subdir(fs: &dyn Fs, dir: &Path, sub: &Path) -> Result<()> {
-    if !fs
-        .exists(sub)
-        .map_err(|source| Error::io("stat", sub, source))?
-    {
-        fs.create_dir_all(sub)
-            .map_err(|source| Error::io("create dir", sub, source))?;
-        fs.sync_dir(dir)
-            .map_err(|source| Error::io("sync dir", dir, source))?;
-    }
-    Ok(())
-}
-
 /// Creates `dir` and makes its entry durable in its parent.
 pub(crate) fn create_dir_durably(fs: &dyn Fs, dir: &Path) -> Result<()> {
     if fs
@@ -124,7 +110,7 @@ pub(crate) fn claim_routes(
         create_dir_durably(config.route_fs(route).as_ref(), dir)?;
         locks.extend(lock_directory(fs, dir, config.directory_lock)?);
         let tables = dir.join(TABLES_DIR);
-        create_subdir(fs, dir, &tables)?;
+        create_dir_durably(fs, &tables)?;
         let claimed = if take_over {
             Ok(None)
         } else {

@@ -120,56 +120,51 @@ mod loom_models {
     /// the waiter wakes (no lost notification), and it finds no table busy.
     #[test]
     fn claims_never_overlap_and_a_waiting_caller_wakes() {
-        let started = std::time::Instant::now();
-        loom::model(|| {
-            let jobs = Arc::new(Jobs::default());
-            // Running jobs holding each table (tables 1 to 3).
-            let holders: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
-            let workers: Vec<_> = [[1_u64, 2], [2, 3]]
-                .into_iter()
-                .map(|tables| {
-                    let (jobs, holders) = (Arc::clone(&jobs), Arc::clone(&holders));
-                    thread::spawn(move || {
-                        let mut state = jobs.lock();
-                        if tables.iter().any(|id| state.busy.contains(id)) {
-                            return false;
-                        }
-                        let claim = jobs.claim(&mut state, tables);
-                        drop(state);
-                        for &id in claim.tables() {
-                            let before = holders[id as usize].fetch_add(1, Ordering::SeqCst);
-                            assert_eq!(before, 0, "table {id} held by two jobs");
-                        }
-                        for &id in claim.tables() {
-                            holders[id as usize].fetch_sub(1, Ordering::SeqCst);
-                        }
-                        drop(claim);
-                        true
-                    })
-                })
-                .collect();
-            {
-                let mut state = jobs.lock();
-                while state.running > 0 {
-                    state = jobs.wait(state);
-                }
-                assert!(state.busy.is_empty(), "no job runs, yet tables are busy");
-            }
-            let ran: Vec<bool> = workers
-                .into_iter()
-                .map(|worker| worker.join().unwrap())
-                .collect();
-            // At least one job claims its tables (the first to take the lock).
-            assert!(ran.iter().any(|&ran| ran));
-            let state = jobs.lock();
-            assert!(state.busy.is_empty() && state.running == 0);
-        });
-        lsm_testkit::reliability::record(
-            "G9",
+        crate::sync::loom_model(
             "loom: the compaction jobs' claims and the wait for a free tree",
-            1,
-            "exhaustive loom models",
-            started,
+            || {
+                let jobs = Arc::new(Jobs::default());
+                // Running jobs holding each table (tables 1 to 3).
+                let holders: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
+                let workers: Vec<_> = [[1_u64, 2], [2, 3]]
+                    .into_iter()
+                    .map(|tables| {
+                        let (jobs, holders) = (Arc::clone(&jobs), Arc::clone(&holders));
+                        thread::spawn(move || {
+                            let mut state = jobs.lock();
+                            if tables.iter().any(|id| state.busy.contains(id)) {
+                                return false;
+                            }
+                            let claim = jobs.claim(&mut state, tables);
+                            drop(state);
+                            for &id in claim.tables() {
+                                let before = holders[id as usize].fetch_add(1, Ordering::SeqCst);
+                                assert_eq!(before, 0, "table {id} held by two jobs");
+                            }
+                            for &id in claim.tables() {
+                                holders[id as usize].fetch_sub(1, Ordering::SeqCst);
+                            }
+                            drop(claim);
+                            true
+                        })
+                    })
+                    .collect();
+                {
+                    let mut state = jobs.lock();
+                    while state.running > 0 {
+                        state = jobs.wait(state);
+                    }
+                    assert!(state.busy.is_empty(), "no job runs, yet tables are busy");
+                }
+                let ran: Vec<bool> = workers
+                    .into_iter()
+                    .map(|worker| worker.join().unwrap())
+                    .collect();
+                // At least one job claims its tables (the first to take the lock).
+                assert!(ran.iter().any(|&ran| ran));
+                let state = jobs.lock();
+                assert!(state.busy.is_empty() && state.running == 0);
+            },
         );
     }
 }

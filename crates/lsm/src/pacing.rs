@@ -197,8 +197,7 @@ mod loom_models {
     /// of them or still owed, never lost and never slept twice.
     #[test]
     fn charged_delay_is_slept_once_or_still_owed() {
-        let started = std::time::Instant::now();
-        loom::model(|| {
+        crate::sync::loom_model("loom: the write pacing's shared debt", || {
             let pacing = Arc::new(WritePacing::new(Some(1_000_000_000), 1 << 20));
             // Each charge costs 600 us: two reach the millisecond.
             let writers: Vec<_> = (0..3)
@@ -218,12 +217,5 @@ mod loom_models {
             let owed = u128::from(pacing.owed_nanos.load(Ordering::SeqCst));
             assert_eq!(slept + owed, 3 * 600_000);
         });
-        lsm_testkit::reliability::record(
-            "G9",
-            "loom: the write pacing's shared debt",
-            1,
-            "exhaustive loom models",
-            started,
-        );
     }
 }

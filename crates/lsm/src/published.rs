@@ -78,8 +78,7 @@ mod loom_models {
     /// value that results, and a reader sees one of the values in between.
     #[test]
     fn no_install_is_lost() {
-        let started = std::time::Instant::now();
-        loom::model(|| {
+        crate::sync::loom_model("loom: super-version installs", || {
             let published = Arc::new(Published::new(0_u64));
             let installers: Vec<_> = [1_u64, 10]
                 .into_iter()
@@ -95,13 +94,6 @@ mod loom_models {
             }
             assert_eq!(*published.load(), 11);
         });
-        lsm_testkit::reliability::record(
-            "G9",
-            "loom: super-version installs",
-            1,
-            "exhaustive loom models",
-            started,
-        );
     }
 
     /// A memtable stand-in: writes counted, and the count when it was sealed.
@@ -114,8 +106,7 @@ mod loom_models {
     /// sealed, and none is lost.
     #[test]
     fn no_write_lands_in_a_sealed_memtable() {
-        let started = std::time::Instant::now();
-        loom::model(|| {
+        crate::sync::loom_model("loom: the write gate and a rotation", || {
             let published = Arc::new(Published::new(Memtables {
                 active: Arc::new(AtomicU64::new(0)),
                 sealed: None,
@@ -151,12 +142,5 @@ mod loom_models {
             assert_eq!(sealed, *at_sealing, "a write landed after the seal");
             assert_eq!(sealed + memtables.active.load(Ordering::SeqCst), 2);
         });
-        lsm_testkit::reliability::record(
-            "G9",
-            "loom: the write gate and a rotation",
-            1,
-            "exhaustive loom models",
-            started,
-        );
     }
 }

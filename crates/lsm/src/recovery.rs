@@ -29,7 +29,7 @@ use lsm_version::{Manifest, Recovered, Version};
 
 use crate::background::Background;
 use crate::blobs::LiveBlobFile;
-use crate::dirs::{claim_routes, create_dir_durably, create_subdir, holds_files, lock_directory};
+use crate::dirs::{claim_routes, create_dir_durably, holds_files, lock_directory};
 use crate::file_ids::FileIds;
 use crate::health::Health;
 use crate::layout::{BLOBS_DIR, TABLES_DIR, parse_table_file_name};
@@ -76,9 +76,9 @@ impl Tree {
         create_dir_durably(fs.as_ref(), &dir)?;
         let directory_lock = lock_directory(fs.as_ref(), &dir, config.directory_lock)?;
         let tables_dir = dir.join(TABLES_DIR);
-        create_subdir(fs.as_ref(), &dir, &tables_dir)?;
+        create_dir_durably(fs.as_ref(), &tables_dir)?;
         if config.kv_separation_opts.is_some() {
-            create_subdir(fs.as_ref(), &dir, &dir.join(BLOBS_DIR))?;
+            create_dir_durably(fs.as_ref(), &dir.join(BLOBS_DIR))?;
         }
         // The key is checked before anything encrypted is read (and recorded before a
         // new tree's manifest exists: a tree without a manifest pointer is new).

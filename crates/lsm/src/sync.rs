@@ -67,3 +67,12 @@ impl<T> ArcCell<T> {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = value;
     }
 }
+
+/// Runs the loom model `body` exhaustively and records it for the reliability program
+/// (goal G9) as `harness`.
+#[cfg(all(test, loom))]
+pub(crate) fn loom_model(harness: &str, body: impl Fn() + Sync + Send + 'static) {
+    let started = std::time::Instant::now();
+    loom::model(body);
+    lsm_testkit::reliability::record("G9", harness, 1, "exhaustive loom models", started);
+}

@@ -41,17 +41,22 @@ impl Routed {
             .map(|(index, _)| index)
     }
 
-    fn backend(&self, path: &Path) -> &dyn Fs {
-        match self.route_of(path) {
-            Some(index) => self.routes[index].1.as_ref(),
+    fn backend_of(&self, route: Option<usize>) -> &dyn Fs {
+        match route.and_then(|index| self.routes.get(index)) {
+            Some((_, backend)) => backend.as_ref(),
             None => self.default.as_ref(),
         }
     }
 
+    fn backend(&self, path: &Path) -> &dyn Fs {
+        self.backend_of(self.route_of(path))
+    }
+
     /// The backend serving both paths, or `CrossesDevices`.
     fn common(&self, from: &Path, to: &Path) -> io::Result<&dyn Fs> {
-        if self.route_of(from) == self.route_of(to) {
-            Ok(self.backend(from))
+        let route = self.route_of(from);
+        if route == self.route_of(to) {
+            Ok(self.backend_of(route))
         } else {
             Err(io::Error::new(
                 io::ErrorKind::CrossesDevices,
