@@ -285,11 +285,11 @@ pub(crate) fn open_tables(
     read_options: &ReadOptions,
     older_keys: &[lsm_codec::EncryptionKey],
 ) -> Result<BTreeMap<lsm_core::TableId, Arc<LiveTable>>> {
-    let dirs = config.table_dirs();
+    let located = TableFiles::list(fs.as_ref(), config)?;
     let mut tables = BTreeMap::new();
     for (level_idx, level) in version.levels().iter().enumerate() {
         for meta in level.runs().iter().flat_map(|run| run.tables()) {
-            let path = locate_table(fs.as_ref(), config, &dirs, level_idx, meta.id)?;
+            let path = located.path_of(config, level_idx, meta.id);
             let options = config.read_options(level_idx, read_options);
             let (table, stale) = crate::encryption::open_under_any_key(
                 options.encryption_key.as_ref(),
@@ -316,30 +316,52 @@ pub(crate) fn open_tables(
     Ok(tables)
 }
 
-/// Where table `id` of `level` is: its level's directory when the tree has no routes
-/// (opening reports a missing file there), else the first of `dirs` that holds it.
-fn locate_table(
-    fs: &dyn Fs,
-    config: &Config,
-    dirs: &[std::path::PathBuf],
-    level: usize,
-    id: lsm_core::TableId,
-) -> Result<std::path::PathBuf> {
-    let home = config.table_path(level, id);
-    if config.level_routes().is_empty() {
-        return Ok(home);
-    }
-    let name = id.to_string();
-    let elsewhere = dirs.iter().map(|dir| dir.join(&name));
-    for path in std::iter::once(home.clone()).chain(elsewhere) {
-        if fs
-            .exists(&path)
-            .map_err(|source| Error::io("stat", &path, source))?
-        {
-            return Ok(path);
+/// The table files in each of a routed tree's table directories, listed once.
+struct TableFiles(Vec<(std::path::PathBuf, BTreeSet<lsm_core::TableId>)>);
+
+impl TableFiles {
+    /// Lists the table directories of `config` (none without routes: every table is in
+    /// its level's directory, and opening reports one that is missing).
+    fn list(fs: &dyn Fs, config: &Config) -> Result<Self> {
+        if config.level_routes().is_empty() {
+            return Ok(Self(Vec::new()));
         }
+        let mut listed = Vec::new();
+        for dir in config.table_dirs() {
+            let ids = if fs
+                .exists(&dir)
+                .map_err(|source| Error::io("stat", &dir, source))?
+            {
+                fs.read_dir(&dir)
+                    .map_err(|source| Error::io("list", &dir, source))?
+                    .iter()
+                    .filter_map(|entry| entry.file_name().and_then(parse_table_file_name))
+                    .collect()
+            } else {
+                BTreeSet::new()
+            };
+            listed.push((dir, ids));
+        }
+        Ok(Self(listed))
     }
-    Ok(home)
+
+    /// Where table `id` of `level` is: its level's directory if it is there (or was not
+    /// listed), else the first listed directory that holds it.
+    fn path_of(&self, config: &Config, level: usize, id: lsm_core::TableId) -> std::path::PathBuf {
+        let home = config.table_path(level, id);
+        let holds = |dir: &Path| {
+            self.0
+                .iter()
+                .any(|(listed, ids)| listed == dir && ids.contains(&id))
+        };
+        if self.0.is_empty() || home.parent().is_some_and(holds) {
+            return home;
+        }
+        self.0
+            .iter()
+            .find(|(_, ids)| ids.contains(&id))
+            .map_or(home, |(dir, _)| dir.join(id.to_string()))
+    }
 }
 
 /// Deletes table and blob files the version does not reference, in every directory of
@@ -351,8 +373,8 @@ fn remove_orphans(
     tables: &BTreeMap<lsm_core::TableId, Arc<LiveTable>>,
     version: &Version,
 ) -> Result<()> {
+    let live = |path: &Path, id| tables.get(&id).is_some_and(|table| table.path() == path);
     for dir in config.table_dirs() {
-        let live = |path: &Path, id| tables.get(&id).is_some_and(|table| table.path() == path);
         remove_unlisted(fs, &dir, live, "tables")?;
     }
     let blobs_dir = config.path.join(BLOBS_DIR);
