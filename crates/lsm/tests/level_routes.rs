@@ -31,6 +31,14 @@ fn config(fs: &Arc<dyn Fs>) -> Config {
     .with_shared_fs(Arc::clone(fs))
 }
 
+/// A tree on `fs` whose levels 1 and deeper are in `COLD` on `cold`.
+fn open_routed(fs: &Arc<dyn Fs>, cold: &Arc<dyn Fs>) -> AnyTree {
+    config(fs)
+        .level_route_on(1, COLD, Arc::clone(cold))
+        .open()
+        .unwrap()
+}
+
 /// The table files (named by their ids) in `dir`.
 fn tables_in(fs: &dyn Fs, dir: &str) -> Vec<u64> {
     common::file_ids(fs, dir)
@@ -71,12 +79,7 @@ fn check(tree: &AnyTree, count: u32, round: u32) {
 fn the_deeper_levels_live_on_the_routes_file_system_and_reads_and_reopens_follow() {
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     let cold: Arc<dyn Fs> = Arc::new(MemFs::new());
-    let open = || {
-        config(&fs)
-            .level_route_on(1, COLD, Arc::clone(&cold))
-            .open()
-            .unwrap()
-    };
+    let open = || open_routed(&fs, &cold);
     let tree = open();
     fill(&tree, 0, 2_000, 1);
     fill(&tree, 1_000, 3_000, 2);
@@ -160,10 +163,7 @@ fn a_move_across_a_route_is_a_rewrite_into_the_destination() {
 fn ingested_tables_go_to_the_directory_of_the_level_they_land_in() {
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     let cold: Arc<dyn Fs> = Arc::new(MemFs::new());
-    let tree = config(&fs)
-        .level_route_on(1, COLD, Arc::clone(&cold))
-        .open()
-        .unwrap();
+    let tree = open_routed(&fs, &cold);
     let mut ingestion = tree.ingestion().unwrap();
     for i in 0..2_000 {
         ingestion.write(key(i), format!("value{i}-1")).unwrap();
@@ -178,10 +178,7 @@ fn ingested_tables_go_to_the_directory_of_the_level_they_land_in() {
     );
     check(&tree, 2_000, 1);
     drop(tree);
-    let tree = config(&fs)
-        .level_route_on(1, COLD, Arc::clone(&cold))
-        .open()
-        .unwrap();
+    let tree = open_routed(&fs, &cold);
     check(&tree, 2_000, 1);
 }
 
@@ -189,10 +186,7 @@ fn ingested_tables_go_to_the_directory_of_the_level_they_land_in() {
 fn a_checkpoint_holds_every_table_and_opens_without_the_routes() {
     let fs: Arc<dyn Fs> = Arc::new(MemFs::new());
     let cold: Arc<dyn Fs> = Arc::new(MemFs::new());
-    let tree = config(&fs)
-        .level_route_on(1, COLD, Arc::clone(&cold))
-        .open()
-        .unwrap();
+    let tree = open_routed(&fs, &cold);
     fill(&tree, 0, 2_000, 1);
     tree.major_compact(64 << 20, SeqNo::MAX).unwrap();
     fill(&tree, 0, 1_000, 2);
