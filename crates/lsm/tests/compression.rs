@@ -11,7 +11,7 @@ use std::sync::Arc;
 use lsm::config::{CompressionPolicy, DictionaryTraining};
 use lsm::{
     AbstractTree, AnyTree, CompressionType, Config, Error, Fs, Guard, KvSeparationOptions, MemFs,
-    SeqNo, SequenceNumberCounter, ZstdDictionary,
+    SeqNo, ZstdDictionary,
 };
 use lsm_testkit::data::{DataSet, Record, records_of};
 
@@ -33,14 +33,10 @@ fn dictionary(records: &[Record]) -> Arc<ZstdDictionary> {
     Arc::new(lsm_codec::train_dictionary(&samples, 16 << 10).unwrap())
 }
 
-fn config(fs: &Arc<dyn Fs>) -> Config {
-    Config::new(
-        "/db",
-        SequenceNumberCounter::default(),
-        SequenceNumberCounter::default(),
-    )
-    .with_shared_fs(Arc::clone(fs))
-}
+#[path = "support/common.rs"]
+mod common;
+
+use common::config_on as config;
 
 /// Writes the records in two flushes and a major compaction; returns the bytes on disk.
 fn fill(tree: &AnyTree, records: &[Record]) -> u64 {

@@ -21,14 +21,7 @@ use lsm_testkit::orders::Numeric;
 #[path = "support/common.rs"]
 mod common;
 
-fn config(fs: &Arc<dyn Fs>) -> Config {
-    Config::new(
-        "/db",
-        SequenceNumberCounter::default(),
-        SequenceNumberCounter::default(),
-    )
-    .with_shared_fs(Arc::clone(fs))
-}
+use common::config_on as config;
 
 #[test]
 fn a_tree_s_files_read_back_as_written() {

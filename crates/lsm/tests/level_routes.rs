@@ -22,14 +22,7 @@ use lsm::{
 const TREE: &str = "/db";
 const COLD: &str = "/cold";
 
-fn config(fs: &Arc<dyn Fs>) -> Config {
-    Config::new(
-        TREE,
-        SequenceNumberCounter::default(),
-        SequenceNumberCounter::default(),
-    )
-    .with_shared_fs(Arc::clone(fs))
-}
+use common::config_on as config;
 
 /// A tree on `fs` whose levels 1 and deeper are in `COLD` on `cold`.
 fn open_routed(fs: &Arc<dyn Fs>, cold: &Arc<dyn Fs>) -> AnyTree {

@@ -16,20 +16,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lsm::fs::{Fs, OpenOptions};
-use lsm::{AbstractTree, Config, Guard, KvSeparationOptions, MemFs, SeqNo, SequenceNumberCounter};
+use lsm::{AbstractTree, Config, Guard, KvSeparationOptions, MemFs, SeqNo};
 
 /// The largest single allocation an open and a read of the damaged tree may make: the
 /// tree is 100 KiB; a length believed blindly would ask for up to 4 GiB.
 const ALLOCATION_MAX: usize = 16 << 20;
 
+#[path = "support/common.rs"]
+mod common;
+
 fn config(fs: &Arc<dyn Fs>) -> Config {
-    Config::new(
-        "/db",
-        SequenceNumberCounter::default(),
-        SequenceNumberCounter::default(),
-    )
-    .with_shared_fs(Arc::clone(fs))
-    .with_kv_separation(Some(
+    common::config_on(fs).with_kv_separation(Some(
         KvSeparationOptions::default().separation_threshold(100),
     ))
 }

@@ -66,6 +66,16 @@ pub fn file_ids(fs: &dyn lsm::fs::Fs, dir: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The default configuration of a tree at `/db` on `fs` (fresh seqno counters).
+pub fn config_on(fs: &Arc<dyn lsm::fs::Fs>) -> Config {
+    Config::new(
+        "/db",
+        SequenceNumberCounter::default(),
+        SequenceNumberCounter::default(),
+    )
+    .with_shared_fs(Arc::clone(fs))
+}
+
 /// A tree with the default configuration at `/db` on a simulated file system.
 pub fn sim_tree(fs: &SimFs, seqno: &SequenceNumberCounter) -> AnyTree {
     Config::new("/db", seqno.clone(), SequenceNumberCounter::default())
