@@ -63,6 +63,12 @@ impl BlockIter {
         }
     }
 
+    /// The block this iterator reads.
+    #[must_use]
+    pub fn block(&self) -> &DataBlock {
+        &self.block
+    }
+
     /// Moves the front to the first entry at or after `(user_key, seqno)` in internal-key
     /// order (the newest version of `user_key` with a seqno at most `seqno`, or the next
     /// key). `seek(key, SeqNo::MAX)` lands on the newest version of `key`.

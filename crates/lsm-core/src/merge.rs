@@ -58,6 +58,17 @@ where
         Self { sources, order }
     }
 
+    /// Restarts the merge: `reposition` restarts each source (both ends, in a new
+    /// window), and what the merge had peeked from either end is forgotten.
+    pub fn restart(&mut self, mut reposition: impl FnMut(&mut I)) {
+        for source in &mut self.sources {
+            reposition(&mut source.iter);
+            source.front = None;
+            source.back = None;
+            source.drained = false;
+        }
+    }
+
     fn fill_fronts(&mut self) -> Result<(), E> {
         for source in &mut self.sources {
             if source.front.is_none() {

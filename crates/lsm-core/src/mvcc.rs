@@ -105,6 +105,16 @@ where
         }
     }
 
+    /// Restarts the stream: `reposition` restarts its input (both ends, in a new
+    /// window), and the versions either end had read ahead are forgotten.
+    pub fn restart(&mut self, reposition: impl FnOnce(&mut I)) {
+        reposition(&mut self.inner.inner);
+        self.inner.front = None;
+        self.inner.back = None;
+        self.front_group = None;
+        self.back_group = None;
+    }
+
     fn is_visible(&self, entry: &InternalEntry) -> bool {
         entry.key.is_visible_at(self.read_seqno)
     }

@@ -113,7 +113,54 @@ pub struct TableIter {
     bounds: Bounds,
     last_front: Option<(UserKey, SeqNo)>,
     last_back: Option<(UserKey, SeqNo)>,
-    inner: Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Send>,
+    inner: Scan,
+}
+
+/// A table iterator's scan: of the stored entries (which can hand the data blocks its
+/// ends hold to the next position), or of an ingested table's entries at its global
+/// seqno.
+enum Scan {
+    Stored(StoredScan),
+    Other(EntryIter),
+}
+
+impl Scan {
+    fn new(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo, held: Vec<Held>) -> Self {
+        match table.global_seqno {
+            Some(global) => Self::Other(scan_at_global_seqno(table, bounds, read_seqno, global)),
+            None => Self::Stored(StoredScan::new(table, bounds, read_seqno, held)),
+        }
+    }
+
+    /// The data blocks the ends hold, for the next position to use without reading.
+    fn into_held(self) -> Vec<Held> {
+        match self {
+            Self::Stored(scan) => scan.into_held(),
+            Self::Other(_) => Vec::new(),
+        }
+    }
+}
+
+impl Iterator for Scan {
+    type Item = Result<InternalEntry>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Stored(scan) => scan.next(),
+            Self::Other(scan) => scan.next(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Scan {
+    #[inline]
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Stored(scan) => scan.next_back(),
+            Self::Other(scan) => scan.next_back(),
+        }
+    }
 }
 
 /// A seek target: (user key, seqno) in internal-key order.
@@ -135,7 +182,7 @@ impl TableIter {
         read_seqno: SeqNo,
     ) -> Self {
         let bounds = Bounds::of(&range);
-        let inner = scan(table, &bounds, read_seqno);
+        let inner = Scan::new(table, &bounds, read_seqno, Vec::new());
         Self {
             table: Arc::clone(table),
             read_seqno,
@@ -178,7 +225,45 @@ impl TableIter {
         self.rebuild();
     }
 
-    /// Restarts the scan within the bounds, minus what either end already yielded.
+    /// Restarts both ends within `window` (cut to the range the iterator was created
+    /// with), as a new iterator over the window would, forgetting what either end
+    /// yielded. The data blocks the ends hold stay in use: a window that starts (or
+    /// ends) in the block an end stands in is positioned there without reading it again.
+    pub fn reposition<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
+        self.bounds = self.range.within(&self.table.order, Bounds::of(&window));
+        self.last_front = None;
+        self.last_back = None;
+        self.rebuild();
+    }
+
+    /// An iterator over `range` positioned as [`Self::reposition`] to `window` leaves it.
+    pub(crate) fn new_within<K, R, W>(
+        table: &Arc<TableInner>,
+        range: &R,
+        window: &W,
+        read_seqno: SeqNo,
+    ) -> Self
+    where
+        K: AsRef<[u8]>,
+        R: RangeBounds<K>,
+        W: RangeBounds<K>,
+    {
+        let range = Bounds::of(range);
+        let bounds = range.within(&table.order, Bounds::of(window));
+        let inner = Scan::new(table, &bounds, read_seqno, Vec::new());
+        Self {
+            table: Arc::clone(table),
+            read_seqno,
+            range,
+            bounds,
+            last_front: None,
+            last_back: None,
+            inner,
+        }
+    }
+
+    /// Restarts the scan within the bounds, minus what either end already yielded,
+    /// keeping the data blocks the ends hold for the new scan.
     fn rebuild(&mut self) {
         if let Some((key, seqno)) = self.last_front.clone() {
             self.bounds.set_after(key, seqno);
@@ -187,7 +272,9 @@ impl TableIter {
             // Entries before (key, seqno) are those at or before (key, seqno + 1).
             self.bounds.upper = Some((key, seqno + 1));
         }
-        self.inner = scan(&self.table, &self.bounds, self.read_seqno);
+        let held = std::mem::replace(&mut self.inner, Scan::Other(Box::new(std::iter::empty())))
+            .into_held();
+        self.inner = Scan::new(&self.table, &self.bounds, self.read_seqno, held);
     }
 
     fn note(slot: &mut Option<(UserKey, SeqNo)>, item: Option<&Result<InternalEntry>>) {
@@ -211,6 +298,27 @@ impl Bounds {
             Bound::Excluded(key) => Some((UserKey::new(key.as_ref()), SeqNo::MAX)),
             Bound::Unbounded => None,
         };
+        bounds
+    }
+
+    /// These bounds cut to `window` where it is tighter.
+    fn within(&self, order: &KeyOrder, window: Self) -> Self {
+        let mut bounds = self.clone();
+        let lower_tighter = match (&window.lower, &self.lower) {
+            (Some(lower), Some(range_lower)) => compare(order, lower, range_lower).is_gt(),
+            (lower, _) => lower.is_some(),
+        };
+        if lower_tighter {
+            bounds.lower = window.lower;
+            bounds.excluded = window.excluded;
+        }
+        let upper_tighter = match (&window.upper, &self.upper) {
+            (Some(upper), Some(range_upper)) => compare(order, upper, range_upper).is_lt(),
+            (upper, _) => upper.is_some(),
+        };
+        if upper_tighter {
+            bounds.upper = window.upper;
+        }
         bounds
     }
 
@@ -245,7 +353,7 @@ type EntryIter = Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Sen
 fn scan(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> EntryIter {
     match table.global_seqno {
         Some(global) => scan_at_global_seqno(table, bounds, read_seqno, global),
-        None => scan_stored(table, bounds, read_seqno),
+        None => Box::new(StoredScan::new(table, bounds, read_seqno, Vec::new())),
     }
 }
 
@@ -266,7 +374,7 @@ fn scan_at_global_seqno(
         upper: bounds.upper.clone().map(|(key, _)| (key, 0)),
         excluded: None,
     };
-    let entries = scan_stored(table, &whole_keys, SeqNo::MAX)
+    let entries = StoredScan::new(table, &whole_keys, SeqNo::MAX, Vec::new())
         .map(move |item| item.map(|entry| crate::reader::with_seqno(entry, global)));
     let cuts = bounds
         .lower
@@ -293,41 +401,191 @@ fn scan_at_global_seqno(
     }))
 }
 
-/// [`scan`] on the seqnos as stored.
-fn scan_stored(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> EntryIter {
-    if table.properties.entry_count == 0 {
-        // A table of range tombstones only: no entries to scan.
-        return Box::new(std::iter::empty());
+/// A data block an end of a [`StoredScan`] holds, with its offset in the file.
+struct Held {
+    offset: u64,
+    entries: BlockIter,
+}
+
+impl Held {
+    /// The next entry from the front, its error naming the block.
+    fn next(&mut self, file_id: u64) -> Option<Result<InternalEntry>> {
+        let item = self.entries.next()?;
+        Some(item.map_err(|error| block_error(file_id, self.offset, error.into())))
     }
-    let Bounds {
-        lower,
-        upper,
-        excluded,
-    } = bounds.clone();
-    if let (Some(lower), Some(upper)) = (&lower, &upper)
-        && compare(&table.order, lower, upper).is_gt()
-    {
-        return Box::new(std::iter::empty());
+
+    /// The next entry from the back, its error naming the block.
+    fn next_back(&mut self, file_id: u64) -> Option<Result<InternalEntry>> {
+        let item = self.entries.next_back()?;
+        Some(item.map_err(|error| block_error(file_id, self.offset, error.into())))
     }
-    let index = index_entries(table, &lower, &upper);
-    let data_table = Arc::clone(table);
-    let mut readahead = Readahead::default();
-    let data = TwoLevelIter::new(index, move |entry: IndexEntry| {
-        data_block_iter(&data_table, &entry, &lower, &upper, &mut readahead)
-    });
-    if excluded.is_none() && table.properties.seqno_max < read_seqno {
-        // Every entry is visible and none is skipped: no filter to pass through.
-        return Box::new(data);
+}
+
+/// [`scan`] on the seqnos as stored: the index yields the data blocks of the bounds,
+/// each end reads its block when it reaches it, and when the index runs dry from one
+/// end the block the other end holds is the only one left (so the ends meet without
+/// yielding an entry twice). Blocks handed over from an earlier position are used
+/// instead of reading them when the index names them again.
+struct StoredScan {
+    table: Arc<TableInner>,
+    read_seqno: SeqNo,
+    lower: Target,
+    upper: Target,
+    excluded: Option<(UserKey, SeqNo)>,
+    /// Every entry is visible and none is skipped: no entry to test.
+    keeps_all: bool,
+    index: IndexIter,
+    front: Option<Held>,
+    back: Option<Held>,
+    readahead: Readahead,
+    /// Blocks an earlier position held, not yet named again.
+    handed_over: Vec<Held>,
+}
+
+impl StoredScan {
+    fn new(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo, held: Vec<Held>) -> Self {
+        let Bounds {
+            lower,
+            upper,
+            excluded,
+        } = bounds.clone();
+        let empty = table.properties.entry_count == 0
+            || matches!((&lower, &upper), (Some(lower), Some(upper))
+                if compare(&table.order, lower, upper).is_gt());
+        // A table of range tombstones only, or bounds that hold nothing: no entries.
+        let index: IndexIter = if empty {
+            Box::new(std::iter::empty())
+        } else {
+            index_entries(table, &lower, &upper)
+        };
+        Self {
+            keeps_all: excluded.is_none() && table.properties.seqno_max < read_seqno,
+            table: Arc::clone(table),
+            read_seqno,
+            lower,
+            upper,
+            excluded,
+            index,
+            front: None,
+            back: None,
+            readahead: Readahead::default(),
+            handed_over: held,
+        }
     }
-    Box::new(data.filter(move |item| match item {
-        Ok(entry) => {
-            entry.key.seqno < read_seqno
-                && excluded.as_ref().is_none_or(|(key, seqno)| {
+
+    /// The blocks the ends hold (and those handed over and not used yet).
+    fn into_held(self) -> Vec<Held> {
+        let mut held = self.handed_over;
+        held.extend(self.front);
+        held.extend(self.back);
+        held
+    }
+
+    /// Whether `item` is within the read: visible at the read seqno, and not the
+    /// excluded entry. Errors pass.
+    fn keeps(&self, item: &Result<InternalEntry>) -> bool {
+        let Ok(entry) = item else { return true };
+        self.keeps_all
+            || entry.key.seqno < self.read_seqno
+                && self.excluded.as_ref().is_none_or(|(key, seqno)| {
                     entry.key.seqno != *seqno || entry.key.user_key != *key
                 })
+    }
+
+    /// The block `entry` names, cut to the bounds: one handed over if it is that block,
+    /// read otherwise.
+    fn open(&mut self, entry: &IndexEntry) -> Result<Held> {
+        let offset = entry.handle.offset;
+        let file_id = self.table.file_id;
+        let mut entries = match self.handed_over.iter().position(|held| held.offset == offset) {
+            Some(at) => {
+                let held = self.handed_over.swap_remove(at);
+                held.entries.block().iter()
+            }
+            None => self
+                .table
+                .data_block_ahead(entry.handle, &mut self.readahead)?
+                .iter(),
+        };
+        cut_to_bounds(&mut entries, &self.table.order, entry, &self.lower, &self.upper)
+            .map_err(|error| block_error(file_id, offset, error.into()))?;
+        Ok(Held { offset, entries })
+    }
+
+    fn next_stored(&mut self) -> Option<Result<InternalEntry>> {
+        let file_id = self.table.file_id;
+        loop {
+            if let Some(held) = &mut self.front {
+                if let Some(item) = held.next(file_id) {
+                    return Some(item);
+                }
+                self.front = None;
+            }
+            match self.index.next()? {
+                Ok(entry) => match self.open(&entry) {
+                    Ok(held) => self.front = Some(held),
+                    Err(error) => return Some(Err(error)),
+                },
+                Err(error) => return Some(Err(error)),
+            }
         }
-        Err(_) => true,
-    }))
+    }
+
+    fn next_back_stored(&mut self) -> Option<Result<InternalEntry>> {
+        let file_id = self.table.file_id;
+        loop {
+            if let Some(held) = &mut self.back {
+                if let Some(item) = held.next_back(file_id) {
+                    return Some(item);
+                }
+                self.back = None;
+            }
+            match self.index.next_back()? {
+                Ok(entry) => match self.open(&entry) {
+                    Ok(held) => self.back = Some(held),
+                    Err(error) => return Some(Err(error)),
+                },
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
+impl Iterator for StoredScan {
+    type Item = Result<InternalEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let item = match self.next_stored() {
+                Some(item) => item,
+                // The index is dry from the front: the back's block is all that is left.
+                None => {
+                    let file_id = self.table.file_id;
+                    self.back.as_mut()?.next(file_id)?
+                }
+            };
+            if self.keeps(&item) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+impl DoubleEndedIterator for StoredScan {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        loop {
+            let item = match self.next_back_stored() {
+                Some(item) => item,
+                None => {
+                    let file_id = self.table.file_id;
+                    self.front.as_mut()?.next_back(file_id)?
+                }
+            };
+            if self.keeps(&item) {
+                return Some(item);
+            }
+        }
+    }
 }
 
 impl Iterator for TableIter {
@@ -425,18 +683,28 @@ fn data_block_iter(
     let file_id = table.file_id;
     let block = table.data_block_ahead(entry.handle, readahead)?;
     let mut entries = block.iter();
-    let decode_error = |error: lsm_core::DecodeError| block_error(file_id, offset, error.into());
-    let order = &table.order;
+    cut_to_bounds(&mut entries, &table.order, entry, lower, upper)
+        .map_err(|error| block_error(file_id, offset, error.into()))?;
+    Ok(entries.map(move |item| item.map_err(|error| block_error(file_id, offset, error.into()))))
+}
+
+/// Cuts the entries of the block `entry` names to the bounds: the lower bound seeks,
+/// the upper bound cuts the back when the block's last key lies beyond it.
+fn cut_to_bounds(
+    entries: &mut BlockIter,
+    order: &KeyOrder,
+    entry: &IndexEntry,
+    lower: &Target,
+    upper: &Target,
+) -> Result<(), lsm_core::DecodeError> {
     if let Some((key, seqno)) = lower {
-        entries.seek(order, key, *seqno).map_err(decode_error)?;
+        entries.seek(order, key, *seqno)?;
     }
     if let Some((key, seqno)) = upper {
         let bound = InternalKey::new(key.clone(), *seqno, ValueType::Value);
         if order.cmp_internal(&entry.last_key, &bound).is_gt() {
-            entries
-                .seek_for_prev(order, key, *seqno)
-                .map_err(decode_error)?;
+            entries.seek_for_prev(order, key, *seqno)?;
         }
     }
-    Ok(entries.map(move |item| item.map_err(|error| block_error(file_id, offset, error.into()))))
+    Ok(())
 }

@@ -43,6 +43,7 @@ mod properties;
 mod range_tombstones;
 mod reader;
 mod row_cache;
+mod run;
 mod seqno_bounds;
 mod table_set_writer;
 mod two_level;
@@ -58,6 +59,7 @@ pub use pin_budget::PinBudget;
 pub use properties::TableProperties;
 pub use reader::{BlockReport, FilterCounters, Table, VerifyReport};
 pub use row_cache::RowCache;
+pub use run::RunIter;
 pub use table_set_writer::{NewTable, TableSetWriter, WrittenTable};
 pub use writer::TableWriter;
 

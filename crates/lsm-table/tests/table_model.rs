@@ -333,6 +333,7 @@ enum Op {
     NextBack,
     Seek(Vec<u8>),
     SeekForPrev(Vec<u8>),
+    Reposition(Bound<Vec<u8>>, Bound<Vec<u8>>),
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -341,13 +342,15 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         4 => Just(Op::NextBack),
         1 => key_strategy().prop_map(Op::Seek),
         1 => key_strategy().prop_map(Op::SeekForPrev),
+        1 => (bound_strategy(), bound_strategy()).prop_map(|(lower, upper)| Op::Reposition(lower, upper)),
     ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
-    /// Seeks reposition one end; the other end's progress is kept.
+    /// Seeks reposition one end; the other end's progress is kept. A reposition restarts
+    /// both ends within a window of the range.
     #[test]
     fn seeks_match_a_cursor_model(
         raw in entries_strategy(),
@@ -385,6 +388,111 @@ proptest! {
                 Op::SeekForPrev(key) => {
                     scan.seek_for_prev(&key);
                     back = visible.partition_point(|entry| order.le(&entry.key.user_key, &key));
+                }
+                Op::Reposition(window_lower, window_upper) => {
+                    scan.reposition((window_lower.clone(), window_upper.clone()));
+                    (front, back) = window_in(&order, &visible, &window_lower, &window_upper);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum RunOp {
+    Next,
+    NextBack,
+    Reposition(Bound<Vec<u8>>, Bound<Vec<u8>>),
+}
+
+fn run_op_strategy() -> impl Strategy<Value = RunOp> {
+    prop_oneof![
+        4 => Just(RunOp::Next),
+        4 => Just(RunOp::NextBack),
+        2 => (bound_strategy(), bound_strategy()).prop_map(|(lower, upper)| RunOp::Reposition(lower, upper)),
+    ]
+}
+
+/// Where `visible` (in key order) starts within `lower` and ends within `upper`.
+fn window_in(
+    order: &KeyOrder,
+    visible: &[InternalEntry],
+    lower: &Bound<Vec<u8>>,
+    upper: &Bound<Vec<u8>>,
+) -> (usize, usize) {
+    let front = visible.partition_point(|entry| match lower {
+        Bound::Included(key) => order.lt(&entry.key.user_key, key),
+        Bound::Excluded(key) => order.le(&entry.key.user_key, key),
+        Bound::Unbounded => false,
+    });
+    let back = visible.partition_point(|entry| match upper {
+        Bound::Included(key) => order.le(&entry.key.user_key, key),
+        Bound::Excluded(key) => order.lt(&entry.key.user_key, key),
+        Bound::Unbounded => true,
+    });
+    (front, back)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// A run of tables scans as the sorted union of their entries, from both ends, and
+    /// a reposition restarts both ends within a window of the range.
+    #[test]
+    fn runs_match_a_cursor_model(
+        raw in entries_strategy(),
+        settings in settings_strategy(),
+        lower in bound_strategy(),
+        upper in bound_strategy(),
+        read_seqno in 0..32_u64,
+        cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..4),
+        ops in proptest::collection::vec(run_op_strategy(), 1..60),
+        test_order in proptest::sample::select(TestOrder::ALL.to_vec()),
+    ) {
+        let order = test_order.key_order();
+        let entries = lsm_testkit::model::sorted_entries_in(&order, raw);
+        // Tables split where a user key starts, so that their key ranges are disjoint.
+        let key_starts: Vec<usize> = (1..entries.len())
+            .filter(|&idx| entries[idx].key.user_key != entries[idx - 1].key.user_key)
+            .collect();
+        let mut splits: Vec<usize> = if key_starts.is_empty() {
+            Vec::new()
+        } else {
+            cuts.iter().map(|cut| key_starts[cut.index(key_starts.len())]).collect()
+        };
+        splits.sort_unstable();
+        splits.dedup();
+        splits.push(entries.len());
+        let mut tables = Vec::new();
+        let mut start = 0;
+        for end in splits {
+            if end > start {
+                let (table, _, fs) = build(&entries[start..end], &settings, &order);
+                tables.push((table, fs));
+            }
+            start = end;
+        }
+        let visible: Vec<_> = entries
+            .iter()
+            .filter(|entry| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
+            .cloned()
+            .collect();
+        let (mut front, mut back) = (0, visible.len());
+        let run_tables = tables.iter().map(|(table, _)| table.clone()).collect();
+        let mut run = lsm_table::RunIter::new(run_tables, (lower, upper), read_seqno);
+        for op in ops {
+            match op {
+                RunOp::Next => {
+                    let expected = (front < back).then(|| { front += 1; visible[front - 1].clone() });
+                    prop_assert_eq!(run.next().transpose().unwrap(), expected);
+                }
+                RunOp::NextBack => {
+                    let expected = (front < back).then(|| { back -= 1; visible[back].clone() });
+                    prop_assert_eq!(run.next_back().transpose().unwrap(), expected);
+                }
+                RunOp::Reposition(window_lower, window_upper) => {
+                    run.reposition((window_lower.clone(), window_upper.clone()));
+                    (front, back) = window_in(&order, &visible, &window_lower, &window_upper);
                 }
             }
         }

@@ -1,0 +1,185 @@
+//! [`RunIter`]: a double-ended scan of a run of tables (disjoint key ranges, in key
+//! order) that opens a table only when an end reaches it and repositions in place.
+//!
+//! Each end holds one table iterator. A reposition keeps the iterators the ends hold:
+//! when the new window starts (or ends) in a table an end stood in, that table's
+//! iterator is repositioned inside the table, keeping its data block when the window
+//! starts in it, instead of being opened again.
+
+use std::ops::{Bound, Range, RangeBounds};
+
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, UserKey};
+
+use crate::{Result, Table, TableIter};
+
+/// A scan of a run of tables; see the module docs.
+pub struct RunIter {
+    tables: Vec<Table>,
+    order: KeyOrder,
+    read_seqno: SeqNo,
+    /// The range given at creation.
+    range: (Bound<UserKey>, Bound<UserKey>),
+    /// The window the ends run in now (within the range).
+    window: (Bound<UserKey>, Bound<UserKey>),
+    /// Tables neither end has opened yet.
+    unopened: Range<usize>,
+    front: Option<(usize, TableIter)>,
+    back: Option<(usize, TableIter)>,
+    /// Iterators the ends held before the last reposition.
+    kept: Vec<(usize, TableIter)>,
+}
+
+impl RunIter {
+    /// A scan of the entries of `tables` (a run: disjoint key ranges, in key order, all
+    /// in one key order) with user keys in `range` and seqnos below `read_seqno`, in
+    /// internal-key order.
+    pub fn new<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        tables: Vec<Table>,
+        range: R,
+        read_seqno: SeqNo,
+    ) -> Self {
+        let range = owned(&range);
+        let order = tables
+            .first()
+            .map_or_else(KeyOrder::lexicographic, |table| table.inner.order.clone());
+        let mut run = Self {
+            tables,
+            order,
+            read_seqno,
+            window: range.clone(),
+            range,
+            unopened: 0..0,
+            front: None,
+            back: None,
+            kept: Vec::new(),
+        };
+        run.unopened = run.span();
+        run
+    }
+
+    /// Restarts both ends within `window` (cut to the range the scan was created with),
+    /// as a new scan over the window would; see the module docs.
+    pub fn reposition<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
+        self.window = (
+            tighter(&self.order, &self.range.0, window.start_bound(), true),
+            tighter(&self.order, &self.range.1, window.end_bound(), false),
+        );
+        self.kept.clear();
+        self.kept.extend(self.front.take());
+        self.kept.extend(self.back.take());
+        self.unopened = self.span();
+    }
+
+    /// The tables whose key ranges meet the window.
+    fn span(&self) -> Range<usize> {
+        let order = &self.order;
+        let start = self.tables.partition_point(|table| {
+            let max = &table.properties().key_max;
+            match &self.window.0 {
+                Bound::Included(key) => order.lt(max, key),
+                Bound::Excluded(key) => order.le(max, key),
+                Bound::Unbounded => false,
+            }
+        });
+        let end = self.tables.partition_point(|table| {
+            let min = &table.properties().key_min;
+            match &self.window.1 {
+                Bound::Included(key) => order.le(min, key),
+                Bound::Excluded(key) => order.lt(min, key),
+                Bound::Unbounded => true,
+            }
+        });
+        start..end.max(start)
+    }
+
+    /// Table `idx`'s iterator over the window: a kept one repositioned, or a new one.
+    fn open(&mut self, idx: usize) -> TableIter {
+        if let Some(at) = self.kept.iter().position(|(kept, _)| *kept == idx) {
+            let (_, mut iter) = self.kept.swap_remove(at);
+            iter.reposition(self.window.clone());
+            return iter;
+        }
+        let table = &self.tables[idx];
+        TableIter::new_within(&table.inner, &self.range, &self.window, self.read_seqno)
+    }
+}
+
+/// `range`'s bounds, owned.
+fn owned<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> (Bound<UserKey>, Bound<UserKey>) {
+    let own = |bound: Bound<&K>| match bound {
+        Bound::Included(key) => Bound::Included(UserKey::new(key.as_ref())),
+        Bound::Excluded(key) => Bound::Excluded(UserKey::new(key.as_ref())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    (own(range.start_bound()), own(range.end_bound()))
+}
+
+/// The tighter of `limit` and `bound` (lower bounds when `lower`, upper ones otherwise).
+fn tighter<K: AsRef<[u8]>>(
+    order: &KeyOrder,
+    limit: &Bound<UserKey>,
+    bound: Bound<&K>,
+    lower: bool,
+) -> Bound<UserKey> {
+    let bound = match bound {
+        Bound::Included(key) => Bound::Included(UserKey::new(key.as_ref())),
+        Bound::Excluded(key) => Bound::Excluded(UserKey::new(key.as_ref())),
+        Bound::Unbounded => return limit.clone(),
+    };
+    let (Bound::Included(limit_key) | Bound::Excluded(limit_key)) = limit else {
+        return bound;
+    };
+    let (Bound::Included(key) | Bound::Excluded(key)) = &bound else {
+        return limit.clone();
+    };
+    let ordering = order.cmp(key, limit_key);
+    let bound_tighter = match ordering {
+        std::cmp::Ordering::Equal => matches!(bound, Bound::Excluded(_)),
+        std::cmp::Ordering::Greater => lower,
+        std::cmp::Ordering::Less => !lower,
+    };
+    if bound_tighter { bound } else { limit.clone() }
+}
+
+impl Iterator for RunIter {
+    type Item = Result<InternalEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((_, iter)) = &mut self.front {
+                if let Some(item) = iter.next() {
+                    return Some(item);
+                }
+                self.front = None;
+            }
+            if self.unopened.is_empty() {
+                // The back's table is all that is left.
+                return self.back.as_mut()?.1.next();
+            }
+            let idx = self.unopened.start;
+            self.unopened.start += 1;
+            let iter = self.open(idx);
+            self.front = Some((idx, iter));
+        }
+    }
+}
+
+impl DoubleEndedIterator for RunIter {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((_, iter)) = &mut self.back {
+                if let Some(item) = iter.next_back() {
+                    return Some(item);
+                }
+                self.back = None;
+            }
+            if self.unopened.is_empty() {
+                return self.front.as_mut()?.1.next_back();
+            }
+            self.unopened.end -= 1;
+            let idx = self.unopened.end;
+            let iter = self.open(idx);
+            self.back = Some((idx, iter));
+        }
+    }
+}
