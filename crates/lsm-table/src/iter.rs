@@ -119,6 +119,10 @@ pub struct TableIter {
 /// A table iterator's scan: of the stored entries (which can hand the data blocks its
 /// ends hold to the next position), or of an ingested table's entries at its global
 /// seqno.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per table iterator, held in place for its life: boxing would add a pointer hop per entry"
+)]
 enum Scan {
     Stored(StoredScan),
     Other(EntryIter),
@@ -497,7 +501,11 @@ impl StoredScan {
     fn open(&mut self, entry: &IndexEntry) -> Result<Held> {
         let offset = entry.handle.offset;
         let file_id = self.table.file_id;
-        let mut entries = match self.handed_over.iter().position(|held| held.offset == offset) {
+        let mut entries = match self
+            .handed_over
+            .iter()
+            .position(|held| held.offset == offset)
+        {
             Some(at) => {
                 let held = self.handed_over.swap_remove(at);
                 held.entries.block().iter()
@@ -507,8 +515,14 @@ impl StoredScan {
                 .data_block_ahead(entry.handle, &mut self.readahead)?
                 .iter(),
         };
-        cut_to_bounds(&mut entries, &self.table.order, entry, &self.lower, &self.upper)
-            .map_err(|error| block_error(file_id, offset, error.into()))?;
+        cut_to_bounds(
+            &mut entries,
+            &self.table.order,
+            entry,
+            &self.lower,
+            &self.upper,
+        )
+        .map_err(|error| block_error(file_id, offset, error.into()))?;
         Ok(Held { offset, entries })
     }
 

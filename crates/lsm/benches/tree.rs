@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the tree on the real file system: insert, point reads from
 //! the memtable and from tables (hit and miss), a seek with ten steps (a new iterator,
-//! and one repositioned iterator), and a flush; a
-//! seek and a full scan over level 0 after eight flushes fed in key order.
+//! and one repositioned iterator), and a flush; a seek, a skip scan (short hops
+//! forward, new iterators against one repositioned iterator) and a full scan over
+//! level 0 after eight flushes fed in key order.
 //! The db_bench-style figures on real records are `cargo xtask bench`.
 
 use std::hint::black_box;
@@ -115,6 +116,30 @@ fn bench_key_ordered_level0(c: &mut Criterion) {
                     .take(10)
                     .count(),
             )
+        });
+    });
+    // A skip scan: short hops forward (three keys on, two read each), as a join or a
+    // filtered scan makes, with a new iterator per hop and with one repositioned iterator
+    // (whose hops land mostly in the blocks it holds).
+    let mut hop = 0;
+    let mut next_hop = || {
+        hop = (hop + 3) % (FLUSHES * PER_FLUSH);
+        hop
+    };
+    group.bench_function("skip_scan_new_iterator", |b| {
+        b.iter(|| {
+            black_box(
+                tree.range(ordered(next_hop()).., SeqNo::MAX, None)
+                    .take(2)
+                    .count(),
+            )
+        });
+    });
+    let mut seekable = tree.range_seekable::<&str, _>(.., SeqNo::MAX, None);
+    group.bench_function("skip_scan_seek_to", |b| {
+        b.iter(|| {
+            seekable.seek_to(ordered(next_hop()).as_bytes());
+            black_box(seekable.by_ref().take(2).count())
         });
     });
     group.throughput(Throughput::Elements(FLUSHES * PER_FLUSH));

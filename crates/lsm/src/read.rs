@@ -431,31 +431,16 @@ pub(crate) fn scan(
 ) -> IterBox {
     let Shape { bounds, prefix } = shape;
     let order = super_version.version.order().clone();
-    if let Some((memtable, _)) = &index
-        && memtable.order() != &order
-    {
-        // An overlay in another order would merge wrongly: refuse the read.
-        let refusal = Error::ComparatorMismatch {
-            stored: order.name().to_owned(),
-            supplied: memtable.order().name(),
-        };
+    if let Some(refusal) = overlay_refusal(&order, &index) {
         return Box::new(std::iter::once(IterGuardImpl::new(Err(refusal))));
     }
     let mut sources: Vec<EntryIter> = Vec::new();
     // Whether every source is a run of plain tables (see
     // [`SuperVersion::run_is_plain`]): then the newest-version stream has nothing to do.
     let mut all_plain = true;
-    let mut tombstones = scan_tombstones(&super_version, &bounds, read_seqno);
+    let tombstones = window_tombstones(&super_version, &bounds, read_seqno, &index);
     if let Some((memtable, index_seqno)) = index {
         all_plain = false;
-        // The overlay's range tombstones hide versions of every source, visible at the
-        // overlay's own seqno as its entries are.
-        tombstones.extend(
-            memtable
-                .range_tombstones()
-                .into_iter()
-                .filter(|tombstone| visible_within(&order, tombstone, &bounds, index_seqno)),
-        );
         sources.push(Box::new(
             memtable.range(bounds.clone(), index_seqno).map(Ok),
         ));
@@ -525,28 +510,13 @@ pub(crate) fn scan(
         return pinned(super_version, prefix, Stream::Plain(source));
     }
     let merged: EntryIter = if tombstones.is_empty() {
-        Box::new(MergeIter::new(order.clone(), sources))
+        Box::new(MergeIter::new(order, sources))
     } else {
-        // A version a range tombstone hides reads as a tombstone: it hides the key, and
-        // ends a merge fold, exactly where the range tombstone does. Every tombstone here
-        // is visible to its source's read already, so only the versions' seqnos count.
         let tombstone_order = order.clone();
-        Box::new(MergeIter::new(order.clone(), sources).map(move |entry| {
-            entry.map(|mut entry| {
-                if tombstones.iter().any(|t| {
-                    t.hides(
-                        &tombstone_order,
-                        &entry.key.user_key,
-                        entry.key.seqno,
-                        SeqNo::MAX,
-                    )
-                }) {
-                    entry.key.value_type = ValueType::Tombstone;
-                    entry.value = UserValue::empty();
-                }
-                entry
-            })
-        }))
+        Box::new(
+            MergeIter::new(order, sources)
+                .map(move |entry| entry.map(|entry| masked(&tombstone_order, &tombstones, entry))),
+        )
     };
     // Sources hold the read seqno themselves; the stream only picks the newest version.
     let mut stream = MvccStream::new(merged, SeqNo::MAX);
@@ -597,22 +567,67 @@ impl DoubleEndedIterator for Stream {
 /// `stream` with its super-version pinned, keeping only keys that start with `prefix`
 /// when set.
 fn pinned(super_version: Arc<SuperVersion>, prefix: Option<Vec<u8>>, stream: Stream) -> IterBox {
-    let blob_files = Arc::clone(&super_version.blob_files);
     match prefix {
-        None => Box::new(Pinned {
-            _super_version: super_version,
-            blob_files,
-            stream,
-        }),
-        Some(prefix) => Box::new(Pinned {
-            _super_version: super_version,
-            blob_files,
-            stream: stream.filter(move |item| match item {
+        None => Box::new(Pinned::new(super_version, stream)),
+        Some(prefix) => Box::new(Pinned::new(
+            super_version,
+            stream.filter(move |item| match item {
                 Ok(entry) => entry.key.user_key.starts_with(&prefix),
                 Err(_) => true,
             }),
-        }),
+        )),
     }
+}
+
+/// The refusal of a read given an overlay in another key order than the tree's (it
+/// would merge wrongly).
+pub(crate) fn overlay_refusal(order: &KeyOrder, index: &Index) -> Option<Error> {
+    let (memtable, _) = index.as_ref()?;
+    (memtable.order() != order).then(|| Error::ComparatorMismatch {
+        stored: order.name().to_owned(),
+        supplied: memtable.order().name(),
+    })
+}
+
+/// `entry`, read as a tombstone when one of `tombstones` hides it. A hidden version
+/// reads as a tombstone: it hides the key, and ends a merge fold, exactly where the
+/// range tombstone does. Every tombstone here is visible to its source's read already,
+/// so only the versions' seqnos count.
+pub(crate) fn masked(
+    order: &KeyOrder,
+    tombstones: &[RangeTombstone],
+    mut entry: InternalEntry,
+) -> InternalEntry {
+    if tombstones
+        .iter()
+        .any(|t| t.hides(order, &entry.key.user_key, entry.key.seqno, SeqNo::MAX))
+    {
+        entry.key.value_type = ValueType::Tombstone;
+        entry.value = UserValue::empty();
+    }
+    entry
+}
+
+/// The range tombstones a scan of `bounds` at `read_seqno` applies: those of the tree
+/// visible at `read_seqno`, and the overlay's, which hide versions of every source and
+/// are visible at the overlay's own seqno as its entries are.
+pub(crate) fn window_tombstones(
+    super_version: &SuperVersion,
+    bounds: &OwnedBounds,
+    read_seqno: SeqNo,
+    index: &Index,
+) -> Vec<RangeTombstone> {
+    let mut tombstones = scan_tombstones(super_version, bounds, read_seqno);
+    if let Some((memtable, index_seqno)) = index {
+        let order = super_version.version.order();
+        tombstones.extend(
+            memtable
+                .range_tombstones()
+                .into_iter()
+                .filter(|tombstone| visible_within(order, tombstone, bounds, *index_seqno)),
+        );
+    }
+    tombstones
 }
 
 /// The range tombstones visible at `read_seqno` that may cover keys within `bounds`.
@@ -664,7 +679,7 @@ fn visible_within(
 
 /// A scan together with the super-version its tables and blob files belong to, so that
 /// no file is deleted while the scan may still read it.
-struct Pinned<S> {
+pub(crate) struct Pinned<S> {
     _super_version: Arc<SuperVersion>,
     /// The blob files items read their separated values from (lazily).
     blob_files: crate::blobs::BlobFiles,
@@ -672,6 +687,19 @@ struct Pinned<S> {
 }
 
 impl<S> Pinned<S> {
+    pub(crate) fn new(super_version: Arc<SuperVersion>, stream: S) -> Self {
+        Self {
+            blob_files: Arc::clone(&super_version.blob_files),
+            _super_version: super_version,
+            stream,
+        }
+    }
+
+    /// The stream, to reposition.
+    pub(crate) fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
     fn guard(&self, item: Result<InternalEntry>) -> IterGuardImpl {
         match &item {
             Ok(entry) if entry.key.value_type == ValueType::Indirection => {

@@ -3,9 +3,12 @@
 //! ([`crate::AbstractTree::batch_range_scan`]).
 //!
 //! Both read one snapshot: the super-version taken when they are created stays pinned,
-//! with its open tables, its memtables and the read seqno, so a seek or the next
-//! interval builds only the merge over sources that are already open (no table is
-//! opened again, no file looked up), and every position sees the same data.
+//! with its open tables, its memtables and the read seqno, and every position sees the
+//! same data. The sources are built once, one per memtable and one per run of tables,
+//! and repositioned in place: a seek (or the next interval) restarts each source in the
+//! new window, and a run keeps the tables its ends stand in and the data blocks they
+//! hold, so a seek that lands in a block the iterator already holds reads nothing (no
+//! table is opened again, no file looked up, no block fetched from the cache).
 //!
 //! A seek sets the window the iterator runs in, clamped to the range it was created
 //! with: [`SeekableGuardIter::seek_to`] makes the window run from the key (or the
@@ -44,13 +47,15 @@ use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use lsm_core::mvcc::MergeFn;
-use lsm_core::{SeqNo, UserKey};
-use lsm_table::ReadOptions;
+use lsm_core::merge::MergeIter;
+use lsm_core::mvcc::{MergeFn, MvccStream};
+use lsm_core::{InternalEntry, KeyOrder, RangeTombstone, SeqNo, UserKey};
+use lsm_memtable::{Memtable, MemtableIter};
+use lsm_table::RunIter;
 
 use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
-use crate::read::{self, Index, IterBox, OwnedBounds};
+use crate::read::{self, Index, OwnedBounds, Pinned};
 use crate::super_version::SuperVersion;
 
 /// A range iterator that repositions in place; see the module docs.
@@ -76,22 +81,9 @@ pub(crate) struct Snapshot {
     pub(crate) read_seqno: SeqNo,
     pub(crate) index: Index,
     pub(crate) merge: Option<MergeFn<Error>>,
-    pub(crate) read_options: ReadOptions,
 }
 
 impl Snapshot {
-    /// A scan of `bounds` over the snapshot.
-    pub(crate) fn scan(&self, bounds: OwnedBounds) -> IterBox {
-        read::scan_bounds(
-            Arc::clone(&self.super_version),
-            bounds,
-            self.read_seqno,
-            self.index.clone(),
-            self.merge.clone(),
-            &self.read_options,
-        )
-    }
-
     /// `key` as an inclusive bound on one side of the range, unless `limit` (the
     /// range's bound on that side) is tighter: `past` is where `key` lies from a limit
     /// that stays (`Less` for a start, `Greater` for an end).
@@ -103,6 +95,143 @@ impl Snapshot {
             _ => Bound::Included(UserKey::new(key)),
         }
     }
+
+    /// The sources of a scan of `range`: the overlay, each memtable with entries, and
+    /// each run with tables that may hold keys in the range and versions below the read
+    /// seqno.
+    fn sources(&self, range: &OwnedBounds) -> Vec<Source> {
+        let super_version = &self.super_version;
+        let order = super_version.version.order();
+        let mut sources = Vec::new();
+        if let Some((memtable, index_seqno)) = &self.index {
+            sources.push(Source::memtable(memtable, *index_seqno, range));
+        }
+        for memtable in super_version.memtables() {
+            if memtable.has_entries() {
+                sources.push(Source::memtable(memtable, self.read_seqno, range));
+            }
+        }
+        for level in super_version.version.levels() {
+            for run in level.runs() {
+                let tables: Vec<_> = run
+                    .tables()
+                    .iter()
+                    .filter(|meta| {
+                        meta.seqno_min < self.read_seqno
+                            && read::overlaps(
+                                order,
+                                range,
+                                meta.key_range.min(),
+                                meta.key_range.max(),
+                            )
+                    })
+                    .map(|meta| super_version.table(meta.id).table.clone())
+                    .collect();
+                if !tables.is_empty() {
+                    sources.push(Source::Run(RunIter::new(
+                        tables,
+                        range.clone(),
+                        self.read_seqno,
+                    )));
+                }
+            }
+        }
+        sources
+    }
+}
+
+/// A source of a repositionable scan.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per source, held in place for the iterator's life"
+)]
+enum Source {
+    /// A memtable read at a seqno; a reposition asks the skiplist again (it holds no
+    /// block to keep).
+    Memtable {
+        memtable: Arc<Memtable>,
+        read_seqno: SeqNo,
+        entries: MemtableIter,
+    },
+    /// A run of tables, repositioned in place.
+    Run(RunIter),
+}
+
+impl Source {
+    fn memtable(memtable: &Arc<Memtable>, read_seqno: SeqNo, window: &OwnedBounds) -> Self {
+        Self::Memtable {
+            entries: memtable.range(window.clone(), read_seqno),
+            memtable: Arc::clone(memtable),
+            read_seqno,
+        }
+    }
+
+    /// Restarts both ends within `window`.
+    fn reposition(&mut self, window: &OwnedBounds) {
+        match self {
+            Self::Memtable {
+                memtable,
+                read_seqno,
+                entries,
+            } => *entries = memtable.range(window.clone(), *read_seqno),
+            Self::Run(run) => run.reposition(window.clone()),
+        }
+    }
+}
+
+impl Iterator for Source {
+    type Item = Result<InternalEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Memtable { entries, .. } => entries.next().map(Ok),
+            Self::Run(run) => run.next().map(|item| item.map_err(Error::from)),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Source {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Memtable { entries, .. } => entries.next_back().map(Ok),
+            Self::Run(run) => run.next_back().map(|item| item.map_err(Error::from)),
+        }
+    }
+}
+
+/// The merged sources with the range tombstones of the window applied (see
+/// [`read::masked`]).
+struct Masked {
+    merged: MergeIter<Source>,
+    order: KeyOrder,
+    tombstones: Vec<RangeTombstone>,
+}
+
+impl Iterator for Masked {
+    type Item = Result<InternalEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.merged.next()?;
+        Some(item.map(|entry| read::masked(&self.order, &self.tombstones, entry)))
+    }
+}
+
+impl DoubleEndedIterator for Masked {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let item = self.merged.next_back()?;
+        Some(item.map(|entry| read::masked(&self.order, &self.tombstones, entry)))
+    }
+}
+
+/// What a repositionable scan reads from: its stack of sources, or the one error a
+/// read with an overlay in another key order gives (again after each reposition).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per iterator, held in place for its life"
+)]
+enum Reader {
+    Stack(Pinned<MvccStream<Masked, Error>>),
+    Refused(Option<Error>),
 }
 
 /// [`SeekableGuardIter`] over a [`Snapshot`].
@@ -110,25 +239,79 @@ pub(crate) struct Seekable {
     snapshot: Snapshot,
     /// The range the iterator was created with.
     range: OwnedBounds,
-    current: IterBox,
+    reader: Reader,
     /// An item [`SeekableGuardIter::peek_key`] read ahead.
     peeked: Option<IterGuardImpl>,
 }
 
 impl Seekable {
     pub(crate) fn new(snapshot: Snapshot, range: OwnedBounds) -> Self {
-        let current = snapshot.scan(range.clone());
+        let super_version = &snapshot.super_version;
+        let order = super_version.version.order().clone();
+        let reader = match read::overlay_refusal(&order, &snapshot.index) {
+            Some(refusal) => Reader::Refused(Some(refusal)),
+            None => {
+                let masked = Masked {
+                    merged: MergeIter::new(order.clone(), snapshot.sources(&range)),
+                    tombstones: read::window_tombstones(
+                        super_version,
+                        &range,
+                        snapshot.read_seqno,
+                        &snapshot.index,
+                    ),
+                    order,
+                };
+                // Sources hold the read seqno themselves; the stream only picks the
+                // newest version.
+                let mut stream = MvccStream::new(masked, SeqNo::MAX);
+                if let Some(merge) = &snapshot.merge {
+                    stream = stream.with_merge(Arc::clone(merge));
+                }
+                if !super_version.blob_files.is_empty() {
+                    stream = stream.with_resolver(crate::blobs::resolver(Arc::clone(
+                        &super_version.blob_files,
+                    )));
+                }
+                Reader::Stack(Pinned::new(Arc::clone(super_version), stream))
+            }
+        };
         Self {
             snapshot,
             range,
-            current,
+            reader,
             peeked: None,
         }
     }
 
-    fn reposition(&mut self, bounds: OwnedBounds) {
+    /// Restarts both ends within `window`.
+    fn reposition(&mut self, window: OwnedBounds) {
         self.peeked = None;
-        self.current = self.snapshot.scan(bounds);
+        let snapshot = &self.snapshot;
+        match &mut self.reader {
+            Reader::Stack(pinned) => {
+                let tombstones = read::window_tombstones(
+                    &snapshot.super_version,
+                    &window,
+                    snapshot.read_seqno,
+                    &snapshot.index,
+                );
+                pinned.stream_mut().restart(|masked| {
+                    masked.tombstones = tombstones;
+                    masked.merged.restart(|source| source.reposition(&window));
+                });
+            }
+            Reader::Refused(refusal) => {
+                let order = snapshot.super_version.version.order();
+                *refusal = read::overlay_refusal(order, &snapshot.index);
+            }
+        }
+    }
+
+    fn next_item(&mut self) -> Option<IterGuardImpl> {
+        match &mut self.reader {
+            Reader::Stack(pinned) => pinned.next(),
+            Reader::Refused(refusal) => refusal.take().map(|error| IterGuardImpl::new(Err(error))),
+        }
     }
 }
 
@@ -136,14 +319,18 @@ impl Iterator for Seekable {
     type Item = IterGuardImpl;
 
     fn next(&mut self) -> Option<IterGuardImpl> {
-        self.peeked.take().or_else(|| self.current.next())
+        self.peeked.take().or_else(|| self.next_item())
     }
 }
 
 impl DoubleEndedIterator for Seekable {
     fn next_back(&mut self) -> Option<IterGuardImpl> {
+        let item = match &mut self.reader {
+            Reader::Stack(pinned) => pinned.next_back(),
+            Reader::Refused(refusal) => refusal.take().map(|error| IterGuardImpl::new(Err(error))),
+        };
         // The back end may reach the item peeked at the front: it is the last one left.
-        self.current.next_back().or_else(|| self.peeked.take())
+        item.or_else(|| self.peeked.take())
     }
 }
 
@@ -160,7 +347,7 @@ impl SeekableGuardIter for Seekable {
 
     fn peek_key(&mut self) -> Option<Result<UserKey>> {
         if self.peeked.is_none() {
-            self.peeked = Some(self.current.next()?);
+            self.peeked = Some(self.next_item()?);
         }
         match self.peeked.as_ref()?.peek_key() {
             Some(key) => Some(Ok(key)),
@@ -169,10 +356,40 @@ impl SeekableGuardIter for Seekable {
     }
 }
 
-/// The items of every interval of `intervals`, in the order given, over `snapshot`.
+/// The items of every interval of `intervals`, in the order given, over `snapshot`: one
+/// stack of sources over the whole key space, repositioned to each interval in turn.
 pub(crate) fn batch_scan(
     snapshot: Snapshot,
     intervals: impl Iterator<Item = OwnedBounds> + Send + 'static,
 ) -> Box<dyn Iterator<Item = IterGuardImpl> + Send + 'static> {
-    Box::new(intervals.flat_map(move |bounds| snapshot.scan(bounds)))
+    Box::new(BatchScan {
+        scan: Seekable::new(snapshot, (Bound::Unbounded, Bound::Unbounded)),
+        intervals,
+        started: false,
+    })
+}
+
+/// See [`batch_scan`].
+struct BatchScan<I> {
+    scan: Seekable,
+    intervals: I,
+    /// Whether the scan stands in an interval (before the first, it stands nowhere).
+    started: bool,
+}
+
+impl<I: Iterator<Item = OwnedBounds>> Iterator for BatchScan<I> {
+    type Item = IterGuardImpl;
+
+    fn next(&mut self) -> Option<IterGuardImpl> {
+        loop {
+            if self.started
+                && let Some(item) = self.scan.next()
+            {
+                return Some(item);
+            }
+            let interval = self.intervals.next()?;
+            self.scan.reposition(interval);
+            self.started = true;
+        }
+    }
 }

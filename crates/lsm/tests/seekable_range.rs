@@ -260,3 +260,150 @@ fn separated_values_are_read_after_a_seek() {
     assert_eq!(values.len(), 2);
     assert_eq!(&*values[1], b"a long value of key 0011, separated");
 }
+
+/// A tree whose last level is a run of many small tables, with a level-0 table over it,
+/// range deletes in tables and in the memtable, and a memtable; returns it with what it
+/// holds.
+fn layered() -> (tempfile::TempDir, AnyTree, BTreeMap<String, String>) {
+    let (dir, tree, seqno) = temp_tree();
+    let mut oracle = BTreeMap::new();
+    let mut rng = Rng::new(23);
+    for i in 0..1_500 {
+        let k = key(i);
+        let value = format!("base-{k}");
+        tree.insert(k.as_str(), value.as_str(), seqno.next());
+        oracle.insert(k, value);
+    }
+    tree.flush_active_memtable(0).unwrap();
+    // Small tables: the last level becomes a run of dozens of them.
+    tree.major_compact(1 << 10, seqno.get()).unwrap();
+    assert!(tree.table_count() > 10, "{} tables", tree.table_count());
+    let remove_range = |tree: &AnyTree, oracle: &mut BTreeMap<String, String>, start, end| {
+        tree.remove_range(key(start), key(end), seqno.next());
+        let doomed: Vec<_> = oracle
+            .range(key(start)..key(end))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            oracle.remove(&k);
+        }
+    };
+    remove_range(&tree, &mut oracle, 300, 420);
+    for round in 0..2 {
+        for _ in 0..200 {
+            let k = key(rng.below(1_600));
+            let value = format!("{round}-{k}");
+            tree.insert(k.as_str(), value.as_str(), seqno.next());
+            oracle.insert(k, value);
+        }
+        if round == 0 {
+            tree.flush_active_memtable(0).unwrap();
+        }
+    }
+    remove_range(&tree, &mut oracle, 900, 960);
+    (dir, tree, oracle)
+}
+
+/// Seeks from both sides, mixed with steps from both ends, over a run of many tables,
+/// range deletes and a memtable: each step is the model's (a window over the written
+/// keys, restarted at both ends by each seek).
+#[test]
+fn seeks_over_runs_of_many_tables_match_a_cursor_model() {
+    let (_dir, tree, oracle) = layered();
+    let (low, high) = (key(50), key(1_450));
+    let mut iter = tree.range_seekable(low.as_str()..high.as_str(), SeqNo::MAX, None);
+    let mut rng = Rng::new(31);
+    let mut window = expected(
+        &oracle,
+        (Bound::Included(low.clone()), Bound::Excluded(high.clone())),
+    );
+    let (mut front, mut back) = (0, window.len());
+    for step in 0..3_000 {
+        match rng.below(6) {
+            0 => {
+                let target = key(rng.below(1_600));
+                iter.seek_to(target.as_bytes());
+                let start = target.max(low.clone());
+                window = expected(
+                    &oracle,
+                    (Bound::Included(start), Bound::Excluded(high.clone())),
+                );
+                (front, back) = (0, window.len());
+            }
+            1 => {
+                let target = key(rng.below(1_600));
+                iter.seek_to_for_prev(target.as_bytes());
+                let end = if target < high {
+                    Bound::Included(target)
+                } else {
+                    Bound::Excluded(high.clone())
+                };
+                window = expected(&oracle, (Bound::Included(low.clone()), end));
+                (front, back) = (0, window.len());
+            }
+            2 | 3 => {
+                let want = (front < back).then(|| {
+                    front += 1;
+                    window[front - 1].clone()
+                });
+                assert_eq!(keys(iter.next().into_iter()).pop(), want, "step {step}");
+            }
+            4 => {
+                let want = (front < back).then(|| {
+                    back -= 1;
+                    window[back].clone()
+                });
+                assert_eq!(
+                    keys(iter.next_back().into_iter()).pop(),
+                    want,
+                    "step {step}"
+                );
+            }
+            _ => {
+                let want = (front < back).then(|| window[front].clone());
+                let peeked = iter
+                    .peek_key()
+                    .map(|k| String::from_utf8(k.unwrap().to_vec()).unwrap());
+                assert_eq!(peeked, want, "peek at step {step}");
+            }
+        }
+    }
+}
+
+/// Many intervals over a run of many tables, some empty, some overlapping, some out of
+/// order: each is read as a range scan of it would be.
+#[test]
+fn intervals_over_runs_of_many_tables_read_as_range_scans() {
+    let (_dir, tree, oracle) = layered();
+    let mut rng = Rng::new(41);
+    let bounds: Vec<(u64, u64)> = (0..300)
+        .map(|_| {
+            let lo = rng.below(1_600);
+            (lo, lo + rng.below(40))
+        })
+        .collect();
+    let intervals: Vec<_> = bounds.iter().map(|&(lo, hi)| key(lo)..key(hi)).collect();
+    let got = keys(tree.batch_range_scan(intervals, SeqNo::MAX, None));
+    let want: Vec<_> = bounds
+        .iter()
+        .flat_map(|&(lo, hi)| {
+            expected(
+                &oracle,
+                (Bound::Included(key(lo)), Bound::Excluded(key(hi))),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // And each item's value is the newest one written.
+    let values: Vec<_> = tree
+        .batch_range_scan(vec![key(0)..key(1_600)], SeqNo::MAX, None)
+        .map(|item| {
+            let (k, v) = item.into_inner().unwrap();
+            (
+                String::from_utf8(k.to_vec()).unwrap(),
+                String::from_utf8(v.to_vec()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(values, oracle.into_iter().collect::<Vec<_>>());
+}
