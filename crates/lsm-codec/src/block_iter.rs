@@ -63,10 +63,13 @@ impl BlockIter {
         }
     }
 
-    /// The block this iterator reads.
-    #[must_use]
-    pub fn block(&self) -> &DataBlock {
-        &self.block
+    /// Restarts both ends at the block's ends, as a new iterator over the block would
+    /// stand (its buffers are kept).
+    pub fn rewind(&mut self) {
+        self.front_offset = 0;
+        self.back_end = self.block.data_end();
+        self.front_queue.clear();
+        self.back_stack.clear();
     }
 
     /// Moves the front to the first entry at or after `(user_key, seqno)` in internal-key

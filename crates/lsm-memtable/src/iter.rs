@@ -3,7 +3,9 @@
 //! The skiplist's own iterators borrow it, so this one owns an `Arc` of the memtable
 //! and walks by key: each end remembers the last key it yielded and refills a small
 //! buffer with the next entries strictly beyond it (and strictly before the other end's
-//! last key), one skiplist seek per refill. The two ends therefore never yield an entry
+//! last key), one skiplist seek per refill. A refill takes a few entries at first and
+//! twice as many each time after, so that a seek followed by a few steps copies a few
+//! entries, and a long scan few seeks. The two ends therefore never yield an entry
 //! twice, whatever the mix of `next` and `next_back`. Entries inserted during the scan
 //! with seqnos at or above the read seqno are invisible to it, as all newer writes are.
 
@@ -15,8 +17,11 @@ use lsm_core::{InternalEntry, InternalKey, KeyOrder, SeqNo, UserKey, ValueType};
 
 use crate::Memtable;
 
-/// Entries fetched per skiplist seek.
-const REFILL_COUNT: usize = 64;
+/// Entries an end fetches with its first skiplist seek.
+const REFILL_FIRST: usize = 8;
+
+/// Entries fetched per skiplist seek at most.
+const REFILL_MAX: usize = 64;
 
 /// A double-ended scan of a memtable; see the module docs.
 pub struct MemtableIter {
@@ -28,6 +33,9 @@ pub struct MemtableIter {
     back: Bound<InternalKey>,
     front_buffer: VecDeque<InternalEntry>,
     back_buffer: VecDeque<InternalEntry>,
+    /// Entries the next refill of each end fetches.
+    front_batch: usize,
+    back_batch: usize,
 }
 
 impl MemtableIter {
@@ -56,6 +64,8 @@ impl MemtableIter {
             back,
             front_buffer: VecDeque::new(),
             back_buffer: VecDeque::new(),
+            front_batch: REFILL_FIRST,
+            back_batch: REFILL_FIRST,
         }
     }
 
@@ -73,15 +83,21 @@ impl MemtableIter {
         if is_empty_range(self.memtable.order(), &self.front, &self.back) {
             return;
         }
-        let (read_seqno, buffer) = if back {
-            (self.read_seqno, &mut self.back_buffer)
+        let (read_seqno, buffer, batch) = if back {
+            (self.read_seqno, &mut self.back_buffer, &mut self.back_batch)
         } else {
-            (self.read_seqno, &mut self.front_buffer)
+            (
+                self.read_seqno,
+                &mut self.front_buffer,
+                &mut self.front_batch,
+            )
         };
+        let limit = *batch;
+        *batch = (limit * 2).min(REFILL_MAX);
         let mut last = None;
         self.memtable
             .items
-            .walk(&self.front, &self.back, back, REFILL_COUNT, |entry| {
+            .walk(&self.front, &self.back, back, limit, |entry| {
                 last = Some(entry.key.clone());
                 if entry.key.seqno < read_seqno {
                     buffer.push_back(entry);

@@ -129,18 +129,10 @@ enum Scan {
 }
 
 impl Scan {
-    fn new(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo, held: Vec<Held>) -> Self {
+    fn new(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> Self {
         match table.global_seqno {
             Some(global) => Self::Other(scan_at_global_seqno(table, bounds, read_seqno, global)),
-            None => Self::Stored(StoredScan::new(table, bounds, read_seqno, held)),
-        }
-    }
-
-    /// The data blocks the ends hold, for the next position to use without reading.
-    fn into_held(self) -> Vec<Held> {
-        match self {
-            Self::Stored(scan) => scan.into_held(),
-            Self::Other(_) => Vec::new(),
+            None => Self::Stored(StoredScan::new(table, bounds, read_seqno)),
         }
     }
 }
@@ -186,7 +178,7 @@ impl TableIter {
         read_seqno: SeqNo,
     ) -> Self {
         let bounds = Bounds::of(&range);
-        let inner = Scan::new(table, &bounds, read_seqno, Vec::new());
+        let inner = Scan::new(table, &bounds, read_seqno);
         Self {
             table: Arc::clone(table),
             read_seqno,
@@ -254,7 +246,7 @@ impl TableIter {
     {
         let range = Bounds::of(range);
         let bounds = range.within(&table.order, Bounds::of(window));
-        let inner = Scan::new(table, &bounds, read_seqno, Vec::new());
+        let inner = Scan::new(table, &bounds, read_seqno);
         Self {
             table: Arc::clone(table),
             read_seqno,
@@ -276,9 +268,10 @@ impl TableIter {
             // Entries before (key, seqno) are those at or before (key, seqno + 1).
             self.bounds.upper = Some((key, seqno + 1));
         }
-        let held = std::mem::replace(&mut self.inner, Scan::Other(Box::new(std::iter::empty())))
-            .into_held();
-        self.inner = Scan::new(&self.table, &self.bounds, self.read_seqno, held);
+        match &mut self.inner {
+            Scan::Stored(scan) => scan.restart(&self.bounds),
+            Scan::Other(_) => self.inner = Scan::new(&self.table, &self.bounds, self.read_seqno),
+        }
     }
 
     fn note(slot: &mut Option<(UserKey, SeqNo)>, item: Option<&Result<InternalEntry>>) {
@@ -357,7 +350,7 @@ type EntryIter = Box<dyn DoubleEndedIterator<Item = Result<InternalEntry>> + Sen
 fn scan(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> EntryIter {
     match table.global_seqno {
         Some(global) => scan_at_global_seqno(table, bounds, read_seqno, global),
-        None => Box::new(StoredScan::new(table, bounds, read_seqno, Vec::new())),
+        None => Box::new(StoredScan::new(table, bounds, read_seqno)),
     }
 }
 
@@ -378,7 +371,7 @@ fn scan_at_global_seqno(
         upper: bounds.upper.clone().map(|(key, _)| (key, 0)),
         excluded: None,
     };
-    let entries = StoredScan::new(table, &whole_keys, SeqNo::MAX, Vec::new())
+    let entries = StoredScan::new(table, &whole_keys, SeqNo::MAX)
         .map(move |item| item.map(|entry| crate::reader::with_seqno(entry, global)));
     let cuts = bounds
         .lower
@@ -428,8 +421,8 @@ impl Held {
 /// [`scan`] on the seqnos as stored: the index yields the data blocks of the bounds,
 /// each end reads its block when it reaches it, and when the index runs dry from one
 /// end the block the other end holds is the only one left (so the ends meet without
-/// yielding an entry twice). Blocks handed over from an earlier position are used
-/// instead of reading them when the index names them again.
+/// yielding an entry twice). A restart hands the blocks the ends hold to the new
+/// position, which uses them instead of reading them when the index names them again.
 struct StoredScan {
     table: Arc<TableInner>,
     read_seqno: SeqNo,
@@ -442,47 +435,55 @@ struct StoredScan {
     front: Option<Held>,
     back: Option<Held>,
     readahead: Readahead,
-    /// Blocks an earlier position held, not yet named again.
-    handed_over: Vec<Held>,
+    /// Blocks the ends held before the last restart (front, back), not named again yet.
+    handed_over: [Option<Held>; 2],
 }
 
 impl StoredScan {
-    fn new(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo, held: Vec<Held>) -> Self {
-        let Bounds {
-            lower,
-            upper,
-            excluded,
-        } = bounds.clone();
-        let empty = table.properties.entry_count == 0
-            || matches!((&lower, &upper), (Some(lower), Some(upper))
-                if compare(&table.order, lower, upper).is_gt());
-        // A table of range tombstones only, or bounds that hold nothing: no entries.
-        let index: IndexIter = if empty {
-            Box::new(std::iter::empty())
-        } else {
-            index_entries(table, &lower, &upper)
-        };
-        Self {
-            keeps_all: excluded.is_none() && table.properties.seqno_max < read_seqno,
+    fn new(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> Self {
+        let mut scan = Self {
             table: Arc::clone(table),
             read_seqno,
-            lower,
-            upper,
-            excluded,
-            index,
+            lower: None,
+            upper: None,
+            excluded: None,
+            keeps_all: false,
+            index: Box::new(std::iter::empty()),
             front: None,
             back: None,
             readahead: Readahead::default(),
-            handed_over: held,
-        }
+            handed_over: [None, None],
+        };
+        scan.set_bounds(bounds);
+        scan
     }
 
-    /// The blocks the ends hold (and those handed over and not used yet).
-    fn into_held(self) -> Vec<Held> {
-        let mut held = self.handed_over;
-        held.extend(self.front);
-        held.extend(self.back);
-        held
+    /// Restarts both ends within `bounds`, handing the blocks they hold (or, for an end
+    /// that holds none, the block handed to it before) to the new position.
+    fn restart(&mut self, bounds: &Bounds) {
+        let [front, back] = &mut self.handed_over;
+        let front = self.front.take().or_else(|| front.take());
+        let back = self.back.take().or_else(|| back.take());
+        self.handed_over = [front, back];
+        self.readahead = Readahead::default();
+        self.set_bounds(bounds);
+    }
+
+    fn set_bounds(&mut self, bounds: &Bounds) {
+        let table = &self.table;
+        self.lower.clone_from(&bounds.lower);
+        self.upper.clone_from(&bounds.upper);
+        self.excluded.clone_from(&bounds.excluded);
+        self.keeps_all = self.excluded.is_none() && table.properties.seqno_max < self.read_seqno;
+        let empty = table.properties.entry_count == 0
+            || matches!((&self.lower, &self.upper), (Some(lower), Some(upper))
+                if compare(&table.order, lower, upper).is_gt());
+        // A table of range tombstones only, or bounds that hold nothing: no entries.
+        self.index = if empty {
+            Box::new(std::iter::empty())
+        } else {
+            index_entries(table, &self.lower, &self.upper)
+        };
     }
 
     /// Whether `item` is within the read: visible at the read seqno, and not the
@@ -501,14 +502,16 @@ impl StoredScan {
     fn open(&mut self, entry: &IndexEntry) -> Result<Held> {
         let offset = entry.handle.offset;
         let file_id = self.table.file_id;
-        let mut entries = match self
+        let handed = self
             .handed_over
-            .iter()
-            .position(|held| held.offset == offset)
-        {
-            Some(at) => {
-                let held = self.handed_over.swap_remove(at);
-                held.entries.block().iter()
+            .iter_mut()
+            .find(|held| held.as_ref().is_some_and(|held| held.offset == offset))
+            .and_then(Option::take);
+        let mut entries = match handed {
+            Some(held) => {
+                let mut entries = held.entries;
+                entries.rewind();
+                entries
             }
             None => self
                 .table

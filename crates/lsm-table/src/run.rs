@@ -64,10 +64,30 @@ impl RunIter {
             tighter(&self.order, &self.range.0, window.start_bound(), true),
             tighter(&self.order, &self.range.1, window.end_bound(), false),
         );
+        let mut span = self.span();
         self.kept.clear();
-        self.kept.extend(self.front.take());
-        self.kept.extend(self.back.take());
-        self.unopened = self.span();
+        // An end that stands in the table the window starts (or ends) in stays there,
+        // repositioned in place; other tables an end stood in are kept for when an end
+        // reaches them.
+        if let Some((idx, iter)) = &mut self.front
+            && span.contains(idx)
+            && *idx == span.start
+        {
+            iter.reposition(self.window.clone());
+            span.start += 1;
+        } else {
+            self.kept.extend(self.front.take());
+        }
+        if let Some((idx, iter)) = &mut self.back
+            && span.contains(idx)
+            && *idx + 1 == span.end
+        {
+            iter.reposition(self.window.clone());
+            span.end -= 1;
+        } else {
+            self.kept.extend(self.back.take());
+        }
+        self.unopened = span;
     }
 
     /// The tables whose key ranges meet the window.

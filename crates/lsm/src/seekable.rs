@@ -239,6 +239,9 @@ pub(crate) struct Seekable {
     snapshot: Snapshot,
     /// The range the iterator was created with.
     range: OwnedBounds,
+    /// The range tombstones a scan of the range applies (a window applies those that
+    /// meet it).
+    tombstones: Vec<RangeTombstone>,
     reader: Reader,
     /// An item [`SeekableGuardIter::peek_key`] read ahead.
     peeked: Option<IterGuardImpl>,
@@ -248,17 +251,14 @@ impl Seekable {
     pub(crate) fn new(snapshot: Snapshot, range: OwnedBounds) -> Self {
         let super_version = &snapshot.super_version;
         let order = super_version.version.order().clone();
+        let tombstones =
+            read::window_tombstones(super_version, &range, snapshot.read_seqno, &snapshot.index);
         let reader = match read::overlay_refusal(&order, &snapshot.index) {
             Some(refusal) => Reader::Refused(Some(refusal)),
             None => {
                 let masked = Masked {
                     merged: MergeIter::new(order.clone(), snapshot.sources(&range)),
-                    tombstones: read::window_tombstones(
-                        super_version,
-                        &range,
-                        snapshot.read_seqno,
-                        &snapshot.index,
-                    ),
+                    tombstones: tombstones.clone(),
                     order,
                 };
                 // Sources hold the read seqno themselves; the stream only picks the
@@ -278,6 +278,7 @@ impl Seekable {
         Self {
             snapshot,
             range,
+            tombstones,
             reader,
             peeked: None,
         }
@@ -289,14 +290,17 @@ impl Seekable {
         let snapshot = &self.snapshot;
         match &mut self.reader {
             Reader::Stack(pinned) => {
-                let tombstones = read::window_tombstones(
-                    &snapshot.super_version,
-                    &window,
-                    snapshot.read_seqno,
-                    &snapshot.index,
-                );
+                let order = snapshot.super_version.version.order();
                 pinned.stream_mut().restart(|masked| {
-                    masked.tombstones = tombstones;
+                    masked.tombstones.clear();
+                    masked.tombstones.extend(
+                        self.tombstones
+                            .iter()
+                            .filter(|t| {
+                                read::overlaps(order, &window, t.start.as_bytes(), t.end.as_bytes())
+                            })
+                            .cloned(),
+                    );
                     masked.merged.restart(|source| source.reposition(&window));
                 });
             }
