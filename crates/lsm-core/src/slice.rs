@@ -69,6 +69,43 @@ impl Slice {
         Ok(Self::from_arc(buffer))
     }
 
+    /// A slice of `len` bytes that `fill` writes into `spare` when it is given, long
+    /// enough and shared with nothing (its old bytes are overwritten, not zeroed first:
+    /// no allocation and no zeroing), and otherwise into a new zeroed buffer of
+    /// `capacity` bytes (at least `len`; room to be reused for a slightly longer slice).
+    /// The slice is the first `len` bytes either way.
+    ///
+    /// # Errors
+    /// Whatever `fill` returns.
+    pub fn filled_reusing<E>(
+        spare: Option<Arc<[u8]>>,
+        len: usize,
+        capacity: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        let mut buffer = spare
+            .filter(|spare| spare.len() >= len)
+            .and_then(|mut spare| Arc::get_mut(&mut spare).is_some().then_some(spare))
+            .unwrap_or_else(|| std::iter::repeat_n(0, capacity.max(len)).collect());
+        let bytes = Arc::get_mut(&mut buffer)
+            .and_then(|bytes| bytes.get_mut(..len))
+            .expect("the buffer is unshared and at least len long");
+        fill(bytes)?;
+        Ok(Self {
+            buffer,
+            start: 0,
+            end: len,
+        })
+    }
+
+    /// The whole buffer this slice is a window of, when nothing else shares it (so it
+    /// can be filled again: [`Self::filled_reusing`]).
+    #[must_use]
+    pub fn into_unshared_buffer(mut self) -> Option<Arc<[u8]>> {
+        Arc::get_mut(&mut self.buffer)?;
+        Some(self.buffer)
+    }
+
     #[inline]
     fn from_arc(buffer: Arc<[u8]>) -> Self {
         let end = buffer.len();
@@ -376,6 +413,41 @@ impl From<Slice> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spare_buffer_is_filled_again_only_when_unshared_and_long_enough() {
+        let fill = |byte| {
+            move |bytes: &mut [u8]| -> Result<(), ()> {
+                bytes.fill(byte);
+                Ok(())
+            }
+        };
+        let first = Slice::filled_reusing(None, 5, 8, fill(1)).unwrap();
+        assert_eq!(first, [1; 5]);
+        let held = first.slice(1..3);
+        // Shared with `held`: not given back.
+        let first = first.into_unshared_buffer();
+        assert!(first.is_none());
+        let buffer = held.into_unshared_buffer().unwrap();
+        assert_eq!(buffer.len(), 8);
+        let address = buffer.as_ptr();
+        // Refilled in place, up to the new length only.
+        let second = Slice::filled_reusing(Some(buffer), 7, 7, fill(2)).unwrap();
+        assert_eq!(second, [2; 7]);
+        assert_eq!(second.as_ptr(), address);
+        // Too short: a new buffer.
+        let buffer = second.into_unshared_buffer().unwrap();
+        let third = Slice::filled_reusing(Some(buffer), 9, 9, fill(3)).unwrap();
+        assert_eq!(third, [3; 9]);
+        assert_ne!(third.as_ptr(), address);
+        // Shared: a new buffer, and the sharer's bytes stay.
+        let shared = Slice::filled_reusing(None, 4, 4, fill(4)).unwrap();
+        let other = shared.clone();
+        let buffer = Arc::clone(&shared.buffer);
+        let fourth = Slice::filled_reusing(Some(buffer), 4, 4, fill(5)).unwrap();
+        assert_eq!(fourth, [5; 4]);
+        assert_eq!(other, [4; 4]);
+    }
 
     #[test]
     fn slices_compare_with_bytes_from_either_side() {

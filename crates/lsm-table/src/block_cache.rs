@@ -7,15 +7,23 @@
 //! out the index and filter blocks every lookup needs; metadata is evicted only when
 //! the shard holds nothing else. Counters record hits, misses, insertions and
 //! evictions.
+//!
+//! A block evicted while nothing else holds it leaves its buffer with its shard (a few
+//! per shard), and a miss in that shard takes one that fits for the read that follows:
+//! a reader churning through more blocks than the cache holds then reads into buffers
+//! it already has, without allocating, freeing or zeroing one per block.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lsm_core::Slice;
 
 /// Shards of a cache (a power of two).
 const SHARD_COUNT: usize = 16;
+
+/// Buffers of evicted blocks a shard keeps for reads to fill again.
+const SPARES_PER_SHARD: usize = 4;
 
 /// What kind of block an entry holds: it decides the eviction order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +96,8 @@ struct Shard {
     metadata: Ring,
     data: Ring,
     used_bytes: u64,
+    /// Buffers evicted blocks left, shared with nothing.
+    spares: Vec<Arc<[u8]>>,
 }
 
 /// A CLOCK ring: slots with a reference bit and a hand.
@@ -140,15 +150,41 @@ impl BlockCache {
         self.next_table_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn shard(&self, key: Key) -> MutexGuard<'_, Shard> {
+    /// The shard a key lives in.
+    fn shard_index(key: Key) -> usize {
         let mixed =
             (key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ key.1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        let shard_idx = usize::try_from(mixed >> 60).unwrap_or(0) % SHARD_COUNT;
+        usize::try_from(mixed >> 60).unwrap_or(0) % SHARD_COUNT
+    }
+
+    fn shard(&self, key: Key) -> MutexGuard<'_, Shard> {
         self.shards
-            .get(shard_idx)
+            .get(Self::shard_index(key))
             .expect("shard index below the shard count")
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached block; on a miss, a buffer of at least `len` bytes (and not much
+    /// more) that an evicted block left, when the shard has one.
+    pub(crate) fn get_or_spare(
+        &self,
+        table_id: u64,
+        offset: u64,
+        len: usize,
+    ) -> Result<Slice, Option<Arc<[u8]>>> {
+        let key = (table_id, offset);
+        let mut shard = self.shard(key);
+        if let Some(found) = shard.get(key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(found);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let fits = shard
+            .spares
+            .iter()
+            .position(|spare| spare.len() >= len && spare.len() - len <= len / 4);
+        Err(fits.map(|at| shard.spares.swap_remove(at)))
     }
 
     /// The cached block, if present.
@@ -252,11 +288,21 @@ impl Shard {
 
     /// Evicts one block, data first; false when the shard is empty.
     fn evict_one(&mut self) -> bool {
-        let evicted = self.data.evict().or_else(|| self.metadata.evict());
+        let (evicted, data) = match self.data.evict() {
+            Some(slot) => (Some(slot), true),
+            None => (self.metadata.evict(), false),
+        };
         match evicted {
             Some(slot) => {
                 self.used_bytes -= slot.block.len() as u64;
                 self.map.remove(&slot.key);
+                // Data blocks' buffers are the ones reads ask for again.
+                if data
+                    && self.spares.len() < SPARES_PER_SHARD
+                    && let Some(buffer) = slot.block.into_unshared_buffer()
+                {
+                    self.spares.push(buffer);
+                }
                 true
             }
             None => false,
@@ -314,6 +360,47 @@ mod tests {
         let stats = cache.stats();
         assert_eq!(stats.hits, 200);
         assert_eq!(stats.misses, 1);
+    }
+
+    #[test]
+    fn a_miss_gets_the_buffer_an_unshared_evicted_block_left() {
+        // One shard's worth is 300 bytes: the fourth block evicts one of the first three.
+        let cache = BlockCache::with_capacity_bytes(16 * 300);
+        let block = |byte| {
+            Slice::filled_reusing(None, 100, 100, |b: &mut [u8]| -> Result<(), ()> {
+                b.fill(byte);
+                Ok(())
+            })
+            .unwrap()
+        };
+        // Offsets chosen to land in one shard (the shard is a function of the key).
+        let shard = BlockCache::shard_index((9, 0));
+        let mut same_shard = (0..).filter(|&offset| BlockCache::shard_index((9, offset)) == shard);
+        let offsets: Vec<u64> = same_shard.by_ref().take(4).collect();
+        let held = block(1);
+        cache.insert(9, offsets[0], held.clone(), BlockPriority::Data);
+        cache.insert(9, offsets[1], block(2), BlockPriority::Data);
+        cache.insert(9, offsets[2], block(3), BlockPriority::Data);
+        // A miss before anything was evicted has no spare.
+        let next = same_shard.next().unwrap();
+        assert_eq!(cache.get_or_spare(9, next, 100).unwrap_err(), None);
+        // Evicts the first (still held by a reader: its buffer stays with it), then the
+        // second (held by nothing: its buffer is kept).
+        cache.insert(9, offsets[3], block(4), BlockPriority::Data);
+        cache.insert(9, next, block(5), BlockPriority::Data);
+        assert_eq!(held, [1; 100]);
+        let spare = cache
+            .get_or_spare(9, same_shard.next().unwrap(), 90)
+            .unwrap_err();
+        let spare = spare.expect("the unshared evicted block's buffer");
+        assert_eq!(spare.len(), 100);
+        // A block much shorter than the spare does not take it.
+        assert_eq!(
+            cache
+                .get_or_spare(9, same_shard.next().unwrap(), 10)
+                .unwrap_err(),
+            None
+        );
     }
 
     #[test]

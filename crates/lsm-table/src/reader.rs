@@ -873,7 +873,7 @@ impl TableInner {
         let mut digest = lsm_core::checksum::ChecksumBuilder::with_seed(0);
         let mut hashed_to = 0;
         for (block_type, handle) in blocks {
-            let read = self.source.read_raw(handle);
+            let read = self.source.read_raw(handle, None);
             if let Ok(bytes) = &read {
                 self.hash_up_to(&mut digest, &mut hashed_to, handle.offset)?;
                 let skip = usize::try_from(hashed_to.saturating_sub(handle.offset)).unwrap_or(0);
@@ -1022,6 +1022,11 @@ pub(crate) struct Readahead {
     size: usize,
 }
 
+/// Block read buffers are allocated in multiples of this, so that a buffer an evicted
+/// block leaves fits the next block read of about its size (up to this much memory per
+/// block beyond its bytes).
+const SPARE_ROUNDING: usize = 256;
+
 /// The first window a scan reads ahead.
 const READAHEAD_MIN: usize = 16 << 10;
 /// The largest window a scan reads ahead.
@@ -1109,21 +1114,31 @@ impl BlockSource {
         readahead: Option<&mut Readahead>,
     ) -> Result<Slice> {
         let kind = block_kind(block_type);
-        if let Some((cache, table_id)) = &self.cache
-            && let Some(payload) = cache.get(*table_id, handle.offset)
-        {
-            if let Some(counters) = &self.counters {
-                counters.loaded_cached(kind);
+        // A miss comes with a buffer an evicted block left, when the cache has one: the
+        // read fills it without allocating or zeroing.
+        let spare = match &self.cache {
+            Some((cache, table_id)) => {
+                let len = usize::try_from(handle.len_bytes).unwrap_or(usize::MAX);
+                match cache.get_or_spare(*table_id, handle.offset, len) {
+                    Ok(payload) => {
+                        if let Some(counters) = &self.counters {
+                            counters.loaded_cached(kind);
+                        }
+                        // A block found in the cache keeps a scan sequential.
+                        if let Some(readahead) = readahead {
+                            readahead.last =
+                                Some((handle.offset, handle.offset + handle.len_bytes));
+                        }
+                        return Ok(payload);
+                    }
+                    Err(spare) => spare,
+                }
             }
-            // A block found in the cache keeps a scan sequential.
-            if let Some(readahead) = readahead {
-                readahead.last = Some((handle.offset, handle.offset + handle.len_bytes));
-            }
-            return Ok(payload);
-        }
+            None => None,
+        };
         let (bytes, sequential) = match readahead {
-            Some(readahead) => self.read_ahead(handle, readahead)?,
-            None => (self.read_raw(handle)?, false),
+            Some(readahead) => self.read_ahead(handle, readahead, spare)?,
+            None => (self.read_raw(handle, spare)?, false),
         };
         if let Some(counters) = &self.counters {
             counters.loaded_io(kind, handle.len_bytes);
@@ -1166,13 +1181,18 @@ impl BlockSource {
     /// A block's bytes from `readahead`'s window, refilling it when the scan is
     /// sequential and the window does not hold them; and whether they came from the
     /// window.
-    fn read_ahead(&self, handle: BlockHandle, readahead: &mut Readahead) -> Result<(Slice, bool)> {
+    fn read_ahead(
+        &self,
+        handle: BlockHandle,
+        readahead: &mut Readahead,
+        spare: Option<Arc<[u8]>>,
+    ) -> Result<(Slice, bool)> {
         if let Some(bytes) = readahead.get(handle).map(Slice::new) {
             readahead.last = Some((handle.offset, handle.offset + handle.len_bytes));
             return Ok((bytes, true));
         }
         let Some((start, len)) = readahead.next_window(handle, self.blocks_end) else {
-            return Ok((self.read_raw(handle)?, false));
+            return Ok((self.read_raw(handle, spare)?, false));
         };
         self.check_handle(handle)?;
         readahead.window.resize(len, 0);
@@ -1183,7 +1203,7 @@ impl BlockSource {
         }
         match readahead.get(handle) {
             Some(bytes) => Ok((Slice::new(bytes), true)),
-            None => Ok((self.read_raw(handle)?, false)),
+            None => Ok((self.read_raw(handle, spare)?, false)),
         }
     }
 
@@ -1200,13 +1220,18 @@ impl BlockSource {
         Ok(())
     }
 
-    /// Reads a block's bytes after checking its handle against the file.
-    fn read_raw(&self, handle: BlockHandle) -> Result<Slice> {
+    /// Reads a block's bytes after checking its handle against the file, into `spare`
+    /// when it fits (a new buffer otherwise, with room to be reused by a block up to
+    /// [`SPARE_ROUNDING`] bytes longer).
+    fn read_raw(&self, handle: BlockHandle, spare: Option<Arc<[u8]>>) -> Result<Slice> {
         self.check_handle(handle)?;
         let len = usize::try_from(handle.len_bytes)
             .map_err(|_| corruption(self.file_id, handle.offset, "block too large"))?;
-        Slice::filled_by(len, |bytes| self.file.read_exact_at(bytes, handle.offset))
-            .map_err(|source| Error::io("read", &self.path, source))
+        let capacity = len.next_multiple_of(SPARE_ROUNDING);
+        Slice::filled_reusing(spare, len, capacity, |bytes| {
+            self.file.read_exact_at(bytes, handle.offset)
+        })
+        .map_err(|source| Error::io("read", &self.path, source))
     }
 }
 
