@@ -364,22 +364,16 @@ proptest! {
         let order = test_order.key_order();
         let entries = lsm_testkit::model::sorted_entries_in(&order, raw);
         let (table, _, _) = build(&entries, &settings, &order);
-        let visible: Vec<_> = entries
-            .iter()
-            .filter(|entry| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
-            .cloned()
-            .collect();
+        let visible = visible_in(&order, &entries, read_seqno, &lower, &upper);
         let (mut front, mut back) = (0, visible.len());
         let mut scan = table.range::<Vec<u8>, _>((lower, upper), read_seqno);
         for op in ops {
             match op {
                 Op::Next => {
-                    let expected = (front < back).then(|| { front += 1; visible[front - 1].clone() });
-                    prop_assert_eq!(scan.next().transpose().unwrap(), expected);
+                    prop_assert_eq!(scan.next().transpose().unwrap(), step(&visible, &mut front, &mut back, true));
                 }
                 Op::NextBack => {
-                    let expected = (front < back).then(|| { back -= 1; visible[back].clone() });
-                    prop_assert_eq!(scan.next_back().transpose().unwrap(), expected);
+                    prop_assert_eq!(scan.next_back().transpose().unwrap(), step(&visible, &mut front, &mut back, false));
                 }
                 Op::Seek(key) => {
                     scan.seek(&key);
@@ -411,6 +405,43 @@ fn run_op_strategy() -> impl Strategy<Value = RunOp> {
         4 => Just(RunOp::NextBack),
         2 => (bound_strategy(), bound_strategy()).prop_map(|(lower, upper)| RunOp::Reposition(lower, upper)),
     ]
+}
+
+/// The entries a read at `read_seqno` within `lower..upper` sees, in order.
+fn visible_in(
+    order: &KeyOrder,
+    entries: &[InternalEntry],
+    read_seqno: SeqNo,
+    lower: &Bound<Vec<u8>>,
+    upper: &Bound<Vec<u8>>,
+) -> Vec<InternalEntry> {
+    entries
+        .iter()
+        .filter(|entry| {
+            entry.key.seqno < read_seqno && in_bounds_in(order, &entry.key.user_key, lower, upper)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The model's next entry from the front (or the back) of `visible[front..back]`.
+fn step(
+    visible: &[InternalEntry],
+    front: &mut usize,
+    back: &mut usize,
+    from_front: bool,
+) -> Option<InternalEntry> {
+    if *front >= *back {
+        return None;
+    }
+    let idx = if from_front {
+        *front += 1;
+        *front - 1
+    } else {
+        *back -= 1;
+        *back
+    };
+    Some(visible[idx].clone())
 }
 
 /// Where `visible` (in key order) starts within `lower` and ends within `upper`.
@@ -472,23 +503,17 @@ proptest! {
             }
             start = end;
         }
-        let visible: Vec<_> = entries
-            .iter()
-            .filter(|entry| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
-            .cloned()
-            .collect();
+        let visible = visible_in(&order, &entries, read_seqno, &lower, &upper);
         let (mut front, mut back) = (0, visible.len());
         let run_tables = tables.iter().map(|(table, _)| table.clone()).collect();
         let mut run = lsm_table::RunIter::new(run_tables, (lower, upper), read_seqno);
         for op in ops {
             match op {
                 RunOp::Next => {
-                    let expected = (front < back).then(|| { front += 1; visible[front - 1].clone() });
-                    prop_assert_eq!(run.next().transpose().unwrap(), expected);
+                    prop_assert_eq!(run.next().transpose().unwrap(), step(&visible, &mut front, &mut back, true));
                 }
                 RunOp::NextBack => {
-                    let expected = (front < back).then(|| { back -= 1; visible[back].clone() });
-                    prop_assert_eq!(run.next_back().transpose().unwrap(), expected);
+                    prop_assert_eq!(run.next_back().transpose().unwrap(), step(&visible, &mut front, &mut back, false));
                 }
                 RunOp::Reposition(window_lower, window_upper) => {
                     run.reposition((window_lower.clone(), window_upper.clone()));

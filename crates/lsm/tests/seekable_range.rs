@@ -70,6 +70,16 @@ fn expected(
     oracle.range(range).map(|(k, _)| k.clone()).collect()
 }
 
+/// The keys of each interval `lo..hi` of `bounds`, one interval after the other.
+fn expected_intervals(oracle: &BTreeMap<String, String>, bounds: &[(u64, u64)]) -> Vec<String> {
+    bounds
+        .iter()
+        .flat_map(|&(lo, hi)| {
+            expected(oracle, (Bound::Included(key(lo)), Bound::Excluded(key(hi))))
+        })
+        .collect()
+}
+
 #[test]
 fn seeks_and_peeks_match_the_written_keys() {
     let (_dir, tree, oracle) = filled();
@@ -185,15 +195,7 @@ fn intervals_are_read_in_order_and_drawn_lazily() {
         .map(|&(lo, hi)| key(lo)..key(hi))
         .collect::<Vec<_>>();
     let got = keys(tree.batch_range_scan(intervals, SeqNo::MAX, None));
-    let want: Vec<_> = bounds
-        .iter()
-        .flat_map(|&(lo, hi)| {
-            expected(
-                &oracle,
-                (Bound::Included(key(lo)), Bound::Excluded(key(hi))),
-            )
-        })
-        .collect();
+    let want = expected_intervals(&oracle, &bounds);
     assert_eq!(got, want);
     // Only the intervals the scan reached were drawn.
     let drawn = Arc::new(AtomicUsize::new(0));
@@ -384,15 +386,7 @@ fn intervals_over_runs_of_many_tables_read_as_range_scans() {
         .collect();
     let intervals: Vec<_> = bounds.iter().map(|&(lo, hi)| key(lo)..key(hi)).collect();
     let got = keys(tree.batch_range_scan(intervals, SeqNo::MAX, None));
-    let want: Vec<_> = bounds
-        .iter()
-        .flat_map(|&(lo, hi)| {
-            expected(
-                &oracle,
-                (Bound::Included(key(lo)), Bound::Excluded(key(hi))),
-            )
-        })
-        .collect();
+    let want = expected_intervals(&oracle, &bounds);
     assert_eq!(got, want);
     // And each item's value is the newest one written.
     let values: Vec<_> = tree
