@@ -27,6 +27,8 @@ pub struct RunIter {
     back: Option<(usize, TableIter)>,
     /// Iterators the ends held before the last reposition.
     kept: Vec<(usize, TableIter)>,
+    /// Tables of the window that the last reposition was told hold nothing for it.
+    skipped: Vec<usize>,
 }
 
 impl RunIter {
@@ -52,18 +54,48 @@ impl RunIter {
             front: None,
             back: None,
             kept: Vec::new(),
+            skipped: Vec::new(),
         };
         run.unopened = run.span();
         run
     }
 
+    /// As [`Self::reposition`], leaving out the tables of the window that `skip`
+    /// picks (they are not read: what a prefix filter that proves the window's prefix
+    /// absent from a table allows).
+    pub fn reposition_skipping<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &mut self,
+        window: R,
+        skip: impl Fn(&Table) -> bool,
+    ) {
+        self.set_window(window);
+        let span = self.span();
+        self.skipped.clear();
+        for idx in span {
+            if self.tables.get(idx).is_some_and(&skip) {
+                self.skipped.push(idx);
+            }
+        }
+        self.restart_ends();
+    }
+
     /// Restarts both ends within `window` (cut to the range the scan was created with),
     /// as a new scan over the window would; see the module docs.
     pub fn reposition<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
+        self.set_window(window);
+        self.skipped.clear();
+        self.restart_ends();
+    }
+
+    fn set_window<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
         self.window = (
             tighter(&self.order, &self.range.0, window.start_bound(), true),
             tighter(&self.order, &self.range.1, window.end_bound(), false),
         );
+    }
+
+    /// Restarts the ends in the window (see [`Self::reposition`]).
+    fn restart_ends(&mut self) {
         let mut span = self.span();
         self.kept.clear();
         // An end that stands in the table the window starts (or ends) in stays there,
@@ -72,6 +104,7 @@ impl RunIter {
         if let Some((idx, iter)) = &mut self.front
             && span.contains(idx)
             && *idx == span.start
+            && !self.skipped.contains(idx)
         {
             iter.reposition(self.window.clone());
             span.start += 1;
@@ -81,6 +114,7 @@ impl RunIter {
         if let Some((idx, iter)) = &mut self.back
             && span.contains(idx)
             && *idx + 1 == span.end
+            && !self.skipped.contains(idx)
         {
             iter.reposition(self.window.clone());
             span.end -= 1;
@@ -178,6 +212,9 @@ impl Iterator for RunIter {
             }
             let idx = self.unopened.start;
             self.unopened.start += 1;
+            if self.skipped.contains(&idx) {
+                continue;
+            }
             let iter = self.open(idx);
             self.front = Some((idx, iter));
         }
@@ -198,6 +235,9 @@ impl DoubleEndedIterator for RunIter {
             }
             self.unopened.end -= 1;
             let idx = self.unopened.end;
+            if self.skipped.contains(&idx) {
+                continue;
+            }
             let iter = self.open(idx);
             self.back = Some((idx, iter));
         }

@@ -397,6 +397,8 @@ enum RunOp {
     Next,
     NextBack,
     Reposition(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    /// A reposition told to leave out the tables whose bit in the mask is set.
+    RepositionSkipping(Bound<Vec<u8>>, Bound<Vec<u8>>, u8),
 }
 
 fn run_op_strategy() -> impl Strategy<Value = RunOp> {
@@ -404,6 +406,7 @@ fn run_op_strategy() -> impl Strategy<Value = RunOp> {
         4 => Just(RunOp::Next),
         4 => Just(RunOp::NextBack),
         2 => (bound_strategy(), bound_strategy()).prop_map(|(lower, upper)| RunOp::Reposition(lower, upper)),
+        1 => (bound_strategy(), bound_strategy(), any::<u8>()).prop_map(|(lower, upper, mask)| RunOp::RepositionSkipping(lower, upper, mask)),
     ]
 }
 
@@ -495,15 +498,20 @@ proptest! {
         splits.dedup();
         splits.push(entries.len());
         let mut tables = Vec::new();
+        // Each entry's table, by position in the run.
+        let mut table_of = Vec::new();
         let mut start = 0;
         for end in splits {
             if end > start {
                 let (table, _, fs) = build(&entries[start..end], &settings, &order);
+                table_of.extend(std::iter::repeat_n(tables.len(), end - start));
                 tables.push((table, fs));
             }
             start = end;
         }
-        let visible = visible_in(&order, &entries, read_seqno, &lower, &upper);
+        let keyed: Vec<(InternalEntry, usize)> = entries.iter().cloned().zip(table_of).collect();
+        let all_visible = visible_in(&order, &entries, read_seqno, &lower, &upper);
+        let mut visible = all_visible.clone();
         let (mut front, mut back) = (0, visible.len());
         let run_tables = tables.iter().map(|(table, _)| table.clone()).collect();
         let mut run = lsm_table::RunIter::new(run_tables, (lower, upper), read_seqno);
@@ -517,6 +525,28 @@ proptest! {
                 }
                 RunOp::Reposition(window_lower, window_upper) => {
                     run.reposition((window_lower.clone(), window_upper.clone()));
+                    visible.clone_from(&all_visible);
+                    (front, back) = window_in(&order, &visible, &window_lower, &window_upper);
+                }
+                RunOp::RepositionSkipping(window_lower, window_upper, mask) => {
+                    let skipped = |idx: usize| idx < 8 && mask & (1 << idx) != 0;
+                    let skipped_mins: Vec<_> = tables
+                        .iter()
+                        .enumerate()
+                        .filter(|(idx, _)| skipped(*idx))
+                        .map(|(_, (table, _))| table.properties().key_min.clone())
+                        .collect();
+                    run.reposition_skipping((window_lower.clone(), window_upper.clone()), |table| {
+                        skipped_mins.contains(&table.properties().key_min)
+                    });
+                    visible = all_visible
+                        .iter()
+                        .filter(|entry| {
+                            let (_, idx) = keyed.iter().find(|(stored, _)| stored == *entry).unwrap();
+                            !skipped(*idx)
+                        })
+                        .cloned()
+                        .collect();
                     (front, back) = window_in(&order, &visible, &window_lower, &window_upper);
                 }
             }

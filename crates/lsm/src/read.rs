@@ -391,7 +391,7 @@ impl<'a> PrefixProbe<'a> {
 
     /// Whether `table` may hold keys with the prefix (a failed filter read says yes: the
     /// table is read, and reports its error there).
-    fn may_match(&self, table: &Table) -> bool {
+    pub(crate) fn may_match(&self, table: &Table) -> bool {
         table
             .may_contain_prefix(&self.prefix, self.options)
             .unwrap_or(true)

@@ -51,11 +51,11 @@ use lsm_core::merge::MergeIter;
 use lsm_core::mvcc::{MergeFn, MvccStream};
 use lsm_core::{InternalEntry, KeyOrder, RangeTombstone, SeqNo, UserKey};
 use lsm_memtable::{Memtable, MemtableIter};
-use lsm_table::RunIter;
+use lsm_table::{ReadOptions, RunIter};
 
 use crate::error::{Error, Result};
 use crate::guard::IterGuardImpl;
-use crate::read::{self, Index, OwnedBounds, Pinned};
+use crate::read::{self, Index, OwnedBounds, Pinned, PrefixProbe};
 use crate::super_version::SuperVersion;
 
 /// A range iterator that repositions in place; see the module docs.
@@ -81,6 +81,9 @@ pub(crate) struct Snapshot {
     pub(crate) read_seqno: SeqNo,
     pub(crate) index: Index,
     pub(crate) merge: Option<MergeFn<Error>>,
+    /// The tree's read options: their prefix extractor lets a window within one prefix
+    /// leave out the tables whose prefix filter proves it absent.
+    pub(crate) read_options: ReadOptions,
 }
 
 impl Snapshot {
@@ -166,15 +169,21 @@ impl Source {
         }
     }
 
-    /// Restarts both ends within `window`.
-    fn reposition(&mut self, window: &OwnedBounds) {
+    /// Restarts both ends within `window`; a run leaves out the tables `probe` (the
+    /// window's prefix, when it has one) proves hold nothing for it.
+    fn reposition(&mut self, window: &OwnedBounds, probe: Option<&PrefixProbe<'_>>) {
         match self {
             Self::Memtable {
                 memtable,
                 read_seqno,
                 entries,
             } => *entries = memtable.range(window.clone(), *read_seqno),
-            Self::Run(run) => run.reposition(window.clone()),
+            Self::Run(run) => match probe {
+                Some(probe) => {
+                    run.reposition_skipping(window.clone(), |table| !probe.may_match(table));
+                }
+                None => run.reposition(window.clone()),
+            },
         }
     }
 }
@@ -275,13 +284,19 @@ impl Seekable {
                 Reader::Stack(Pinned::new(Arc::clone(super_version), stream))
             }
         };
-        Self {
+        let mut seekable = Self {
             snapshot,
             range,
             tombstones,
             reader,
             peeked: None,
+        };
+        if PrefixProbe::for_bounds(&seekable.snapshot.read_options, &seekable.range).is_some() {
+            // A range within one prefix: start as a reposition there does, asking the
+            // prefix filters.
+            seekable.reposition(seekable.range.clone());
         }
+        seekable
     }
 
     /// Restarts both ends within `window`.
@@ -291,6 +306,7 @@ impl Seekable {
         match &mut self.reader {
             Reader::Stack(pinned) => {
                 let order = snapshot.super_version.version.order();
+                let probe = PrefixProbe::for_bounds(&snapshot.read_options, &window);
                 pinned.stream_mut().restart(|masked| {
                     masked.tombstones.clear();
                     masked.tombstones.extend(
@@ -301,7 +317,9 @@ impl Seekable {
                             })
                             .cloned(),
                     );
-                    masked.merged.restart(|source| source.reposition(&window));
+                    masked
+                        .merged
+                        .restart(|source| source.reposition(&window, probe.as_ref()));
                 });
             }
             Reader::Refused(refusal) => {

@@ -167,6 +167,7 @@ impl TreeInner {
             read_seqno,
             index,
             merge: self.merge_fn(),
+            read_options: self.read_options.clone(),
         }
     }
 
