@@ -8,7 +8,9 @@
 //! and repositioned in place: a seek (or the next interval) restarts each source in the
 //! new window, and a run keeps the tables its ends stand in and the data blocks they
 //! hold, so a seek that lands in a block the iterator already holds reads nothing (no
-//! table is opened again, no file looked up, no block fetched from the cache).
+//! table is opened again, no file looked up, no block fetched from the cache). A window
+//! within one prefix of the tree's prefix extractor leaves out the tables whose prefix
+//! filter proves that prefix absent, as a range read does.
 //!
 //! A seek sets the window the iterator runs in, clamped to the range it was created
 //! with: [`SeekableGuardIter::seek_to`] makes the window run from the key (or the
