@@ -229,12 +229,8 @@ pub fn encode_parts_into(
     context: BlockContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let start = out.len();
-    let encoded = encode_after(parts, block_type, options, context, out);
-    if encoded.is_err() {
-        out.truncate(start);
-    }
-    encoded
+    let compressed = compress_parts(parts, options.compression)?;
+    seal_into(parts, &compressed, block_type, options.cipher, context, out)
 }
 
 /// A payload compressed ahead of its block (see [`compress`]): what
@@ -301,24 +297,24 @@ pub fn encode_compressed_into(
     context: BlockContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let start = out.len();
-    let encoded = seal_after(&[payload], compressed, block_type, cipher, context, out);
-    if encoded.is_err() {
-        out.truncate(start);
-    }
-    encoded
+    seal_into(&[payload], compressed, block_type, cipher, context, out)
 }
 
-/// [`encode_parts_into`], leaving whatever it appended on an error.
-fn encode_after(
+/// [`seal_after`], leaving `out` as before the call on an error.
+fn seal_into(
     parts: &[&[u8]],
+    compressed: &Compressed,
     block_type: BlockType,
-    options: EncodeOptions<'_>,
+    cipher: Option<&FileCipher>,
     context: BlockContext,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let compressed = compress_parts(parts, options.compression)?;
-    seal_after(parts, &compressed, block_type, options.cipher, context, out)
+    let start = out.len();
+    let sealed = seal_after(parts, compressed, block_type, cipher, context, out);
+    if sealed.is_err() {
+        out.truncate(start);
+    }
+    sealed
 }
 
 /// Appends the block of `parts` (stored as `compressed` says): header, stored bytes
