@@ -175,11 +175,9 @@ impl BlockCache {
     ) -> Result<Slice, Option<Arc<[u8]>>> {
         let key = (table_id, offset);
         let mut shard = self.shard(key);
-        if let Some(found) = shard.get(key) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if let Some(found) = self.counted_get(&mut shard, key) {
             return Ok(found);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let fits = shard
             .spares
             .iter()
@@ -190,7 +188,11 @@ impl BlockCache {
     /// The cached block, if present.
     pub(crate) fn get(&self, table_id: u64, offset: u64) -> Option<Slice> {
         let key = (table_id, offset);
-        let mut shard = self.shard(key);
+        self.counted_get(&mut self.shard(key), key)
+    }
+
+    /// `key`'s block from `shard` (its shard), counted as a hit or a miss.
+    fn counted_get(&self, shard: &mut Shard, key: Key) -> Option<Slice> {
         let found = shard.get(key);
         let counter = if found.is_some() {
             &self.hits

@@ -96,11 +96,9 @@ pub(crate) struct LocatorBuilder {
     options: LocatorOptions,
     /// Entries between restarts of the table's data blocks.
     restart_interval: usize,
-    /// Each user key's hash, in key order (empty when the writer's filter holds exactly
-    /// these hashes and passes them to [`Self::finish`]).
-    hashes: Vec<u64>,
-    /// Whether the hashes come from the writer at the end instead of being kept here.
-    shared_hashes: bool,
+    /// Each user key's hash, in key order; `None` when the writer's filter holds exactly
+    /// these hashes and passes them to [`Self::finish`].
+    hashes: Option<Vec<u64>>,
     /// User keys noted.
     key_count: u32,
     /// `(block, index of its first key in hashes)` of each block that has keys.
@@ -126,8 +124,7 @@ impl LocatorBuilder {
         Self {
             options,
             restart_interval: restart_interval.max(1),
-            hashes: Vec::new(),
-            shared_hashes: false,
+            hashes: Some(Vec::new()),
             key_count: 0,
             blocks: Vec::new(),
             slots: Vec::new(),
@@ -139,7 +136,7 @@ impl LocatorBuilder {
     /// The builder for a writer whose filter holds each user key's hash, in order and
     /// nothing else: [`Self::finish`] then takes those hashes instead of a copy.
     pub(crate) fn sharing_hashes(mut self) -> Self {
-        self.shared_hashes = true;
+        self.hashes = None;
         self
     }
 
@@ -164,8 +161,8 @@ impl LocatorBuilder {
             self.blocks.push((block, index));
         }
         self.key_count = next;
-        if !self.shared_hashes {
-            self.hashes.push(hash);
+        if let Some(hashes) = &mut self.hashes {
+            hashes.push(hash);
         }
         if self.options.precision != LocatorPrecision::Block {
             self.largest_slot = self.largest_slot.max(slot);
@@ -183,11 +180,12 @@ impl LocatorBuilder {
         shape: IndexShape<'_>,
         shared: Vec<u64>,
     ) -> Option<Vec<u8>> {
-        let hashes = if self.shared_hashes {
-            shared
-        } else {
-            drop(shared);
-            self.hashes
+        let hashes = match self.hashes {
+            Some(own) => {
+                drop(shared);
+                own
+            }
+            None => shared,
         };
         if self.overflow || self.key_count == 0 || hashes.len() != self.key_count as usize {
             return None;

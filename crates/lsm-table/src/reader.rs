@@ -1221,13 +1221,18 @@ impl BlockSource {
     }
 
     /// Reads a block's bytes after checking its handle against the file, into `spare`
-    /// when it fits (a new buffer otherwise, with room to be reused by a block up to
-    /// [`SPARE_ROUNDING`] bytes longer).
+    /// when it fits (a new buffer otherwise; with a cache, which may keep the buffer
+    /// when it evicts the block, with room for a block up to [`SPARE_ROUNDING`] bytes
+    /// longer).
     fn read_raw(&self, handle: BlockHandle, spare: Option<Arc<[u8]>>) -> Result<Slice> {
         self.check_handle(handle)?;
         let len = usize::try_from(handle.len_bytes)
             .map_err(|_| corruption(self.file_id, handle.offset, "block too large"))?;
-        let capacity = len.next_multiple_of(SPARE_ROUNDING);
+        let capacity = if self.cache.is_some() {
+            len.next_multiple_of(SPARE_ROUNDING)
+        } else {
+            len
+        };
         Slice::filled_reusing(spare, len, capacity, |bytes| {
             self.file.read_exact_at(bytes, handle.offset)
         })

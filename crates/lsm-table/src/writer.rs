@@ -382,17 +382,18 @@ impl TableWriter {
     /// the pool was compressing: one batch compresses while the writer fills the next.
     fn send_batch(&mut self) -> Result<()> {
         self.write_in_flight()?;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
         let batch = std::mem::take(&mut self.batch);
         let Some(pool) = self.options.compression_pool.clone() else {
+            // Blocks are batched only for a pool: nothing to send without one.
             self.batch_bytes = 0;
             for (last_key, payload) in batch {
                 self.write_data_block(last_key, &payload)?;
             }
             return Ok(());
         };
-        if batch.is_empty() {
-            return Ok(());
-        }
         let compression = self.options.compression.clone();
         if rayon::current_thread_index().is_some() {
             // On a pool's thread (a sub-compaction, say), waiting for a task of the pool
@@ -403,13 +404,12 @@ impl TableWriter {
             return self.write_compressed(compressed);
         }
         let (sender, receiver) = std::sync::mpsc::channel();
-        let bytes = std::mem::take(&mut self.batch_bytes);
         pool.spawn(move || {
             // The writer may have failed and gone meanwhile.
             let _ = sender.send(compress_batch(batch, &compression));
         });
-        self.in_flight = Some((receiver, bytes));
-        self.batch_bytes = bytes;
+        // The batch's bytes stay counted (`batch_bytes`) until it is written.
+        self.in_flight = Some((receiver, self.batch_bytes));
         Ok(())
     }
 
