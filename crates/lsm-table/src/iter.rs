@@ -177,17 +177,8 @@ impl TableIter {
         range: R,
         read_seqno: SeqNo,
     ) -> Self {
-        let bounds = Bounds::of(&range);
-        let inner = Scan::new(table, &bounds, read_seqno);
-        Self {
-            table: Arc::clone(table),
-            read_seqno,
-            range: bounds.clone(),
-            bounds,
-            last_front: None,
-            last_back: None,
-            inner,
-        }
+        let range = Bounds::of(&range);
+        Self::with_bounds(table, range.clone(), range, read_seqno)
     }
 
     /// Moves the front to the first entry whose user key is at least `user_key` (within
@@ -246,6 +237,16 @@ impl TableIter {
     {
         let range = Bounds::of(range);
         let bounds = range.within(&table.order, Bounds::of(window));
+        Self::with_bounds(table, range, bounds, read_seqno)
+    }
+
+    /// An iterator over `range` that starts within `bounds`.
+    fn with_bounds(
+        table: &Arc<TableInner>,
+        range: Bounds,
+        bounds: Bounds,
+        read_seqno: SeqNo,
+    ) -> Self {
         let inner = Scan::new(table, &bounds, read_seqno);
         Self {
             table: Arc::clone(table),

@@ -71,12 +71,12 @@ impl RunIter {
         self.set_window(window);
         let span = self.span();
         self.skipped.clear();
-        for idx in span {
+        for idx in span.clone() {
             if self.tables.get(idx).is_some_and(&skip) {
                 self.skipped.push(idx);
             }
         }
-        self.restart_ends();
+        self.restart_ends(span);
     }
 
     /// Restarts both ends within `window` (cut to the range the scan was created with),
@@ -84,19 +84,19 @@ impl RunIter {
     pub fn reposition<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
         self.set_window(window);
         self.skipped.clear();
-        self.restart_ends();
+        self.restart_ends(self.span());
     }
 
     fn set_window<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
         self.window = (
-            tighter(&self.order, &self.range.0, window.start_bound(), true),
-            tighter(&self.order, &self.range.1, window.end_bound(), false),
+            tighter(&self.order, &self.range.0, own(window.start_bound()), true),
+            tighter(&self.order, &self.range.1, own(window.end_bound()), false),
         );
     }
 
-    /// Restarts the ends in the window (see [`Self::reposition`]).
-    fn restart_ends(&mut self) {
-        let mut span = self.span();
+    /// Restarts the ends in the window, whose tables are `span` (see
+    /// [`Self::reposition`]).
+    fn restart_ends(&mut self, mut span: Range<usize>) {
         self.kept.clear();
         // An end that stands in the table the window starts (or ends) in stays there,
         // repositioned in place; other tables an end stood in are kept for when an end
@@ -158,33 +158,28 @@ impl RunIter {
     }
 }
 
+/// `bound`, owned.
+fn own<K: AsRef<[u8]>>(bound: Bound<&K>) -> Bound<UserKey> {
+    bound.map(|key| UserKey::new(key.as_ref()))
+}
+
 /// `range`'s bounds, owned.
 fn owned<K: AsRef<[u8]>, R: RangeBounds<K>>(range: &R) -> (Bound<UserKey>, Bound<UserKey>) {
-    let own = |bound: Bound<&K>| match bound {
-        Bound::Included(key) => Bound::Included(UserKey::new(key.as_ref())),
-        Bound::Excluded(key) => Bound::Excluded(UserKey::new(key.as_ref())),
-        Bound::Unbounded => Bound::Unbounded,
-    };
     (own(range.start_bound()), own(range.end_bound()))
 }
 
 /// The tighter of `limit` and `bound` (lower bounds when `lower`, upper ones otherwise).
-fn tighter<K: AsRef<[u8]>>(
+fn tighter(
     order: &KeyOrder,
     limit: &Bound<UserKey>,
-    bound: Bound<&K>,
+    bound: Bound<UserKey>,
     lower: bool,
 ) -> Bound<UserKey> {
-    let bound = match bound {
-        Bound::Included(key) => Bound::Included(UserKey::new(key.as_ref())),
-        Bound::Excluded(key) => Bound::Excluded(UserKey::new(key.as_ref())),
-        Bound::Unbounded => return limit.clone(),
+    let (Bound::Included(key) | Bound::Excluded(key)) = &bound else {
+        return limit.clone();
     };
     let (Bound::Included(limit_key) | Bound::Excluded(limit_key)) = limit else {
         return bound;
-    };
-    let (Bound::Included(key) | Bound::Excluded(key)) = &bound else {
-        return limit.clone();
     };
     let ordering = order.cmp(key, limit_key);
     let bound_tighter = match ordering {
