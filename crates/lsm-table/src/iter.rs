@@ -320,6 +320,30 @@ impl Bounds {
         bounds
     }
 
+    /// Whether no entry of `table` can lie within these bounds: the table holds only
+    /// range tombstones, or the bounds are past each other.
+    fn hold_nothing_of(&self, table: &TableInner) -> bool {
+        table.properties.entry_count == 0
+            || matches!((&self.lower, &self.upper), (Some(lower), Some(upper))
+                if compare(&table.order, lower, upper).is_gt())
+    }
+
+    /// Whether every entry of `table` within the bounds is one a read at `read_seqno`
+    /// yields: nothing to test entry by entry.
+    fn admit_all_of(&self, table: &TableInner, read_seqno: SeqNo) -> bool {
+        self.excluded.is_none() && table.properties.seqno_max < read_seqno
+    }
+
+    /// Whether `entry` (within the bounds) is visible at `read_seqno` and not the
+    /// excluded entry.
+    fn admits(&self, entry: &InternalEntry, read_seqno: SeqNo) -> bool {
+        entry.key.seqno < read_seqno
+            && self
+                .excluded
+                .as_ref()
+                .is_none_or(|(key, seqno)| entry.key.seqno != *seqno || entry.key.user_key != *key)
+    }
+
     /// Starts after `(key, seqno)`.
     fn set_after(&mut self, key: UserKey, seqno: SeqNo) {
         if seqno > 0 {
@@ -405,38 +429,24 @@ fn scan_at_global_seqno(
 /// one-shot scans of the tree, a seek with a few steps above all, are about 5% faster
 /// without its bookkeeping.)
 fn scan_stored(table: &Arc<TableInner>, bounds: &Bounds, read_seqno: SeqNo) -> EntryIter {
-    if table.properties.entry_count == 0 {
-        // A table of range tombstones only: no entries to scan.
+    if bounds.hold_nothing_of(table) {
         return Box::new(std::iter::empty());
     }
-    let Bounds {
-        lower,
-        upper,
-        excluded,
-    } = bounds.clone();
-    if let (Some(lower), Some(upper)) = (&lower, &upper)
-        && compare(&table.order, lower, upper).is_gt()
-    {
-        return Box::new(std::iter::empty());
-    }
+    let (lower, upper) = (bounds.lower.clone(), bounds.upper.clone());
     let index = index_entries(table, &lower, &upper);
     let data_table = Arc::clone(table);
     let mut readahead = Readahead::default();
     let data = TwoLevelIter::new(index, move |entry: IndexEntry| {
         data_block_iter(&data_table, &entry, &lower, &upper, &mut readahead)
     });
-    if excluded.is_none() && table.properties.seqno_max < read_seqno {
-        // Every entry is visible and none is skipped: no filter to pass through.
+    if bounds.admit_all_of(table, read_seqno) {
+        // No filter to pass through.
         return Box::new(data);
     }
-    Box::new(data.filter(move |item| match item {
-        Ok(entry) => {
-            entry.key.seqno < read_seqno
-                && excluded.as_ref().is_none_or(|(key, seqno)| {
-                    entry.key.seqno != *seqno || entry.key.user_key != *key
-                })
-        }
-        Err(_) => true,
+    let bounds = bounds.clone();
+    Box::new(data.filter(move |item| {
+        item.as_ref()
+            .map_or(true, |entry| bounds.admits(entry, read_seqno))
     }))
 }
 
@@ -468,11 +478,9 @@ impl Held {
 struct StoredScan {
     table: Arc<TableInner>,
     read_seqno: SeqNo,
-    lower: Target,
-    upper: Target,
-    excluded: Option<(UserKey, SeqNo)>,
+    bounds: Bounds,
     /// Every entry is visible and none is skipped: no entry to test.
-    keeps_all: bool,
+    admits_all: bool,
     index: IndexIter,
     front: Option<Held>,
     back: Option<Held>,
@@ -487,10 +495,8 @@ impl StoredScan {
         let mut scan = Self {
             table: Arc::clone(table),
             read_seqno,
-            lower: None,
-            upper: None,
-            excluded: None,
-            keeps_all: false,
+            bounds: Bounds::default(),
+            admits_all: false,
             index: Box::new(std::iter::empty()),
             front: None,
             back: None,
@@ -514,31 +520,21 @@ impl StoredScan {
     }
 
     fn set_bounds(&mut self, bounds: &Bounds) {
-        let table = &self.table;
-        self.lower.clone_from(&bounds.lower);
-        self.upper.clone_from(&bounds.upper);
-        self.excluded.clone_from(&bounds.excluded);
-        self.keeps_all = self.excluded.is_none() && table.properties.seqno_max < self.read_seqno;
-        let empty = table.properties.entry_count == 0
-            || matches!((&self.lower, &self.upper), (Some(lower), Some(upper))
-                if compare(&table.order, lower, upper).is_gt());
-        // A table of range tombstones only, or bounds that hold nothing: no entries.
-        self.index = if empty {
+        self.bounds.clone_from(bounds);
+        self.admits_all = bounds.admit_all_of(&self.table, self.read_seqno);
+        self.index = if bounds.hold_nothing_of(&self.table) {
             Box::new(std::iter::empty())
         } else {
-            index_entries(table, &self.lower, &self.upper)
+            index_entries(&self.table, &bounds.lower, &bounds.upper)
         };
     }
 
-    /// Whether `item` is within the read: visible at the read seqno, and not the
-    /// excluded entry. Errors pass.
+    /// Whether `item` is within the read (errors pass).
     fn keeps(&self, item: &Result<InternalEntry>) -> bool {
-        let Ok(entry) = item else { return true };
-        self.keeps_all
-            || entry.key.seqno < self.read_seqno
-                && self.excluded.as_ref().is_none_or(|(key, seqno)| {
-                    entry.key.seqno != *seqno || entry.key.user_key != *key
-                })
+        self.admits_all
+            || item
+                .as_ref()
+                .map_or(true, |entry| self.bounds.admits(entry, self.read_seqno))
     }
 
     /// The block `entry` names, cut to the bounds: one handed over if it is that block,
@@ -565,8 +561,8 @@ impl StoredScan {
             &mut entries,
             &self.table.order,
             entry,
-            &self.lower,
-            &self.upper,
+            &self.bounds.lower,
+            &self.bounds.upper,
         )
         .map_err(|error| block_error(file_id, offset, error.into()))?;
         Ok(Held { offset, entries })
