@@ -509,9 +509,21 @@ proptest! {
             }
             start = end;
         }
-        let keyed: Vec<(InternalEntry, usize)> = entries.iter().cloned().zip(table_of).collect();
-        let all_visible = visible_in(&order, &entries, read_seqno, &lower, &upper);
-        let mut visible = all_visible.clone();
+        // The visible entries, each with its table.
+        let in_tables: Vec<(InternalEntry, usize)> = entries
+            .iter()
+            .cloned()
+            .zip(table_of)
+            .filter(|(entry, _)| entry.key.seqno < read_seqno && in_bounds_in(&order, &entry.key.user_key, &lower, &upper))
+            .collect();
+        let visible_skipping = |skipped: &dyn Fn(usize) -> bool| -> Vec<InternalEntry> {
+            in_tables
+                .iter()
+                .filter(|(_, idx)| !skipped(*idx))
+                .map(|(entry, _)| entry.clone())
+                .collect()
+        };
+        let mut visible = visible_skipping(&|_| false);
         let (mut front, mut back) = (0, visible.len());
         let run_tables = tables.iter().map(|(table, _)| table.clone()).collect();
         let mut run = lsm_table::RunIter::new(run_tables, (lower, upper), read_seqno);
@@ -525,7 +537,7 @@ proptest! {
                 }
                 RunOp::Reposition(window_lower, window_upper) => {
                     run.reposition((window_lower.clone(), window_upper.clone()));
-                    visible.clone_from(&all_visible);
+                    visible = visible_skipping(&|_| false);
                     (front, back) = window_in(&order, &visible, &window_lower, &window_upper);
                 }
                 RunOp::RepositionSkipping(window_lower, window_upper, mask) => {
@@ -539,14 +551,7 @@ proptest! {
                     run.reposition_skipping((window_lower.clone(), window_upper.clone()), |table| {
                         skipped_mins.contains(&table.properties().key_min)
                     });
-                    visible = all_visible
-                        .iter()
-                        .filter(|entry| {
-                            let (_, idx) = keyed.iter().find(|(stored, _)| stored == *entry).unwrap();
-                            !skipped(*idx)
-                        })
-                        .cloned()
-                        .collect();
+                    visible = visible_skipping(&skipped);
                     (front, back) = window_in(&order, &visible, &window_lower, &window_upper);
                 }
             }
