@@ -83,14 +83,11 @@ impl MemtableIter {
         if is_empty_range(self.memtable.order(), &self.front, &self.back) {
             return;
         }
-        let (read_seqno, buffer, batch) = if back {
-            (self.read_seqno, &mut self.back_buffer, &mut self.back_batch)
+        let read_seqno = self.read_seqno;
+        let (buffer, batch) = if back {
+            (&mut self.back_buffer, &mut self.back_batch)
         } else {
-            (
-                self.read_seqno,
-                &mut self.front_buffer,
-                &mut self.front_batch,
-            )
+            (&mut self.front_buffer, &mut self.front_batch)
         };
         let limit = *batch;
         *batch = (limit * 2).min(REFILL_MAX);
