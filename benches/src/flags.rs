@@ -79,6 +79,14 @@ pub const USAGE: &str = "usage: lsm-bench [--num N] [--reads N] [--value-size B]
   fillrandom-log-ks10/-ks100) and layer
   groups (table, blob, block, ingest, compression; 'layers' for the first three)";
 
+/// The values of `--locator` and the precision each names (`None`: no locator).
+const LOCATORS: [(&str, Option<lsm::config::LocatorPrecision>); 4] = [
+    ("off", None),
+    ("block", Some(lsm::config::LocatorPrecision::Block)),
+    ("restart", Some(lsm::config::LocatorPrecision::Restart)),
+    ("entry", Some(lsm::config::LocatorPrecision::Entry)),
+];
+
 impl Default for Flags {
     fn default() -> Self {
         Self {
@@ -170,17 +178,13 @@ impl Flags {
             "--from-samples" => self.from_samples = Some(PathBuf::from(value)),
             "--lsm-filter-bits" => self.lsm_filter_bits = Some(bits(flag, value)?),
             "--locator" => {
-                self.lsm_locator = match value {
-                    "off" => None,
-                    "block" => Some(lsm::config::LocatorPrecision::Block),
-                    "restart" => Some(lsm::config::LocatorPrecision::Restart),
-                    "entry" => Some(lsm::config::LocatorPrecision::Entry),
-                    _ => {
-                        return Err(format!(
-                            "--locator is off, block, restart or entry, not {value}"
-                        ));
-                    }
-                };
+                self.lsm_locator = *LOCATORS
+                    .iter()
+                    .find(|(name, _)| *name == value)
+                    .map(|(_, locator)| locator)
+                    .ok_or_else(|| {
+                        format!("--locator is off, block, restart or entry, not {value}")
+                    })?;
             }
             "--route" => {
                 self.lsm_route = Some(
@@ -313,15 +317,11 @@ impl Flags {
         if let Some(level) = self.lsm_route {
             args.extend(["--route".to_owned(), level.to_string()]);
         }
-        match self.lsm_locator {
-            Some(lsm::config::LocatorPrecision::Block) => {}
-            Some(lsm::config::LocatorPrecision::Restart) => {
-                args.extend(["--locator".to_owned(), "restart".to_owned()]);
-            }
-            Some(lsm::config::LocatorPrecision::Entry) => {
-                args.extend(["--locator".to_owned(), "entry".to_owned()]);
-            }
-            None => args.extend(["--locator".to_owned(), "off".to_owned()]),
+        if let Some((name, _)) = LOCATORS
+            .iter()
+            .find(|(_, locator)| *locator == self.lsm_locator)
+        {
+            args.extend(["--locator".to_owned(), (*name).to_owned()]);
         }
         args.extend([
             "--corpus".to_owned(),

@@ -53,13 +53,13 @@ fn a_large_merge_runs_in_slices_and_installs_them_together() {
     let seqno = SequenceNumberCounter::default();
     let tree = open(&fs, &seqno);
     fill(&tree, &seqno);
-    let expected: Vec<_> = contents(&tree);
+    let expected = contents(&tree);
     // Outputs far below the target size: one table per slice.
     let result = tree.major_compact(64 << 20, seqno.get()).unwrap();
     assert_eq!(result.action, CompactionAction::Merged);
     assert_eq!(result.tables_in, 3);
     assert!(result.tables_out >= 2, "{} slices", result.tables_out);
-    let after: Vec<_> = contents(&tree);
+    let after = contents(&tree);
     assert_eq!(after, expected);
     assert_eq!(tree.approximate_len(), KEYS as usize);
     assert_eq!(table_files(&fs), tree.table_count());
@@ -134,7 +134,7 @@ fn compressed_blocks_are_compressed_on_the_compaction_threads() {
             .open()
             .unwrap();
         fill(&tree, &seqno);
-        let expected: Vec<_> = contents(&tree);
+        let expected = contents(&tree);
         let result = tree.major_compact(64 << 20, seqno.get()).unwrap();
         assert_eq!(result.action, CompactionAction::Merged);
         let sliced = result.tables_out >= 2;
@@ -144,7 +144,7 @@ fn compressed_blocks_are_compressed_on_the_compaction_threads() {
             "{} outputs",
             result.tables_out
         );
-        let after: Vec<_> = contents(&tree);
+        let after = contents(&tree);
         assert_eq!(after, expected);
         assert!(tree.verify_checksum().is_ok());
         // The values compress: the tables are well below their raw size.

@@ -1,9 +1,9 @@
 //! Metamorphic testing (goal G5 of the reliability spec): the same seeded operation
 //! sequences run on trees of different configurations (compaction strategy, block size,
 //! compression, dictionary, encryption, key-value separation, key order, level
-//! routes, block locators), and every tree must give the same answers as the first after every version
-//! change and at the end, reopened. No oracle is needed: the configurations check one
-//! another.
+//! routes, block locators), and every tree must give the same answers as the first
+//! after every version change and at the end, reopened. No oracle is needed: the
+//! configurations check one another.
 
 #![allow(clippy::unwrap_used, reason = "tests")]
 
