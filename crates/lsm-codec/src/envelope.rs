@@ -300,26 +300,10 @@ pub fn encode_compressed_into(
     seal_into(&[payload], compressed, block_type, cipher, context, out)
 }
 
-/// [`seal_after`], leaving `out` as before the call on an error.
-fn seal_into(
-    parts: &[&[u8]],
-    compressed: &Compressed,
-    block_type: BlockType,
-    cipher: Option<&FileCipher>,
-    context: BlockContext,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    let start = out.len();
-    let sealed = seal_after(parts, compressed, block_type, cipher, context, out);
-    if sealed.is_err() {
-        out.truncate(start);
-    }
-    sealed
-}
-
 /// Appends the block of `parts` (stored as `compressed` says): header, stored bytes
-/// (encrypted with `cipher`), checksum. Leaves whatever it appended on an error.
-fn seal_after(
+/// (encrypted with `cipher`), checksum. Its lengths are checked before anything is
+/// appended: `out` is as before the call on an error.
+fn seal_into(
     parts: &[&[u8]],
     compressed: &Compressed,
     block_type: BlockType,
@@ -333,10 +317,11 @@ fn seal_after(
     };
     let uncompressed_len = u32::try_from(payload_len).map_err(|_| too_large())?;
     let tag_len = if cipher.is_some() { GCM_TAG_LEN } else { 0 };
+    let stored_bytes = compressed.stored.as_ref().map_or(payload_len, Vec::len);
+    let stored_len = u32::try_from(stored_bytes + tag_len).map_err(|_| too_large())?;
     let start = out.len();
     let body = start + HEADER_LEN;
     // The header is written last, over these zeros, once the stored bytes are known.
-    let stored_bytes = compressed.stored.as_ref().map_or(payload_len, Vec::len);
     out.reserve(HEADER_LEN + stored_bytes + tag_len);
     out.resize(body, 0);
     match &compressed.stored {
@@ -348,7 +333,6 @@ fn seal_after(
         }
     }
     let compression_tag = compressed.compression_tag;
-    let stored_len = u32::try_from(out.len() - body + tag_len).map_err(|_| too_large())?;
 
     let mut header = BlockHeader {
         block_type: block_type as u8,
