@@ -106,8 +106,22 @@ impl Slice {
         Some(self.buffer)
     }
 
+    /// The buffer of this slice alone: the one it is a window of when the window is the
+    /// whole of it (no copy), else a copy of its bytes (a window never keeps a larger
+    /// buffer alive through what it became).
+    #[must_use]
+    pub fn into_whole_buffer(self) -> Arc<[u8]> {
+        if self.start == 0 && self.end == self.buffer.len() {
+            self.buffer
+        } else {
+            Arc::from(self.as_bytes())
+        }
+    }
+
+    /// A slice of all of `buffer`, sharing it.
+    #[must_use]
     #[inline]
-    fn from_arc(buffer: Arc<[u8]>) -> Self {
+    pub fn from_arc(buffer: Arc<[u8]>) -> Self {
         let end = buffer.len();
         Self {
             buffer,
@@ -413,6 +427,19 @@ impl From<Slice> for Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_buffer_is_shared_and_a_window_copied() {
+        let whole = Slice::new(b"abcdef");
+        let buffer = whole.clone().into_whole_buffer();
+        assert_eq!(buffer.as_ptr(), whole.as_ptr(), "the whole buffer is not copied");
+        let window = whole.slice(1..4);
+        let copied = window.clone().into_whole_buffer();
+        assert_eq!(&*copied, b"bcd");
+        assert_ne!(copied.as_ptr(), window.as_ptr(), "a window is copied out");
+        assert_eq!(Slice::from_arc(copied), window);
+        assert!(Slice::empty().into_whole_buffer().is_empty());
+    }
 
     #[test]
     fn a_spare_buffer_is_filled_again_only_when_unshared_and_long_enough() {

@@ -7,15 +7,31 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lsm_core::{InternalEntry, KeyOrder, SeqNo, ValueType};
+use lsm_core::{InternalEntry, KeyOrder, SeqNo, UserKey, ValueType};
 use lsm_memtable::Memtable;
 use lsm_testkit::orders::BytesThroughComparator;
+use lsm_testkit::rng::Rng;
 
 const ENTRIES: u64 = 100_000;
 
 fn key(idx: u64) -> String {
     // Spread keys so that inserts land all over the skiplist.
     format!("key-{:016x}", idx.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+const LARGE_ENTRIES: u64 = 1_000_000;
+
+/// `count` keys of 16 zero-padded decimal digits, in a random order.
+fn decimal_keys(count: u64) -> Vec<UserKey> {
+    let mut rng = Rng::new(7);
+    let mut order: Vec<u64> = (0..count).collect();
+    for at in (1..order.len()).rev() {
+        order.swap(at, rng.index(at + 1));
+    }
+    order
+        .into_iter()
+        .map(|idx| UserKey::from(format!("{:016}", idx * 2).as_bytes()))
+        .collect()
 }
 
 fn filled(order: &KeyOrder) -> Memtable {
@@ -58,6 +74,26 @@ fn bench_memtable(c: &mut Criterion) {
             });
         });
     }
+    // A memtable far beyond the caches, as a write workload fills one: a million
+    // 16-byte decimal keys in random order with 100-byte values (each its own buffer,
+    // as a write brings it).
+    let keys = decimal_keys(LARGE_ENTRIES);
+    let value = [b'v'; 100];
+    group.throughput(Throughput::Elements(LARGE_ENTRIES));
+    group.bench_function("insert_1m_decimal", |b| {
+        b.iter(|| {
+            let memtable = Memtable::new(1);
+            for (seqno, key) in (0..).zip(&keys) {
+                memtable.insert(InternalEntry::new(
+                    key.clone(),
+                    &value[..],
+                    seqno,
+                    ValueType::Value,
+                ));
+            }
+            black_box(memtable.len())
+        });
+    });
     // Entry checks: a hash per insert, and the full check a flush runs.
     group.throughput(Throughput::Elements(ENTRIES));
     let order = KeyOrder::lexicographic();

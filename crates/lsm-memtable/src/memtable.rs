@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use lsm_core::checksum::ChecksumBuilder;
-use lsm_core::{
-    InternalEntry, InternalKey, KeyOrder, MemtableId, RangeTombstone, SeqNo, UserKey, ValueType,
-};
+use lsm_core::{InternalEntry, InternalKey, KeyOrder, MemtableId, RangeTombstone, SeqNo};
 
 use crate::MemtableIter;
 use crate::items::Items;
@@ -253,8 +251,7 @@ impl Memtable {
         }
         // The first entry at or after (key, read_seqno - 1) is the newest visible version
         // of the key, if it has one.
-        let target = InternalKey::new(UserKey::new(user_key), read_seqno - 1, ValueType::Value);
-        self.items.version_at_or_after(target)
+        self.items.version_at_or_after(user_key, read_seqno - 1)
     }
 
     /// A double-ended scan of the versions with user keys in `range` and seqnos below
@@ -316,6 +313,7 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
+    use lsm_core::ValueType;
 
     #[test]
     fn range_tombstones_are_held_counted_and_sized() {
