@@ -10,9 +10,13 @@ use lsm_core::{InternalEntry, InternalKey, KeyOrder, MemtableId, RangeTombstone,
 use crate::MemtableIter;
 use crate::items::Items;
 
-/// Bytes counted per entry on top of its key and value: the skiplist node, the internal
-/// key's fields and the two reference counts, roughly.
-pub const ENTRY_OVERHEAD_BYTES: u64 = 64;
+/// Bytes counted per entry on top of its key and value, so that a memtable's size is the
+/// memory it takes: its skiplist node (the key's head, seqno and type, the value's
+/// handle, the reference count, a tower of two links on average, the allocator's
+/// header and rounding) and the header of the value's buffer. Measured from the
+/// process's resident memory before and after a million inserts of 16-byte keys: 229
+/// bytes an entry with 100-byte values, 133 as tombstones.
+pub const ENTRY_OVERHEAD_BYTES: u64 = 112;
 
 /// An in-memory sorted set of internal entries; see the crate docs.
 #[derive(Debug)]
