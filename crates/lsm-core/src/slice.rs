@@ -432,7 +432,11 @@ mod tests {
     fn a_whole_buffer_is_shared_and_a_window_copied() {
         let whole = Slice::new(b"abcdef");
         let buffer = whole.clone().into_whole_buffer();
-        assert_eq!(buffer.as_ptr(), whole.as_ptr(), "the whole buffer is not copied");
+        assert_eq!(
+            buffer.as_ptr(),
+            whole.as_ptr(),
+            "the whole buffer is not copied"
+        );
         let window = whole.slice(1..4);
         let copied = window.clone().into_whole_buffer();
         assert_eq!(&*copied, b"bcd");
