@@ -4,9 +4,10 @@
 //! the caches pays a cache miss for nearly every node it visits. In the lexicographic
 //! order a skiplist key ([`LexKey`]) holds the user key's first 24 bytes in the node as
 //! big-endian words (a comparison of short keys is two or three integer comparisons,
-//! with no call and no pointer followed), the whole key behind one pointer only when it
-//! is longer, the seqno and the type; values are held as their bare buffers (the node
-//! carries a 16-byte handle, not a window). Under a custom comparator each key carries
+//! with no call and no pointer followed), the whole key boxed only when it is longer
+//! (followed only when two keys share their first 24 bytes), the seqno and the type;
+//! values are held as their bare buffers (the node carries a 16-byte handle, not a
+//! window). Under a custom comparator each key carries
 //! the comparator (the skiplist orders keys by their own `Ord`), which costs a pointer
 //! per entry and a dynamic call per comparison, and only in trees that asked for another
 //! order.

@@ -78,7 +78,6 @@ impl WalBatch {
         self
     }
 
-    /// The record payload.
     /// An upper bound of the encoding's length (to size its buffer once).
     pub(crate) fn encoded_len_bound(&self) -> usize {
         // Seqno, count; per entry a keyspace, an op and two lengths (varints of at most
@@ -96,6 +95,7 @@ impl WalBatch {
         8 + 10 + self.entries.len() * (5 + 1 + 10 + 10) + bytes
     }
 
+    /// Appends the record payload to `out`.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         put_u64(out, self.seqno);
         put_varint_u64(out, self.entries.len() as u64);
