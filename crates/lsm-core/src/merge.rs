@@ -132,23 +132,7 @@ where
     }
 
     fn fill_backs(&mut self) -> Result<(), E> {
-        for source in &mut self.sources {
-            if source.back.is_none() {
-                let next = if source.drained {
-                    None
-                } else {
-                    source.iter.next_back()
-                };
-                source.back = match next {
-                    Some(entry) => Some(entry?),
-                    None => {
-                        source.drained = true;
-                        source.front.take()
-                    }
-                };
-            }
-        }
-        Ok(())
+        self.sources.iter_mut().try_for_each(Source::fill_back)
     }
 }
 
@@ -241,15 +225,38 @@ where
     fn fill_front(&mut self) -> Result<(), E> {
         if self.front.is_none() {
             let next = if self.drained { None } else { self.iter.next() };
-            self.front = match next {
-                Some(entry) => Some(entry?),
-                None => {
-                    self.drained = true;
-                    self.back.take()
-                }
-            };
+            self.front = self.peeked(next, |source| source.back.take())?;
         }
         Ok(())
+    }
+
+    /// [`Self::fill_front`] from the back.
+    fn fill_back(&mut self) -> Result<(), E> {
+        if self.back.is_none() {
+            let next = if self.drained {
+                None
+            } else {
+                self.iter.next_back()
+            };
+            self.back = self.peeked(next, |source| source.front.take())?;
+        }
+        Ok(())
+    }
+
+    /// What an end peeks given what its iterator returned: the entry, or once the
+    /// iterator is drained, what `other_end` gives up.
+    fn peeked(
+        &mut self,
+        next: Option<Result<InternalEntry, E>>,
+        other_end: impl FnOnce(&mut Self) -> Option<InternalEntry>,
+    ) -> Result<Option<InternalEntry>, E> {
+        match next {
+            Some(entry) => entry.map(Some),
+            None => {
+                self.drained = true;
+                Ok(other_end(self))
+            }
+        }
     }
 }
 
