@@ -9,7 +9,7 @@
 //! Equal internal keys from different sources come out in source order from the front
 //! (and in reverse source order from the back), so callers list sources newest first.
 //!
-//! From the front, a merge of more than [`LINEAR_SOURCES_MAX`] sources keeps them in a
+//! From the front, a merge of more than three sources keeps them in a
 //! binary heap by their front entries (`O(log k)` comparisons an entry: a compaction
 //! under write pressure merges a dozen level-0 tables and more); fewer sources, and
 //! every step from the back, compare the heads of all sources (`O(k)`, cheaper than a
