@@ -172,14 +172,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// `0..count` in a random order.
-pub fn permutation(count: u64, rng: &mut Rng) -> Vec<u64> {
-    let mut order: Vec<u64> = (0..count).collect();
-    for idx in (1..order.len()).rev() {
-        order.swap(idx, rng.index(idx + 1));
-    }
-    order
-}
+pub use lsm_testkit::rng::permutation;
 
 #[cfg(test)]
 mod tests {

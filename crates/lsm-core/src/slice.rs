@@ -62,11 +62,7 @@ impl Slice {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<Self, E> {
-        // An exact-length iterator collects straight into the shared allocation.
-        let mut buffer: Arc<[u8]> = std::iter::repeat_n(0, len).collect();
-        let bytes = Arc::get_mut(&mut buffer).expect("a new buffer has no other owner");
-        fill(bytes)?;
-        Ok(Self::from_arc(buffer))
+        Self::filled_reusing(None, len, len, fill)
     }
 
     /// A slice of `len` bytes that `fill` writes into `spare` when it is given, long
@@ -83,6 +79,7 @@ impl Slice {
         capacity: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<Self, E> {
+        // An exact-length iterator collects straight into the shared allocation.
         let mut buffer = spare
             .filter(|spare| spare.len() >= len)
             .and_then(|mut spare| Arc::get_mut(&mut spare).is_some().then_some(spare))

@@ -10,7 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lsm_core::{InternalEntry, KeyOrder, SeqNo, UserKey, ValueType};
 use lsm_memtable::Memtable;
 use lsm_testkit::orders::BytesThroughComparator;
-use lsm_testkit::rng::Rng;
+use lsm_testkit::rng::{Rng, permutation};
 
 const ENTRIES: u64 = 100_000;
 
@@ -23,12 +23,7 @@ const LARGE_ENTRIES: u64 = 1_000_000;
 
 /// `count` keys of 16 zero-padded decimal digits, in a random order.
 fn decimal_keys(count: u64) -> Vec<UserKey> {
-    let mut rng = Rng::new(7);
-    let mut order: Vec<u64> = (0..count).collect();
-    for at in (1..order.len()).rev() {
-        order.swap(at, rng.index(at + 1));
-    }
-    order
+    permutation(count, &mut Rng::new(7))
         .into_iter()
         .map(|idx| UserKey::from(format!("{:016}", idx * 2).as_bytes()))
         .collect()

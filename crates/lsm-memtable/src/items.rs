@@ -259,6 +259,16 @@ fn entry_of<K: Keyed>(entry: &crossbeam_skiplist::map::Entry<'_, K, StoredValue>
     }
 }
 
+/// The first entry of `map` at or after `target`, when it has `target`'s user key.
+fn version_at_or_after<K: Keyed + Ord + Send + 'static>(
+    map: &SkipMap<K, StoredValue>,
+    target: &K,
+) -> Option<InternalEntry> {
+    map.lower_bound(Bound::Included(target))
+        .filter(|entry| entry.key().same_user_key(target))
+        .map(|entry| entry_of(&entry))
+}
+
 impl Items {
     pub(crate) fn new(order: &KeyOrder) -> Self {
         match order.comparator() {
@@ -282,22 +292,17 @@ impl Items {
         seqno: SeqNo,
     ) -> Option<InternalEntry> {
         match self {
-            Self::Lexicographic(map) => {
-                let target =
-                    LexKey::new(user_key, seqno, ValueType::Value, || UserKey::new(user_key));
-                map.lower_bound(Bound::Included(&target))
-                    .filter(|entry| entry.key().same_user_key(&target))
-                    .map(|entry| entry_of(&entry))
-            }
-            Self::Ordered(map, comparator) => {
-                let target = OrderedKey {
+            Self::Lexicographic(map) => version_at_or_after(
+                map,
+                &LexKey::new(user_key, seqno, ValueType::Value, || UserKey::new(user_key)),
+            ),
+            Self::Ordered(map, comparator) => version_at_or_after(
+                map,
+                &OrderedKey {
                     key: InternalKey::new(UserKey::new(user_key), seqno, ValueType::Value),
                     comparator: Arc::clone(comparator),
-                };
-                map.lower_bound(Bound::Included(&target))
-                    .filter(|entry| entry.key().same_user_key(&target))
-                    .map(|entry| entry_of(&entry))
-            }
+                },
+            ),
         }
     }
 

@@ -68,7 +68,10 @@ impl RunIter {
         window: R,
         skip: impl Fn(&Table) -> bool,
     ) {
-        self.set_window(window);
+        self.window = (
+            tighter(&self.order, &self.range.0, own(window.start_bound()), true),
+            tighter(&self.order, &self.range.1, own(window.end_bound()), false),
+        );
         let span = self.span();
         self.skipped.clear();
         for idx in span.clone() {
@@ -82,16 +85,7 @@ impl RunIter {
     /// Restarts both ends within `window` (cut to the range the scan was created with),
     /// as a new scan over the window would; see the module docs.
     pub fn reposition<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
-        self.set_window(window);
-        self.skipped.clear();
-        self.restart_ends(self.span());
-    }
-
-    fn set_window<K: AsRef<[u8]>, R: RangeBounds<K>>(&mut self, window: R) {
-        self.window = (
-            tighter(&self.order, &self.range.0, own(window.start_bound()), true),
-            tighter(&self.order, &self.range.1, own(window.end_bound()), false),
-        );
+        self.reposition_skipping(window, |_| false);
     }
 
     /// Restarts the ends in the window, whose tables are `span` (see

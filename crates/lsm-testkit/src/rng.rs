@@ -48,6 +48,16 @@ impl Rng {
     }
 }
 
+/// `0..count` in a random order.
+#[must_use]
+pub fn permutation(count: u64, rng: &mut Rng) -> Vec<u64> {
+    let mut order: Vec<u64> = (0..count).collect();
+    for idx in (1..order.len()).rev() {
+        order.swap(idx, rng.index(idx + 1));
+    }
+    order
+}
+
 /// `count` random 64-bit values from `seed` (as filter tests use for key hashes).
 #[must_use]
 pub fn random_u64s(count: usize, seed: u64) -> Vec<u64> {

@@ -180,12 +180,9 @@ impl Source {
                 read_seqno,
                 entries,
             } => *entries = memtable.range(window.clone(), *read_seqno),
-            Self::Run(run) => match probe {
-                Some(probe) => {
-                    run.reposition_skipping(window.clone(), |table| !probe.may_match(table));
-                }
-                None => run.reposition(window.clone()),
-            },
+            Self::Run(run) => run.reposition_skipping(window.clone(), |table| {
+                probe.is_some_and(|probe| !probe.may_match(table))
+            }),
         }
     }
 }
